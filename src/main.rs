@@ -1,0 +1,2 @@
+//! The `rdbench` command line.
+fn main() {}

@@ -1,0 +1,1 @@
+//! The rdbench transcode core.
