@@ -1,1 +1,31 @@
-//! The rdbench transcode core.
+//! The rdbench transcode core: the production pipeline every benchmark encode goes through.
+//!
+//! FFmpeg's libraries (through ffmpeg-next) are the atoms; above them:
+//! - a **Pipeline** is one output artifact ([`job`]),
+//! - a **Flow** is one stream (video or audio) inside a pipeline,
+//! - a **Task** is one step: decode, filter, encode, mux ([`task`]).
+//!
+//! One input is demuxed and decoded once and feeds N pipelines (an ABR ladder). Every task runs
+//! serial (inline) or parallel (own thread, bounded queue). This crate is the only one in the
+//! workspace that talks to FFmpeg; the `unsafe` it needs stays here, each block justified.
+
+pub mod cpu;
+pub mod error;
+pub mod filter;
+mod log;
+pub mod media;
+pub mod settings;
+pub mod spec;
+pub mod task;
+
+pub use error::{Error, Result};
+
+/// Initialises FFmpeg (devices for `lavfi:` inputs, quiet logging captured per thread).
+/// Every entry point calls it; calling it again is cheap.
+pub fn init() {
+    static ONCE: std::sync::Once = std::sync::Once::new();
+    ONCE.call_once(|| {
+        let _ = ffmpeg_next::init();
+        log::install();
+    });
+}

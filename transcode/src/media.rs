@@ -1,0 +1,260 @@
+//! Media values shared by the tasks: frames that several pipelines read without copying, the
+//! packets a muxer receives, pixel-format facts and side data handling.
+
+use ffmpeg_next as ff;
+use ffmpeg_sys_next as ffi;
+use ff::Rational;
+
+/// A decoded or filtered video frame with the time base of its timestamps.
+pub struct VideoFrame {
+    /// The frame.
+    pub frame: ff::frame::Video,
+    /// The time base of `frame.pts()`.
+    pub time_base: Rational,
+}
+
+impl Clone for VideoFrame {
+    /// A new reference to the same picture buffers (no pixel copy).
+    fn clone(&self) -> Self {
+        VideoFrame { frame: share_video(&self.frame), time_base: self.time_base }
+    }
+}
+
+/// A decoded audio frame with the time base of its timestamps.
+pub struct AudioFrame {
+    /// The frame.
+    pub frame: ff::frame::Audio,
+    /// The time base of `frame.pts()`.
+    pub time_base: Rational,
+}
+
+impl Clone for AudioFrame {
+    fn clone(&self) -> Self {
+        // SAFETY: av_frame_clone makes a new AVFrame referencing the same refcounted buffers;
+        // it returns null only on allocation failure, which we treat as fatal like Rust does.
+        let ptr = unsafe { ffi::av_frame_clone(self.frame.as_ptr()) };
+        assert!(!ptr.is_null(), "out of memory cloning an audio frame");
+        // SAFETY: `ptr` is a fresh, owned AVFrame.
+        AudioFrame { frame: unsafe { ff::frame::Audio::wrap(ptr) }, time_base: self.time_base }
+    }
+}
+
+/// A new reference to the buffers of `frame`.
+pub fn share_video(frame: &ff::frame::Video) -> ff::frame::Video {
+    // SAFETY: as for audio: a new AVFrame referencing the same refcounted buffers.
+    let ptr = unsafe { ffi::av_frame_clone(frame.as_ptr()) };
+    assert!(!ptr.is_null(), "out of memory cloning a video frame");
+    // SAFETY: `ptr` is a fresh, owned AVFrame.
+    unsafe { ff::frame::Video::wrap(ptr) }
+}
+
+/// A compressed packet on its way to a muxer (encoded video or audio, or copied audio).
+pub struct MuxPacket {
+    /// The muxer's stream index.
+    pub stream: usize,
+    /// The packet, timestamps in `time_base`.
+    pub packet: ff::Packet,
+    /// The time base of the packet's timestamps.
+    pub time_base: Rational,
+}
+
+/// What a muxer receives: first the parameters of each stream, then packets.
+pub enum MuxItem {
+    /// A stream's codec parameters (once per stream, before its packets).
+    Stream {
+        /// The muxer's stream index.
+        stream: usize,
+        /// Codec parameters.
+        params: ff::codec::Parameters,
+        /// The encoder's time base.
+        time_base: Rational,
+        /// Stream side data to attach (HDR metadata, CPB properties).
+        side_data: Vec<(ffi::AVPacketSideDataType, Vec<u8>)>,
+    },
+    /// A packet.
+    Packet(MuxPacket),
+}
+
+/// Bits per sample of a pixel format (8 for yuv420p, 10 for yuv420p10le).
+pub fn bit_depth(format: ff::format::Pixel) -> u8 {
+    let pix: ffi::AVPixelFormat = format.into();
+    // SAFETY: av_pix_fmt_desc_get returns null or a pointer to a static descriptor.
+    let desc = unsafe { ffi::av_pix_fmt_desc_get(pix) };
+    if desc.is_null() {
+        return 8;
+    }
+    // SAFETY: non-null static descriptor.
+    unsafe { (*desc).comp[0].depth as u8 }
+}
+
+/// The name FFmpeg gives a pixel format ("yuv420p").
+pub fn pix_fmt_name(format: ff::format::Pixel) -> String {
+    format.descriptor().map(|d| d.name().to_string()).unwrap_or_else(|| "none".into())
+}
+
+/// The pixel format called `name`.
+pub fn pix_fmt_by_name(name: &str) -> Option<ff::format::Pixel> {
+    let c = std::ffi::CString::new(name).ok()?;
+    // SAFETY: `c` is a valid NUL-terminated string.
+    let pix = unsafe { ffi::av_get_pix_fmt(c.as_ptr()) };
+    (pix != ffi::AVPixelFormat::AV_PIX_FMT_NONE).then(|| ff::format::Pixel::from(pix))
+}
+
+/// Seconds of `ts` in `tb`.
+pub fn seconds(ts: i64, tb: Rational) -> f64 {
+    if tb.denominator() == 0 {
+        return 0.0;
+    }
+    ts as f64 * tb.numerator() as f64 / tb.denominator() as f64
+}
+
+/// The UUID x264 tags its own version-information SEI with. It describes the encoder that made
+/// the source, not the output, so it is not passed through.
+const X264_INFO_UUID: [u8; 16] = [
+    0xdc, 0x45, 0xe9, 0xbd, 0xe6, 0xd9, 0x48, 0xb7, 0x96, 0x2c, 0xd8, 0x20, 0xd9, 0x23, 0xee, 0xef,
+];
+
+/// Side data on decoded frames that rdbench passes (or not) to encoders.
+pub fn strip_side_data(frame: &mut ff::frame::Video, keep_passthrough: bool) {
+    // SAFETY: `ptr` is a valid AVFrame owned by `frame`; we walk its side_data array within nb_side_data and
+    // remove entries through av_frame_remove_side_data, restarting after each removal because
+    // removal reorders the array.
+    unsafe {
+        let ptr = frame.as_mut_ptr();
+        'again: loop {
+            let n = (*ptr).nb_side_data as usize;
+            for i in 0..n {
+                let sd = *(*ptr).side_data.add(i);
+                let kind = (*sd).type_;
+                let drop = match kind {
+                    ffi::AVFrameSideDataType::AV_FRAME_DATA_SEI_UNREGISTERED => {
+                        !keep_passthrough
+                            || ((*sd).size >= 16 && std::slice::from_raw_parts((*sd).data, 16) == X264_INFO_UUID)
+                    }
+                    ffi::AVFrameSideDataType::AV_FRAME_DATA_A53_CC
+                    | ffi::AVFrameSideDataType::AV_FRAME_DATA_MASTERING_DISPLAY_METADATA
+                    | ffi::AVFrameSideDataType::AV_FRAME_DATA_CONTENT_LIGHT_LEVEL => !keep_passthrough,
+                    _ => false,
+                };
+                if drop {
+                    ffi::av_frame_remove_side_data(ptr, kind);
+                    continue 'again;
+                }
+            }
+            break;
+        }
+    }
+}
+
+/// libavutil's `AVMasteringDisplayMetadata` (mastering_display_metadata.h, stable since FFmpeg 3;
+/// the bindings do not include that header).
+#[repr(C)]
+struct MasteringDisplayMetadata {
+    display_primaries: [[ffi::AVRational; 2]; 3],
+    white_point: [ffi::AVRational; 2],
+    min_luminance: ffi::AVRational,
+    max_luminance: ffi::AVRational,
+    has_primaries: std::os::raw::c_int,
+    has_luminance: std::os::raw::c_int,
+}
+
+/// libavutil's `AVContentLightMetadata`.
+#[repr(C)]
+#[allow(non_snake_case)]
+struct ContentLightMetadata {
+    MaxCLL: std::os::raw::c_uint,
+    MaxFALL: std::os::raw::c_uint,
+}
+
+/// HDR metadata found on a frame, in the units encoders' parameter strings use.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct HdrMetadata {
+    /// Mastering display: G, B, R primaries and white point in 0.00002 units, max and min
+    /// luminance in 0.0001 cd/m².
+    pub mastering: Option<Mastering>,
+    /// Content light level: MaxCLL and MaxFALL in cd/m².
+    pub light_level: Option<(u32, u32)>,
+}
+
+/// Mastering display colour volume.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct Mastering {
+    /// (x, y) of G, B, R in 0.00002 units.
+    pub primaries: [(u32, u32); 3],
+    /// White point (x, y) in 0.00002 units.
+    pub white: (u32, u32),
+    /// Max and min luminance in 0.0001 cd/m².
+    pub luminance: (u32, u32),
+}
+
+impl HdrMetadata {
+    /// Whether there is anything.
+    pub fn is_empty(&self) -> bool {
+        self.mastering.is_none() && self.light_level.is_none()
+    }
+
+    /// x265's `master-display` value: G(x,y)B(x,y)R(x,y)WP(x,y)L(max,min).
+    pub fn x265_master_display(&self) -> Option<String> {
+        self.mastering.map(|m| {
+            let [g, b, r] = m.primaries;
+            format!(
+                "G({},{})B({},{})R({},{})WP({},{})L({},{})",
+                g.0, g.1, b.0, b.1, r.0, r.1, m.white.0, m.white.1, m.luminance.0, m.luminance.1
+            )
+        })
+    }
+
+    /// Reads HDR side data from a frame.
+    pub fn from_frame(frame: &ff::frame::Video) -> HdrMetadata {
+        let mut out = HdrMetadata::default();
+        let q = |r: ffi::AVRational, unit: f64| -> u32 {
+            if r.den == 0 {
+                0
+            } else {
+                ((r.num as f64 / r.den as f64) * unit).round().max(0.0) as u32
+            }
+        };
+        // SAFETY: av_frame_get_side_data returns null or a pointer to side data of the
+        // requested type whose payload has that type's struct layout.
+        unsafe {
+            let ptr = frame.as_ptr();
+            let sd = ffi::av_frame_get_side_data(ptr, ffi::AVFrameSideDataType::AV_FRAME_DATA_MASTERING_DISPLAY_METADATA);
+            if !sd.is_null() && (*sd).size >= std::mem::size_of::<MasteringDisplayMetadata>() {
+                let m = &*((*sd).data as *const MasteringDisplayMetadata);
+                if m.has_primaries != 0 && m.has_luminance != 0 {
+                    // FFmpeg orders primaries R, G, B; x265 wants G, B, R.
+                    let p = |i: usize| (q(m.display_primaries[i][0], 50000.0), q(m.display_primaries[i][1], 50000.0));
+                    out.mastering = Some(Mastering {
+                        primaries: [p(1), p(2), p(0)],
+                        white: (q(m.white_point[0], 50000.0), q(m.white_point[1], 50000.0)),
+                        luminance: (q(m.max_luminance, 10000.0), q(m.min_luminance, 10000.0)),
+                    });
+                }
+            }
+            let sd = ffi::av_frame_get_side_data(ptr, ffi::AVFrameSideDataType::AV_FRAME_DATA_CONTENT_LIGHT_LEVEL);
+            if !sd.is_null() && (*sd).size >= std::mem::size_of::<ContentLightMetadata>() {
+                let c = &*((*sd).data as *const ContentLightMetadata);
+                out.light_level = Some((c.MaxCLL, c.MaxFALL));
+            }
+        }
+        out
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn x265_master_display_string_is_exact() {
+        let hdr = HdrMetadata {
+            mastering: Some(Mastering {
+                primaries: [(13250, 34500), (7500, 3000), (34000, 16000)],
+                white: (15635, 16450),
+                luminance: (10_000_000, 1),
+            }),
+            light_level: Some((1000, 400)),
+        };
+        assert_eq!(hdr.x265_master_display().unwrap(), "G(13250,34500)B(7500,3000)R(34000,16000)WP(15635,16450)L(10000000,1)");
+    }
+}

@@ -1,0 +1,503 @@
+//! The job spec: what a transcode job asks for, as written in TOML (or the same structure in
+//! JSON), with named templates, and its validation into a [`Job`] the runner executes.
+//!
+//! An output's settings come from three layers, the first that sets a field winning: the
+//! `[[output]]` entry itself, the template it names, and the job's `[defaults]`. Relative paths
+//! are resolved against the folder of the file that names them.
+
+use std::collections::BTreeMap;
+use std::fmt;
+use std::path::{Path, PathBuf};
+
+use serde::{Deserialize, Serialize};
+
+use crate::error::{Error, Result};
+
+/// A job as written: one input, settings shared by all outputs, and the outputs.
+#[derive(Clone, Debug, Default, Deserialize, Serialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct JobSpec {
+    /// The input file, or `lavfi:GRAPH` for a libavfilter source (test patterns).
+    pub input: String,
+    /// A TOML file of named templates (`[template.NAME]` tables of output settings).
+    #[serde(default)]
+    pub templates: Option<String>,
+    /// Settings every output inherits.
+    #[serde(default)]
+    pub defaults: OutputSettings,
+    /// How tasks run: VOD or live, queue sizes, serial or parallel per task.
+    #[serde(default)]
+    pub execution: ExecutionSpec,
+    /// The outputs, one pipeline each.
+    #[serde(default, rename = "output")]
+    pub outputs: Vec<OutputSettings>,
+}
+
+/// The settings of one output; every field is optional so that templates and defaults can
+/// fill it in.
+#[derive(Clone, Debug, Default, Deserialize, Serialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct OutputSettings {
+    /// Where the output is written (an HLS playlist for `.m3u8`).
+    pub path: Option<String>,
+    /// The name of a template in the job's templates file.
+    pub template: Option<String>,
+    /// Container, when the extension does not tell: mp4, mkv, webm, ts, flv, ivf, y4m, hls.
+    pub format: Option<String>,
+    /// A libavcodec encoder name: libx264, libx265, libsvtav1, libaom-av1, librav1e, libvpx-vp9...
+    pub codec: Option<String>,
+    /// The encoder's speed preset (x264/x265 names, SVT-AV1/rav1e/aom/vpx numbers).
+    pub preset: Option<Scalar>,
+    /// Encoder threads; absent means the encoder's automatic choice.
+    pub threads: Option<u32>,
+    /// Rate control.
+    pub rc: Option<RcSpec>,
+    /// Output width; with only one of width/height the other keeps the aspect ratio (even).
+    pub width: Option<u32>,
+    /// Output height.
+    pub height: Option<u32>,
+    /// Scaling algorithm: bicubic (default), bilinear, lanczos, spline, area, neighbor, gauss.
+    pub scale: Option<String>,
+    /// Target frame rate: a number or a ratio such as "30000/1001".
+    pub fps: Option<Scalar>,
+    /// How the frame rate is reached: cfr, vfr, vfr_half (the default is cfr when fps is set).
+    pub fps_mode: Option<FpsMode>,
+    /// Crop applied before scaling.
+    pub crop: Option<CropSpec>,
+    /// Output pixel format, e.g. yuv420p or yuv420p10le.
+    pub pix_fmt: Option<String>,
+    /// An extra libavfilter graph appended after rdbench's own filters.
+    pub filter: Option<String>,
+    /// Encoder-specific parameters as the encoder writes them (x264-params, x265-params, ...).
+    pub params: Option<String>,
+    /// Raw libavcodec options of the encoder (name = value).
+    pub options: Option<BTreeMap<String, Scalar>>,
+    /// Keyframe interval in frames.
+    pub gop: Option<u32>,
+    /// Audio: "copy", "drop", or an encode such as { codec = "aac", bitrate_kbps = 128 }.
+    pub audio: Option<AudioSpec>,
+    /// HLS segment duration in seconds (1 to 60).
+    pub hls_time: Option<f64>,
+    /// Pass HDR side data, unregistered SEI and A/53 captions to the output (default true).
+    pub passthrough: Option<bool>,
+    /// Serial or parallel execution of this output's tasks.
+    pub tasks: Option<TaskModesSpec>,
+}
+
+/// A TOML scalar: presets and options may be written as numbers or strings.
+#[derive(Clone, Debug, Deserialize, Serialize, PartialEq)]
+#[serde(untagged)]
+pub enum Scalar {
+    /// An integer.
+    Int(i64),
+    /// A float.
+    Float(f64),
+    /// A boolean.
+    Bool(bool),
+    /// A string.
+    Str(String),
+}
+
+impl fmt::Display for Scalar {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Scalar::Int(v) => write!(f, "{v}"),
+            Scalar::Float(v) => write!(f, "{v}"),
+            Scalar::Bool(v) => write!(f, "{}", if *v { 1 } else { 0 }),
+            Scalar::Str(v) => f.write_str(v),
+        }
+    }
+}
+
+/// Rate control as written in a job.
+#[derive(Clone, Debug, Deserialize, Serialize, PartialEq)]
+#[serde(tag = "mode", rename_all = "snake_case", deny_unknown_fields)]
+pub enum RcSpec {
+    /// Constant rate factor.
+    Crf { value: f64 },
+    /// Constant quantiser.
+    Qp { value: f64 },
+    /// Average bitrate, one pass or two.
+    Abr { bitrate_kbps: f64, passes: Option<u8> },
+    /// Constant bitrate: maxrate = bitrate, with a VBV buffer.
+    Cbr { bitrate_kbps: f64, bufsize_kbits: Option<f64> },
+    /// CRF with a VBV cap.
+    CappedCrf { value: f64, maxrate_kbps: f64, bufsize_kbits: f64 },
+}
+
+/// How an output reaches its frame rate.
+#[derive(Clone, Copy, Debug, Deserialize, Serialize, PartialEq, Eq)]
+#[serde(rename_all = "snake_case")]
+pub enum FpsMode {
+    /// Constant frame rate at the target: frames are duplicated or dropped (libavfilter's fps).
+    Cfr,
+    /// Variable frame rate: frames are dropped so that the rate never exceeds the target, and the
+    /// kept frames keep their timestamps.
+    Vfr,
+    /// Keep one frame in k uniformly, k the smallest whole divisor bringing the source rate to at
+    /// most 10% above the target (50 -> 25 for a 30 target, 60 -> 30).
+    #[serde(alias = "vfr-half")]
+    VfrHalf,
+}
+
+/// A crop rectangle.
+#[derive(Clone, Copy, Debug, Deserialize, Serialize, PartialEq, Eq)]
+#[serde(deny_unknown_fields)]
+pub struct CropSpec {
+    /// Width of the kept area.
+    pub width: u32,
+    /// Height of the kept area.
+    pub height: u32,
+    /// Left edge.
+    #[serde(default)]
+    pub x: u32,
+    /// Top edge.
+    #[serde(default)]
+    pub y: u32,
+}
+
+/// What happens to the input's audio.
+#[derive(Clone, Debug, Deserialize, Serialize, PartialEq)]
+#[serde(untagged)]
+pub enum AudioSpec {
+    /// "copy" or "drop".
+    Keyword(AudioKeyword),
+    /// An encode.
+    Encode(AudioEncodeSpec),
+}
+
+/// The keyword forms of [`AudioSpec`].
+#[derive(Clone, Copy, Debug, Deserialize, Serialize, PartialEq, Eq)]
+#[serde(rename_all = "snake_case")]
+pub enum AudioKeyword {
+    /// Copy the audio packets unchanged.
+    Copy,
+    /// No audio in the output.
+    Drop,
+}
+
+/// An audio encode.
+#[derive(Clone, Debug, Deserialize, Serialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct AudioEncodeSpec {
+    /// aac or libopus (or any libavcodec audio encoder).
+    pub codec: String,
+    /// Bitrate in kbit/s.
+    pub bitrate_kbps: Option<f64>,
+    /// Output channels (default: the input's, at most 2 for opus... as the encoder allows).
+    pub channels: Option<u32>,
+    /// Output sample rate (default: the input's, 48000 for opus).
+    pub sample_rate: Option<u32>,
+}
+
+/// Job-wide execution settings.
+#[derive(Clone, Debug, Default, Deserialize, Serialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct ExecutionSpec {
+    /// vod (back-pressure) or live (drop frames when a queue passes the threshold).
+    pub mode: Option<RunMode>,
+    /// Frames (or packets) a parallel task's queue holds.
+    pub queue: Option<usize>,
+    /// In live mode, the queue length at which a task drops an incoming frame.
+    pub live_drop_threshold: Option<usize>,
+    /// The decode task (serial: on the demuxing thread).
+    pub decode: Option<TaskMode>,
+    /// Default mode of every output's filter task.
+    pub filter: Option<TaskMode>,
+    /// Default mode of every output's encode task.
+    pub encode: Option<TaskMode>,
+    /// Default mode of every output's mux task.
+    pub mux: Option<TaskMode>,
+}
+
+/// Serial or parallel per task kind of an output.
+#[derive(Clone, Copy, Debug, Default, Deserialize, Serialize, PartialEq, Eq)]
+#[serde(deny_unknown_fields)]
+pub struct TaskModesSpec {
+    /// The filter task (scale, frame rate, crop, format).
+    pub filter: Option<TaskMode>,
+    /// The encode task.
+    pub encode: Option<TaskMode>,
+    /// The mux task.
+    pub mux: Option<TaskMode>,
+}
+
+/// Whether a task runs inline in its caller or on its own thread behind a bounded queue.
+#[derive(Clone, Copy, Debug, Deserialize, Serialize, PartialEq, Eq)]
+#[serde(rename_all = "snake_case")]
+pub enum TaskMode {
+    /// Inline in the calling task's thread.
+    Serial,
+    /// On its own thread, fed through a bounded queue.
+    Parallel,
+}
+
+/// VOD or live.
+#[derive(Clone, Copy, Debug, Deserialize, Serialize, PartialEq, Eq, Default)]
+#[serde(rename_all = "snake_case")]
+pub enum RunMode {
+    /// Never drop: a full queue blocks its producer (back-pressure).
+    #[default]
+    Vod,
+    /// Keep up: a task drops frames while its queue is past the threshold, and counts them.
+    Live,
+}
+
+/// A templates file: `[template.NAME]` tables.
+#[derive(Clone, Debug, Default, Deserialize, Serialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct TemplateFile {
+    /// Named output settings.
+    #[serde(default, alias = "templates")]
+    pub template: BTreeMap<String, OutputSettings>,
+}
+
+impl OutputSettings {
+    /// Fills every field `self` leaves unset from `lower`.
+    pub fn or(self, lower: &OutputSettings) -> OutputSettings {
+        let l = lower.clone();
+        OutputSettings {
+            path: self.path.or(l.path),
+            template: self.template.or(l.template),
+            format: self.format.or(l.format),
+            codec: self.codec.or(l.codec),
+            preset: self.preset.or(l.preset),
+            threads: self.threads.or(l.threads),
+            rc: self.rc.or(l.rc),
+            width: self.width.or(l.width),
+            height: self.height.or(l.height),
+            scale: self.scale.or(l.scale),
+            fps: self.fps.or(l.fps),
+            fps_mode: self.fps_mode.or(l.fps_mode),
+            crop: self.crop.or(l.crop),
+            pix_fmt: self.pix_fmt.or(l.pix_fmt),
+            filter: self.filter.or(l.filter),
+            params: self.params.or(l.params),
+            options: match (self.options, l.options) {
+                (Some(mut mine), Some(theirs)) => {
+                    for (k, v) in theirs {
+                        mine.entry(k).or_insert(v);
+                    }
+                    Some(mine)
+                }
+                (mine, theirs) => mine.or(theirs),
+            },
+            gop: self.gop.or(l.gop),
+            audio: self.audio.or(l.audio),
+            hls_time: self.hls_time.or(l.hls_time),
+            passthrough: self.passthrough.or(l.passthrough),
+            tasks: match (self.tasks, l.tasks) {
+                (Some(a), Some(b)) => Some(TaskModesSpec {
+                    filter: a.filter.or(b.filter),
+                    encode: a.encode.or(b.encode),
+                    mux: a.mux.or(b.mux),
+                }),
+                (a, b) => a.or(b),
+            },
+        }
+    }
+}
+
+/// Parses a job spec from text; `path` names the source in errors and picks the syntax
+/// (`.json` is JSON, anything else TOML).
+pub fn parse_job(text: &str, path: &Path) -> Result<JobSpec> {
+    parse_any(text, path)
+}
+
+/// Parses a templates file.
+pub fn parse_templates(text: &str, path: &Path) -> Result<TemplateFile> {
+    parse_any(text, path)
+}
+
+fn parse_any<T: serde::de::DeserializeOwned>(text: &str, path: &Path) -> Result<T> {
+    let is_json = path.extension().is_some_and(|e| e.eq_ignore_ascii_case("json"));
+    if is_json {
+        serde_json::from_str(text).map_err(|e| Error::SpecParse {
+            path: path.to_path_buf(),
+            message: format!("line {} column {}: {}", e.line(), e.column(), strip_json_position(&e.to_string())),
+        })
+    } else {
+        toml::from_str(text).map_err(|e| Error::SpecParse { path: path.to_path_buf(), message: toml_message(text, &e) })
+    }
+}
+
+fn strip_json_position(msg: &str) -> String {
+    match msg.rfind(" at line ") {
+        Some(i) => msg[..i].to_string(),
+        None => msg.to_string(),
+    }
+}
+
+/// One line: "line L column C: message", from a toml error and the text it came from.
+fn toml_message(text: &str, err: &toml::de::Error) -> String {
+    let msg = err.message().trim().replace('\n', " ");
+    match err.span() {
+        Some(span) => {
+            let before = &text[..span.start.min(text.len())];
+            let line = before.matches('\n').count() + 1;
+            let column = before.len() - before.rfind('\n').map(|i| i + 1).unwrap_or(0) + 1;
+            format!("line {line} column {column}: {msg}")
+        }
+        None => msg,
+    }
+}
+
+/// Reads and parses a job file, and its templates file when it names one.
+pub fn load_job(path: &Path) -> Result<(JobSpec, Option<TemplateFile>)> {
+    let text = read_text(path)?;
+    let spec = parse_job(&text, path)?;
+    let templates = match &spec.templates {
+        Some(t) => {
+            let tpath = resolve(path, t);
+            let ttext = read_text(&tpath)?;
+            Some(parse_templates(&ttext, &tpath)?)
+        }
+        None => None,
+    };
+    Ok((spec, templates))
+}
+
+fn read_text(path: &Path) -> Result<String> {
+    std::fs::read_to_string(path).map_err(|e| {
+        if e.kind() == std::io::ErrorKind::NotFound {
+            Error::NotFound { path: path.to_path_buf() }
+        } else {
+            Error::io(path, "reading", e)
+        }
+    })
+}
+
+/// `relative` resolved against the folder of the file `base` (absolute paths unchanged).
+pub fn resolve(base: &Path, relative: &str) -> PathBuf {
+    let p = Path::new(relative);
+    if p.is_absolute() {
+        return p.to_path_buf();
+    }
+    match base.parent() {
+        Some(dir) if !dir.as_os_str().is_empty() => dir.join(p),
+        _ => p.to_path_buf(),
+    }
+}
+
+/// The settings of output `index` after templates and defaults are applied.
+pub fn effective_output(
+    spec: &JobSpec,
+    templates: Option<&TemplateFile>,
+    index: usize,
+) -> Result<OutputSettings> {
+    let out = spec.outputs[index].clone();
+    let field = format!("output[{index}]");
+    if spec.defaults.path.is_some() {
+        return Err(Error::Spec { field: "defaults.path".into(), message: "a path belongs to one output, not to the defaults".into() });
+    }
+    let template_name = out.template.clone().or_else(|| spec.defaults.template.clone());
+    let with_template = match template_name {
+        None => out,
+        Some(name) => {
+            let Some(file) = templates else {
+                return Err(Error::Spec {
+                    field: format!("{field}.template"),
+                    message: format!("template `{name}` named but the job has no `templates` file"),
+                });
+            };
+            let Some(t) = file.template.get(&name) else {
+                let known: Vec<&str> = file.template.keys().map(String::as_str).collect();
+                return Err(Error::Spec {
+                    field: format!("{field}.template"),
+                    message: format!("unknown template `{name}` (known: {})", known.join(", ")),
+                });
+            };
+            out.or(t)
+        }
+    };
+    Ok(with_template.or(&spec.defaults))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const EXAMPLE: &str = r#"
+input = "mezz.mp4"
+[defaults]
+codec = "libx264"
+preset = "veryfast"
+threads = 1
+[[output]]
+path = "out/1080.mp4"
+height = 1080
+rc = { mode = "crf", value = 23 }
+[[output]]
+path = "out/360.mp4"
+height = 360
+rc = { mode = "abr", bitrate_kbps = 800 }
+"#;
+
+    #[test]
+    fn the_documented_example_parses() {
+        let spec = parse_job(EXAMPLE, Path::new("job.toml")).unwrap();
+        assert_eq!(spec.input, "mezz.mp4");
+        assert_eq!(spec.outputs.len(), 2);
+        let o1 = effective_output(&spec, None, 1).unwrap();
+        assert_eq!(o1.codec.as_deref(), Some("libx264"));
+        assert_eq!(o1.preset, Some(Scalar::Str("veryfast".into())));
+        assert_eq!(o1.threads, Some(1));
+        assert_eq!(o1.height, Some(360));
+        assert_eq!(o1.rc, Some(RcSpec::Abr { bitrate_kbps: 800.0, passes: None }));
+        let o0 = effective_output(&spec, None, 0).unwrap();
+        assert_eq!(o0.rc, Some(RcSpec::Crf { value: 23.0 }));
+    }
+
+    #[test]
+    fn json_has_the_same_structure() {
+        let json = r#"{"input": "mezz.mp4", "defaults": {"codec": "libx264", "threads": 1},
+            "output": [{"path": "a.mp4", "height": 720, "rc": {"mode": "cbr", "bitrate_kbps": 3000, "bufsize_kbits": 6000}}]}"#;
+        let spec = parse_job(json, Path::new("job.json")).unwrap();
+        assert_eq!(spec.outputs[0].rc, Some(RcSpec::Cbr { bitrate_kbps: 3000.0, bufsize_kbits: Some(6000.0) }));
+    }
+
+    #[test]
+    fn an_unknown_field_names_its_line_and_the_field() {
+        let text = "input = \"a.mp4\"\n[[output]]\npath = \"b.mp4\"\nheigth = 720\n";
+        let err = parse_job(text, Path::new("job.toml")).unwrap_err().to_string();
+        assert!(err.starts_with("job.toml: line 4 column 1: unknown field `heigth`"), "{err}");
+        assert!(!err.contains('\n'));
+    }
+
+    #[test]
+    fn an_unknown_rc_mode_is_refused() {
+        let text = "input = \"a.mp4\"\n[[output]]\npath = \"b.mp4\"\nrc = { mode = \"vbr\", value = 3 }\n";
+        let err = parse_job(text, Path::new("job.toml")).unwrap_err().to_string();
+        assert!(err.contains("line 4") && err.contains("vbr"), "{err}");
+    }
+
+    #[test]
+    fn output_beats_template_beats_defaults() {
+        let spec = parse_job(
+            "input = \"a.mp4\"\ntemplates = \"t.toml\"\n[defaults]\ncodec = \"libx264\"\npreset = \"slow\"\nthreads = 2\n\
+             [[output]]\npath = \"o.mp4\"\ntemplate = \"hd\"\nthreads = 4\n",
+            Path::new("job.toml"),
+        )
+        .unwrap();
+        let t = parse_templates(
+            "[template.hd]\ncodec = \"libx265\"\nheight = 720\nthreads = 3\nrc = { mode = \"crf\", value = 28 }\n",
+            Path::new("t.toml"),
+        )
+        .unwrap();
+        let o = effective_output(&spec, Some(&t), 0).unwrap();
+        assert_eq!(o.codec.as_deref(), Some("libx265"));
+        assert_eq!(o.threads, Some(4));
+        assert_eq!(o.preset, Some(Scalar::Str("slow".into())));
+        assert_eq!(o.height, Some(720));
+        let missing = parse_job("input = \"a.mp4\"\n[[output]]\npath = \"o.mp4\"\ntemplate = \"sd\"\n", Path::new("j.toml")).unwrap();
+        let err = effective_output(&missing, Some(&t), 0).unwrap_err().to_string();
+        assert_eq!(err, "output[0].template: unknown template `sd` (known: hd)");
+    }
+
+    #[test]
+    fn relative_paths_resolve_against_the_spec_folder() {
+        assert_eq!(resolve(Path::new("jobs/a.toml"), "in.mp4"), PathBuf::from("jobs/in.mp4"));
+        assert_eq!(resolve(Path::new("a.toml"), "in.mp4"), PathBuf::from("in.mp4"));
+        assert_eq!(resolve(Path::new("jobs/a.toml"), "/abs/in.mp4"), PathBuf::from("/abs/in.mp4"));
+    }
+}
