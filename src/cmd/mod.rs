@@ -1,13 +1,23 @@
 //! The subcommands. Each module has an `Args` (clap) and a `run(Args) -> anyhow::Result<()>`.
 
+pub mod probe;
+pub mod transcode;
+
 use clap::Subcommand;
 
 /// Every subcommand of `rdbench`.
 #[derive(Debug, Subcommand)]
 pub enum Command {
+    /// Run a transcode job (one input, an ABR ladder of outputs).
+    Transcode(transcode::Args),
+    /// Describe a media file: container, duration, bitrate, streams.
+    Probe(probe::Args),
 }
 
 /// Runs one subcommand.
 pub fn run(command: Command) -> anyhow::Result<()> {
-    match command {}
+    match command {
+        Command::Transcode(a) => transcode::run(a),
+        Command::Probe(a) => probe::run(a),
+    }
 }

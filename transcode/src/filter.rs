@@ -131,8 +131,8 @@ pub enum Sampling {
     All,
     /// Keep one frame in `k` (VFR-HALF); the output rate is the source rate / k.
     OneIn(u32),
-    /// Keep a frame only when at least `1 / max_fps` seconds passed since the last kept one (VFR).
-    MinInterval(f64),
+    /// Keep at most one frame per `1 / max_fps` slot of the timeline, with its own timestamp (VFR).
+    MaxRate(f64),
 }
 
 /// The frame-rate decision of a flow.
@@ -163,7 +163,7 @@ pub fn frame_rate_plan(source: Rate, target: Option<Rate>, mode: Option<FpsMode>
             if source.fps() <= target.fps() {
                 FrameRatePlan { sampling: Sampling::All, cfr: None, output: source }
             } else {
-                FrameRatePlan { sampling: Sampling::MinInterval(target.fps()), cfr: None, output: target }
+                FrameRatePlan { sampling: Sampling::MaxRate(target.fps()), cfr: None, output: target }
             }
         }
         FpsMode::VfrHalf => {
@@ -222,8 +222,57 @@ impl VideoGraphPlan {
     }
 }
 
+/// Decides frame by frame which frames a [`Sampling`] keeps.
+#[derive(Clone, Debug)]
+pub struct Sampler {
+    sampling: Sampling,
+    seen: u64,
+    last_slot: Option<i64>,
+}
+
+impl Sampler {
+    /// A sampler starting at the first frame.
+    pub fn new(sampling: Sampling) -> Self {
+        Sampler { sampling, seen: 0, last_slot: None }
+    }
+
+    /// Whether the next frame, at `t` seconds, is kept.
+    pub fn keep(&mut self, t: f64) -> bool {
+        let index = self.seen;
+        self.seen += 1;
+        match self.sampling {
+            Sampling::All => true,
+            Sampling::OneIn(k) => index % k as u64 == 0,
+            Sampling::MaxRate(fps) => {
+                // The slot a frame falls in; a tiny epsilon keeps frames sitting exactly on a
+                // slot boundary in that slot despite float rounding.
+                let slot = (t * fps + 1e-6).floor() as i64;
+                if self.last_slot.is_some_and(|last| slot <= last) {
+                    false
+                } else {
+                    self.last_slot = Some(slot);
+                    true
+                }
+            }
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn samplers_keep_the_right_frames() {
+        let times: Vec<f64> = (0..50).map(|i| i as f64 / 50.0).collect();
+        let mut half = Sampler::new(Sampling::OneIn(2));
+        assert_eq!(times.iter().filter(|&&t| half.keep(t)).count(), 25);
+        let mut vfr = Sampler::new(Sampling::MaxRate(30.0));
+        let kept: Vec<f64> = times.iter().copied().filter(|&t| vfr.keep(t)).collect();
+        assert_eq!(kept.len(), 30, "one second at 50 fps under a 30 fps cap keeps 30 frames");
+        assert_eq!(&kept[..4], &[0.0, 0.04, 0.08, 0.10]);
+        let mut all = Sampler::new(Sampling::All);
+        assert!(times.iter().all(|&t| all.keep(t)));
+    }
+
     use super::*;
 
     #[test]
@@ -262,7 +311,7 @@ mod tests {
         let p = frame_rate_plan(Rate { num: 50, den: 1 }, Some(Rate { num: 30, den: 1 }), None);
         assert_eq!(p.cfr, Some(Rate { num: 30, den: 1 }));
         let v = frame_rate_plan(Rate { num: 50, den: 1 }, Some(Rate { num: 30, den: 1 }), Some(FpsMode::Vfr));
-        assert_eq!(v.sampling, Sampling::MinInterval(30.0));
+        assert_eq!(v.sampling, Sampling::MaxRate(30.0));
         let same = frame_rate_plan(Rate { num: 30, den: 1 }, Some(Rate { num: 30, den: 1 }), None);
         assert_eq!((same.sampling, same.cfr), (Sampling::All, None));
     }

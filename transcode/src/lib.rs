@@ -10,13 +10,19 @@
 //! workspace that talks to FFmpeg; the `unsafe` it needs stays here, each block justified.
 
 pub mod cpu;
+pub mod encode;
 pub mod error;
 pub mod filter;
+pub mod input;
+pub mod job;
 mod log;
 pub mod media;
+pub mod mux;
+pub mod probe;
 pub mod settings;
 pub mod spec;
 pub mod task;
+pub mod video_filter;
 
 pub use error::{Error, Result};
 

@@ -1,0 +1,122 @@
+//! `rdbench transcode JOB.toml`: runs a job spec through the transcode core and prints one line
+//! per output (path, resolution, frames, bitrate, encode speed).
+
+use std::io::IsTerminal;
+use std::path::PathBuf;
+
+use anyhow::{bail, Context, Result};
+use clap::Args as ClapArgs;
+use indicatif::{ProgressBar, ProgressStyle};
+use rdbench_transcode::job::{self, Job, JobReport, Progress};
+use rdbench_transcode::spec;
+
+/// Run a transcode job (TOML or JSON spec).
+#[derive(Debug, ClapArgs)]
+pub struct Args {
+    /// The job spec.
+    pub job: PathBuf,
+    /// Print the full report (every task's stats and packets) as JSON on stdout.
+    #[arg(long)]
+    pub json: bool,
+    /// Write the full report as JSON to this file.
+    #[arg(long, value_name = "FILE")]
+    pub report: Option<PathBuf>,
+}
+
+/// A progress bar on a terminal, nothing otherwise.
+pub struct Bar {
+    bar: Option<ProgressBar>,
+}
+
+impl Bar {
+    /// A bar when stderr is a terminal.
+    pub fn new() -> Self {
+        let bar = std::io::stderr().is_terminal().then(|| {
+            let b = ProgressBar::new(0);
+            b.set_style(
+                ProgressStyle::with_template("{prefix} [{bar:40}] {pos}/{len} frames  {per_sec}  eta {eta}")
+                    .expect("static template")
+                    .progress_chars("=> "),
+            );
+            b
+        });
+        Bar { bar }
+    }
+
+    /// Removes the bar.
+    pub fn finish(&self) {
+        if let Some(b) = &self.bar {
+            b.finish_and_clear();
+        }
+    }
+}
+
+impl Default for Bar {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl Progress for Bar {
+    fn pass_started(&self, pass: u32, passes: u32, total: Option<u64>) {
+        if let Some(b) = &self.bar {
+            b.set_prefix(if passes > 1 { format!("pass {pass}/{passes}") } else { "transcode".into() });
+            b.set_length(total.unwrap_or(0));
+            b.set_position(0);
+            b.reset_eta();
+        }
+    }
+    fn decoded(&self, frames: u64) {
+        if let Some(b) = &self.bar {
+            if frames > b.length().unwrap_or(0) {
+                b.set_length(frames);
+            }
+            b.set_position(frames);
+        }
+    }
+}
+
+/// One line about an output.
+pub fn summary_line(o: &job::OutputReport) -> String {
+    let path = o.path.as_ref().map(|p| p.display().to_string()).unwrap_or_else(|| format!("output[{}]", o.index));
+    match &o.error {
+        Some(e) => format!("FAILED {path}: {e}"),
+        None => format!(
+            "{path}  {}x{}  {} frames  {:.1} kbit/s  encode {:.1} fps",
+            o.width, o.height, o.frames, o.video_kbps, o.encode_fps
+        ),
+    }
+}
+
+/// Runs `rdbench transcode`.
+pub fn run(args: Args) -> Result<()> {
+    let (spec, templates) = spec::load_job(&args.job)?;
+    let job = Job::from_spec(&spec, templates.as_ref(), Some(&args.job))?;
+    let bar = Bar::new();
+    let report: Result<JobReport, _> = job::run(&job, &bar);
+    bar.finish();
+    let report = report?;
+    if let Some(path) = &args.report {
+        let text = serde_json::to_string_pretty(&report)?;
+        std::fs::write(path, text).with_context(|| format!("writing {}", path.display()))?;
+    }
+    if args.json {
+        println!("{}", serde_json::to_string(&report)?);
+    }
+    let mut failed = 0;
+    for o in &report.outputs {
+        if o.error.is_some() {
+            failed += 1;
+            eprintln!("{}", summary_line(o));
+        } else if !args.json {
+            println!("{}", summary_line(o));
+        }
+    }
+    if report.corrupt_packets > 0 {
+        eprintln!("warning: {}: {} corrupt packets skipped", report.input.display(), report.corrupt_packets);
+    }
+    if failed > 0 {
+        bail!("{failed} of {} outputs failed", report.outputs.len());
+    }
+    Ok(())
+}

@@ -1,0 +1,364 @@
+//! Inputs: opening a file (or a `lavfi:` test-pattern graph), describing its streams, and the
+//! decode tasks that turn its packets into frames once for every pipeline.
+//!
+//! Corrupt packets are counted and skipped as FFmpeg's own tools do; they never stop a job.
+
+use std::ffi::CString;
+use std::path::{Path, PathBuf};
+use std::ptr;
+
+use ffmpeg_next as ff;
+use ffmpeg_sys_next as ffi;
+use ff::Rational;
+
+use crate::cpu::HelperThreads;
+use crate::error::{Error, Result};
+use crate::filter::Rate;
+use crate::media::{self, AudioFrame, VideoFrame};
+use crate::task::{Sink, Task, TaskStats};
+
+/// Where frames come from.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum InputSource {
+    /// A media file.
+    File(PathBuf),
+    /// A libavfilter source graph (`lavfi:testsrc2=size=1280x720:rate=30:duration=2`).
+    Lavfi(String),
+}
+
+impl InputSource {
+    /// Reads a spec's `input` string, resolving a relative file path against `base_file`'s folder.
+    pub fn parse(text: &str, base_file: Option<&Path>) -> InputSource {
+        if let Some(graph) = text.strip_prefix("lavfi:") {
+            return InputSource::Lavfi(graph.to_string());
+        }
+        match base_file {
+            Some(b) => InputSource::File(crate::spec::resolve(b, text)),
+            None => InputSource::File(PathBuf::from(text)),
+        }
+    }
+
+    /// How errors name the input.
+    pub fn display_path(&self) -> PathBuf {
+        match self {
+            InputSource::File(p) => p.clone(),
+            InputSource::Lavfi(g) => PathBuf::from(format!("lavfi:{g}")),
+        }
+    }
+}
+
+/// Opens an input and reads its stream information.
+pub fn open(source: &InputSource) -> Result<ff::format::context::Input> {
+    crate::init();
+    let path = source.display_path();
+    let (url, format) = match source {
+        InputSource::File(p) => {
+            if !p.exists() {
+                return Err(Error::NotFound { path: p.clone() });
+            }
+            if p.is_dir() {
+                return Err(Error::NotMedia { path: p.clone(), reason: "it is a folder".into() });
+            }
+            if let Err(e) = std::fs::File::open(p) {
+                return Err(Error::io(p, "opening", e));
+            }
+            (p.to_string_lossy().into_owned(), None)
+        }
+        InputSource::Lavfi(g) => (g.clone(), Some("lavfi")),
+    };
+    let c_url = CString::new(url).map_err(|_| Error::NotMedia { path: path.clone(), reason: "path contains a NUL byte".into() })?;
+    crate::log::clear();
+    // SAFETY: plain FFI calls with valid, NUL-terminated strings; on success `ctx` is an opened
+    // AVFormatContext whose ownership passes to `Input::wrap` (which closes it on drop); on
+    // failure avformat_open_input frees it and leaves it null.
+    unsafe {
+        let fmt = match format {
+            Some(name) => {
+                let c = CString::new(name).expect("static name");
+                let f = ffi::av_find_input_format(c.as_ptr());
+                if f.is_null() {
+                    return Err(Error::NotMedia { path, reason: "this FFmpeg has no lavfi input device".into() });
+                }
+                f
+            }
+            None => ptr::null(),
+        };
+        let mut ctx: *mut ffi::AVFormatContext = ptr::null_mut();
+        let rc = ffi::avformat_open_input(&mut ctx, c_url.as_ptr(), fmt as _, ptr::null_mut());
+        if rc < 0 {
+            return Err(Error::NotMedia { path, reason: crate::log::describe(ff::Error::from(rc)) });
+        }
+        let rc = ffi::avformat_find_stream_info(ctx, ptr::null_mut());
+        let input = ff::format::context::Input::wrap(ctx);
+        if rc < 0 {
+            return Err(Error::NotMedia { path, reason: crate::log::describe(ff::Error::from(rc)) });
+        }
+        if input.streams().count() == 0 {
+            return Err(Error::NotMedia { path, reason: "no streams found".into() });
+        }
+        Ok(input)
+    }
+}
+
+/// The facts about a video stream that planning needs.
+#[derive(Clone, Debug)]
+pub struct VideoInfo {
+    /// Stream index.
+    pub index: usize,
+    /// Codec name.
+    pub codec: String,
+    /// Width.
+    pub width: u32,
+    /// Height.
+    pub height: u32,
+    /// Pixel format.
+    pub pix_fmt: ff::format::Pixel,
+    /// Bits per sample.
+    pub bit_depth: u8,
+    /// Frame rate (average, or the container's base rate when the average is unknown).
+    pub rate: Rate,
+    /// Whether the stream looks constant-frame-rate (average and base rates agree).
+    pub cfr: bool,
+    /// Stream time base.
+    pub time_base: Rational,
+    /// Duration in seconds, when known.
+    pub duration_s: Option<f64>,
+    /// Frames, when known (declared or estimated from the duration).
+    pub frames: Option<u64>,
+}
+
+/// The facts about an audio stream.
+#[derive(Clone, Debug)]
+pub struct AudioInfo {
+    /// Stream index.
+    pub index: usize,
+    /// Codec name.
+    pub codec: String,
+    /// Sample rate.
+    pub sample_rate: u32,
+    /// Channels.
+    pub channels: u32,
+    /// Stream time base.
+    pub time_base: Rational,
+}
+
+/// The best video stream of `input`.
+pub fn video_info(input: &ff::format::context::Input, path: &Path) -> Result<VideoInfo> {
+    let stream = input.streams().best(ff::media::Type::Video).ok_or_else(|| Error::NoStream { path: path.to_path_buf(), kind: "video" })?;
+    let params = stream.parameters();
+    // SAFETY: `params` wraps the stream's valid AVCodecParameters.
+    let (w, h, fmt, codec_id) = unsafe {
+        let p = params.as_ptr();
+        ((*p).width, (*p).height, (*p).format, (*p).codec_id)
+    };
+    if w <= 0 || h <= 0 {
+        return Err(Error::NotMedia { path: path.to_path_buf(), reason: "the video stream has no picture size".into() });
+    }
+    // SAFETY: the format number comes from FFmpeg itself and names a valid AVPixelFormat or -1.
+    let pix = ff::format::Pixel::from(unsafe { std::mem::transmute::<i32, ffi::AVPixelFormat>(fmt) });
+    let avg = stream.avg_frame_rate();
+    let base = stream.rate();
+    let pick = if avg.numerator() > 0 && avg.denominator() > 0 { avg } else { base };
+    let rate = if pick.numerator() > 0 && pick.denominator() > 0 {
+        Rate { num: pick.numerator(), den: pick.denominator() }
+    } else {
+        Rate { num: 25, den: 1 }
+    };
+    let tb = stream.time_base();
+    let duration_s = if stream.duration() > 0 {
+        Some(media::seconds(stream.duration(), tb))
+    } else if input.duration() > 0 {
+        Some(input.duration() as f64 / ffi::AV_TIME_BASE as f64)
+    } else {
+        None
+    };
+    let frames = if stream.frames() > 0 {
+        Some(stream.frames() as u64)
+    } else {
+        duration_s.map(|d| (d * rate.fps()).round() as u64)
+    };
+    Ok(VideoInfo {
+        index: stream.index(),
+        codec: ff::codec::Id::from(codec_id).name().to_string(),
+        width: w as u32,
+        height: h as u32,
+        pix_fmt: pix,
+        bit_depth: media::bit_depth(pix),
+        rate,
+        cfr: avg == base || avg.numerator() == 0,
+        time_base: tb,
+        duration_s,
+        frames,
+    })
+}
+
+/// The best audio stream of `input`, if any.
+pub fn audio_info(input: &ff::format::context::Input) -> Option<AudioInfo> {
+    let stream = input.streams().best(ff::media::Type::Audio)?;
+    let params = stream.parameters();
+    // SAFETY: `params` wraps the stream's valid AVCodecParameters.
+    let (rate, channels, codec_id) = unsafe {
+        let p = params.as_ptr();
+        ((*p).sample_rate, (*p).ch_layout.nb_channels, (*p).codec_id)
+    };
+    Some(AudioInfo {
+        index: stream.index(),
+        codec: ff::codec::Id::from(codec_id).name().to_string(),
+        sample_rate: rate.max(0) as u32,
+        channels: channels.max(0) as u32,
+        time_base: stream.time_base(),
+    })
+}
+
+/// Opens a decoder for stream `index` with `threads` (0: automatic), attributing the threads
+/// it spawns to `helpers`.
+fn open_decoder(input: &ff::format::context::Input, index: usize, threads: u32, helpers: &mut HelperThreads, path: &Path) -> Result<ff::decoder::Opened> {
+    let stream = input.stream(index).expect("stream index from this input");
+    let mut ctx = ff::codec::context::Context::from_parameters(stream.parameters())
+        .map_err(|e| Error::ffmpeg(format!("{}: decoder parameters", path.display()), e))?;
+    // SAFETY: setting plain fields of a not-yet-opened codec context we own.
+    unsafe {
+        let p = ctx.as_mut_ptr();
+        (*p).pkt_timebase = stream.time_base().into();
+        (*p).thread_count = threads as i32;
+        (*p).thread_type = ffi::FF_THREAD_FRAME | ffi::FF_THREAD_SLICE;
+    }
+    let mut dec = ctx.decoder();
+    dec.set_packet_time_base(stream.time_base());
+    crate::log::clear();
+    let codec = ff::decoder::find(stream.parameters().id())
+        .ok_or_else(|| Error::NotMedia { path: path.to_path_buf(), reason: format!("no decoder for {} in this FFmpeg", stream.parameters().id().name()) })?;
+    let _w = helpers.watch();
+    dec.open_as(codec).map_err(|e| match e {
+        ff::Error::DecoderNotFound => Error::NotMedia { path: path.to_path_buf(), reason: "no decoder for its codec in this FFmpeg".into() },
+        e => Error::ffmpeg(format!("{}: opening the decoder", path.display()), e),
+    })
+}
+
+/// Decodes the packets of one video stream into frames for every pipeline.
+pub struct VideoDecode {
+    decoder: ff::decoder::Video,
+    time_base: Rational,
+    helpers: HelperThreads,
+    corrupt: u64,
+    corrupt_frames: u64,
+    passthrough: bool,
+}
+
+impl VideoDecode {
+    /// A decoder for stream `info.index` of `input`; `passthrough` keeps SEI/HDR side data.
+    pub fn new(input: &ff::format::context::Input, info: &VideoInfo, threads: u32, passthrough: bool, path: &Path) -> Result<Self> {
+        let mut helpers = HelperThreads::default();
+        let opened = open_decoder(input, info.index, threads, &mut helpers, path)?;
+        let decoder = opened.video().map_err(|e| Error::ffmpeg(format!("{}: video decoder", path.display()), e))?;
+        Ok(VideoDecode { decoder, time_base: info.time_base, helpers, corrupt: 0, corrupt_frames: 0, passthrough })
+    }
+
+    fn drain(&mut self, out: &mut dyn Sink<VideoFrame>) -> Result<()> {
+        loop {
+            let mut frame = ff::frame::Video::empty();
+            match self.decoder.receive_frame(&mut frame) {
+                Ok(()) => {
+                    let ts = frame.timestamp();
+                    frame.set_pts(ts);
+                    // SAFETY: reading plain fields of a frame we own.
+                    let flags = unsafe { (*frame.as_ptr()).decode_error_flags };
+                    if flags != 0 || frame.is_corrupt() {
+                        self.corrupt_frames += 1;
+                    }
+                    media::strip_side_data(&mut frame, self.passthrough);
+                    out.push(VideoFrame { frame, time_base: self.time_base })?;
+                }
+                Err(ff::Error::Other { errno: libc::EAGAIN }) | Err(ff::Error::Eof) => return Ok(()),
+                Err(ff::Error::InvalidData) => self.corrupt += 1,
+                Err(e) => return Err(Error::ffmpeg("decoding video", e)),
+            }
+        }
+    }
+}
+
+impl Task for VideoDecode {
+    type In = ff::Packet;
+    type Out = VideoFrame;
+
+    fn process(&mut self, packet: ff::Packet, out: &mut dyn Sink<VideoFrame>) -> Result<()> {
+        match self.decoder.send_packet(&packet) {
+            Ok(()) => {}
+            // Corrupt data: counted and skipped, as FFmpeg's tools do.
+            Err(ff::Error::InvalidData) | Err(ff::Error::Other { errno: libc::EINVAL }) => self.corrupt += 1,
+            Err(ff::Error::Other { errno: libc::EAGAIN }) => {}
+            Err(e) => {
+                // Unusual errors mid-stream are also survivable for a decoder: count them.
+                self.corrupt += 1;
+                let _ = e;
+            }
+        }
+        self.drain(out)
+    }
+
+    fn finish(&mut self, out: &mut dyn Sink<VideoFrame>) -> Result<()> {
+        let _ = self.decoder.send_eof();
+        self.drain(out)
+    }
+
+    fn report(&mut self, stats: &mut TaskStats) {
+        stats.corrupt = self.corrupt + self.corrupt_frames;
+        stats.cpu_s += self.helpers.cpu_s();
+    }
+}
+
+/// Decodes the packets of one audio stream.
+pub struct AudioDecode {
+    decoder: ff::decoder::Audio,
+    time_base: Rational,
+    helpers: HelperThreads,
+    corrupt: u64,
+}
+
+impl AudioDecode {
+    /// A decoder for stream `info.index` of `input`.
+    pub fn new(input: &ff::format::context::Input, info: &AudioInfo, path: &Path) -> Result<Self> {
+        let mut helpers = HelperThreads::default();
+        let opened = open_decoder(input, info.index, 1, &mut helpers, path)?;
+        let decoder = opened.audio().map_err(|e| Error::ffmpeg(format!("{}: audio decoder", path.display()), e))?;
+        Ok(AudioDecode { decoder, time_base: info.time_base, helpers, corrupt: 0 })
+    }
+
+    fn drain(&mut self, out: &mut dyn Sink<AudioFrame>) -> Result<()> {
+        loop {
+            let mut frame = ff::frame::Audio::empty();
+            match self.decoder.receive_frame(&mut frame) {
+                Ok(()) => {
+                    let ts = frame.timestamp();
+                    frame.set_pts(ts);
+                    out.push(AudioFrame { frame, time_base: self.time_base })?;
+                }
+                Err(ff::Error::Other { errno: libc::EAGAIN }) | Err(ff::Error::Eof) => return Ok(()),
+                Err(ff::Error::InvalidData) => self.corrupt += 1,
+                Err(e) => return Err(Error::ffmpeg("decoding audio", e)),
+            }
+        }
+    }
+}
+
+impl Task for AudioDecode {
+    type In = ff::Packet;
+    type Out = AudioFrame;
+
+    fn process(&mut self, packet: ff::Packet, out: &mut dyn Sink<AudioFrame>) -> Result<()> {
+        if self.decoder.send_packet(&packet).is_err() {
+            self.corrupt += 1;
+        }
+        self.drain(out)
+    }
+
+    fn finish(&mut self, out: &mut dyn Sink<AudioFrame>) -> Result<()> {
+        let _ = self.decoder.send_eof();
+        self.drain(out)
+    }
+
+    fn report(&mut self, stats: &mut TaskStats) {
+        stats.corrupt = self.corrupt;
+        stats.cpu_s += self.helpers.cpu_s();
+    }
+}

@@ -1,0 +1,128 @@
+//! The filter task of a video flow: frame-rate sampling (VFR, VFR-HALF), then a libavfilter
+//! graph for CFR conversion, crop, scale, pixel format and any user graph. A flow that needs no
+//! filtering passes frames through untouched (no copy).
+
+use ffmpeg_next as ff;
+use ffmpeg_sys_next as ffi;
+
+use crate::error::{Error, Result};
+use crate::filter::Sampler;
+use crate::media::{self, VideoFrame};
+use crate::task::{Sink, Task, TaskStats};
+
+/// The video filter task.
+pub struct VideoFilter {
+    field: String,
+    sampler: Sampler,
+    graph_desc: Option<String>,
+    threads: u32,
+    graph: Option<Configured>,
+    dropped: u64,
+}
+
+struct Configured {
+    graph: ff::filter::Graph,
+    key: (u32, u32, ffi::AVPixelFormat, ff::Rational),
+    out_tb: ff::Rational,
+}
+
+impl VideoFilter {
+    /// A filter for the output whose spec field is `field`, sampling with `sampler` and then
+    /// running `graph_desc` (None: no graph) with `threads` threads (0: automatic).
+    pub fn new(field: String, sampler: Sampler, graph_desc: Option<String>, threads: u32) -> Self {
+        VideoFilter { field, sampler, graph_desc, threads, graph: None, dropped: 0 }
+    }
+
+    fn configure(&mut self, frame: &VideoFrame) -> Result<()> {
+        let desc = self.graph_desc.clone().expect("configure is only called with a graph");
+        let f = &frame.frame;
+        let fmt: ffi::AVPixelFormat = f.format().into();
+        let key = (f.width(), f.height(), fmt, frame.time_base);
+        if self.graph.as_ref().is_some_and(|g| g.key == key) {
+            return Ok(());
+        }
+        let err = |message: String| Error::Filter { field: format!("{}.filter", self.field), graph: desc.clone(), message };
+        let sar = f.aspect_ratio();
+        let (sn, sd) = if sar.numerator() > 0 && sar.denominator() > 0 { (sar.numerator(), sar.denominator()) } else { (1, 1) };
+        let args = format!(
+            "video_size={}x{}:pix_fmt={}:time_base={}/{}:pixel_aspect={}/{}",
+            f.width(),
+            f.height(),
+            fmt as i32,
+            frame.time_base.numerator(),
+            frame.time_base.denominator().max(1),
+            sn,
+            sd
+        );
+        let mut graph = ff::filter::Graph::new();
+        // SAFETY: setting the thread count of a graph we own, before it is configured.
+        unsafe {
+            (*graph.as_mut_ptr()).nb_threads = self.threads as i32;
+        }
+        crate::log::clear();
+        let buffer = ff::filter::find("buffer").ok_or_else(|| err("libavfilter has no buffer source".into()))?;
+        let sink = ff::filter::find("buffersink").ok_or_else(|| err("libavfilter has no buffersink".into()))?;
+        graph.add(&buffer, "in", &args).map_err(|e| err(crate::log::describe(e)))?;
+        graph.add(&sink, "out", "").map_err(|e| err(crate::log::describe(e)))?;
+        graph
+            .output("in", 0)
+            .and_then(|p| p.input("out", 0))
+            .and_then(|p| p.parse(&desc))
+            .map_err(|e| err(crate::log::describe(e)))?;
+        graph.validate().map_err(|e| err(crate::log::describe(e)))?;
+        let out_tb = {
+            let ctx = graph.get("out").expect("sink was added");
+            // SAFETY: the sink context of a configured graph.
+            ff::Rational::from(unsafe { ffi::av_buffersink_get_time_base(ctx.as_ptr()) })
+        };
+        self.graph = Some(Configured { graph, key, out_tb });
+        Ok(())
+    }
+
+    fn pull(&mut self, out: &mut dyn Sink<VideoFrame>) -> Result<()> {
+        let g = self.graph.as_mut().expect("graph configured");
+        let mut sink = g.graph.get("out").expect("sink was added");
+        loop {
+            let mut filtered = ff::frame::Video::empty();
+            match sink.sink().frame(&mut filtered) {
+                Ok(()) => out.push(VideoFrame { frame: filtered, time_base: g.out_tb })?,
+                Err(ff::Error::Other { errno: libc::EAGAIN }) | Err(ff::Error::Eof) => return Ok(()),
+                Err(e) => return Err(Error::ffmpeg(format!("{}: filtering", self.field), e)),
+            }
+        }
+    }
+}
+
+impl Task for VideoFilter {
+    type In = VideoFrame;
+    type Out = VideoFrame;
+
+    fn process(&mut self, frame: VideoFrame, out: &mut dyn Sink<VideoFrame>) -> Result<()> {
+        let t = media::seconds(frame.frame.pts().unwrap_or(0), frame.time_base);
+        if !self.sampler.keep(t) {
+            self.dropped += 1;
+            return Ok(());
+        }
+        if self.graph_desc.is_none() {
+            return out.push(frame);
+        }
+        self.configure(&frame)?;
+        {
+            let g = self.graph.as_mut().expect("graph configured");
+            let mut src = g.graph.get("in").expect("source was added");
+            src.source().add(&frame.frame).map_err(|e| Error::ffmpeg(format!("{}: filtering", self.field), e))?;
+        }
+        self.pull(out)
+    }
+
+    fn finish(&mut self, out: &mut dyn Sink<VideoFrame>) -> Result<()> {
+        let Some(g) = self.graph.as_mut() else { return Ok(()) };
+        let mut src = g.graph.get("in").expect("source was added");
+        src.source().flush().map_err(|e| Error::ffmpeg(format!("{}: flushing the filter", self.field), e))?;
+        self.pull(out)
+    }
+
+    fn report(&mut self, stats: &mut TaskStats) {
+        stats.dropped += self.dropped;
+    }
+}
