@@ -40,12 +40,12 @@ impl Default for CsvColumns {
 #[non_exhaustive]
 pub enum CsvError {
     /// The file could not be opened or read.
-    #[error("cannot read {path}: {source}", path = path.display())]
+    #[error("cannot read {path}: {error}", path = path.display())]
     Unreadable {
         /// The file.
         path: PathBuf,
-        /// The operating system's error.
-        source: std::io::Error,
+        /// The operating system's error (part of the message, so not also a `source()`).
+        error: std::io::Error,
     },
     /// The file has no header row.
     #[error("{path}: empty file, expected a header row", path = path.display())]
@@ -123,9 +123,9 @@ pub enum CsvError {
 
 /// Reads the RD curve in `path` from the `columns` given.
 pub fn read_rd_curve(path: &Path, columns: &CsvColumns) -> Result<RdCurve, CsvError> {
-    let file = File::open(path).map_err(|source| CsvError::Unreadable {
+    let file = File::open(path).map_err(|error| CsvError::Unreadable {
         path: path.to_owned(),
-        source,
+        error,
     })?;
     parse_rd_curve(file, path, columns)
 }
@@ -216,12 +216,12 @@ fn column_index(path: &Path, header: &[String], column: &str) -> Result<usize, C
 
 fn csv_error(path: &Path, error: ::csv::Error) -> CsvError {
     if let ::csv::ErrorKind::Io(_) = error.kind() {
-        let ::csv::ErrorKind::Io(source) = error.into_kind() else {
+        let ::csv::ErrorKind::Io(error) = error.into_kind() else {
             unreachable!("checked just above")
         };
         return CsvError::Unreadable {
             path: path.to_owned(),
-            source,
+            error,
         };
     }
     let line = error.position().map_or(0, |p| p.line());

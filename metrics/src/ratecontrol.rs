@@ -5,8 +5,9 @@
 //! # Definitions
 //!
 //! - **Stream duration**: from the earliest presentation timestamp to the latest presentation
-//!   end (`pts + duration`). A packet without a known duration is taken to last the nominal frame
-//!   interval, the median of the gaps between consecutive distinct presentation timestamps.
+//!   end (`pts + duration`). A packet without a known duration (`None`, or 0, which is how FFmpeg
+//!   marks an unknown duration) is taken to last the nominal frame interval, the median of the
+//!   gaps between consecutive distinct presentation timestamps.
 //! - **Average bitrate**: all packet bits over the stream duration. The error against a target is
 //!   `(actual - target) / target * 100` (positive: the encode overshoots).
 //! - **Peak bitrate**: one window of length `window_s` (1 s by default) is anchored at each
@@ -71,7 +72,7 @@ pub struct Packet {
     pub pts: f64,
     /// The decode timestamp, in seconds.
     pub dts: f64,
-    /// The presentation duration in seconds, when known.
+    /// The presentation duration in seconds, when known (0 is read as unknown, as in FFmpeg).
     pub duration: Option<f64>,
     /// Whether the packet is a key frame.
     pub key: bool,
@@ -236,7 +237,8 @@ impl PacketTrace {
 
     /// The stream duration in seconds (see the module documentation).
     pub fn duration_s(&self) -> Result<f64, RateControlError> {
-        let needs_nominal = self.packets.iter().any(|p| p.duration.is_none());
+        let known = |p: &Packet| p.duration.filter(|d| *d > 0.0);
+        let needs_nominal = self.packets.iter().any(|p| known(p).is_none());
         let nominal = if needs_nominal {
             Some(
                 self.nominal_frame_interval()
@@ -253,7 +255,7 @@ impl PacketTrace {
         let end = self
             .packets
             .iter()
-            .map(|p| p.pts + p.duration.or(nominal).unwrap_or(0.0))
+            .map(|p| p.pts + known(p).or(nominal).unwrap_or(0.0))
             .fold(f64::NEG_INFINITY, f64::max);
         let duration = end - start;
         if duration > 0.0 {

@@ -51,6 +51,16 @@ fn average_bitrate_and_error() {
         assert_eq!(acc.error_percent, -7.5);
     }
     assert_eq!(trace(false).nominal_frame_interval(), Some(0.125));
+    // FFmpeg's "duration 0" means unknown: same answer.
+    let zero: Vec<Packet> = trace(true)
+        .packets()
+        .iter()
+        .map(|p| Packet {
+            duration: Some(0.0),
+            ..*p
+        })
+        .collect();
+    assert_eq!(PacketTrace::new(zero).unwrap().duration_s().unwrap(), 2.0);
 }
 
 /// Window i covers decode indices i..i+7: the first two hold 4000 + 7 x 1000 B = 88 kbit.
@@ -70,25 +80,32 @@ fn peak_over_one_second_windows() {
     assert_eq!(peak_bitrate(&t, 0.5, None).unwrap().peak_kbps, 112.0);
 }
 
-/// At 30000/1001 fps (timestamps that are not exact in binary) a frame exactly one window after
-/// another is outside the window: 30 frames of 1000 B then one of 9000 B.
+/// At 30000/1001 fps timestamps are not exact in binary: `t(91) + 30 frame intervals` rounds to
+/// just above `t(121)`. A window holds exactly 30 frames all the same: 150 frames of 1000 B with
+/// frame 121 at 9000 B peak at 29 x 8 + 72 = 304 kbit per window, first in the window anchored
+/// at frame 92 (a 31-frame window from frame 91 would give 312).
 #[test]
 fn window_edge_with_ntsc_time_base() {
     let tb = TimeBase::new(1001, 30000);
-    let mut packets: Vec<Packet> = (0..30)
-        .map(|i| Packet::from_ticks(1000, i, i, Some(1), tb, i == 0))
-        .collect();
-    packets.push(Packet::from_ticks(9000, 30, 30, Some(1), tb, false));
-    let t = PacketTrace::new(packets).unwrap();
-    // Window of exactly 30 frame intervals: frames 1..=30 hold 29 x 8 + 72 = 304 kbit.
     let window = 30.0 * 1001.0 / 30000.0;
+    assert!(
+        tb.seconds(121) < tb.seconds(91) + window,
+        "the rounding this test relies on"
+    );
+    let packets: Vec<Packet> = (0..150)
+        .map(|i| {
+            let size = if i == 121 { 9000 } else { 1000 };
+            Packet::from_ticks(size, i, i, Some(1), tb, i == 0)
+        })
+        .collect();
+    let t = PacketTrace::new(packets).unwrap();
     let peak = peak_bitrate(&t, window, None).unwrap();
     assert!(
         (peak.peak_kbps - 304.0 / window).abs() < 1e-9,
         "{}",
         peak.peak_kbps
     );
-    assert!((peak.window_start_s - 1001.0 / 30000.0).abs() < 1e-12);
+    assert_eq!(peak.window_start_s, tb.seconds(92));
 }
 
 /// Buffer 40 kbit, 80 kbit/s (10 kbit per frame interval), start at 36 kbit. Frames of 32, 8 x 7,
