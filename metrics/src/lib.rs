@@ -8,3 +8,6 @@
 #![deny(unsafe_code)]
 
 pub mod frame;
+pub mod bdrate;
+pub mod csv;
+pub mod ratecontrol;
