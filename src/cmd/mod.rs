@@ -1,5 +1,6 @@
 //! The subcommands. Each module has an `Args` (clap) and a `run(Args) -> anyhow::Result<()>`.
 
+pub mod bdrate;
 pub mod probe;
 pub mod transcode;
 
@@ -12,6 +13,8 @@ pub enum Command {
     Transcode(transcode::Args),
     /// Describe a media file: container, duration, bitrate, streams.
     Probe(probe::Args),
+    /// BD-rate and BD-quality of a test RD curve against an anchor (two CSV files).
+    Bdrate(bdrate::Args),
 }
 
 /// Runs one subcommand.
@@ -19,5 +22,6 @@ pub fn run(command: Command) -> anyhow::Result<()> {
     match command {
         Command::Transcode(a) => transcode::run(a),
         Command::Probe(a) => probe::run(a),
+        Command::Bdrate(a) => bdrate::run(a),
     }
 }
