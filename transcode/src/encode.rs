@@ -110,6 +110,11 @@ impl VideoEncode {
         if s.passthrough {
             add_hdr_params(&cfg.codec, &HdrMetadata::from_frame(f), &mut options);
         }
+        if cfg.codec == "libx265" {
+            // x265 logs straight to stderr; keep it to errors unless FFmpeg logging is on.
+            let level = if std::env::var_os("RDBENCH_FFMPEG_LOG").is_some() { "info" } else { "error" };
+            add_param(&mut options, "x265-params", "log-level", level);
+        }
 
         // SAFETY: setting plain fields of a codec context we own, before it is opened;
         // `stats_in` takes a string allocated with av_strdup, which libavcodec frees.
@@ -375,6 +380,21 @@ fn add_hdr_params(codec: &str, hdr: &HdrMetadata, options: &mut Vec<(String, Str
             }
         }
         None => options.push((key.to_string(), extra.join(":"))),
+    }
+}
+
+/// Appends `key=value` to the parameter-string option `option` unless the string sets `key`.
+fn add_param(options: &mut Vec<(String, String)>, option: &str, key: &str, value: &str) {
+    match options.iter_mut().find(|(k, _)| k == option) {
+        Some((_, v)) => {
+            if !v.split(':').any(|kv| kv.split('=').next() == Some(key)) {
+                if !v.is_empty() {
+                    v.push(':');
+                }
+                v.push_str(&format!("{key}={value}"));
+            }
+        }
+        None => options.push((option.to_string(), format!("{key}={value}"))),
     }
 }
 

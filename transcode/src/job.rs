@@ -220,9 +220,20 @@ fn plan_output(
             message: format!("cannot tell the container from `{}`; add an extension or set `format`", path.display()),
         })?,
     };
-    let codec = match (&o.codec, container) {
-        (Some(c), _) => c.clone(),
-        (None, Container::Y4m) => "rawvideo".to_string(),
+    // A Y4M output is raw video: encoder settings inherited from defaults or templates do not
+    // apply to it (FFmpeg's Y4M muxer takes decoded frames wrapped as packets).
+    let mut o = o;
+    if container == Container::Y4m {
+        o.codec = Some("wrapped_avframe".into());
+        o.rc = None;
+        o.preset = None;
+        o.params = None;
+        o.options = None;
+        o.threads = None;
+        o.gop = None;
+    }
+    let codec = match (o.codec.as_deref(), container) {
+        (Some(c), _) => c.to_string(),
         (None, _) => return Err(Error::Spec { field: format!("{field}.codec"), message: "missing (e.g. codec = \"libx264\")".into() }),
     };
     let enc = ff::encoder::find_by_name(&codec).ok_or_else(|| Error::UnknownCodec { field: format!("{field}.codec"), what: "encoder", name: codec.clone() })?;

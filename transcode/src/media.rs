@@ -116,9 +116,9 @@ const X264_INFO_UUID: [u8; 16] = [
 
 /// Side data on decoded frames that rdbench passes (or not) to encoders.
 pub fn strip_side_data(frame: &mut ff::frame::Video, keep_passthrough: bool) {
-    // SAFETY: `ptr` is a valid AVFrame owned by `frame`; we walk its side_data array within nb_side_data and
-    // remove entries through av_frame_remove_side_data, restarting after each removal because
-    // removal reorders the array.
+    // SAFETY: `ptr` is a valid AVFrame owned by `frame`; we walk its side_data array within
+    // nb_side_data, and remove an entry by releasing what libavutil allocated for it (its buffer
+    // reference, metadata and the entry itself) and shifting the later entries down, then restart.
     unsafe {
         let ptr = frame.as_mut_ptr();
         'again: loop {
@@ -137,7 +137,17 @@ pub fn strip_side_data(frame: &mut ff::frame::Video, keep_passthrough: bool) {
                     _ => false,
                 };
                 if drop {
-                    ffi::av_frame_remove_side_data(ptr, kind);
+                    // Remove this one entry (av_frame_remove_side_data would remove every
+                    // entry of the type, the user's SEI along with x264's): free it and close
+                    // the gap, as libavutil does internally.
+                    let mut owned = sd;
+                    ffi::av_buffer_unref(&mut (*owned).buf);
+                    ffi::av_dict_free(&mut (*owned).metadata);
+                    ffi::av_freep(&mut owned as *mut *mut ffi::AVFrameSideData as *mut std::ffi::c_void);
+                    for j in i..n - 1 {
+                        *(*ptr).side_data.add(j) = *(*ptr).side_data.add(j + 1);
+                    }
+                    (*ptr).nb_side_data -= 1;
                     continue 'again;
                 }
             }

@@ -331,6 +331,15 @@ pub fn encoder_config(req: &EncoderRequest<'_>) -> Result<EncoderConfig> {
                 }
             }
             RateControl::Abr { kbps, .. } => cfg.bit_rate = kbit(kbps),
+            RateControl::Cbr { kbps, bufsize_kbits } if fam == Family::SvtAv1 => {
+                // FFmpeg's wrapper would pass maxrate = bitrate, which SVT-AV1 refuses ("Max
+                // Bitrate must be greater than Target Bitrate"); its own parameters select CBR.
+                // SVT-AV1 runs CBR only with the low-delay prediction structure.
+                params.push(("rc".into(), "2".into()));
+                params.push(("tbr".into(), format!("{}", kbps.round() as i64)));
+                params.push(("buf-sz".into(), format!("{}", (bufsize_kbits / kbps * 1000.0).round() as i64)));
+                params.push(("pred-struct".into(), "1".into()));
+            }
             RateControl::Cbr { kbps, bufsize_kbits } => {
                 cfg.bit_rate = kbit(kbps);
                 cfg.max_rate = kbit(kbps);
@@ -341,8 +350,6 @@ pub fn encoder_config(req: &EncoderRequest<'_>) -> Result<EncoderConfig> {
                         params.push(("vbv-maxrate".into(), format!("{}", kbps.round() as i64)));
                         params.push(("vbv-bufsize".into(), format!("{}", bufsize_kbits.round() as i64)));
                     }
-                    // SVT-AV1 runs CBR only with the low-delay prediction structure.
-                    Family::SvtAv1 => params.push(("pred-struct".into(), "1".into())),
                     _ => {}
                 }
             }
@@ -520,7 +527,8 @@ mod tests {
         let x265 = encoder_config(&req("libx265", Some(&rc))).unwrap();
         assert_eq!(x265.option("x265-params"), Some("vbv-maxrate=2000:vbv-bufsize=4000"));
         let svt = encoder_config(&req("libsvtav1", Some(&rc))).unwrap();
-        assert_eq!(svt.option("svtav1-params"), Some("pred-struct=1"));
+        assert_eq!(svt.option("svtav1-params"), Some("rc=2:tbr=2000:buf-sz=2000:pred-struct=1"));
+        assert_eq!((svt.bit_rate, svt.max_rate), (0, 0));
         let rav1e = encoder_config(&req("librav1e", Some(&rc))).unwrap_err().to_string();
         assert_eq!(rav1e, "output[0].rc.mode: librav1e does not support cbr rate control; use qp or abr");
     }

@@ -1,0 +1,11 @@
+//! Integration tests of the transcode core: media is generated at test time with the `ffmpeg`
+//! CLI (an independent tool), and outputs are checked with `ffprobe`.
+
+mod support;
+
+mod ladder;
+mod metadata;
+mod ratecontrol;
+mod sampling;
+mod segments;
+mod stats;

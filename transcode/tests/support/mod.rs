@@ -1,0 +1,125 @@
+//! Test support: generating media, running jobs, probing outputs with ffprobe.
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use rdbench_transcode::job::{self, Job, JobReport, NoProgress};
+use rdbench_transcode::spec;
+
+/// Runs the ffmpeg CLI quietly; panics with its stderr on failure.
+pub fn ffmpeg(args: &[&str]) {
+    let out = Command::new("ffmpeg").args(["-hide_banner", "-loglevel", "error", "-nostdin", "-y"]).args(args).output().expect("ffmpeg runs");
+    assert!(out.status.success(), "ffmpeg {args:?} failed: {}", String::from_utf8_lossy(&out.stderr));
+}
+
+/// A test pattern source of `size` at `rate` fps for `seconds`, H.264 in MP4, with a sine
+/// audio track when `audio`.
+pub fn source(dir: &Path, name: &str, size: &str, rate: u32, seconds: f64, audio: bool) -> PathBuf {
+    let path = dir.join(name);
+    let video = format!("testsrc2=size={size}:rate={rate}:duration={seconds}");
+    let mut args: Vec<String> = vec!["-f".into(), "lavfi".into(), "-i".into(), video];
+    if audio {
+        args.extend(["-f", "lavfi", "-i"].map(String::from));
+        args.push(format!("sine=frequency=440:sample_rate=48000:duration={seconds}"));
+        args.extend(["-c:a", "aac", "-shortest"].map(String::from));
+    }
+    args.extend(["-c:v", "libx264", "-preset", "ultrafast", "-crf", "18", "-pix_fmt", "yuv420p"].map(String::from));
+    args.push(path.to_string_lossy().into_owned());
+    let refs: Vec<&str> = args.iter().map(String::as_str).collect();
+    ffmpeg(&refs);
+    path
+}
+
+/// Writes `toml` as `job.toml` in `dir` and runs it.
+pub fn run_job(dir: &Path, toml: &str) -> JobReport {
+    let path = dir.join("job.toml");
+    std::fs::write(&path, toml).unwrap();
+    let (s, t) = spec::load_job(&path).unwrap();
+    let job = Job::from_spec(&s, t.as_ref(), Some(&path)).unwrap();
+    job::run(&job, &NoProgress).unwrap()
+}
+
+/// A run whose outputs must all succeed.
+pub fn run_ok(dir: &Path, toml: &str) -> JobReport {
+    let r = run_job(dir, toml);
+    for o in &r.outputs {
+        assert!(o.error.is_none(), "output {:?} failed: {}", o.path, o.error.as_ref().unwrap());
+    }
+    r
+}
+
+/// What ffprobe says about the first video stream, frames counted by decoding.
+#[derive(Debug)]
+pub struct Probed {
+    pub width: u64,
+    pub height: u64,
+    pub pix_fmt: String,
+    pub frames: u64,
+    pub fps: f64,
+    pub duration: f64,
+    pub codec: String,
+    pub audio_codec: Option<String>,
+}
+
+fn ratio(s: &str) -> f64 {
+    match s.split_once('/') {
+        Some((n, d)) => {
+            let (n, d): (f64, f64) = (n.parse().unwrap_or(0.0), d.parse().unwrap_or(0.0));
+            if d == 0.0 { 0.0 } else { n / d }
+        }
+        None => s.parse().unwrap_or(0.0),
+    }
+}
+
+/// Probes `path` with ffprobe (an independent reading of the output).
+pub fn probe(path: &Path) -> Probed {
+    let out = Command::new("ffprobe")
+        .args(["-v", "error", "-count_frames", "-show_streams", "-show_format", "-of", "json"])
+        .arg(path)
+        .output()
+        .expect("ffprobe runs");
+    assert!(out.status.success(), "ffprobe {}: {}", path.display(), String::from_utf8_lossy(&out.stderr));
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let streams = v["streams"].as_array().unwrap();
+    let video = streams.iter().find(|s| s["codec_type"] == "video").expect("a video stream");
+    let audio = streams.iter().find(|s| s["codec_type"] == "audio");
+    let fps = {
+        let avg = ratio(video["avg_frame_rate"].as_str().unwrap_or("0/0"));
+        if avg > 0.0 { avg } else { ratio(video["r_frame_rate"].as_str().unwrap_or("0/0")) }
+    };
+    let duration = video["duration"].as_str().or(v["format"]["duration"].as_str()).and_then(|d| d.parse().ok()).unwrap_or(0.0);
+    Probed {
+        width: video["width"].as_u64().unwrap(),
+        height: video["height"].as_u64().unwrap(),
+        pix_fmt: video["pix_fmt"].as_str().unwrap_or("").to_string(),
+        frames: video["nb_read_frames"].as_str().unwrap().parse().unwrap(),
+        fps,
+        duration,
+        codec: video["codec_name"].as_str().unwrap_or("").to_string(),
+        audio_codec: audio.map(|a| a["codec_name"].as_str().unwrap_or("").to_string()),
+    }
+}
+
+/// Files in `dir` whose names mark them as rdbench temporaries.
+pub fn temporaries(dir: &Path) -> Vec<PathBuf> {
+    let mut found = Vec::new();
+    let mut stack = vec![dir.to_path_buf()];
+    while let Some(d) = stack.pop() {
+        for e in std::fs::read_dir(&d).into_iter().flatten().flatten() {
+            let p = e.path();
+            if p.file_name().unwrap().to_string_lossy().contains("rdbench-tmp") {
+                found.push(p.clone());
+            }
+            if p.is_dir() {
+                stack.push(p);
+            }
+        }
+    }
+    found
+}
+
+/// Counts occurrences of `needle` in the bytes of `path`.
+pub fn count_bytes(path: &Path, needle: &[u8]) -> usize {
+    let data = std::fs::read(path).unwrap();
+    data.windows(needle.len()).filter(|w| *w == needle).count()
+}
