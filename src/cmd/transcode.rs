@@ -80,6 +80,8 @@ impl Progress for Bar {
 pub fn summary_line(o: &job::OutputReport) -> String {
     let path = o.path.as_ref().map(|p| p.display().to_string()).unwrap_or_else(|| format!("output[{}]", o.index));
     match &o.error {
+        // Errors about a file already name it.
+        Some(e) if e.to_string().contains(&path) => format!("FAILED {e}"),
         Some(e) => format!("FAILED {path}: {e}"),
         None => format!(
             "{path}  {}x{}  {} frames  {:.1} kbit/s  encode {:.1} fps",
@@ -103,20 +105,28 @@ pub fn run(args: Args) -> Result<()> {
     if args.json {
         println!("{}", serde_json::to_string(&report)?);
     }
-    let mut failed = 0;
+    let failed: Vec<&job::OutputReport> = report.outputs.iter().filter(|o| o.error.is_some()).collect();
     for o in &report.outputs {
-        if o.error.is_some() {
-            failed += 1;
-            eprintln!("{}", summary_line(o));
-        } else if !args.json {
+        if o.error.is_none() && !args.json {
             println!("{}", summary_line(o));
         }
     }
     if report.corrupt_packets > 0 {
-        eprintln!("warning: {}: {} corrupt packets skipped", report.input.display(), report.corrupt_packets);
+        eprintln!(
+            "warning: {}: {} corrupt packets or damaged frames (skipped or concealed, as FFmpeg does)",
+            report.input.display(),
+            report.corrupt_packets
+        );
     }
-    if failed > 0 {
-        bail!("{failed} of {} outputs failed", report.outputs.len());
+    match failed.as_slice() {
+        [] => Ok(()),
+        // One failure is the error itself: one line.
+        [one] => bail!("{}", summary_line(one).trim_start_matches("FAILED ")),
+        many => {
+            for o in many {
+                eprintln!("{}", summary_line(o));
+            }
+            bail!("{} of {} outputs failed", many.len(), report.outputs.len())
+        }
     }
-    Ok(())
 }

@@ -299,6 +299,9 @@ where
         unsafe { ffi::av_dict_set(&mut dict, ck.as_ptr(), cv.as_ptr(), 0) };
     }
     crate::log::clear();
+    // Ask wrappers that can (libsvtav1) to refuse bad parameter-string entries outright.
+    // SAFETY: setting a plain field of the unopened context.
+    unsafe { (*enc.as_mut_ptr()).err_recognition |= ffi::AV_EF_EXPLODE as i32 };
     let rc = {
         let _w = helpers.watch();
         // SAFETY: `enc` owns an allocated, unopened codec context with its codec set; `dict`
@@ -324,6 +327,27 @@ where
     }
     if let Some(option) = leftover.into_iter().next() {
         return Err(Error::UnknownOption { field: format!("{field}.options"), encoder: codec.to_string(), option });
+    }
+    // Encoder wrappers only warn about entries of their parameter strings they cannot parse
+    // (x264-params, x265-params, svtav1-params...); a typo there must not pass silently.
+    if let Some(msg) = crate::log::recent_messages() {
+        const REFUSALS: [&str; 6] = ["Error parsing option", "Unknown option", "Error setting option", "Invalid value for", "Invalid or incomplete", "Bad value for"];
+        if let Some(line) = msg.split("; ").find(|l| REFUSALS.iter().any(|r| l.contains(r))) {
+            // Close the opened encoder the orderly way: some libraries (SVT-AV1) block when
+            // torn down before they saw the end of the stream.
+            // SAFETY: the context is open; a null frame signals the end of the stream and the
+            // packet is ours to unref.
+            unsafe {
+                ffi::avcodec_send_frame(enc.as_mut_ptr(), ptr::null());
+                let pkt = ffi::av_packet_alloc();
+                while ffi::avcodec_receive_packet(enc.as_mut_ptr(), pkt) >= 0 {
+                    ffi::av_packet_unref(pkt);
+                }
+                let mut pkt = pkt;
+                ffi::av_packet_free(&mut pkt);
+            }
+            return Err(Error::EncoderOpen { field: format!("{field}.params"), encoder: codec.to_string(), message: line.to_string() });
+        }
     }
     Ok(enc)
 }

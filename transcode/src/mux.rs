@@ -185,6 +185,9 @@ pub fn check_writable(path: &Path, field: &str) -> Result<()> {
         _ => PathBuf::from("."),
     };
     let fail = |e: std::io::Error| Error::Spec { field: format!("{field}.path"), message: format!("cannot write into {}: {e}", dir.display()) };
+    if let Some(file) = dir.ancestors().find(|a| !a.as_os_str().is_empty() && a.exists() && !a.is_dir()) {
+        return Err(Error::Spec { field: format!("{field}.path"), message: format!("cannot write into {}: {} is a file, not a folder", dir.display(), file.display()) });
+    }
     std::fs::create_dir_all(&dir).map_err(fail)?;
     let probe = temp_path(path);
     std::fs::File::create(&probe).map_err(fail)?;
