@@ -62,7 +62,7 @@ impl Titles {
         }
         c.text((lx - lr) as i64, (ly + lr) as i64 + 6, small, [0.95, 0.85, 0.3], "CH 7  LIVE");
         // Bar chart.
-        let (bx, by, bw) = (wi * 58 / 100, hi * 72 / 100, wi * 3 / 100);
+        let (bx, by, bw) = (wi * 58 / 100, hi * 72 / 100, wi * 2 / 100);
         for i in 0..8 {
             let bh = (hi as f32 * rng.range(0.05, 0.16)) as i64;
             c.rect(bx + i * bw * 3 / 2, by - bh, bw, bh, hsv(0.55 + 0.03 * i as f32, 0.6, 0.85));
@@ -137,7 +137,7 @@ impl Zoom {
                 hsv(hue0 + t * 0.6, 0.75, v)
             })
             .collect();
-        Zoom { w, h, centre, view_h: 0.012, rate: 1.045, max_iter: 220, palette }
+        Zoom { w, h, centre, view_h: 0.012, rate: 1.045, max_iter: 180, palette }
     }
 
     /// Frame `n`: the view shrinks by the zoom rate each frame.
@@ -333,10 +333,10 @@ impl Gradient {
     /// Frame `n`.
     pub fn frame(&self, n: u32) -> OwnedFrame<u8> {
         let (w, h) = (self.w as f32, self.h as f32);
-        let a = self.angle0 + n as f32 * 0.004;
+        let a = self.angle0 + n as f32 * 0.01;
         let (ca, sa) = (a.cos(), a.sin());
         let diag = (w * w + h * h).sqrt();
-        let (gx, gy) = ((self.glow.0 + n as f32 * 0.0008) * w, self.glow.1 * h);
+        let (gx, gy) = ((self.glow.0 + n as f32 * 0.003) * w, (self.glow.1 - n as f32 * 0.001) * h);
         let r = 0.7 * h;
         let mut c = Canvas::new(self.w, self.h, [0.0; 3]);
         c.fill_with(|x, y| {
