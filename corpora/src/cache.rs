@@ -33,14 +33,20 @@ impl Cache {
     /// The cache root from the environment: `$RDBENCH_CACHE`, else `$XDG_CACHE_HOME/rdbench`,
     /// else `$HOME/.cache/rdbench`.
     pub fn from_env() -> Result<Self> {
-        let var = |k: &str| std::env::var_os(k).filter(|v| !v.is_empty()).map(PathBuf::from);
+        let var = |k: &str| {
+            std::env::var_os(k)
+                .filter(|v| !v.is_empty())
+                .map(PathBuf::from)
+        };
         if let Some(p) = var(CACHE_ENV) {
             return Ok(Cache::new(p));
         }
         if let Some(p) = var("XDG_CACHE_HOME") {
             return Ok(Cache::new(p.join("rdbench")));
         }
-        var("HOME").map(|h| Cache::new(h.join(".cache").join("rdbench"))).ok_or(CorpusError::NoCacheDir)
+        var("HOME")
+            .map(|h| Cache::new(h.join(".cache").join("rdbench")))
+            .ok_or(CorpusError::NoCacheDir)
     }
 
     /// `explicit` if given, else [`Cache::from_env`].
@@ -101,7 +107,9 @@ impl FileRecord {
     /// be recomputed.
     pub fn stat_matches(&self, path: &Path) -> bool {
         match fs::metadata(path) {
-            Ok(m) => m.len() == self.size && self.modified.is_some() && modified_of(&m) == self.modified,
+            Ok(m) => {
+                m.len() == self.size && self.modified.is_some() && modified_of(&m) == self.modified
+            }
             Err(_) => false,
         }
     }
@@ -126,14 +134,22 @@ pub fn read_record(path: &Path) -> Result<Option<FileRecord>> {
     match fs::read_to_string(&rp) {
         Ok(text) => serde_json::from_str(&text)
             .map(Some)
-            .map_err(|e| CorpusError::BadRecord { path: rp, message: e.to_string() }),
+            .map_err(|e| CorpusError::BadRecord {
+                path: rp,
+                message: e.to_string(),
+            }),
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
         Err(e) => Err(CorpusError::io(rp, e)),
     }
 }
 
 /// Writes the record of `path`, stamping it with the file's current size and modification time.
-pub fn write_record(path: &Path, sha256: &str, provenance: Provenance, source: &str) -> Result<FileRecord> {
+pub fn write_record(
+    path: &Path,
+    sha256: &str,
+    provenance: Provenance,
+    source: &str,
+) -> Result<FileRecord> {
     let m = fs::metadata(path).map_err(|e| CorpusError::io(path, e))?;
     let rec = FileRecord {
         sha256: sha256.to_string(),

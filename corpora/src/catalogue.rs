@@ -53,7 +53,11 @@ impl Catalogue {
         }
         for dir in dirs {
             let mut files: Vec<PathBuf> = match std::fs::read_dir(dir) {
-                Ok(rd) => rd.flatten().map(|e| e.path()).filter(|p| p.extension().is_some_and(|x| x == "toml")).collect(),
+                Ok(rd) => rd
+                    .flatten()
+                    .map(|e| e.path())
+                    .filter(|p| p.extension().is_some_and(|x| x == "toml"))
+                    .collect(),
                 Err(e) => {
                     errors.push(CorpusError::io(dir, e));
                     continue;
@@ -89,7 +93,9 @@ impl Corpus {
 
     /// [`Corpus::load`] with explicit manifest folders.
     pub fn load_from(name_or_path: &str, dirs: &[PathBuf]) -> Result<Corpus> {
-        let looks_like_path = name_or_path.ends_with(".toml") || name_or_path.contains(std::path::MAIN_SEPARATOR) || name_or_path.contains('/');
+        let looks_like_path = name_or_path.ends_with(".toml")
+            || name_or_path.contains(std::path::MAIN_SEPARATOR)
+            || name_or_path.contains('/');
         if looks_like_path {
             return Corpus::from_file(Path::new(name_or_path));
         }
@@ -100,16 +106,27 @@ impl Corpus {
         // A broken manifest of that name is more useful to report than "unknown corpus".
         let stem_matches = |e: &CorpusError| match e {
             CorpusError::ManifestSyntax { file, .. } | CorpusError::ManifestValue { file, .. } => {
-                Path::new(file).file_stem().is_some_and(|s| s == name_or_path)
+                Path::new(file)
+                    .file_stem()
+                    .is_some_and(|s| s == name_or_path)
             }
             _ => false,
         };
         if let Some(pos) = cat.errors.iter().position(stem_matches) {
-            return Err(cat.errors.into_iter().nth(pos).expect("position is in range"));
+            return Err(cat
+                .errors
+                .into_iter()
+                .nth(pos)
+                .expect("position is in range"));
         }
         Err(CorpusError::UnknownCorpus {
             name: name_or_path.to_string(),
-            known: cat.corpora.iter().map(|c| c.name.as_str()).collect::<Vec<_>>().join(", "),
+            known: cat
+                .corpora
+                .iter()
+                .map(|c| c.name.as_str())
+                .collect::<Vec<_>>()
+                .join(", "),
         })
     }
 }

@@ -80,7 +80,9 @@ pub enum CorpusError {
         actual: String,
     },
     /// A downloaded or local file does not have the expected digest.
-    #[error("sequence `{sequence}`: {algorithm} mismatch for {what}: expected {expected}, got {actual}")]
+    #[error(
+        "sequence `{sequence}`: {algorithm} mismatch for {what}: expected {expected}, got {actual}"
+    )]
     ChecksumMismatch {
         /// The sequence id.
         sequence: String,
@@ -94,7 +96,9 @@ pub enum CorpusError {
         actual: String,
     },
     /// A URL source has not been downloaded and downloading was not asked for.
-    #[error("sequence `{sequence}`: {url} has not been fetched (run `rdbench corpus fetch {corpus}`)")]
+    #[error(
+        "sequence `{sequence}`: {url} has not been fetched (run `rdbench corpus fetch {corpus}`)"
+    )]
     NotFetched {
         /// The corpus name.
         corpus: String,
@@ -136,7 +140,10 @@ pub enum CorpusError {
 impl CorpusError {
     /// Wraps an I/O error with the path it concerns.
     pub(crate) fn io(path: impl Into<PathBuf>, source: std::io::Error) -> Self {
-        CorpusError::Io { path: path.into(), source }
+        CorpusError::Io {
+            path: path.into(),
+            source,
+        }
     }
 }
 

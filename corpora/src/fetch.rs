@@ -27,7 +27,11 @@ pub struct FetchOptions {
 
 impl Default for FetchOptions {
     fn default() -> Self {
-        FetchOptions { attempts: 3, connect_timeout: Duration::from_secs(30), response_timeout: Duration::from_secs(60) }
+        FetchOptions {
+            attempts: 3,
+            connect_timeout: Duration::from_secs(30),
+            response_timeout: Duration::from_secs(60),
+        }
     }
 }
 
@@ -64,7 +68,11 @@ pub fn download(
         match transfer(&agent, id, url, &part, on_event) {
             Ok(()) => break,
             Err(e) if attempt < attempts => {
-                on_event(&Event::Retrying { id: id.to_string(), attempt, error: e.to_string() });
+                on_event(&Event::Retrying {
+                    id: id.to_string(),
+                    attempt,
+                    error: e.to_string(),
+                });
             }
             Err(e) => return Err(e),
         }
@@ -96,15 +104,32 @@ pub fn download(
     fs::rename(&part, dest).map_err(|e| CorpusError::io(dest, e))?;
     write_record(dest, &d.sha256, provenance, url)?;
     if provenance == Provenance::TrustOnFirstUse {
-        on_event(&Event::TrustedOnFirstUse { id: id.to_string(), sha256: d.sha256.clone() });
+        on_event(&Event::TrustedOnFirstUse {
+            id: id.to_string(),
+            sha256: d.sha256.clone(),
+        });
     }
-    on_event(&Event::Downloaded { id: id.to_string(), sha256: d.sha256.clone(), provenance });
+    on_event(&Event::Downloaded {
+        id: id.to_string(),
+        sha256: d.sha256.clone(),
+        provenance,
+    });
     Ok((d.sha256, provenance))
 }
 
 /// One HTTP request: appends to (or restarts) `part` until the body ends.
-fn transfer(agent: &ureq::Agent, id: &str, url: &str, part: &Path, on_event: &mut dyn FnMut(&Event)) -> Result<()> {
-    let http = |message: String| CorpusError::Http { sequence: id.to_string(), url: url.to_string(), message };
+fn transfer(
+    agent: &ureq::Agent,
+    id: &str,
+    url: &str,
+    part: &Path,
+    on_event: &mut dyn FnMut(&Event),
+) -> Result<()> {
+    let http = |message: String| CorpusError::Http {
+        sequence: id.to_string(),
+        url: url.to_string(),
+        message,
+    };
     let have = fs::metadata(part).map(|m| m.len()).unwrap_or(0);
     let mut req = agent.get(url);
     if have > 0 {
@@ -112,25 +137,45 @@ fn transfer(agent: &ureq::Agent, id: &str, url: &str, part: &Path, on_event: &mu
     }
     let mut resp = req.call().map_err(|e| http(e.to_string()))?;
     let status = resp.status().as_u16();
-    let header = |name: &str| resp.headers().get(name).and_then(|v| v.to_str().ok()).map(str::to_string);
+    let header = |name: &str| {
+        resp.headers()
+            .get(name)
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_string)
+    };
     let length = header("content-length").and_then(|v| v.trim().parse::<u64>().ok());
     let (mut file, start, total) = match status {
         206 if have > 0 => {
             let range = header("content-range").unwrap_or_default();
-            let (first, total) = parse_content_range(&range).ok_or_else(|| http(format!("206 with unusable Content-Range `{range}`")))?;
+            let (first, total) = parse_content_range(&range)
+                .ok_or_else(|| http(format!("206 with unusable Content-Range `{range}`")))?;
             if first != have {
                 // The server resumed elsewhere: start over rather than splice wrong bytes.
                 let _ = fs::remove_file(part);
-                return Err(http(format!("asked to resume at byte {have}, server sent from byte {first}")));
+                return Err(http(format!(
+                    "asked to resume at byte {have}, server sent from byte {first}"
+                )));
             }
-            let f = OpenOptions::new().append(true).open(part).map_err(|e| CorpusError::io(part, e))?;
+            let f = OpenOptions::new()
+                .append(true)
+                .open(part)
+                .map_err(|e| CorpusError::io(part, e))?;
             (f, have, total.or(length.map(|l| l + have)))
         }
-        200 | 206 => (File::create(part).map_err(|e| CorpusError::io(part, e))?, 0, length),
+        200 | 206 => (
+            File::create(part).map_err(|e| CorpusError::io(part, e))?,
+            0,
+            length,
+        ),
         416 if have > 0 => return Ok(()),
         s => return Err(http(format!("HTTP status {s}"))),
     };
-    on_event(&Event::Downloading { id: id.to_string(), url: url.to_string(), resume_from: start, total });
+    on_event(&Event::Downloading {
+        id: id.to_string(),
+        url: url.to_string(),
+        resume_from: start,
+        total,
+    });
     let mut body = resp.body_mut().as_reader();
     let mut buf = vec![0u8; 1 << 16];
     let mut bytes = start;
@@ -142,18 +187,29 @@ fn transfer(agent: &ureq::Agent, id: &str, url: &str, part: &Path, on_event: &mu
             Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
             Err(e) => {
                 file.flush().map_err(|e| CorpusError::io(part, e))?;
-                return Err(http(format!("transfer interrupted after {bytes} bytes: {e}")));
+                return Err(http(format!(
+                    "transfer interrupted after {bytes} bytes: {e}"
+                )));
             }
         };
-        file.write_all(&buf[..n]).map_err(|e| CorpusError::io(part, e))?;
+        file.write_all(&buf[..n])
+            .map_err(|e| CorpusError::io(part, e))?;
         bytes += n as u64;
         if bytes - last_report >= 1 << 22 {
-            on_event(&Event::Progress { id: id.to_string(), bytes, total });
+            on_event(&Event::Progress {
+                id: id.to_string(),
+                bytes,
+                total,
+            });
             last_report = bytes;
         }
     }
     file.flush().map_err(|e| CorpusError::io(part, e))?;
-    on_event(&Event::Progress { id: id.to_string(), bytes, total });
+    on_event(&Event::Progress {
+        id: id.to_string(),
+        bytes,
+        total,
+    });
     if let Some(t) = total {
         if bytes != t {
             return Err(http(format!("transfer ended after {bytes} of {t} bytes")));
@@ -176,7 +232,10 @@ mod tests {
 
     #[test]
     fn content_range() {
-        assert_eq!(parse_content_range("bytes 100-199/200"), Some((100, Some(200))));
+        assert_eq!(
+            parse_content_range("bytes 100-199/200"),
+            Some((100, Some(200)))
+        );
         assert_eq!(parse_content_range("bytes 5-9/*"), Some((5, None)));
         assert_eq!(parse_content_range("items 1-2/3"), None);
     }

@@ -45,7 +45,11 @@ pub fn digest_file(path: &Path, with_md5: bool) -> Result<FileDigests> {
         }
         size += n as u64;
     }
-    Ok(FileDigests { sha256: hex::encode(sha.finalize()), md5: md5.map(|m| hex::encode(m.finalize())), size })
+    Ok(FileDigests {
+        sha256: hex::encode(sha.finalize()),
+        md5: md5.map(|m| hex::encode(m.finalize())),
+        size,
+    })
 }
 
 /// SHA-256 of bytes, lower-case hex.
@@ -60,7 +64,10 @@ mod tests {
     #[test]
     fn known_digests() {
         // Digests of "abc" from the SHA-256 and MD5 specifications' test vectors.
-        assert_eq!(sha256_bytes(b"abc"), "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad");
+        assert_eq!(
+            sha256_bytes(b"abc"),
+            "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad"
+        );
         let dir = tempfile::tempdir().unwrap();
         let p = dir.path().join("abc");
         std::fs::write(&p, b"abc").unwrap();
@@ -80,7 +87,10 @@ pub struct HashingWriter<W> {
 impl<W: std::io::Write> HashingWriter<W> {
     /// Wraps `inner`.
     pub fn new(inner: W) -> Self {
-        HashingWriter { inner, sha: Sha256::new() }
+        HashingWriter {
+            inner,
+            sha: Sha256::new(),
+        }
     }
 
     /// The inner writer and the SHA-256 (lower-case hex) of everything written.

@@ -36,7 +36,11 @@ pub use catalogue::Catalogue;
 pub use error::CorpusError;
 pub use events::Event;
 pub use fetch::FetchOptions;
-pub use manifest::{Class, Corpus, Fps, Integrity, ManifestOrigin, Recipe, Sequence, Slice, Source};
-pub use materialize::{MaterializeOptions, MaterializedSequence, SequenceStatus, VerifyReport, VerifyStatus};
+pub use manifest::{
+    Class, Corpus, Fps, Integrity, ManifestOrigin, Recipe, Sequence, Slice, Source,
+};
+pub use materialize::{
+    MaterializeOptions, MaterializedSequence, SequenceStatus, VerifyReport, VerifyStatus,
+};
 pub use siti::SiTi;
 pub use y4m::{Y4mFrame, Y4mHeader, Y4mReader, Y4mWriter};

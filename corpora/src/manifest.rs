@@ -53,7 +53,10 @@ impl Fps {
             return None;
         }
         let g = gcd(num, den);
-        Some(Fps { num: num / g, den: den / g })
+        Some(Fps {
+            num: num / g,
+            den: den / g,
+        })
     }
 
     /// Numerator (frames).
@@ -79,16 +82,25 @@ impl Fps {
     pub fn parse(text: &str) -> std::result::Result<Self, String> {
         let text = text.trim();
         if let Some((n, d)) = text.split_once('/') {
-            let n: u32 = n.trim().parse().map_err(|_| format!("`{text}` is not a fraction of two whole numbers"))?;
-            let d: u32 = d.trim().parse().map_err(|_| format!("`{text}` is not a fraction of two whole numbers"))?;
-            return Fps::new(n, d).ok_or_else(|| format!("`{text}` must be positive with a non-zero denominator"));
+            let n: u32 = n
+                .trim()
+                .parse()
+                .map_err(|_| format!("`{text}` is not a fraction of two whole numbers"))?;
+            let d: u32 = d
+                .trim()
+                .parse()
+                .map_err(|_| format!("`{text}` is not a fraction of two whole numbers"))?;
+            return Fps::new(n, d)
+                .ok_or_else(|| format!("`{text}` must be positive with a non-zero denominator"));
         }
         if let Ok(n) = text.parse::<u32>() {
             return Fps::new(n, 1).ok_or_else(|| "must be positive, got 0".to_string());
         }
         match text.parse::<f64>() {
             Ok(f) => Fps::from_f64(f),
-            Err(_) => Err(format!("`{text}` is not a rate (write 30, 29.97 or \"30000/1001\")")),
+            Err(_) => Err(format!(
+                "`{text}` is not a rate (write 30, 29.97 or \"30000/1001\")"
+            )),
         }
     }
 
@@ -99,11 +111,14 @@ impl Fps {
         }
         let ntsc = (f * 1.001).round();
         if (f - f.round()).abs() > 0.006 && (f - ntsc / 1.001).abs() < 0.006 {
-            return Fps::new(ntsc as u32 * 1000, 1001).ok_or_else(|| format!("must be positive, got {f}"));
+            return Fps::new(ntsc as u32 * 1000, 1001)
+                .ok_or_else(|| format!("must be positive, got {f}"));
         }
         let milli = (f * 1000.0).round();
         if (milli / 1000.0 - f).abs() > 1e-9 {
-            return Err(format!("{f} has more than three decimals; write it as a fraction \"num/den\""));
+            return Err(format!(
+                "{f} has more than three decimals; write it as a fraction \"num/den\""
+            ));
         }
         Fps::new(milli as u32, 1000).ok_or_else(|| format!("must be positive, got {f}"))
     }
@@ -336,7 +351,12 @@ impl Corpus {
         let v = Validator { file: &file, text };
         let name = raw.name.get_ref().trim().to_string();
         if !is_safe_name(&name) {
-            return Err(v.value(&raw.name, "<corpus>", "name", format!("`{name}` must be non-empty letters, digits, `.`, `_` or `-`")));
+            return Err(v.value(
+                &raw.name,
+                "<corpus>",
+                "name",
+                format!("`{name}` must be non-empty letters, digits, `.`, `_` or `-`"),
+            ));
         }
         let mut seen = HashSet::new();
         let mut sequences = Vec::with_capacity(raw.sequences.len());
@@ -356,7 +376,12 @@ impl Corpus {
                 message: "the manifest lists no `[[sequence]]`".into(),
             });
         }
-        Ok(Corpus { name, description: raw.description.unwrap_or_default(), origin, sequences })
+        Ok(Corpus {
+            name,
+            description: raw.description.unwrap_or_default(),
+            origin,
+            sequences,
+        })
     }
 
     /// Reads and validates a manifest file.
@@ -370,7 +395,8 @@ impl Corpus {
 pub(crate) fn is_safe_name(s: &str) -> bool {
     !s.is_empty()
         && !s.starts_with('.')
-        && s.chars().all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '-'))
+        && s.chars()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '-'))
 }
 
 #[derive(Deserialize)]
@@ -415,7 +441,13 @@ struct Validator<'a> {
 }
 
 impl Validator<'_> {
-    fn value<T>(&self, at: &Spanned<T>, sequence: &str, field: &str, message: String) -> CorpusError {
+    fn value<T>(
+        &self,
+        at: &Spanned<T>,
+        sequence: &str,
+        field: &str,
+        message: String,
+    ) -> CorpusError {
         CorpusError::ManifestValue {
             file: self.file.to_string(),
             line: line_col(self.text, at.span().start).0,
@@ -429,7 +461,12 @@ impl Validator<'_> {
         let s = spanned.get_ref();
         let id = s.id.get_ref().trim().to_string();
         if !is_safe_name(&id) {
-            return Err(self.value(&s.id, &id, "id", format!("`{id}` must be non-empty letters, digits, `.`, `_` or `-`")));
+            return Err(self.value(
+                &s.id,
+                &id,
+                "id",
+                format!("`{id}` must be non-empty letters, digits, `.`, `_` or `-`"),
+            ));
         }
         let err = |at_start: usize, field: &str, message: String| CorpusError::ManifestValue {
             file: self.file.to_string(),
@@ -441,12 +478,27 @@ impl Validator<'_> {
 
         let src = s.source.get_ref();
         let src_at = s.source.span().start;
-        let given = [src.path.is_some(), src.url.is_some(), src.generator.is_some()].iter().filter(|b| **b).count();
+        let given = [
+            src.path.is_some(),
+            src.url.is_some(),
+            src.generator.is_some(),
+        ]
+        .iter()
+        .filter(|b| **b)
+        .count();
         if given != 1 {
-            return Err(err(src_at, "source", "give exactly one of `path`, `url` or `generator`".into()));
+            return Err(err(
+                src_at,
+                "source",
+                "give exactly one of `path`, `url` or `generator`".into(),
+            ));
         }
         if src.seed.is_some() && src.generator.is_none() {
-            return Err(err(src_at, "source", "`seed` only goes with `generator`".into()));
+            return Err(err(
+                src_at,
+                "source",
+                "`seed` only goes with `generator`".into(),
+            ));
         }
         let source = if let Some(p) = &src.path {
             if p.trim().is_empty() {
@@ -454,37 +506,65 @@ impl Validator<'_> {
             }
             Source::Path(PathBuf::from(p))
         } else if let Some(u) = &src.url {
-            if !(u.starts_with("http://") || u.starts_with("https://")) || u.len() <= "https://".len() {
-                return Err(err(src_at, "source", format!("`{u}` is not an http:// or https:// URL")));
+            if !(u.starts_with("http://") || u.starts_with("https://"))
+                || u.len() <= "https://".len()
+            {
+                return Err(err(
+                    src_at,
+                    "source",
+                    format!("`{u}` is not an http:// or https:// URL"),
+                ));
             }
             Source::Url(u.clone())
         } else {
             let name = src.generator.as_deref().unwrap_or_default();
             let generator = GeneratorKind::from_name(name).ok_or_else(|| {
-                err(src_at, "source", format!("unknown generator `{name}` (known: {})", GeneratorKind::names().join(", ")))
+                err(
+                    src_at,
+                    "source",
+                    format!(
+                        "unknown generator `{name}` (known: {})",
+                        GeneratorKind::names().join(", ")
+                    ),
+                )
             })?;
-            Source::Generated(Recipe { generator, seed: src.seed.unwrap_or(0) })
+            Source::Generated(Recipe {
+                generator,
+                seed: src.seed.unwrap_or(0),
+            })
         };
 
-        let digest = |v: &Option<Spanned<String>>, field: &str, len: usize| -> Result<Option<String>> {
-            match v {
-                None => Ok(None),
-                Some(d) => {
-                    let h = d.get_ref().trim().to_ascii_lowercase();
-                    if h.len() != len || !h.chars().all(|c| c.is_ascii_hexdigit()) {
-                        return Err(err(d.span().start, field, format!("`{}` is not {len} hex digits", d.get_ref())));
+        let digest =
+            |v: &Option<Spanned<String>>, field: &str, len: usize| -> Result<Option<String>> {
+                match v {
+                    None => Ok(None),
+                    Some(d) => {
+                        let h = d.get_ref().trim().to_ascii_lowercase();
+                        if h.len() != len || !h.chars().all(|c| c.is_ascii_hexdigit()) {
+                            return Err(err(
+                                d.span().start,
+                                field,
+                                format!("`{}` is not {len} hex digits", d.get_ref()),
+                            ));
+                        }
+                        Ok(Some(h))
                     }
-                    Ok(Some(h))
                 }
-            }
-        };
+            };
         let sha256 = digest(&s.sha256, "sha256", 64)?;
         let md5 = digest(&s.md5, "md5", 32)?;
         let tofu = match &s.verify {
             None => false,
             Some(v) if v.get_ref() == "trust-on-first-use" => true,
             Some(v) => {
-                return Err(err(v.span().start, "verify", format!("`{}` is not a verification mode (the only one is \"trust-on-first-use\")", v.get_ref())));
+                return Err(err(
+                    v.span().start,
+                    "verify",
+                    format!(
+                        "`{}` is not a verification mode (the only one is \"trust-on-first-use\")",
+                        v.get_ref()
+                    ),
+                ));
             }
         };
         let seq_at = spanned.span().start;
@@ -524,23 +604,42 @@ impl Validator<'_> {
         let height = positive(&s.height, "height")?;
         let frames = positive(&s.frames, "frames")?;
         let fps = match s.fps.get_ref() {
-            toml::Value::Integer(n) if *n > 0 && *n <= i64::from(u32::MAX) => Fps::new(*n as u32, 1).ok_or_else(String::new),
+            toml::Value::Integer(n) if *n > 0 && *n <= i64::from(u32::MAX) => {
+                Fps::new(*n as u32, 1).ok_or_else(String::new)
+            }
             toml::Value::Integer(n) => Err(format!("must be positive, got {n}")),
             toml::Value::Float(f) => Fps::from_f64(*f),
             toml::Value::String(t) => Fps::parse(t),
-            other => Err(format!("expected a number or \"num/den\", got a {}", other.type_str())),
+            other => Err(format!(
+                "expected a number or \"num/den\", got a {}",
+                other.type_str()
+            )),
         }
         .map_err(|m| err(s.fps.span().start, "fps", m))?;
         let bit_depth = *s.bit_depth.get_ref();
         if !(8..=16).contains(&bit_depth) {
-            return Err(err(s.bit_depth.span().start, "bit_depth", format!("must be 8 to 16, got {bit_depth}")));
+            return Err(err(
+                s.bit_depth.span().start,
+                "bit_depth",
+                format!("must be 8 to 16, got {bit_depth}"),
+            ));
         }
         if let Source::Generated(_) = source {
             if bit_depth != 8 {
-                return Err(err(s.bit_depth.span().start, "bit_depth", format!("generated sequences are 8-bit, got {bit_depth}")));
+                return Err(err(
+                    s.bit_depth.span().start,
+                    "bit_depth",
+                    format!("generated sequences are 8-bit, got {bit_depth}"),
+                ));
             }
             if width < 16 || height < 16 || width % 2 != 0 || height % 2 != 0 {
-                return Err(err(s.width.span().start, "width", format!("generated sequences need even sizes of at least 16, got {width}x{height}")));
+                return Err(err(
+                    s.width.span().start,
+                    "width",
+                    format!(
+                        "generated sequences need even sizes of at least 16, got {width}x{height}"
+                    ),
+                ));
             }
         }
         let slice = match &s.slice {
@@ -548,14 +647,21 @@ impl Validator<'_> {
             Some(sl) => {
                 let v = *sl.get_ref();
                 if v.frames == 0 {
-                    return Err(err(sl.span().start, "slice", "`frames` must be positive, got 0".into()));
+                    return Err(err(
+                        sl.span().start,
+                        "slice",
+                        "`frames` must be positive, got 0".into(),
+                    ));
                 }
                 let end = u64::from(v.start) + u64::from(v.frames);
                 if end > u64::from(frames) {
                     return Err(err(
                         sl.span().start,
                         "slice",
-                        format!("frames {}..{} go beyond the sequence's {frames} frames", v.start, end),
+                        format!(
+                            "frames {}..{} go beyond the sequence's {frames} frames",
+                            v.start, end
+                        ),
                     ));
                 }
                 Some(v)
@@ -594,13 +700,24 @@ fn syntax_error(file: &str, text: &str, e: &toml::de::Error) -> CorpusError {
     let (line, column) = line_col(text, start);
     let quoted = ["unknown field `", "missing field `", "duplicate key `"]
         .iter()
-        .find_map(|p| message.strip_prefix(p).and_then(|rest| rest.split('`').next()).map(str::to_string));
+        .find_map(|p| {
+            message
+                .strip_prefix(p)
+                .and_then(|rest| rest.split('`').next())
+                .map(str::to_string)
+        });
     let field = quoted.or_else(|| key_before(text, start));
     let message = match &field {
         Some(f) if !message.contains(&format!("`{f}`")) => format!("field `{f}`: {message}"),
         _ => message,
     };
-    CorpusError::ManifestSyntax { file: file.to_string(), line, column, field, message }
+    CorpusError::ManifestSyntax {
+        file: file.to_string(),
+        line,
+        column,
+        field,
+        message,
+    }
 }
 
 /// The key of `key = value` whose value starts at byte `at`, looking back on the same line.
@@ -626,15 +743,24 @@ mod tests {
 
     #[test]
     fn fps_forms() {
-        assert_eq!(Fps::parse("30000/1001").unwrap(), Fps::new(30000, 1001).unwrap());
+        assert_eq!(
+            Fps::parse("30000/1001").unwrap(),
+            Fps::new(30000, 1001).unwrap()
+        );
         assert_eq!(Fps::parse("29.97").unwrap(), Fps::new(30000, 1001).unwrap());
         assert_eq!(Fps::parse("59.94").unwrap(), Fps::new(60000, 1001).unwrap());
-        assert_eq!(Fps::parse("23.976").unwrap(), Fps::new(24000, 1001).unwrap());
+        assert_eq!(
+            Fps::parse("23.976").unwrap(),
+            Fps::new(24000, 1001).unwrap()
+        );
         assert_eq!(Fps::parse("30").unwrap(), Fps::new(30, 1).unwrap());
         assert_eq!(Fps::parse("12.5").unwrap(), Fps::new(25, 2).unwrap());
         assert_eq!(Fps::parse("50/2").unwrap().to_string(), "25");
         assert_eq!(Fps::parse("0").unwrap_err(), "must be positive, got 0");
-        assert_eq!(Fps::parse("30/0").unwrap_err(), "`30/0` must be positive with a non-zero denominator");
+        assert_eq!(
+            Fps::parse("30/0").unwrap_err(),
+            "`30/0` must be positive with a non-zero denominator"
+        );
         assert!(Fps::parse("fast").is_err());
         assert!(Fps::from_f64(10.12345).is_err());
     }

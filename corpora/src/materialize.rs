@@ -13,7 +13,9 @@ use std::fs;
 use std::path::{Path, PathBuf};
 use std::time::Instant;
 
-use crate::cache::{read_record, record_path, write_atomic, write_record, Cache, FileRecord, Provenance};
+use crate::cache::{
+    read_record, record_path, write_atomic, write_record, Cache, FileRecord, Provenance,
+};
 use crate::error::{CorpusError, Result};
 use crate::events::Event;
 use crate::fetch::{download, part_path, FetchOptions};
@@ -137,7 +139,10 @@ impl Corpus {
         opts: &MaterializeOptions,
         on_event: &mut dyn FnMut(&Event),
     ) -> Result<Vec<MaterializedSequence>> {
-        self.sequences().iter().map(|s| self.materialize_sequence(s, cache, opts, on_event)).collect()
+        self.sequences()
+            .iter()
+            .map(|s| self.materialize_sequence(s, cache, opts, on_event))
+            .collect()
     }
 
     /// Materialises one sequence.
@@ -155,27 +160,44 @@ impl Corpus {
             Source::Path(p) => local(self, seq, p, &dir, opts, on_event)?,
         };
         let (header, file_frames) = probe(&source_path)?;
-        let mismatch = |field: &'static str, expected: String, actual: String| CorpusError::SourceMismatch {
-            sequence: seq.id.clone(),
-            path: source_path.clone(),
-            field,
-            expected,
-            actual,
-        };
+        let mismatch =
+            |field: &'static str, expected: String, actual: String| CorpusError::SourceMismatch {
+                sequence: seq.id.clone(),
+                path: source_path.clone(),
+                field,
+                expected,
+                actual,
+            };
         if header.width != seq.width as usize {
-            return Err(mismatch("width", seq.width.to_string(), header.width.to_string()));
+            return Err(mismatch(
+                "width",
+                seq.width.to_string(),
+                header.width.to_string(),
+            ));
         }
         if header.height != seq.height as usize {
-            return Err(mismatch("height", seq.height.to_string(), header.height.to_string()));
+            return Err(mismatch(
+                "height",
+                seq.height.to_string(),
+                header.height.to_string(),
+            ));
         }
         if header.bit_depth != seq.bit_depth {
-            return Err(mismatch("bit_depth", seq.bit_depth.to_string(), header.bit_depth.to_string()));
+            return Err(mismatch(
+                "bit_depth",
+                seq.bit_depth.to_string(),
+                header.bit_depth.to_string(),
+            ));
         }
         if header.fps != seq.fps {
             return Err(mismatch("fps", seq.fps.to_string(), header.fps.to_string()));
         }
         if file_frames < u64::from(seq.frames) {
-            return Err(mismatch("frames", format!("at least {}", seq.frames), file_frames.to_string()));
+            return Err(mismatch(
+                "frames",
+                format!("at least {}", seq.frames),
+                file_frames.to_string(),
+            ));
         }
         let used = seq.used_frames();
         if used.start == 0 && u64::from(used.end) == file_frames {
@@ -188,17 +210,36 @@ impl Corpus {
                 frames: used.end,
             });
         }
-        let cut_path = with_suffix(&source_path, &format!(".f{}+{}.y4m", used.start, used.end - used.start), &dir);
-        let cut_source = format!("{source_sha256} frames {}+{}", used.start, used.end - used.start);
+        let cut_path = with_suffix(
+            &source_path,
+            &format!(".f{}+{}.y4m", used.start, used.end - used.start),
+            &dir,
+        );
+        let cut_source = format!(
+            "{source_sha256} frames {}+{}",
+            used.start,
+            used.end - used.start
+        );
         let sha256 = match read_record(&cut_path)? {
-            Some(r) if r.provenance == Provenance::Cut && r.source == cut_source && r.stat_matches(&cut_path) => {
-                on_event(&Event::Reused { id: seq.id.clone(), path: cut_path.clone() });
+            Some(r)
+                if r.provenance == Provenance::Cut
+                    && r.source == cut_source
+                    && r.stat_matches(&cut_path) =>
+            {
+                on_event(&Event::Reused {
+                    id: seq.id.clone(),
+                    path: cut_path.clone(),
+                });
                 r.sha256
             }
             _ => {
                 let sha = cut(&source_path, &cut_path, used.start, used.end - used.start)?;
                 write_record(&cut_path, &sha, Provenance::Cut, &cut_source)?;
-                on_event(&Event::Cut { id: seq.id.clone(), start: used.start, frames: used.end - used.start });
+                on_event(&Event::Cut {
+                    id: seq.id.clone(),
+                    start: used.start,
+                    frames: used.end - used.start,
+                });
                 sha
             }
         };
@@ -219,7 +260,10 @@ impl Corpus {
         opts: &MaterializeOptions,
         on_event: &mut dyn FnMut(&Event),
     ) -> Result<Vec<MaterializedSequence>> {
-        let opts = MaterializeOptions { download: true, ..opts.clone() };
+        let opts = MaterializeOptions {
+            download: true,
+            ..opts.clone()
+        };
         self.materialize_with(cache, &opts, on_event)
     }
 
@@ -244,27 +288,44 @@ impl Corpus {
                 },
             };
             if !path.is_file() {
-                out.push(VerifyReport { id: seq.id.clone(), path, status: VerifyStatus::Missing });
+                out.push(VerifyReport {
+                    id: seq.id.clone(),
+                    path,
+                    status: VerifyStatus::Missing,
+                });
                 continue;
             }
             let d = digest_file(&path, matches!(seq.integrity, Integrity::Md5(_)))?;
             let recorded = read_record_at(&record_at)?.map(|r| r.sha256);
             let status = match (&seq.integrity, recorded) {
                 (Integrity::Sha256(h), _) => compare("sha256", h, &d.sha256, &d.sha256),
-                (Integrity::Md5(h), _) => compare("md5", h, d.md5.as_deref().unwrap_or_default(), &d.sha256),
+                (Integrity::Md5(h), _) => {
+                    compare("md5", h, d.md5.as_deref().unwrap_or_default(), &d.sha256)
+                }
                 (_, Some(r)) => compare("sha256", &r, &d.sha256, &d.sha256),
                 (Integrity::TrustOnFirstUse, None) => VerifyStatus::Unrecorded { sha256: d.sha256 },
-                (_, None) if matches!(seq.source, Source::Path(_)) => VerifyStatus::Ok { sha256: d.sha256 },
+                (_, None) if matches!(seq.source, Source::Path(_)) => {
+                    VerifyStatus::Ok { sha256: d.sha256 }
+                }
                 (_, None) => VerifyStatus::Unrecorded { sha256: d.sha256 },
             };
-            out.push(VerifyReport { id: seq.id.clone(), path, status });
+            out.push(VerifyReport {
+                id: seq.id.clone(),
+                path,
+                status,
+            });
         }
         Ok(out)
     }
 
     /// What is known about a sequence from the cache, without hashing: where its file is or
     /// would be, whether it is there, any partial download, and SI/TI if cached.
-    pub fn status(&self, seq: &Sequence, cache: &Cache, opts: &MaterializeOptions) -> SequenceStatus {
+    pub fn status(
+        &self,
+        seq: &Sequence,
+        cache: &Cache,
+        opts: &MaterializeOptions,
+    ) -> SequenceStatus {
         let dir = self.cache_dir(cache);
         let (path, record) = match &seq.source {
             Source::Generated(_) => {
@@ -279,34 +340,55 @@ impl Corpus {
             }
             Source::Path(p) => {
                 let found = resolve_local(self, seq, p, opts).unwrap_or_else(|_| p.clone());
-                (found, read_record_at(&local_record_path(seq, &dir)).ok().flatten())
+                (
+                    found,
+                    read_record_at(&local_record_path(seq, &dir)).ok().flatten(),
+                )
             }
         };
         let present = path.is_file() && record.is_some();
         let partial = fs::metadata(part_path(&path)).ok().map(|m| m.len());
         let siti = record.as_ref().and_then(|r| {
             let used = seq.used_frames();
-            let cut = with_suffix(&path, &format!(".f{}+{}.y4m", used.start, used.end - used.start), &dir);
+            let cut = with_suffix(
+                &path,
+                &format!(".f{}+{}.y4m", used.start, used.end - used.start),
+                &dir,
+            );
             match read_record(&cut).ok().flatten() {
                 Some(c) if c.source.starts_with(&r.sha256) => cached_siti(&cut, &c.sha256),
                 _ => cached_siti(&path, &r.sha256),
             }
         });
-        SequenceStatus { path, present, partial, siti }
+        SequenceStatus {
+            path,
+            present,
+            partial,
+            siti,
+        }
     }
 }
 
 fn compare(algorithm: &'static str, expected: &str, actual: &str, sha256: &str) -> VerifyStatus {
     if expected == actual {
-        VerifyStatus::Ok { sha256: sha256.to_string() }
+        VerifyStatus::Ok {
+            sha256: sha256.to_string(),
+        }
     } else {
-        VerifyStatus::Mismatch { algorithm, expected: expected.to_string(), actual: actual.to_string() }
+        VerifyStatus::Mismatch {
+            algorithm,
+            expected: expected.to_string(),
+            actual: actual.to_string(),
+        }
     }
 }
 
 /// `<dir>/<stem of path><suffix>`, where the stem drops a final `.y4m`.
 fn with_suffix(path: &Path, suffix: &str, dir: &Path) -> PathBuf {
-    let name = path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+    let name = path
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default();
     let stem = name.strip_suffix(".y4m").unwrap_or(&name);
     dir.join(format!("{stem}{suffix}"))
 }
@@ -324,14 +406,21 @@ fn read_record_at(record: &Path) -> Result<Option<FileRecord>> {
     match fs::read_to_string(record) {
         Ok(text) => serde_json::from_str(&text)
             .map(Some)
-            .map_err(|e| CorpusError::BadRecord { path: record.to_path_buf(), message: e.to_string() }),
+            .map_err(|e| CorpusError::BadRecord {
+                path: record.to_path_buf(),
+                message: e.to_string(),
+            }),
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
         Err(e) => Err(CorpusError::io(record, e)),
     }
 }
 
 /// Generates (or reuses) a generated sequence; removes files of older recipes of the same id.
-fn generated(seq: &Sequence, dir: &Path, on_event: &mut dyn FnMut(&Event)) -> Result<(PathBuf, String)> {
+fn generated(
+    seq: &Sequence,
+    dir: &Path,
+    on_event: &mut dyn FnMut(&Event),
+) -> Result<(PathBuf, String)> {
     let spec = GenerateSpec::of(seq).expect("generated source");
     let key = spec.key();
     let path = generated_path(seq, dir);
@@ -347,11 +436,17 @@ fn generated(seq: &Sequence, dir: &Path, on_event: &mut dyn FnMut(&Event)) -> Re
     };
     let sha = match reuse {
         Some(sha) => {
-            on_event(&Event::Reused { id: seq.id.clone(), path: path.clone() });
+            on_event(&Event::Reused {
+                id: seq.id.clone(),
+                path: path.clone(),
+            });
             sha
         }
         None => {
-            on_event(&Event::Generating { id: seq.id.clone(), frames: spec.frames });
+            on_event(&Event::Generating {
+                id: seq.id.clone(),
+                frames: spec.frames,
+            });
             let started = Instant::now();
             let generator = Generator::new(spec);
             let mut sha = String::new();
@@ -361,7 +456,11 @@ fn generated(seq: &Sequence, dir: &Path, on_event: &mut dyn FnMut(&Event)) -> Re
                 Ok(())
             })?;
             write_record(&path, &sha, Provenance::Generated, &key)?;
-            on_event(&Event::Generated { id: seq.id.clone(), sha256: sha.clone(), elapsed: started.elapsed() });
+            on_event(&Event::Generated {
+                id: seq.id.clone(),
+                sha256: sha.clone(),
+                elapsed: started.elapsed(),
+            });
             sha
         }
     };
@@ -371,16 +470,29 @@ fn generated(seq: &Sequence, dir: &Path, on_event: &mut dyn FnMut(&Event)) -> Re
 
 /// Removes `<id>-<16 hex>…` files in `dir` that belong to another recipe key than `current`.
 fn remove_stale(seq: &Sequence, dir: &Path, current: &Path, on_event: &mut dyn FnMut(&Event)) {
-    let Some(current_name) = current.file_name().and_then(|n| n.to_str()) else { return };
+    let Some(current_name) = current.file_name().and_then(|n| n.to_str()) else {
+        return;
+    };
     let current_stem = current_name.trim_end_matches(".y4m");
     let prefix = format!("{}-", seq.id);
-    let Ok(entries) = fs::read_dir(dir) else { return };
+    let Ok(entries) = fs::read_dir(dir) else {
+        return;
+    };
     for e in entries.flatten() {
         let name = e.file_name().to_string_lossy().into_owned();
-        let Some(rest) = name.strip_prefix(&prefix) else { continue };
+        let Some(rest) = name.strip_prefix(&prefix) else {
+            continue;
+        };
         let is_keyed = rest.len() >= 16 && rest[..16].chars().all(|c| c.is_ascii_hexdigit());
-        if is_keyed && !name.starts_with(current_stem) && fs::remove_file(e.path()).is_ok() && name.ends_with(".y4m") {
-            on_event(&Event::Removed { id: seq.id.clone(), path: e.path() });
+        if is_keyed
+            && !name.starts_with(current_stem)
+            && fs::remove_file(e.path()).is_ok()
+            && name.ends_with(".y4m")
+        {
+            on_event(&Event::Removed {
+                id: seq.id.clone(),
+                path: e.path(),
+            });
         }
     }
 }
@@ -414,7 +526,10 @@ fn downloaded(
             _ => true,
         };
         if agrees && r.stat_matches(&path) {
-            on_event(&Event::Reused { id: seq.id.clone(), path: path.clone() });
+            on_event(&Event::Reused {
+                id: seq.id.clone(),
+                path: path.clone(),
+            });
             return Ok((path, r.sha256.clone()));
         }
     }
@@ -427,16 +542,23 @@ fn downloaded(
         actual: actual.to_string(),
     };
     let provenance = match (&seq.integrity, &record) {
-        (Integrity::Sha256(h), _) if *h != d.sha256 => return Err(mismatch("sha256", h, &d.sha256)),
+        (Integrity::Sha256(h), _) if *h != d.sha256 => {
+            return Err(mismatch("sha256", h, &d.sha256))
+        }
         (Integrity::Sha256(_), _) => Provenance::Sha256,
         (Integrity::Md5(h), _) if Some(h.as_str()) != d.md5.as_deref() => {
             return Err(mismatch("md5", h, d.md5.as_deref().unwrap_or_default()));
         }
         (Integrity::Md5(_), _) => Provenance::Md5,
-        (_, Some(r)) if r.sha256 != d.sha256 => return Err(mismatch("sha256", &r.sha256, &d.sha256)),
+        (_, Some(r)) if r.sha256 != d.sha256 => {
+            return Err(mismatch("sha256", &r.sha256, &d.sha256))
+        }
         (_, Some(r)) => r.provenance,
         (_, None) => {
-            on_event(&Event::TrustedOnFirstUse { id: seq.id.clone(), sha256: d.sha256.clone() });
+            on_event(&Event::TrustedOnFirstUse {
+                id: seq.id.clone(),
+                sha256: d.sha256.clone(),
+            });
             Provenance::TrustOnFirstUse
         }
     };
@@ -446,15 +568,29 @@ fn downloaded(
 
 /// The file a local source names: absolute as is; relative against the manifest's folder, the
 /// option's data folders, then `$RDBENCH_DATA`.
-fn resolve_local(corpus: &Corpus, seq: &Sequence, p: &Path, opts: &MaterializeOptions) -> Result<PathBuf> {
+fn resolve_local(
+    corpus: &Corpus,
+    seq: &Sequence,
+    p: &Path,
+    opts: &MaterializeOptions,
+) -> Result<PathBuf> {
     if p.is_absolute() {
         return if p.is_file() {
             Ok(p.to_path_buf())
         } else {
-            Err(CorpusError::SourceNotFound { sequence: seq.id.clone(), path: p.to_path_buf(), searched: "/".into() })
+            Err(CorpusError::SourceNotFound {
+                sequence: seq.id.clone(),
+                path: p.to_path_buf(),
+                searched: "/".into(),
+            })
         };
     }
-    let mut dirs: Vec<PathBuf> = corpus.origin.dir().map(Path::to_path_buf).into_iter().collect();
+    let mut dirs: Vec<PathBuf> = corpus
+        .origin
+        .dir()
+        .map(Path::to_path_buf)
+        .into_iter()
+        .collect();
     dirs.extend(opts.data_dirs.iter().cloned());
     if let Some(v) = std::env::var_os(DATA_ENV) {
         dirs.extend(std::env::split_paths(&v));
@@ -468,9 +604,16 @@ fn resolve_local(corpus: &Corpus, seq: &Sequence, p: &Path, opts: &MaterializeOp
     let searched = if dirs.is_empty() {
         format!("no folders; give data folders or set {DATA_ENV}")
     } else {
-        dirs.iter().map(|d| d.display().to_string()).collect::<Vec<_>>().join(", ")
+        dirs.iter()
+            .map(|d| d.display().to_string())
+            .collect::<Vec<_>>()
+            .join(", ")
     };
-    Err(CorpusError::SourceNotFound { sequence: seq.id.clone(), path: p.to_path_buf(), searched })
+    Err(CorpusError::SourceNotFound {
+        sequence: seq.id.clone(),
+        path: p.to_path_buf(),
+        searched,
+    })
 }
 
 /// Finds and checks a local source.
@@ -492,7 +635,10 @@ fn local(
             _ => true,
         };
         if r.source == source && pinned_ok && r.stat_matches(&path) {
-            on_event(&Event::Reused { id: seq.id.clone(), path: path.clone() });
+            on_event(&Event::Reused {
+                id: seq.id.clone(),
+                path: path.clone(),
+            });
             return Ok((path, r.sha256));
         }
     }
@@ -521,7 +667,9 @@ fn local(
         source,
     };
     let json = serde_json::to_string_pretty(&rec).expect("a record always serialises");
-    write_atomic(&record_at, |w| std::io::Write::write_all(w, json.as_bytes()))?;
+    write_atomic(&record_at, |w| {
+        std::io::Write::write_all(w, json.as_bytes())
+    })?;
     Ok((path, d.sha256))
 }
 
@@ -531,7 +679,10 @@ fn cut(src: &Path, dest: &Path, start: u32, count: u32) -> Result<String> {
     let mut r = Y4mReader::open(src)?;
     for _ in 0..start {
         if !r.skip_frame()? {
-            return Err(CorpusError::Y4m { path: src.to_path_buf(), message: format!("ends before frame {start}") });
+            return Err(CorpusError::Y4m {
+                path: src.to_path_buf(),
+                message: format!("ends before frame {start}"),
+            });
         }
     }
     let header = r.header().clone();
@@ -539,8 +690,12 @@ fn cut(src: &Path, dest: &Path, start: u32, count: u32) -> Result<String> {
     write_atomic(dest, |w| {
         let mut out = Y4mWriter::new(HashingWriter::new(w), header)?;
         for k in 0..count {
-            let bytes = r.read_frame_bytes().map_err(|e| std::io::Error::other(e.to_string()))?;
-            let bytes = bytes.ok_or_else(|| std::io::Error::other(format!("source ends at frame {}", start + k)))?;
+            let bytes = r
+                .read_frame_bytes()
+                .map_err(|e| std::io::Error::other(e.to_string()))?;
+            let bytes = bytes.ok_or_else(|| {
+                std::io::Error::other(format!("source ends at frame {}", start + k))
+            })?;
             out.write_frame_bytes(bytes)?;
         }
         let (_, s) = out.finish()?.finish();

@@ -64,9 +64,14 @@ fn sobel_std(p: &[f64], w: usize, h: usize) -> f64 {
     }
     let (mut sum, mut sum_sq) = (0.0, 0.0);
     for y in 1..h - 1 {
-        let (a, b, c) = (&p[(y - 1) * w..y * w], &p[y * w..(y + 1) * w], &p[(y + 1) * w..(y + 2) * w]);
+        let (a, b, c) = (
+            &p[(y - 1) * w..y * w],
+            &p[y * w..(y + 1) * w],
+            &p[(y + 1) * w..(y + 2) * w],
+        );
         for x in 1..w - 1 {
-            let gx = (a[x + 1] + 2.0 * b[x + 1] + c[x + 1]) - (a[x - 1] + 2.0 * b[x - 1] + c[x - 1]);
+            let gx =
+                (a[x + 1] + 2.0 * b[x + 1] + c[x + 1]) - (a[x - 1] + 2.0 * b[x - 1] + c[x - 1]);
             let gy = (c[x - 1] + 2.0 * c[x] + c[x + 1]) - (a[x - 1] + 2.0 * a[x] + a[x + 1]);
             let m = (gx * gx + gy * gy).sqrt();
             sum += m;
@@ -119,7 +124,11 @@ impl SiTiMeter {
 
     /// The result so far.
     pub fn finish(&self) -> SiTi {
-        SiTi { si: self.si, ti: self.ti, frames: self.frames }
+        SiTi {
+            si: self.si,
+            ti: self.ti,
+            frames: self.frames,
+        }
     }
 }
 
@@ -130,14 +139,19 @@ pub fn siti_of_file(path: &Path) -> Result<SiTi> {
     while let Some(f) = r.read_frame()? {
         match f {
             Y4mFrame::U8(f) => m.push(&plane0(&f.planes[0], f.width, f.height, path)?, f.bit_depth),
-            Y4mFrame::U16(f) => m.push(&plane0(&f.planes[0], f.width, f.height, path)?, f.bit_depth),
+            Y4mFrame::U16(f) => {
+                m.push(&plane0(&f.planes[0], f.width, f.height, path)?, f.bit_depth)
+            }
         }
     }
     Ok(m.finish())
 }
 
 fn plane0<'a, T: Sample>(data: &'a [T], w: usize, h: usize, path: &Path) -> Result<Plane<'a, T>> {
-    Plane::new(data, w, h, w).map_err(|e| CorpusError::Y4m { path: path.to_path_buf(), message: e.to_string() })
+    Plane::new(data, w, h, w).map_err(|e| CorpusError::Y4m {
+        path: path.to_path_buf(),
+        message: e.to_string(),
+    })
 }
 
 #[derive(Serialize, Deserialize)]
@@ -160,7 +174,11 @@ pub fn siti_cache_path(path: &Path) -> PathBuf {
 pub fn cached_siti(path: &Path, sha256: &str) -> Option<SiTi> {
     let text = std::fs::read_to_string(siti_cache_path(path)).ok()?;
     let r: SiTiRecord = serde_json::from_str(&text).ok()?;
-    (r.sha256 == sha256 && r.method == METHOD).then_some(SiTi { si: r.si, ti: r.ti, frames: r.frames })
+    (r.sha256 == sha256 && r.method == METHOD).then_some(SiTi {
+        si: r.si,
+        ti: r.ti,
+        frames: r.frames,
+    })
 }
 
 /// SI/TI of `path` (whose content has SHA-256 `sha256`), from the cache beside it or computed
@@ -170,9 +188,17 @@ pub fn siti_cached(path: &Path, sha256: &str) -> Result<SiTi> {
         return Ok(s);
     }
     let s = siti_of_file(path)?;
-    let rec = SiTiRecord { sha256: sha256.to_string(), method: METHOD.to_string(), si: s.si, ti: s.ti, frames: s.frames };
+    let rec = SiTiRecord {
+        sha256: sha256.to_string(),
+        method: METHOD.to_string(),
+        si: s.si,
+        ti: s.ti,
+        frames: s.frames,
+    };
     let json = serde_json::to_string_pretty(&rec).expect("a record always serialises");
-    write_atomic(&siti_cache_path(path), |w| std::io::Write::write_all(w, json.as_bytes()))?;
+    write_atomic(&siti_cache_path(path), |w| {
+        std::io::Write::write_all(w, json.as_bytes())
+    })?;
     Ok(s)
 }
 

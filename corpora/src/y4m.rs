@@ -44,7 +44,13 @@ pub struct Y4mHeader {
 impl Y4mHeader {
     /// A progressive header with square pixels and the conventional colourspace tag for the
     /// sampling and bit depth (`420jpeg` for 8-bit 4:2:0: chroma sited between luma samples).
-    pub fn new(width: usize, height: usize, fps: Fps, sampling: ChromaSampling, bit_depth: u8) -> Self {
+    pub fn new(
+        width: usize,
+        height: usize,
+        fps: Fps,
+        sampling: ChromaSampling,
+        bit_depth: u8,
+    ) -> Self {
         let base = match sampling {
             ChromaSampling::Cs420 => "420",
             ChromaSampling::Cs422 => "422",
@@ -85,7 +91,13 @@ impl Y4mHeader {
 
     /// The header line, with its trailing newline.
     pub fn to_line(&self) -> String {
-        let mut s = format!("{MAGIC} W{} H{} F{}:{}", self.width, self.height, self.fps.num(), self.fps.den());
+        let mut s = format!(
+            "{MAGIC} W{} H{} F{}:{}",
+            self.width,
+            self.height,
+            self.fps.num(),
+            self.fps.den()
+        );
         if let Some(i) = self.interlace {
             s.push_str(&format!(" I{i}"));
         }
@@ -113,11 +125,27 @@ impl Y4mHeader {
         for t in tokens {
             let (tag, value) = t.split_at(1);
             match tag {
-                "W" => width = Some(value.parse::<usize>().map_err(|_| format!("bad width `{value}`"))?),
-                "H" => height = Some(value.parse::<usize>().map_err(|_| format!("bad height `{value}`"))?),
+                "W" => {
+                    width = Some(
+                        value
+                            .parse::<usize>()
+                            .map_err(|_| format!("bad width `{value}`"))?,
+                    )
+                }
+                "H" => {
+                    height = Some(
+                        value
+                            .parse::<usize>()
+                            .map_err(|_| format!("bad height `{value}`"))?,
+                    )
+                }
                 "F" => {
-                    let (n, d) = parse_ratio(value).ok_or_else(|| format!("bad frame rate `{value}`"))?;
-                    fps = Some(Fps::new(n, d).ok_or_else(|| format!("frame rate `{value}` is not positive"))?);
+                    let (n, d) =
+                        parse_ratio(value).ok_or_else(|| format!("bad frame rate `{value}`"))?;
+                    fps = Some(
+                        Fps::new(n, d)
+                            .ok_or_else(|| format!("frame rate `{value}` is not positive"))?,
+                    );
                 }
                 "I" => interlace = value.chars().next(),
                 "A" => aspect = parse_ratio(value),
@@ -126,12 +154,26 @@ impl Y4mHeader {
                 _ => return Err(format!("unknown header tag `{t}`")),
             }
         }
-        let width = width.filter(|w| *w > 0).ok_or("missing or zero width (W)")?;
-        let height = height.filter(|h| *h > 0).ok_or("missing or zero height (H)")?;
+        let width = width
+            .filter(|w| *w > 0)
+            .ok_or("missing or zero width (W)")?;
+        let height = height
+            .filter(|h| *h > 0)
+            .ok_or("missing or zero height (H)")?;
         let fps = fps.ok_or("missing frame rate (F)")?;
         let colourspace = colourspace.unwrap_or_else(|| "420jpeg".to_string());
         let (sampling, bit_depth) = parse_colourspace(&colourspace)?;
-        Ok(Y4mHeader { width, height, fps, sampling, bit_depth, colourspace, interlace, aspect, extensions })
+        Ok(Y4mHeader {
+            width,
+            height,
+            fps,
+            sampling,
+            bit_depth,
+            colourspace,
+            interlace,
+            aspect,
+            extensions,
+        })
     }
 }
 
@@ -145,7 +187,9 @@ fn parse_colourspace(c: &str) -> std::result::Result<(ChromaSampling, u8), Strin
         Some("420") => ChromaSampling::Cs420,
         Some("422") => ChromaSampling::Cs422,
         Some("444") if c != "444alpha" => ChromaSampling::Cs444,
-        _ if c.starts_with("mono") => return Err(format!("colourspace `{c}` (luma only) is not supported")),
+        _ if c.starts_with("mono") => {
+            return Err(format!("colourspace `{c}` (luma only) is not supported"))
+        }
         _ => return Err(format!("colourspace `{c}` is not supported")),
     };
     let rest = &c[3..];
@@ -195,10 +239,21 @@ impl<R: BufRead> Y4mReader<R> {
     /// Reads the header from `input`; errors name it `name`.
     pub fn with_name(mut input: R, name: impl Into<PathBuf>) -> Result<Self> {
         let name = name.into();
-        let line = read_line(&mut input, &name)?
-            .ok_or_else(|| CorpusError::Y4m { path: name.clone(), message: "empty file".into() })?;
-        let header = Y4mHeader::parse(&line).map_err(|message| CorpusError::Y4m { path: name.clone(), message })?;
-        Ok(Y4mReader { input, name, header, frame_index: 0, buf: Vec::new() })
+        let line = read_line(&mut input, &name)?.ok_or_else(|| CorpusError::Y4m {
+            path: name.clone(),
+            message: "empty file".into(),
+        })?;
+        let header = Y4mHeader::parse(&line).map_err(|message| CorpusError::Y4m {
+            path: name.clone(),
+            message,
+        })?;
+        Ok(Y4mReader {
+            input,
+            name,
+            header,
+            frame_index: 0,
+            buf: Vec::new(),
+        })
     }
 
     /// The stream header.
@@ -212,7 +267,10 @@ impl<R: BufRead> Y4mReader<R> {
     }
 
     fn err(&self, message: String) -> CorpusError {
-        CorpusError::Y4m { path: self.name.clone(), message }
+        CorpusError::Y4m {
+            path: self.name.clone(),
+            message,
+        }
     }
 
     /// Reads the next `FRAME` line; `false` at a clean end of stream.
@@ -222,7 +280,10 @@ impl<R: BufRead> Y4mReader<R> {
             Some(l) if l == "FRAME" || l.starts_with("FRAME ") => Ok(true),
             Some(l) => {
                 let shown: String = l.chars().take(20).collect();
-                Err(self.err(format!("frame {}: expected a FRAME line, found `{shown}`", self.frame_index)))
+                Err(self.err(format!(
+                    "frame {}: expected a FRAME line, found `{shown}`",
+                    self.frame_index
+                )))
             }
         }
     }
@@ -245,7 +306,10 @@ impl<R: BufRead> Y4mReader<R> {
             }
         }
         if got < n {
-            return Err(self.err(format!("frame {} is truncated: {got} of {n} bytes", self.frame_index)));
+            return Err(self.err(format!(
+                "frame {} is truncated: {got} of {n} bytes",
+                self.frame_index
+            )));
         }
         self.frame_index += 1;
         Ok(Some(&self.buf))
@@ -254,7 +318,9 @@ impl<R: BufRead> Y4mReader<R> {
     /// The next frame, 8-bit or high bit depth, or `None` at the end of the stream.
     pub fn read_frame(&mut self) -> Result<Option<Y4mFrame>> {
         let h = self.header.clone();
-        let Some(bytes) = self.read_frame_bytes()? else { return Ok(None) };
+        let Some(bytes) = self.read_frame_bytes()? else {
+            return Ok(None);
+        };
         if h.bit_depth == 8 {
             let mut f = OwnedFrame::<u8>::new(h.width, h.height, 8, h.sampling);
             let mut at = 0;
@@ -283,7 +349,10 @@ impl<R: BufRead> Y4mReader<R> {
         match self.read_frame()? {
             None => Ok(None),
             Some(Y4mFrame::U8(f)) => Ok(Some(f)),
-            Some(Y4mFrame::U16(_)) => Err(self.err(format!("{}-bit stream read as 8-bit", self.header.bit_depth))),
+            Some(Y4mFrame::U16(_)) => Err(self.err(format!(
+                "{}-bit stream read as 8-bit",
+                self.header.bit_depth
+            ))),
         }
     }
 
@@ -305,12 +374,24 @@ impl<R: BufRead + Seek> Y4mReader<R> {
             return Ok(false);
         }
         let n = self.header.frame_bytes() as u64;
-        let here = self.input.stream_position().map_err(|e| CorpusError::io(&self.name, e))?;
-        let end = self.input.seek(SeekFrom::End(0)).map_err(|e| CorpusError::io(&self.name, e))?;
+        let here = self
+            .input
+            .stream_position()
+            .map_err(|e| CorpusError::io(&self.name, e))?;
+        let end = self
+            .input
+            .seek(SeekFrom::End(0))
+            .map_err(|e| CorpusError::io(&self.name, e))?;
         if end - here < n {
-            return Err(self.err(format!("frame {} is truncated: {} of {n} bytes", self.frame_index, end - here)));
+            return Err(self.err(format!(
+                "frame {} is truncated: {} of {n} bytes",
+                self.frame_index,
+                end - here
+            )));
         }
-        self.input.seek(SeekFrom::Start(here + n)).map_err(|e| CorpusError::io(&self.name, e))?;
+        self.input
+            .seek(SeekFrom::Start(here + n))
+            .map_err(|e| CorpusError::io(&self.name, e))?;
         self.frame_index += 1;
         Ok(true)
     }
@@ -336,14 +417,23 @@ fn read_line<R: BufRead>(input: &mut R, name: &Path) -> Result<Option<String>> {
         return Ok(None);
     }
     if line.last() != Some(&b'\n') {
-        let message = if n >= MAX_LINE { "header line too long" } else { "stream ends inside a header line" };
-        return Err(CorpusError::Y4m { path: name.to_path_buf(), message: message.into() });
+        let message = if n >= MAX_LINE {
+            "header line too long"
+        } else {
+            "stream ends inside a header line"
+        };
+        return Err(CorpusError::Y4m {
+            path: name.to_path_buf(),
+            message: message.into(),
+        });
     }
     line.pop();
-    String::from_utf8(line).map(Some).map_err(|_| CorpusError::Y4m {
-        path: name.to_path_buf(),
-        message: "header line is not text".into(),
-    })
+    String::from_utf8(line)
+        .map(Some)
+        .map_err(|_| CorpusError::Y4m {
+            path: name.to_path_buf(),
+            message: "header line is not text".into(),
+        })
 }
 
 /// Writes a Y4M stream: the header at creation, then frames.
@@ -359,7 +449,12 @@ impl<W: Write> Y4mWriter<W> {
     /// Writes `header` to `out`.
     pub fn new(mut out: W, header: Y4mHeader) -> std::io::Result<Self> {
         out.write_all(header.to_line().as_bytes())?;
-        Ok(Y4mWriter { out, header, frames: 0, row: Vec::new() })
+        Ok(Y4mWriter {
+            out,
+            header,
+            frames: 0,
+            row: Vec::new(),
+        })
     }
 
     /// The header written.
@@ -401,7 +496,8 @@ impl<W: Write> Y4mWriter<W> {
             for r in frame.plane(i).rows() {
                 self.row.clear();
                 if wide {
-                    self.row.extend(r.iter().flat_map(|s| (s.to_u32() as u16).to_le_bytes()));
+                    self.row
+                        .extend(r.iter().flat_map(|s| (s.to_u32() as u16).to_le_bytes()));
                 } else {
                     self.row.extend(r.iter().map(|s| s.to_u32() as u8));
                 }
@@ -417,7 +513,11 @@ impl<W: Write> Y4mWriter<W> {
         if bytes.len() != self.header.frame_bytes() {
             return Err(std::io::Error::new(
                 std::io::ErrorKind::InvalidInput,
-                format!("frame of {} bytes, {} expected", bytes.len(), self.header.frame_bytes()),
+                format!(
+                    "frame of {} bytes, {} expected",
+                    bytes.len(),
+                    self.header.frame_bytes()
+                ),
             ));
         }
         self.out.write_all(b"FRAME\n")?;
@@ -439,27 +539,57 @@ mod tests {
 
     #[test]
     fn header_round_trip() {
-        let h = Y4mHeader::parse("YUV4MPEG2 W352 H288 F30000:1001 Ip A128:117 C420mpeg2 XYSCSS=420MPEG2").unwrap();
-        assert_eq!((h.width, h.height, h.bit_depth, h.sampling), (352, 288, 8, ChromaSampling::Cs420));
+        let h = Y4mHeader::parse(
+            "YUV4MPEG2 W352 H288 F30000:1001 Ip A128:117 C420mpeg2 XYSCSS=420MPEG2",
+        )
+        .unwrap();
+        assert_eq!(
+            (h.width, h.height, h.bit_depth, h.sampling),
+            (352, 288, 8, ChromaSampling::Cs420)
+        );
         assert_eq!(h.fps, Fps::new(30000, 1001).unwrap());
         assert_eq!(h.aspect, Some((128, 117)));
         assert_eq!(h.extensions, vec!["YSCSS=420MPEG2".to_string()]);
-        assert_eq!(h.to_line(), "YUV4MPEG2 W352 H288 F30000:1001 Ip A128:117 C420mpeg2 XYSCSS=420MPEG2\n");
+        assert_eq!(
+            h.to_line(),
+            "YUV4MPEG2 W352 H288 F30000:1001 Ip A128:117 C420mpeg2 XYSCSS=420MPEG2\n"
+        );
         assert_eq!(h.frame_bytes(), 352 * 288 * 3 / 2);
     }
 
     #[test]
     fn colourspaces() {
-        let p = |c: &str| Y4mHeader::parse(&format!("YUV4MPEG2 W4 H2 F25:1 C{c}")).map(|h| (h.sampling, h.bit_depth));
+        let p = |c: &str| {
+            Y4mHeader::parse(&format!("YUV4MPEG2 W4 H2 F25:1 C{c}"))
+                .map(|h| (h.sampling, h.bit_depth))
+        };
         assert_eq!(p("420p10"), Ok((ChromaSampling::Cs420, 10)));
         assert_eq!(p("422p12"), Ok((ChromaSampling::Cs422, 12)));
         assert_eq!(p("444"), Ok((ChromaSampling::Cs444, 8)));
-        assert_eq!(p("mono").unwrap_err(), "colourspace `mono` (luma only) is not supported");
-        assert_eq!(p("444alpha").unwrap_err(), "colourspace `444alpha` is not supported");
-        assert_eq!(p("420p17").unwrap_err(), "colourspace `420p17` is not supported");
+        assert_eq!(
+            p("mono").unwrap_err(),
+            "colourspace `mono` (luma only) is not supported"
+        );
+        assert_eq!(
+            p("444alpha").unwrap_err(),
+            "colourspace `444alpha` is not supported"
+        );
+        assert_eq!(
+            p("420p17").unwrap_err(),
+            "colourspace `420p17` is not supported"
+        );
         let d = Y4mHeader::parse("YUV4MPEG2 W4 H2 F25:1").unwrap();
-        assert_eq!((d.sampling, d.bit_depth, d.colourspace.as_str()), (ChromaSampling::Cs420, 8, "420jpeg"));
-        assert_eq!(Y4mHeader::parse("YUV4MPEG2 H2 F25:1").unwrap_err(), "missing or zero width (W)");
-        assert_eq!(Y4mHeader::parse("RIFF W2").unwrap_err(), "not a Y4M stream (no YUV4MPEG2 signature)");
+        assert_eq!(
+            (d.sampling, d.bit_depth, d.colourspace.as_str()),
+            (ChromaSampling::Cs420, 8, "420jpeg")
+        );
+        assert_eq!(
+            Y4mHeader::parse("YUV4MPEG2 H2 F25:1").unwrap_err(),
+            "missing or zero width (W)"
+        );
+        assert_eq!(
+            Y4mHeader::parse("RIFF W2").unwrap_err(),
+            "not a Y4M stream (no YUV4MPEG2 signature)"
+        );
     }
 }

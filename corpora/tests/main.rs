@@ -28,9 +28,11 @@ pub fn pattern_frame(w: usize, h: usize, n: u32) -> OwnedFrame<u8> {
 /// Writes `frames` pattern frames as an 8-bit 4:2:0 Y4M file.
 pub fn write_pattern_y4m(path: &Path, w: usize, h: usize, fps: Fps, frames: u32) {
     let file = std::fs::File::create(path).unwrap();
-    let mut out = Y4mWriter::new(file, Y4mHeader::new(w, h, fps, ChromaSampling::Cs420, 8)).unwrap();
+    let mut out =
+        Y4mWriter::new(file, Y4mHeader::new(w, h, fps, ChromaSampling::Cs420, 8)).unwrap();
     for n in 0..frames {
-        out.write_frame(&pattern_frame(w, h, n).view().unwrap()).unwrap();
+        out.write_frame(&pattern_frame(w, h, n).view().unwrap())
+            .unwrap();
     }
     out.finish().unwrap();
 }

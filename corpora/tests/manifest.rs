@@ -29,12 +29,29 @@ fn a_full_entry_parses_into_validated_types() {
     let c = parse(&one_sequence(GOOD)).unwrap();
     assert_eq!((c.name.as_str(), c.description.as_str()), ("t", "test"));
     let s = &c.sequences()[0];
-    assert_eq!(s.source, Source::Url("https://example.invalid/a.y4m".into()));
-    assert_eq!(s.integrity, Integrity::Sha256("abcdef0123456789abcdef0123456789abcdef0123456789abcdef0123456789".into()));
+    assert_eq!(
+        s.source,
+        Source::Url("https://example.invalid/a.y4m".into())
+    );
+    assert_eq!(
+        s.integrity,
+        Integrity::Sha256(
+            "abcdef0123456789abcdef0123456789abcdef0123456789abcdef0123456789".into()
+        )
+    );
     assert_eq!(s.class, Class::B);
-    assert_eq!((s.width, s.height, s.frames, s.bit_depth), (1920, 1080, 300, 10));
+    assert_eq!(
+        (s.width, s.height, s.frames, s.bit_depth),
+        (1920, 1080, 300, 10)
+    );
     assert_eq!(s.fps, Fps::new(30000, 1001).unwrap());
-    assert_eq!(s.slice, Some(Slice { start: 10, frames: 60 }));
+    assert_eq!(
+        s.slice,
+        Some(Slice {
+            start: 10,
+            frames: 60
+        })
+    );
     assert_eq!(s.used_frames(), 10..70);
 }
 
@@ -50,13 +67,24 @@ fn fps_classes_and_sources_in_every_form() {
     assert_eq!(s.fps, Fps::new(30000, 1001).unwrap());
     assert_eq!(s.class, Class::A1);
     assert_eq!(s.source.kind(), "generated");
-    assert!(matches!(s.source, Source::Generated(r) if r.generator == GeneratorKind::Zoom && r.seed == 5));
+    assert!(
+        matches!(s.source, Source::Generated(r) if r.generator == GeneratorKind::Zoom && r.seed == 5)
+    );
     assert_eq!(s.integrity, Integrity::Unpinned);
-    let s = parse(&entry("25", "CIF", "{ path = \"clips/a.y4m\" }")).unwrap().sequences()[0].clone();
-    assert_eq!((s.fps.to_string(), s.class), ("25".to_string(), Class::Other("CIF".into())));
+    let s = parse(&entry("25", "CIF", "{ path = \"clips/a.y4m\" }"))
+        .unwrap()
+        .sequences()[0]
+        .clone();
+    assert_eq!(
+        (s.fps.to_string(), s.class),
+        ("25".to_string(), Class::Other("CIF".into()))
+    );
     assert_eq!(s.integrity, Integrity::Unpinned);
     let tofu = "{ url = \"http://h.invalid/a.y4m\" }\nverify = \"trust-on-first-use\"";
-    assert_eq!(parse(&entry("50", "E", tofu)).unwrap().sequences()[0].integrity, Integrity::TrustOnFirstUse);
+    assert_eq!(
+        parse(&entry("50", "E", tofu)).unwrap().sequences()[0].integrity,
+        Integrity::TrustOnFirstUse
+    );
     let md5 = "{ url = \"http://h.invalid/a.y4m\" }\nmd5 = \"0123456789ABCDEF0123456789abcdef\"";
     assert_eq!(
         parse(&entry("50", "E", md5)).unwrap().sequences()[0].integrity,
@@ -72,16 +100,31 @@ fn syntax_errors_name_file_line_column_and_field() {
         "m.toml:15:1: unknown field `colour`, expected one of `id`, `source`, `sha256`, `md5`, `verify`, `class`, `width`, `height`, `fps`, `frames`, `bit_depth`, `licence`, `slice`"
     );
     let wrong_type = one_sequence(&GOOD.replace("width = 1920", "width = \"wide\""));
-    assert_eq!(parse(&wrong_type).unwrap_err(), "m.toml:10:9: field `width`: invalid type: string \"wide\", expected u32");
+    assert_eq!(
+        parse(&wrong_type).unwrap_err(),
+        "m.toml:10:9: field `width`: invalid type: string \"wide\", expected u32"
+    );
     let in_table = one_sequence(&GOOD.replace("start = 10", "start = -1"));
-    assert_eq!(parse(&in_table).unwrap_err(), "m.toml:16:19: field `start`: invalid value: integer `-1`, expected u32");
+    assert_eq!(
+        parse(&in_table).unwrap_err(),
+        "m.toml:16:19: field `start`: invalid value: integer `-1`, expected u32"
+    );
     let missing = one_sequence(&GOOD.replace("bit_depth = 10\n", ""));
     let err = parse(&missing).unwrap_err();
-    assert!(err.starts_with("m.toml:") && err.ends_with("missing field `bit_depth`"), "{err}");
+    assert!(
+        err.starts_with("m.toml:") && err.ends_with("missing field `bit_depth`"),
+        "{err}"
+    );
     let broken = "name = \"t\"\n[[sequence]\n";
-    assert!(parse(broken).unwrap_err().starts_with("m.toml:2:"), "{}", parse(broken).unwrap_err());
+    assert!(
+        parse(broken).unwrap_err().starts_with("m.toml:2:"),
+        "{}",
+        parse(broken).unwrap_err()
+    );
     let e = Corpus::parse(&wrong_type, ManifestOrigin::File("m.toml".into())).unwrap_err();
-    assert!(matches!(e, rdbench_corpora::CorpusError::ManifestSyntax { line: 10, column: 9, field: Some(ref f), .. } if f == "width"));
+    assert!(
+        matches!(e, rdbench_corpora::CorpusError::ManifestSyntax { line: 10, column: 9, field: Some(ref f), .. } if f == "width")
+    );
 }
 
 #[test]
@@ -113,10 +156,19 @@ fn value_errors_name_the_sequence_and_field() {
         assert_eq!(parse(&one_sequence(&entry)).unwrap_err(), want);
     }
     let twice = format!("{}\n[[sequence]]\n{GOOD}", one_sequence(GOOD));
-    assert_eq!(parse(&twice).unwrap_err(), "m.toml:20: sequence `a`: field `id`: duplicate id");
+    assert_eq!(
+        parse(&twice).unwrap_err(),
+        "m.toml:20: sequence `a`: field `id`: duplicate id"
+    );
     let generated_10_bit = GOOD
-        .replace("source = { url = \"https://example.invalid/a.y4m\" }", "source = { generator = \"titles\" }")
-        .replace("sha256 = \"ABCDEF0123456789abcdef0123456789abcdef0123456789abcdef0123456789\"\n", "");
+        .replace(
+            "source = { url = \"https://example.invalid/a.y4m\" }",
+            "source = { generator = \"titles\" }",
+        )
+        .replace(
+            "sha256 = \"ABCDEF0123456789abcdef0123456789abcdef0123456789abcdef0123456789\"\n",
+            "",
+        );
     assert_eq!(
         parse(&one_sequence(&generated_10_bit)).unwrap_err(),
         "m.toml:13: sequence `a`: field `bit_depth`: generated sequences are 8-bit, got 10"
@@ -130,7 +182,8 @@ fn value_errors_name_the_sequence_and_field() {
 #[test]
 fn shipped_manifests_parse_and_quick_is_modest() {
     for (file, text) in EMBEDDED {
-        let c = Corpus::parse(text, ManifestOrigin::Embedded(file)).unwrap_or_else(|e| panic!("{e}"));
+        let c =
+            Corpus::parse(text, ManifestOrigin::Embedded(file)).unwrap_or_else(|e| panic!("{e}"));
         assert!(!c.sequences().is_empty(), "{file}");
     }
     let quick = Corpus::load_from("quick", &[]).unwrap();
@@ -138,14 +191,27 @@ fn shipped_manifests_parse_and_quick_is_modest() {
     let mut pixels = 0u64;
     for s in quick.sequences() {
         assert!(matches!(s.source, Source::Generated(_)), "{}", s.id);
-        assert!((360..=720).contains(&s.height) && s.bit_depth == 8, "{}", s.id);
+        assert!(
+            (360..=720).contains(&s.height) && s.bit_depth == 8,
+            "{}",
+            s.id
+        );
         assert!(s.frames as f64 / s.fps.as_f64() <= 3.0, "{}", s.id);
         pixels += u64::from(s.width * s.height * s.frames);
     }
     // At most the pixels of 2 s of 720p30 plus 2 s of 540p30 plus four 2 s of 360p30.
-    assert!(pixels <= 60 * (1280 * 720 + 960 * 540 + 4 * 640 * 360), "{pixels}");
-    let kinds: std::collections::HashSet<_> =
-        quick.sequences().iter().map(|s| match s.source { Source::Generated(r) => r.generator, _ => unreachable!() }).collect();
+    assert!(
+        pixels <= 60 * (1280 * 720 + 960 * 540 + 4 * 640 * 360),
+        "{pixels}"
+    );
+    let kinds: std::collections::HashSet<_> = quick
+        .sequences()
+        .iter()
+        .map(|s| match s.source {
+            Source::Generated(r) => r.generator,
+            _ => unreachable!(),
+        })
+        .collect();
     assert_eq!(kinds.len(), GeneratorKind::ALL.len());
 }
 
@@ -157,11 +223,19 @@ fn catalogue_files_override_embedded_and_unknown_names_are_listed() {
     std::fs::write(dir.path().join("broken.toml"), "name = 1").unwrap();
     let cat = Catalogue::discover(&[dir.path().to_path_buf()]);
     let quick = cat.get("quick").unwrap();
-    assert_eq!(quick.origin, ManifestOrigin::File(dir.path().join("mine.toml")));
+    assert_eq!(
+        quick.origin,
+        ManifestOrigin::File(dir.path().join("mine.toml"))
+    );
     assert_eq!(cat.errors.len(), 1);
     let err = Corpus::load_from("nope", &[]).unwrap_err().to_string();
-    assert_eq!(err, "no corpus named `nope` (known: aomctc, derf, quick); pass a manifest path to use another");
-    let err = Corpus::load_from("broken", &[dir.path().to_path_buf()]).unwrap_err().to_string();
+    assert_eq!(
+        err,
+        "no corpus named `nope` (known: aomctc, derf, quick); pass a manifest path to use another"
+    );
+    let err = Corpus::load_from("broken", &[dir.path().to_path_buf()])
+        .unwrap_err()
+        .to_string();
     assert!(err.contains("broken.toml:1:8"), "{err}");
     let by_path = Corpus::load(dir.path().join("mine.toml").to_str().unwrap()).unwrap();
     assert_eq!(by_path.sequences().len(), 1);

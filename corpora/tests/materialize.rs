@@ -4,7 +4,9 @@
 use std::path::Path;
 
 use rdbench_corpora::y4m::probe;
-use rdbench_corpora::{Cache, Corpus, CorpusError, Fps, ManifestOrigin, MaterializeOptions, VerifyStatus};
+use rdbench_corpora::{
+    Cache, Corpus, CorpusError, Fps, ManifestOrigin, MaterializeOptions, VerifyStatus,
+};
 
 use crate::{pattern_frame, write_pattern_y4m};
 
@@ -20,7 +22,13 @@ fn local_manifest(dir: &Path, extra: &str) -> Corpus {
 #[test]
 fn a_slice_is_cut_to_its_own_file() {
     let data = tempfile::tempdir().unwrap();
-    write_pattern_y4m(&data.path().join("clip.y4m"), 16, 8, Fps::new(25, 1).unwrap(), 8);
+    write_pattern_y4m(
+        &data.path().join("clip.y4m"),
+        16,
+        8,
+        Fps::new(25, 1).unwrap(),
+        8,
+    );
     let cache = Cache::new(data.path().join("cache"));
     let c = local_manifest(data.path(), "slice = { start = 2, frames = 3 }\n");
     let m = c.materialize(&cache).unwrap().remove(0);
@@ -36,7 +44,10 @@ fn a_slice_is_cut_to_its_own_file() {
     let c = local_manifest(data.path(), "");
     let m = c.materialize(&cache).unwrap().remove(0);
     assert_eq!(probe(&m.path).unwrap().1, 6);
-    assert_eq!(m.sha256, rdbench_corpora::hash::sha256_file(&m.path).unwrap());
+    assert_eq!(
+        m.sha256,
+        rdbench_corpora::hash::sha256_file(&m.path).unwrap()
+    );
 }
 
 #[test]
@@ -45,14 +56,41 @@ fn header_and_length_disagreements_name_the_field() {
     let clip = data.path().join("clip.y4m");
     let cache = Cache::new(data.path().join("cache"));
     write_pattern_y4m(&clip, 16, 8, Fps::new(30, 1).unwrap(), 8);
-    let err = local_manifest(data.path(), "").materialize(&cache).unwrap_err().to_string();
-    assert_eq!(err, format!("sequence `clip`: {}: fps is 30 in the file but 25 in the manifest", clip.display()));
+    let err = local_manifest(data.path(), "")
+        .materialize(&cache)
+        .unwrap_err()
+        .to_string();
+    assert_eq!(
+        err,
+        format!(
+            "sequence `clip`: {}: fps is 30 in the file but 25 in the manifest",
+            clip.display()
+        )
+    );
     write_pattern_y4m(&clip, 16, 8, Fps::new(25, 1).unwrap(), 4);
-    let err = local_manifest(data.path(), "").materialize(&cache).unwrap_err().to_string();
-    assert_eq!(err, format!("sequence `clip`: {}: frames is 4 in the file but at least 6 in the manifest", clip.display()));
+    let err = local_manifest(data.path(), "")
+        .materialize(&cache)
+        .unwrap_err()
+        .to_string();
+    assert_eq!(
+        err,
+        format!(
+            "sequence `clip`: {}: frames is 4 in the file but at least 6 in the manifest",
+            clip.display()
+        )
+    );
     std::fs::remove_file(&clip).unwrap();
-    let err = local_manifest(data.path(), "").materialize(&cache).unwrap_err().to_string();
-    assert_eq!(err, format!("sequence `clip`: source file `clip.y4m` not found (looked in: {})", data.path().display()));
+    let err = local_manifest(data.path(), "")
+        .materialize(&cache)
+        .unwrap_err()
+        .to_string();
+    assert_eq!(
+        err,
+        format!(
+            "sequence `clip`: source file `clip.y4m` not found (looked in: {})",
+            data.path().display()
+        )
+    );
 }
 
 #[test]
@@ -64,20 +102,37 @@ fn pinned_local_files_are_checked_and_verify_reports_each_state() {
     let cache = Cache::new(data.path().join("cache"));
     let pinned = local_manifest(data.path(), &format!("sha256 = \"{sha}\"\n"));
     let m = pinned.materialize(&cache).unwrap().remove(0);
-    assert_eq!((m.path.clone(), m.sha256.clone()), (clip.clone(), sha.clone()));
+    assert_eq!(
+        (m.path.clone(), m.sha256.clone()),
+        (clip.clone(), sha.clone())
+    );
     let opts = MaterializeOptions::default();
-    assert_eq!(pinned.verify(&cache, &opts).unwrap()[0].status, VerifyStatus::Ok { sha256: sha.clone() });
+    assert_eq!(
+        pinned.verify(&cache, &opts).unwrap()[0].status,
+        VerifyStatus::Ok {
+            sha256: sha.clone()
+        }
+    );
 
     write_pattern_y4m(&clip, 16, 8, Fps::new(25, 1).unwrap(), 7);
     let now = rdbench_corpora::hash::sha256_file(&clip).unwrap();
     let err = pinned.materialize(&cache).unwrap_err();
-    assert!(matches!(err, CorpusError::ChecksumMismatch { ref expected, ref actual, .. } if *expected == sha && *actual == now));
+    assert!(
+        matches!(err, CorpusError::ChecksumMismatch { ref expected, ref actual, .. } if *expected == sha && *actual == now)
+    );
     assert_eq!(
         pinned.verify(&cache, &opts).unwrap()[0].status,
-        VerifyStatus::Mismatch { algorithm: "sha256", expected: sha, actual: now }
+        VerifyStatus::Mismatch {
+            algorithm: "sha256",
+            expected: sha,
+            actual: now
+        }
     );
     std::fs::remove_file(&clip).unwrap();
-    assert_eq!(pinned.verify(&cache, &opts).unwrap()[0].status, VerifyStatus::Missing);
+    assert_eq!(
+        pinned.verify(&cache, &opts).unwrap()[0].status,
+        VerifyStatus::Missing
+    );
 }
 
 #[test]
@@ -87,10 +142,18 @@ fn generated_corpora_verify_against_their_records() {
     let text = "name = \"g\"\n[[sequence]]\nid = \"s\"\nsource = { generator = \"scroll\" }\nclass = \"F\"\nwidth = 64\nheight = 32\nfps = 30\nframes = 2\nbit_depth = 8\nlicence = \"x\"\n";
     let c = Corpus::parse(text, ManifestOrigin::Embedded("g.toml")).unwrap();
     let opts = MaterializeOptions::default();
-    assert_eq!(c.verify(&cache, &opts).unwrap()[0].status, VerifyStatus::Missing);
+    assert_eq!(
+        c.verify(&cache, &opts).unwrap()[0].status,
+        VerifyStatus::Missing
+    );
     assert!(!c.status(&c.sequences()[0], &cache, &opts).present);
     let m = c.materialize(&cache).unwrap().remove(0);
-    assert_eq!(c.verify(&cache, &opts).unwrap()[0].status, VerifyStatus::Ok { sha256: m.sha256.clone() });
+    assert_eq!(
+        c.verify(&cache, &opts).unwrap()[0].status,
+        VerifyStatus::Ok {
+            sha256: m.sha256.clone()
+        }
+    );
     let siti = m.siti().unwrap();
     let st = c.status(&c.sequences()[0], &cache, &opts);
     assert!(st.present);
@@ -99,5 +162,8 @@ fn generated_corpora_verify_against_their_records() {
     let last = bytes.len() - 1;
     bytes[last] ^= 1;
     std::fs::write(&m.path, bytes).unwrap();
-    assert!(matches!(c.verify(&cache, &opts).unwrap()[0].status, VerifyStatus::Mismatch { .. }));
+    assert!(matches!(
+        c.verify(&cache, &opts).unwrap()[0].status,
+        VerifyStatus::Mismatch { .. }
+    ));
 }

@@ -30,7 +30,11 @@ pub struct Behaviour {
 
 impl Default for Behaviour {
     fn default() -> Self {
-        Behaviour { honour_range: true, drop_first: 0, drop_after: 0 }
+        Behaviour {
+            honour_range: true,
+            drop_first: 0,
+            drop_after: 0,
+        }
     }
 }
 
@@ -59,7 +63,12 @@ impl TestServer {
                 }
             }
         });
-        TestServer { base, log, stop, handle: Some(handle) }
+        TestServer {
+            base,
+            log,
+            stop,
+            handle: Some(handle),
+        }
     }
 
     pub fn url(&self, path: &str) -> String {
@@ -88,13 +97,20 @@ fn serve(
     log: &Mutex<Vec<Seen>>,
 ) {
     stream.set_nonblocking(false).unwrap();
-    stream.set_read_timeout(Some(Duration::from_secs(5))).unwrap();
+    stream
+        .set_read_timeout(Some(Duration::from_secs(5)))
+        .unwrap();
     let mut reader = BufReader::new(stream.try_clone().unwrap());
     let mut first = String::new();
     if reader.read_line(&mut first).is_err() {
         return;
     }
-    let path = first.split_whitespace().nth(1).unwrap_or("/").trim_start_matches('/').to_string();
+    let path = first
+        .split_whitespace()
+        .nth(1)
+        .unwrap_or("/")
+        .trim_start_matches('/')
+        .to_string();
     let mut range = None;
     loop {
         let mut line = String::new();
@@ -108,8 +124,13 @@ fn serve(
         }
     }
     let Some(body) = files.get(&path) else {
-        log.lock().unwrap().push(Seen { path, range, status: 404 });
-        let _ = stream.write_all(b"HTTP/1.1 404 Not Found\r\nContent-Length: 0\r\nConnection: close\r\n\r\n");
+        log.lock().unwrap().push(Seen {
+            path,
+            range,
+            status: 404,
+        });
+        let _ = stream
+            .write_all(b"HTTP/1.1 404 Not Found\r\nContent-Length: 0\r\nConnection: close\r\n\r\n");
         return;
     };
     let len = body.len();
@@ -128,10 +149,20 @@ fn serve(
         ),
         None => (200, format!("HTTP/1.1 200 OK\r\nContent-Length: {len}\r\n"), &body[..]),
     };
-    log.lock().unwrap().push(Seen { path, range, status });
+    log.lock().unwrap().push(Seen {
+        path,
+        range,
+        status,
+    });
     let _ = stream.write_all(format!("{head}Connection: close\r\n\r\n").as_bytes());
-    let cut = drops.fetch_update(Ordering::SeqCst, Ordering::SeqCst, |d| d.checked_sub(1)).is_ok();
-    let n = if cut { b.drop_after.min(slice.len()) } else { slice.len() };
+    let cut = drops
+        .fetch_update(Ordering::SeqCst, Ordering::SeqCst, |d| d.checked_sub(1))
+        .is_ok();
+    let n = if cut {
+        b.drop_after.min(slice.len())
+    } else {
+        slice.len()
+    };
     let _ = stream.write_all(&slice[..n]);
     let _ = stream.flush();
     let _ = stream.shutdown(Shutdown::Both);

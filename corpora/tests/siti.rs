@@ -23,7 +23,8 @@ fn file_siti_matches_hand_computed_values_and_is_cached() {
     // Frame 0 is flat (SI 0). Frame 1 has the 0 0 0 255 255 edge: SI = sqrt(231200).
     // Difference 0 0 0 255 255 in every row: mean 102, variance (3 * 102² + 2 * 153²) / 5 = 15606.
     w.write_frame(&frame10([0; 5]).view().unwrap()).unwrap();
-    w.write_frame(&frame10([0, 0, 0, 255, 255]).view().unwrap()).unwrap();
+    w.write_frame(&frame10([0, 0, 0, 255, 255]).view().unwrap())
+        .unwrap();
     w.finish().unwrap();
     let s = siti_of_file(&p).unwrap();
     assert!((s.si - 231_200f64.sqrt()).abs() < 1e-9, "{s:?}");

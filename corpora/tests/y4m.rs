@@ -12,16 +12,26 @@ use crate::pattern_frame;
 fn eight_bit_round_trip_is_exact() {
     let fps = Fps::new(30000, 1001).unwrap();
     let frames: Vec<OwnedFrame<u8>> = (0..3).map(|n| pattern_frame(7, 5, n)).collect();
-    let mut w = Y4mWriter::new(Vec::new(), Y4mHeader::new(7, 5, fps, ChromaSampling::Cs420, 8)).unwrap();
+    let mut w = Y4mWriter::new(
+        Vec::new(),
+        Y4mHeader::new(7, 5, fps, ChromaSampling::Cs420, 8),
+    )
+    .unwrap();
     for f in &frames {
         w.write_frame(&f.view().unwrap()).unwrap();
     }
     let bytes = w.finish().unwrap();
     assert!(bytes.starts_with(b"YUV4MPEG2 W7 H5 F30000:1001 Ip A1:1 C420jpeg\nFRAME\n"));
     // 7x5 luma + two 4x3 chroma planes per frame, each after a 6-byte FRAME line.
-    assert_eq!(bytes.len(), "YUV4MPEG2 W7 H5 F30000:1001 Ip A1:1 C420jpeg\n".len() + 3 * (6 + 35 + 24));
+    assert_eq!(
+        bytes.len(),
+        "YUV4MPEG2 W7 H5 F30000:1001 Ip A1:1 C420jpeg\n".len() + 3 * (6 + 35 + 24)
+    );
     let mut r = Y4mReader::new(Cursor::new(bytes)).unwrap();
-    assert_eq!((r.header().width, r.header().height, r.header().fps), (7, 5, fps));
+    assert_eq!(
+        (r.header().width, r.header().height, r.header().fps),
+        (7, 5, fps)
+    );
     for f in &frames {
         assert_eq!(r.read_frame_u8().unwrap().as_ref(), Some(f));
     }
@@ -31,7 +41,11 @@ fn eight_bit_round_trip_is_exact() {
 
 #[test]
 fn high_bit_depth_round_trip_is_exact_and_little_endian() {
-    for sampling in [ChromaSampling::Cs420, ChromaSampling::Cs422, ChromaSampling::Cs444] {
+    for sampling in [
+        ChromaSampling::Cs420,
+        ChromaSampling::Cs422,
+        ChromaSampling::Cs444,
+    ] {
         let mut f = OwnedFrame::<u16>::new(4, 2, 10, sampling);
         for (i, p) in f.planes.iter_mut().enumerate() {
             for (k, s) in p.iter_mut().enumerate() {
@@ -48,7 +62,9 @@ fn high_bit_depth_round_trip_is_exact_and_little_endian() {
             ChromaSampling::Cs422 => "422p10",
             ChromaSampling::Cs444 => "444p10",
         };
-        assert!(std::str::from_utf8(&bytes[..line_end]).unwrap().ends_with(&format!("C{cs}")));
+        assert!(std::str::from_utf8(&bytes[..line_end])
+            .unwrap()
+            .ends_with(&format!("C{cs}")));
         // First luma sample 1023 = 0x03ff, little-endian.
         assert_eq!(&bytes[line_end + 7..line_end + 9], &[0xff, 0x03]);
         let mut r = Y4mReader::new(Cursor::new(bytes)).unwrap();
@@ -67,25 +83,64 @@ fn probing_counts_frames_and_truncation_is_an_error() {
     bytes.truncate(bytes.len() - 10);
     std::fs::write(&p, &bytes).unwrap();
     let err = probe(&p).unwrap_err().to_string();
-    assert_eq!(err, format!("{}: Y4M: frame 3 is truncated: 182 of 192 bytes", p.display()));
+    assert_eq!(
+        err,
+        format!(
+            "{}: Y4M: frame 3 is truncated: 182 of 192 bytes",
+            p.display()
+        )
+    );
     let mut r = Y4mReader::open(&p).unwrap();
     for _ in 0..3 {
         r.read_frame().unwrap().unwrap();
     }
-    assert_eq!(r.read_frame().unwrap_err().to_string(), format!("{}: Y4M: frame 3 is truncated: 182 of 192 bytes", p.display()));
+    assert_eq!(
+        r.read_frame().unwrap_err().to_string(),
+        format!(
+            "{}: Y4M: frame 3 is truncated: 182 of 192 bytes",
+            p.display()
+        )
+    );
 }
 
 #[test]
 fn malformed_streams_give_clear_errors() {
-    let err = |b: &[u8]| Y4mReader::new(Cursor::new(b.to_vec())).unwrap_err().to_string();
+    let err = |b: &[u8]| {
+        Y4mReader::new(Cursor::new(b.to_vec()))
+            .unwrap_err()
+            .to_string()
+    };
     assert_eq!(err(b""), "<stream>: Y4M: empty file");
-    assert_eq!(err(b"YUV4MPEG2 W4 H2 F25:1 Cmono\n"), "<stream>: Y4M: colourspace `mono` (luma only) is not supported");
-    assert_eq!(err(b"YUV4MPEG2 W4 H2"), "<stream>: Y4M: stream ends inside a header line");
+    assert_eq!(
+        err(b"YUV4MPEG2 W4 H2 F25:1 Cmono\n"),
+        "<stream>: Y4M: colourspace `mono` (luma only) is not supported"
+    );
+    assert_eq!(
+        err(b"YUV4MPEG2 W4 H2"),
+        "<stream>: Y4M: stream ends inside a header line"
+    );
     let mut r = Y4mReader::new(Cursor::new(b"YUV4MPEG2 W2 H2 F25:1\nFRAMX\n".to_vec())).unwrap();
-    assert_eq!(r.read_frame().unwrap_err().to_string(), "<stream>: Y4M: frame 0: expected a FRAME line, found `FRAMX`");
-    let mut r = Y4mReader::new(Cursor::new(b"YUV4MPEG2 W2 H2 F25:1 C420p10\nFRAME\n".iter().copied().chain([0u8; 12]).collect::<Vec<_>>())).unwrap();
-    assert_eq!(r.read_frame_u8().unwrap_err().to_string(), "<stream>: Y4M: 10-bit stream read as 8-bit");
-    let mut w = Y4mWriter::new(Vec::new(), Y4mHeader::new(4, 4, Fps::new(1, 1).unwrap(), ChromaSampling::Cs420, 8)).unwrap();
+    assert_eq!(
+        r.read_frame().unwrap_err().to_string(),
+        "<stream>: Y4M: frame 0: expected a FRAME line, found `FRAMX`"
+    );
+    let mut r = Y4mReader::new(Cursor::new(
+        b"YUV4MPEG2 W2 H2 F25:1 C420p10\nFRAME\n"
+            .iter()
+            .copied()
+            .chain([0u8; 12])
+            .collect::<Vec<_>>(),
+    ))
+    .unwrap();
+    assert_eq!(
+        r.read_frame_u8().unwrap_err().to_string(),
+        "<stream>: Y4M: 10-bit stream read as 8-bit"
+    );
+    let mut w = Y4mWriter::new(
+        Vec::new(),
+        Y4mHeader::new(4, 4, Fps::new(1, 1).unwrap(), ChromaSampling::Cs420, 8),
+    )
+    .unwrap();
     let wrong = pattern_frame(6, 4, 0);
     assert!(w.write_frame(&wrong.view().unwrap()).is_err());
 }

@@ -10,7 +10,8 @@ use indicatif::{ProgressBar, ProgressStyle};
 use rdbench_corpora::cache::Provenance;
 use rdbench_corpora::catalogue::{manifest_dirs, Catalogue};
 use rdbench_corpora::{
-    Cache, Corpus, Event, FetchOptions, Integrity, MaterializeOptions, Sequence, Source, VerifyStatus,
+    Cache, Corpus, Event, FetchOptions, Integrity, MaterializeOptions, Sequence, Source,
+    VerifyStatus,
 };
 
 /// Manage test-sequence corpora.
@@ -60,14 +61,29 @@ enum CorpusCommand {
 pub fn run(args: Args) -> anyhow::Result<()> {
     let mut dirs = manifest_dirs();
     dirs.extend(args.manifest_dirs.iter().cloned());
-    let load = |name: &str| Corpus::load_from(name, &dirs).with_context(|| format!("loading corpus `{name}`"));
+    let load = |name: &str| {
+        Corpus::load_from(name, &dirs).with_context(|| format!("loading corpus `{name}`"))
+    };
     let cache = || Cache::resolve(args.cache_dir.as_deref()).context("choosing the cache folder");
-    let opts = MaterializeOptions { data_dirs: args.data_dirs.clone(), ..MaterializeOptions::default() };
+    let opts = MaterializeOptions {
+        data_dirs: args.data_dirs.clone(),
+        ..MaterializeOptions::default()
+    };
     match &args.command {
         CorpusCommand::List => list(&dirs),
         CorpusCommand::Info { name } => info(&load(name)?, &cache()?, &opts),
-        CorpusCommand::Fetch { name, attempts, no_siti } => {
-            let opts = MaterializeOptions { fetch: FetchOptions { attempts: *attempts, ..FetchOptions::default() }, ..opts };
+        CorpusCommand::Fetch {
+            name,
+            attempts,
+            no_siti,
+        } => {
+            let opts = MaterializeOptions {
+                fetch: FetchOptions {
+                    attempts: *attempts,
+                    ..FetchOptions::default()
+                },
+                ..opts
+            };
             fetch(&load(name)?, &cache()?, &opts, !no_siti)
         }
         CorpusCommand::Verify { name } => verify(&load(name)?, &cache()?, &opts),
@@ -76,9 +92,18 @@ pub fn run(args: Args) -> anyhow::Result<()> {
 
 fn list(dirs: &[PathBuf]) -> anyhow::Result<()> {
     let cat = Catalogue::discover(dirs);
-    println!("{:<10} {:>9}  {:<40} description", "corpus", "sequences", "manifest");
+    println!(
+        "{:<10} {:>9}  {:<40} description",
+        "corpus", "sequences", "manifest"
+    );
     for c in &cat.corpora {
-        println!("{:<10} {:>9}  {:<40} {}", c.name, c.sequences().len(), c.origin.display_name(), c.description);
+        println!(
+            "{:<10} {:>9}  {:<40} {}",
+            c.name,
+            c.sequences().len(),
+            c.origin.display_name(),
+            c.description
+        );
     }
     for e in &cat.errors {
         eprintln!("rdbench: warning: {e}");
@@ -108,11 +133,21 @@ fn info(corpus: &Corpus, cache: &Cache, opts: &MaterializeOptions) -> anyhow::Re
     for s in corpus.sequences() {
         let st = corpus.status(s, cache, opts);
         let state = match (&s.source, st.present, st.partial) {
-            (_, true, _) => if matches!(s.source, Source::Generated(_)) { "generated" } else { "present" }.to_string(),
+            (_, true, _) => if matches!(s.source, Source::Generated(_)) {
+                "generated"
+            } else {
+                "present"
+            }
+            .to_string(),
             (Source::Url(_), false, Some(b)) => format!("partial {}M", b >> 20),
             (Source::Url(_), false, None) => "not fetched".into(),
             (Source::Generated(_), false, _) => "not generated".into(),
-            (Source::Path(_), false, _) => if st.path.is_file() { "not hashed" } else { "missing" }.into(),
+            (Source::Path(_), false, _) => if st.path.is_file() {
+                "not hashed"
+            } else {
+                "missing"
+            }
+            .into(),
         };
         let frames = match s.slice {
             Some(sl) => format!("{}+{}", sl.start, sl.frames),
@@ -139,24 +174,45 @@ fn info(corpus: &Corpus, cache: &Cache, opts: &MaterializeOptions) -> anyhow::Re
     Ok(())
 }
 
-fn fetch(corpus: &Corpus, cache: &Cache, opts: &MaterializeOptions, siti: bool) -> anyhow::Result<()> {
+fn fetch(
+    corpus: &Corpus,
+    cache: &Cache,
+    opts: &MaterializeOptions,
+    siti: bool,
+) -> anyhow::Result<()> {
     let mut bars: HashMap<String, ProgressBar> = HashMap::new();
-    let style = ProgressStyle::with_template("{msg:<24} {bar:30} {bytes}/{total_bytes} {bytes_per_sec} eta {eta}")
-        .expect("the template is valid");
+    let style = ProgressStyle::with_template(
+        "{msg:<24} {bar:30} {bytes}/{total_bytes} {bytes_per_sec} eta {eta}",
+    )
+    .expect("the template is valid");
     let mut on_event = |e: &Event| match e {
         Event::Generating { id, frames } => eprintln!("{id}: generating {frames} frames"),
-        Event::Generated { id, sha256, elapsed } => {
-            eprintln!("{id}: generated in {:.2} s, sha256 {sha256}", elapsed.as_secs_f64());
+        Event::Generated {
+            id,
+            sha256,
+            elapsed,
+        } => {
+            eprintln!(
+                "{id}: generated in {:.2} s, sha256 {sha256}",
+                elapsed.as_secs_f64()
+            );
         }
         Event::Reused { id, path } => eprintln!("{id}: cached at {}", path.display()),
         Event::Removed { id, path } => eprintln!("{id}: removed stale {}", path.display()),
-        Event::Downloading { id, url, resume_from, total } => {
+        Event::Downloading {
+            id,
+            url,
+            resume_from,
+            total,
+        } => {
             if *resume_from > 0 {
                 eprintln!("{id}: resuming {url} at byte {resume_from}");
             } else {
                 eprintln!("{id}: downloading {url}");
             }
-            let bar = ProgressBar::new(total.unwrap_or(0)).with_style(style.clone()).with_message(id.clone());
+            let bar = ProgressBar::new(total.unwrap_or(0))
+                .with_style(style.clone())
+                .with_message(id.clone());
             bar.set_position(*resume_from);
             bars.insert(id.clone(), bar);
         }
@@ -171,7 +227,11 @@ fn fetch(corpus: &Corpus, cache: &Cache, opts: &MaterializeOptions, siti: bool) 
             }
             eprintln!("{id}: attempt {attempt} failed ({error}); resuming");
         }
-        Event::Downloaded { id, sha256, provenance } => {
+        Event::Downloaded {
+            id,
+            sha256,
+            provenance,
+        } => {
             if let Some(b) = bars.remove(id) {
                 b.finish_and_clear();
             }
@@ -185,14 +245,23 @@ fn fetch(corpus: &Corpus, cache: &Cache, opts: &MaterializeOptions, siti: bool) 
         Event::TrustedOnFirstUse { id, sha256 } => {
             eprintln!("{id}: trust on first use: recorded sha256 {sha256} as the reference for later checks");
         }
-        Event::Cut { id, start, frames } => eprintln!("{id}: cut frames {start}..{}", start + frames),
+        Event::Cut { id, start, frames } => {
+            eprintln!("{id}: cut frames {start}..{}", start + frames)
+        }
         other => eprintln!("{}: {other:?}", other.id()),
     };
     let mut failures = Vec::new();
     let mut done = Vec::new();
     for s in corpus.sequences() {
-        match corpus.materialize_sequence(s, cache, &MaterializeOptions { download: true, ..opts.clone() }, &mut on_event)
-        {
+        match corpus.materialize_sequence(
+            s,
+            cache,
+            &MaterializeOptions {
+                download: true,
+                ..opts.clone()
+            },
+            &mut on_event,
+        ) {
             Ok(m) => done.push(m),
             Err(e) => {
                 eprintln!("rdbench: error: {e}");
@@ -203,12 +272,26 @@ fn fetch(corpus: &Corpus, cache: &Cache, opts: &MaterializeOptions, siti: bool) 
     if siti && !done.is_empty() {
         println!("{:<28} {:>7} {:>7} {:>7}  file", "id", "frames", "SI", "TI");
         for m in &done {
-            let v = m.siti().with_context(|| format!("measuring SI/TI of {}", m.path.display()))?;
-            println!("{:<28} {:>7} {:>7.1} {:>7.1}  {}", m.sequence.id, m.frames, v.si, v.ti, m.path.display());
+            let v = m
+                .siti()
+                .with_context(|| format!("measuring SI/TI of {}", m.path.display()))?;
+            println!(
+                "{:<28} {:>7} {:>7.1} {:>7.1}  {}",
+                m.sequence.id,
+                m.frames,
+                v.si,
+                v.ti,
+                m.path.display()
+            );
         }
     }
     if !failures.is_empty() {
-        bail!("{} of {} sequences failed: {}", failures.len(), corpus.sequences().len(), failures.join(", "));
+        bail!(
+            "{} of {} sequences failed: {}",
+            failures.len(),
+            corpus.sequences().len(),
+            failures.join(", ")
+        );
     }
     Ok(())
 }
@@ -223,16 +306,25 @@ fn verify(corpus: &Corpus, cache: &Cache, opts: &MaterializeOptions) -> anyhow::
                 bad += 1;
                 "missing".to_string()
             }
-            VerifyStatus::Mismatch { algorithm, expected, actual } => {
+            VerifyStatus::Mismatch {
+                algorithm,
+                expected,
+                actual,
+            } => {
                 bad += 1;
                 format!("MISMATCH {algorithm}: expected {expected}, got {actual}")
             }
-            VerifyStatus::Unrecorded { sha256 } => format!("unrecorded (sha256 {sha256}; fetch records it)"),
+            VerifyStatus::Unrecorded { sha256 } => {
+                format!("unrecorded (sha256 {sha256}; fetch records it)")
+            }
         };
         println!("{:<28} {:<60} {}", r.id, line, r.path.display());
     }
     if bad > 0 {
-        bail!("{bad} of {} sequences are missing or do not match", reports.len());
+        bail!(
+            "{bad} of {} sequences are missing or do not match",
+            reports.len()
+        );
     }
     Ok(())
 }

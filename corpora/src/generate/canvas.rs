@@ -23,7 +23,11 @@ pub struct Canvas {
 impl Canvas {
     /// A canvas filled with `colour`.
     pub fn new(width: usize, height: usize, colour: Rgb) -> Self {
-        Canvas { width, height, px: vec![colour; width * height] }
+        Canvas {
+            width,
+            height,
+            px: vec![colour; width * height],
+        }
     }
 
     /// Sets every pixel to `f(x, y)`.
@@ -48,8 +52,14 @@ impl Canvas {
 
     /// Fills a disc centred on (`cx`, `cy`), with a one-pixel soft edge.
     pub fn disc(&mut self, cx: f32, cy: f32, r: f32, colour: Rgb) {
-        let (ya, yb) = (((cy - r - 1.0).floor() as i64).max(0), ((cy + r + 2.0) as i64).min(self.height as i64));
-        let (xa, xb) = (((cx - r - 1.0).floor() as i64).max(0), ((cx + r + 2.0) as i64).min(self.width as i64));
+        let (ya, yb) = (
+            ((cy - r - 1.0).floor() as i64).max(0),
+            ((cy + r + 2.0) as i64).min(self.height as i64),
+        );
+        let (xa, xb) = (
+            ((cx - r - 1.0).floor() as i64).max(0),
+            ((cx + r + 2.0) as i64).min(self.width as i64),
+        );
         for y in ya..yb {
             for x in xa..xb {
                 let (dx, dy) = (x as f32 + 0.5 - cx, y as f32 + 0.5 - cy);
@@ -88,7 +98,11 @@ impl Canvas {
     /// Converts to full-resolution Y', Cb, Cr planes in 8-bit code values (not yet rounded).
     pub fn to_ycbcr(&self) -> [Vec<f32>; 3] {
         let n = self.px.len();
-        let (mut y, mut cb, mut cr) = (Vec::with_capacity(n), Vec::with_capacity(n), Vec::with_capacity(n));
+        let (mut y, mut cb, mut cr) = (
+            Vec::with_capacity(n),
+            Vec::with_capacity(n),
+            Vec::with_capacity(n),
+        );
         for &[r, g, b] in &self.px {
             let l = 0.2126 * r + 0.7152 * g + 0.0722 * b;
             y.push(16.0 + 219.0 * l);
@@ -112,8 +126,7 @@ pub fn planes_to_frame(width: usize, height: usize, planes: &[Vec<f32>; 3]) -> O
         *d = quantise(*s);
     }
     let (cw, ch) = ChromaSampling::Cs420.chroma_size(width, height);
-    for c in 1..3 {
-        let src = &planes[c];
+    for (c, src) in planes.iter().enumerate().skip(1) {
         for y in 0..ch {
             for x in 0..cw {
                 let (mut sum, mut k) = (0.0f32, 0.0f32);
@@ -139,7 +152,11 @@ pub fn quantise(v: f32) -> u8 {
 /// `a` blended toward `b` by `t` (0 gives `a`).
 #[inline]
 pub fn mix(a: Rgb, b: Rgb, t: f32) -> Rgb {
-    [a[0] + (b[0] - a[0]) * t, a[1] + (b[1] - a[1]) * t, a[2] + (b[2] - a[2]) * t]
+    [
+        a[0] + (b[0] - a[0]) * t,
+        a[1] + (b[1] - a[1]) * t,
+        a[2] + (b[2] - a[2]) * t,
+    ]
 }
 
 /// A colour from hue (0 to 1, wrapping), saturation and value.

@@ -97,9 +97,13 @@ impl GenerateSpec {
     /// The spec of a sequence with a generated source.
     pub fn of(seq: &Sequence) -> Option<Self> {
         match seq.source {
-            Source::Generated(recipe) => {
-                Some(GenerateSpec { recipe, width: seq.width, height: seq.height, fps: seq.fps, frames: seq.frames })
-            }
+            Source::Generated(recipe) => Some(GenerateSpec {
+                recipe,
+                width: seq.width,
+                height: seq.height,
+                fps: seq.fps,
+                frames: seq.frames,
+            }),
             _ => None,
         }
     }
@@ -125,7 +129,13 @@ impl GenerateSpec {
 
     /// The Y4M header of the output.
     pub fn header(&self) -> Y4mHeader {
-        let mut h = Y4mHeader::new(self.width as usize, self.height as usize, self.fps, ChromaSampling::Cs420, 8);
+        let mut h = Y4mHeader::new(
+            self.width as usize,
+            self.height as usize,
+            self.fps,
+            ChromaSampling::Cs420,
+            8,
+        );
         h.extensions.push("COLORRANGE=LIMITED".into());
         h
     }
@@ -189,9 +199,14 @@ impl Generator {
         let mut start = 0;
         while start < self.spec.frames {
             let end = (start + batch).min(self.spec.frames);
-            let frames: Vec<OwnedFrame<u8>> = (start..end).into_par_iter().map(|n| self.frame(n)).collect();
+            let frames: Vec<OwnedFrame<u8>> = (start..end)
+                .into_par_iter()
+                .map(|n| self.frame(n))
+                .collect();
             for f in &frames {
-                let view = f.view().map_err(|e| std::io::Error::new(std::io::ErrorKind::InvalidData, e))?;
+                let view = f
+                    .view()
+                    .map_err(|e| std::io::Error::new(std::io::ErrorKind::InvalidData, e))?;
                 w.write_frame(&view)?;
             }
             start = end;

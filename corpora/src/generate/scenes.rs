@@ -1,6 +1,8 @@
 //! The synthetic scenes of the `quick` corpus. Each is built once from its size, length and seed
 //! (all set-up randomness comes from the seed), then renders any frame independently.
 
+use std::f32::consts::TAU;
+
 use rdbench_metrics::frame::OwnedFrame;
 
 use super::canvas::{hsv, mix, planes_to_frame, smoothstep, Canvas, Rgb};
@@ -40,7 +42,13 @@ impl Titles {
         c.rect(0, 0, wi, band, [0.80, 0.18, 0.14]);
         c.rect(0, band, wi, (hi / 120).max(1), [0.95, 0.85, 0.30]);
         let big = text_scale(h, 3.0);
-        c.text(wi / 24, (band - 7 * big as i64) / 2, big, [1.0; 3], "RDBENCH TEST CARD");
+        c.text(
+            wi / 24,
+            (band - 7 * big as i64) / 2,
+            big,
+            [1.0; 3],
+            "RDBENCH TEST CARD",
+        );
         let small = text_scale(h, 1.0);
         let line_h = (font::CELL_H * small + small * 3) as i64;
         let (px, mut py) = (wi / 24, band + hi / 20);
@@ -57,15 +65,31 @@ impl Titles {
         // Logo: concentric rings.
         let (lx, ly, lr) = (wi as f32 * 0.74, hi as f32 * 0.36, h as f32 * 0.14);
         for k in 0..6 {
-            let colour = if k % 2 == 0 { hsv(0.08 * k as f32 + rng.unit() * 0.1, 0.8, 0.95) } else { [0.05, 0.07, 0.15] };
+            let colour = if k % 2 == 0 {
+                hsv(0.08 * k as f32 + rng.unit() * 0.1, 0.8, 0.95)
+            } else {
+                [0.05, 0.07, 0.15]
+            };
             c.disc(lx, ly, lr * (1.0 - k as f32 / 6.0), colour);
         }
-        c.text((lx - lr) as i64, (ly + lr) as i64 + 6, small, [0.95, 0.85, 0.3], "CH 7  LIVE");
+        c.text(
+            (lx - lr) as i64,
+            (ly + lr) as i64 + 6,
+            small,
+            [0.95, 0.85, 0.3],
+            "CH 7  LIVE",
+        );
         // Bar chart.
         let (bx, by, bw) = (wi * 58 / 100, hi * 72 / 100, wi * 2 / 100);
         for i in 0..8 {
             let bh = (hi as f32 * rng.range(0.05, 0.16)) as i64;
-            c.rect(bx + i * bw * 3 / 2, by - bh, bw, bh, hsv(0.55 + 0.03 * i as f32, 0.6, 0.85));
+            c.rect(
+                bx + i * bw * 3 / 2,
+                by - bh,
+                bw,
+                bh,
+                hsv(0.55 + 0.03 * i as f32, 0.6, 0.85),
+            );
         }
         // Fine line wedge: one-pixel black and white lines, then two-pixel ones.
         let (wx, wy, ww, wh) = (wi * 86 / 100, hi * 58 / 100, wi / 10, hi / 8);
@@ -93,7 +117,13 @@ impl Titles {
             c.rect(x0, top, x1 - x0, hi - top, *colour);
         }
         let timecode_at = (wi * 70 / 100, (band - 7 * small as i64) / 2);
-        Titles { base: c, fps: fps.max(1), timecode_at, cursor_at, scale: small }
+        Titles {
+            base: c,
+            fps: fps.max(1),
+            timecode_at,
+            cursor_at,
+            scale: small,
+        }
     }
 
     /// Frame `n`.
@@ -101,10 +131,22 @@ impl Titles {
         let mut c = self.base.clone();
         let (s, f) = (n / self.fps, n % self.fps);
         let tc = format!("TC 00:{:02}:{:02}:{:02}", s / 60, s % 60, f);
-        c.text(self.timecode_at.0, self.timecode_at.1, self.scale, [1.0; 3], &tc);
+        c.text(
+            self.timecode_at.0,
+            self.timecode_at.1,
+            self.scale,
+            [1.0; 3],
+            &tc,
+        );
         if (n / 15) % 2 == 0 {
             let s = self.scale as i64;
-            c.rect(self.cursor_at.0, self.cursor_at.1, 5 * s, 7 * s, [0.95, 0.85, 0.3]);
+            c.rect(
+                self.cursor_at.0,
+                self.cursor_at.1,
+                5 * s,
+                7 * s,
+                [0.95, 0.85, 0.3],
+            );
         }
         c.to_frame()
     }
@@ -125,8 +167,11 @@ pub struct Zoom {
 impl Zoom {
     /// Picks a centre and palette from the seed.
     pub fn new(w: usize, h: usize, seed: u64) -> Self {
-        const CENTRES: [(f64, f64); 3] =
-            [(-0.743_643_887_037_151, 0.131_825_904_205_33), (-0.745_3, 0.112_7), (-0.160_701_35, 1.037_566_5)];
+        const CENTRES: [(f64, f64); 3] = [
+            (-0.743_643_887_037_151, 0.131_825_904_205_33),
+            (-0.745_3, 0.112_7),
+            (-0.160_701_35, 1.037_566_5),
+        ];
         let mut rng = Rng::new(seed);
         let centre = CENTRES[rng.below(CENTRES.len() as u32) as usize];
         let hue0 = rng.unit();
@@ -137,7 +182,15 @@ impl Zoom {
                 hsv(hue0 + t * 0.6, 0.75, v)
             })
             .collect();
-        Zoom { w, h, centre, view_h: 0.012, rate: 1.045, max_iter: 180, palette }
+        Zoom {
+            w,
+            h,
+            centre,
+            view_h: 0.012,
+            rate: 1.045,
+            max_iter: 180,
+            palette,
+        }
     }
 
     /// Frame `n`: the view shrinks by the zoom rate each frame.
@@ -210,18 +263,32 @@ impl Confetti {
                 shape: rng.below(3),
             })
             .collect();
-        Confetti { w, h, seed, pieces, pan: (9.0 * u, 3.0 * u), tile: (16.0 * u) as usize + 1 }
+        Confetti {
+            w,
+            h,
+            seed,
+            pieces,
+            pan: (9.0 * u, 3.0 * u),
+            tile: (16.0 * u) as usize + 1,
+        }
     }
 
     /// Frame `n`.
     pub fn frame(&self, n: u32) -> OwnedFrame<u8> {
-        let (ox, oy) = ((self.pan.0 * n as f32) as usize, (self.pan.1 * n as f32) as usize);
+        let (ox, oy) = (
+            (self.pan.0 * n as f32) as usize,
+            (self.pan.1 * n as f32) as usize,
+        );
         let (tile, seed) = (self.tile, self.seed);
         let mut c = Canvas::new(self.w, self.h, [0.0; 3]);
         c.fill_with(|x, y| {
             let (gx, gy) = (x + ox, y + oy);
             let h = hash(seed, (gx / tile) as u32, (gy / tile) as u32, 0);
-            let base = hsv((h & 0xff) as f32 / 255.0, 0.35, 0.35 + (h >> 8 & 0xff) as f32 / 255.0 * 0.4);
+            let base = hsv(
+                (h & 0xff) as f32 / 255.0,
+                0.35,
+                0.35 + (h >> 8 & 0xff) as f32 / 255.0 * 0.4,
+            );
             let stripe = if (gx + gy) / 3 % 2 == 0 { 1.0 } else { 0.8 };
             [base[0] * stripe, base[1] * stripe, base[2] * stripe]
         });
@@ -233,7 +300,13 @@ impl Confetti {
             let y = (p.y + p.vy * n as f32 + p.size).rem_euclid(span_y) - p.size;
             match p.shape {
                 0 => c.disc(x, y, p.size / 2.0, p.colour),
-                1 => c.rect(x as i64, y as i64, p.size as i64, (p.size * 0.6) as i64, p.colour),
+                1 => c.rect(
+                    x as i64,
+                    y as i64,
+                    p.size as i64,
+                    (p.size * 0.6) as i64,
+                    p.colour,
+                ),
                 _ => {
                     let ch = (b'A' + (p.x as u32 % 26) as u8) as char;
                     let s = (p.size / 7.0).max(1.0) as usize;
@@ -262,38 +335,71 @@ impl Grain {
         let mut rng = Rng::new(seed);
         let mut hills = [(0.0, 0.0, 0.0); 4];
         for hl in &mut hills {
-            *hl = (rng.range(1.5, 5.0), rng.range(0.0, 6.28), rng.range(0.02, 0.06));
+            *hl = (
+                rng.range(1.5, 5.0),
+                rng.range(0.0, TAU),
+                rng.range(0.02, 0.06),
+            );
         }
-        Grain { w, h, seed, hills, sun: (rng.range(0.2, 0.8), rng.range(0.18, 0.3)) }
+        Grain {
+            w,
+            h,
+            seed,
+            hills,
+            sun: (rng.range(0.2, 0.8), rng.range(0.18, 0.3)),
+        }
     }
 
     fn ridge(&self, layer: usize, xn: f32) -> f32 {
         let (f0, p0, a0) = self.hills[layer * 2];
         let (f1, p1, a1) = self.hills[layer * 2 + 1];
         let base = if layer == 0 { 0.58 } else { 0.72 };
-        base + a0 * (f0 * xn * 6.283 + p0).sin() + a1 * (f1 * 2.3 * xn * 6.283 + p1).sin()
+        base + a0 * (f0 * xn * TAU + p0).sin() + a1 * (f1 * 2.3 * xn * TAU + p1).sin()
     }
 
     /// Frame `n`.
     pub fn frame(&self, n: u32) -> OwnedFrame<u8> {
         let (w, h) = (self.w, self.h);
         let drift = n as f32 * 0.0012;
-        let far: Vec<f32> = (0..w).map(|x| self.ridge(0, x as f32 / w as f32 + drift * 0.5) * h as f32).collect();
-        let near: Vec<f32> = (0..w).map(|x| self.ridge(1, x as f32 / w as f32 + drift) * h as f32).collect();
-        let (sx, sy) = (self.sun.0 * w as f32, (self.sun.1 + n as f32 * 0.0004) * h as f32);
+        let far: Vec<f32> = (0..w)
+            .map(|x| self.ridge(0, x as f32 / w as f32 + drift * 0.5) * h as f32)
+            .collect();
+        let near: Vec<f32> = (0..w)
+            .map(|x| self.ridge(1, x as f32 / w as f32 + drift) * h as f32)
+            .collect();
+        let (sx, sy) = (
+            self.sun.0 * w as f32,
+            (self.sun.1 + n as f32 * 0.0004) * h as f32,
+        );
         let sun_r = 0.07 * h as f32;
         let mut c = Canvas::new(w, h, [0.0; 3]);
         c.fill_with(|x, y| {
             let (xf, yf) = (x as f32, y as f32);
             let t = yf / h as f32;
-            let mut col = mix([0.30, 0.42, 0.66], [0.96, 0.72, 0.48], smoothstep(0.0, 0.62, t));
+            let mut col = mix(
+                [0.30, 0.42, 0.66],
+                [0.96, 0.72, 0.48],
+                smoothstep(0.0, 0.62, t),
+            );
             let d = ((xf - sx) * (xf - sx) + (yf - sy) * (yf - sy)).sqrt();
-            col = mix(col, [1.0, 0.93, 0.78], 1.0 - smoothstep(sun_r * 0.9, sun_r * 3.0, d));
+            col = mix(
+                col,
+                [1.0, 0.93, 0.78],
+                1.0 - smoothstep(sun_r * 0.9, sun_r * 3.0, d),
+            );
             if yf > far[x] {
-                col = mix([0.45, 0.42, 0.48], [0.30, 0.28, 0.34], smoothstep(far[x], h as f32, yf));
+                col = mix(
+                    [0.45, 0.42, 0.48],
+                    [0.30, 0.28, 0.34],
+                    smoothstep(far[x], h as f32, yf),
+                );
             }
             if yf > near[x] {
-                col = mix([0.22, 0.30, 0.16], [0.08, 0.12, 0.06], smoothstep(near[x], h as f32, yf));
+                col = mix(
+                    [0.22, 0.30, 0.16],
+                    [0.08, 0.12, 0.06],
+                    smoothstep(near[x], h as f32, yf),
+                );
             }
             col
         });
@@ -327,7 +433,12 @@ impl Gradient {
     /// Chooses the start angle and glow position.
     pub fn new(w: usize, h: usize, seed: u64) -> Self {
         let mut rng = Rng::new(seed);
-        Gradient { w, h, angle0: rng.range(0.0, 6.28), glow: (rng.range(0.3, 0.7), rng.range(0.3, 0.7)) }
+        Gradient {
+            w,
+            h,
+            angle0: rng.range(0.0, TAU),
+            glow: (rng.range(0.3, 0.7), rng.range(0.3, 0.7)),
+        }
     }
 
     /// Frame `n`.
@@ -336,7 +447,10 @@ impl Gradient {
         let a = self.angle0 + n as f32 * 0.01;
         let (ca, sa) = (a.cos(), a.sin());
         let diag = (w * w + h * h).sqrt();
-        let (gx, gy) = ((self.glow.0 + n as f32 * 0.003) * w, (self.glow.1 - n as f32 * 0.001) * h);
+        let (gx, gy) = (
+            (self.glow.0 + n as f32 * 0.003) * w,
+            (self.glow.1 - n as f32 * 0.001) * h,
+        );
         let r = 0.7 * h;
         let mut c = Canvas::new(self.w, self.h, [0.0; 3]);
         c.fill_with(|x, y| {
@@ -368,7 +482,13 @@ impl Scroll {
         let mut rng = Rng::new(seed);
         let lines = text::code(&mut rng, 600);
         let menu = (0..30).map(|_| text::identifier(&mut rng)).collect();
-        Scroll { w, h, lines, menu, scale: text_scale(h, 1.0) }
+        Scroll {
+            w,
+            h,
+            lines,
+            menu,
+            scale: text_scale(h, 1.0),
+        }
     }
 
     fn line_h(&self) -> usize {
@@ -378,7 +498,9 @@ impl Scroll {
     /// Scroll offset in pixels at frame `n`: one second fast, one second slow, alternating.
     fn offset(&self, n: u32) -> usize {
         let (fast, slow) = (self.line_h() * 2 / 5, self.line_h() / 8);
-        (0..n).map(|k| if (k / 30) % 2 == 0 { fast } else { slow.max(1) }).sum()
+        (0..n)
+            .map(|k| if (k / 30) % 2 == 0 { fast } else { slow.max(1) })
+            .sum()
     }
 
     /// Frame `n`.
@@ -401,7 +523,13 @@ impl Scroll {
                 c.rect(side_w, row_y, w - side_w, lh, [0.17, 0.19, 0.23]);
             }
             let num = format!("{:>5}", i + 1);
-            c.text(side_w + 2 * s, row_y + s, self.scale, [0.42, 0.45, 0.50], &num);
+            c.text(
+                side_w + 2 * s,
+                row_y + s,
+                self.scale,
+                [0.42, 0.45, 0.50],
+                &num,
+            );
             let mut x = x0 + (line.indent as i64) * 4 * font::CELL_W as i64 * s;
             for (kind, t) in &line.tokens {
                 let colour = match kind {
@@ -417,9 +545,23 @@ impl Scroll {
         }
         // Chrome drawn over the text area's edges.
         c.rect(0, 0, w, title_h, [0.20, 0.22, 0.27]);
-        c.text(3 * s, 2 * s + s, self.scale, [0.92, 0.92, 0.94], "rdbench - encoder.rs - editor");
-        for (k, colour) in [[0.93, 0.36, 0.33], [0.96, 0.75, 0.25], [0.35, 0.78, 0.35]].iter().enumerate() {
-            c.disc((w - (k as i64 + 1) * lh) as f32, (title_h / 2) as f32, lh as f32 / 4.0, *colour);
+        c.text(
+            3 * s,
+            2 * s + s,
+            self.scale,
+            [0.92, 0.92, 0.94],
+            "rdbench - encoder.rs - editor",
+        );
+        for (k, colour) in [[0.93, 0.36, 0.33], [0.96, 0.75, 0.25], [0.35, 0.78, 0.35]]
+            .iter()
+            .enumerate()
+        {
+            c.disc(
+                (w - (k as i64 + 1) * lh) as f32,
+                (title_h / 2) as f32,
+                lh as f32 / 4.0,
+                *colour,
+            );
         }
         c.rect(0, title_h, side_w, h - title_h, [0.15, 0.16, 0.19]);
         for (k, item) in self.menu.iter().enumerate() {
@@ -427,7 +569,11 @@ impl Scroll {
             if y > h - status_h {
                 break;
             }
-            let colour = if k == 3 { [1.0, 1.0, 1.0] } else { [0.65, 0.68, 0.72] };
+            let colour = if k == 3 {
+                [1.0, 1.0, 1.0]
+            } else {
+                [0.65, 0.68, 0.72]
+            };
             if k == 3 {
                 c.rect(0, y - s, side_w, lh, [0.22, 0.35, 0.55]);
             }

@@ -4,15 +4,74 @@
 use super::prng::Rng;
 
 const WORDS: &[&str] = &[
-    "rate", "distortion", "frame", "block", "motion", "vector", "residual", "transform", "quantiser",
-    "entropy", "filter", "loop", "intra", "inter", "reference", "picture", "sample", "chroma", "luma",
-    "bitrate", "buffer", "level", "profile", "tile", "slice", "segment", "grain", "noise", "edge",
-    "texture", "gradient", "scene", "camera", "pan", "zoom", "detail", "banding", "contrast", "colour",
-    "the", "a", "of", "and", "to", "in", "with", "for", "each", "every", "from", "over", "under", "when",
-    "measure", "encode", "decode", "score", "compare", "curve", "point", "target", "speed", "preset",
+    "rate",
+    "distortion",
+    "frame",
+    "block",
+    "motion",
+    "vector",
+    "residual",
+    "transform",
+    "quantiser",
+    "entropy",
+    "filter",
+    "loop",
+    "intra",
+    "inter",
+    "reference",
+    "picture",
+    "sample",
+    "chroma",
+    "luma",
+    "bitrate",
+    "buffer",
+    "level",
+    "profile",
+    "tile",
+    "slice",
+    "segment",
+    "grain",
+    "noise",
+    "edge",
+    "texture",
+    "gradient",
+    "scene",
+    "camera",
+    "pan",
+    "zoom",
+    "detail",
+    "banding",
+    "contrast",
+    "colour",
+    "the",
+    "a",
+    "of",
+    "and",
+    "to",
+    "in",
+    "with",
+    "for",
+    "each",
+    "every",
+    "from",
+    "over",
+    "under",
+    "when",
+    "measure",
+    "encode",
+    "decode",
+    "score",
+    "compare",
+    "curve",
+    "point",
+    "target",
+    "speed",
+    "preset",
 ];
 
-const KEYWORDS: &[&str] = &["let", "fn", "if", "else", "for", "while", "return", "match", "pub", "struct", "impl", "use"];
+const KEYWORDS: &[&str] = &[
+    "let", "fn", "if", "else", "for", "while", "return", "match", "pub", "struct", "impl", "use",
+];
 
 /// A sentence-like run of `n` words, the first capitalised, ending with a full stop.
 pub fn sentence(rng: &mut Rng, n: usize) -> String {
@@ -76,12 +135,18 @@ pub fn code(rng: &mut Rng, n: usize) -> Vec<CodeLine> {
         match kind {
             0 => {
                 let words = 3 + rng.below(6) as usize;
-                t.push((TokenKind::Comment, format!("// {}", sentence(rng, words).to_lowercase())));
+                t.push((
+                    TokenKind::Comment,
+                    format!("// {}", sentence(rng, words).to_lowercase()),
+                ));
             }
             1 if indent < 4 => {
                 let kw = ["fn", "for", "if", "while", "impl"][rng.below(5) as usize];
                 t.push((TokenKind::Keyword, format!("{kw} ")));
-                t.push((TokenKind::Plain, format!("{}({}) {{", identifier(rng), identifier(rng))));
+                t.push((
+                    TokenKind::Plain,
+                    format!("{}({}) {{", identifier(rng), identifier(rng)),
+                ));
                 lines.push(CodeLine { indent, tokens: t });
                 indent += 1;
                 continue;
@@ -92,8 +157,14 @@ pub fn code(rng: &mut Rng, n: usize) -> Vec<CodeLine> {
             }
             3 => {}
             _ => {
-                t.push((TokenKind::Keyword, format!("{} ", KEYWORDS[rng.below(2) as usize])));
-                t.push((TokenKind::Plain, format!("{} = {}(", identifier(rng), identifier(rng))));
+                t.push((
+                    TokenKind::Keyword,
+                    format!("{} ", KEYWORDS[rng.below(2) as usize]),
+                ));
+                t.push((
+                    TokenKind::Plain,
+                    format!("{} = {}(", identifier(rng), identifier(rng)),
+                ));
                 t.push((TokenKind::Literal, format!("{}", rng.below(4096))));
                 t.push((TokenKind::Plain, format!(", {});", identifier(rng))));
             }
