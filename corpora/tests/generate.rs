@@ -209,3 +209,47 @@ fn cached_files_are_reused_and_regenerated_when_the_recipe_changes() {
         "{events:?}"
     );
 }
+
+/// Pins every scene's output. When a scene is changed on purpose, bump `GENERATOR_VERSION` (so
+/// caches render again) and update these digests; a failure without such a change means the
+/// output drifted by accident.
+#[test]
+fn output_is_pinned_to_the_generator_version() {
+    assert_eq!(
+        GENERATOR_VERSION, 1,
+        "update the digests below with the version"
+    );
+    let got: Vec<(&str, String)> = GeneratorKind::ALL
+        .iter()
+        .map(|k| (k.name(), sha256_bytes(&render(spec(*k, 1)))))
+        .collect();
+    let want = [
+        (
+            "titles",
+            "0b42259a9444c892ee3607665d19eeeb27e931761521261a7d7001228a1c61e1",
+        ),
+        (
+            "zoom",
+            "41a73ce24adea065463e935afda6cca17e52729a7cf2536c760fd209c0166c66",
+        ),
+        (
+            "confetti",
+            "7f5b088487178433e6da196911ab5172bdca3b31841a7f3a2eff5d972d126688",
+        ),
+        (
+            "grain",
+            "1c6880f24493a618e2e10b62c03a45e2306ab2a9942ec74333dac98c9addc645",
+        ),
+        (
+            "gradient",
+            "6d77854015e157a0a845df8e97c57a9106db09dcb38826dea0371c7c7ca16c56",
+        ),
+        (
+            "scroll",
+            "1febb7c969d15407677b4c0f9786e1a4e526732889301a0ee5892243e4a572c2",
+        ),
+    ];
+    for ((name, digest), (wname, wdigest)) in got.iter().zip(want) {
+        assert_eq!((*name, digest.as_str()), (wname, wdigest));
+    }
+}

@@ -126,8 +126,15 @@ fn info(corpus: &Corpus, cache: &Cache, opts: &MaterializeOptions) -> anyhow::Re
     println!("manifest: {}", corpus.origin.display_name());
     println!("cache:    {}", corpus.cache_dir(cache).display());
     println!();
+    let idw = corpus
+        .sequences()
+        .iter()
+        .map(|s| s.id.len())
+        .max()
+        .unwrap_or(2)
+        .max(2);
     println!(
-        "{:<28} {:<6} {:>10} {:>10} {:>7} {:>3} {:<20} {:<10} {:>6} {:>6}",
+        "{:<idw$} {:<6} {:>9} {:>10} {:>7} {:>3} {:<19} {:<13} {:>6} {:>6}",
         "id", "class", "size", "fps", "frames", "bit", "source", "state", "SI", "TI"
     );
     for s in corpus.sequences() {
@@ -158,7 +165,7 @@ fn info(corpus: &Corpus, cache: &Cache, opts: &MaterializeOptions) -> anyhow::Re
             None => ("-".into(), "-".into()),
         };
         println!(
-            "{:<28} {:<6} {:>10} {:>10} {:>7} {:>3} {:<20} {:<10} {:>6} {:>6}",
+            "{:<idw$} {:<6} {:>9} {:>10} {:>7} {:>3} {:<19} {:<13} {:>6} {:>6}",
             s.id,
             s.class.as_str(),
             format!("{}x{}", s.width, s.height),
@@ -270,13 +277,22 @@ fn fetch(
         }
     }
     if siti && !done.is_empty() {
-        println!("{:<28} {:>7} {:>7} {:>7}  file", "id", "frames", "SI", "TI");
+        let idw = done
+            .iter()
+            .map(|m| m.sequence.id.len())
+            .max()
+            .unwrap_or(2)
+            .max(2);
+        println!(
+            "{:<idw$} {:>7} {:>7} {:>7}  file",
+            "id", "frames", "SI", "TI"
+        );
         for m in &done {
             let v = m
                 .siti()
                 .with_context(|| format!("measuring SI/TI of {}", m.path.display()))?;
             println!(
-                "{:<28} {:>7} {:>7.1} {:>7.1}  {}",
+                "{:<idw$} {:>7} {:>7.1} {:>7.1}  {}",
                 m.sequence.id,
                 m.frames,
                 v.si,
@@ -298,6 +314,7 @@ fn fetch(
 
 fn verify(corpus: &Corpus, cache: &Cache, opts: &MaterializeOptions) -> anyhow::Result<()> {
     let reports = corpus.verify(cache, opts)?;
+    let idw = reports.iter().map(|r| r.id.len()).max().unwrap_or(2).max(2);
     let mut bad = 0;
     for r in &reports {
         let line = match &r.status {
@@ -318,7 +335,7 @@ fn verify(corpus: &Corpus, cache: &Cache, opts: &MaterializeOptions) -> anyhow::
                 format!("unrecorded (sha256 {sha256}; fetch records it)")
             }
         };
-        println!("{:<28} {:<60} {}", r.id, line, r.path.display());
+        println!("{:<idw$}  {line}  {}", r.id, r.path.display());
     }
     if bad > 0 {
         bail!(
