@@ -210,11 +210,7 @@ impl Corpus {
                 frames: used.end,
             });
         }
-        let cut_path = with_suffix(
-            &source_path,
-            &format!(".f{}+{}.y4m", used.start, used.end - used.start),
-            &dir,
-        );
+        let cut_path = cut_path(seq, &source_path, &dir);
         let cut_source = format!(
             "{source_sha256} frames {}+{}",
             used.start,
@@ -349,12 +345,7 @@ impl Corpus {
         let present = path.is_file() && record.is_some();
         let partial = fs::metadata(part_path(&path)).ok().map(|m| m.len());
         let siti = record.as_ref().and_then(|r| {
-            let used = seq.used_frames();
-            let cut = with_suffix(
-                &path,
-                &format!(".f{}+{}.y4m", used.start, used.end - used.start),
-                &dir,
-            );
+            let cut = cut_path(seq, &path, &dir);
             match read_record(&cut).ok().flatten() {
                 Some(c) if c.source.starts_with(&r.sha256) => cached_siti(&cut, &c.sha256),
                 _ => cached_siti(&path, &r.sha256),
@@ -383,14 +374,26 @@ fn compare(algorithm: &'static str, expected: &str, actual: &str, sha256: &str) 
     }
 }
 
-/// `<dir>/<stem of path><suffix>`, where the stem drops a final `.y4m`.
-fn with_suffix(path: &Path, suffix: &str, dir: &Path) -> PathBuf {
-    let name = path
-        .file_name()
-        .map(|n| n.to_string_lossy().into_owned())
-        .unwrap_or_default();
-    let stem = name.strip_suffix(".y4m").unwrap_or(&name);
-    dir.join(format!("{stem}{suffix}"))
+/// Where the used frames of `seq` are cut to: `<dir>/<stem>.f<start>+<count>.y4m`, the stem
+/// being the cached source's (so cuts of an old recipe are removed with it) or, for a local
+/// source, the sequence id.
+fn cut_path(seq: &Sequence, source_path: &Path, dir: &Path) -> PathBuf {
+    let used = seq.used_frames();
+    let stem = match seq.source {
+        Source::Path(_) => seq.id.clone(),
+        _ => {
+            let name = source_path
+                .file_name()
+                .map(|n| n.to_string_lossy().into_owned())
+                .unwrap_or_default();
+            name.strip_suffix(".y4m").unwrap_or(&name).to_string()
+        }
+    };
+    dir.join(format!(
+        "{stem}.f{}+{}.y4m",
+        used.start,
+        used.end - used.start
+    ))
 }
 
 fn generated_path(seq: &Sequence, dir: &Path) -> PathBuf {
