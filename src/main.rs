@@ -14,10 +14,34 @@ struct Cli {
 }
 
 fn main() {
+    quiet_panics();
     let cli = Cli::parse();
     if let Err(err) = cmd::run(cli.command) {
         // One line: the chain of causes, outermost first. No backtrace for a user's mistake.
         eprintln!("rdbench: error: {err:#}");
         std::process::exit(1);
     }
+}
+
+/// A closed stdout (`rdbench corpus info | head`) ends the program quietly, as other command-line
+/// tools do; any other panic is a bug in rdbench and says so in one line.
+fn quiet_panics() {
+    let default = std::panic::take_hook();
+    std::panic::set_hook(Box::new(move |info| {
+        let msg = info
+            .payload()
+            .downcast_ref::<String>()
+            .map(String::as_str)
+            .or_else(|| info.payload().downcast_ref::<&str>().copied())
+            .unwrap_or("");
+        if msg.contains("Broken pipe") {
+            std::process::exit(141);
+        }
+        if std::env::var_os("RUST_BACKTRACE").is_some() {
+            default(info);
+        } else {
+            let at = info.location().map(|l| format!(" at {}:{}", l.file(), l.line())).unwrap_or_default();
+            eprintln!("rdbench: internal error{at}: {msg} (a bug in rdbench; RUST_BACKTRACE=1 shows where)");
+        }
+    }));
 }

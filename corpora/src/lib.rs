@@ -1,6 +1,46 @@
-//! Corpora for rdbench: manifests of test sequences, the generated default corpus `quick`,
-//! fetching and verifying public sets, and content characterisation (SI/TI).
+//! Corpora for rdbench: manifests of test sequences ([`Corpus`], [`Sequence`]), the generated
+//! default corpus `quick` ([`generate`]), fetching and verifying public sets ([`fetch`],
+//! [`Corpus::verify`]), Y4M reading and writing ([`y4m`]), and content characterisation
+//! ([`siti`]).
 //!
-//! Not started yet: this crate is filled in by the bench issue.
+//! The benchmark's path through the crate:
+//!
+//! ```no_run
+//! use rdbench_corpora::{Cache, Corpus};
+//!
+//! let corpus = Corpus::load("quick")?;
+//! let cache = Cache::from_env()?;
+//! for m in corpus.materialize(&cache)? {
+//!     let siti = m.siti()?;
+//!     println!("{} {} SI {:.1} TI {:.1}", m.sequence.id, m.path.display(), siti.si, siti.ti);
+//! }
+//! # Ok::<_, rdbench_corpora::CorpusError>(())
+//! ```
 
 #![forbid(unsafe_code)]
+
+pub mod cache;
+pub mod catalogue;
+pub mod error;
+pub mod events;
+pub mod fetch;
+pub mod generate;
+pub mod hash;
+pub mod manifest;
+pub mod materialize;
+pub mod siti;
+pub mod y4m;
+
+pub use cache::Cache;
+pub use catalogue::Catalogue;
+pub use error::CorpusError;
+pub use events::Event;
+pub use fetch::FetchOptions;
+pub use manifest::{
+    Class, Corpus, Fps, Integrity, ManifestOrigin, Recipe, Sequence, Slice, Source,
+};
+pub use materialize::{
+    MaterializeOptions, MaterializedSequence, SequenceStatus, VerifyReport, VerifyStatus,
+};
+pub use siti::SiTi;
+pub use y4m::{Y4mFrame, Y4mHeader, Y4mReader, Y4mWriter};

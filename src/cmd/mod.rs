@@ -1,6 +1,7 @@
 //! The subcommands. Each module has an `Args` (clap) and a `run(Args) -> anyhow::Result<()>`.
 
 pub mod bdrate;
+pub mod corpus;
 pub mod probe;
 pub mod transcode;
 
@@ -13,6 +14,8 @@ pub enum Command {
     Transcode(transcode::Args),
     /// Describe a media file: container, duration, bitrate, streams.
     Probe(probe::Args),
+    /// Test-sequence corpora: list, fetch, verify, info.
+    Corpus(corpus::Args),
     /// BD-rate and BD-quality of a test RD curve against an anchor (two CSV files).
     Bdrate(bdrate::Args),
 }
@@ -23,5 +26,6 @@ pub fn run(command: Command) -> anyhow::Result<()> {
         Command::Transcode(a) => transcode::run(a),
         Command::Probe(a) => probe::run(a),
         Command::Bdrate(a) => bdrate::run(a),
+        Command::Corpus(a) => corpus::run(a),
     }
 }

@@ -1,0 +1,216 @@
+//! Synthetic sequences rendered in pure Rust: the content of the `quick` corpus.
+//!
+//! A [`GenerateSpec`] (recipe + size + rate + length) fully determines the output: every random
+//! choice comes from the recipe's seed, per-pixel noise is a hash of coordinates, and frames are
+//! rendered independently (in parallel) and written in order. The cache keys a generated file by
+//! [`GenerateSpec::key`], a hash of the spec and the generator version, so changing either
+//! renders the file again.
+
+mod canvas;
+mod font;
+mod prng;
+mod scenes;
+mod text;
+
+use std::io::Write;
+
+use rayon::prelude::*;
+use rdbench_metrics::frame::{ChromaSampling, OwnedFrame};
+
+use crate::hash::sha256_bytes;
+use crate::manifest::{Fps, Recipe, Sequence, Source};
+use crate::y4m::{Y4mHeader, Y4mWriter};
+
+pub use font::{glyph, CELL_H, CELL_W};
+
+/// Version of the generators' output. Bump it whenever any scene renders differently, so that
+/// caches regenerate.
+pub const GENERATOR_VERSION: u32 = 1;
+
+/// The synthetic scenes.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum GeneratorKind {
+    /// Static graphics with text (a timecode and cursor change).
+    Titles,
+    /// A zoom into a fractal: fine detail appearing under magnification.
+    Zoom,
+    /// Many objects moving fast over a panning textured background.
+    Confetti,
+    /// A smooth landscape under heavy film-like grain.
+    Grain,
+    /// Dark, slowly moving gradients prone to banding.
+    Gradient,
+    /// Scrolling screen content (an editor with code).
+    Scroll,
+}
+
+impl GeneratorKind {
+    /// Every scene.
+    pub const ALL: [GeneratorKind; 6] = [
+        GeneratorKind::Titles,
+        GeneratorKind::Zoom,
+        GeneratorKind::Confetti,
+        GeneratorKind::Grain,
+        GeneratorKind::Gradient,
+        GeneratorKind::Scroll,
+    ];
+
+    /// The name used in manifests.
+    pub fn name(self) -> &'static str {
+        match self {
+            GeneratorKind::Titles => "titles",
+            GeneratorKind::Zoom => "zoom",
+            GeneratorKind::Confetti => "confetti",
+            GeneratorKind::Grain => "grain",
+            GeneratorKind::Gradient => "gradient",
+            GeneratorKind::Scroll => "scroll",
+        }
+    }
+
+    /// The scene named `name`.
+    pub fn from_name(name: &str) -> Option<Self> {
+        GeneratorKind::ALL.into_iter().find(|k| k.name() == name)
+    }
+
+    /// All names, for messages.
+    pub fn names() -> Vec<&'static str> {
+        GeneratorKind::ALL.iter().map(|k| k.name()).collect()
+    }
+}
+
+/// Everything that determines a generated sequence.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub struct GenerateSpec {
+    /// Scene and seed.
+    pub recipe: Recipe,
+    /// Luma width (even).
+    pub width: u32,
+    /// Luma height (even).
+    pub height: u32,
+    /// Frame rate (written to the header; the timecode of `titles` counts in it).
+    pub fps: Fps,
+    /// Frames to render.
+    pub frames: u32,
+}
+
+impl GenerateSpec {
+    /// The spec of a sequence with a generated source.
+    pub fn of(seq: &Sequence) -> Option<Self> {
+        match seq.source {
+            Source::Generated(recipe) => Some(GenerateSpec {
+                recipe,
+                width: seq.width,
+                height: seq.height,
+                fps: seq.fps,
+                frames: seq.frames,
+            }),
+            _ => None,
+        }
+    }
+
+    /// The canonical text the cache key is the hash of.
+    pub fn describe(&self) -> String {
+        format!(
+            "rdbench-generator/{GENERATOR_VERSION} scene={} seed={} size={}x{} fps={}/{} frames={} format=y4m-420-8bit",
+            self.recipe.generator.name(),
+            self.recipe.seed,
+            self.width,
+            self.height,
+            self.fps.num(),
+            self.fps.den(),
+            self.frames
+        )
+    }
+
+    /// The cache key: SHA-256 of [`GenerateSpec::describe`], lower-case hex.
+    pub fn key(&self) -> String {
+        sha256_bytes(self.describe().as_bytes())
+    }
+
+    /// The Y4M header of the output.
+    pub fn header(&self) -> Y4mHeader {
+        let mut h = Y4mHeader::new(
+            self.width as usize,
+            self.height as usize,
+            self.fps,
+            ChromaSampling::Cs420,
+            8,
+        );
+        h.extensions.push("COLORRANGE=LIMITED".into());
+        h
+    }
+}
+
+#[derive(Debug)]
+enum Scene {
+    Titles(scenes::Titles),
+    Zoom(scenes::Zoom),
+    Confetti(scenes::Confetti),
+    Grain(scenes::Grain),
+    Gradient(scenes::Gradient),
+    Scroll(scenes::Scroll),
+}
+
+/// A scene built for one spec, able to render any of its frames.
+#[derive(Debug)]
+pub struct Generator {
+    spec: GenerateSpec,
+    scene: Scene,
+}
+
+impl Generator {
+    /// Builds the scene (all set-up randomness happens here).
+    pub fn new(spec: GenerateSpec) -> Self {
+        let (w, h, seed) = (spec.width as usize, spec.height as usize, spec.recipe.seed);
+        let fps = (spec.fps.as_f64().round() as u32).max(1);
+        let scene = match spec.recipe.generator {
+            GeneratorKind::Titles => Scene::Titles(scenes::Titles::new(w, h, fps, seed)),
+            GeneratorKind::Zoom => Scene::Zoom(scenes::Zoom::new(w, h, seed)),
+            GeneratorKind::Confetti => Scene::Confetti(scenes::Confetti::new(w, h, seed)),
+            GeneratorKind::Grain => Scene::Grain(scenes::Grain::new(w, h, seed)),
+            GeneratorKind::Gradient => Scene::Gradient(scenes::Gradient::new(w, h, seed)),
+            GeneratorKind::Scroll => Scene::Scroll(scenes::Scroll::new(w, h, seed)),
+        };
+        Generator { spec, scene }
+    }
+
+    /// The spec.
+    pub fn spec(&self) -> &GenerateSpec {
+        &self.spec
+    }
+
+    /// Renders frame `n` (any `n`, in any order, on any thread).
+    pub fn frame(&self, n: u32) -> OwnedFrame<u8> {
+        match &self.scene {
+            Scene::Titles(s) => s.frame(n),
+            Scene::Zoom(s) => s.frame(n),
+            Scene::Confetti(s) => s.frame(n),
+            Scene::Grain(s) => s.frame(n),
+            Scene::Gradient(s) => s.frame(n),
+            Scene::Scroll(s) => s.frame(n),
+        }
+    }
+
+    /// Writes the whole sequence as Y4M, rendering frames in parallel batches on the current
+    /// rayon pool and writing them in order.
+    pub fn write_y4m<W: Write>(&self, out: W) -> std::io::Result<W> {
+        let mut w = Y4mWriter::new(out, self.spec.header())?;
+        let batch = (rayon::current_num_threads() * 2).max(1) as u32;
+        let mut start = 0;
+        while start < self.spec.frames {
+            let end = (start + batch).min(self.spec.frames);
+            let frames: Vec<OwnedFrame<u8>> = (start..end)
+                .into_par_iter()
+                .map(|n| self.frame(n))
+                .collect();
+            for f in &frames {
+                let view = f
+                    .view()
+                    .map_err(|e| std::io::Error::new(std::io::ErrorKind::InvalidData, e))?;
+                w.write_frame(&view)?;
+            }
+            start = end;
+        }
+        w.finish()
+    }
+}

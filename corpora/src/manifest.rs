@@ -1,0 +1,783 @@
+//! Corpus manifests: the TOML schema, strict parsing with file/line/field errors, and the
+//! validated types ([`Corpus`], [`Sequence`], [`Source`], [`Fps`], [`Class`], [`Slice`]).
+//!
+//! A manifest looks like this:
+//!
+//! ```toml
+//! name = "mine"
+//! description = "Two clips of ours"
+//!
+//! [[sequence]]
+//! id = "talk"
+//! source = { url = "https://example.invalid/talk_720p.y4m" }
+//! sha256 = "…64 hex digits…"
+//! class = "E"
+//! width = 1280
+//! height = 720
+//! fps = "30000/1001"        # or 29.97, or 30
+//! frames = 300
+//! bit_depth = 8
+//! licence = "CC-BY-4.0"
+//! slice = { start = 0, frames = 60 }   # optional
+//! ```
+//!
+//! `source` is one of `{ path = "…" }` (relative to the manifest's folder or a data folder),
+//! `{ url = "…" }`, or `{ generator = "…", seed = N }` (see [`crate::generate`]).
+//! A URL source needs `sha256`, or a published `md5`, or `verify = "trust-on-first-use"`: then the
+//! first download's SHA-256 is recorded in the cache and later checks compare against it.
+//! `frames` is the number of frames the benchmark uses, counted from the start of the file; a
+//! file holding more is cut to that many when it is materialised.
+
+use std::collections::HashSet;
+use std::fmt;
+use std::ops::Range;
+use std::path::{Path, PathBuf};
+
+use serde::Deserialize;
+use toml::Spanned;
+
+use crate::error::{CorpusError, Result};
+use crate::generate::GeneratorKind;
+
+/// A frame rate as an exact fraction in lowest terms (`30000/1001`, `25/1`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub struct Fps {
+    num: u32,
+    den: u32,
+}
+
+impl Fps {
+    /// The rate `num/den`, reduced; `None` when either is zero.
+    pub fn new(num: u32, den: u32) -> Option<Self> {
+        if num == 0 || den == 0 {
+            return None;
+        }
+        let g = gcd(num, den);
+        Some(Fps {
+            num: num / g,
+            den: den / g,
+        })
+    }
+
+    /// Numerator (frames).
+    pub fn num(self) -> u32 {
+        self.num
+    }
+
+    /// Denominator (seconds).
+    pub fn den(self) -> u32 {
+        self.den
+    }
+
+    /// The rate as a float.
+    pub fn as_f64(self) -> f64 {
+        f64::from(self.num) / f64::from(self.den)
+    }
+
+    /// Reads `"30000/1001"`, `"29.97"` or `"30"`.
+    ///
+    /// Decimal rates within 0.006 of an NTSC rate `n·1000/1001` (and not integers) become that
+    /// fraction, so `29.97` is `30000/1001` and `59.94` is `60000/1001`; other decimals are taken
+    /// exactly, with at most three decimal places.
+    pub fn parse(text: &str) -> std::result::Result<Self, String> {
+        let text = text.trim();
+        if let Some((n, d)) = text.split_once('/') {
+            let n: u32 = n
+                .trim()
+                .parse()
+                .map_err(|_| format!("`{text}` is not a fraction of two whole numbers"))?;
+            let d: u32 = d
+                .trim()
+                .parse()
+                .map_err(|_| format!("`{text}` is not a fraction of two whole numbers"))?;
+            return Fps::new(n, d)
+                .ok_or_else(|| format!("`{text}` must be positive with a non-zero denominator"));
+        }
+        if let Ok(n) = text.parse::<u32>() {
+            return Fps::new(n, 1).ok_or_else(|| "must be positive, got 0".to_string());
+        }
+        match text.parse::<f64>() {
+            Ok(f) => Fps::from_f64(f),
+            Err(_) => Err(format!(
+                "`{text}` is not a rate (write 30, 29.97 or \"30000/1001\")"
+            )),
+        }
+    }
+
+    /// Converts a decimal rate as [`Fps::parse`] describes.
+    pub fn from_f64(f: f64) -> std::result::Result<Self, String> {
+        if !f.is_finite() || f <= 0.0 || f > 1.0e6 {
+            return Err(format!("must be positive, got {f}"));
+        }
+        let ntsc = (f * 1.001).round();
+        if (f - f.round()).abs() > 0.006 && (f - ntsc / 1.001).abs() < 0.006 {
+            return Fps::new(ntsc as u32 * 1000, 1001)
+                .ok_or_else(|| format!("must be positive, got {f}"));
+        }
+        let milli = (f * 1000.0).round();
+        if (milli / 1000.0 - f).abs() > 1e-9 {
+            return Err(format!(
+                "{f} has more than three decimals; write it as a fraction \"num/den\""
+            ));
+        }
+        Fps::new(milli as u32, 1000).ok_or_else(|| format!("must be positive, got {f}"))
+    }
+}
+
+impl fmt::Display for Fps {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        if self.den == 1 {
+            write!(f, "{}", self.num)
+        } else {
+            write!(f, "{}/{}", self.num, self.den)
+        }
+    }
+}
+
+fn gcd(mut a: u32, mut b: u32) -> u32 {
+    while b != 0 {
+        (a, b) = (b, a % b);
+    }
+    a
+}
+
+/// A test-condition class. The common-test-condition letters have their own variants; any other
+/// label is kept as written.
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub enum Class {
+    /// 4K natural content (first group).
+    A1,
+    /// 4K natural content (second group).
+    A2,
+    /// 1080p.
+    B,
+    /// 480p (WVGA).
+    C,
+    /// 240p (WQVGA).
+    D,
+    /// 720p conferencing.
+    E,
+    /// Screen content.
+    F,
+    /// Any other label (`CIF`, `A3`, `B1`...).
+    Other(String),
+}
+
+impl Class {
+    /// The label as written in manifests.
+    pub fn as_str(&self) -> &str {
+        match self {
+            Class::A1 => "A1",
+            Class::A2 => "A2",
+            Class::B => "B",
+            Class::C => "C",
+            Class::D => "D",
+            Class::E => "E",
+            Class::F => "F",
+            Class::Other(s) => s,
+        }
+    }
+}
+
+impl From<&str> for Class {
+    fn from(s: &str) -> Self {
+        match s {
+            "A1" => Class::A1,
+            "A2" => Class::A2,
+            "B" => Class::B,
+            "C" => Class::C,
+            "D" => Class::D,
+            "E" => Class::E,
+            "F" => Class::F,
+            other => Class::Other(other.to_string()),
+        }
+    }
+}
+
+impl fmt::Display for Class {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// The frames of a sequence the benchmark uses: `frames` frames from frame `start`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Slice {
+    /// First frame used (0-based).
+    pub start: u32,
+    /// Frames used.
+    pub frames: u32,
+}
+
+/// A generator recipe: which synthetic scene, with which seed. Size, rate and length come from
+/// the sequence.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub struct Recipe {
+    /// The scene.
+    pub generator: GeneratorKind,
+    /// The seed of every pseudo-random choice in the scene.
+    pub seed: u64,
+}
+
+/// Where a sequence's Y4M file comes from.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Source {
+    /// A file on disk, as written in the manifest (relative paths are resolved against the
+    /// manifest's folder, then the data folders).
+    Path(PathBuf),
+    /// A file to download over HTTP(S).
+    Url(String),
+    /// A synthetic sequence rendered by this crate.
+    Generated(Recipe),
+}
+
+impl Source {
+    /// `path`, `url` or `generated`.
+    pub fn kind(&self) -> &'static str {
+        match self {
+            Source::Path(_) => "path",
+            Source::Url(_) => "url",
+            Source::Generated(_) => "generated",
+        }
+    }
+}
+
+/// How a sequence's bytes are checked.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Integrity {
+    /// Against this SHA-256 (lower-case hex).
+    Sha256(String),
+    /// Against this published MD5 (lower-case hex); the SHA-256 is recorded on first download.
+    Md5(String),
+    /// The first download's SHA-256 is recorded and later checks compare against it.
+    TrustOnFirstUse,
+    /// Not checked against a published digest: generated sequences (keyed by recipe, their
+    /// SHA-256 recorded at generation) and local files given without a digest.
+    Unpinned,
+}
+
+/// One test sequence, validated.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Sequence {
+    /// Unique id within the corpus (letters, digits, `.`, `_`, `-`).
+    pub id: String,
+    /// Where the file comes from.
+    pub source: Source,
+    /// How its bytes are checked.
+    pub integrity: Integrity,
+    /// Test-condition class.
+    pub class: Class,
+    /// Luma width.
+    pub width: u32,
+    /// Luma height.
+    pub height: u32,
+    /// Frame rate.
+    pub fps: Fps,
+    /// Frames of the sequence (counted from the start of the file).
+    pub frames: u32,
+    /// Bits per sample.
+    pub bit_depth: u8,
+    /// Licence of the content.
+    pub licence: String,
+    /// The part of the sequence the benchmark uses, if not all of it.
+    pub slice: Option<Slice>,
+}
+
+impl Sequence {
+    /// The frames the benchmark uses, as a range of frame indices in the source file.
+    pub fn used_frames(&self) -> Range<u32> {
+        match self.slice {
+            Some(s) => s.start..s.start + s.frames,
+            None => 0..self.frames,
+        }
+    }
+}
+
+/// Where a manifest was read from.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum ManifestOrigin {
+    /// Compiled into the binary; the file name under `corpora/manifests/`.
+    Embedded(&'static str),
+    /// A file on disk.
+    File(PathBuf),
+}
+
+impl ManifestOrigin {
+    /// How errors name the manifest.
+    pub fn display_name(&self) -> String {
+        match self {
+            ManifestOrigin::Embedded(f) => format!("<embedded>/{f}"),
+            ManifestOrigin::File(p) => p.display().to_string(),
+        }
+    }
+
+    /// The folder relative source paths are resolved against first.
+    pub fn dir(&self) -> Option<&Path> {
+        match self {
+            ManifestOrigin::Embedded(_) => None,
+            ManifestOrigin::File(p) => p.parent(),
+        }
+    }
+}
+
+/// A validated manifest: a named list of sequences.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Corpus {
+    /// The corpus name (also its cache folder name).
+    pub name: String,
+    /// One-line description.
+    pub description: String,
+    /// Where the manifest came from.
+    pub origin: ManifestOrigin,
+    sequences: Vec<Sequence>,
+}
+
+impl Corpus {
+    /// The sequences, in manifest order.
+    pub fn sequences(&self) -> &[Sequence] {
+        &self.sequences
+    }
+
+    /// The sequence with this id.
+    pub fn sequence(&self, id: &str) -> Option<&Sequence> {
+        self.sequences.iter().find(|s| s.id == id)
+    }
+
+    /// Parses and validates manifest text.
+    pub fn parse(text: &str, origin: ManifestOrigin) -> Result<Corpus> {
+        let file = origin.display_name();
+        let raw: RawManifest = toml::from_str(text).map_err(|e| syntax_error(&file, text, &e))?;
+        let v = Validator { file: &file, text };
+        let name = raw.name.get_ref().trim().to_string();
+        if !is_safe_name(&name) {
+            return Err(v.value(
+                &raw.name,
+                "<corpus>",
+                "name",
+                format!("`{name}` must be non-empty letters, digits, `.`, `_` or `-`"),
+            ));
+        }
+        let mut seen = HashSet::new();
+        let mut sequences = Vec::with_capacity(raw.sequences.len());
+        for s in &raw.sequences {
+            let seq = v.sequence(s)?;
+            if !seen.insert(seq.id.clone()) {
+                return Err(v.value(&s.get_ref().id, &seq.id, "id", "duplicate id".to_string()));
+            }
+            sequences.push(seq);
+        }
+        if sequences.is_empty() {
+            return Err(CorpusError::ManifestValue {
+                file,
+                line: 1,
+                sequence: "<corpus>".into(),
+                field: "sequence".into(),
+                message: "the manifest lists no `[[sequence]]`".into(),
+            });
+        }
+        Ok(Corpus {
+            name,
+            description: raw.description.unwrap_or_default(),
+            origin,
+            sequences,
+        })
+    }
+
+    /// Reads and validates a manifest file.
+    pub fn from_file(path: &Path) -> Result<Corpus> {
+        let text = std::fs::read_to_string(path).map_err(|e| CorpusError::io(path, e))?;
+        Corpus::parse(&text, ManifestOrigin::File(path.to_path_buf()))
+    }
+}
+
+/// Letters, digits, `.`, `_`, `-`, not starting with `.`: safe as a file-name component.
+pub(crate) fn is_safe_name(s: &str) -> bool {
+    !s.is_empty()
+        && !s.starts_with('.')
+        && s.chars()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '-'))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawManifest {
+    name: Spanned<String>,
+    description: Option<String>,
+    #[serde(rename = "sequence", default)]
+    sequences: Vec<Spanned<RawSequence>>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawSequence {
+    id: Spanned<String>,
+    source: Spanned<RawSource>,
+    sha256: Option<Spanned<String>>,
+    md5: Option<Spanned<String>>,
+    verify: Option<Spanned<String>>,
+    class: Spanned<String>,
+    width: Spanned<u32>,
+    height: Spanned<u32>,
+    fps: Spanned<toml::Value>,
+    frames: Spanned<u32>,
+    bit_depth: Spanned<u8>,
+    licence: Spanned<String>,
+    slice: Option<Spanned<Slice>>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawSource {
+    path: Option<String>,
+    url: Option<String>,
+    generator: Option<String>,
+    seed: Option<u64>,
+}
+
+struct Validator<'a> {
+    file: &'a str,
+    text: &'a str,
+}
+
+impl Validator<'_> {
+    fn value<T>(
+        &self,
+        at: &Spanned<T>,
+        sequence: &str,
+        field: &str,
+        message: String,
+    ) -> CorpusError {
+        CorpusError::ManifestValue {
+            file: self.file.to_string(),
+            line: line_col(self.text, at.span().start).0,
+            sequence: sequence.to_string(),
+            field: field.to_string(),
+            message,
+        }
+    }
+
+    fn sequence(&self, spanned: &Spanned<RawSequence>) -> Result<Sequence> {
+        let s = spanned.get_ref();
+        let id = s.id.get_ref().trim().to_string();
+        if !is_safe_name(&id) {
+            return Err(self.value(
+                &s.id,
+                &id,
+                "id",
+                format!("`{id}` must be non-empty letters, digits, `.`, `_` or `-`"),
+            ));
+        }
+        let err = |at_start: usize, field: &str, message: String| CorpusError::ManifestValue {
+            file: self.file.to_string(),
+            line: line_col(self.text, at_start).0,
+            sequence: id.clone(),
+            field: field.to_string(),
+            message,
+        };
+
+        let src = s.source.get_ref();
+        let src_at = s.source.span().start;
+        let given = [
+            src.path.is_some(),
+            src.url.is_some(),
+            src.generator.is_some(),
+        ]
+        .iter()
+        .filter(|b| **b)
+        .count();
+        if given != 1 {
+            return Err(err(
+                src_at,
+                "source",
+                "give exactly one of `path`, `url` or `generator`".into(),
+            ));
+        }
+        if src.seed.is_some() && src.generator.is_none() {
+            return Err(err(
+                src_at,
+                "source",
+                "`seed` only goes with `generator`".into(),
+            ));
+        }
+        let source = if let Some(p) = &src.path {
+            if p.trim().is_empty() {
+                return Err(err(src_at, "source", "`path` is empty".into()));
+            }
+            Source::Path(PathBuf::from(p))
+        } else if let Some(u) = &src.url {
+            if !(u.starts_with("http://") || u.starts_with("https://"))
+                || u.len() <= "https://".len()
+            {
+                return Err(err(
+                    src_at,
+                    "source",
+                    format!("`{u}` is not an http:// or https:// URL"),
+                ));
+            }
+            Source::Url(u.clone())
+        } else {
+            let name = src.generator.as_deref().unwrap_or_default();
+            let generator = GeneratorKind::from_name(name).ok_or_else(|| {
+                err(
+                    src_at,
+                    "source",
+                    format!(
+                        "unknown generator `{name}` (known: {})",
+                        GeneratorKind::names().join(", ")
+                    ),
+                )
+            })?;
+            Source::Generated(Recipe {
+                generator,
+                seed: src.seed.unwrap_or(0),
+            })
+        };
+
+        let digest =
+            |v: &Option<Spanned<String>>, field: &str, len: usize| -> Result<Option<String>> {
+                match v {
+                    None => Ok(None),
+                    Some(d) => {
+                        let h = d.get_ref().trim().to_ascii_lowercase();
+                        if h.len() != len || !h.chars().all(|c| c.is_ascii_hexdigit()) {
+                            return Err(err(
+                                d.span().start,
+                                field,
+                                format!("`{}` is not {len} hex digits", d.get_ref()),
+                            ));
+                        }
+                        Ok(Some(h))
+                    }
+                }
+            };
+        let sha256 = digest(&s.sha256, "sha256", 64)?;
+        let md5 = digest(&s.md5, "md5", 32)?;
+        let tofu = match &s.verify {
+            None => false,
+            Some(v) if v.get_ref() == "trust-on-first-use" => true,
+            Some(v) => {
+                return Err(err(
+                    v.span().start,
+                    "verify",
+                    format!(
+                        "`{}` is not a verification mode (the only one is \"trust-on-first-use\")",
+                        v.get_ref()
+                    ),
+                ));
+            }
+        };
+        let seq_at = spanned.span().start;
+        let integrity = match (&source, sha256, md5, tofu) {
+            (Source::Generated(_), None, None, false) => Integrity::Unpinned,
+            (Source::Generated(_), ..) => {
+                return Err(err(seq_at, "sha256", "a generated source is keyed by its recipe; its SHA-256 is recorded in the cache, not the manifest".into()));
+            }
+            (_, Some(_), _, true) | (_, _, Some(_), true) => {
+                let at = s.verify.as_ref().map_or(seq_at, |v| v.span().start);
+                return Err(err(at, "verify", "\"trust-on-first-use\" is for sources without a published digest; remove it or the digest".into()));
+            }
+            (_, Some(h), _, false) => Integrity::Sha256(h),
+            (_, None, Some(h), false) => Integrity::Md5(h),
+            (_, None, None, true) => Integrity::TrustOnFirstUse,
+            (Source::Url(_), None, None, false) => {
+                return Err(err(seq_at, "sha256", "required for a URL source (or give a published `md5`, or `verify = \"trust-on-first-use\"`)".into()));
+            }
+            (_, None, None, false) => Integrity::Unpinned,
+        };
+
+        let class = s.class.get_ref().trim();
+        if class.is_empty() {
+            return Err(err(s.class.span().start, "class", "is empty".into()));
+        }
+        let licence = s.licence.get_ref().trim();
+        if licence.is_empty() {
+            return Err(err(s.licence.span().start, "licence", "is empty".into()));
+        }
+        let positive = |v: &Spanned<u32>, field: &str| -> Result<u32> {
+            match *v.get_ref() {
+                0 => Err(err(v.span().start, field, "must be positive, got 0".into())),
+                n => Ok(n),
+            }
+        };
+        let width = positive(&s.width, "width")?;
+        let height = positive(&s.height, "height")?;
+        let frames = positive(&s.frames, "frames")?;
+        let fps = match s.fps.get_ref() {
+            toml::Value::Integer(n) if *n > 0 && *n <= i64::from(u32::MAX) => {
+                Fps::new(*n as u32, 1).ok_or_else(String::new)
+            }
+            toml::Value::Integer(n) => Err(format!("must be positive, got {n}")),
+            toml::Value::Float(f) => Fps::from_f64(*f),
+            toml::Value::String(t) => Fps::parse(t),
+            other => Err(format!(
+                "expected a number or \"num/den\", got a {}",
+                other.type_str()
+            )),
+        }
+        .map_err(|m| err(s.fps.span().start, "fps", m))?;
+        let bit_depth = *s.bit_depth.get_ref();
+        if !(8..=16).contains(&bit_depth) {
+            return Err(err(
+                s.bit_depth.span().start,
+                "bit_depth",
+                format!("must be 8 to 16, got {bit_depth}"),
+            ));
+        }
+        if let Source::Generated(_) = source {
+            if bit_depth != 8 {
+                return Err(err(
+                    s.bit_depth.span().start,
+                    "bit_depth",
+                    format!("generated sequences are 8-bit, got {bit_depth}"),
+                ));
+            }
+            if width < 16 || height < 16 || width % 2 != 0 || height % 2 != 0 {
+                return Err(err(
+                    s.width.span().start,
+                    "width",
+                    format!(
+                        "generated sequences need even sizes of at least 16, got {width}x{height}"
+                    ),
+                ));
+            }
+        }
+        let slice = match &s.slice {
+            None => None,
+            Some(sl) => {
+                let v = *sl.get_ref();
+                if v.frames == 0 {
+                    return Err(err(
+                        sl.span().start,
+                        "slice",
+                        "`frames` must be positive, got 0".into(),
+                    ));
+                }
+                let end = u64::from(v.start) + u64::from(v.frames);
+                if end > u64::from(frames) {
+                    return Err(err(
+                        sl.span().start,
+                        "slice",
+                        format!(
+                            "frames {}..{} go beyond the sequence's {frames} frames",
+                            v.start, end
+                        ),
+                    ));
+                }
+                Some(v)
+            }
+        };
+        Ok(Sequence {
+            id,
+            source,
+            integrity,
+            class: Class::from(class),
+            width,
+            height,
+            fps,
+            frames,
+            bit_depth,
+            licence: licence.to_string(),
+            slice,
+        })
+    }
+}
+
+/// 1-based line and column (in characters) of byte offset `at` in `text`.
+pub(crate) fn line_col(text: &str, at: usize) -> (usize, usize) {
+    let at = at.min(text.len());
+    let before = &text[..at];
+    let line = before.matches('\n').count() + 1;
+    let line_start = before.rfind('\n').map_or(0, |i| i + 1);
+    (line, before[line_start..].chars().count() + 1)
+}
+
+/// Turns the TOML parser's error into one naming the file, line, column and (when it can be
+/// told) the field.
+fn syntax_error(file: &str, text: &str, e: &toml::de::Error) -> CorpusError {
+    let message = e.message().trim().to_string();
+    let start = e.span().map_or(0, |s| s.start);
+    let (line, column) = line_col(text, start);
+    let quoted = ["unknown field `", "missing field `", "duplicate key `"]
+        .iter()
+        .find_map(|p| {
+            message
+                .strip_prefix(p)
+                .and_then(|rest| rest.split('`').next())
+                .map(str::to_string)
+        });
+    let field = quoted.or_else(|| key_before(text, start));
+    let message = match &field {
+        Some(f) if !message.contains(&format!("`{f}`")) => format!("field `{f}`: {message}"),
+        _ => message,
+    };
+    CorpusError::ManifestSyntax {
+        file: file.to_string(),
+        line,
+        column,
+        field,
+        message,
+    }
+}
+
+/// The key of `key = value` whose value starts at byte `at`, looking back on the same line.
+fn key_before(text: &str, at: usize) -> Option<String> {
+    let at = at.min(text.len());
+    let line_start = text[..at].rfind('\n').map_or(0, |i| i + 1);
+    let before = text[line_start..at].trim_end();
+    let before = before.strip_suffix('=')?.trim_end();
+    let key: String = before
+        .chars()
+        .rev()
+        .take_while(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '-'))
+        .collect::<Vec<_>>()
+        .into_iter()
+        .rev()
+        .collect();
+    (!key.is_empty()).then_some(key)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn fps_forms() {
+        assert_eq!(
+            Fps::parse("30000/1001").unwrap(),
+            Fps::new(30000, 1001).unwrap()
+        );
+        assert_eq!(Fps::parse("29.97").unwrap(), Fps::new(30000, 1001).unwrap());
+        assert_eq!(Fps::parse("59.94").unwrap(), Fps::new(60000, 1001).unwrap());
+        assert_eq!(
+            Fps::parse("23.976").unwrap(),
+            Fps::new(24000, 1001).unwrap()
+        );
+        assert_eq!(Fps::parse("30").unwrap(), Fps::new(30, 1).unwrap());
+        assert_eq!(Fps::parse("12.5").unwrap(), Fps::new(25, 2).unwrap());
+        assert_eq!(Fps::parse("50/2").unwrap().to_string(), "25");
+        assert_eq!(Fps::parse("0").unwrap_err(), "must be positive, got 0");
+        assert_eq!(
+            Fps::parse("30/0").unwrap_err(),
+            "`30/0` must be positive with a non-zero denominator"
+        );
+        assert!(Fps::parse("fast").is_err());
+        assert!(Fps::from_f64(10.12345).is_err());
+    }
+
+    #[test]
+    fn line_and_column() {
+        assert_eq!(line_col("ab\ncd\nef", 0), (1, 1));
+        assert_eq!(line_col("ab\ncd\nef", 4), (2, 2));
+        assert_eq!(line_col("ab\ncd\nef", 6), (3, 1));
+    }
+
+    #[test]
+    fn key_lookup() {
+        let t = "x = 1\nslice = { start = \"a\" }";
+        let at = t.find("\"a\"").unwrap();
+        assert_eq!(key_before(t, at).as_deref(), Some("start"));
+        assert_eq!(key_before(t, 4).as_deref(), Some("x"));
+        assert_eq!(key_before(t, 0), None);
+    }
+}
