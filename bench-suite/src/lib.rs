@@ -1,6 +1,10 @@
 //! The rdbench benchmark harness: suites, rayon-parallel encode grids through the transcode core,
 //! scoring, results tables, caching, resume, sharding and the regression gate.
 //!
-//! Not started yet: this crate is filled in by the bench issue.
+//! A run is a folder (see [`run`]): `manifest.json`, one record per finished job under `jobs/`,
+//! the tables `encodes.{parquet,csv}` and `frames.{parquet,csv}`, and `summary.json`/`summary.md`.
+//! The record types in [`record`] are the columns of those tables.
 
 #![forbid(unsafe_code)]
+
+pub mod record;
