@@ -19,6 +19,7 @@ mod log;
 pub mod media;
 pub mod mux;
 pub mod probe;
+pub mod reader;
 pub mod settings;
 pub mod spec;
 pub mod task;

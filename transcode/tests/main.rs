@@ -6,6 +6,7 @@ mod support;
 mod ladder;
 mod metadata;
 mod ratecontrol;
+mod reader;
 mod sampling;
 mod segments;
 mod stats;
