@@ -1,0 +1,6 @@
+//! End-to-end tests of the `rdbench` binary: what a user types and what they see.
+
+mod support;
+
+mod probe;
+mod transcode_errors;

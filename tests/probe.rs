@@ -1,0 +1,46 @@
+//! `rdbench probe`: what a file holds, as text and as JSON.
+
+use crate::support::*;
+
+#[test]
+fn probe_reports_container_streams_and_colour() {
+    let d = tempfile::tempdir().unwrap();
+    ffmpeg(
+        d.path(),
+        &[
+            "-f", "lavfi", "-i", "testsrc2=size=320x240:rate=25:duration=2",
+            "-f", "lavfi", "-i", "sine=sample_rate=48000:duration=2",
+            "-c:v", "libx264", "-preset", "ultrafast", "-pix_fmt", "yuv420p10le",
+            "-color_primaries", "bt2020", "-color_trc", "smpte2084", "-colorspace", "bt2020nc",
+            "-metadata:s:v", "rotate=90", "-c:a", "aac", "-shortest", "a.mp4",
+        ],
+    );
+    let out = rdbench(d.path(), &["probe", "a.mp4", "--json"]);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert!(v["container"].as_str().unwrap().contains("mp4"));
+    assert!((v["duration_s"].as_f64().unwrap() - 2.0).abs() < 0.1);
+    assert!(v["bitrate_kbps"].as_f64().unwrap() > 0.0);
+    let video = &v["streams"][0];
+    assert_eq!(video["kind"], "video");
+    assert_eq!(video["codec"], "h264");
+    assert_eq!((video["width"].as_u64(), video["height"].as_u64()), (Some(320), Some(240)));
+    assert_eq!(video["fps"].as_f64(), Some(25.0));
+    assert_eq!(video["pix_fmt"], "yuv420p10le");
+    assert_eq!(video["bit_depth"], 10);
+    assert_eq!(video["color_primaries"], "bt2020");
+    assert_eq!(video["color_transfer"], "smpte2084");
+    assert_eq!(video["color_space"], "bt2020nc");
+    assert_eq!(video["rotation_deg"].as_f64().map(f64::abs), Some(90.0));
+    let audio = &v["streams"][1];
+    assert_eq!((audio["kind"].as_str(), audio["sample_rate"].as_u64(), audio["channels"].as_u64()), (Some("audio"), Some(48000), Some(1)));
+    let text = rdbench(d.path(), &["probe", "a.mp4"]);
+    let t = String::from_utf8_lossy(&text.stdout);
+    assert!(t.contains("320x240") && t.contains("yuv420p10le") && t.contains("48000 Hz"), "{t}");
+}
+
+#[test]
+fn probe_of_a_missing_file_is_one_line() {
+    let d = tempfile::tempdir().unwrap();
+    assert_one_line_error(&rdbench(d.path(), &["probe", "gone.mkv"]), &["gone.mkv", "no such file"]);
+}
