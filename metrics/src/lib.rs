@@ -7,4 +7,21 @@
 
 #![deny(unsafe_code)]
 
+pub mod error;
 pub mod frame;
+pub mod msssim;
+pub mod pool;
+pub mod psnr;
+#[doc(hidden)]
+pub mod reference;
+mod simd;
+pub mod ssim;
+
+pub use error::MetricError;
+pub use frame::{ChromaSampling, FrameError, FrameView, OwnedFrame, Plane, Sample};
+pub use msssim::{ms_ssim, ms_ssim_plane, ms_ssim_planes, MS_SSIM_MIN_SIZE};
+pub use pool::Pooled;
+pub use psnr::{pool_psnr, psnr, PsnrFrame, PsnrSummary, YUV_WEIGHTS_14_1_1, YUV_WEIGHTS_6_1_1};
+pub use ssim::{ssim, ssim_plane, ssim_planes};
+#[cfg(test)]
+mod testutil;

@@ -1,0 +1,525 @@
+//! SSIM (Wang et al. 2004) computed the way libvmaf 2.3.1's `float_ssim` feature computes it, and
+//! the windowed-statistics kernel that MS-SSIM shares.
+//!
+//! What libvmaf does, and therefore what this module does:
+//!
+//! * samples are taken in the 8-bit range: a b-bit sample is divided by 2^(b−8) (10-bit by 4);
+//! * the picture is first reduced by an integer factor `scale = max(1, round(min(w, h) / 256))`
+//!   (round half up: 1 below 384 lines, 2 at 480p/576p, 3 at 720p, 4 at 1080p, 8 at 2160p). The
+//!   reduction keeps every `scale`-th sample (output size `w / scale + (w & 1)` by
+//!   `h / scale + (h & 1)`) and each kept sample is the mean of a `scale`×`scale` box whose top-left
+//!   corner is `scale / 2` samples above and left of it; samples outside the picture are mirrored
+//!   (`-1 → 0`, `w → w − 1`);
+//! * an 11×11 Gaussian window (σ = 1.5, libvmaf's rounded taps, applied separably) is evaluated
+//!   only where it lies fully inside the picture, K1 = 0.01, K2 = 0.03, L = 255;
+//! * negative variances are clamped to zero and the score is the mean of the SSIM map, rounded to
+//!   `f32`.
+//!
+//! The fast path streams rows through a ring buffer of horizontally filtered statistics (11 rows),
+//! filters vertically and evaluates the SSIM formula in one fused pass, with AVX2+FMA when the CPU
+//! has it. Samples are centred on 128 before filtering, which keeps `f32` sums of squares
+//! accurate; the small bias libvmaf's un-normalised window (taps summing to 1.000002) puts on its
+//! variances is added back analytically so both agree. [`crate::reference`] keeps a plain scalar
+//! port for tests.
+
+use crate::error::{check_bit_depth, check_same_size, MetricError};
+use crate::frame::{FrameView, Plane, Sample};
+use crate::psnr::check_frames;
+use crate::simd::{dispatch, lanes, load, round_up, store, sum_first};
+use pulp::{Simd, WithSimd};
+
+/// libvmaf's 11-tap Gaussian (σ = 1.5), rounded to six decimals as libvmaf has it.
+pub(crate) const GAUSS: [f32; 11] = [
+    0.001028, 0.007599, 0.036001, 0.109361, 0.213006, 0.266012, 0.213006, 0.109361, 0.036001,
+    0.007599, 0.001028,
+];
+
+/// Width of the SSIM window.
+pub(crate) const WINDOW: usize = 11;
+
+/// The stabilising constant C1 = (K1·L)², computed in `f32` as libvmaf does.
+pub(crate) fn c1() -> f32 {
+    let v = 0.01f32 * 255.0;
+    v * v
+}
+
+/// The stabilising constant C2 = (K2·L)².
+pub(crate) fn c2() -> f32 {
+    let v = 0.03f32 * 255.0;
+    v * v
+}
+
+/// Sum of the Gaussian taps in one dimension (libvmaf sums its products in `f64`).
+pub(crate) fn gauss_sum() -> f64 {
+    GAUSS.iter().map(|&g| g as f64).sum()
+}
+
+/// The factor libvmaf's `float_ssim` reduces a `w`×`h` picture by before SSIM.
+pub fn ssim_scale(w: usize, h: usize) -> usize {
+    let a = w.min(h) as f32 / 256.0;
+    let t = a as i32;
+    let r = if a - t as f32 >= 0.5 { t + 1 } else { t };
+    r.max(1) as usize
+}
+
+/// Size of a picture reduced by `factor` the way libvmaf's decimation does it.
+pub(crate) fn decimated_size(w: usize, h: usize, factor: usize) -> (usize, usize) {
+    (w / factor + (w & 1), h / factor + (h & 1))
+}
+
+/// Mirrors an index into `0..n` the way libvmaf's symmetric border does (once, no repetition).
+#[inline]
+pub(crate) fn mirror(i: isize, n: usize) -> usize {
+    let n = n as isize;
+    let m = if i < 0 {
+        -1 - i
+    } else if i >= n {
+        2 * n - i - 1
+    } else {
+        i
+    };
+    m.clamp(0, n - 1) as usize
+}
+
+/// A source of picture rows as centred `f32` samples (libvmaf's 8-bit-range value minus an offset).
+pub(crate) trait Rows: Sync {
+    /// Samples per row.
+    fn width(&self) -> usize;
+    /// Rows.
+    fn height(&self) -> usize;
+    /// Writes row `y` into `out[..width]`.
+    fn fill(&self, y: usize, out: &mut [f32]);
+}
+
+/// Rows of a sample plane, scaled to the 8-bit range and centred on 128.
+pub(crate) struct PlaneRows<'p, 'a, T: Sample> {
+    plane: &'p Plane<'a, T>,
+    scale: f32,
+}
+
+impl<'p, 'a, T: Sample> PlaneRows<'p, 'a, T> {
+    /// Rows of `plane` holding `bit_depth`-bit samples.
+    pub(crate) fn new(plane: &'p Plane<'a, T>, bit_depth: u8) -> Self {
+        Self {
+            plane,
+            scale: 1.0 / (1u32 << (bit_depth - 8)) as f32,
+        }
+    }
+}
+
+impl<T: Sample> Rows for PlaneRows<'_, '_, T> {
+    fn width(&self) -> usize {
+        self.plane.width()
+    }
+    fn height(&self) -> usize {
+        self.plane.height()
+    }
+    fn fill(&self, y: usize, out: &mut [f32]) {
+        let s = self.scale;
+        for (o, v) in out.iter_mut().zip(self.plane.row(y)) {
+            *o = v.to_f32() * s - 128.0;
+        }
+    }
+}
+
+/// A picture of centred `f32` samples, tightly packed.
+#[derive(Clone, Debug)]
+pub(crate) struct Image {
+    pub(crate) w: usize,
+    pub(crate) h: usize,
+    pub(crate) data: Vec<f32>,
+}
+
+impl Rows for Image {
+    fn width(&self) -> usize {
+        self.w
+    }
+    fn height(&self) -> usize {
+        self.h
+    }
+    fn fill(&self, y: usize, out: &mut [f32]) {
+        out[..self.w].copy_from_slice(&self.data[y * self.w..(y + 1) * self.w]);
+    }
+}
+
+/// Which per-window quantities to sum.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Want {
+    /// Only the SSIM value l·c·s (one division per window).
+    Ssim,
+    /// Luminance, contrast and structure separately (MS-SSIM).
+    Lcs,
+}
+
+/// Sums over all window positions.
+#[derive(Clone, Copy, Debug, Default, PartialEq)]
+pub(crate) struct WindowSums {
+    pub(crate) l: f64,
+    pub(crate) c: f64,
+    pub(crate) s: f64,
+    pub(crate) lcs: f64,
+    pub(crate) count: usize,
+}
+
+/// Sums SSIM terms over every 11×11 window inside two pictures of centred samples
+/// (`offset` = what was subtracted from libvmaf's sample values).
+pub(crate) fn window_stats(a: &dyn Rows, b: &dyn Rows, offset: f32, want: Want) -> WindowSums {
+    dispatch(WindowKernel { a, b, offset, want })
+}
+
+struct WindowKernel<'r> {
+    a: &'r dyn Rows,
+    b: &'r dyn Rows,
+    offset: f32,
+    want: Want,
+}
+
+/// Applies the symmetric 11-tap Gaussian at `i` of `src` (taps `src[i..i + 11]`).
+#[inline(always)]
+fn gauss11<S: Simd>(simd: S, g: &[S::f32s; 6], r: [&[f32]; 11], i: usize) -> S::f32s {
+    let mut acc = simd.mul_f32s(g[5], load::<S>(r[5], i));
+    for k in 0..5 {
+        let pair = simd.add_f32s(load::<S>(r[k], i), load::<S>(r[10 - k], i));
+        acc = simd.mul_add_e_f32s(pair, g[k], acc);
+    }
+    acc
+}
+
+impl WithSimd for WindowKernel<'_> {
+    type Output = WindowSums;
+
+    #[inline(always)]
+    fn with_simd<S: Simd>(self, simd: S) -> WindowSums {
+        let l = lanes::<S>();
+        let (w, h) = (self.a.width(), self.a.height());
+        debug_assert!(w >= WINDOW && h >= WINDOW);
+        let (ow, oh) = (w - WINDOW + 1, h - WINDOW + 1);
+        let owp = round_up(ow, l);
+        let plen = round_up(owp + WINDOW, l);
+        let iwp = plen + l;
+
+        // Input rows (ref, dist) and their products, zero-padded past `w`.
+        let mut ra = vec![0f32; iwp];
+        let mut rb = vec![0f32; iwp];
+        let mut raa = vec![0f32; iwp];
+        let mut rbb = vec![0f32; iwp];
+        let mut rab = vec![0f32; iwp];
+        // Ring of 11 rows x 5 horizontally filtered maps.
+        let mut ring = vec![0f32; WINDOW * 5 * owp];
+
+        let g: [S::f32s; 6] = std::array::from_fn(|k| simd.splat_f32s(GAUSS[k]));
+
+        // libvmaf's window is not normalised (its taps sum to `gw`); with centred samples x' = x − o
+        // its variance estimate W(x²) − W(x)² equals W(x'²) − W(x')² + 2·o·(1 − gw)·W(x') +
+        // o²·gw·(1 − gw), where W is the 2-D window (sum gw²). Add those terms back.
+        let gw = gauss_sum() * gauss_sum();
+        let o = self.offset as f64;
+        let corr_a = simd.splat_f32s((o * (1.0 - gw)) as f32);
+        let corr_2a = simd.splat_f32s((2.0 * o * (1.0 - gw)) as f32);
+        let corr_c0 = simd.splat_f32s((o * o * gw * (1.0 - gw)) as f32);
+        let ogw = simd.splat_f32s((o * gw) as f32);
+
+        let zero = simd.splat_f32s(0.0);
+        let two = simd.splat_f32s(2.0);
+        let vc1 = simd.splat_f32s(c1());
+        let vc2 = simd.splat_f32s(c2());
+        let vc3 = simd.splat_f32s(c2() / 2.0);
+
+        let mut sums = WindowSums {
+            count: ow * oh,
+            ..Default::default()
+        };
+
+        for y in 0..h {
+            self.a.fill(y, &mut ra[..w]);
+            self.b.fill(y, &mut rb[..w]);
+            let mut i = 0;
+            while i < plen {
+                let x = load::<S>(&ra, i);
+                let z = load::<S>(&rb, i);
+                store::<S>(&mut raa, i, simd.mul_f32s(x, x));
+                store::<S>(&mut rbb, i, simd.mul_f32s(z, z));
+                store::<S>(&mut rab, i, simd.mul_f32s(x, z));
+                i += l;
+            }
+            let slot = y % WINDOW;
+            for (m, src) in [&ra, &rb, &raa, &rbb, &rab].into_iter().enumerate() {
+                let start = (slot * 5 + m) * owp;
+                let dst = &mut ring[start..start + owp];
+                let taps: [&[f32]; 11] = std::array::from_fn(|k| &src[k..]);
+                let mut i = 0;
+                while i < owp {
+                    store::<S>(dst, i, gauss11(simd, &g, taps, i));
+                    i += l;
+                }
+            }
+            if y + 1 < WINDOW {
+                continue;
+            }
+
+            // Vertical pass and SSIM for output row y − 10.
+            let yo = y + 1 - WINDOW;
+            let map_rows = |m: usize| -> [&[f32]; 11] {
+                std::array::from_fn(|k| {
+                    let start = (((yo + k) % WINDOW) * 5 + m) * owp;
+                    &ring[start..start + owp]
+                })
+            };
+            let (r0, r1, r2, r3, r4) = (
+                map_rows(0),
+                map_rows(1),
+                map_rows(2),
+                map_rows(3),
+                map_rows(4),
+            );
+            let mut acc_l = zero;
+            let mut acc_c = zero;
+            let mut acc_s = zero;
+            let mut acc_lcs = zero;
+            let (mut tail_l, mut tail_c, mut tail_s, mut tail_lcs) = (0f32, 0f32, 0f32, 0f32);
+            let mut i = 0;
+            while i < owp {
+                let m1 = gauss11(simd, &g, r0, i);
+                let m2 = gauss11(simd, &g, r1, i);
+                let xx = gauss11(simd, &g, r2, i);
+                let yy = gauss11(simd, &g, r3, i);
+                let xy = gauss11(simd, &g, r4, i);
+
+                let s11 = simd.add_f32s(simd.negate_mul_add_e_f32s(m1, m1, xx), corr_c0);
+                let s11 = simd.max_f32s(simd.mul_add_e_f32s(corr_2a, m1, s11), zero);
+                let s22 = simd.add_f32s(simd.negate_mul_add_e_f32s(m2, m2, yy), corr_c0);
+                let s22 = simd.max_f32s(simd.mul_add_e_f32s(corr_2a, m2, s22), zero);
+                let s12 = simd.add_f32s(simd.negate_mul_add_e_f32s(m1, m2, xy), corr_c0);
+                let s12 = simd.mul_add_e_f32s(corr_a, simd.add_f32s(m1, m2), s12);
+                let mu1 = simd.add_f32s(m1, ogw);
+                let mu2 = simd.add_f32s(m2, ogw);
+
+                // libvmaf: a negative covariance where either variance is zero counts as zero.
+                let prod = simd.mul_f32s(s11, s22);
+                let clamp = simd.and_m32s(
+                    simd.less_than_f32s(s12, zero),
+                    simd.less_than_or_equal_f32s(prod, zero),
+                );
+                let s12 = simd.select_f32s(clamp, zero, s12);
+
+                let lnum = simd.mul_add_e_f32s(simd.mul_f32s(two, mu1), mu2, vc1);
+                let lden = simd.mul_add_e_f32s(mu1, mu1, simd.mul_add_e_f32s(mu2, mu2, vc1));
+                let vden = simd.add_f32s(simd.add_f32s(s11, s22), vc2);
+                let full = i + l <= ow;
+                match self.want {
+                    Want::Ssim => {
+                        let csnum = simd.mul_add_e_f32s(two, s12, vc2);
+                        let v =
+                            simd.div_f32s(simd.mul_f32s(lnum, csnum), simd.mul_f32s(lden, vden));
+                        if full {
+                            acc_lcs = simd.add_f32s(acc_lcs, v);
+                        } else {
+                            tail_lcs += sum_first::<S>(v, ow - i);
+                        }
+                    }
+                    Want::Lcs => {
+                        let lv = simd.div_f32s(lnum, lden);
+                        let srs = simd.sqrt_f32s(prod);
+                        let cv = simd.div_f32s(simd.mul_add_e_f32s(two, srs, vc2), vden);
+                        let sv = simd.div_f32s(simd.add_f32s(s12, vc3), simd.add_f32s(srs, vc3));
+                        if full {
+                            acc_l = simd.add_f32s(acc_l, lv);
+                            acc_c = simd.add_f32s(acc_c, cv);
+                            acc_s = simd.add_f32s(acc_s, sv);
+                        } else {
+                            tail_l += sum_first::<S>(lv, ow - i);
+                            tail_c += sum_first::<S>(cv, ow - i);
+                            tail_s += sum_first::<S>(sv, ow - i);
+                        }
+                    }
+                }
+                i += l;
+            }
+            sums.l += (simd.reduce_sum_f32s(acc_l) + tail_l) as f64;
+            sums.c += (simd.reduce_sum_f32s(acc_c) + tail_c) as f64;
+            sums.s += (simd.reduce_sum_f32s(acc_s) + tail_s) as f64;
+            sums.lcs += (simd.reduce_sum_f32s(acc_lcs) + tail_lcs) as f64;
+        }
+        sums
+    }
+}
+
+/// Reduces a plane by `factor` with libvmaf's box filter, returning samples centred on 128.
+pub(crate) fn box_decimate<T: Sample>(plane: &Plane<'_, T>, bit_depth: u8, factor: usize) -> Image {
+    dispatch(BoxKernel {
+        plane,
+        bit_depth,
+        factor,
+    })
+}
+
+struct BoxKernel<'p, 'a, T: Sample> {
+    plane: &'p Plane<'a, T>,
+    bit_depth: u8,
+    factor: usize,
+}
+
+impl<T: Sample> WithSimd for BoxKernel<'_, '_, T> {
+    type Output = Image;
+
+    #[inline(always)]
+    fn with_simd<S: Simd>(self, _simd: S) -> Image {
+        let f = self.factor;
+        let (w, h) = (self.plane.width(), self.plane.height());
+        let (sw, sh) = decimated_size(w, h, f);
+        let uc = (f / 2) as isize;
+        let inv = 1.0 / ((f * f) as f64 * (1u32 << (self.bit_depth - 8)) as f64);
+        let cols: Vec<usize> = (0..sw)
+            .flat_map(|x| (0..f).map(move |k| (x * f) as isize - uc + k as isize))
+            .map(|i| mirror(i, w))
+            .collect();
+        let mut acc = vec![0u32; w];
+        let mut data = vec![0f32; sw * sh];
+        for (y, out) in data.chunks_exact_mut(sw).enumerate() {
+            acc.fill(0);
+            for k in 0..f {
+                let row = self
+                    .plane
+                    .row(mirror((y * f) as isize - uc + k as isize, h));
+                for (a, v) in acc.iter_mut().zip(row) {
+                    *a += v.to_u32();
+                }
+            }
+            for (o, c) in out.iter_mut().zip(cols.chunks_exact(f)) {
+                let t: u32 = c.iter().map(|&i| acc[i]).sum();
+                *o = (t as f64 * inv - 128.0) as f32;
+            }
+        }
+        Image { w: sw, h: sh, data }
+    }
+}
+
+/// SSIM of one plane pair holding `bit_depth`-bit samples, as libvmaf's `float_ssim` computes it.
+pub fn ssim_plane<T: Sample>(
+    reference: &Plane<'_, T>,
+    distorted: &Plane<'_, T>,
+    bit_depth: u8,
+) -> Result<f64, MetricError> {
+    check_bit_depth(bit_depth, std::mem::size_of::<T>())?;
+    let (w, h) = (reference.width(), reference.height());
+    check_same_size(0, (w, h), (distorted.width(), distorted.height()))?;
+    let factor = ssim_scale(w, h);
+    let (sw, sh) = decimated_size(w, h, factor);
+    if sw < WINDOW || sh < WINDOW || w < WINDOW || h < WINDOW {
+        return Err(MetricError::TooSmall {
+            metric: "SSIM",
+            width: w,
+            height: h,
+            min_width: WINDOW,
+            min_height: WINDOW,
+        });
+    }
+    let sums = if factor == 1 {
+        window_stats(
+            &PlaneRows::new(reference, bit_depth),
+            &PlaneRows::new(distorted, bit_depth),
+            128.0,
+            Want::Ssim,
+        )
+    } else {
+        let a = box_decimate(reference, bit_depth, factor);
+        let b = box_decimate(distorted, bit_depth, factor);
+        window_stats(&a, &b, 128.0, Want::Ssim)
+    };
+    Ok((sums.lcs / sums.count as f64) as f32 as f64)
+}
+
+/// Luma SSIM of a frame pair (what libvmaf's `float_ssim` reports).
+pub fn ssim<T: Sample>(
+    reference: &FrameView<'_, T>,
+    distorted: &FrameView<'_, T>,
+) -> Result<f64, MetricError> {
+    check_frames(reference, distorted)?;
+    ssim_plane(reference.luma(), distorted.luma(), reference.bit_depth())
+}
+
+/// SSIM of each plane (Y, Cb, Cr) of a frame pair; each plane is reduced by its own scale factor.
+pub fn ssim_planes<T: Sample>(
+    reference: &FrameView<'_, T>,
+    distorted: &FrameView<'_, T>,
+) -> Result<[f64; 3], MetricError> {
+    check_frames(reference, distorted)?;
+    let bd = reference.bit_depth();
+    Ok([
+        ssim_plane(reference.plane(0), distorted.plane(0), bd)?,
+        ssim_plane(reference.plane(1), distorted.plane(1), bd)?,
+        ssim_plane(reference.plane(2), distorted.plane(2), bd)?,
+    ])
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn scale_factor_matches_libvmaf_rounding() {
+        assert_eq!(ssim_scale(352, 288), 1);
+        assert_eq!(ssim_scale(640, 360), 1);
+        assert_eq!(ssim_scale(640, 383), 1);
+        assert_eq!(ssim_scale(640, 384), 2); // 1.5 rounds up
+        assert_eq!(ssim_scale(720, 480), 2);
+        assert_eq!(ssim_scale(1280, 720), 3);
+        assert_eq!(ssim_scale(1920, 1080), 4);
+        assert_eq!(ssim_scale(3840, 2160), 8);
+        assert_eq!(decimated_size(1920, 1080, 4), (480, 270));
+        assert_eq!(decimated_size(1281, 720, 3), (428, 240));
+    }
+
+    #[test]
+    fn mirror_is_libvmaf_symmetric() {
+        assert_eq!(mirror(-1, 10), 0);
+        assert_eq!(mirror(-2, 10), 1);
+        assert_eq!(mirror(10, 10), 9);
+        assert_eq!(mirror(11, 10), 8);
+        assert_eq!(mirror(5, 10), 5);
+    }
+
+    fn check_against_reference(w: usize, h: usize, bit_depth: u8, noise: u32) {
+        use crate::reference::ssim_plane_reference;
+        use crate::testutil::{pair, pair8};
+        let (fast, slow) = if bit_depth == 8 {
+            let (a, b) = pair8(w, h, noise, w as u32);
+            let (a, b) = (a.view().unwrap(), b.view().unwrap());
+            (
+                ssim_plane(a.luma(), b.luma(), 8).unwrap(),
+                ssim_plane_reference(a.luma(), b.luma(), 8),
+            )
+        } else {
+            let (a, b) = pair(w, h, bit_depth, noise, w as u32);
+            let (a, b) = (a.view().unwrap(), b.view().unwrap());
+            (
+                ssim_plane(a.luma(), b.luma(), bit_depth).unwrap(),
+                ssim_plane_reference(a.luma(), b.luma(), bit_depth),
+            )
+        };
+        eprintln!(
+            "ssim {w}x{h} {bit_depth}-bit noise {noise}: fast {fast} reference {slow} diff {:e}",
+            fast - slow
+        );
+        assert!(
+            (fast - slow).abs() < 1e-6,
+            "{w}x{h} {bit_depth}-bit: fast {fast} vs reference {slow}"
+        );
+    }
+
+    #[test]
+    fn fast_ssim_agrees_with_the_scalar_reference() {
+        check_against_reference(200, 150, 8, 6); // scale 1
+        check_against_reference(523, 400, 8, 3); // scale 2, odd width
+        check_against_reference(777, 769, 10, 10); // scale 3, odd sizes
+        check_against_reference(1030, 1024, 8, 20); // scale 4
+        check_against_reference(64, 64, 12, 1);
+    }
+
+    #[test]
+    fn identical_planes_score_one() {
+        let (a, _) = crate::testutil::pair8(300, 200, 5, 1);
+        let v = a.view().unwrap();
+        assert_eq!(ssim(&v, &v).unwrap(), 1.0);
+    }
+}
