@@ -16,6 +16,8 @@ pub mod psnr;
 pub mod reference;
 mod simd;
 pub mod ssim;
+pub mod vmaf;
+pub mod y4m;
 
 pub use error::MetricError;
 pub use frame::{ChromaSampling, FrameError, FrameView, OwnedFrame, Plane, Sample};
@@ -23,5 +25,7 @@ pub use msssim::{ms_ssim, ms_ssim_plane, ms_ssim_planes, MS_SSIM_MIN_SIZE};
 pub use pool::Pooled;
 pub use psnr::{pool_psnr, psnr, PsnrFrame, PsnrSummary, YUV_WEIGHTS_14_1_1, YUV_WEIGHTS_6_1_1};
 pub use ssim::{ssim, ssim_plane, ssim_planes};
+pub use vmaf::{VmafConfig, VmafError, VmafModelVersion, VmafResult, VmafScorer};
+pub use y4m::{Y4mError, Y4mFrame, Y4mHeader, Y4mReader};
 #[cfg(test)]
 mod testutil;
