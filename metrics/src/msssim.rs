@@ -147,73 +147,76 @@ impl WithSimd for LpfKernel<'_> {
         let l = lanes::<S>();
         let (w, h) = (self.src.width(), self.src.height());
         let (sw, sh) = decimated_size(w, h, 2);
+        let wp = round_up(w, l);
         let swp = round_up(sw, l);
         let f: [S::f32s; 5] = std::array::from_fn(|k| simd.splat_f32s(LPF[k]));
 
-        let mut row = vec![0f32; w];
-        // Even and odd samples of the mirrored row: even[j] = row[2j − 4], odd[j] = row[2j − 3].
+        // Source rows, cached by row index (the 9 rows one output row needs are consecutive
+        // after mirroring, so 16 slots never evict a row still in use).
+        const SLOTS: usize = 16;
+        let mut cache = vec![0f32; SLOTS * wp];
+        let mut tag = [usize::MAX; SLOTS];
+        // The vertically filtered row, then its even and odd samples after mirroring:
+        // even[j] = v[2j − 4], odd[j] = v[2j − 3].
+        let mut vrow = vec![0f32; wp];
         let mut even = vec![0f32; swp + 4 + l];
         let mut odd = vec![0f32; swp + 4 + l];
-        // Horizontally filtered rows, cached by source row (a filter span never exceeds 9 rows).
-        const SLOTS: usize = 16;
-        let mut cache = vec![0f32; SLOTS * swp];
-        let mut tag = [usize::MAX; SLOTS];
         let mut out_row = vec![0f32; swp];
         let mut data = vec![0f32; sw * sh];
 
-        let sample = |row: &[f32], i: isize| -> f32 {
-            if i >= -(w as isize) && i < 2 * w as isize {
-                row[mirror(i, w)]
-            } else {
-                0.0
-            }
-        };
-
-        for y in 0..sh {
+        for (y, out) in data.chunks_exact_mut(sw).enumerate() {
             let src_rows: [usize; 9] =
                 std::array::from_fn(|k| mirror(2 * y as isize - 4 + k as isize, h));
             for &r in &src_rows {
                 let slot = r % SLOTS;
-                if tag[slot] == r {
-                    continue;
-                }
-                tag[slot] = r;
-                self.src.fill(r, &mut row);
-                for j in 0..swp + 4 {
-                    even[j] = sample(&row, 2 * j as isize - 4);
-                    odd[j] = sample(&row, 2 * j as isize - 3);
-                }
-                let dst = &mut cache[slot * swp..(slot + 1) * swp];
-                let mut x = 0;
-                while x < swp {
-                    let mut acc = simd.mul_f32s(f[4], load::<S>(&even, x + 2));
-                    let p0 = simd.add_f32s(load::<S>(&even, x), load::<S>(&even, x + 4));
-                    acc = simd.mul_add_e_f32s(p0, f[0], acc);
-                    let p1 = simd.add_f32s(load::<S>(&odd, x), load::<S>(&odd, x + 3));
-                    acc = simd.mul_add_e_f32s(p1, f[1], acc);
-                    let p2 = simd.add_f32s(load::<S>(&even, x + 1), load::<S>(&even, x + 3));
-                    acc = simd.mul_add_e_f32s(p2, f[2], acc);
-                    let p3 = simd.add_f32s(load::<S>(&odd, x + 1), load::<S>(&odd, x + 2));
-                    acc = simd.mul_add_e_f32s(p3, f[3], acc);
-                    store::<S>(dst, x, acc);
-                    x += l;
+                if tag[slot] != r {
+                    tag[slot] = r;
+                    self.src.fill(r, 0, &mut cache[slot * wp..slot * wp + w]);
                 }
             }
+            // Vertical 9-tap filter at this kept row, all columns.
             let c: [&[f32]; 9] = std::array::from_fn(|k| {
                 let slot = src_rows[k] % SLOTS;
-                &cache[slot * swp..(slot + 1) * swp]
+                &cache[slot * wp..(slot + 1) * wp]
             });
             let mut x = 0;
-            while x < swp {
+            while x < wp {
                 let mut acc = simd.mul_f32s(f[4], load::<S>(c[4], x));
                 for k in 0..4 {
                     let p = simd.add_f32s(load::<S>(c[k], x), load::<S>(c[8 - k], x));
                     acc = simd.mul_add_e_f32s(p, f[k], acc);
                 }
+                store::<S>(&mut vrow, x, acc);
+                x += l;
+            }
+            // Mirror the row ends and split even and odd samples.
+            let at = |i: isize| vrow[mirror(i, w)];
+            for j in 0..swp + 4 {
+                let (e, o) = (2 * j as isize - 4, 2 * j as isize - 3);
+                if e >= 0 && o < w as isize {
+                    even[j] = vrow[e as usize];
+                    odd[j] = vrow[o as usize];
+                } else {
+                    even[j] = if e >= -(w as isize) && e < 2 * w as isize { at(e) } else { 0.0 };
+                    odd[j] = if o >= -(w as isize) && o < 2 * w as isize { at(o) } else { 0.0 };
+                }
+            }
+            // Horizontal 9-tap filter at the kept (even) columns.
+            let mut x = 0;
+            while x < swp {
+                let mut acc = simd.mul_f32s(f[4], load::<S>(&even, x + 2));
+                let p0 = simd.add_f32s(load::<S>(&even, x), load::<S>(&even, x + 4));
+                acc = simd.mul_add_e_f32s(p0, f[0], acc);
+                let p1 = simd.add_f32s(load::<S>(&odd, x), load::<S>(&odd, x + 3));
+                acc = simd.mul_add_e_f32s(p1, f[1], acc);
+                let p2 = simd.add_f32s(load::<S>(&even, x + 1), load::<S>(&even, x + 3));
+                acc = simd.mul_add_e_f32s(p2, f[2], acc);
+                let p3 = simd.add_f32s(load::<S>(&odd, x + 1), load::<S>(&odd, x + 2));
+                acc = simd.mul_add_e_f32s(p3, f[3], acc);
                 store::<S>(&mut out_row, x, acc);
                 x += l;
             }
-            data[y * sw..(y + 1) * sw].copy_from_slice(&out_row[..sw]);
+            out.copy_from_slice(&out_row[..sw]);
         }
         Image { w: sw, h: sh, data }
     }
@@ -301,5 +304,41 @@ mod tests {
         let (a, _) = crate::testutil::pair8(300, 200, 5, 1);
         let v = a.view().unwrap();
         assert_eq!(ms_ssim(&v, &v).unwrap(), 1.0);
+    }
+}
+
+#[cfg(test)]
+mod timing {
+    use super::*;
+    fn best<R>(f: impl Fn() -> R) -> std::time::Duration {
+        (0..15)
+            .map(|_| {
+                let t = std::time::Instant::now();
+                std::hint::black_box(f());
+                t.elapsed()
+            })
+            .min()
+            .unwrap()
+    }
+    #[test]
+    #[ignore]
+    fn time_parts() {
+        let (a, b) = crate::testutil::pair8(1920, 1080, 8, 3);
+        let (va, vb) = (a.view().unwrap(), b.view().unwrap());
+        let (ra, rb) = (PlaneRows::new(va.luma(), 8), PlaneRows::new(vb.luma(), 8));
+        let t1 = best(|| window_stats(&ra, &rb, 128.0, Want::Lcs));
+        let t2 = best(|| window_stats(&ra, &rb, 128.0, Want::Ssim));
+        let t3 = best(|| lpf_decimate(&ra));
+        let t4 = best(|| {
+            let mut row = vec![0f32; 1920];
+            for y in 0..1080 {
+                ra.fill(y, 0, &mut row);
+            }
+            row[5]
+        });
+        let t5 = best(|| crate::ssim::box_decimate(va.luma(), 8, 4));
+        let t6 = best(|| ms_ssim(&va, &vb).unwrap());
+        let t7 = best(|| crate::ssim::ssim(&va, &vb).unwrap());
+        eprintln!("window lcs {t1:?} window ssim {t2:?} lpf {t3:?} fill {t4:?} box {t5:?} ms_ssim {t6:?} ssim {t7:?}");
     }
 }

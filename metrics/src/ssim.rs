@@ -87,8 +87,8 @@ pub(crate) trait Rows: Sync {
     fn width(&self) -> usize;
     /// Rows.
     fn height(&self) -> usize;
-    /// Writes row `y` into `out[..width]`.
-    fn fill(&self, y: usize, out: &mut [f32]);
+    /// Writes samples `x0..x0 + out.len()` of row `y` into `out` (the range lies in the row).
+    fn fill(&self, y: usize, x0: usize, out: &mut [f32]);
 }
 
 /// Rows of a sample plane, scaled to the 8-bit range and centred on 128.
@@ -114,9 +114,9 @@ impl<T: Sample> Rows for PlaneRows<'_, '_, T> {
     fn height(&self) -> usize {
         self.plane.height()
     }
-    fn fill(&self, y: usize, out: &mut [f32]) {
+    fn fill(&self, y: usize, x0: usize, out: &mut [f32]) {
         let s = self.scale;
-        for (o, v) in out.iter_mut().zip(self.plane.row(y)) {
+        for (o, v) in out.iter_mut().zip(&self.plane.row(y)[x0..]) {
             *o = v.to_f32() * s - 128.0;
         }
     }
@@ -137,8 +137,9 @@ impl Rows for Image {
     fn height(&self) -> usize {
         self.h
     }
-    fn fill(&self, y: usize, out: &mut [f32]) {
-        out[..self.w].copy_from_slice(&self.data[y * self.w..(y + 1) * self.w]);
+    fn fill(&self, y: usize, x0: usize, out: &mut [f32]) {
+        let start = y * self.w + x0;
+        out.copy_from_slice(&self.data[start..start + out.len()]);
     }
 }
 
@@ -174,16 +175,19 @@ struct WindowKernel<'r> {
     want: Want,
 }
 
-/// Applies the symmetric 11-tap Gaussian at `i` of `src` (taps `src[i..i + 11]`).
+/// The symmetric 11-tap Gaussian over `s[0..l + 10]`, giving `l` outputs.
 #[inline(always)]
-fn gauss11<S: Simd>(simd: S, g: &[S::f32s; 6], r: [&[f32]; 11], i: usize) -> S::f32s {
-    let mut acc = simd.mul_f32s(g[5], load::<S>(r[5], i));
+fn gauss_row<S: Simd>(simd: S, g: &[S::f32s; 6], s: &[f32]) -> S::f32s {
+    let mut acc = simd.mul_f32s(g[5], load::<S>(s, 5));
     for k in 0..5 {
-        let pair = simd.add_f32s(load::<S>(r[k], i), load::<S>(r[10 - k], i));
+        let pair = simd.add_f32s(load::<S>(s, k), load::<S>(s, 10 - k));
         acc = simd.mul_add_e_f32s(pair, g[k], acc);
     }
     acc
 }
+
+/// Number of statistics maps filtered per window: x, y, x², y², xy.
+const MAPS: usize = 5;
 
 impl WithSimd for WindowKernel<'_> {
     type Output = WindowSums;
@@ -194,18 +198,20 @@ impl WithSimd for WindowKernel<'_> {
         let (w, h) = (self.a.width(), self.a.height());
         debug_assert!(w >= WINDOW && h >= WINDOW);
         let (ow, oh) = (w - WINDOW + 1, h - WINDOW + 1);
-        let owp = round_up(ow, l);
-        let plen = round_up(owp + WINDOW, l);
-        let iwp = plen + l;
+        let nvec = ow.div_ceil(l);
+        let plen = round_up(nvec * l + WINDOW, l);
 
         // Input rows (ref, dist) and their products, zero-padded past `w`.
-        let mut ra = vec![0f32; iwp];
-        let mut rb = vec![0f32; iwp];
-        let mut raa = vec![0f32; iwp];
-        let mut rbb = vec![0f32; iwp];
-        let mut rab = vec![0f32; iwp];
-        // Ring of 11 rows x 5 horizontally filtered maps.
-        let mut ring = vec![0f32; WINDOW * 5 * owp];
+        let mut ra = vec![0f32; plen];
+        let mut rb = vec![0f32; plen];
+        let mut raa = vec![0f32; plen];
+        let mut rbb = vec![0f32; plen];
+        let mut rab = vec![0f32; plen];
+        let zero = simd.splat_f32s(0.0);
+        // Ring of 11 horizontally filtered rows; within a row the five maps of one output
+        // vector are adjacent, so the vertical pass reads 11 streams.
+        let row_len = nvec * MAPS;
+        let mut ring = vec![zero; WINDOW * row_len];
 
         let g: [S::f32s; 6] = std::array::from_fn(|k| simd.splat_f32s(GAUSS[k]));
 
@@ -219,39 +225,39 @@ impl WithSimd for WindowKernel<'_> {
         let corr_c0 = simd.splat_f32s((o * o * gw * (1.0 - gw)) as f32);
         let ogw = simd.splat_f32s((o * gw) as f32);
 
-        let zero = simd.splat_f32s(0.0);
         let two = simd.splat_f32s(2.0);
         let vc1 = simd.splat_f32s(c1());
         let vc2 = simd.splat_f32s(c2());
         let vc3 = simd.splat_f32s(c2() / 2.0);
 
-        let mut sums = WindowSums {
-            count: ow * oh,
-            ..Default::default()
-        };
+        let mut sums = WindowSums { count: ow * oh, ..Default::default() };
+        let last_valid = ow - (nvec - 1) * l;
 
         for y in 0..h {
-            self.a.fill(y, &mut ra[..w]);
-            self.b.fill(y, &mut rb[..w]);
-            let mut i = 0;
-            while i < plen {
-                let x = load::<S>(&ra, i);
-                let z = load::<S>(&rb, i);
-                store::<S>(&mut raa, i, simd.mul_f32s(x, x));
-                store::<S>(&mut rbb, i, simd.mul_f32s(z, z));
-                store::<S>(&mut rab, i, simd.mul_f32s(x, z));
-                i += l;
+            self.a.fill(y, 0, &mut ra[..w]);
+            self.b.fill(y, 0, &mut rb[..w]);
+            {
+                let (va, _) = S::as_simd_f32s(&ra);
+                let (vb, _) = S::as_simd_f32s(&rb);
+                let (vaa, _) = S::as_mut_simd_f32s(&mut raa);
+                let (vbb, _) = S::as_mut_simd_f32s(&mut rbb);
+                let (vab, _) = S::as_mut_simd_f32s(&mut rab);
+                for ((((x, z), xx), zz), xz) in va.iter().zip(vb).zip(vaa).zip(vbb).zip(vab) {
+                    *xx = simd.mul_f32s(*x, *x);
+                    *zz = simd.mul_f32s(*z, *z);
+                    *xz = simd.mul_f32s(*x, *z);
+                }
             }
             let slot = y % WINDOW;
-            for (m, src) in [&ra, &rb, &raa, &rbb, &rab].into_iter().enumerate() {
-                let start = (slot * 5 + m) * owp;
-                let dst = &mut ring[start..start + owp];
-                let taps: [&[f32]; 11] = std::array::from_fn(|k| &src[k..]);
-                let mut i = 0;
-                while i < owp {
-                    store::<S>(dst, i, gauss11(simd, &g, taps, i));
-                    i += l;
-                }
+            let dst = &mut ring[slot * row_len..(slot + 1) * row_len];
+            for (v, d) in dst.chunks_exact_mut(MAPS).enumerate() {
+                let i = v * l;
+                let span = i..i + l + WINDOW - 1;
+                d[0] = gauss_row(simd, &g, &ra[span.clone()]);
+                d[1] = gauss_row(simd, &g, &rb[span.clone()]);
+                d[2] = gauss_row(simd, &g, &raa[span.clone()]);
+                d[3] = gauss_row(simd, &g, &rbb[span.clone()]);
+                d[4] = gauss_row(simd, &g, &rab[span]);
             }
             if y + 1 < WINDOW {
                 continue;
@@ -259,31 +265,30 @@ impl WithSimd for WindowKernel<'_> {
 
             // Vertical pass and SSIM for output row y − 10.
             let yo = y + 1 - WINDOW;
-            let map_rows = |m: usize| -> [&[f32]; 11] {
-                std::array::from_fn(|k| {
-                    let start = (((yo + k) % WINDOW) * 5 + m) * owp;
-                    &ring[start..start + owp]
-                })
-            };
-            let (r0, r1, r2, r3, r4) = (
-                map_rows(0),
-                map_rows(1),
-                map_rows(2),
-                map_rows(3),
-                map_rows(4),
-            );
+            let rows: [&[S::f32s]; WINDOW] = std::array::from_fn(|k| {
+                let s = (yo + k) % WINDOW;
+                &ring[s * row_len..(s + 1) * row_len]
+            });
             let mut acc_l = zero;
             let mut acc_c = zero;
             let mut acc_s = zero;
             let mut acc_lcs = zero;
             let (mut tail_l, mut tail_c, mut tail_s, mut tail_lcs) = (0f32, 0f32, 0f32, 0f32);
-            let mut i = 0;
-            while i < owp {
-                let m1 = gauss11(simd, &g, r0, i);
-                let m2 = gauss11(simd, &g, r1, i);
-                let xx = gauss11(simd, &g, r2, i);
-                let yy = gauss11(simd, &g, r3, i);
-                let xy = gauss11(simd, &g, r4, i);
+            for v in 0..nvec {
+                let at = v * MAPS..(v + 1) * MAPS;
+                let c = &rows[5][at.clone()];
+                let mut st = [zero; MAPS];
+                for m in 0..MAPS {
+                    st[m] = simd.mul_f32s(g[5], c[m]);
+                }
+                for k in 0..5 {
+                    let a = &rows[k][at.clone()];
+                    let b = &rows[WINDOW - 1 - k][at.clone()];
+                    for m in 0..MAPS {
+                        st[m] = simd.mul_add_e_f32s(simd.add_f32s(a[m], b[m]), g[k], st[m]);
+                    }
+                }
+                let [m1, m2, xx, yy, xy] = st;
 
                 let s11 = simd.add_f32s(simd.negate_mul_add_e_f32s(m1, m1, xx), corr_c0);
                 let s11 = simd.max_f32s(simd.mul_add_e_f32s(corr_2a, m1, s11), zero);
@@ -305,16 +310,16 @@ impl WithSimd for WindowKernel<'_> {
                 let lnum = simd.mul_add_e_f32s(simd.mul_f32s(two, mu1), mu2, vc1);
                 let lden = simd.mul_add_e_f32s(mu1, mu1, simd.mul_add_e_f32s(mu2, mu2, vc1));
                 let vden = simd.add_f32s(simd.add_f32s(s11, s22), vc2);
-                let full = i + l <= ow;
+                let full = v + 1 < nvec || last_valid == l;
                 match self.want {
                     Want::Ssim => {
                         let csnum = simd.mul_add_e_f32s(two, s12, vc2);
-                        let v =
+                        let val =
                             simd.div_f32s(simd.mul_f32s(lnum, csnum), simd.mul_f32s(lden, vden));
                         if full {
-                            acc_lcs = simd.add_f32s(acc_lcs, v);
+                            acc_lcs = simd.add_f32s(acc_lcs, val);
                         } else {
-                            tail_lcs += sum_first::<S>(v, ow - i);
+                            tail_lcs += sum_first::<S>(val, last_valid);
                         }
                     }
                     Want::Lcs => {
@@ -327,13 +332,12 @@ impl WithSimd for WindowKernel<'_> {
                             acc_c = simd.add_f32s(acc_c, cv);
                             acc_s = simd.add_f32s(acc_s, sv);
                         } else {
-                            tail_l += sum_first::<S>(lv, ow - i);
-                            tail_c += sum_first::<S>(cv, ow - i);
-                            tail_s += sum_first::<S>(sv, ow - i);
+                            tail_l += sum_first::<S>(lv, last_valid);
+                            tail_c += sum_first::<S>(cv, last_valid);
+                            tail_s += sum_first::<S>(sv, last_valid);
                         }
                     }
                 }
-                i += l;
             }
             sums.l += (simd.reduce_sum_f32s(acc_l) + tail_l) as f64;
             sums.c += (simd.reduce_sum_f32s(acc_c) + tail_c) as f64;
