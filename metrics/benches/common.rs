@@ -13,7 +13,8 @@ pub fn pair_1080p() -> (OwnedFrame<u8>, OwnedFrame<u8>) {
         for y in 0..ph {
             for x in 0..pw {
                 s = s.wrapping_mul(1664525).wrapping_add(1013904223);
-                let v = 128.0 + 90.0 * ((x as f32 * 0.01).sin() * (y as f32 * 0.013).cos())
+                let v = 128.0
+                    + 90.0 * ((x as f32 * 0.01).sin() * (y as f32 * 0.013).cos())
                     + ((x ^ y) & 31) as f32;
                 let v = v.clamp(0.0, 255.0) as i32;
                 let n = (s >> 28) as i32 - 8;

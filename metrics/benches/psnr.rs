@@ -8,6 +8,8 @@ pub fn bench(c: &mut Criterion) {
     let (va, vb) = (a.view().unwrap(), b.view().unwrap());
     let mut g = c.benchmark_group("psnr_1080p_420_8bit");
     g.throughput(Throughput::Elements(1));
-    g.bench_function("rdbench", |bench| bench.iter(|| black_box(rdbench_metrics::psnr(&va, &vb).unwrap())));
+    g.bench_function("rdbench", |bench| {
+        bench.iter(|| black_box(rdbench_metrics::psnr(&va, &vb).unwrap()))
+    });
     g.finish();
 }

@@ -91,14 +91,22 @@ pub fn ms_ssim_plane<T: Sample>(
         [(s.l / n) as f32, (s.c / n) as f32, (s.s / n) as f32]
     };
     let mut offset = 128.0f64;
-    lcs[0] = mean(window_stats(&a0, &b0, offset as f32, Want::Lcs));
+    // Scales whose luminance exponent is zero skip the luminance term (x^0 = 1 in libvmaf too).
+    let want = |j: usize| {
+        if ALPHAS[j] == 0.0 {
+            Want::Cs
+        } else {
+            Want::Lcs
+        }
+    };
+    lcs[0] = mean(window_stats(&a0, &b0, offset as f32, want(0)));
     let mut a = lpf_decimate(&a0);
     let mut b = lpf_decimate(&b0);
     let gain = crate::reference::lpf_2d_sum();
-    for j in 1..MS_SSIM_SCALES {
+    for (j, item) in lcs.iter_mut().enumerate().skip(1) {
         // A constant offset passes through the low-pass filter scaled by libvmaf's filter gain.
         offset *= gain;
-        lcs[j] = mean(window_stats(&a, &b, offset as f32, Want::Lcs));
+        *item = mean(window_stats(&a, &b, offset as f32, want(j)));
         if j + 1 < MS_SSIM_SCALES {
             a = lpf_decimate(&a);
             b = lpf_decimate(&b);
@@ -189,17 +197,26 @@ impl WithSimd for LpfKernel<'_> {
                 store::<S>(&mut vrow, x, acc);
                 x += l;
             }
-            // Mirror the row ends and split even and odd samples.
-            let at = |i: isize| vrow[mirror(i, w)];
-            for j in 0..swp + 4 {
-                let (e, o) = (2 * j as isize - 4, 2 * j as isize - 3);
-                if e >= 0 && o < w as isize {
-                    even[j] = vrow[e as usize];
-                    odd[j] = vrow[o as usize];
+            // Split even and odd samples; only the row ends need mirroring.
+            let np = w / 2;
+            for ((e, o), p) in even[2..2 + np]
+                .iter_mut()
+                .zip(odd[2..2 + np].iter_mut())
+                .zip(vrow[..2 * np].chunks_exact(2))
+            {
+                *e = p[0];
+                *o = p[1];
+            }
+            let at = |i: isize| -> f32 {
+                if i >= -(w as isize) && i < 2 * w as isize {
+                    vrow[mirror(i, w)]
                 } else {
-                    even[j] = if e >= -(w as isize) && e < 2 * w as isize { at(e) } else { 0.0 };
-                    odd[j] = if o >= -(w as isize) && o < 2 * w as isize { at(o) } else { 0.0 };
+                    0.0
                 }
+            };
+            for j in (0..2).chain(2 + np..swp + 4) {
+                even[j] = at(2 * j as isize - 4);
+                odd[j] = at(2 * j as isize - 3);
             }
             // Horizontal 9-tap filter at the kept (even) columns.
             let mut x = 0;
@@ -304,41 +321,5 @@ mod tests {
         let (a, _) = crate::testutil::pair8(300, 200, 5, 1);
         let v = a.view().unwrap();
         assert_eq!(ms_ssim(&v, &v).unwrap(), 1.0);
-    }
-}
-
-#[cfg(test)]
-mod timing {
-    use super::*;
-    fn best<R>(f: impl Fn() -> R) -> std::time::Duration {
-        (0..15)
-            .map(|_| {
-                let t = std::time::Instant::now();
-                std::hint::black_box(f());
-                t.elapsed()
-            })
-            .min()
-            .unwrap()
-    }
-    #[test]
-    #[ignore]
-    fn time_parts() {
-        let (a, b) = crate::testutil::pair8(1920, 1080, 8, 3);
-        let (va, vb) = (a.view().unwrap(), b.view().unwrap());
-        let (ra, rb) = (PlaneRows::new(va.luma(), 8), PlaneRows::new(vb.luma(), 8));
-        let t1 = best(|| window_stats(&ra, &rb, 128.0, Want::Lcs));
-        let t2 = best(|| window_stats(&ra, &rb, 128.0, Want::Ssim));
-        let t3 = best(|| lpf_decimate(&ra));
-        let t4 = best(|| {
-            let mut row = vec![0f32; 1920];
-            for y in 0..1080 {
-                ra.fill(y, 0, &mut row);
-            }
-            row[5]
-        });
-        let t5 = best(|| crate::ssim::box_decimate(va.luma(), 8, 4));
-        let t6 = best(|| ms_ssim(&va, &vb).unwrap());
-        let t7 = best(|| crate::ssim::ssim(&va, &vb).unwrap());
-        eprintln!("window lcs {t1:?} window ssim {t2:?} lpf {t3:?} fill {t4:?} box {t5:?} ms_ssim {t6:?} ssim {t7:?}");
     }
 }

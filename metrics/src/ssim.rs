@@ -25,7 +25,7 @@
 use crate::error::{check_bit_depth, check_same_size, MetricError};
 use crate::frame::{FrameView, Plane, Sample};
 use crate::psnr::check_frames;
-use crate::simd::{dispatch, lanes, load, round_up, store, sum_first};
+use crate::simd::{dispatch, lanes, load, round_up, sum_first};
 use pulp::{Simd, WithSimd};
 
 /// libvmaf's 11-tap Gaussian (σ = 1.5), rounded to six decimals as libvmaf has it.
@@ -150,6 +150,8 @@ pub(crate) enum Want {
     Ssim,
     /// Luminance, contrast and structure separately (MS-SSIM).
     Lcs,
+    /// Contrast and structure only (MS-SSIM scales whose luminance exponent is zero).
+    Cs,
 }
 
 /// Sums over all window positions.
@@ -179,15 +181,156 @@ struct WindowKernel<'r> {
 #[inline(always)]
 fn gauss_row<S: Simd>(simd: S, g: &[S::f32s; 6], s: &[f32]) -> S::f32s {
     let mut acc = simd.mul_f32s(g[5], load::<S>(s, 5));
-    for k in 0..5 {
+    for (k, gk) in g.iter().enumerate().take(5) {
         let pair = simd.add_f32s(load::<S>(s, k), load::<S>(s, 10 - k));
-        acc = simd.mul_add_e_f32s(pair, g[k], acc);
+        acc = simd.mul_add_e_f32s(pair, *gk, acc);
     }
     acc
 }
 
 /// Number of statistics maps filtered per window: x, y, x², y², xy.
 const MAPS: usize = 5;
+
+/// Output rows filtered vertically together: each ring row is read once per block, which cuts
+/// the (L2-resident) ring traffic to (BLOCK + 10) / BLOCK rows per output row.
+const BLOCK: usize = 4;
+
+/// Ring slots: the rows one block of output rows needs.
+const SLOTS: usize = WINDOW + BLOCK - 1;
+
+/// Per-window constants of the SSIM formula, as vectors.
+struct Consts<S: Simd> {
+    g: [S::f32s; 6],
+    zero: S::f32s,
+    two: S::f32s,
+    c1: S::f32s,
+    c2: S::f32s,
+    c3: S::f32s,
+    corr_a: S::f32s,
+    corr_2a: S::f32s,
+    corr_c0: S::f32s,
+    ogw: S::f32s,
+}
+
+/// Running vector sums of the SSIM terms.
+struct Acc<S: Simd> {
+    l: S::f32s,
+    c: S::f32s,
+    s: S::f32s,
+    lcs: S::f32s,
+    tail: [f32; 4],
+}
+
+/// Evaluates the SSIM terms of one vector of windows from its five filtered statistics and adds
+/// the first `valid` lanes to `acc`.
+#[inline(always)]
+fn ssim_terms<S: Simd>(
+    simd: S,
+    k: &Consts<S>,
+    st: [S::f32s; MAPS],
+    want: Want,
+    valid: usize,
+    lanes: usize,
+    acc: &mut Acc<S>,
+) {
+    let [m1, m2, xx, yy, xy] = st;
+    let zero = k.zero;
+    let s11 = simd.add_f32s(simd.negate_mul_add_e_f32s(m1, m1, xx), k.corr_c0);
+    let s11 = simd.max_f32s(simd.mul_add_e_f32s(k.corr_2a, m1, s11), zero);
+    let s22 = simd.add_f32s(simd.negate_mul_add_e_f32s(m2, m2, yy), k.corr_c0);
+    let s22 = simd.max_f32s(simd.mul_add_e_f32s(k.corr_2a, m2, s22), zero);
+    let s12 = simd.add_f32s(simd.negate_mul_add_e_f32s(m1, m2, xy), k.corr_c0);
+    let s12 = simd.mul_add_e_f32s(k.corr_a, simd.add_f32s(m1, m2), s12);
+    let mu1 = simd.add_f32s(m1, k.ogw);
+    let mu2 = simd.add_f32s(m2, k.ogw);
+
+    // libvmaf: a negative covariance where either variance is zero counts as zero.
+    let prod = simd.mul_f32s(s11, s22);
+    let clamp = simd.and_m32s(
+        simd.less_than_f32s(s12, zero),
+        simd.less_than_or_equal_f32s(prod, zero),
+    );
+    let s12 = simd.select_f32s(clamp, zero, s12);
+    let vden = simd.add_f32s(simd.add_f32s(s11, s22), k.c2);
+    let full = valid == lanes;
+    let lum = || {
+        let lnum = simd.mul_add_e_f32s(simd.mul_f32s(k.two, mu1), mu2, k.c1);
+        let lden = simd.mul_add_e_f32s(mu1, mu1, simd.mul_add_e_f32s(mu2, mu2, k.c1));
+        (lnum, lden)
+    };
+    match want {
+        Want::Ssim => {
+            let (lnum, lden) = lum();
+            let csnum = simd.mul_add_e_f32s(k.two, s12, k.c2);
+            let v = simd.div_f32s(simd.mul_f32s(lnum, csnum), simd.mul_f32s(lden, vden));
+            if full {
+                acc.lcs = simd.add_f32s(acc.lcs, v);
+            } else {
+                acc.tail[3] += sum_first::<S>(v, valid);
+            }
+        }
+        Want::Lcs | Want::Cs => {
+            let srs = simd.sqrt_f32s(prod);
+            let cv = simd.div_f32s(simd.mul_add_e_f32s(k.two, srs, k.c2), vden);
+            let sv = simd.div_f32s(simd.add_f32s(s12, k.c3), simd.add_f32s(srs, k.c3));
+            if full {
+                acc.c = simd.add_f32s(acc.c, cv);
+                acc.s = simd.add_f32s(acc.s, sv);
+            } else {
+                acc.tail[1] += sum_first::<S>(cv, valid);
+                acc.tail[2] += sum_first::<S>(sv, valid);
+            }
+            if want == Want::Lcs {
+                let (lnum, lden) = lum();
+                let lv = simd.div_f32s(lnum, lden);
+                if full {
+                    acc.l = simd.add_f32s(acc.l, lv);
+                } else {
+                    acc.tail[0] += sum_first::<S>(lv, valid);
+                }
+            }
+        }
+    }
+}
+
+/// Filters `r` (1..=BLOCK) output rows vertically from `rows` (their r + 10 input rows, oldest
+/// first) and adds their SSIM terms to `acc`.
+#[inline(always)]
+#[allow(clippy::too_many_arguments)]
+fn vertical_block<S: Simd>(
+    simd: S,
+    k: &Consts<S>,
+    rows: &[&[S::f32s]; SLOTS],
+    r: usize,
+    nvec: usize,
+    last_valid: usize,
+    want: Want,
+    acc: &mut Acc<S>,
+) {
+    let l = lanes::<S>();
+    for v in 0..nvec {
+        let at = v * MAPS..(v + 1) * MAPS;
+        let mut st = [[k.zero; MAPS]; BLOCK];
+        for m in 0..MAPS {
+            let mut col = [k.zero; SLOTS];
+            for (c, row) in col.iter_mut().zip(rows.iter()).take(r + WINDOW - 1) {
+                *c = row[at.clone()][m];
+            }
+            for (j, out) in st.iter_mut().enumerate().take(r) {
+                let mut a = simd.mul_f32s(k.g[5], col[j + 5]);
+                for t in 0..5 {
+                    let pair = simd.add_f32s(col[j + t], col[j + WINDOW - 1 - t]);
+                    a = simd.mul_add_e_f32s(pair, k.g[t], a);
+                }
+                out[m] = a;
+            }
+        }
+        let valid = if v + 1 < nvec { l } else { last_valid };
+        for out in st.iter().take(r) {
+            ssim_terms(simd, k, *out, want, valid, l, acc);
+        }
+    }
+}
 
 impl WithSimd for WindowKernel<'_> {
     type Output = WindowSums;
@@ -208,30 +351,35 @@ impl WithSimd for WindowKernel<'_> {
         let mut rbb = vec![0f32; plen];
         let mut rab = vec![0f32; plen];
         let zero = simd.splat_f32s(0.0);
-        // Ring of 11 horizontally filtered rows; within a row the five maps of one output
-        // vector are adjacent, so the vertical pass reads 11 streams.
+        // Ring of horizontally filtered rows; within a row the five maps of one output vector
+        // are adjacent, so the vertical pass reads one stream per row.
         let row_len = nvec * MAPS;
-        let mut ring = vec![zero; WINDOW * row_len];
-
-        let g: [S::f32s; 6] = std::array::from_fn(|k| simd.splat_f32s(GAUSS[k]));
+        let mut ring = vec![zero; SLOTS * row_len];
 
         // libvmaf's window is not normalised (its taps sum to `gw`); with centred samples x' = x − o
         // its variance estimate W(x²) − W(x)² equals W(x'²) − W(x')² + 2·o·(1 − gw)·W(x') +
         // o²·gw·(1 − gw), where W is the 2-D window (sum gw²). Add those terms back.
         let gw = gauss_sum() * gauss_sum();
         let o = self.offset as f64;
-        let corr_a = simd.splat_f32s((o * (1.0 - gw)) as f32);
-        let corr_2a = simd.splat_f32s((2.0 * o * (1.0 - gw)) as f32);
-        let corr_c0 = simd.splat_f32s((o * o * gw * (1.0 - gw)) as f32);
-        let ogw = simd.splat_f32s((o * gw) as f32);
+        let k = Consts::<S> {
+            g: std::array::from_fn(|t| simd.splat_f32s(GAUSS[t])),
+            zero,
+            two: simd.splat_f32s(2.0),
+            c1: simd.splat_f32s(c1()),
+            c2: simd.splat_f32s(c2()),
+            c3: simd.splat_f32s(c2() / 2.0),
+            corr_a: simd.splat_f32s((o * (1.0 - gw)) as f32),
+            corr_2a: simd.splat_f32s((2.0 * o * (1.0 - gw)) as f32),
+            corr_c0: simd.splat_f32s((o * o * gw * (1.0 - gw)) as f32),
+            ogw: simd.splat_f32s((o * gw) as f32),
+        };
 
-        let two = simd.splat_f32s(2.0);
-        let vc1 = simd.splat_f32s(c1());
-        let vc2 = simd.splat_f32s(c2());
-        let vc3 = simd.splat_f32s(c2() / 2.0);
-
-        let mut sums = WindowSums { count: ow * oh, ..Default::default() };
+        let mut sums = WindowSums {
+            count: ow * oh,
+            ..Default::default()
+        };
         let last_valid = ow - (nvec - 1) * l;
+        let mut done = 0; // output rows finished
 
         for y in 0..h {
             self.a.fill(y, 0, &mut ra[..w]);
@@ -248,102 +396,42 @@ impl WithSimd for WindowKernel<'_> {
                     *xz = simd.mul_f32s(*x, *z);
                 }
             }
-            let slot = y % WINDOW;
+            let slot = y % SLOTS;
             let dst = &mut ring[slot * row_len..(slot + 1) * row_len];
             for (v, d) in dst.chunks_exact_mut(MAPS).enumerate() {
                 let i = v * l;
                 let span = i..i + l + WINDOW - 1;
-                d[0] = gauss_row(simd, &g, &ra[span.clone()]);
-                d[1] = gauss_row(simd, &g, &rb[span.clone()]);
-                d[2] = gauss_row(simd, &g, &raa[span.clone()]);
-                d[3] = gauss_row(simd, &g, &rbb[span.clone()]);
-                d[4] = gauss_row(simd, &g, &rab[span]);
-            }
-            if y + 1 < WINDOW {
-                continue;
+                d[0] = gauss_row(simd, &k.g, &ra[span.clone()]);
+                d[1] = gauss_row(simd, &k.g, &rb[span.clone()]);
+                d[2] = gauss_row(simd, &k.g, &raa[span.clone()]);
+                d[3] = gauss_row(simd, &k.g, &rbb[span.clone()]);
+                d[4] = gauss_row(simd, &k.g, &rab[span]);
             }
 
-            // Vertical pass and SSIM for output row y − 10.
-            let yo = y + 1 - WINDOW;
-            let rows: [&[S::f32s]; WINDOW] = std::array::from_fn(|k| {
-                let s = (yo + k) % WINDOW;
-                &ring[s * row_len..(s + 1) * row_len]
-            });
-            let mut acc_l = zero;
-            let mut acc_c = zero;
-            let mut acc_s = zero;
-            let mut acc_lcs = zero;
-            let (mut tail_l, mut tail_c, mut tail_s, mut tail_lcs) = (0f32, 0f32, 0f32, 0f32);
-            for v in 0..nvec {
-                let at = v * MAPS..(v + 1) * MAPS;
-                let c = &rows[5][at.clone()];
-                let mut st = [zero; MAPS];
-                for m in 0..MAPS {
-                    st[m] = simd.mul_f32s(g[5], c[m]);
-                }
-                for k in 0..5 {
-                    let a = &rows[k][at.clone()];
-                    let b = &rows[WINDOW - 1 - k][at.clone()];
-                    for m in 0..MAPS {
-                        st[m] = simd.mul_add_e_f32s(simd.add_f32s(a[m], b[m]), g[k], st[m]);
-                    }
-                }
-                let [m1, m2, xx, yy, xy] = st;
-
-                let s11 = simd.add_f32s(simd.negate_mul_add_e_f32s(m1, m1, xx), corr_c0);
-                let s11 = simd.max_f32s(simd.mul_add_e_f32s(corr_2a, m1, s11), zero);
-                let s22 = simd.add_f32s(simd.negate_mul_add_e_f32s(m2, m2, yy), corr_c0);
-                let s22 = simd.max_f32s(simd.mul_add_e_f32s(corr_2a, m2, s22), zero);
-                let s12 = simd.add_f32s(simd.negate_mul_add_e_f32s(m1, m2, xy), corr_c0);
-                let s12 = simd.mul_add_e_f32s(corr_a, simd.add_f32s(m1, m2), s12);
-                let mu1 = simd.add_f32s(m1, ogw);
-                let mu2 = simd.add_f32s(m2, ogw);
-
-                // libvmaf: a negative covariance where either variance is zero counts as zero.
-                let prod = simd.mul_f32s(s11, s22);
-                let clamp = simd.and_m32s(
-                    simd.less_than_f32s(s12, zero),
-                    simd.less_than_or_equal_f32s(prod, zero),
-                );
-                let s12 = simd.select_f32s(clamp, zero, s12);
-
-                let lnum = simd.mul_add_e_f32s(simd.mul_f32s(two, mu1), mu2, vc1);
-                let lden = simd.mul_add_e_f32s(mu1, mu1, simd.mul_add_e_f32s(mu2, mu2, vc1));
-                let vden = simd.add_f32s(simd.add_f32s(s11, s22), vc2);
-                let full = v + 1 < nvec || last_valid == l;
-                match self.want {
-                    Want::Ssim => {
-                        let csnum = simd.mul_add_e_f32s(two, s12, vc2);
-                        let val =
-                            simd.div_f32s(simd.mul_f32s(lnum, csnum), simd.mul_f32s(lden, vden));
-                        if full {
-                            acc_lcs = simd.add_f32s(acc_lcs, val);
-                        } else {
-                            tail_lcs += sum_first::<S>(val, last_valid);
-                        }
-                    }
-                    Want::Lcs => {
-                        let lv = simd.div_f32s(lnum, lden);
-                        let srs = simd.sqrt_f32s(prod);
-                        let cv = simd.div_f32s(simd.mul_add_e_f32s(two, srs, vc2), vden);
-                        let sv = simd.div_f32s(simd.add_f32s(s12, vc3), simd.add_f32s(srs, vc3));
-                        if full {
-                            acc_l = simd.add_f32s(acc_l, lv);
-                            acc_c = simd.add_f32s(acc_c, cv);
-                            acc_s = simd.add_f32s(acc_s, sv);
-                        } else {
-                            tail_l += sum_first::<S>(lv, last_valid);
-                            tail_c += sum_first::<S>(cv, last_valid);
-                            tail_s += sum_first::<S>(sv, last_valid);
-                        }
-                    }
-                }
+            // Output rows whose windows end at or before this row.
+            let ready = (y + 2).saturating_sub(WINDOW);
+            let r = ready - done;
+            if r == BLOCK || (y + 1 == h && r > 0) {
+                let rows: [&[S::f32s]; SLOTS] = std::array::from_fn(|t| {
+                    let s = (done + t) % SLOTS;
+                    &ring[s * row_len..(s + 1) * row_len]
+                });
+                let mut acc = Acc::<S> {
+                    l: zero,
+                    c: zero,
+                    s: zero,
+                    lcs: zero,
+                    tail: [0.0; 4],
+                };
+                vertical_block(simd, &k, &rows, r, nvec, last_valid, self.want, &mut acc);
+                sums.l += (simd.reduce_sum_f32s(acc.l) + acc.tail[0]) as f64;
+                sums.c += (simd.reduce_sum_f32s(acc.c) + acc.tail[1]) as f64;
+                sums.s += (simd.reduce_sum_f32s(acc.s) + acc.tail[2]) as f64;
+                sums.lcs += (simd.reduce_sum_f32s(acc.lcs) + acc.tail[3]) as f64;
+                done += r;
             }
-            sums.l += (simd.reduce_sum_f32s(acc_l) + tail_l) as f64;
-            sums.c += (simd.reduce_sum_f32s(acc_c) + tail_c) as f64;
-            sums.s += (simd.reduce_sum_f32s(acc_s) + tail_s) as f64;
-            sums.lcs += (simd.reduce_sum_f32s(acc_lcs) + tail_lcs) as f64;
         }
+        debug_assert_eq!(done, oh);
         sums
     }
 }

@@ -272,10 +272,13 @@ pub fn vmaf_tool() -> PathBuf {
         .expect("libvmaf-sys did not build the vmaf tool")
 }
 
+/// Per-frame metric values, by name, of each frame.
+pub type FrameMetrics = Vec<BTreeMap<String, f64>>;
+
 /// Per-frame metrics from the `vmaf` tool for `clip` with `args` (cached per clip and args).
 pub fn tool_frames(clip: &Clip, args: &[&str]) -> Vec<BTreeMap<String, f64>> {
-    static CACHE: OnceLock<Mutex<HashMap<(String, Vec<String>), Vec<BTreeMap<String, f64>>>>> =
-        OnceLock::new();
+    type Cache = Mutex<HashMap<(String, Vec<String>), FrameMetrics>>;
+    static CACHE: OnceLock<Cache> = OnceLock::new();
     let key = (
         clip.name.to_string(),
         args.iter().map(|s| s.to_string()).collect::<Vec<_>>(),
