@@ -20,7 +20,7 @@
 use crate::error::{check_bit_depth, check_same_size, MetricError};
 use crate::frame::{FrameView, Plane, Sample};
 use crate::psnr::check_frames;
-use crate::simd::{dispatch, lanes, load, round_up, store};
+use crate::simd::{dispatch, lanes, load, round_up, store, Scratch};
 use crate::ssim::{decimated_size, mirror, window_stats, Image, PlaneRows, Rows, Want, WINDOW};
 use pulp::{Simd, WithSimd};
 
@@ -162,15 +162,15 @@ impl WithSimd for LpfKernel<'_> {
         // Source rows, cached by row index (the 9 rows one output row needs are consecutive
         // after mirroring, so 16 slots never evict a row still in use).
         const SLOTS: usize = 16;
-        let mut cache = vec![0f32; SLOTS * wp];
+        let mut cache = Scratch::zeroed(SLOTS * wp);
         let mut tag = [usize::MAX; SLOTS];
         // The vertically filtered row, then its even and odd samples after mirroring:
         // even[j] = v[2j − 4], odd[j] = v[2j − 3].
-        let mut vrow = vec![0f32; wp];
-        let mut even = vec![0f32; swp + 4 + l];
-        let mut odd = vec![0f32; swp + 4 + l];
-        let mut out_row = vec![0f32; swp];
-        let mut data = vec![0f32; sw * sh];
+        let mut vrow = Scratch::zeroed(wp);
+        let mut even = Scratch::zeroed(swp + 4 + l);
+        let mut odd = Scratch::zeroed(swp + 4 + l);
+        let mut out_row = Scratch::zeroed(swp);
+        let mut data = Scratch::zeroed(sw * sh);
 
         for (y, out) in data.chunks_exact_mut(sw).enumerate() {
             let src_rows: [usize; 9] =

@@ -51,3 +51,64 @@ pub(crate) fn sum_first<S: Simd>(v: S::f32s, n: usize) -> f32 {
 pub(crate) fn round_up(n: usize, m: usize) -> usize {
     n.div_ceil(m) * m
 }
+
+/// A zeroed `f32` work buffer taken from a per-thread pool and given back when dropped, so that
+/// scoring frame after frame reuses memory instead of faulting fresh pages in on every call.
+pub(crate) struct Scratch(Vec<f32>);
+
+/// Buffers kept per thread; more are simply freed.
+const POOL_SIZE: usize = 24;
+
+thread_local! {
+    static POOL: std::cell::RefCell<Vec<Vec<f32>>> = const { std::cell::RefCell::new(Vec::new()) };
+}
+
+impl Scratch {
+    /// A buffer of `len` zeros.
+    pub(crate) fn zeroed(len: usize) -> Self {
+        let mut v = POOL.with(|p| p.borrow_mut().pop()).unwrap_or_default();
+        v.clear();
+        v.resize(len, 0.0);
+        Scratch(v)
+    }
+}
+
+impl Clone for Scratch {
+    fn clone(&self) -> Self {
+        let mut s = Scratch::zeroed(self.0.len());
+        s.0.copy_from_slice(&self.0);
+        s
+    }
+}
+
+impl std::fmt::Debug for Scratch {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "Scratch({} samples)", self.0.len())
+    }
+}
+
+impl std::ops::Deref for Scratch {
+    type Target = [f32];
+    fn deref(&self) -> &[f32] {
+        &self.0
+    }
+}
+
+impl std::ops::DerefMut for Scratch {
+    fn deref_mut(&mut self) -> &mut [f32] {
+        &mut self.0
+    }
+}
+
+impl Drop for Scratch {
+    fn drop(&mut self) {
+        let v = std::mem::take(&mut self.0);
+        // During thread teardown the pool may be gone; the buffer is then just freed.
+        let _ = POOL.try_with(|p| {
+            let mut p = p.borrow_mut();
+            if p.len() < POOL_SIZE {
+                p.push(v);
+            }
+        });
+    }
+}

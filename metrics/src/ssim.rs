@@ -25,7 +25,7 @@
 use crate::error::{check_bit_depth, check_same_size, MetricError};
 use crate::frame::{FrameView, Plane, Sample};
 use crate::psnr::check_frames;
-use crate::simd::{dispatch, lanes, load, round_up, sum_first};
+use crate::simd::{dispatch, lanes, load, round_up, sum_first, Scratch};
 use pulp::{Simd, WithSimd};
 
 /// libvmaf's 11-tap Gaussian (σ = 1.5), rounded to six decimals as libvmaf has it.
@@ -127,7 +127,7 @@ impl<T: Sample> Rows for PlaneRows<'_, '_, T> {
 pub(crate) struct Image {
     pub(crate) w: usize,
     pub(crate) h: usize,
-    pub(crate) data: Vec<f32>,
+    pub(crate) data: Scratch,
 }
 
 impl Rows for Image {
@@ -345,16 +345,17 @@ impl WithSimd for WindowKernel<'_> {
         let plen = round_up(nvec * l + WINDOW, l);
 
         // Input rows (ref, dist) and their products, zero-padded past `w`.
-        let mut ra = vec![0f32; plen];
-        let mut rb = vec![0f32; plen];
-        let mut raa = vec![0f32; plen];
-        let mut rbb = vec![0f32; plen];
-        let mut rab = vec![0f32; plen];
+        let mut ra = Scratch::zeroed(plen);
+        let mut rb = Scratch::zeroed(plen);
+        let mut raa = Scratch::zeroed(plen);
+        let mut rbb = Scratch::zeroed(plen);
+        let mut rab = Scratch::zeroed(plen);
         let zero = simd.splat_f32s(0.0);
         // Ring of horizontally filtered rows; within a row the five maps of one output vector
         // are adjacent, so the vertical pass reads one stream per row.
         let row_len = nvec * MAPS;
-        let mut ring = vec![zero; SLOTS * row_len];
+        let mut ring_buf = Scratch::zeroed(SLOTS * row_len * l);
+        let ring = S::as_mut_simd_f32s(&mut ring_buf).0;
 
         // libvmaf's window is not normalised (its taps sum to `gw`); with centred samples x' = x − o
         // its variance estimate W(x²) − W(x)² equals W(x'²) − W(x')² + 2·o·(1 − gw)·W(x') +
@@ -466,7 +467,7 @@ impl<T: Sample> WithSimd for BoxKernel<'_, '_, T> {
             .map(|i| mirror(i, w))
             .collect();
         let mut acc = vec![0u32; w];
-        let mut data = vec![0f32; sw * sh];
+        let mut data = Scratch::zeroed(sw * sh);
         for (y, out) in data.chunks_exact_mut(sw).enumerate() {
             acc.fill(0);
             for k in 0..f {

@@ -172,12 +172,29 @@ impl<R: BufRead> Y4mReader<R> {
 
     /// Reads the next frame; `Ok(None)` at a clean end of stream.
     pub fn read_frame(&mut self) -> Result<Option<Y4mFrame>, Y4mError> {
+        let mut frame = self.blank_frame();
+        Ok(self.read_into(&mut frame)?.then_some(frame))
+    }
+
+    /// A frame of this stream's format, all zeros (a buffer for [`read_into`](Self::read_into)).
+    pub fn blank_frame(&self) -> Y4mFrame {
+        let h = &self.header;
+        if h.bit_depth == 8 {
+            Y4mFrame::U8(OwnedFrame::new(h.width, h.height, 8, h.sampling))
+        } else {
+            Y4mFrame::U16(OwnedFrame::new(h.width, h.height, h.bit_depth, h.sampling))
+        }
+    }
+
+    /// Reads the next frame into `frame`, reusing its buffers (a frame of another format is
+    /// replaced); `Ok(false)` at a clean end of stream.
+    pub fn read_into(&mut self, frame: &mut Y4mFrame) -> Result<bool, Y4mError> {
         let at_end = match self.input.fill_buf() {
             Ok(b) => b.is_empty(),
             Err(err) => return Err(self.io(err)),
         };
         if at_end {
-            return Ok(None);
+            return Ok(false);
         }
         let line = read_line(&mut self.input, &self.file)?;
         if !line.starts_with(b"FRAME") {
@@ -208,27 +225,33 @@ impl<R: BufRead> Y4mReader<R> {
         }
         self.frame += 1;
         let h = &self.header;
-        Ok(Some(if h.bit_depth == 8 {
-            let mut f = OwnedFrame::<u8>::new(h.width, h.height, 8, h.sampling);
-            let mut at = 0;
-            for p in &mut f.planes {
-                let n = p.len();
-                p.copy_from_slice(&self.buf[at..at + n]);
-                at += n;
-            }
-            Y4mFrame::U8(f)
-        } else {
-            let mut f = OwnedFrame::<u16>::new(h.width, h.height, h.bit_depth, h.sampling);
-            let mut at = 0;
-            for p in &mut f.planes {
-                let n = p.len();
-                for (v, b) in p.iter_mut().zip(self.buf[at..at + 2 * n].chunks_exact(2)) {
-                    *v = u16::from_le_bytes([b[0], b[1]]);
+        let fits = match frame {
+            Y4mFrame::U8(f) => h.bit_depth == 8 && same_format(f, h),
+            Y4mFrame::U16(f) => h.bit_depth > 8 && f.bit_depth == h.bit_depth && same_format(f, h),
+        };
+        if !fits {
+            *frame = self.blank_frame();
+        }
+        let mut at = 0;
+        match frame {
+            Y4mFrame::U8(f) => {
+                for p in &mut f.planes {
+                    let n = p.len();
+                    p.copy_from_slice(&self.buf[at..at + n]);
+                    at += n;
                 }
-                at += 2 * n;
             }
-            Y4mFrame::U16(f)
-        }))
+            Y4mFrame::U16(f) => {
+                for p in &mut f.planes {
+                    let n = p.len();
+                    for (v, b) in p.iter_mut().zip(self.buf[at..at + 2 * n].chunks_exact(2)) {
+                        *v = u16::from_le_bytes([b[0], b[1]]);
+                    }
+                    at += 2 * n;
+                }
+            }
+        }
+        Ok(true)
     }
 
     fn io(&self, err: std::io::Error) -> Y4mError {
@@ -245,6 +268,15 @@ impl<R: BufRead> Iterator for Y4mReader<R> {
     fn next(&mut self) -> Option<Self::Item> {
         self.read_frame().transpose()
     }
+}
+
+/// Whether `f` is a tightly packed frame of the header's size and sampling.
+fn same_format<T: crate::frame::Sample>(f: &OwnedFrame<T>, h: &Y4mHeader) -> bool {
+    let (cw, _) = h.sampling.chroma_size(h.width, h.height);
+    f.width == h.width
+        && f.height == h.height
+        && f.sampling == h.sampling
+        && f.strides == [h.width, cw, cw]
 }
 
 /// Reads one `\n`-terminated line (without the newline).
