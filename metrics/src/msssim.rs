@@ -170,9 +170,9 @@ impl WithSimd for LpfKernel<'_> {
         let mut even = Scratch::zeroed(swp + 4 + l);
         let mut odd = Scratch::zeroed(swp + 4 + l);
         let mut out_row = Scratch::zeroed(swp);
-        let mut data = Scratch::zeroed(sw * sh);
+        let mut data = Scratch::with_capacity(sw * sh);
 
-        for (y, out) in data.chunks_exact_mut(sw).enumerate() {
+        for y in 0..sh {
             let src_rows: [usize; 9] =
                 std::array::from_fn(|k| mirror(2 * y as isize - 4 + k as isize, h));
             for &r in &src_rows {
@@ -233,7 +233,7 @@ impl WithSimd for LpfKernel<'_> {
                 store::<S>(&mut out_row, x, acc);
                 x += l;
             }
-            out.copy_from_slice(&out_row[..sw]);
+            data.extend(&out_row[..sw]);
         }
         Image { w: sw, h: sh, data }
     }

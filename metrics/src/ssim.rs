@@ -115,8 +115,28 @@ impl<T: Sample> Rows for PlaneRows<'_, '_, T> {
         self.plane.height()
     }
     fn fill(&self, y: usize, x0: usize, out: &mut [f32]) {
+        dispatch(ConvertRow {
+            src: &self.plane.row(y)[x0..],
+            scale: self.scale,
+            out,
+        });
+    }
+}
+
+/// Converts samples to centred `f32` (vectorised with the CPU's widest instructions).
+struct ConvertRow<'s, 'o, T: Sample> {
+    src: &'s [T],
+    scale: f32,
+    out: &'o mut [f32],
+}
+
+impl<T: Sample> WithSimd for ConvertRow<'_, '_, T> {
+    type Output = ();
+
+    #[inline(always)]
+    fn with_simd<S: Simd>(self, _simd: S) {
         let s = self.scale;
-        for (o, v) in out.iter_mut().zip(&self.plane.row(y)[x0..]) {
+        for (o, v) in self.out.iter_mut().zip(self.src) {
             *o = v.to_f32() * s - 128.0;
         }
     }
