@@ -9,8 +9,39 @@ use std::sync::OnceLock;
 
 /// The detected instruction set, probed once per process.
 fn arch() -> Arch {
+    #[cfg(test)]
+    if let Some(forced) = FORCED.with(|f| f.get()) {
+        return forced;
+    }
     static ARCH: OnceLock<Arch> = OnceLock::new();
     *ARCH.get_or_init(Arch::new)
+}
+
+#[cfg(test)]
+thread_local! {
+    static FORCED: std::cell::Cell<Option<Arch>> = const { std::cell::Cell::new(None) };
+}
+
+/// Runs `f` once per instruction set this CPU supports (portable scalar code included), with the
+/// kernels dispatched to that set, and returns the results with the set's name.
+#[cfg(test)]
+pub(crate) fn on_every_arch<R>(mut f: impl FnMut() -> R) -> Vec<(&'static str, R)> {
+    let mut arches = vec![("scalar", Arch::Scalar)];
+    if let Some(v3) = pulp::x86::V3::try_new() {
+        arches.push(("avx2", Arch::V3(v3)));
+    }
+    if let Some(v4) = pulp::x86::V4::try_new() {
+        arches.push(("avx512", Arch::V4(v4)));
+    }
+    arches
+        .into_iter()
+        .map(|(name, a)| {
+            FORCED.with(|c| c.set(Some(a)));
+            let r = f();
+            FORCED.with(|c| c.set(None));
+            (name, r)
+        })
+        .collect()
 }
 
 /// Runs a kernel with the best instruction set of this CPU.

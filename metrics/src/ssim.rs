@@ -635,4 +635,34 @@ mod tests {
         let v = a.view().unwrap();
         assert_eq!(ssim(&v, &v).unwrap(), 1.0);
     }
+
+    #[test]
+    fn every_instruction_set_gives_the_same_scores() {
+        let (a, b) = crate::testutil::pair(523, 400, 10, 9, 5);
+        let (va, vb) = (a.view().unwrap(), b.view().unwrap());
+        let results = crate::simd::on_every_arch(|| {
+            (
+                ssim(&va, &vb).unwrap(),
+                crate::msssim::ms_ssim(&va, &vb).unwrap(),
+                crate::psnr::psnr(&va, &vb).unwrap().sse,
+            )
+        });
+        eprintln!("{results:?}");
+        let (_, first) = results[0];
+        for (name, r) in &results {
+            assert!(
+                (r.0 - first.0).abs() < 1e-6,
+                "{name}: SSIM {} vs scalar {}",
+                r.0,
+                first.0
+            );
+            assert!(
+                (r.1 - first.1).abs() < 1e-6,
+                "{name}: MS-SSIM {} vs scalar {}",
+                r.1,
+                first.1
+            );
+            assert_eq!(r.2, first.2, "{name}: SSE");
+        }
+    }
 }
