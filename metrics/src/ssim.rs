@@ -15,12 +15,14 @@
 //! * negative variances are clamped to zero and the score is the mean of the SSIM map, rounded to
 //!   `f32`.
 //!
-//! The fast path streams rows through a ring buffer of horizontally filtered statistics (11 rows),
-//! filters vertically and evaluates the SSIM formula in one fused pass, with AVX2+FMA when the CPU
-//! has it. Samples are centred on 128 before filtering, which keeps `f32` sums of squares
-//! accurate; the small bias libvmaf's un-normalised window (taps summing to 1.000002) puts on its
-//! variances is added back analytically so both agree. [`crate::reference`] keeps a plain scalar
-//! port for tests.
+//! The fast path streams rows once: each input row is converted, its products formed and all five
+//! statistics (x, y, x², y², xy) filtered horizontally into a ring of rows; every four output
+//! rows are then filtered vertically together and the SSIM formula evaluated in the same pass
+//! (one division per window; MS-SSIM's contrast and structure share one). Kernels run with AVX2+FMA
+//! or AVX-512 when the CPU has them (safe runtime dispatch), else portable code. Samples are
+//! centred on 128 before filtering, which keeps `f32` sums of squares accurate; the small bias
+//! libvmaf's un-normalised window (taps summing to 1.000002) puts on its variances is added back
+//! analytically so both agree. [`crate::reference`] keeps a plain scalar port for tests.
 
 use crate::error::{check_bit_depth, check_same_size, MetricError};
 use crate::frame::{FrameView, Plane, Sample};
@@ -222,6 +224,7 @@ const SLOTS: usize = WINDOW + BLOCK - 1;
 struct Consts<S: Simd> {
     g: [S::f32s; 6],
     zero: S::f32s,
+    one: S::f32s,
     two: S::f32s,
     c1: S::f32s,
     c2: S::f32s,
@@ -290,9 +293,13 @@ fn ssim_terms<S: Simd>(
             }
         }
         Want::Lcs | Want::Cs => {
+            // c = (2·srs + C2) / vden and s = (s12 + C3) / (srs + C3), with one division.
             let srs = simd.sqrt_f32s(prod);
-            let cv = simd.div_f32s(simd.mul_add_e_f32s(k.two, srs, k.c2), vden);
-            let sv = simd.div_f32s(simd.add_f32s(s12, k.c3), simd.add_f32s(srs, k.c3));
+            let sden = simd.add_f32s(srs, k.c3);
+            let inv = simd.div_f32s(k.one, simd.mul_f32s(vden, sden));
+            let cnum = simd.mul_add_e_f32s(k.two, srs, k.c2);
+            let cv = simd.mul_f32s(simd.mul_f32s(cnum, sden), inv);
+            let sv = simd.mul_f32s(simd.mul_f32s(simd.add_f32s(s12, k.c3), vden), inv);
             if full {
                 acc.c = simd.add_f32s(acc.c, cv);
                 acc.s = simd.add_f32s(acc.s, sv);
@@ -385,6 +392,7 @@ impl WithSimd for WindowKernel<'_> {
         let k = Consts::<S> {
             g: std::array::from_fn(|t| simd.splat_f32s(GAUSS[t])),
             zero,
+            one: simd.splat_f32s(1.0),
             two: simd.splat_f32s(2.0),
             c1: simd.splat_f32s(c1()),
             c2: simd.splat_f32s(c2()),
