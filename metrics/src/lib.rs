@@ -4,6 +4,14 @@
 //! The math here never sees a codec library: kernels work on [`frame::FrameView`]s, and the glue
 //! from decoded FFmpeg frames to views lives in the bench-suite crate, which knows both sides.
 //! The libvmaf wrapper (`vmaf`) is the only module with `unsafe` code.
+//!
+//! * [`psnr`]: per-plane MSE/PSNR with libvmaf's cap, CTC-weighted YUV PSNR, frame pooling.
+//! * [`ssim`], [`msssim`]: SSIM and MS-SSIM as libvmaf's `float_ssim` / `float_ms_ssim` compute
+//!   them (same downscaling, filters and borders), fast SIMD kernels with scalar references in
+//!   [`reference`].
+//! * [`pool`]: mean, libvmaf's harmonic mean, minimum, low percentiles, standard deviation.
+//! * [`vmaf`]: streaming VMAF and any libvmaf feature through the vendored libvmaf 2.3.1.
+//! * [`y4m`]: reading Y4M sources into [`OwnedFrame`]s.
 
 #![deny(unsafe_code)]
 
