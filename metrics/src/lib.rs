@@ -5,13 +5,13 @@
 //! from decoded FFmpeg frames to views lives in the bench-suite crate, which knows both sides.
 //! The libvmaf wrapper (`vmaf`) is the only module with `unsafe` code.
 //!
-//! * [`psnr`]: per-plane MSE/PSNR with libvmaf's cap, CTC-weighted YUV PSNR, frame pooling.
-//! * [`ssim`], [`msssim`]: SSIM and MS-SSIM as libvmaf's `float_ssim` / `float_ms_ssim` compute
+//! * [`psnr`](mod@psnr): per-plane MSE/PSNR with libvmaf's cap, CTC-weighted YUV PSNR, frame pooling.
+//! * [`ssim`](mod@ssim), [`msssim`](mod@msssim): SSIM and MS-SSIM as libvmaf's `float_ssim` / `float_ms_ssim` compute
 //!   them (same downscaling, filters and borders), fast SIMD kernels with scalar references in
-//!   [`reference`].
-//! * [`pool`]: mean, libvmaf's harmonic mean, minimum, low percentiles, standard deviation.
-//! * [`vmaf`]: streaming VMAF and any libvmaf feature through the vendored libvmaf 2.3.1.
-//! * [`y4m`]: reading Y4M sources into [`OwnedFrame`]s.
+//!   [`reference`](mod@reference).
+//! * [`pool`](mod@pool): mean, libvmaf's harmonic mean, minimum, low percentiles, standard deviation.
+//! * [`vmaf`](mod@vmaf): streaming VMAF and any libvmaf feature through the vendored libvmaf 2.3.1.
+//! * [`y4m`](mod@y4m): reading Y4M sources into [`OwnedFrame`]s.
 
 #![deny(unsafe_code)]
 
