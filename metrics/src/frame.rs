@@ -46,7 +46,13 @@ pub enum FrameError {
     StrideTooSmall { width: usize, stride: usize },
     /// The buffer does not hold `height` rows of `stride` samples (the last row may be short).
     #[error("plane buffer holds {len} samples, {needed} needed for {width}x{height} with stride {stride}")]
-    BufferTooSmall { len: usize, needed: usize, width: usize, height: usize, stride: usize },
+    BufferTooSmall {
+        len: usize,
+        needed: usize,
+        width: usize,
+        height: usize,
+        stride: usize,
+    },
     /// Bit depth outside 8..=16, or 8 with `u16` samples / above 8 with `u8` samples.
     #[error("bit depth {0} does not match the sample type")]
     BitDepth(u8),
@@ -74,15 +80,35 @@ pub struct Plane<'a, T: Sample> {
 
 impl<'a, T: Sample> Plane<'a, T> {
     /// A view of `height` rows of `width` samples, `stride` samples apart, in `data`.
-    pub fn new(data: &'a [T], width: usize, height: usize, stride: usize) -> Result<Self, FrameError> {
+    pub fn new(
+        data: &'a [T],
+        width: usize,
+        height: usize,
+        stride: usize,
+    ) -> Result<Self, FrameError> {
         if stride < width {
             return Err(FrameError::StrideTooSmall { width, stride });
         }
-        let needed = if height == 0 { 0 } else { (height - 1) * stride + width };
+        let needed = if height == 0 {
+            0
+        } else {
+            (height - 1) * stride + width
+        };
         if data.len() < needed {
-            return Err(FrameError::BufferTooSmall { len: data.len(), needed, width, height, stride });
+            return Err(FrameError::BufferTooSmall {
+                len: data.len(),
+                needed,
+                width,
+                height,
+                stride,
+            });
         }
-        Ok(Self { data, width, height, stride })
+        Ok(Self {
+            data,
+            width,
+            height,
+            stride,
+        })
     }
 
     /// Samples per row that belong to the picture.
@@ -149,7 +175,11 @@ pub struct FrameView<'a, T: Sample> {
 impl<'a, T: Sample> FrameView<'a, T> {
     /// Groups three planes, checking the bit depth against the sample type and the chroma sizes
     /// against the sampling.
-    pub fn new(planes: [Plane<'a, T>; 3], bit_depth: u8, sampling: ChromaSampling) -> Result<Self, FrameError> {
+    pub fn new(
+        planes: [Plane<'a, T>; 3],
+        bit_depth: u8,
+        sampling: ChromaSampling,
+    ) -> Result<Self, FrameError> {
         let wide = std::mem::size_of::<T>() == 2;
         if !(8..=16).contains(&bit_depth) || (wide && bit_depth == 8) || (!wide && bit_depth != 8) {
             return Err(FrameError::BitDepth(bit_depth));
@@ -169,7 +199,11 @@ impl<'a, T: Sample> FrameView<'a, T> {
                 });
             }
         }
-        Ok(Self { planes, bit_depth, sampling })
+        Ok(Self {
+            planes,
+            bit_depth,
+            sampling,
+        })
     }
 
     /// Plane `i`: 0 = Y, 1 = Cb, 2 = Cr.
@@ -231,7 +265,11 @@ impl<T: Sample> OwnedFrame<T> {
     pub fn new(width: usize, height: usize, bit_depth: u8, sampling: ChromaSampling) -> Self {
         let (cw, ch) = sampling.chroma_size(width, height);
         Self {
-            planes: [vec![T::default(); width * height], vec![T::default(); cw * ch], vec![T::default(); cw * ch]],
+            planes: [
+                vec![T::default(); width * height],
+                vec![T::default(); cw * ch],
+                vec![T::default(); cw * ch],
+            ],
             width,
             height,
             strides: [width, cw, cw],
@@ -255,7 +293,11 @@ impl<T: Sample> OwnedFrame<T> {
             let (w, h) = self.plane_size(i);
             Plane::new(&self.planes[i], w, h, self.strides[i])
         };
-        FrameView::new([plane(0)?, plane(1)?, plane(2)?], self.bit_depth, self.sampling)
+        FrameView::new(
+            [plane(0)?, plane(1)?, plane(2)?],
+            self.bit_depth,
+            self.sampling,
+        )
     }
 }
 
@@ -276,8 +318,17 @@ mod tests {
     #[test]
     fn short_buffers_and_strides_are_refused() {
         let data = [0u8; 7];
-        assert_eq!(Plane::new(&data, 3, 2, 2).unwrap_err(), FrameError::StrideTooSmall { width: 3, stride: 2 });
-        assert!(matches!(Plane::new(&data, 3, 2, 5), Err(FrameError::BufferTooSmall { needed: 8, .. })));
+        assert_eq!(
+            Plane::new(&data, 3, 2, 2).unwrap_err(),
+            FrameError::StrideTooSmall {
+                width: 3,
+                stride: 2
+            }
+        );
+        assert!(matches!(
+            Plane::new(&data, 3, 2, 5),
+            Err(FrameError::BufferTooSmall { needed: 8, .. })
+        ));
     }
 
     #[test]

@@ -4,10 +4,42 @@
 //! The math here never sees a codec library: kernels work on [`frame::FrameView`]s, and the glue
 //! from decoded FFmpeg frames to views lives in the bench-suite crate, which knows both sides.
 //! The libvmaf wrapper (`vmaf`) is the only module with `unsafe` code.
+//!
+//! * [`psnr`](mod@psnr): per-plane MSE/PSNR with libvmaf's cap, CTC-weighted YUV PSNR, frame pooling.
+//! * [`ssim`](mod@ssim), [`msssim`](mod@msssim): SSIM and MS-SSIM as libvmaf's `float_ssim` / `float_ms_ssim` compute
+//!   them (same downscaling, filters and borders), fast SIMD kernels with scalar references in
+//!   [`reference`](mod@reference).
+//! * [`pool`](mod@pool): mean, libvmaf's harmonic mean, minimum, low percentiles, standard deviation.
+//! * [`vmaf`](mod@vmaf): streaming VMAF and any libvmaf feature through the vendored libvmaf 2.3.1.
+//! * [`y4m`](mod@y4m): reading Y4M sources into [`OwnedFrame`]s.
+//! * [`bdrate`](mod@bdrate): BD-rate and BD-quality (cubic, PCHIP, Akima) with named warnings.
+//! * [`csv`](mod@csv): RD curves from CSV files.
+//! * [`ratecontrol`](mod@ratecontrol): bitrate error, peak bitrate and VBV compliance of a packet trace.
 
 #![deny(unsafe_code)]
 
+pub mod error;
 pub mod frame;
 pub mod bdrate;
 pub mod csv;
+pub mod msssim;
+pub mod pool;
+pub mod psnr;
 pub mod ratecontrol;
+#[doc(hidden)]
+pub mod reference;
+mod simd;
+pub mod ssim;
+pub mod vmaf;
+pub mod y4m;
+
+pub use error::MetricError;
+pub use frame::{ChromaSampling, FrameError, FrameView, OwnedFrame, Plane, Sample};
+pub use msssim::{ms_ssim, ms_ssim_plane, ms_ssim_planes, MS_SSIM_MIN_SIZE};
+pub use pool::Pooled;
+pub use psnr::{pool_psnr, psnr, PsnrFrame, PsnrSummary, YUV_WEIGHTS_14_1_1, YUV_WEIGHTS_6_1_1};
+pub use ssim::{ssim, ssim_plane, ssim_planes};
+pub use vmaf::{VmafConfig, VmafError, VmafModelVersion, VmafResult, VmafScorer};
+pub use y4m::{Y4mError, Y4mFrame, Y4mHeader, Y4mReader};
+#[cfg(test)]
+mod testutil;

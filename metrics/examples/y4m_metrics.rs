@@ -1,0 +1,126 @@
+//! Scores a reference/distorted pair of Y4M files with one rdbench metric on one thread and prints
+//! the pooled score and the speed, for side-by-side comparisons with libvmaf's `vmaf` tool.
+//!
+//! Usage: `y4m_metrics <reference.y4m> <distorted.y4m> <psnr|ssim|ms_ssim|vmaf>`
+//!
+//! "kernel fps" counts only the time spent in the metric; "wall fps" includes reading the files.
+
+use rdbench_metrics::y4m::{Y4mFrame, Y4mReader};
+use rdbench_metrics::{ms_ssim, psnr, ssim, FrameView, Pooled, Sample, VmafConfig, VmafScorer};
+use std::path::Path;
+use std::process::ExitCode;
+use std::time::{Duration, Instant};
+
+fn main() -> ExitCode {
+    let args: Vec<String> = std::env::args().collect();
+    if args.len() != 4 {
+        eprintln!(
+            "usage: {} <reference.y4m> <distorted.y4m> <psnr|ssim|ms_ssim|vmaf>",
+            args[0]
+        );
+        return ExitCode::from(2);
+    }
+    match run(Path::new(&args[1]), Path::new(&args[2]), &args[3]) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("error: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+/// One metric's per-frame scorer.
+enum Scorer {
+    Native(fn(&Frames<'_>) -> Result<f64, String>),
+    Vmaf(Box<VmafScorer>),
+}
+
+/// A frame pair, 8-bit or high bit depth.
+enum Frames<'a> {
+    U8(FrameView<'a, u8>, FrameView<'a, u8>),
+    U16(FrameView<'a, u16>, FrameView<'a, u16>),
+}
+
+fn native<T: Sample>(
+    metric: &str,
+    a: &FrameView<'_, T>,
+    b: &FrameView<'_, T>,
+) -> Result<f64, String> {
+    let r = match metric {
+        "psnr" => psnr(a, b).map(|p| p.yuv_6_1_1()),
+        "ssim" => ssim(a, b),
+        _ => ms_ssim(a, b),
+    };
+    r.map_err(|e| e.to_string())
+}
+
+fn run(reference: &Path, distorted: &Path, metric: &str) -> Result<(), String> {
+    let wall = Instant::now();
+    let mut r = Y4mReader::open(reference).map_err(|e| e.to_string())?;
+    let mut d = Y4mReader::open(distorted).map_err(|e| e.to_string())?;
+    let mut scorer = match metric {
+        "psnr" => Scorer::Native(|f| match f {
+            Frames::U8(a, b) => native("psnr", a, b),
+            Frames::U16(a, b) => native("psnr", a, b),
+        }),
+        "ssim" => Scorer::Native(|f| match f {
+            Frames::U8(a, b) => native("ssim", a, b),
+            Frames::U16(a, b) => native("ssim", a, b),
+        }),
+        "ms_ssim" => Scorer::Native(|f| match f {
+            Frames::U8(a, b) => native("ms_ssim", a, b),
+            Frames::U16(a, b) => native("ms_ssim", a, b),
+        }),
+        "vmaf" => Scorer::Vmaf(Box::new(
+            VmafScorer::new(VmafConfig::default()).map_err(|e| e.to_string())?,
+        )),
+        other => return Err(format!("unknown metric {other:?}")),
+    };
+    let mut scores = Vec::new();
+    let mut kernel = Duration::ZERO;
+    let (mut fa, mut fb) = (r.blank_frame(), d.blank_frame());
+    loop {
+        match (r.read_into(&mut fa), d.read_into(&mut fb)) {
+            (Ok(true), Ok(true)) => {}
+            (Ok(false), Ok(false)) => break,
+            (Err(e), _) | (_, Err(e)) => return Err(e.to_string()),
+            _ => return Err("the files have different frame counts".into()),
+        }
+        let t = Instant::now();
+        let frames = match (&fa, &fb) {
+            (Y4mFrame::U8(a), Y4mFrame::U8(b)) => Frames::U8(view(a)?, view(b)?),
+            (Y4mFrame::U16(a), Y4mFrame::U16(b)) => Frames::U16(view(a)?, view(b)?),
+            _ => return Err("the files have different bit depths".into()),
+        };
+        match &mut scorer {
+            Scorer::Native(f) => scores.push(f(&frames)?),
+            Scorer::Vmaf(s) => match &frames {
+                Frames::U8(a, b) => s.push(a, b),
+                Frames::U16(a, b) => s.push(a, b),
+            }
+            .map_err(|e| e.to_string())?,
+        }
+        kernel += t.elapsed();
+    }
+    if let Scorer::Vmaf(s) = scorer {
+        let t = Instant::now();
+        scores = s.finish().map_err(|e| e.to_string())?.per_frame;
+        kernel += t.elapsed();
+    }
+    let n = scores.len();
+    let pooled = Pooled::from_series(&scores).ok_or("no frames")?;
+    let wall = wall.elapsed();
+    println!(
+        "{metric}: {n} frames, mean {:.6}, kernel {:.3} s ({:.1} fps), wall {:.3} s ({:.1} fps)",
+        pooled.mean,
+        kernel.as_secs_f64(),
+        n as f64 / kernel.as_secs_f64(),
+        wall.as_secs_f64(),
+        n as f64 / wall.as_secs_f64()
+    );
+    Ok(())
+}
+
+fn view<T: Sample>(f: &rdbench_metrics::OwnedFrame<T>) -> Result<FrameView<'_, T>, String> {
+    f.view().map_err(|e| e.to_string())
+}

@@ -1,0 +1,90 @@
+//! The error type shared by the native metric kernels (PSNR, SSIM, MS-SSIM).
+
+use crate::frame::ChromaSampling;
+use thiserror::Error;
+
+/// Why a reference/distorted pair cannot be scored.
+#[derive(Debug, Error, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum MetricError {
+    /// Reference and distorted planes differ in size.
+    #[error(
+        "plane {plane}: reference is {ref_width}x{ref_height}, distorted is {dist_width}x{dist_height}"
+    )]
+    SizeMismatch {
+        /// Plane index (0 = Y, 1 = Cb, 2 = Cr).
+        plane: usize,
+        /// Reference plane width.
+        ref_width: usize,
+        /// Reference plane height.
+        ref_height: usize,
+        /// Distorted plane width.
+        dist_width: usize,
+        /// Distorted plane height.
+        dist_height: usize,
+    },
+    /// Reference and distorted pictures use different bit depths.
+    #[error("reference has bit depth {reference}, distorted has {distorted}")]
+    BitDepthMismatch {
+        /// Reference bit depth.
+        reference: u8,
+        /// Distorted bit depth.
+        distorted: u8,
+    },
+    /// Reference and distorted pictures use different chroma subsampling.
+    #[error("reference chroma sampling is {reference:?}, distorted is {distorted:?}")]
+    SamplingMismatch {
+        /// Reference sampling.
+        reference: ChromaSampling,
+        /// Distorted sampling.
+        distorted: ChromaSampling,
+    },
+    /// A bit depth outside 8..=16 was passed for a plane.
+    #[error("bit depth {0} is outside 8..=16 or does not fit the sample type")]
+    BitDepth(u8),
+    /// The plane is smaller than the metric's window needs.
+    #[error("{metric} needs a plane of at least {min_width}x{min_height}, got {width}x{height}")]
+    TooSmall {
+        /// The metric ("SSIM", "MS-SSIM").
+        metric: &'static str,
+        /// Plane width.
+        width: usize,
+        /// Plane height.
+        height: usize,
+        /// Smallest accepted width.
+        min_width: usize,
+        /// Smallest accepted height.
+        min_height: usize,
+    },
+}
+
+/// Checks that two planes have the same size.
+pub(crate) fn check_same_size(
+    plane: usize,
+    r: (usize, usize),
+    d: (usize, usize),
+) -> Result<(), MetricError> {
+    if r != d {
+        return Err(MetricError::SizeMismatch {
+            plane,
+            ref_width: r.0,
+            ref_height: r.1,
+            dist_width: d.0,
+            dist_height: d.1,
+        });
+    }
+    Ok(())
+}
+
+/// Checks a bit depth for samples of `bytes` bytes.
+pub(crate) fn check_bit_depth(bit_depth: u8, bytes: usize) -> Result<(), MetricError> {
+    let ok = match bytes {
+        1 => bit_depth == 8,
+        _ => (9..=16).contains(&bit_depth),
+    };
+    if ok {
+        Ok(())
+    } else {
+        Err(MetricError::BitDepth(bit_depth))
+    }
+}
