@@ -12,9 +12,10 @@ fn probe_reports_container_streams_and_colour() {
             "-f", "lavfi", "-i", "sine=sample_rate=48000:duration=2",
             "-c:v", "libx264", "-preset", "ultrafast", "-pix_fmt", "yuv420p10le",
             "-color_primaries", "bt2020", "-color_trc", "smpte2084", "-colorspace", "bt2020nc",
-            "-metadata:s:v", "rotate=90", "-c:a", "aac", "-shortest", "a.mp4",
+            "-c:a", "aac", "-shortest", "a.mp4",
         ],
     );
+    rotate_first_track_90(&d.path().join("a.mp4"));
     let out = rdbench(d.path(), &["probe", "a.mp4", "--json"]);
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
     let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
@@ -37,6 +38,22 @@ fn probe_reports_container_streams_and_colour() {
     let text = rdbench(d.path(), &["probe", "a.mp4"]);
     let t = String::from_utf8_lossy(&text.stdout);
     assert!(t.contains("320x240") && t.contains("yuv420p10le") && t.contains("48000 Hz"), "{t}");
+}
+
+/// Writes a 90-degree display matrix into the first track header of an MP4 (FFmpeg 5.1's muxer
+/// no longer takes a `rotate` tag, and phones write exactly this matrix).
+fn rotate_first_track_90(path: &std::path::Path) {
+    let mut b = std::fs::read(path).unwrap();
+    let at = b.windows(4).position(|w| w == b"tkhd").expect("a track header");
+    assert_eq!(b[at + 4], 0, "version-0 tkhd");
+    // version+flags 4, creation 4, modification 4, track id 4, reserved 4, duration 4,
+    // reserved 8, layer 2, group 2, volume 2, reserved 2: the matrix starts 40 bytes in.
+    let m = at + 4 + 40;
+    let matrix: [u32; 9] = [0, 0x0001_0000, 0, 0xFFFF_0000, 0, 0, 0, 0, 0x4000_0000];
+    for (i, v) in matrix.iter().enumerate() {
+        b[m + 4 * i..m + 4 * i + 4].copy_from_slice(&v.to_be_bytes());
+    }
+    std::fs::write(path, b).unwrap();
 }
 
 #[test]
