@@ -23,6 +23,7 @@ pub mod reader;
 pub mod settings;
 pub mod spec;
 pub mod task;
+pub mod versions;
 pub mod video_filter;
 
 pub use error::{Error, Result};
