@@ -7,5 +7,6 @@
 
 #![forbid(unsafe_code)]
 
+pub mod compare;
 pub mod record;
 pub mod run;

@@ -2,6 +2,7 @@
 
 pub mod bdrate;
 pub mod corpus;
+pub mod metrics;
 pub mod probe;
 pub mod transcode;
 
@@ -16,6 +17,8 @@ pub enum Command {
     Probe(probe::Args),
     /// Test-sequence corpora: list, fetch, verify, info.
     Corpus(corpus::Args),
+    /// Score a distorted video against its reference: VMAF, PSNR, SSIM, MS-SSIM.
+    Metrics(metrics::Args),
     /// BD-rate and BD-quality of a test RD curve against an anchor (two CSV files).
     Bdrate(bdrate::Args),
 }
@@ -27,5 +30,6 @@ pub fn run(command: Command) -> anyhow::Result<()> {
         Command::Probe(a) => probe::run(a),
         Command::Bdrate(a) => bdrate::run(a),
         Command::Corpus(a) => corpus::run(a),
+        Command::Metrics(a) => metrics::run(a),
     }
 }

@@ -153,6 +153,12 @@ pub struct FrameReader {
     helpers: HelperThreads,
 }
 
+// SAFETY: a FrameReader owns its demuxer, decoder and scaler outright and is used through
+// `&mut self` only; none of FFmpeg's objects it holds has thread affinity (ffmpeg-next already
+// marks the demuxer and decoder Send; a swscale context is plain memory), so moving the whole
+// reader to another thread is sound.
+unsafe impl Send for FrameReader {}
+
 impl FrameReader {
     /// Opens `path` for reading.
     pub fn open(path: &Path, options: ReaderOptions) -> Result<Self> {

@@ -1,0 +1,428 @@
+//! Comparing two files: decode the reference and the distorted video on their own threads
+//! (bounded queues, so only a few frames are in flight), scale the distorted pictures to the
+//! reference size and format, and compute every requested metric in one pass.
+//!
+//! This is the glue between the transcode core (which decodes) and the metrics crate (which
+//! never sees FFmpeg): [`Picture`]s become metric [`FrameView`]s here.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::time::Instant;
+
+use crossbeam_channel::{bounded, Receiver};
+use rdbench_metrics::frame::{ChromaSampling, FrameView, Plane};
+use rdbench_metrics::pool::Pooled;
+use rdbench_metrics::psnr::{pool_psnr, PsnrFrame};
+use rdbench_metrics::vmaf::{VmafConfig, VmafModelVersion, VmafScorer};
+use rdbench_metrics::{ms_ssim, psnr, ssim, MetricError};
+use rdbench_transcode::cpu;
+use rdbench_transcode::filter::ScaleAlgorithm;
+use rdbench_transcode::reader::{FrameReader, Picture, ReaderOptions};
+use serde::Serialize;
+use thiserror::Error;
+
+/// A metric rdbench computes.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Metric {
+    /// VMAF through libvmaf.
+    Vmaf,
+    /// PSNR per plane and weighted YUV.
+    Psnr,
+    /// SSIM (luma).
+    Ssim,
+    /// MS-SSIM (luma).
+    MsSsim,
+}
+
+impl Metric {
+    /// Parses "vmaf", "psnr", "ssim", "ms-ssim" (or "ms_ssim").
+    pub fn parse(name: &str) -> Option<Metric> {
+        match name.trim().to_ascii_lowercase().as_str() {
+            "vmaf" => Some(Metric::Vmaf),
+            "psnr" => Some(Metric::Psnr),
+            "ssim" => Some(Metric::Ssim),
+            "ms-ssim" | "ms_ssim" | "msssim" => Some(Metric::MsSsim),
+            _ => None,
+        }
+    }
+
+    /// The name as written in suites and on the command line.
+    pub fn name(self) -> &'static str {
+        match self {
+            Metric::Vmaf => "vmaf",
+            Metric::Psnr => "psnr",
+            Metric::Ssim => "ssim",
+            Metric::MsSsim => "ms-ssim",
+        }
+    }
+}
+
+/// Errors comparing two files.
+#[derive(Debug, Error)]
+#[non_exhaustive]
+pub enum CompareError {
+    /// A file could not be opened or decoded.
+    #[error(transparent)]
+    Decode(#[from] rdbench_transcode::Error),
+    /// The files have different numbers of frames.
+    #[error("frame counts differ: reference {reference} has {reference_frames} frames, distorted {distorted} has {distorted_frames} (compare a prefix with --frames N)")]
+    FrameCount { reference: PathBuf, reference_frames: u64, distorted: PathBuf, distorted_frames: u64 },
+    /// The files have different bit depths.
+    #[error("bit depths differ: reference {reference} is {reference_depth}-bit, distorted {distorted} is {distorted_depth}-bit")]
+    BitDepth { reference: PathBuf, reference_depth: u8, distorted: PathBuf, distorted_depth: u8 },
+    /// A picture format the metrics cannot read.
+    #[error("{path}: pixel format {pix_fmt} is not planar Y'CbCr 4:2:0, 4:2:2 or 4:4:4")]
+    Format { path: PathBuf, pix_fmt: String },
+    /// A metric refused the pictures (e.g. too small for MS-SSIM).
+    #[error("{0}")]
+    Metric(#[from] MetricError),
+    /// libvmaf failed.
+    #[error("VMAF: {0}")]
+    Vmaf(#[from] rdbench_metrics::vmaf::VmafError),
+    /// Nothing to compare.
+    #[error("{path}: no frames")]
+    Empty { path: PathBuf },
+}
+
+/// What to compute and how.
+#[derive(Clone, Debug)]
+pub struct CompareOptions {
+    /// Metrics to compute.
+    pub metrics: Vec<Metric>,
+    /// VMAF model.
+    pub vmaf_model: VmafModelVersion,
+    /// Extra libvmaf features by name (cambi, ciede, psnr_hvs...).
+    pub vmaf_features: Vec<String>,
+    /// libvmaf threads (0: on the scoring thread).
+    pub vmaf_threads: u32,
+    /// Score every Nth frame with VMAF (1: all).
+    pub vmaf_subsample: u32,
+    /// Compare only the first N frames.
+    pub frames: Option<u64>,
+    /// Scaling algorithm for a distorted picture of another size.
+    pub scale: ScaleAlgorithm,
+    /// Decoded pictures in flight per file.
+    pub queue: usize,
+    /// Decoder threads per file (0: automatic).
+    pub decoder_threads: u32,
+}
+
+impl Default for CompareOptions {
+    fn default() -> Self {
+        CompareOptions {
+            metrics: vec![Metric::Vmaf, Metric::Psnr, Metric::Ssim],
+            vmaf_model: VmafModelVersion::V0_6_1,
+            vmaf_features: Vec::new(),
+            vmaf_threads: 0,
+            vmaf_subsample: 1,
+            frames: None,
+            scale: ScaleAlgorithm::Bicubic,
+            queue: 4,
+            decoder_threads: 1,
+        }
+    }
+}
+
+/// A pooled metric, plus the global PSNR for PSNR entries.
+#[derive(Clone, Debug, Serialize, PartialEq)]
+pub struct PooledEntry {
+    /// The poolings of the per-frame values.
+    #[serde(flatten)]
+    pub pooled: Pooled,
+    /// PSNR of the mean MSE (PSNR entries only).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub global: Option<f64>,
+}
+
+/// Per-frame values of every metric computed, by column name (vmaf, psnr_y, psnr_u, psnr_v,
+/// psnr_yuv, ssim, ms_ssim, and extra libvmaf features by their names).
+pub type PerFrame = BTreeMap<String, Vec<f64>>;
+
+/// The result of a comparison.
+#[derive(Clone, Debug, Serialize)]
+pub struct Comparison {
+    /// Frames compared.
+    pub frames: u64,
+    /// Pooled values by column name.
+    pub pooled: BTreeMap<String, PooledEntry>,
+    /// Per-frame values by column name (VMAF with subsampling covers `vmaf_frames` only).
+    #[serde(skip)]
+    pub per_frame: PerFrame,
+    /// The frame indices VMAF scored.
+    #[serde(skip)]
+    pub vmaf_frames: Vec<u32>,
+    /// Wall seconds the decoders spent decoding (the slower of the two).
+    #[serde(skip)]
+    pub decode_wall_s: f64,
+    /// CPU seconds of both decoders.
+    #[serde(skip)]
+    pub decode_cpu_s: f64,
+    /// Wall seconds of scoring.
+    #[serde(skip)]
+    pub score_wall_s: f64,
+    /// CPU seconds of scoring (the scoring thread, libvmaf's threads when it has them excluded).
+    #[serde(skip)]
+    pub score_cpu_s: f64,
+}
+
+/// A decoder on its own thread.
+struct Decoding {
+    rx: Receiver<Result<Picture, rdbench_transcode::Error>>,
+    handle: std::thread::JoinHandle<(f64, f64)>,
+}
+
+fn spawn_decoder(path: &Path, options: ReaderOptions, queue: usize, limit: Option<u64>) -> Result<(Decoding, rdbench_transcode::input::VideoInfo), CompareError> {
+    let mut reader = FrameReader::open(path, options)?;
+    let info = reader.info().clone();
+    let (tx, rx) = bounded(queue.max(1));
+    let handle = std::thread::Builder::new()
+        .name("decode-score".into())
+        .spawn(move || {
+            let (w, c) = (Instant::now(), cpu::thread_cpu_s());
+            let mut n = 0u64;
+            loop {
+                if limit.is_some_and(|l| n >= l) {
+                    break;
+                }
+                match reader.next_picture() {
+                    Ok(Some(p)) => {
+                        n += 1;
+                        if tx.send(Ok(p)).is_err() {
+                            break;
+                        }
+                    }
+                    Ok(None) => break,
+                    Err(e) => {
+                        let _ = tx.send(Err(e));
+                        break;
+                    }
+                }
+            }
+            let helper = reader.helper_cpu_s();
+            (w.elapsed().as_secs_f64(), cpu::thread_cpu_s() - c + helper)
+        })
+        .expect("spawning a decoder thread");
+    Ok((Decoding { rx, handle }, info))
+}
+
+fn sampling(p: &Picture, path: &Path) -> Result<ChromaSampling, CompareError> {
+    let s = p.subsampling();
+    match (s.log2_w, s.log2_h) {
+        (1, 1) => Ok(ChromaSampling::Cs420),
+        (1, 0) => Ok(ChromaSampling::Cs422),
+        (0, 0) => Ok(ChromaSampling::Cs444),
+        _ => Err(CompareError::Format { path: path.to_path_buf(), pix_fmt: p.pix_fmt() }),
+    }
+}
+
+/// Borrows an 8-bit picture as a metric view.
+pub fn view_u8<'a>(p: &'a Picture, path: &Path) -> Result<FrameView<'a, u8>, CompareError> {
+    let cs = sampling(p, path)?;
+    let plane = |i: usize| -> Result<Plane<'a, u8>, CompareError> {
+        let (data, stride) = p.plane_u8(i)?;
+        let (w, h) = p.plane_size(i);
+        Plane::new(data, w, h, stride).map_err(|e| CompareError::Format { path: path.to_path_buf(), pix_fmt: format!("{} ({e})", p.pix_fmt()) })
+    };
+    FrameView::new([plane(0)?, plane(1)?, plane(2)?], 8, cs).map_err(|e| CompareError::Format { path: path.to_path_buf(), pix_fmt: format!("{} ({e})", p.pix_fmt()) })
+}
+
+/// Borrows a high-bit-depth picture as a metric view.
+pub fn view_u16<'a>(p: &'a Picture, path: &Path) -> Result<FrameView<'a, u16>, CompareError> {
+    let cs = sampling(p, path)?;
+    let plane = |i: usize| -> Result<Plane<'a, u16>, CompareError> {
+        let (data, stride) = p.plane_u16(i)?;
+        let (w, h) = p.plane_size(i);
+        Plane::new(data, w, h, stride).map_err(|e| CompareError::Format { path: path.to_path_buf(), pix_fmt: format!("{} ({e})", p.pix_fmt()) })
+    };
+    FrameView::new([plane(0)?, plane(1)?, plane(2)?], p.bit_depth(), cs).map_err(|e| CompareError::Format { path: path.to_path_buf(), pix_fmt: format!("{} ({e})", p.pix_fmt()) })
+}
+
+/// Per-frame scores of one pair, by metric.
+#[derive(Default)]
+struct Scores {
+    psnr: Vec<PsnrFrame>,
+    ssim: Vec<f64>,
+    ms_ssim: Vec<f64>,
+}
+
+fn score_pair<T: rdbench_metrics::Sample>(
+    r: FrameView<'_, T>,
+    d: FrameView<'_, T>,
+    metrics: &[Metric],
+    vmaf: Option<&mut VmafScorer>,
+    scores: &mut Scores,
+) -> Result<(), CompareError> {
+    if metrics.contains(&Metric::Psnr) {
+        scores.psnr.push(psnr(&r, &d)?);
+    }
+    if metrics.contains(&Metric::Ssim) {
+        scores.ssim.push(ssim(&r, &d)?);
+    }
+    if metrics.contains(&Metric::MsSsim) {
+        scores.ms_ssim.push(ms_ssim(&r, &d)?);
+    }
+    if let Some(v) = vmaf {
+        v.push(&r, &d)?;
+    }
+    Ok(())
+}
+
+/// Compares `distorted` against `reference`.
+pub fn compare(reference: &Path, distorted: &Path, options: &CompareOptions) -> Result<Comparison, CompareError> {
+    let ref_opts = ReaderOptions { threads: options.decoder_threads, ..Default::default() };
+    let (ref_dec, ref_info) = spawn_decoder(reference, ref_opts, options.queue, options.frames)?;
+    let dist_opts = ReaderOptions {
+        size: Some((ref_info.width, ref_info.height)),
+        pix_fmt: None,
+        scale: options.scale,
+        threads: options.decoder_threads,
+    };
+    // The distorted stream must first be opened to learn its format; it is converted to the
+    // reference's pixel format when only the chroma layout differs.
+    let probe = FrameReader::open(distorted, ReaderOptions::default())?;
+    let dist_depth = probe.info().bit_depth;
+    drop(probe);
+    if dist_depth != ref_info.bit_depth {
+        return Err(CompareError::BitDepth {
+            reference: reference.to_path_buf(),
+            reference_depth: ref_info.bit_depth,
+            distorted: distorted.to_path_buf(),
+            distorted_depth: dist_depth,
+        });
+    }
+    let dist_opts = ReaderOptions { pix_fmt: Some(rdbench_transcode::media::pix_fmt_name(ref_info.pix_fmt)), ..dist_opts };
+    let (dist_dec, _) = spawn_decoder(distorted, dist_opts, options.queue, options.frames)?;
+
+    let mut vmaf = if options.metrics.contains(&Metric::Vmaf) {
+        Some(VmafScorer::new(VmafConfig {
+            models: vec![options.vmaf_model],
+            features: options.vmaf_features.clone(),
+            n_threads: options.vmaf_threads,
+            n_subsample: options.vmaf_subsample.max(1),
+        })?)
+    } else {
+        None
+    };
+    let (score_start, score_cpu0) = (Instant::now(), cpu::thread_cpu_s());
+    let mut scores = Scores::default();
+    let mut frames = 0u64;
+    let mut result: Result<(), CompareError> = Ok(());
+    let (mut ref_left, mut dist_left) = (0u64, 0u64);
+    loop {
+        let r = ref_dec.rx.recv().ok();
+        let d = dist_dec.rx.recv().ok();
+        match (r, d) {
+            (None, None) => break,
+            (Some(r), Some(d)) => {
+                let (r, d) = match (r, d) {
+                    (Ok(r), Ok(d)) => (r, d),
+                    (Err(e), _) | (_, Err(e)) => {
+                        result = Err(e.into());
+                        break;
+                    }
+                };
+                frames += 1;
+                let scored = if r.bit_depth() == 8 {
+                    view_u8(&r, reference).and_then(|rv| view_u8(&d, distorted).and_then(|dv| score_pair(rv, dv, &options.metrics, vmaf.as_mut(), &mut scores)))
+                } else {
+                    view_u16(&r, reference).and_then(|rv| view_u16(&d, distorted).and_then(|dv| score_pair(rv, dv, &options.metrics, vmaf.as_mut(), &mut scores)))
+                };
+                if let Err(e) = scored {
+                    result = Err(e);
+                    break;
+                }
+            }
+            (Some(_), None) => {
+                ref_left = 1 + ref_dec.rx.iter().count() as u64;
+                break;
+            }
+            (None, Some(_)) => {
+                dist_left = 1 + dist_dec.rx.iter().count() as u64;
+                break;
+            }
+        }
+    }
+    // Drop the receivers' backlog so the decoder threads can end.
+    let drain = |rx: &Receiver<_>| while rx.try_recv().is_ok() {};
+    drain(&ref_dec.rx);
+    drain(&dist_dec.rx);
+    let Decoding { rx: rref, handle: href } = ref_dec;
+    let Decoding { rx: rdist, handle: hdist } = dist_dec;
+    drop(rref);
+    drop(rdist);
+    let (rw, rc) = href.join().unwrap_or((0.0, 0.0));
+    let (dw, dc) = hdist.join().unwrap_or((0.0, 0.0));
+    result?;
+    if ref_left > 0 || dist_left > 0 {
+        return Err(CompareError::FrameCount {
+            reference: reference.to_path_buf(),
+            reference_frames: frames + ref_left,
+            distorted: distorted.to_path_buf(),
+            distorted_frames: frames + dist_left,
+        });
+    }
+    if frames == 0 {
+        return Err(CompareError::Empty { path: reference.to_path_buf() });
+    }
+
+    let mut per_frame = PerFrame::new();
+    let mut pooled = BTreeMap::new();
+    let mut vmaf_frames = Vec::new();
+    if !scores.psnr.is_empty() {
+        let cols: [(&str, Box<dyn Fn(&PsnrFrame) -> f64>); 5] = [
+            ("psnr_y", Box::new(|f: &PsnrFrame| f.psnr[0])),
+            ("psnr_u", Box::new(|f: &PsnrFrame| f.psnr[1])),
+            ("psnr_v", Box::new(|f: &PsnrFrame| f.psnr[2])),
+            ("psnr_yuv", Box::new(|f: &PsnrFrame| f.yuv_6_1_1())),
+            ("psnr_yuv_14_1_1", Box::new(|f: &PsnrFrame| f.yuv_14_1_1())),
+        ];
+        let summary = pool_psnr(&scores.psnr);
+        for (i, (name, get)) in cols.iter().enumerate() {
+            let series: Vec<f64> = scores.psnr.iter().map(|f| get(f)).collect();
+            let global = summary.as_ref().map(|s| match i {
+                0..=2 => s.global_psnr[i],
+                3 => s.global_yuv_6_1_1,
+                _ => s.global_yuv_14_1_1,
+            });
+            if let Some(p) = Pooled::from_series(&series) {
+                pooled.insert(name.to_string(), PooledEntry { pooled: p, global });
+            }
+            per_frame.insert(name.to_string(), series);
+        }
+    }
+    for (name, series) in [("ssim", scores.ssim), ("ms_ssim", scores.ms_ssim)] {
+        if !series.is_empty() {
+            if let Some(p) = Pooled::from_series(&series) {
+                pooled.insert(name.to_string(), PooledEntry { pooled: p, global: None });
+            }
+            per_frame.insert(name.to_string(), series);
+        }
+    }
+    if let Some(v) = vmaf {
+        let res = v.finish()?;
+        if let Some(p) = Pooled::from_series(&res.per_frame) {
+            pooled.insert("vmaf".to_string(), PooledEntry { pooled: p, global: None });
+        }
+        vmaf_frames = res.frame_indices.clone();
+        per_frame.insert("vmaf".to_string(), res.per_frame.clone());
+        for name in &options.vmaf_features {
+            for (key, series) in res.features.iter().filter(|(k, _)| k.starts_with(name.as_str()) || k.contains(name.as_str())) {
+                if let Some(p) = Pooled::from_series(series) {
+                    pooled.insert(key.clone(), PooledEntry { pooled: p, global: None });
+                }
+                per_frame.insert(key.clone(), series.clone());
+            }
+        }
+    }
+    Ok(Comparison {
+        frames,
+        pooled,
+        per_frame,
+        vmaf_frames,
+        decode_wall_s: rw.max(dw),
+        decode_cpu_s: rc + dc,
+        score_wall_s: score_start.elapsed().as_secs_f64(),
+        score_cpu_s: cpu::thread_cpu_s() - score_cpu0,
+    })
+}

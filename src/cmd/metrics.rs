@@ -1,0 +1,116 @@
+//! `rdbench metrics REF DIST`: scores a distorted file against its reference (VMAF, PSNR, SSIM,
+//! MS-SSIM), pooled and per frame.
+
+use std::io::Write;
+use std::path::PathBuf;
+
+use anyhow::{bail, Context, Result};
+use clap::Args as ClapArgs;
+use rdbench_bench_suite::compare::{compare, CompareOptions, Metric};
+use rdbench_metrics::vmaf::VmafModelVersion;
+use rdbench_transcode::filter::ScaleAlgorithm;
+
+/// Score a distorted video against its reference.
+#[derive(Debug, ClapArgs)]
+pub struct Args {
+    /// The reference (source) file.
+    pub reference: PathBuf,
+    /// The distorted (encoded) file; scaled to the reference size when it differs.
+    pub distorted: PathBuf,
+    /// Metrics to compute, comma-separated: vmaf, psnr, ssim, ms-ssim.
+    #[arg(long, default_value = "vmaf,psnr,ssim", value_delimiter = ',')]
+    pub metrics: Vec<String>,
+    /// VMAF model: vmaf_v0.6.1, vmaf_v0.6.1neg or vmaf_4k_v0.6.1.
+    #[arg(long, default_value = "vmaf_v0.6.1")]
+    pub model: String,
+    /// Extra libvmaf features by name (cambi, ciede, psnr_hvs...); repeatable.
+    #[arg(long = "feature", value_name = "NAME")]
+    pub features: Vec<String>,
+    /// libvmaf threads (default: all cores).
+    #[arg(long)]
+    pub threads: Option<u32>,
+    /// Score every Nth frame with VMAF.
+    #[arg(long, default_value_t = 1)]
+    pub subsample: u32,
+    /// Compare only the first N frames.
+    #[arg(long)]
+    pub frames: Option<u64>,
+    /// Scaling algorithm for a distorted file of another size.
+    #[arg(long, default_value = "bicubic")]
+    pub scale: String,
+    /// Write per-frame values as CSV.
+    #[arg(long, value_name = "FILE.csv")]
+    pub per_frame: Option<PathBuf>,
+    /// Print one JSON object.
+    #[arg(long)]
+    pub json: bool,
+}
+
+/// Runs `rdbench metrics`.
+pub fn run(args: Args) -> Result<()> {
+    let mut metrics = Vec::new();
+    for m in &args.metrics {
+        match Metric::parse(m) {
+            Some(x) if !metrics.contains(&x) => metrics.push(x),
+            Some(_) => {}
+            None => bail!("--metrics: unknown metric `{m}` (vmaf, psnr, ssim, ms-ssim)"),
+        }
+    }
+    let model: VmafModelVersion = args.model.parse().map_err(|_| anyhow::anyhow!("--model: unknown VMAF model `{}` (vmaf_v0.6.1, vmaf_v0.6.1neg, vmaf_4k_v0.6.1)", args.model))?;
+    let scale = ScaleAlgorithm::parse(&args.scale).with_context(|| format!("--scale: unknown algorithm `{}`", args.scale))?;
+    if args.frames == Some(0) {
+        bail!("--frames: must be at least 1");
+    }
+    let threads = args.threads.unwrap_or_else(|| std::thread::available_parallelism().map(|n| n.get() as u32).unwrap_or(1));
+    let options = CompareOptions {
+        metrics,
+        vmaf_model: model,
+        vmaf_features: args.features.clone(),
+        vmaf_threads: if threads <= 1 { 0 } else { threads },
+        vmaf_subsample: args.subsample.max(1),
+        frames: args.frames,
+        scale,
+        queue: 4,
+        decoder_threads: 0,
+    };
+    let result = compare(&args.reference, &args.distorted, &options)?;
+    if let Some(path) = &args.per_frame {
+        let mut out = std::io::BufWriter::new(std::fs::File::create(path).with_context(|| format!("creating {}", path.display()))?);
+        let cols: Vec<&String> = result.per_frame.keys().collect();
+        write!(out, "frame")?;
+        for c in &cols {
+            write!(out, ",{c}")?;
+        }
+        writeln!(out)?;
+        for i in 0..result.frames as usize {
+            write!(out, "{i}")?;
+            for c in &cols {
+                let series = &result.per_frame[*c];
+                // VMAF with subsampling scores some frames only.
+                let v = if c.as_str() == "vmaf" && !result.vmaf_frames.is_empty() {
+                    result.vmaf_frames.iter().position(|&f| f as usize == i).map(|j| series[j])
+                } else {
+                    series.get(i).copied()
+                };
+                match v {
+                    Some(v) => write!(out, ",{v}")?,
+                    None => write!(out, ",")?,
+                }
+            }
+            writeln!(out)?;
+        }
+        out.flush()?;
+    }
+    if args.json {
+        println!("{}", serde_json::to_string(&serde_json::json!({ "frames": result.frames, "pooled": result.pooled }))?);
+        return Ok(());
+    }
+    println!("{} frames: {} vs {}", result.frames, args.distorted.display(), args.reference.display());
+    println!("{:<16} {:>10} {:>10} {:>10} {:>10} {:>10} {:>10}", "metric", "mean", "hmean", "min", "p5", "stddev", "global");
+    for (name, e) in &result.pooled {
+        let p = &e.pooled;
+        let g = e.global.map(|g| format!("{g:.4}")).unwrap_or_default();
+        println!("{name:<16} {:>10.4} {:>10.4} {:>10.4} {:>10.4} {:>10.4} {g:>10}", p.mean, p.harmonic_mean, p.min, p.p5, p.stddev);
+    }
+    Ok(())
+}
