@@ -10,3 +10,4 @@
 pub mod compare;
 pub mod record;
 pub mod run;
+pub mod suite;

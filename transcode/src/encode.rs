@@ -277,7 +277,9 @@ impl Task for VideoEncode {
 
     fn report(&mut self, stats: &mut TaskStats) {
         // Read the library's threads before the encoder (and its threads) go away.
-        stats.cpu_s += self.helpers.cpu_s();
+        let helper = self.helpers.cpu_s();
+        stats.cpu_s += helper;
+        stats.helper_cpu_s += helper;
         stats.bytes_out = self.bytes;
         stats.packets = std::mem::take(&mut self.packets);
     }
@@ -669,7 +671,9 @@ impl Task for AudioEncode {
     }
 
     fn report(&mut self, stats: &mut TaskStats) {
-        stats.cpu_s += self.helpers.cpu_s();
+        let helper = self.helpers.cpu_s();
+        stats.cpu_s += helper;
+        stats.helper_cpu_s += helper;
         stats.bytes_out = self.bytes;
     }
 }

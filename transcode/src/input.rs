@@ -303,7 +303,9 @@ impl Task for VideoDecode {
 
     fn report(&mut self, stats: &mut TaskStats) {
         stats.corrupt = self.corrupt + self.corrupt_frames;
-        stats.cpu_s += self.helpers.cpu_s();
+        let helper = self.helpers.cpu_s();
+        stats.cpu_s += helper;
+        stats.helper_cpu_s += helper;
     }
 }
 
@@ -359,6 +361,8 @@ impl Task for AudioDecode {
 
     fn report(&mut self, stats: &mut TaskStats) {
         stats.corrupt = self.corrupt;
-        stats.cpu_s += self.helpers.cpu_s();
+        let helper = self.helpers.cpu_s();
+        stats.cpu_s += helper;
+        stats.helper_cpu_s += helper;
     }
 }

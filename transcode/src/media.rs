@@ -100,6 +100,12 @@ pub fn pix_fmt_by_name(name: &str) -> Option<ff::format::Pixel> {
     (pix != ffi::AVPixelFormat::AV_PIX_FMT_NONE).then(|| ff::format::Pixel::from(pix))
 }
 
+/// Whether libavcodec has an encoder called `name`.
+pub fn encoder_exists(name: &str) -> bool {
+    crate::init();
+    ff::encoder::find_by_name(name).is_some()
+}
+
 /// Seconds of `ts` in `tb`.
 pub fn seconds(ts: i64, tb: Rational) -> f64 {
     if tb.denominator() == 0 {

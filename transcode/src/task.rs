@@ -68,6 +68,9 @@ pub struct TaskStats {
     pub busy_s: f64,
     /// CPU seconds of the task's own work on its thread(s), plus threads its library spawned.
     pub cpu_s: f64,
+    /// The part of `cpu_s` spent on threads the task's library spawned (encoder or decoder
+    /// worker threads), as opposed to the thread that ran the task.
+    pub helper_cpu_s: f64,
     /// Bytes the task wrote or produced (encoded bytes for an encoder, file size for a muxer).
     pub bytes_out: u64,
     /// Corrupt packets skipped (decoders).

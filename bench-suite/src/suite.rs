@@ -1,0 +1,460 @@
+//! Suites: which corpora, which encoder configurations, which rate points, which metrics, and
+//! which configuration is the anchor — read from TOML and checked before anything runs.
+
+use std::path::{Path, PathBuf};
+
+use rdbench_metrics::vmaf::VmafModelVersion;
+use rdbench_transcode::settings::{encoder_config, EncoderRequest, Pass, RateControl};
+use rdbench_transcode::spec::{RcSpec, Scalar};
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
+use thiserror::Error;
+
+use crate::compare::Metric;
+
+/// The suite `cargo xtask bench` runs, embedded in the binary.
+pub const DEFAULT_SUITE: &str = include_str!("../suites/default.toml");
+
+/// Errors reading or checking a suite.
+#[derive(Debug, Error)]
+#[non_exhaustive]
+pub enum SuiteError {
+    /// The file cannot be read.
+    #[error("{path}: {source}")]
+    Io { path: PathBuf, source: std::io::Error },
+    /// TOML syntax, an unknown field, a wrong type.
+    #[error("{path}: {message}")]
+    Parse { path: PathBuf, message: String },
+    /// A value that cannot work.
+    #[error("{path}: {field}: {message}")]
+    Invalid { path: PathBuf, field: String, message: String },
+}
+
+/// A suite as written.
+#[derive(Clone, Debug, Deserialize, Serialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct SuiteSpec {
+    /// Name.
+    pub name: String,
+    /// What it is for.
+    #[serde(default)]
+    pub description: String,
+    /// Corpora by name or manifest path.
+    pub corpora: Vec<String>,
+    /// Only these sequences (ids, or `corpus/id`); all when empty.
+    #[serde(default)]
+    pub sequences: Vec<String>,
+    /// Metrics: vmaf, psnr, ssim, ms-ssim.
+    #[serde(default = "default_metrics")]
+    pub metrics: Vec<String>,
+    /// VMAF model.
+    #[serde(default = "default_model")]
+    pub vmaf_model: String,
+    /// The anchor configuration's name.
+    pub anchor: String,
+    /// Timing repetitions of every encode.
+    #[serde(default = "one")]
+    pub repetitions: u32,
+    /// BD-rate method: pchip (default), cubic, akima.
+    #[serde(default = "default_method")]
+    pub bd_method: String,
+    /// Container of the encodes.
+    #[serde(default = "default_container")]
+    pub container: String,
+    /// Concurrent jobs (default: cores / the largest encoder thread count).
+    pub jobs: Option<u32>,
+    /// Allow concurrent jobs x encoder threads above the core count.
+    #[serde(default)]
+    pub oversubscribe: bool,
+    /// Encoder configurations.
+    #[serde(rename = "config")]
+    pub configs: Vec<ConfigSpec>,
+}
+
+fn default_metrics() -> Vec<String> {
+    vec!["vmaf".into(), "psnr".into(), "ssim".into()]
+}
+fn default_model() -> String {
+    "vmaf_v0.6.1".into()
+}
+fn one() -> u32 {
+    1
+}
+fn default_method() -> String {
+    "pchip".into()
+}
+fn default_container() -> String {
+    "mkv".into()
+}
+
+/// A capped-CRF point.
+#[derive(Clone, Debug, Deserialize, Serialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct CappedPoint {
+    /// CRF.
+    pub crf: f64,
+    /// VBV maximum rate.
+    pub maxrate_kbps: f64,
+    /// VBV buffer.
+    pub bufsize_kbits: f64,
+}
+
+/// One encoder configuration and its rate points.
+#[derive(Clone, Debug, Deserialize, Serialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct ConfigSpec {
+    /// Name used in results (unique in the suite).
+    pub name: String,
+    /// libavcodec encoder.
+    pub codec: String,
+    /// Preset.
+    pub preset: Option<Scalar>,
+    /// Encoder threads (default 1).
+    pub threads: Option<u32>,
+    /// Encoder-specific parameter string.
+    pub params: Option<String>,
+    /// Raw libavcodec options.
+    pub options: Option<BTreeMap<String, Scalar>>,
+    /// CRF points.
+    #[serde(default)]
+    pub crf: Vec<f64>,
+    /// Constant-QP points.
+    #[serde(default)]
+    pub qp: Vec<f64>,
+    /// ABR targets in kbit/s.
+    #[serde(default)]
+    pub abr_kbps: Vec<f64>,
+    /// ABR targets in bits per pixel (kbit/s = bpp x width x height x fps / 1000).
+    #[serde(default)]
+    pub abr_bpp: Vec<f64>,
+    /// Passes of the ABR encodes (1 or 2).
+    #[serde(default = "one")]
+    pub abr_passes: u32,
+    /// CBR targets in kbit/s.
+    #[serde(default)]
+    pub cbr_kbps: Vec<f64>,
+    /// CBR targets in bits per pixel.
+    #[serde(default)]
+    pub cbr_bpp: Vec<f64>,
+    /// CBR buffer in seconds of the target rate (default 1).
+    pub cbr_buffer_s: Option<f64>,
+    /// Capped-CRF points.
+    #[serde(default)]
+    pub capped_crf: Vec<CappedPoint>,
+}
+
+/// A checked suite.
+#[derive(Clone, Debug)]
+pub struct Suite {
+    /// As written.
+    pub spec: SuiteSpec,
+    /// The TOML text exactly as read.
+    pub text: String,
+    /// Where it came from (None: the embedded default).
+    pub path: Option<PathBuf>,
+    /// Metrics, parsed.
+    pub metrics: Vec<Metric>,
+    /// VMAF model, parsed.
+    pub vmaf_model: VmafModelVersion,
+}
+
+impl Suite {
+    /// The embedded default suite.
+    pub fn default_suite() -> Suite {
+        Suite::parse(DEFAULT_SUITE, None).expect("the embedded default suite is valid")
+    }
+
+    /// Reads and checks a suite file.
+    pub fn load(path: &Path) -> Result<Suite, SuiteError> {
+        let text = std::fs::read_to_string(path).map_err(|source| SuiteError::Io { path: path.to_path_buf(), source })?;
+        Suite::parse(&text, Some(path))
+    }
+
+    /// Parses and checks suite text.
+    pub fn parse(text: &str, path: Option<&Path>) -> Result<Suite, SuiteError> {
+        let shown = path.map(Path::to_path_buf).unwrap_or_else(|| PathBuf::from("<default suite>"));
+        let spec: SuiteSpec = toml::from_str(text).map_err(|e| SuiteError::Parse { path: shown.clone(), message: toml_message(text, &e) })?;
+        let invalid = |field: String, message: String| SuiteError::Invalid { path: shown.clone(), field, message };
+        if spec.configs.is_empty() {
+            return Err(invalid("config".into(), "the suite has no [[config]]".into()));
+        }
+        if spec.corpora.is_empty() {
+            return Err(invalid("corpora".into(), "names no corpus".into()));
+        }
+        let mut metrics = Vec::new();
+        for (i, m) in spec.metrics.iter().enumerate() {
+            let parsed = Metric::parse(m).ok_or_else(|| invalid(format!("metrics[{i}]"), format!("unknown metric `{m}` (vmaf, psnr, ssim, ms-ssim)")))?;
+            if !metrics.contains(&parsed) {
+                metrics.push(parsed);
+            }
+        }
+        if metrics.is_empty() {
+            return Err(invalid("metrics".into(), "names no metric".into()));
+        }
+        let vmaf_model: VmafModelVersion = spec.vmaf_model.parse().map_err(|_| invalid("vmaf_model".into(), format!("unknown model `{}` (vmaf_v0.6.1, vmaf_v0.6.1neg, vmaf_4k_v0.6.1)", spec.vmaf_model)))?;
+        if !["pchip", "cubic", "akima"].contains(&spec.bd_method.as_str()) {
+            return Err(invalid("bd_method".into(), format!("unknown method `{}` (pchip, cubic, akima)", spec.bd_method)));
+        }
+        if rdbench_transcode::mux::Container::from_name(&spec.container).is_none() {
+            return Err(invalid("container".into(), format!("unknown container `{}`", spec.container)));
+        }
+        if spec.repetitions == 0 {
+            return Err(invalid("repetitions".into(), "must be at least 1".into()));
+        }
+        let mut names: Vec<&str> = Vec::new();
+        for (i, c) in spec.configs.iter().enumerate() {
+            let f = format!("config[{i}]");
+            if c.name.trim().is_empty() || c.name.contains('/') {
+                return Err(invalid(format!("{f}.name"), format!("`{}` is not a usable name (non-empty, no '/')", c.name)));
+            }
+            if names.contains(&c.name.as_str()) {
+                return Err(invalid(format!("{f}.name"), format!("`{}` is used twice", c.name)));
+            }
+            names.push(&c.name);
+            check_config(c, &f).map_err(|(field, message)| invalid(field, message))?;
+        }
+        if !names.contains(&spec.anchor.as_str()) {
+            return Err(invalid("anchor".into(), format!("`{}` is not a configuration (have: {})", spec.anchor, names.join(", "))));
+        }
+        let cores = std::thread::available_parallelism().map(|n| n.get() as u32).unwrap_or(1);
+        let max_threads = spec.configs.iter().map(|c| c.threads.unwrap_or(1)).max().unwrap_or(1);
+        if let Some(j) = spec.jobs {
+            if j == 0 {
+                return Err(invalid("jobs".into(), "must be at least 1".into()));
+            }
+            if j * max_threads > cores && !spec.oversubscribe {
+                return Err(invalid(
+                    "jobs".into(),
+                    format!("{j} jobs x {max_threads} encoder threads exceeds this machine's {cores} cores; lower it or set oversubscribe = true"),
+                ));
+            }
+        }
+        Ok(Suite { spec, text: text.to_string(), path: path.map(Path::to_path_buf), metrics, vmaf_model })
+    }
+
+    /// Concurrent jobs: the suite's, or cores / the largest encoder thread count.
+    pub fn jobs(&self, cores: u32) -> u32 {
+        let max_threads = self.spec.configs.iter().map(|c| c.threads.unwrap_or(1)).max().unwrap_or(1).max(1);
+        self.spec.jobs.unwrap_or((cores / max_threads).max(1))
+    }
+
+    /// The configuration called `name`.
+    pub fn config(&self, name: &str) -> Option<&ConfigSpec> {
+        self.spec.configs.iter().find(|c| c.name == name)
+    }
+}
+
+fn toml_message(text: &str, err: &toml::de::Error) -> String {
+    let msg = err.message().trim().replace('\n', " ");
+    match err.span() {
+        Some(span) => {
+            let before = &text[..span.start.min(text.len())];
+            let line = before.matches('\n').count() + 1;
+            let column = before.len() - before.rfind('\n').map(|i| i + 1).unwrap_or(0) + 1;
+            format!("line {line} column {column}: {msg}")
+        }
+        None => msg,
+    }
+}
+
+/// A rate point of a configuration, before it meets a sequence.
+#[derive(Clone, Debug, PartialEq)]
+pub enum PointSpec {
+    /// CRF.
+    Crf(f64),
+    /// Constant QP.
+    Qp(f64),
+    /// ABR at kbit/s, or at bits per pixel.
+    Abr { kbps: Option<f64>, bpp: Option<f64>, passes: u32 },
+    /// CBR at kbit/s or bits per pixel, buffer in seconds.
+    Cbr { kbps: Option<f64>, bpp: Option<f64>, buffer_s: f64 },
+    /// Capped CRF.
+    Capped(CappedPoint),
+}
+
+impl ConfigSpec {
+    /// Every rate point with its mode name and index within the mode.
+    pub fn points(&self) -> Vec<(String, u32, PointSpec)> {
+        let mut out = Vec::new();
+        let abr_mode = if self.abr_passes == 2 { "abr2" } else { "abr" };
+        for (i, v) in self.crf.iter().enumerate() {
+            out.push(("crf".to_string(), i as u32, PointSpec::Crf(*v)));
+        }
+        for (i, v) in self.qp.iter().enumerate() {
+            out.push(("qp".to_string(), i as u32, PointSpec::Qp(*v)));
+        }
+        let abr: Vec<PointSpec> = self
+            .abr_kbps
+            .iter()
+            .map(|k| PointSpec::Abr { kbps: Some(*k), bpp: None, passes: self.abr_passes })
+            .chain(self.abr_bpp.iter().map(|b| PointSpec::Abr { kbps: None, bpp: Some(*b), passes: self.abr_passes }))
+            .collect();
+        for (i, p) in abr.into_iter().enumerate() {
+            out.push((abr_mode.to_string(), i as u32, p));
+        }
+        let buffer_s = self.cbr_buffer_s.unwrap_or(1.0);
+        let cbr: Vec<PointSpec> = self
+            .cbr_kbps
+            .iter()
+            .map(|k| PointSpec::Cbr { kbps: Some(*k), bpp: None, buffer_s })
+            .chain(self.cbr_bpp.iter().map(|b| PointSpec::Cbr { kbps: None, bpp: Some(*b), buffer_s }))
+            .collect();
+        for (i, p) in cbr.into_iter().enumerate() {
+            out.push(("cbr".to_string(), i as u32, p));
+        }
+        for (i, c) in self.capped_crf.iter().enumerate() {
+            out.push(("capped_crf".to_string(), i as u32, PointSpec::Capped(c.clone())));
+        }
+        out
+    }
+}
+
+impl PointSpec {
+    /// The job-spec rate control for a sequence of `pixels_per_s` luma samples per second.
+    pub fn rc(&self, pixels_per_s: f64) -> RcSpec {
+        let kbps = |k: Option<f64>, b: Option<f64>| k.unwrap_or_else(|| b.unwrap_or(0.0) * pixels_per_s / 1000.0);
+        match self {
+            PointSpec::Crf(v) => RcSpec::Crf { value: *v },
+            PointSpec::Qp(v) => RcSpec::Qp { value: *v },
+            PointSpec::Abr { kbps: k, bpp, passes } => RcSpec::Abr { bitrate_kbps: round_kbps(kbps(*k, *bpp)), passes: Some(*passes as u8) },
+            PointSpec::Cbr { kbps: k, bpp, buffer_s } => {
+                let r = round_kbps(kbps(*k, *bpp));
+                RcSpec::Cbr { bitrate_kbps: r, bufsize_kbits: Some(round_kbps(r * buffer_s)) }
+            }
+            PointSpec::Capped(c) => RcSpec::CappedCrf { value: c.crf, maxrate_kbps: c.maxrate_kbps, bufsize_kbits: c.bufsize_kbits },
+        }
+    }
+}
+
+/// Bitrates derived from bits per pixel, rounded to 0.1 kbit/s so job ids and cache keys are stable.
+fn round_kbps(k: f64) -> f64 {
+    (k * 10.0).round() / 10.0
+}
+
+fn check_config(c: &ConfigSpec, f: &str) -> Result<(), (String, String)> {
+    if ffmpeg_encoder_missing(&c.codec) {
+        return Err((format!("{f}.codec"), format!("unknown encoder `{}` (not in this FFmpeg build)", c.codec)));
+    }
+    if c.points().is_empty() {
+        return Err((f.to_string(), "has no rate points (crf, qp, abr_kbps, abr_bpp, cbr_kbps, cbr_bpp or capped_crf)".into()));
+    }
+    if !(1..=2).contains(&c.abr_passes) {
+        return Err((format!("{f}.abr_passes"), format!("must be 1 or 2, not {}", c.abr_passes)));
+    }
+    if c.cbr_buffer_s.is_some_and(|b| !(b > 0.0)) {
+        return Err((format!("{f}.cbr_buffer_s"), "must be positive".into()));
+    }
+    for (list, name) in [(&c.abr_kbps, "abr_kbps"), (&c.abr_bpp, "abr_bpp"), (&c.cbr_kbps, "cbr_kbps"), (&c.cbr_bpp, "cbr_bpp")] {
+        if let Some((i, v)) = list.iter().enumerate().find(|(_, v)| !(v.is_finite() && **v > 0.0)) {
+            return Err((format!("{f}.{name}[{i}]"), format!("must be a positive number, not {v}")));
+        }
+    }
+    // Every point through the transcode core's own checks (ranges per encoder, presets, params).
+    let field_of = |mode: &str, i: u32| -> String {
+        match mode {
+            "abr" | "abr2" => format!("{f}.{}", if c.abr_kbps.len() > i as usize { format!("abr_kbps[{i}]") } else { format!("abr_bpp[{}]", i as usize - c.abr_kbps.len()) }),
+            "cbr" => format!("{f}.{}", if c.cbr_kbps.len() > i as usize { format!("cbr_kbps[{i}]") } else { format!("cbr_bpp[{}]", i as usize - c.cbr_kbps.len()) }),
+            "capped_crf" => format!("{f}.capped_crf[{i}]"),
+            m => format!("{f}.{m}[{i}]"),
+        }
+    };
+    for (mode, i, p) in c.points() {
+        let rc = RateControl::from_spec(&p.rc(1.0e6), &field_of(&mode, i)).map_err(split_err)?;
+        let field = field_of(&mode, i);
+        let pass = if rc.passes() == 2 { Pass::First } else { Pass::Only };
+        let stats = std::path::PathBuf::from("/dev/null");
+        let req = EncoderRequest {
+            field: &field,
+            codec: &c.codec,
+            preset: c.preset.as_ref(),
+            threads: Some(c.threads.unwrap_or(1)),
+            rc: Some(&rc),
+            params: c.params.as_deref(),
+            options: c.options.as_ref(),
+            gop: None,
+            bit_depth: 8,
+            pass,
+            stats_file: Some(&stats),
+        };
+        encoder_config(&req).map_err(|e| {
+            // The core names fields of a job spec (`config[0].crf[1].rc.value`); keep the suite's.
+            let (fld, msg) = split_err(e);
+            let fld = if fld.starts_with(&field) && fld.contains(".rc") { field.clone() } else { fld.replace(&format!("{field}."), &format!("{f}.")) };
+            (fld, msg)
+        })?;
+    }
+    Ok(())
+}
+
+fn split_err(e: rdbench_transcode::Error) -> (String, String) {
+    match e {
+        rdbench_transcode::Error::Spec { field, message } => (field, message),
+        other => (String::new(), other.to_string()),
+    }
+}
+
+fn ffmpeg_encoder_missing(name: &str) -> bool {
+    rdbench_transcode::init();
+    !rdbench_transcode::media::encoder_exists(name)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_default_suite_is_valid_and_has_the_promised_grid() {
+        let s = Suite::default_suite();
+        assert_eq!(s.spec.anchor, "x264");
+        assert_eq!(s.spec.configs.len(), 3);
+        for c in &s.spec.configs {
+            let pts = c.points();
+            assert_eq!(pts.iter().filter(|p| p.0 == "crf").count(), 4, "{}", c.name);
+            assert_eq!(pts.iter().filter(|p| p.0 == "abr").count(), 4, "{}", c.name);
+        }
+        assert_eq!(s.metrics, vec![Metric::Vmaf, Metric::Psnr, Metric::Ssim]);
+    }
+
+    fn err(text: &str) -> String {
+        Suite::parse(text, Some(Path::new("s.toml"))).unwrap_err().to_string()
+    }
+
+    const HEAD: &str = "name = \"t\"\ncorpora = [\"quick\"]\nanchor = \"a\"\njobs = 1\n";
+
+    #[test]
+    fn errors_name_the_file_line_and_field() {
+        assert_eq!(
+            err(&format!("{HEAD}[[config]]\nname = \"a\"\ncodec = \"libx264\"\ncrf = [23, 99]\n")),
+            "s.toml: config[0].crf[1]: crf 99 is out of range for libx264 (0-51)"
+        );
+        let e = err(&format!("{HEAD}[[config]]\nname = \"a\"\ncodec = \"libx264\"\ncfr = [23]\n"));
+        assert!(e.starts_with("s.toml: line 8 column 1: unknown field `cfr`"), "{e}");
+        assert_eq!(
+            err(&format!("{HEAD}[[config]]\nname = \"a\"\ncodec = \"libnope\"\ncrf = [23]\n")),
+            "s.toml: config[0].codec: unknown encoder `libnope` (not in this FFmpeg build)"
+        );
+        assert_eq!(
+            err(&format!("name = \"t\"\ncorpora = [\"quick\"]\nanchor = \"zz\"\njobs = 1\n[[config]]\nname = \"a\"\ncodec = \"libx264\"\ncrf = [23]\n")),
+            "s.toml: anchor: `zz` is not a configuration (have: a)"
+        );
+        assert_eq!(
+            err(&format!("{HEAD}[[config]]\nname = \"a\"\ncodec = \"libx264\"\nabr_bpp = [0.1, -1]\n")),
+            "s.toml: config[0].abr_bpp[1]: must be a positive number, not -1"
+        );
+        assert_eq!(
+            err(&format!("name = \"t\"\ncorpora = [\"quick\"]\nanchor = \"a\"\njobs = 64\n[[config]]\nname = \"a\"\ncodec = \"libx264\"\ncrf = [23]\n"))
+                .split(" exceeds")
+                .next()
+                .unwrap(),
+            "s.toml: jobs: 64 jobs x 1 encoder threads"
+        );
+    }
+
+    #[test]
+    fn bitrate_points_scale_with_the_pixel_rate() {
+        let p = PointSpec::Abr { kbps: None, bpp: Some(0.04), passes: 1 };
+        assert_eq!(p.rc(640.0 * 360.0 * 30.0), RcSpec::Abr { bitrate_kbps: 276.5, passes: Some(1) });
+        let c = PointSpec::Cbr { kbps: Some(1000.0), bpp: None, buffer_s: 2.0 };
+        assert_eq!(c.rc(1.0), RcSpec::Cbr { bitrate_kbps: 1000.0, bufsize_kbits: Some(2000.0) });
+    }
+}
