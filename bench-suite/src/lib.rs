@@ -7,7 +7,10 @@
 
 #![forbid(unsafe_code)]
 
+pub mod cache;
 pub mod compare;
+pub mod execute;
+pub mod grid;
 pub mod record;
 pub mod run;
 pub mod suite;

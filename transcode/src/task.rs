@@ -81,7 +81,7 @@ pub struct TaskStats {
 }
 
 /// One encoded packet.
-#[derive(Clone, Copy, Debug, Serialize, PartialEq)]
+#[derive(Clone, Copy, Debug, Serialize, serde::Deserialize, PartialEq)]
 pub struct PacketRecord {
     /// Bytes.
     pub size: u32,

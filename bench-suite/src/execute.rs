@@ -1,0 +1,426 @@
+//! One job: encode a sequence at one rate point through the transcode core, analyse the packet
+//! trace (bitrate error, peak bitrate, VBV), decode the encode and score it against its source,
+//! and turn it all into an [`EncodeRecord`] and its [`FrameRecord`]s. Encodes and scores come
+//! from the cache when an identical one was done before.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::time::Instant;
+
+use rdbench_metrics::ratecontrol::{bitrate_accuracy, peak_bitrate, vbv_check, Packet, PacketTrace, VbvMode, VbvParams};
+use rdbench_transcode::job::{self as tjob, NoProgress};
+use rdbench_transcode::spec::{AudioKeyword, AudioSpec, ExecutionSpec, JobSpec, OutputSettings, RcSpec, TaskMode};
+use rdbench_transcode::task::PacketRecord;
+use rdbench_transcode::{cpu, versions};
+use serde::{Deserialize, Serialize};
+
+use crate::cache::{key_of, ResultCache, CACHE_VERSION};
+use crate::compare::{compare, CompareOptions, Metric};
+use crate::grid::Job;
+use crate::record::{EncodeRecord, FrameRecord};
+use crate::run::JobResult;
+use crate::suite::Suite;
+
+/// What every job of a run shares.
+pub struct Context<'a> {
+    /// The suite.
+    pub suite: &'a Suite,
+    /// The run's id.
+    pub run_id: String,
+    /// Git revision of rdbench.
+    pub git_revision: String,
+    /// Host name.
+    pub host: String,
+    /// The cache.
+    pub cache: ResultCache,
+    /// Where encodes go when caching is off.
+    pub scratch: PathBuf,
+}
+
+/// An encode's figures, as cached.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct EncodeOutcome {
+    /// Frames.
+    pub frames: u64,
+    /// Width.
+    pub width: u32,
+    /// Height.
+    pub height: u32,
+    /// Frame rate.
+    pub fps: f64,
+    /// Encoded video bytes.
+    pub bytes: u64,
+    /// Encoder busy seconds.
+    pub encode_wall_s: f64,
+    /// Encoder CPU seconds.
+    pub encode_cpu_s: f64,
+    /// CPU of every task of the transcode (demux, decode, filter, encode, mux).
+    pub transcode_cpu_s: f64,
+    /// The part of it on library-spawned threads.
+    pub transcode_helper_cpu_s: f64,
+    /// Packets in decode order.
+    pub packets: Vec<PacketRecord>,
+}
+
+/// An encode's scores, as cached.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct ScoreOutcome {
+    /// Frames compared.
+    pub frames: u64,
+    /// Pooled values: column -> (mean, harmonic mean, 1st percentile).
+    pub pooled: BTreeMap<String, [f64; 3]>,
+    /// Per-frame values by column.
+    pub per_frame: BTreeMap<String, Vec<f64>>,
+    /// Frames VMAF scored.
+    pub vmaf_frames: Vec<u32>,
+    /// Decode wall seconds.
+    pub decode_wall_s: f64,
+    /// Decode CPU seconds.
+    pub decode_cpu_s: f64,
+    /// Scoring wall seconds.
+    pub score_wall_s: f64,
+    /// Scoring CPU seconds (on the job's thread).
+    pub score_cpu_s: f64,
+}
+
+/// A finished job with how much CPU it took in this run (zero parts for cached work).
+pub struct JobRun {
+    /// The result written to the run folder.
+    pub result: JobResult,
+    /// CPU this run spent on the job (all threads).
+    pub cpu_s: f64,
+    /// CPU on the job's thread outside the encoder, decoders and scorers.
+    pub overhead_cpu_s: f64,
+    /// Encoder CPU this run spent (0 when the encode was cached).
+    pub encode_cpu_s: f64,
+    /// Wall seconds.
+    pub wall_s: f64,
+}
+
+#[derive(Serialize)]
+struct EncodeKey<'a> {
+    version: u32,
+    source_sha256: &'a str,
+    frames: u32,
+    codec: &'a str,
+    encoder_version: String,
+    preset: Option<String>,
+    params: Option<&'a str>,
+    options: Option<BTreeMap<String, String>>,
+    threads: u32,
+    rc: &'a RcSpec,
+    container: &'a str,
+    repetition: u32,
+}
+
+fn ext_of(container: &str) -> &str {
+    match container {
+        "matroska" => "mkv",
+        "mpegts" => "ts",
+        "yuv4mpegpipe" => "y4m",
+        other => other,
+    }
+}
+
+/// The encode's cache key.
+pub fn encode_key(ctx: &Context<'_>, job: &Job) -> String {
+    let c = &job.config;
+    key_of(&EncodeKey {
+        version: CACHE_VERSION,
+        source_sha256: &job.source.seq.sha256,
+        frames: job.source.seq.frames,
+        codec: &c.codec,
+        encoder_version: versions::encoder(&c.codec),
+        preset: c.preset.as_ref().map(|p| p.to_string()),
+        params: c.params.as_deref(),
+        options: c.options.as_ref().map(|o| o.iter().map(|(k, v)| (k.clone(), v.to_string())).collect()),
+        threads: c.threads.unwrap_or(1),
+        rc: &job.rc,
+        container: &ctx.suite.spec.container,
+        repetition: job.repetition,
+    })
+}
+
+fn score_key(ctx: &Context<'_>, encode_key: &str) -> String {
+    let metrics: Vec<&str> = ctx.suite.metrics.iter().map(|m| m.name()).collect();
+    key_of(&(CACHE_VERSION, encode_key, metrics, ctx.suite.vmaf_model.name()))
+}
+
+fn encode(ctx: &Context<'_>, job: &Job, out: &Path) -> Result<EncodeOutcome, String> {
+    let c = &job.config;
+    let spec = JobSpec {
+        input: job.source.seq.path.to_string_lossy().into_owned(),
+        templates: None,
+        defaults: OutputSettings::default(),
+        execution: ExecutionSpec {
+            decode: Some(TaskMode::Serial),
+            filter: Some(TaskMode::Serial),
+            encode: Some(TaskMode::Serial),
+            mux: Some(TaskMode::Serial),
+            ..Default::default()
+        },
+        outputs: vec![OutputSettings {
+            path: Some(out.to_string_lossy().into_owned()),
+            format: Some(ctx.suite.spec.container.clone()),
+            codec: Some(c.codec.clone()),
+            preset: c.preset.clone(),
+            threads: Some(c.threads.unwrap_or(1)),
+            rc: Some(job.rc.clone()),
+            params: c.params.clone(),
+            options: c.options.clone(),
+            audio: Some(AudioSpec::Keyword(AudioKeyword::Drop)),
+            passthrough: Some(false),
+            ..Default::default()
+        }],
+    };
+    let mut tj = tjob::Job::from_spec(&spec, None, None).map_err(|e| e.to_string())?;
+    tj.decoder_threads = 1;
+    if let Some((_, _, e)) = tj.rejected.first() {
+        return Err(e.to_string());
+    }
+    let report = tjob::run(&tj, &NoProgress).map_err(|e| e.to_string())?;
+    let o = report.outputs.first().ok_or("the encode produced no output")?;
+    if let Some(e) = &o.error {
+        return Err(e.to_string());
+    }
+    let enc = o.encode_stats().ok_or("the encode reported no encoder statistics")?;
+    let all = report.input_tasks.iter().chain(o.tasks.iter());
+    let (cpu, helper) = all.fold((0.0, 0.0), |(c, h), t| (c + t.cpu_s, h + t.helper_cpu_s));
+    Ok(EncodeOutcome {
+        frames: o.frames,
+        width: o.width,
+        height: o.height,
+        fps: o.fps,
+        bytes: o.video_bytes,
+        encode_wall_s: o.encode_wall_s,
+        encode_cpu_s: o.encode_cpu_s,
+        transcode_cpu_s: cpu,
+        transcode_helper_cpu_s: helper,
+        packets: enc.packets.clone(),
+    })
+}
+
+fn score(ctx: &Context<'_>, job: &Job, encoded: &Path) -> Result<ScoreOutcome, String> {
+    let options = CompareOptions {
+        metrics: ctx.suite.metrics.clone(),
+        vmaf_model: ctx.suite.vmaf_model,
+        vmaf_threads: 0,
+        decoder_threads: 1,
+        ..Default::default()
+    };
+    let cmp = compare(&job.source.seq.path, encoded, &options).map_err(|e| e.to_string())?;
+    let pooled = cmp.pooled.iter().map(|(k, e)| (k.clone(), [e.pooled.mean, e.pooled.harmonic_mean, e.pooled.p1])).collect();
+    Ok(ScoreOutcome {
+        frames: cmp.frames,
+        pooled,
+        per_frame: cmp.per_frame,
+        vmaf_frames: cmp.vmaf_frames,
+        decode_wall_s: cmp.decode_wall_s,
+        decode_cpu_s: cmp.decode_cpu_s,
+        score_wall_s: cmp.score_wall_s,
+        score_cpu_s: cmp.score_cpu_s,
+    })
+}
+
+/// The record of a job before anything is known about its outcome.
+fn base_record(ctx: &Context<'_>, job: &Job, key: &str) -> EncodeRecord {
+    let c = &job.config;
+    let s = &job.source.seq.sequence;
+    let (target, maxrate, bufsize) = match &job.rc {
+        RcSpec::Abr { bitrate_kbps, .. } => (Some(*bitrate_kbps), None, None),
+        RcSpec::Cbr { bitrate_kbps, bufsize_kbits } => (Some(*bitrate_kbps), Some(*bitrate_kbps), *bufsize_kbits),
+        RcSpec::CappedCrf { maxrate_kbps, bufsize_kbits, .. } => (None, Some(*maxrate_kbps), Some(*bufsize_kbits)),
+        _ => (None, None, None),
+    };
+    let rc_value = match &job.rc {
+        RcSpec::Crf { value } | RcSpec::Qp { value } | RcSpec::CappedCrf { value, .. } => *value,
+        RcSpec::Abr { bitrate_kbps, .. } | RcSpec::Cbr { bitrate_kbps, .. } => *bitrate_kbps,
+    };
+    EncodeRecord {
+        run_id: ctx.run_id.clone(),
+        git_revision: ctx.git_revision.clone(),
+        host: ctx.host.clone(),
+        job_id: job.id.clone(),
+        cache_key: key.to_string(),
+        status: "ok".into(),
+        corpus: job.source.corpus.clone(),
+        sequence: s.id.clone(),
+        class: s.class.to_string(),
+        config: c.name.clone(),
+        codec: c.codec.clone(),
+        encoder_version: versions::encoder(&c.codec),
+        preset: c.preset.as_ref().map(|p| p.to_string()).unwrap_or_default(),
+        params: c.params.clone().unwrap_or_default(),
+        threads: c.threads.unwrap_or(1),
+        rc_mode: job.mode.clone(),
+        rc_value,
+        rc_point: job.point,
+        target_kbps: target,
+        maxrate_kbps: maxrate,
+        bufsize_kbits: bufsize,
+        repetition: job.repetition,
+        fps: s.fps.as_f64(),
+        si: job.source.siti.map(|x| x.si),
+        ti: job.source.siti.map(|x| x.ti),
+        ..Default::default()
+    }
+}
+
+/// Runs one job (or takes it from the cache).
+pub fn execute(ctx: &Context<'_>, job: &Job) -> JobRun {
+    let (wall0, cpu0) = (Instant::now(), cpu::thread_cpu_s());
+    let key = encode_key(ctx, job);
+    let mut record = base_record(ctx, job, &key);
+    let ext = ext_of(rdbench_transcode::mux::Container::from_name(&ctx.suite.spec.container).map(|c| c.muxer()).unwrap_or("mkv"));
+    let out = ctx.cache.encode_path(&key, ext, &ctx.scratch);
+    if let Some(dir) = out.parent() {
+        let _ = std::fs::create_dir_all(dir);
+    }
+    // Encode.
+    let (mut encoded_now, mut on_thread_cpu, mut helper_cpu, mut encode_cpu_now) = (false, 0.0, 0.0, 0.0);
+    let cached_encode: Option<EncodeOutcome> = ctx.cache.get("encodes", &key).filter(|_| out.is_file());
+    let enc = match cached_encode {
+        Some(e) => Ok(e),
+        None => {
+            let r = encode(ctx, job, &out);
+            if let Ok(e) = &r {
+                encoded_now = true;
+                on_thread_cpu += e.transcode_cpu_s - e.transcode_helper_cpu_s;
+                helper_cpu += e.transcode_helper_cpu_s;
+                encode_cpu_now = e.encode_cpu_s;
+                ctx.cache.put("encodes", &key, e);
+            }
+            r
+        }
+    };
+    let enc = match enc {
+        Ok(e) => e,
+        Err(msg) => {
+            record.status = "failed".into();
+            record.error = Some(msg);
+            let cpu = cpu::thread_cpu_s() - cpu0;
+            return JobRun { result: JobResult { record, frames: Vec::new() }, cpu_s: cpu, overhead_cpu_s: 0.0, encode_cpu_s: 0.0, wall_s: wall0.elapsed().as_secs_f64() };
+        }
+    };
+    // Score.
+    let skey = score_key(ctx, &key);
+    let mut scored_now = false;
+    let sc = match ctx.cache.get::<ScoreOutcome>("scores", &skey) {
+        Some(s) => Ok(s),
+        None => {
+            let r = score(ctx, job, &out);
+            if let Ok(s) = &r {
+                scored_now = true;
+                on_thread_cpu += s.score_cpu_s;
+                helper_cpu += s.decode_cpu_s;
+                ctx.cache.put("scores", &skey, s);
+            }
+            r
+        }
+    };
+    if !ctx.cache.enabled() {
+        let _ = std::fs::remove_file(&out);
+    }
+    fill_encode(&mut record, &enc);
+    let mut frames = frame_records(&job.id, &enc.packets);
+    match sc {
+        Ok(s) => fill_scores(&mut record, &mut frames, &s, &ctx.suite.metrics),
+        Err(msg) => {
+            record.status = "failed".into();
+            record.error = Some(format!("scoring: {msg}"));
+        }
+    }
+    record.cached = !encoded_now && !scored_now;
+    let worker_cpu = cpu::thread_cpu_s() - cpu0;
+    let overhead = (worker_cpu - on_thread_cpu).max(0.0);
+    JobRun {
+        result: JobResult { record, frames },
+        cpu_s: worker_cpu + helper_cpu,
+        overhead_cpu_s: if encoded_now { overhead } else { 0.0 },
+        encode_cpu_s: encode_cpu_now,
+        wall_s: wall0.elapsed().as_secs_f64(),
+    }
+}
+
+fn fill_encode(r: &mut EncodeRecord, e: &EncodeOutcome) {
+    r.width = e.width;
+    r.height = e.height;
+    r.frames = e.frames;
+    r.fps = if e.fps > 0.0 { e.fps } else { r.fps };
+    r.bytes = e.bytes;
+    r.encode_wall_s = e.encode_wall_s;
+    r.encode_cpu_s = e.encode_cpu_s;
+    r.encode_fps = if e.encode_wall_s > 0.0 { e.frames as f64 / e.encode_wall_s } else { 0.0 };
+    r.job_cpu_s = e.transcode_cpu_s;
+    let packets: Vec<Packet> = e.packets.iter().map(|p| Packet::new(p.size as u64, p.pts_s, p.dts_s, (p.duration_s > 0.0).then_some(p.duration_s), p.key)).collect();
+    let Ok(trace) = PacketTrace::new(packets) else {
+        r.bitrate_kbps = 0.0;
+        return;
+    };
+    match bitrate_accuracy(&trace, r.target_kbps.unwrap_or(1.0)) {
+        Ok(acc) => {
+            r.bitrate_kbps = acc.actual_kbps;
+            r.bitrate_error_pct = r.target_kbps.map(|_| acc.error_percent);
+        }
+        Err(_) => r.bitrate_kbps = e.bytes as f64 * 8.0 / (e.frames as f64 / r.fps.max(1e-9)) / 1000.0,
+    }
+    if let Ok(p) = peak_bitrate(&trace, 1.0, r.maxrate_kbps) {
+        r.peak_1s_kbps = p.peak_kbps;
+    }
+    if let (Some(maxrate), Some(buf)) = (r.maxrate_kbps, r.bufsize_kbits) {
+        let mode = if r.rc_mode == "cbr" { VbvMode::Cbr } else { VbvMode::Capped };
+        if let Ok(v) = vbv_check(&trace, &VbvParams::new(buf, maxrate, mode)) {
+            r.vbv_violations = Some(v.violations as u64);
+        }
+    }
+}
+
+/// Per-frame records in display order (packets arrive in decode order).
+fn frame_records(job_id: &str, packets: &[PacketRecord]) -> Vec<FrameRecord> {
+    let mut by_pts: Vec<&PacketRecord> = packets.iter().collect();
+    by_pts.sort_by(|a, b| a.pts_s.total_cmp(&b.pts_s));
+    by_pts
+        .iter()
+        .enumerate()
+        .map(|(i, p)| FrameRecord {
+            job_id: job_id.to_string(),
+            frame: i as u32,
+            pts_s: p.pts_s,
+            size_bytes: p.size,
+            pict_type: p.pict_type.to_string(),
+            key: p.key,
+            ..Default::default()
+        })
+        .collect()
+}
+
+fn fill_scores(r: &mut EncodeRecord, frames: &mut [FrameRecord], s: &ScoreOutcome, metrics: &[Metric]) {
+    let mean = |k: &str| s.pooled.get(k).map(|v| v[0]);
+    if metrics.contains(&Metric::Vmaf) {
+        r.vmaf = mean("vmaf");
+        r.vmaf_hmean = s.pooled.get("vmaf").map(|v| v[1]);
+        r.vmaf_p1 = s.pooled.get("vmaf").map(|v| v[2]);
+    }
+    r.psnr_y = mean("psnr_y");
+    r.psnr_u = mean("psnr_u");
+    r.psnr_v = mean("psnr_v");
+    r.psnr_yuv = mean("psnr_yuv");
+    r.ssim = mean("ssim");
+    r.ms_ssim = mean("ms_ssim");
+    r.decode_wall_s = s.decode_wall_s;
+    r.score_wall_s = s.score_wall_s;
+    r.job_cpu_s += s.decode_cpu_s + s.score_cpu_s;
+    let col = |name: &str, i: usize| s.per_frame.get(name).and_then(|v| v.get(i)).copied();
+    for (i, f) in frames.iter_mut().enumerate() {
+        f.psnr_y = col("psnr_y", i);
+        f.psnr_u = col("psnr_u", i);
+        f.psnr_v = col("psnr_v", i);
+        f.ssim = col("ssim", i);
+        f.ms_ssim = col("ms_ssim", i);
+        f.vmaf = if s.vmaf_frames.is_empty() {
+            col("vmaf", i)
+        } else {
+            s.vmaf_frames.iter().position(|&x| x as usize == i).and_then(|j| s.per_frame.get("vmaf").and_then(|v| v.get(j)).copied())
+        };
+    }
+}

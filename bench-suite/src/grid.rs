@@ -1,0 +1,165 @@
+//! The job grid: sequences x configurations x rate points x repetitions, with stable ids,
+//! deterministic sharding, and the order jobs start in (longest first, so the run does not end
+//! with one long job on an otherwise idle machine).
+
+use std::sync::Arc;
+
+use rdbench_corpora::{MaterializedSequence, SiTi};
+use rdbench_transcode::spec::RcSpec;
+
+use crate::run::Shard;
+use crate::suite::{ConfigSpec, PointSpec, Suite};
+
+/// A sequence ready to encode, with its corpus and content characterisation.
+#[derive(Clone, Debug)]
+pub struct SourceSequence {
+    /// Corpus name.
+    pub corpus: String,
+    /// The materialised sequence.
+    pub seq: MaterializedSequence,
+    /// SI/TI of its used frames.
+    pub siti: Option<SiTi>,
+}
+
+/// One encode-and-score job.
+#[derive(Clone, Debug)]
+pub struct Job {
+    /// `corpus/sequence/config/mode/point/rN`.
+    pub id: String,
+    /// The source.
+    pub source: Arc<SourceSequence>,
+    /// The encoder configuration.
+    pub config: Arc<ConfigSpec>,
+    /// crf, qp, abr, abr2, cbr, capped_crf.
+    pub mode: String,
+    /// Index of the point within the mode.
+    pub point: u32,
+    /// The point as written.
+    pub spec: PointSpec,
+    /// The rate control for this sequence.
+    pub rc: RcSpec,
+    /// Repetition.
+    pub repetition: u32,
+    /// Relative cost estimate (for ordering).
+    pub cost: f64,
+}
+
+/// Relative encoder CPU cost per pixel at the presets people use (x264 medium = 1).
+fn codec_cost(codec: &str) -> f64 {
+    match codec {
+        "libx264" => 1.0,
+        "libx265" => 4.0,
+        "libsvtav1" => 5.0,
+        "libvpx-vp9" => 3.0,
+        "libaom-av1" => 10.0,
+        "librav1e" => 20.0,
+        _ => 2.0,
+    }
+}
+
+/// Every job of `suite` over `sources`, sorted by id.
+pub fn expand(suite: &Suite, sources: &[Arc<SourceSequence>]) -> Vec<Job> {
+    let mut jobs = Vec::new();
+    for src in sources {
+        let s = &src.seq.sequence;
+        let pixels_per_s = s.width as f64 * s.height as f64 * s.fps.as_f64();
+        let pixels = s.width as f64 * s.height as f64 * src.seq.frames as f64;
+        for cfg in &suite.spec.configs {
+            let cfg = Arc::new(cfg.clone());
+            for (mode, point, spec) in cfg.points() {
+                let rc = spec.rc(pixels_per_s);
+                let passes = if mode == "abr2" { 2.0 } else { 1.0 };
+                let score = 1.5 * suite.metrics.len() as f64 / 3.0;
+                let cost = pixels * (codec_cost(&cfg.codec) * passes * cfg.threads.unwrap_or(1).max(1) as f64 + score);
+                for repetition in 0..suite.spec.repetitions {
+                    jobs.push(Job {
+                        id: format!("{}/{}/{}/{}/{}/r{}", src.corpus, s.id, cfg.name, mode, point, repetition),
+                        source: src.clone(),
+                        config: cfg.clone(),
+                        mode: mode.clone(),
+                        point,
+                        spec: spec.clone(),
+                        rc: rc.clone(),
+                        repetition,
+                        cost,
+                    });
+                }
+            }
+        }
+    }
+    jobs.sort_by(|a, b| a.id.cmp(&b.id));
+    jobs
+}
+
+/// The jobs of shard `shard` (1-based): every Nth job of the id-sorted list, so shards are
+/// deterministic, disjoint and together cover the grid.
+pub fn shard(jobs: Vec<Job>, shard: Option<Shard>) -> Vec<Job> {
+    match shard {
+        None => jobs,
+        Some(s) => jobs.into_iter().enumerate().filter(|(i, _)| (*i as u32) % s.count == s.index - 1).map(|(_, j)| j).collect(),
+    }
+}
+
+/// Orders jobs longest first (ties by id), so the run's tail is short.
+pub fn longest_first(mut jobs: Vec<Job>) -> Vec<Job> {
+    jobs.sort_by(|a, b| b.cost.total_cmp(&a.cost).then_with(|| a.id.cmp(&b.id)));
+    jobs
+}
+
+/// Parses `K/N` (1 <= K <= N).
+pub fn parse_shard(text: &str) -> Option<Shard> {
+    let (k, n) = text.split_once('/')?;
+    let (k, n): (u32, u32) = (k.trim().parse().ok()?, n.trim().parse().ok()?);
+    (n >= 1 && (1..=n).contains(&k)).then_some(Shard { index: k, count: n })
+}
+
+/// The shard from the environment of a cluster scheduler: a Slurm job array
+/// (`SLURM_ARRAY_TASK_ID`, `SLURM_ARRAY_TASK_COUNT`, `SLURM_ARRAY_TASK_MIN`) or a Kubernetes
+/// Indexed Job (`JOB_COMPLETION_INDEX`, 0-based, with the count given separately).
+pub fn shard_from_env(get: impl Fn(&str) -> Option<String>, count_hint: Option<u32>) -> Result<Option<Shard>, String> {
+    let num = |name: &str| -> Result<Option<u32>, String> {
+        match get(name) {
+            None => Ok(None),
+            Some(v) => v.trim().parse::<u32>().map(Some).map_err(|_| format!("{name}={v} is not a whole number")),
+        }
+    };
+    if let Some(id) = num("SLURM_ARRAY_TASK_ID")? {
+        let count = num("SLURM_ARRAY_TASK_COUNT")?.or(count_hint).ok_or("SLURM_ARRAY_TASK_ID is set but SLURM_ARRAY_TASK_COUNT is not")?;
+        let min = num("SLURM_ARRAY_TASK_MIN")?.unwrap_or(0);
+        let index = id.checked_sub(min).ok_or(format!("SLURM_ARRAY_TASK_ID {id} is below SLURM_ARRAY_TASK_MIN {min}"))? + 1;
+        if index > count {
+            return Err(format!("SLURM_ARRAY_TASK_ID {id} is beyond the array of {count} tasks starting at {min}"));
+        }
+        return Ok(Some(Shard { index, count }));
+    }
+    if let Some(i) = num("JOB_COMPLETION_INDEX")? {
+        let count = count_hint.ok_or("JOB_COMPLETION_INDEX is set: give the number of shards with --shard-count (the Job's completions)")?;
+        if i >= count {
+            return Err(format!("JOB_COMPLETION_INDEX {i} is beyond --shard-count {count}"));
+        }
+        return Ok(Some(Shard { index: i + 1, count }));
+    }
+    Ok(None)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::collections::HashMap;
+
+    #[test]
+    fn shards_parse_and_come_from_schedulers() {
+        assert_eq!(parse_shard("2/3"), Some(Shard { index: 2, count: 3 }));
+        assert_eq!(parse_shard("0/3"), None);
+        assert_eq!(parse_shard("4/3"), None);
+        let env = |pairs: &[(&str, &str)]| {
+            let m: HashMap<String, String> = pairs.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
+            move |k: &str| m.get(k).cloned()
+        };
+        assert_eq!(shard_from_env(env(&[("SLURM_ARRAY_TASK_ID", "3"), ("SLURM_ARRAY_TASK_COUNT", "4"), ("SLURM_ARRAY_TASK_MIN", "0")]), None), Ok(Some(Shard { index: 4, count: 4 })));
+        assert_eq!(shard_from_env(env(&[("SLURM_ARRAY_TASK_ID", "1"), ("SLURM_ARRAY_TASK_COUNT", "2"), ("SLURM_ARRAY_TASK_MIN", "1")]), None), Ok(Some(Shard { index: 1, count: 2 })));
+        assert_eq!(shard_from_env(env(&[("JOB_COMPLETION_INDEX", "0")]), Some(3)), Ok(Some(Shard { index: 1, count: 3 })));
+        assert!(shard_from_env(env(&[("JOB_COMPLETION_INDEX", "0")]), None).unwrap_err().contains("--shard-count"));
+        assert_eq!(shard_from_env(env(&[]), None), Ok(None));
+    }
+}
