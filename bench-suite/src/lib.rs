@@ -14,3 +14,5 @@ pub mod grid;
 pub mod record;
 pub mod run;
 pub mod suite;
+pub mod summary;
+pub mod tables;
