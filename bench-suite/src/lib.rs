@@ -11,6 +11,7 @@ pub mod cache;
 pub mod compare;
 pub mod execute;
 pub mod grid;
+pub mod harness;
 pub mod record;
 pub mod run;
 pub mod suite;

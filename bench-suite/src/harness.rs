@@ -1,0 +1,373 @@
+//! A benchmark run: materialise the corpora, expand the job grid, run the jobs on a sized rayon
+//! pool (longest first), write each finished job's record atomically, and finish with the tables
+//! and the summary. A killed run continues with [`RunOptions::resume`]; a shard runs a slice.
+
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::{Instant, SystemTime, UNIX_EPOCH};
+
+use rdbench_corpora::{Cache, Corpus};
+use rdbench_metrics::bdrate::BdMethod;
+use thiserror::Error;
+
+use crate::cache::ResultCache;
+use crate::execute::{execute, Context, JobRun};
+use crate::grid::{self, Job, SourceSequence};
+use crate::record::{EncodeRecord, FrameRecord, HarnessFigures, Summary};
+use crate::run::{self, job_file_name, write_atomic, JobResult, Manifest, RunError, Shard, Versions};
+use crate::suite::Suite;
+
+/// Errors of a run as a whole (a failing job is recorded, not an error).
+#[derive(Debug, Error)]
+#[non_exhaustive]
+pub enum HarnessError {
+    /// A corpus problem (unknown name, missing file, checksum mismatch).
+    #[error(transparent)]
+    Corpus(#[from] rdbench_corpora::CorpusError),
+    /// The run folder.
+    #[error(transparent)]
+    Run(#[from] RunError),
+    /// Resuming a run of another suite, or a run that is not one.
+    #[error("{path}: cannot resume: {message}")]
+    Resume { path: PathBuf, message: String },
+    /// Writing results failed (disk full?); what finished is kept.
+    #[error("{path}: {message}; the {finished} jobs finished so far are kept, `--resume {run}` continues")]
+    Write { path: PathBuf, message: String, finished: usize, run: PathBuf },
+    /// A sequence filter named nothing.
+    #[error("suite `sequences`: `{0}` matches no sequence of the suite's corpora")]
+    NoSuchSequence(String),
+    /// The thread pool.
+    #[error("cannot start the job pool: {0}")]
+    Pool(String),
+}
+
+/// How to run.
+#[derive(Clone, Debug, Default)]
+pub struct RunOptions {
+    /// The folder that holds run folders (`runs/`).
+    pub runs_dir: PathBuf,
+    /// Continue this run folder instead of starting a new one.
+    pub resume: Option<PathBuf>,
+    /// Run only this slice of the job list.
+    pub shard: Option<Shard>,
+    /// Concurrent jobs (default: the suite's, else cores / encoder threads).
+    pub jobs: Option<u32>,
+    /// Cache root (corpora and results); None: the default cache.
+    pub cache_dir: Option<PathBuf>,
+    /// Reuse and store encodes and scores.
+    pub use_cache: bool,
+    /// The command line, for the manifest.
+    pub command_line: Vec<String>,
+    /// rdbench's git revision.
+    pub git_revision: String,
+    /// rdbench's version.
+    pub version: String,
+    /// A fixed run id (default: time and host).
+    pub run_id: Option<String>,
+}
+
+/// Hears about a run's progress.
+pub trait Observer: Sync {
+    /// The job list is known: `todo` to run, `done` already finished (resume).
+    fn planned(&self, _todo: usize, _done: usize) {}
+    /// A job finished.
+    fn finished(&self, _record: &EncodeRecord, _done: usize, _todo: usize) {}
+    /// Something worth saying.
+    fn note(&self, _text: &str) {}
+}
+
+/// An observer that says nothing.
+pub struct Silent;
+impl Observer for Silent {}
+
+/// What a run produced.
+#[derive(Debug)]
+pub struct RunOutcome {
+    /// The run folder.
+    pub dir: PathBuf,
+    /// Its summary.
+    pub summary: Summary,
+    /// Jobs that failed.
+    pub failed: usize,
+}
+
+/// This host's name.
+pub fn host_name() -> String {
+    std::fs::read_to_string("/proc/sys/kernel/hostname").map(|s| s.trim().to_string()).ok().filter(|s| !s.is_empty()).unwrap_or_else(|| "localhost".into())
+}
+
+/// UTC time of `t` as RFC 3339 (`2026-11-21T13:45:07Z`) and as a folder stamp (`20261121-134507`).
+pub fn timestamps(t: SystemTime) -> (String, String) {
+    let secs = t.duration_since(UNIX_EPOCH).map(|d| d.as_secs()).unwrap_or(0) as i64;
+    let (days, rem) = (secs.div_euclid(86_400), secs.rem_euclid(86_400));
+    // Civil date from days since 1970-01-01 (Howard Hinnant's algorithm).
+    let z = days + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z - era * 146_097;
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let d = doy - (153 * mp + 2) / 5 + 1;
+    let m = if mp < 10 { mp + 3 } else { mp - 9 };
+    let y = yoe + era * 400 + if m <= 2 { 1 } else { 0 };
+    let (hh, mm, ss) = (rem / 3600, rem % 3600 / 60, rem % 60);
+    (format!("{y:04}-{m:02}-{d:02}T{hh:02}:{mm:02}:{ss:02}Z"), format!("{y:04}{m:02}{d:02}-{hh:02}{mm:02}{ss:02}"))
+}
+
+/// Materialises the suite's sequences (generating or verifying files) with their SI/TI.
+pub fn sources(suite: &Suite, cache: &Cache, observer: &dyn Observer) -> Result<Vec<Arc<SourceSequence>>, HarnessError> {
+    let mut out = Vec::new();
+    for name in &suite.spec.corpora {
+        let corpus = Corpus::load(name)?;
+        observer.note(&format!("corpus {}: preparing {} sequences", corpus.name, corpus.sequences().len()));
+        for m in corpus.materialize(cache)? {
+            let wanted = suite.spec.sequences.is_empty()
+                || suite.spec.sequences.iter().any(|s| *s == m.sequence.id || *s == format!("{}/{}", corpus.name, m.sequence.id));
+            if !wanted {
+                continue;
+            }
+            let siti = m.siti().ok();
+            out.push(Arc::new(SourceSequence { corpus: corpus.name.clone(), seq: m, siti }));
+        }
+    }
+    for s in &suite.spec.sequences {
+        if !out.iter().any(|x| *s == x.seq.sequence.id || *s == format!("{}/{}", x.corpus, x.seq.sequence.id)) {
+            return Err(HarnessError::NoSuchSequence(s.clone()));
+        }
+    }
+    Ok(out)
+}
+
+fn running_marker(jobs_dir: &Path, id: &str) -> PathBuf {
+    jobs_dir.join(format!(".running-{}", job_file_name(id)))
+}
+
+/// Runs a suite.
+pub fn run(suite: &Suite, options: &RunOptions, observer: &dyn Observer) -> Result<RunOutcome, HarnessError> {
+    let cores = std::thread::available_parallelism().map(|n| n.get() as u32).unwrap_or(1);
+    let corpus_cache = Cache::resolve(options.cache_dir.as_deref())?;
+    let results_cache = ResultCache::new(options.use_cache.then(|| corpus_cache.root().to_path_buf()).as_deref());
+    let host = host_name();
+    let (started, stamp) = timestamps(SystemTime::now());
+
+    // The run folder: new, or the one being resumed.
+    let (dir, manifest) = match &options.resume {
+        Some(dir) => {
+            let loaded = run::load(dir).map_err(|e| HarnessError::Resume { path: dir.clone(), message: e.to_string() })?;
+            if loaded.manifest.suite_toml != suite.text {
+                return Err(HarnessError::Resume { path: dir.clone(), message: format!("it ran suite `{}` with other settings; resume with the same suite file", loaded.manifest.suite_name) });
+            }
+            (dir.clone(), loaded.manifest)
+        }
+        None => {
+            let mut id = options.run_id.clone().unwrap_or_else(|| format!("{stamp}-{host}"));
+            if let Some(s) = options.shard {
+                id.push_str(&format!("-shard{}of{}", s.index, s.count));
+            }
+            let dir = options.runs_dir.join(&id);
+            std::fs::create_dir_all(dir.join("jobs")).map_err(|e| RunError::Io { path: dir.clone(), action: "creating", source: e })?;
+            let manifest = Manifest {
+                run_id: id,
+                suite_name: suite.spec.name.clone(),
+                suite_toml: suite.text.clone(),
+                anchor: suite.spec.anchor.clone(),
+                command_line: options.command_line.clone(),
+                git_revision: options.git_revision.clone(),
+                host: host.clone(),
+                cores,
+                started: started.clone(),
+                finished: None,
+                versions: Versions {
+                    rdbench: options.version.clone(),
+                    ffmpeg: rdbench_transcode::versions::ffmpeg(),
+                    encoders: rdbench_transcode::versions::encoders(),
+                    libvmaf: rdbench_metrics::vmaf::libvmaf_version(),
+                },
+                shard: options.shard,
+                merged_from: Vec::new(),
+            };
+            write_atomic(&dir.join("manifest.json"), &serde_json::to_vec_pretty(&manifest).expect("manifest serialises"))?;
+            (dir, manifest)
+        }
+    };
+    let jobs_dir = dir.join("jobs");
+    std::fs::create_dir_all(&jobs_dir).map_err(|e| RunError::Io { path: jobs_dir.clone(), action: "creating", source: e })?;
+
+    let srcs = sources(suite, &corpus_cache, observer)?;
+    let all = grid::shard(grid::expand(suite, &srcs), manifest.shard.or(options.shard));
+    let total = all.len();
+    // Resume: skip finished jobs; a job that was running when the process died is retried once,
+    // and recorded as failed if it kills the process again.
+    let mut todo: Vec<Job> = Vec::new();
+    let mut crashed: Vec<JobResult> = Vec::new();
+    for job in all {
+        if jobs_dir.join(job_file_name(&job.id)).is_file() {
+            continue;
+        }
+        let marker = running_marker(&jobs_dir, &job.id);
+        let attempts: u32 = std::fs::read_to_string(&marker).ok().and_then(|s| s.trim().parse().ok()).unwrap_or(0);
+        if attempts >= 2 {
+            let record = EncodeRecord {
+                run_id: manifest.run_id.clone(),
+                job_id: job.id.clone(),
+                status: "failed".into(),
+                error: Some(format!("the process died {attempts} times while running this job (an encoder crash?)")),
+                sequence: job.source.seq.sequence.id.clone(),
+                config: job.config.name.clone(),
+                codec: job.config.codec.clone(),
+                rc_mode: job.mode.clone(),
+                rc_point: job.point,
+                ..Default::default()
+            };
+            crashed.push(JobResult { record, frames: Vec::new() });
+            continue;
+        }
+        todo.push(job);
+    }
+    for c in &crashed {
+        let path = jobs_dir.join(job_file_name(&c.record.job_id));
+        write_atomic(&path, &serde_json::to_vec(c).expect("records serialise"))?;
+        let _ = std::fs::remove_file(running_marker(&jobs_dir, &c.record.job_id));
+    }
+    let todo = grid::longest_first(todo);
+    observer.planned(todo.len(), total - todo.len());
+
+    let ctx = Context {
+        suite,
+        run_id: manifest.run_id.clone(),
+        git_revision: manifest.git_revision.clone(),
+        host: host.clone(),
+        cache: results_cache,
+        scratch: dir.join("encodes"),
+    };
+    if !ctx.cache.enabled() {
+        let _ = std::fs::create_dir_all(&ctx.scratch);
+    }
+    let n_jobs = options.jobs.unwrap_or_else(|| suite.jobs(cores)).max(1) as usize;
+    let pool = rayon::ThreadPoolBuilder::new()
+        .num_threads(n_jobs)
+        .thread_name(|i| format!("bench-job-{i}"))
+        .build()
+        .map_err(|e| HarnessError::Pool(e.to_string()))?;
+    let next = AtomicUsize::new(0);
+    let done = AtomicUsize::new(0);
+    let stop = AtomicBool::new(false);
+    let runs: Mutex<Vec<JobRun>> = Mutex::new(Vec::new());
+    let write_error: Mutex<Option<RunError>> = Mutex::new(None);
+    let phase_start = Instant::now();
+    pool.scope(|s| {
+        for _ in 0..n_jobs {
+            s.spawn(|_| loop {
+                if stop.load(Ordering::SeqCst) {
+                    break;
+                }
+                let i = next.fetch_add(1, Ordering::SeqCst);
+                let Some(job) = todo.get(i) else { break };
+                let marker = running_marker(&jobs_dir, &job.id);
+                let attempts: u32 = std::fs::read_to_string(&marker).ok().and_then(|s| s.trim().parse().ok()).unwrap_or(0);
+                let _ = std::fs::write(&marker, format!("{}", attempts + 1));
+                let run = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| execute(&ctx, job))).unwrap_or_else(|p| {
+                    let msg = p.downcast_ref::<String>().cloned().or_else(|| p.downcast_ref::<&str>().map(|s| s.to_string())).unwrap_or_default();
+                    JobRun {
+                        result: JobResult {
+                            record: EncodeRecord {
+                                run_id: ctx.run_id.clone(),
+                                job_id: job.id.clone(),
+                                status: "failed".into(),
+                                error: Some(format!("internal error: {msg}")),
+                                sequence: job.source.seq.sequence.id.clone(),
+                                config: job.config.name.clone(),
+                                codec: job.config.codec.clone(),
+                                rc_mode: job.mode.clone(),
+                                rc_point: job.point,
+                                ..Default::default()
+                            },
+                            frames: Vec::new(),
+                        },
+                        cpu_s: 0.0,
+                        overhead_cpu_s: 0.0,
+                        encode_cpu_s: 0.0,
+                        wall_s: 0.0,
+                    }
+                });
+                let path = jobs_dir.join(job_file_name(&job.id));
+                match write_atomic(&path, &serde_json::to_vec(&run.result).expect("records serialise")) {
+                    Ok(()) => {
+                        let _ = std::fs::remove_file(&marker);
+                        let n = done.fetch_add(1, Ordering::SeqCst) + 1;
+                        observer.finished(&run.result.record, n, todo.len());
+                        runs.lock().unwrap_or_else(|p| p.into_inner()).push(run);
+                    }
+                    Err(e) => {
+                        let _ = std::fs::remove_file(&marker);
+                        stop.store(true, Ordering::SeqCst);
+                        write_error.lock().unwrap_or_else(|p| p.into_inner()).get_or_insert(e);
+                    }
+                }
+            });
+        }
+    });
+    let phase_wall = phase_start.elapsed().as_secs_f64();
+    if let Some(e) = write_error.into_inner().unwrap_or_else(|p| p.into_inner()) {
+        return Err(HarnessError::Write {
+            path: dir.clone(),
+            message: e.to_string(),
+            finished: done.load(Ordering::SeqCst),
+            run: dir.clone(),
+        });
+    }
+    let runs = runs.into_inner().unwrap_or_else(|p| p.into_inner());
+
+    // Machine use of the jobs this process ran.
+    let executed: Vec<&JobRun> = runs.iter().filter(|r| !r.result.record.cached).collect();
+    let jobs_cpu: f64 = executed.iter().map(|r| r.cpu_s).sum();
+    let overheads: Vec<f64> = executed.iter().filter(|r| r.encode_cpu_s > 0.0).map(|r| 100.0 * r.overhead_cpu_s / r.encode_cpu_s).collect();
+    let harness = HarnessFigures {
+        wall_s: phase_wall,
+        jobs_cpu_s: jobs_cpu,
+        cores,
+        wall_over_ideal: if jobs_cpu > 0.0 { phase_wall / (jobs_cpu / cores as f64) } else { 0.0 },
+        overhead_pct_max: overheads.iter().copied().fold(0.0, f64::max),
+        overhead_pct_mean: if overheads.is_empty() { 0.0 } else { overheads.iter().sum::<f64>() / overheads.len() as f64 },
+        jobs_run: runs.len() as u32,
+        jobs_cached: runs.iter().filter(|r| r.result.record.cached).count() as u32,
+        jobs_failed: runs.iter().filter(|r| r.result.record.status != "ok").count() as u32,
+    };
+    let summary = finish(&dir, suite, harness)?;
+    let failed = summary.harness.jobs_failed as usize;
+    Ok(RunOutcome { dir, summary, failed })
+}
+
+/// Writes the tables, the summary and the manifest's end time of the run in `dir` from every
+/// job record it holds (also used after a merge).
+pub fn finish(dir: &Path, suite: &Suite, harness: HarnessFigures) -> Result<Summary, HarnessError> {
+    let loaded = run::load(dir)?;
+    let records: Vec<EncodeRecord> = loaded.jobs.iter().map(|j| j.record.clone()).collect();
+    let frames: Vec<FrameRecord> = loaded.jobs.iter().flat_map(|j| j.frames.iter().cloned()).collect();
+    crate::tables::write_table(dir, "encodes", &records)?;
+    crate::tables::write_table(dir, "frames", &frames)?;
+    let method: BdMethod = suite.spec.bd_method.parse().unwrap_or(BdMethod::Pchip);
+    let summary = crate::summary::summarize(&loaded.manifest.run_id, &records, &suite.spec.anchor, method, harness);
+    write_atomic(&dir.join("summary.json"), &serde_json::to_vec_pretty(&summary).expect("summary serialises"))?;
+    write_atomic(&dir.join("summary.md"), crate::summary::markdown(&summary).as_bytes())?;
+    let mut manifest = loaded.manifest;
+    manifest.finished = Some(timestamps(SystemTime::now()).0);
+    write_atomic(&dir.join("manifest.json"), &serde_json::to_vec_pretty(&manifest).expect("manifest serialises"))?;
+    Ok(summary)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn timestamps_are_utc_civil_dates() {
+        let t = UNIX_EPOCH + std::time::Duration::from_secs(1_795_000_000);
+        // Expected values from GNU date: `date -u -d @1795000000`.
+        assert_eq!(timestamps(t).0, "2026-11-18T11:06:40Z");
+        assert_eq!(timestamps(UNIX_EPOCH).1, "19700101-000000");
+        let leap = UNIX_EPOCH + std::time::Duration::from_secs(951_782_400); // 2000-02-29
+        assert_eq!(timestamps(leap).0, "2000-02-29T00:00:00Z");
+    }
+}
