@@ -1,6 +1,7 @@
 //! The subcommands. Each module has an `Args` (clap) and a `run(Args) -> anyhow::Result<()>`.
 
 pub mod bdrate;
+pub mod bench;
 pub mod corpus;
 pub mod metrics;
 pub mod probe;
@@ -15,6 +16,8 @@ pub enum Command {
     Transcode(transcode::Args),
     /// Describe a media file: container, duration, bitrate, streams.
     Probe(probe::Args),
+    /// Run a benchmark suite: corpora x encoders x rate points, scored, summarised.
+    Bench(bench::Args),
     /// Test-sequence corpora: list, fetch, verify, info.
     Corpus(corpus::Args),
     /// Score a distorted video against its reference: VMAF, PSNR, SSIM, MS-SSIM.
@@ -29,6 +32,7 @@ pub fn run(command: Command) -> anyhow::Result<()> {
         Command::Transcode(a) => transcode::run(a),
         Command::Probe(a) => probe::run(a),
         Command::Bdrate(a) => bdrate::run(a),
+        Command::Bench(a) => bench::run(a),
         Command::Corpus(a) => corpus::run(a),
         Command::Metrics(a) => metrics::run(a),
     }
