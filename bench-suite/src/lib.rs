@@ -10,8 +10,10 @@
 pub mod cache;
 pub mod compare;
 pub mod execute;
+pub mod gate;
 pub mod grid;
 pub mod harness;
+pub mod merge;
 pub mod record;
 pub mod run;
 pub mod suite;

@@ -3,6 +3,8 @@
 pub mod bdrate;
 pub mod bench;
 pub mod corpus;
+pub mod gate;
+pub mod merge;
 pub mod metrics;
 pub mod probe;
 pub mod transcode;
@@ -18,6 +20,10 @@ pub enum Command {
     Probe(probe::Args),
     /// Run a benchmark suite: corpora x encoders x rate points, scored, summarised.
     Bench(bench::Args),
+    /// Join shard run folders into one run.
+    Merge(merge::Args),
+    /// The regression gate: a candidate run against a baseline run of the same suite.
+    Gate(gate::Args),
     /// Test-sequence corpora: list, fetch, verify, info.
     Corpus(corpus::Args),
     /// Score a distorted video against its reference: VMAF, PSNR, SSIM, MS-SSIM.
@@ -33,6 +39,8 @@ pub fn run(command: Command) -> anyhow::Result<()> {
         Command::Probe(a) => probe::run(a),
         Command::Bdrate(a) => bdrate::run(a),
         Command::Bench(a) => bench::run(a),
+        Command::Merge(a) => merge::run(a),
+        Command::Gate(a) => gate::run(a),
         Command::Corpus(a) => corpus::run(a),
         Command::Metrics(a) => metrics::run(a),
     }
