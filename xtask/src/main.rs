@@ -3,6 +3,7 @@
 //! - `cargo xtask test`: install missing system packages, then run every test in the `ci` profile.
 //! - `cargo xtask bench`: install missing system packages, then run the main benchmark job.
 //! - `cargo xtask bench-ladder`: the transcode core against the `ffmpeg` CLI on the same ladder.
+//! - `cargo xtask gate BASELINE CANDIDATE`: the regression gate between two runs.
 //! - `cargo xtask deps`: only install missing system packages.
 //!
 //! Every task calls cargo through `$CARGO`, so it uses the toolchain that runs xtask.
@@ -21,6 +22,8 @@ tasks:
   bench [ARGS]       install missing system packages, then run the main benchmark job (release build)
   bench-ladder [-n N] [--seconds S]
                      time rdbench's transcode core against the ffmpeg CLI on a 1080p ABR ladder
+  gate BASELINE CANDIDATE [--rules FILE]
+                     the regression gate between two run folders (exit 1 when a rule breaks)
   deps               install missing system packages and exit
 ";
 
@@ -42,6 +45,11 @@ fn run() -> Result<()> {
             deps::ensure(deps::Need::Build)?;
             ladder::run(&rest)
         }
+        Some("gate") => {
+            deps::ensure(deps::Need::Build)?;
+            let rdbench = release_binary()?;
+            util::run(std::process::Command::new(rdbench).arg("gate").args(&rest))
+        }
         Some("deps") => deps::ensure(deps::Need::Test),
         Some("help" | "-h" | "--help") | None => {
             print!("{HELP}");
@@ -61,14 +69,41 @@ fn test(rest: &[String]) -> Result<()> {
     util::run(&mut cmd)
 }
 
-/// `cargo xtask bench`: the main job, in release.
-fn bench(rest: &[String]) -> Result<()> {
-    deps::ensure(deps::Need::Build)?;
+/// Builds the release binary and returns its path.
+fn release_binary() -> Result<std::path::PathBuf> {
     let root = util::project_root();
     util::run(util::cargo().current_dir(&root).args(["build", "--release", "--bin", "rdbench"]))?;
-    let rdbench = root.join("target/release/rdbench");
+    Ok(root.join("target/release/rdbench"))
+}
+
+/// `cargo xtask bench`: the main job, in release: the default suite (or `--suite FILE`) on the
+/// embedded `quick` corpus, then its report.
+fn bench(rest: &[String]) -> Result<()> {
+    deps::ensure(deps::Need::Build)?;
+    let rdbench = release_binary()?;
+    let root = util::project_root();
+    let runs = root.join("runs");
+    std::fs::create_dir_all(&runs)?;
+    let before: std::collections::BTreeSet<_> = std::fs::read_dir(&runs)?.flatten().map(|e| e.path()).collect();
+    let start = std::time::Instant::now();
     let mut cmd = std::process::Command::new(&rdbench);
-    cmd.current_dir(&root).arg("demo").args(rest);
-    eprintln!("xtask: the benchmark harness is not built yet; running the demo ladder transcode instead");
-    util::run(&mut cmd)
+    cmd.current_dir(&root).arg("bench").arg("--runs-dir").arg(&runs).args(rest);
+    util::run(&mut cmd)?;
+    let run = std::fs::read_dir(&runs)?
+        .flatten()
+        .map(|e| e.path())
+        .filter(|p| !before.contains(p) && p.join("manifest.json").is_file())
+        .max();
+    let Some(run) = run else {
+        eprintln!("xtask: the run folder is {} (resumed run)", runs.display());
+        return Ok(());
+    };
+    let report = std::process::Command::new(&rdbench).current_dir(&root).arg("report").arg(&run).status();
+    match report {
+        Ok(s) if s.success() => {}
+        Ok(s) => eprintln!("xtask: rdbench report failed ({s}); the run's tables and summary are in {}", run.display()),
+        Err(e) => eprintln!("xtask: could not run rdbench report: {e}"),
+    }
+    eprintln!("xtask: benchmark finished in {:.0} s; run folder {}", start.elapsed().as_secs_f64(), run.display());
+    Ok(())
 }
