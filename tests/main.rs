@@ -2,5 +2,6 @@
 
 mod support;
 
+mod bench;
 mod probe;
 mod transcode_errors;

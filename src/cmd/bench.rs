@@ -84,7 +84,9 @@ impl Observer for Progress {
     fn note(&self, text: &str) {
         match &self.bar {
             Some(b) => b.println(text),
-            None => eprintln!("{text}"),
+            // Without a terminal, progress goes to stdout with the per-job lines; stderr keeps
+            // only what went wrong.
+            None => println!("{text}"),
         }
     }
 }
