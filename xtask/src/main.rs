@@ -82,12 +82,31 @@ fn bench(rest: &[String]) -> Result<()> {
     deps::ensure(deps::Need::Build)?;
     let rdbench = release_binary()?;
     let root = util::project_root();
-    let runs = root.join("runs");
+    // `--runs-dir DIR` among the arguments moves the run folders; `runs/` by default.
+    let given = rest.iter().position(|a| a == "--runs-dir").and_then(|i| rest.get(i + 1));
+    let runs = given.map(std::path::PathBuf::from).unwrap_or_else(|| root.join("runs"));
+    let runs = if runs.is_absolute() { runs } else { std::env::current_dir()?.join(runs) };
     std::fs::create_dir_all(&runs)?;
+    let rest: Vec<String> = {
+        let mut v = Vec::new();
+        let mut skip = false;
+        for a in rest {
+            if skip {
+                skip = false;
+                continue;
+            }
+            if a == "--runs-dir" {
+                skip = true;
+                continue;
+            }
+            v.push(a.clone());
+        }
+        v
+    };
     let before: std::collections::BTreeSet<_> = std::fs::read_dir(&runs)?.flatten().map(|e| e.path()).collect();
     let start = std::time::Instant::now();
     let mut cmd = std::process::Command::new(&rdbench);
-    cmd.current_dir(&root).arg("bench").arg("--runs-dir").arg(&runs).args(rest);
+    cmd.current_dir(&root).arg("bench").arg("--runs-dir").arg(&runs).args(&rest);
     util::run(&mut cmd)?;
     let run = std::fs::read_dir(&runs)?
         .flatten()
