@@ -3,6 +3,7 @@
 //! - `cargo xtask test`: install missing system packages, then run every test in the `ci` profile.
 //! - `cargo xtask bench`: install missing system packages, then run the main benchmark job.
 //! - `cargo xtask bench-ladder`: the transcode core against the `ffmpeg` CLI on the same ladder.
+//! - `cargo xtask bench-metrics`: the metric kernels against libvmaf's own `vmaf` tool.
 //! - `cargo xtask gate BASELINE CANDIDATE`: the regression gate between two runs.
 //! - `cargo xtask deps`: only install missing system packages.
 //!
@@ -10,6 +11,7 @@
 
 mod deps;
 mod ladder;
+mod metrics;
 mod util;
 
 use anyhow::{bail, Result};
@@ -22,6 +24,8 @@ tasks:
   bench [ARGS]       install missing system packages, then run the main benchmark job (release build)
   bench-ladder [-n N] [--seconds S]
                      time rdbench's transcode core against the ffmpeg CLI on a 1080p ABR ladder
+  bench-metrics [-n N]
+                     time rdbench's metric kernels against libvmaf's own vmaf tool (1080p, one thread)
   gate BASELINE CANDIDATE [--rules FILE]
                      the regression gate between two run folders (exit 1 when a rule breaks)
   deps               install missing system packages and exit
@@ -44,6 +48,10 @@ fn run() -> Result<()> {
         Some("bench-ladder") => {
             deps::ensure(deps::Need::Build)?;
             ladder::run(&rest)
+        }
+        Some("bench-metrics") => {
+            deps::ensure(deps::Need::Build)?;
+            metrics::run(&rest)
         }
         Some("gate") => {
             deps::ensure(deps::Need::Build)?;
