@@ -1,0 +1,62 @@
+//! The Markdown summary of a report, short enough for a pull-request comment or a chat message:
+//! the run in one line, the findings, the class-average BD-rate table of the headline mode, the
+//! rate-control table, and the comparison's averages.
+
+use crate::tables::{to_markdown, RowKind};
+use crate::Report;
+
+/// The Markdown summary.
+pub fn summary(r: &Report) -> String {
+    let m = &r.ds.run.manifest;
+    let mut s = format!("## rdbench report: {} (run {})\n\n", m.suite_name, m.run_id);
+    s.push_str(&format!(
+        "Anchor **{}**; {} configurations; {} sequences in {} classes; {} encodes finished, {} failed; \
+         rdbench {} on {}.\n\n",
+        r.ds.anchor,
+        r.ds.configs.len(),
+        r.ds.sequences.len(),
+        r.ds.classes.len(),
+        r.ds.run.jobs.len() - r.ds.failed.len(),
+        r.ds.failed.len(),
+        if m.git_revision.is_empty() { "(unknown revision)" } else { &m.git_revision },
+        if m.host.is_empty() { "an unnamed host" } else { &m.host },
+    ));
+    s.push_str("### Findings\n\n");
+    for f in &r.findings {
+        s.push_str(&format!("- {f}\n"));
+    }
+    s.push('\n');
+    let averages = |t: &crate::tables::Table| {
+        let t2 = t.clone();
+        to_markdown(t, move |row| t2.row_kind(row) == RowKind::Average)
+    };
+    if let Some(mode) = r.ds.headline_mode() {
+        if let Some(t) = r
+            .tables
+            .iter()
+            .find(|t| t.name == format!("bd_rate_{mode}"))
+        {
+            s.push_str(&format!("### {} — class averages\n\n", t.title));
+            s.push_str(&averages(t));
+            s.push_str(&format!("\n{}\n\n", t.note));
+        }
+        if let Some(t) = r
+            .tables
+            .iter()
+            .find(|t| t.name == format!("compare_bd_rate_{mode}"))
+        {
+            s.push_str(&format!("### {} — class averages\n\n", t.title));
+            s.push_str(&averages(t));
+            s.push('\n');
+        }
+    }
+    if let Some(t) = r.tables.iter().find(|t| t.name == "bitrate_error") {
+        s.push_str(&format!("### {}\n\n", t.title));
+        s.push_str(&to_markdown(t, |_| true));
+        s.push('\n');
+    }
+    s.push_str(
+        "Full report: `report.html` (charts, per-sequence tables); tables as CSV in `tables/`.\n",
+    );
+    s
+}
