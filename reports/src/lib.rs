@@ -7,6 +7,7 @@
 //!   report.html                everything, charts inline, sortable tables, works offline
 //!   summary.md                 findings and average tables, for a pull request or a chat
 //!   tables/bd_rate_<mode>.csv  CTC-style BD-rate table per rate-control mode
+//!   tables/bd_rate_summary_<mode>.csv  its class and overall averages, one row per config
 //!   tables/speed.csv           speed per rate point
 //!   tables/bitrate_error.csv   rate-control accuracy (runs with bitrate modes)
 //!   tables/compare_*.csv       with a second run: BD-rate and speed against it
@@ -123,6 +124,7 @@ pub fn render(run: &LoadedRun, options: &ReportOptions) -> Result<ReportPaths, R
     for mode in &ds.rc_modes {
         if analysis.bd_classes.iter().any(|c| c.rc_mode == *mode) {
             tables.push(tables::bd_rate_table(&ds, &analysis, mode)?);
+            tables.push(tables::bd_rate_summary_table(&ds, &analysis, mode)?);
         }
     }
     tables.push(tables::speed_table(&analysis)?);
@@ -133,6 +135,7 @@ pub fn render(run: &LoadedRun, options: &ReportOptions) -> Result<ReportPaths, R
         for mode in &ds.rc_modes {
             if c.bd_classes.iter().any(|b| b.rc_mode == *mode) {
                 tables.push(tables::compare_bd_table(&ds, c, mode)?);
+                tables.push(tables::compare_bd_summary_table(&ds, c, mode)?);
             }
         }
         tables.push(tables::compare_speed_table(c)?);

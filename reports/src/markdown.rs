@@ -1,8 +1,8 @@
 //! The Markdown summary of a report, short enough for a pull-request comment or a chat message:
-//! the run in one line, the findings, the class-average BD-rate table of the headline mode, the
-//! rate-control table, and the comparison's averages.
+//! the run in one line, the findings, the class and overall BD-rates of the headline mode (and of
+//! the comparison with another run), and the rate-control table.
 
-use crate::tables::{to_markdown, RowKind};
+use crate::tables::to_markdown;
 use crate::Report;
 
 /// The Markdown summary.
@@ -26,28 +26,16 @@ pub fn summary(r: &Report) -> String {
         s.push_str(&format!("- {f}\n"));
     }
     s.push('\n');
-    let averages = |t: &crate::tables::Table| {
-        let t2 = t.clone();
-        to_markdown(t, move |row| t2.row_kind(row) == RowKind::Average)
-    };
     if let Some(mode) = r.ds.headline_mode() {
-        if let Some(t) = r
-            .tables
-            .iter()
-            .find(|t| t.name == format!("bd_rate_{mode}"))
-        {
-            s.push_str(&format!("### {} — class averages\n\n", t.title));
-            s.push_str(&averages(t));
-            s.push_str(&format!("\n{}\n\n", t.note));
-        }
-        if let Some(t) = r
-            .tables
-            .iter()
-            .find(|t| t.name == format!("compare_bd_rate_{mode}"))
-        {
-            s.push_str(&format!("### {} — class averages\n\n", t.title));
-            s.push_str(&averages(t));
-            s.push('\n');
+        for name in [
+            format!("bd_rate_summary_{mode}"),
+            format!("compare_bd_rate_summary_{mode}"),
+        ] {
+            if let Some(t) = r.tables.iter().find(|t| t.name == name) {
+                s.push_str(&format!("### {}\n\n", t.title));
+                s.push_str(&to_markdown(t, |_| true));
+                s.push_str(&format!("\n{}\n\n", t.note));
+            }
         }
     }
     if let Some(t) = r.tables.iter().find(|t| t.name == "bitrate_error") {

@@ -7,7 +7,9 @@ use std::path::Path;
 
 use polars::prelude::{AnyValue, Column, CsvWriter, DataFrame, SerWriter};
 
-use crate::analysis::{Analysis, Comparison};
+use rdbench_bench_suite::record::ClassBd;
+
+use crate::analysis::{Analysis, Comparison, TimeRatio};
 use crate::data::{metric_label, Dataset};
 use crate::error::ReportError;
 
@@ -218,6 +220,128 @@ pub fn bd_rate_table(ds: &Dataset, a: &Analysis, mode: &str) -> Result<Table, Re
         ),
         cols,
         kinds,
+    )
+}
+
+/// The class and overall averages of BD-rate in long form, compact enough for a chat message:
+/// one row per configuration and class (then "all"), one column per metric, and the encode-time
+/// ratio when `time_ratios` are given.
+#[allow(clippy::too_many_arguments)]
+fn bd_summary_table(
+    name: String,
+    title: String,
+    note: String,
+    ds: &Dataset,
+    configs: &[String],
+    classes: &[ClassBd],
+    time_ratios: Option<&[TimeRatio]>,
+    mode: &str,
+) -> Result<Table, ReportError> {
+    let scopes: Vec<&str> = ds
+        .classes
+        .iter()
+        .map(String::as_str)
+        .chain(["all"])
+        .collect();
+    let rows: Vec<(&String, &str)> = configs
+        .iter()
+        .flat_map(|c| scopes.iter().map(move |s| (c, *s)))
+        .collect();
+    let mut cols = vec![
+        Col::Text(
+            "config".into(),
+            rows.iter().map(|(c, _)| (*c).clone()).collect(),
+        ),
+        Col::Text(
+            "class".into(),
+            rows.iter().map(|(_, s)| s.to_string()).collect(),
+        ),
+    ];
+    for metric in &ds.metrics {
+        let values = rows
+            .iter()
+            .map(|(c, s)| {
+                classes
+                    .iter()
+                    .find(|b| {
+                        b.config == **c && b.metric == *metric && b.rc_mode == mode && b.class == *s
+                    })
+                    .and_then(|b| b.bd_rate_percent)
+            })
+            .collect();
+        cols.push(Col::Num(metric_label(metric), values, 2));
+    }
+    if let Some(ratios) = time_ratios {
+        let values = rows
+            .iter()
+            .map(|(c, s)| {
+                ratios
+                    .iter()
+                    .find(|r| r.config == **c && r.rc_mode == mode && r.scope == *s)
+                    .map(|r| r.ratio)
+            })
+            .collect();
+        cols.push(Col::Num("EncT".into(), values, 2));
+    }
+    let kinds = rows
+        .iter()
+        .map(|(_, s)| {
+            if *s == "all" {
+                RowKind::Average
+            } else {
+                RowKind::Plain
+            }
+        })
+        .collect();
+    Table::new(name, title, note, cols, kinds)
+}
+
+/// The class and overall BD-rates of each test configuration against the anchor in `mode`.
+pub fn bd_rate_summary_table(ds: &Dataset, a: &Analysis, mode: &str) -> Result<Table, ReportError> {
+    bd_summary_table(
+        format!("bd_rate_summary_{mode}"),
+        format!(
+            "BD-rate against {} ({mode} curves), class averages",
+            ds.anchor
+        ),
+        format!(
+            "BD-rate in percent (negative: saves bitrate at equal quality); EncT: encoder CPU time \
+             over {}'s (geometric mean over the sequences).",
+            ds.anchor
+        ),
+        ds,
+        ds.tests(),
+        &a.bd_classes,
+        Some(&a.time_ratios),
+        mode,
+    )
+}
+
+/// The class and overall BD-rates of each configuration against itself in the other run.
+pub fn compare_bd_summary_table(
+    ds: &Dataset,
+    c: &Comparison,
+    mode: &str,
+) -> Result<Table, ReportError> {
+    let configs: Vec<String> = ds
+        .configs
+        .iter()
+        .filter(|cfg| c.bd_classes.iter().any(|b| &b.config == *cfg))
+        .cloned()
+        .collect();
+    bd_summary_table(
+        format!("compare_bd_rate_summary_{mode}"),
+        format!(
+            "BD-rate of this run against run {} ({mode} curves), class averages",
+            c.other_run
+        ),
+        "Each configuration against itself in the other run (negative: this run saves bitrate)."
+            .into(),
+        ds,
+        &configs,
+        &c.bd_classes,
+        None,
+        mode,
     )
 }
 

@@ -117,7 +117,28 @@ fn a_run_with_a_summary_renders_every_file() {
         .iter()
         .map(|p| p.file_name().unwrap().to_string_lossy().into_owned())
         .collect();
-    assert_eq!(csv, ["bd_rate_crf.csv", "speed.csv", "bitrate_error.csv"]);
+    assert_eq!(
+        csv,
+        [
+            "bd_rate_crf.csv",
+            "bd_rate_summary_crf.csv",
+            "speed.csv",
+            "bitrate_error.csv"
+        ]
+    );
+    let short = read(&run.dir.join("report/tables/bd_rate_summary_crf.csv"));
+    assert_eq!(
+        short.lines().collect::<Vec<_>>(),
+        [
+            "config,class,VMAF,PSNR-Y,PSNR-YUV,SSIM,MS-SSIM,EncT",
+            "svt-av1,B,-30.0000,-30.0000,-30.0000,-30.0000,-30.0000,2.4655",
+            "svt-av1,C,-36.0000,-36.0000,-36.0000,-36.0000,-36.0000,2.4655",
+            "svt-av1,all,-33.0000,-33.0000,-33.0000,-33.0000,-33.0000,2.4655",
+            "x265,B,-25.0000,-25.0000,-25.0000,-25.0000,-25.0000,1.0982",
+            "x265,C,-20.0000,-20.0000,-20.0000,-20.0000,-20.0000,1.0982",
+            "x265,all,-22.5000,-22.5000,-22.5000,-22.5000,-22.5000,1.0982",
+        ]
+    );
     let bd = read(&run.dir.join("report/tables/bd_rate_crf.csv"));
     let lines: Vec<&str> = bd.lines().collect();
     assert_eq!(
@@ -177,7 +198,8 @@ fn a_run_with_a_summary_renders_every_file() {
         "{speed}"
     );
 
-    // Markdown: the findings as a list, the class averages in bold, the rate-control table.
+    // Markdown: the findings as a list, class and overall averages (overall in bold), the
+    // rate-control table.
     let md = read(&paths.markdown);
     assert!(md.starts_with("## rdbench report: synthetic (run 20250101T120000Z-synthetic)\n"));
     assert!(md.contains("Anchor **x264**; 3 configurations; 4 sequences in 2 classes; 96 encodes finished, 1 failed;"));
@@ -188,13 +210,19 @@ fn a_run_with_a_summary_renders_every_file() {
         );
     }
     assert!(md.contains(
-        "| **all** | **overall** | **-33.00** | **-33.00** | **-33.00** | **-33.00** | **-33.00** | **2.47** \
-         | **-22.50** | **-22.50** | **-22.50** | **-22.50** | **-22.50** | **1.10** |"
+        "### BD-rate against x264 (crf curves), class averages\n\n\
+         | config | class | VMAF | PSNR-Y | PSNR-YUV | SSIM | MS-SSIM | EncT |\n\
+         |---|---|---:|---:|---:|---:|---:|---:|\n\
+         | svt-av1 | B | -30.00 | -30.00 | -30.00 | -30.00 | -30.00 | 2.47 |\n\
+         | svt-av1 | C | -36.00 | -36.00 | -36.00 | -36.00 | -36.00 | 2.47 |\n\
+         | **svt-av1** | **all** | **-33.00** | **-33.00** | **-33.00** | **-33.00** | **-33.00** | **2.47** |\n\
+         | x265 | B | -25.00 | -25.00 | -25.00 | -25.00 | -25.00 | 1.10 |\n\
+         | x265 | C | -20.00 | -20.00 | -20.00 | -20.00 | -20.00 | 1.10 |\n\
+         | **x265** | **all** | **-22.50** | **-22.50** | **-22.50** | **-22.50** | **-22.50** | **1.10** |\n"
     ));
-    assert!(md.contains("| **B** | **average** | **-30.00** |"));
     assert!(
         !md.contains("BasketballDrive"),
-        "the Markdown should hold class averages only"
+        "the Markdown holds class and overall averages only"
     );
     assert!(md.contains("| x265 | abr | 16 | 4.00 | 5.00 | 0.00 | 0 |"));
 
@@ -378,7 +406,10 @@ fn two_runs_side_by_side() {
     let rd = read(&new.dir.join("report/charts/rd_Cactus.svg"));
     assert!(rd.contains("x265 (this run)") && rd.contains("x265 (old)"));
     let md = read(&paths.markdown);
-    assert!(md.contains("### BD-rate of this run against run old (crf curves) — class averages"));
+    assert!(md.contains("### BD-rate of this run against run old (crf curves), class averages"));
+    assert!(md.contains(
+        "| **x265** | **all** | **-2.00** | **-2.00** | **-2.00** | **-2.00** | **-2.00** |"
+    ));
 }
 
 #[test]
