@@ -4,7 +4,7 @@
 use plotters::coord::Shift;
 use plotters::prelude::*;
 
-use super::{axis_number, color, legend, padded, text, Chart, DrawResult};
+use super::{axis_number, color, legend, padded, text, Chart, DrawResult, LEGEND_HEIGHT};
 use crate::analysis::Analysis;
 use crate::data::{metric_label, Dataset};
 
@@ -96,7 +96,7 @@ impl Chart for BdRateBars {
         DB::ErrorType: 'static,
     {
         let root = root.titled(&self.title, text(26))?;
-        let (top, body) = root.split_vertically(40);
+        let (top, body) = root.split_vertically(LEGEND_HEIGHT);
         legend(&top, &self.legend)?;
         let rows = self.panels.len().div_ceil(3).max(1);
         let areas = body.split_evenly((rows, 3));

@@ -158,6 +158,7 @@ pub fn log_axis(range: std::ops::Range<f64>) -> WithKeyPoints<LogCoord<f64>> {
                 (v / scale).round() * scale
             })
             .collect();
+        bold.dedup();
     }
     let light = decade_ticks(&range, &all);
     range
@@ -252,7 +253,11 @@ fn write_png(path: &Path, w: u32, h: u32, rgb: &[u8]) -> Result<(), ReportError>
     writer.finish().map_err(|e| chart_error(path, e))
 }
 
-/// Draws a legend box of `configs` with their colours in the top-right corner of `area`.
+/// Height of the legend strip above a chart's panels: room for two rows of entries.
+pub const LEGEND_HEIGHT: u32 = 52;
+
+/// Draws a legend of `entries` (name, colour, dashed) in rows across the top of `area`, wrapping
+/// to a new row when an entry would not fit.
 pub fn legend<DB: DrawingBackend>(
     area: &DrawingArea<DB, Shift>,
     entries: &[(String, RGBColor, bool)],
@@ -261,9 +266,16 @@ where
     DB::ErrorType: 'static,
 {
     let (w, _) = area.dim_in_pixel();
-    let mut x = 20i32;
+    let (mut x, mut y) = (20i32, 12i32);
     for (name, c, dashed) in entries {
-        let y = 14;
+        let width = area
+            .estimate_text_size(name, &text(16))
+            .map(|(tw, _)| tw as i32)
+            .unwrap_or(60);
+        if x > 20 && x + 32 + width > w as i32 - 10 {
+            x = 20;
+            y += 24;
+        }
         if *dashed {
             for k in 0..3 {
                 let x0 = x + k * 10;
@@ -279,15 +291,42 @@ where
             ))?;
         }
         area.draw(&Circle::new((x + 13, y), 4, c.filled()))?;
-        area.draw(&Text::new(name.clone(), (x + 32, y - 9), text(17)))?;
-        let width = area
-            .estimate_text_size(name, &text(17))
-            .map(|(tw, _)| tw as i32)
-            .unwrap_or(60);
+        area.draw(&Text::new(name.clone(), (x + 32, y - 8), text(16)))?;
         x += 32 + width + 28;
-        if x > w as i32 - 100 {
-            break;
-        }
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn log_axes_label_one_two_five_steps_and_fall_back_on_narrow_ranges() {
+        assert_eq!(
+            log_axis(180.0..6720.0).bold_points(),
+            [200.0, 500.0, 1000.0, 2000.0, 5000.0]
+        );
+        assert_eq!(log_axis(0.85..3.6).bold_points(), [0.9, 1.0, 2.0, 3.0]);
+        assert_eq!(
+            log_axis(1.0..1e6).bold_points(),
+            [1.0, 10.0, 100.0, 1000.0, 10000.0, 100000.0, 1e6]
+        );
+        assert_eq!(
+            log_axis(1050.0..1400.0).bold_points(),
+            [1100.0, 1200.0, 1300.0]
+        );
+    }
+
+    #[test]
+    fn axis_numbers_drop_useless_decimals() {
+        let shown: Vec<String> = [2500.0, 100.0, 12.5, 40.0, 1.0, 0.95, 0.5, 0.0, -5.0, -12.5]
+            .into_iter()
+            .map(axis_number)
+            .collect();
+        assert_eq!(
+            shown,
+            ["2500", "100", "12.5", "40", "1", "0.95", "0.5", "0", "-5", "-12.5"]
+        );
+    }
 }

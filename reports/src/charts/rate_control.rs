@@ -5,7 +5,10 @@
 use plotters::coord::Shift;
 use plotters::prelude::*;
 
-use super::{axis_number, color, legend, log_axis, log_padded, padded, text, Chart, DrawResult};
+use super::{
+    axis_number, color, legend, log_axis, log_padded, padded, text, Chart, DrawResult,
+    LEGEND_HEIGHT,
+};
 use crate::analysis::Analysis;
 use crate::data::Dataset;
 
@@ -88,7 +91,7 @@ impl Chart for RateControlChart {
         DB::ErrorType: 'static,
     {
         let root = root.titled(&self.title, text(26))?;
-        let (top, body) = root.split_vertically(40);
+        let (top, body) = root.split_vertically(LEGEND_HEIGHT);
         legend(&top, &self.legend)?;
         let areas = body.split_evenly((1, self.modes.len().max(1)));
         for ((mode, configs), area) in self.modes.iter().zip(areas.iter()) {

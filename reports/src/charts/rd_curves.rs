@@ -5,7 +5,10 @@
 use plotters::coord::Shift;
 use plotters::prelude::*;
 
-use super::{axis_number, color, legend, log_axis, log_padded, padded, text, Chart, DrawResult};
+use super::{
+    axis_number, color, legend, log_axis, log_padded, padded, text, Chart, DrawResult,
+    LEGEND_HEIGHT,
+};
 use crate::data::{metric_label, Dataset};
 
 /// One configuration's curve in one panel.
@@ -127,7 +130,7 @@ impl Chart for RdCurves {
         DB::ErrorType: 'static,
     {
         let root = root.titled(&self.title, text(26))?;
-        let (top, body) = root.split_vertically(40);
+        let (top, body) = root.split_vertically(LEGEND_HEIGHT);
         legend(&top, &self.legend)?;
         let rows = self.panels.len().div_ceil(self.columns).max(1);
         let areas = body.split_evenly((rows, self.columns));

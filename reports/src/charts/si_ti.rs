@@ -4,7 +4,7 @@
 use plotters::coord::Shift;
 use plotters::prelude::*;
 
-use super::{axis_number, color, legend, text, Chart, DrawResult};
+use super::{axis_number, color, legend, text, Chart, DrawResult, LEGEND_HEIGHT};
 use crate::data::Dataset;
 
 /// The SI/TI scatter.
@@ -53,7 +53,7 @@ impl Chart for SiTiChart {
         DB::ErrorType: 'static,
     {
         let root = root.titled(&self.title, text(24))?;
-        let (top, body) = root.split_vertically(40);
+        let (top, body) = root.split_vertically(LEGEND_HEIGHT);
         legend(&top, &self.legend)?;
         let x = 0.0..(self.points.iter().map(|p| p.2).fold(1.0, f64::max) * 1.15);
         let y = 0.0..(self.points.iter().map(|p| p.3).fold(1.0, f64::max) * 1.15);

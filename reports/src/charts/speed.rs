@@ -5,7 +5,9 @@
 use plotters::coord::Shift;
 use plotters::prelude::*;
 
-use super::{axis_number, color, legend, log_axis, log_padded, text, Chart, DrawResult};
+use super::{
+    axis_number, color, legend, log_axis, log_padded, text, Chart, DrawResult, LEGEND_HEIGHT,
+};
 use crate::analysis::Analysis;
 use crate::data::Dataset;
 
@@ -95,7 +97,7 @@ impl Chart for SpeedChart {
         DB::ErrorType: 'static,
     {
         let root = root.titled(&self.title, text(26))?;
-        let (top, body) = root.split_vertically(40);
+        let (top, body) = root.split_vertically(LEGEND_HEIGHT);
         legend(&top, &self.legend)?;
         let cols = self.modes.len().max(1);
         let areas = body.split_evenly((2, cols));
