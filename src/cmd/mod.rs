@@ -7,6 +7,7 @@ pub mod gate;
 pub mod merge;
 pub mod metrics;
 pub mod probe;
+pub mod report;
 pub mod transcode;
 
 use clap::Subcommand;
@@ -24,6 +25,8 @@ pub enum Command {
     Merge(merge::Args),
     /// The regression gate: a candidate run against a baseline run of the same suite.
     Gate(gate::Args),
+    /// Render a run's report: HTML, Markdown, charts and tables.
+    Report(report::Args),
     /// Test-sequence corpora: list, fetch, verify, info.
     Corpus(corpus::Args),
     /// Score a distorted video against its reference: VMAF, PSNR, SSIM, MS-SSIM.
@@ -41,6 +44,7 @@ pub fn run(command: Command) -> anyhow::Result<()> {
         Command::Bench(a) => bench::run(a),
         Command::Merge(a) => merge::run(a),
         Command::Gate(a) => gate::run(a),
+        Command::Report(a) => report::run(a),
         Command::Corpus(a) => corpus::run(a),
         Command::Metrics(a) => metrics::run(a),
     }

@@ -36,7 +36,10 @@ const BUILD: &[&str] = &[
 ];
 
 /// Extra packages the tests use.
-const TEST: &[&str] = &[];
+const TEST: &[&str] = &[
+    // Headless browser: the reports crate opens its HTML page in it.
+    "chromium",
+];
 
 /// The packages `need` asks for.
 pub fn packages(need: Need) -> Vec<&'static str> {
