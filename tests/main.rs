@@ -3,5 +3,6 @@
 mod support;
 
 mod bench;
+mod metrics_cli;
 mod probe;
 mod transcode_errors;

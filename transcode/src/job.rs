@@ -900,7 +900,6 @@ fn execute(
 
     // Demux.
     let demux_start = Instant::now();
-    let demux_cpu0 = crate::cpu::thread_cpu_s();
     let mut demux_stats = TaskStats { name: "demux".into(), kind: "demux", ..Default::default() };
     let v_index = vinfo.index;
     let a_index = ainfo.map(|a| a.index);
@@ -909,9 +908,16 @@ fn execute(
     let mut video_packets: u64 = 0;
     let mut read_error: Option<Error> = None;
     let mut video_alive = true;
+    // The demux task's own time is the reading; the stages it feeds (inline when serial) are
+    // measured by their own stats.
+    let (mut demux_busy, mut demux_cpu) = (0.0f64, 0.0f64);
     loop {
         let mut packet = ff::Packet::empty();
-        match packet.read(&mut ictx) {
+        let (w, c) = (Instant::now(), crate::cpu::thread_cpu_s());
+        let read = packet.read(&mut ictx);
+        demux_busy += w.elapsed().as_secs_f64();
+        demux_cpu += crate::cpu::thread_cpu_s() - c;
+        match read {
             Ok(()) => {}
             Err(ff::Error::Eof) => break,
             Err(ff::Error::Other { errno: libc::EAGAIN }) => continue,
@@ -949,7 +955,8 @@ fn execute(
     }
     progress.decoded(video_packets);
     demux_stats.wall_s = demux_start.elapsed().as_secs_f64();
-    demux_stats.cpu_s = crate::cpu::thread_cpu_s() - demux_cpu0;
+    demux_stats.busy_s = demux_busy;
+    demux_stats.cpu_s = demux_cpu;
     demux_stats.frames_out = demux_stats.frames_in;
 
     // A file that ends well before its declared duration is truncated: fail every output

@@ -38,6 +38,36 @@ rc = { mode = "crf", value = 23 }
 }
 
 #[test]
+fn serial_tasks_sharing_a_thread_are_each_charged_only_their_own_work() {
+    let dir = tempfile::tempdir().unwrap();
+    source(dir.path(), "mezz.mp4", "640x360", 25, 2.0, false);
+    let report = run_ok(
+        dir.path(),
+        r#"
+input = "mezz.mp4"
+[execution]
+decode = "serial"
+filter = "serial"
+encode = "serial"
+mux = "serial"
+[[output]]
+path = "a.mp4"
+codec = "libx264"
+preset = "medium"
+threads = 1
+height = 180
+rc = { mode = "crf", value = 23 }
+"#,
+    );
+    let o = &report.outputs[0];
+    let tasks: f64 = report.input_tasks.iter().chain(o.tasks.iter()).map(|t| t.cpu_s).sum();
+    // Everything ran on this process; the parts cannot add up to more than the whole.
+    assert!(tasks <= report.cpu_s * 1.02 + 0.01, "tasks {tasks:.3} s > process {:.3} s: time counted twice", report.cpu_s);
+    let demux = report.input_tasks.iter().find(|t| t.kind == "demux").unwrap();
+    assert!(demux.cpu_s < 0.5 * o.encode_cpu_s, "demux {:.3} s charged with the encoder's work {:.3} s", demux.cpu_s, o.encode_cpu_s);
+}
+
+#[test]
 fn live_mode_counts_every_frame_it_drops() {
     let dir = tempfile::tempdir().unwrap();
     source(dir.path(), "mezz.mp4", "640x360", 30, 2.0, false);
