@@ -40,7 +40,10 @@ fn quiet_panics() {
         if std::env::var_os("RUST_BACKTRACE").is_some() {
             default(info);
         } else {
-            let at = info.location().map(|l| format!(" at {}:{}", l.file(), l.line())).unwrap_or_default();
+            let at = info
+                .location()
+                .map(|l| format!(" at {}:{}", l.file(), l.line()))
+                .unwrap_or_default();
             eprintln!("rdbench: internal error{at}: {msg} (a bug in rdbench; RUST_BACKTRACE=1 shows where)");
         }
     }));

@@ -13,7 +13,15 @@ fn tiny_corpus(dir: &Path, frames: u32) -> PathBuf {
     let seq = |id: &str, gen: &str, class: &str| {
         format!("[[sequence]]\nid = \"{id}\"\nsource = {{ generator = \"{gen}\", seed = 3 }}\nclass = \"{class}\"\nwidth = 128\nheight = 72\nfps = 30\nframes = {frames}\nbit_depth = 8\nlicence = \"CC0-1.0\"\n")
     };
-    std::fs::write(&p, format!("name = \"tiny\"\n{}{}", seq("zoom", "zoom", "C"), seq("grain", "grain", "B"))).unwrap();
+    std::fs::write(
+        &p,
+        format!(
+            "name = \"tiny\"\n{}{}",
+            seq("zoom", "zoom", "C"),
+            seq("grain", "grain", "B")
+        ),
+    )
+    .unwrap();
     p
 }
 
@@ -36,7 +44,11 @@ fn bench(dir: &Path, args: &[&str]) -> std::process::Output {
     let mut all = vec!["bench", "--runs-dir", "runs", "--cache-dir", "cache"];
     all.extend_from_slice(args);
     let out = rdbench(dir, &all);
-    assert!(out.status.success(), "rdbench {all:?}: {}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "rdbench {all:?}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     out
 }
 
@@ -46,10 +58,30 @@ fn comparable_rows(run: &Path) -> std::collections::BTreeMap<String, Vec<String>
     let text = std::fs::read_to_string(run.join("encodes.csv")).unwrap();
     let mut lines = csv_lines(&text);
     let header = lines.remove(0);
-    let skip = ["run_id", "host", "encode_wall_s", "encode_cpu_s", "encode_fps", "decode_wall_s", "score_wall_s", "job_cpu_s", "cached"];
-    let keep: Vec<usize> = (0..header.len()).filter(|&i| !skip.contains(&header[i].as_str())).collect();
+    let skip = [
+        "run_id",
+        "host",
+        "encode_wall_s",
+        "encode_cpu_s",
+        "encode_fps",
+        "decode_wall_s",
+        "score_wall_s",
+        "job_cpu_s",
+        "cached",
+    ];
+    let keep: Vec<usize> = (0..header.len())
+        .filter(|&i| !skip.contains(&header[i].as_str()))
+        .collect();
     let id = header.iter().position(|h| h == "job_id").unwrap();
-    lines.into_iter().map(|row| (row[id].clone(), keep.iter().map(|&i| row[i].clone()).collect())).collect()
+    lines
+        .into_iter()
+        .map(|row| {
+            (
+                row[id].clone(),
+                keep.iter().map(|&i| row[i].clone()).collect(),
+            )
+        })
+        .collect()
 }
 
 /// A small CSV splitter (quoted cells with commas, doubled quotes).
@@ -81,7 +113,18 @@ fn a_killed_run_resumes_and_loses_no_finished_job() {
     let corpus = tiny_corpus(d.path(), 30);
     let s = suite(d.path(), &corpus, "veryfast");
     let mut child = Command::new(env!("CARGO_BIN_EXE_rdbench"))
-        .args(["bench", "--runs-dir", "runs", "--cache-dir", "cache", "--run-id", "k", "--jobs", "1", "--suite"])
+        .args([
+            "bench",
+            "--runs-dir",
+            "runs",
+            "--cache-dir",
+            "cache",
+            "--run-id",
+            "k",
+            "--jobs",
+            "1",
+            "--suite",
+        ])
         .arg(&s)
         .current_dir(d.path())
         .stdout(std::process::Stdio::null())
@@ -89,11 +132,25 @@ fn a_killed_run_resumes_and_loses_no_finished_job() {
         .spawn()
         .unwrap();
     let jobs = d.path().join("runs/k/jobs");
-    let count = || std::fs::read_dir(&jobs).map(|r| r.flatten().filter(|e| !e.file_name().to_string_lossy().starts_with('.')).count()).unwrap_or(0);
+    let count = || {
+        std::fs::read_dir(&jobs)
+            .map(|r| {
+                r.flatten()
+                    .filter(|e| !e.file_name().to_string_lossy().starts_with('.'))
+                    .count()
+            })
+            .unwrap_or(0)
+    };
     let start = Instant::now();
     while count() < 3 {
-        assert!(start.elapsed() < Duration::from_secs(120), "no job finished in time");
-        assert!(child.try_wait().unwrap().is_none(), "the run ended before it could be killed");
+        assert!(
+            start.elapsed() < Duration::from_secs(120),
+            "no job finished in time"
+        );
+        assert!(
+            child.try_wait().unwrap().is_none(),
+            "the run ended before it could be killed"
+        );
         std::thread::sleep(Duration::from_millis(20));
     }
     child.kill().unwrap(); // SIGKILL
@@ -102,17 +159,41 @@ fn a_killed_run_resumes_and_loses_no_finished_job() {
         .unwrap()
         .flatten()
         .filter(|e| !e.file_name().to_string_lossy().starts_with('.'))
-        .map(|e| (e.file_name().to_string_lossy().into_owned(), std::fs::read(e.path()).unwrap()))
+        .map(|e| {
+            (
+                e.file_name().to_string_lossy().into_owned(),
+                std::fs::read(e.path()).unwrap(),
+            )
+        })
         .collect();
-    assert!(before.len() >= 3 && before.len() < 24, "{} records before the kill", before.len());
+    assert!(
+        before.len() >= 3 && before.len() < 24,
+        "{} records before the kill",
+        before.len()
+    );
     assert!(!d.path().join("runs/k/summary.json").exists());
-    bench(d.path(), &["--resume", "runs/k", "--suite", s.to_str().unwrap()]);
+    bench(
+        d.path(),
+        &["--resume", "runs/k", "--suite", s.to_str().unwrap()],
+    );
     assert_eq!(count(), 24, "every job finished after the resume");
     for (name, bytes) in &before {
-        assert_eq!(&std::fs::read(jobs.join(name)).unwrap(), bytes, "{name} was redone or changed");
+        assert_eq!(
+            &std::fs::read(jobs.join(name)).unwrap(),
+            bytes,
+            "{name} was redone or changed"
+        );
     }
-    let leftovers: Vec<String> = std::fs::read_dir(&jobs).unwrap().flatten().map(|e| e.file_name().to_string_lossy().into_owned()).filter(|n| n.starts_with('.')).collect();
-    assert!(leftovers.is_empty(), "markers or temporaries left: {leftovers:?}");
+    let leftovers: Vec<String> = std::fs::read_dir(&jobs)
+        .unwrap()
+        .flatten()
+        .map(|e| e.file_name().to_string_lossy().into_owned())
+        .filter(|n| n.starts_with('.'))
+        .collect();
+    assert!(
+        leftovers.is_empty(),
+        "markers or temporaries left: {leftovers:?}"
+    );
     assert_eq!(comparable_rows(&d.path().join("runs/k")).len(), 24);
 }
 
@@ -123,28 +204,73 @@ fn two_shards_merge_into_the_unsharded_run() {
     let s = suite(d.path(), &corpus, "veryfast");
     let s = s.to_str().unwrap();
     bench(d.path(), &["--suite", s, "--no-cache", "--run-id", "full"]);
-    bench(d.path(), &["--suite", s, "--no-cache", "--run-id", "a", "--shard", "1/2"]);
+    bench(
+        d.path(),
+        &[
+            "--suite",
+            s,
+            "--no-cache",
+            "--run-id",
+            "a",
+            "--shard",
+            "1/2",
+        ],
+    );
     // The second shard finds its slice from a scheduler's environment, as a Slurm array task would.
     let out = Command::new(env!("CARGO_BIN_EXE_rdbench"))
-        .args(["bench", "--runs-dir", "runs", "--cache-dir", "cache", "--no-cache", "--run-id", "b", "--suite", s])
+        .args([
+            "bench",
+            "--runs-dir",
+            "runs",
+            "--cache-dir",
+            "cache",
+            "--no-cache",
+            "--run-id",
+            "b",
+            "--suite",
+            s,
+        ])
         .env("SLURM_ARRAY_TASK_ID", "1")
         .env("SLURM_ARRAY_TASK_COUNT", "2")
         .env("SLURM_ARRAY_TASK_MIN", "0")
         .current_dir(d.path())
         .output()
         .unwrap();
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
-    let (a, b) = (d.path().join("runs/a-shard1of2"), d.path().join("runs/b-shard2of2"));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let (a, b) = (
+        d.path().join("runs/a-shard1of2"),
+        d.path().join("runs/b-shard2of2"),
+    );
     let (na, nb) = (comparable_rows(&a).len(), comparable_rows(&b).len());
     assert_eq!((na, nb), (12, 12), "the shards split the 24 jobs evenly");
-    let m = rdbench(d.path(), &["merge", a.to_str().unwrap(), b.to_str().unwrap(), "--out", "runs/merged"]);
+    let m = rdbench(
+        d.path(),
+        &[
+            "merge",
+            a.to_str().unwrap(),
+            b.to_str().unwrap(),
+            "--out",
+            "runs/merged",
+        ],
+    );
     assert!(m.status.success(), "{}", String::from_utf8_lossy(&m.stderr));
     let merged = comparable_rows(&d.path().join("runs/merged"));
     let full = comparable_rows(&d.path().join("runs/full"));
     assert_eq!(merged.len(), 24);
-    assert!(merged == full, "the merged run differs from the unsharded one apart from timings");
-    let sm: serde_json::Value = serde_json::from_slice(&std::fs::read(d.path().join("runs/merged/summary.json")).unwrap()).unwrap();
-    let sf: serde_json::Value = serde_json::from_slice(&std::fs::read(d.path().join("runs/full/summary.json")).unwrap()).unwrap();
+    assert!(
+        merged == full,
+        "the merged run differs from the unsharded one apart from timings"
+    );
+    let sm: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(d.path().join("runs/merged/summary.json")).unwrap())
+            .unwrap();
+    let sf: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(d.path().join("runs/full/summary.json")).unwrap())
+            .unwrap();
     assert_eq!(sm["bd_sequences"], sf["bd_sequences"]);
 }
 
@@ -153,18 +279,38 @@ fn the_gate_passes_a_rerun_and_fails_a_regression() {
     let d = tempfile::tempdir().unwrap();
     let corpus = tiny_corpus(d.path(), 8);
     let base = suite(d.path(), &corpus, "medium");
-    bench(d.path(), &["--suite", base.to_str().unwrap(), "--run-id", "main"]);
-    bench(d.path(), &["--suite", base.to_str().unwrap(), "--run-id", "same"]);
+    bench(
+        d.path(),
+        &["--suite", base.to_str().unwrap(), "--run-id", "main"],
+    );
+    bench(
+        d.path(),
+        &["--suite", base.to_str().unwrap(), "--run-id", "same"],
+    );
     let ok = rdbench(d.path(), &["gate", "runs/main", "runs/same"]);
-    assert!(ok.status.success(), "{}{}", String::from_utf8_lossy(&ok.stdout), String::from_utf8_lossy(&ok.stderr));
+    assert!(
+        ok.status.success(),
+        "{}{}",
+        String::from_utf8_lossy(&ok.stdout),
+        String::from_utf8_lossy(&ok.stderr)
+    );
     assert!(String::from_utf8_lossy(&ok.stdout).contains("rdbench gate: passed"));
     // A change that makes x264 spend more bits for the same quality.
     let worse = suite(d.path(), &corpus, "ultrafast");
-    bench(d.path(), &["--suite", worse.to_str().unwrap(), "--run-id", "pr"]);
-    let bad = rdbench(d.path(), &["gate", "runs/main", "runs/pr", "--out", "gate.md"]);
+    bench(
+        d.path(),
+        &["--suite", worse.to_str().unwrap(), "--run-id", "pr"],
+    );
+    let bad = rdbench(
+        d.path(),
+        &["gate", "runs/main", "runs/pr", "--out", "gate.md"],
+    );
     assert_eq!(bad.status.code(), Some(1));
     let md = std::fs::read_to_string(d.path().join("gate.md")).unwrap();
-    assert!(md.contains("rdbench gate: FAILED") && md.contains("| **FAIL** | x264 | BD-rate"), "{md}");
+    assert!(
+        md.contains("rdbench gate: FAILED") && md.contains("| **FAIL** | x264 | BD-rate"),
+        "{md}"
+    );
     assert_one_line_error(&bad, &["gate failed", "checks broken"]);
 }
 
@@ -176,22 +322,74 @@ fn bad_suites_get_one_line_errors() {
         std::fs::write(d.path().join(name), text).unwrap();
         name.to_string()
     };
-    let head = format!("name = \"t\"\ncorpora = [\"{}\"]\nanchor = \"a\"\njobs = 1\n", corpus.display());
-    let malformed = write("malformed.toml", &format!("{head}[[config]]\nname = \"a\"\ncodec = \"libx264\"\ncrf = [23\n"));
-    assert_one_line_error(&rdbench(d.path(), &["bench", "--suite", &malformed]), &["malformed.toml", "line 9", "expected `]`"]);
-    let unknown = write("unknown.toml", &format!("{head}[[config]]\nname = \"a\"\ncodec = \"libx999\"\ncrf = [23]\n"));
-    assert_one_line_error(&rdbench(d.path(), &["bench", "--suite", &unknown]), &["unknown.toml", "config[0].codec", "libx999"]);
-    let range = write("range.toml", &format!("{head}[[config]]\nname = \"a\"\ncodec = \"libx265\"\ncrf = [23, 77]\n"));
-    assert_one_line_error(&rdbench(d.path(), &["bench", "--suite", &range]), &["config[0].crf[1]", "77"]);
+    let head = format!(
+        "name = \"t\"\ncorpora = [\"{}\"]\nanchor = \"a\"\njobs = 1\n",
+        corpus.display()
+    );
+    let malformed = write(
+        "malformed.toml",
+        &format!("{head}[[config]]\nname = \"a\"\ncodec = \"libx264\"\ncrf = [23\n"),
+    );
+    assert_one_line_error(
+        &rdbench(d.path(), &["bench", "--suite", &malformed]),
+        &["malformed.toml", "line 9", "expected `]`"],
+    );
+    let unknown = write(
+        "unknown.toml",
+        &format!("{head}[[config]]\nname = \"a\"\ncodec = \"libx999\"\ncrf = [23]\n"),
+    );
+    assert_one_line_error(
+        &rdbench(d.path(), &["bench", "--suite", &unknown]),
+        &["unknown.toml", "config[0].codec", "libx999"],
+    );
+    let range = write(
+        "range.toml",
+        &format!("{head}[[config]]\nname = \"a\"\ncodec = \"libx265\"\ncrf = [23, 77]\n"),
+    );
+    assert_one_line_error(
+        &rdbench(d.path(), &["bench", "--suite", &range]),
+        &["config[0].crf[1]", "77"],
+    );
     let missing = write("missing.toml", "name = \"t\"\ncorpora = [\"/no/such/corpus.toml\"]\nanchor = \"a\"\njobs = 1\n[[config]]\nname = \"a\"\ncodec = \"libx264\"\ncrf = [23]\n");
-    assert_one_line_error(&rdbench(d.path(), &["bench", "--suite", &missing, "--runs-dir", "runs"]), &["/no/such/corpus.toml"]);
+    assert_one_line_error(
+        &rdbench(
+            d.path(),
+            &["bench", "--suite", &missing, "--runs-dir", "runs"],
+        ),
+        &["/no/such/corpus.toml"],
+    );
     // A local sequence whose checksum does not match its manifest.
-    ffmpeg(d.path(), &["-f", "lavfi", "-i", "testsrc2=size=64x64:rate=10:duration=0.5", "-pix_fmt", "yuv420p", "clip.y4m"]);
+    ffmpeg(
+        d.path(),
+        &[
+            "-f",
+            "lavfi",
+            "-i",
+            "testsrc2=size=64x64:rate=10:duration=0.5",
+            "-pix_fmt",
+            "yuv420p",
+            "clip.y4m",
+        ],
+    );
     std::fs::write(
         d.path().join("local.toml"),
         "name = \"local\"\n[[sequence]]\nid = \"clip\"\nsource = { path = \"clip.y4m\" }\nsha256 = \"0000000000000000000000000000000000000000000000000000000000000000\"\nclass = \"D\"\nwidth = 64\nheight = 64\nfps = 10\nframes = 5\nbit_depth = 8\nlicence = \"test\"\n",
     )
     .unwrap();
     let checksum = write("checksum.toml", "name = \"t\"\ncorpora = [\"local.toml\"]\nanchor = \"a\"\njobs = 1\n[[config]]\nname = \"a\"\ncodec = \"libx264\"\ncrf = [23]\n");
-    assert_one_line_error(&rdbench(d.path(), &["bench", "--suite", &checksum, "--runs-dir", "runs", "--cache-dir", "cache"]), &["clip", "mismatch"]);
+    assert_one_line_error(
+        &rdbench(
+            d.path(),
+            &[
+                "bench",
+                "--suite",
+                &checksum,
+                "--runs-dir",
+                "runs",
+                "--cache-dir",
+                "cache",
+            ],
+        ),
+        &["clip", "mismatch"],
+    );
 }

@@ -17,9 +17,31 @@ fn clip(d: &std::path::Path, name: &str, size: &str, frames: u32, extra: &[&str]
 fn metrics_json_has_the_documented_shape() {
     let d = tempfile::tempdir().unwrap();
     clip(d.path(), "ref.y4m", "352x288", 6, &["-pix_fmt", "yuv420p"]);
-    clip(d.path(), "dis.mkv", "176x144", 6, &["-c:v", "libx264", "-crf", "35"]);
-    let out = rdbench(d.path(), &["metrics", "ref.y4m", "dis.mkv", "--metrics", "psnr,ssim,vmaf", "--json", "--per-frame", "pf.csv"]);
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    clip(
+        d.path(),
+        "dis.mkv",
+        "176x144",
+        6,
+        &["-c:v", "libx264", "-crf", "35"],
+    );
+    let out = rdbench(
+        d.path(),
+        &[
+            "metrics",
+            "ref.y4m",
+            "dis.mkv",
+            "--metrics",
+            "psnr,ssim,vmaf",
+            "--json",
+            "--per-frame",
+            "pf.csv",
+        ],
+    );
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(v["frames"], 6);
     for key in ["vmaf", "psnr_y", "psnr_u", "psnr_v", "psnr_yuv", "ssim"] {
@@ -34,7 +56,17 @@ fn metrics_json_has_the_documented_shape() {
     assert_eq!(csv.lines().count(), 7);
     assert!(csv.starts_with("frame,"));
     // Only PSNR: only the psnr_* keys.
-    let out = rdbench(d.path(), &["metrics", "ref.y4m", "dis.mkv", "--metrics", "psnr", "--json"]);
+    let out = rdbench(
+        d.path(),
+        &[
+            "metrics",
+            "ref.y4m",
+            "dis.mkv",
+            "--metrics",
+            "psnr",
+            "--json",
+        ],
+    );
     let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     let keys: Vec<&String> = v["pooled"].as_object().unwrap().keys().collect();
     assert!(keys.iter().all(|k| k.starts_with("psnr_")), "{keys:?}");
@@ -45,37 +77,121 @@ fn metrics_bad_inputs_get_one_line_errors() {
     let d = tempfile::tempdir().unwrap();
     clip(d.path(), "ref.y4m", "160x120", 6, &["-pix_fmt", "yuv420p"]);
     clip(d.path(), "short.mkv", "160x120", 4, &["-c:v", "libx264"]);
-    clip(d.path(), "ten.mkv", "160x120", 6, &["-c:v", "libx265", "-pix_fmt", "yuv420p10le"]);
+    clip(
+        d.path(),
+        "ten.mkv",
+        "160x120",
+        6,
+        &["-c:v", "libx265", "-pix_fmt", "yuv420p10le"],
+    );
     std::fs::write(d.path().join("text.mp4"), "not a video").unwrap();
-    assert_one_line_error(&rdbench(d.path(), &["metrics", "ref.y4m", "short.mkv", "--metrics", "psnr"]), &["frame counts differ", "6", "4", "--frames"]);
-    let ok = rdbench(d.path(), &["metrics", "ref.y4m", "short.mkv", "--metrics", "psnr", "--frames", "4", "--json"]);
-    assert!(ok.status.success(), "a prefix compares: {}", String::from_utf8_lossy(&ok.stderr));
-    assert_one_line_error(&rdbench(d.path(), &["metrics", "ref.y4m", "ten.mkv", "--metrics", "psnr"]), &["bit depths differ", "8-bit", "10-bit"]);
-    assert_one_line_error(&rdbench(d.path(), &["metrics", "ref.y4m", "ref.y4m", "--metrics", "ms-ssim"]), &["MS-SSIM", "160"]);
-    assert_one_line_error(&rdbench(d.path(), &["metrics", "ref.y4m", "text.mp4"]), &["text.mp4", "not a media file"]);
-    assert_one_line_error(&rdbench(d.path(), &["metrics", "ref.y4m", "gone.mkv"]), &["gone.mkv", "no such file"]);
-    assert_one_line_error(&rdbench(d.path(), &["metrics", "ref.y4m", "ref.y4m", "--metrics", "psnr,blur"]), &["--metrics", "blur"]);
+    assert_one_line_error(
+        &rdbench(
+            d.path(),
+            &["metrics", "ref.y4m", "short.mkv", "--metrics", "psnr"],
+        ),
+        &["frame counts differ", "6", "4", "--frames"],
+    );
+    let ok = rdbench(
+        d.path(),
+        &[
+            "metrics",
+            "ref.y4m",
+            "short.mkv",
+            "--metrics",
+            "psnr",
+            "--frames",
+            "4",
+            "--json",
+        ],
+    );
+    assert!(
+        ok.status.success(),
+        "a prefix compares: {}",
+        String::from_utf8_lossy(&ok.stderr)
+    );
+    assert_one_line_error(
+        &rdbench(
+            d.path(),
+            &["metrics", "ref.y4m", "ten.mkv", "--metrics", "psnr"],
+        ),
+        &["bit depths differ", "8-bit", "10-bit"],
+    );
+    assert_one_line_error(
+        &rdbench(
+            d.path(),
+            &["metrics", "ref.y4m", "ref.y4m", "--metrics", "ms-ssim"],
+        ),
+        &["MS-SSIM", "160"],
+    );
+    assert_one_line_error(
+        &rdbench(d.path(), &["metrics", "ref.y4m", "text.mp4"]),
+        &["text.mp4", "not a media file"],
+    );
+    assert_one_line_error(
+        &rdbench(d.path(), &["metrics", "ref.y4m", "gone.mkv"]),
+        &["gone.mkv", "no such file"],
+    );
+    assert_one_line_error(
+        &rdbench(
+            d.path(),
+            &["metrics", "ref.y4m", "ref.y4m", "--metrics", "psnr,blur"],
+        ),
+        &["--metrics", "blur"],
+    );
 }
 
 #[test]
 fn bdrate_cli_answers_and_names_bad_cells() {
     let d = tempfile::tempdir().unwrap();
-    std::fs::write(d.path().join("a.csv"), "bitrate_kbps,vmaf\n1000,80\n2000,88\n4000,93\n8000,96\n").unwrap();
-    std::fs::write(d.path().join("b.csv"), "bitrate_kbps,vmaf\n820,80\n1640,88\n3280,93\n6560,96\n").unwrap();
+    std::fs::write(
+        d.path().join("a.csv"),
+        "bitrate_kbps,vmaf\n1000,80\n2000,88\n4000,93\n8000,96\n",
+    )
+    .unwrap();
+    std::fs::write(
+        d.path().join("b.csv"),
+        "bitrate_kbps,vmaf\n820,80\n1640,88\n3280,93\n6560,96\n",
+    )
+    .unwrap();
     let out = rdbench(d.path(), &["bdrate", "a.csv", "b.csv", "--json"]);
     assert!(out.status.success());
     let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(v["method"], "pchip");
     assert!((v["bd_rate_percent"].as_f64().unwrap() + 18.0).abs() < 1e-9);
     // No overlap: a null result with a reason, still exit 0.
-    std::fs::write(d.path().join("far.csv"), "bitrate_kbps,vmaf\n100,20\n200,30\n400,40\n800,50\n").unwrap();
+    std::fs::write(
+        d.path().join("far.csv"),
+        "bitrate_kbps,vmaf\n100,20\n200,30\n400,40\n800,50\n",
+    )
+    .unwrap();
     let out = rdbench(d.path(), &["bdrate", "a.csv", "far.csv", "--json"]);
     assert!(out.status.success());
     let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
-    assert!(v["bd_rate_percent"].is_null() && v["reason"].is_string(), "{v}");
-    std::fs::write(d.path().join("bad.csv"), "bitrate_kbps,vmaf\n1000,80\n2000,eighty-eight\n").unwrap();
-    assert_one_line_error(&rdbench(d.path(), &["bdrate", "a.csv", "bad.csv"]), &["bad.csv:3", "vmaf", "eighty-eight"]);
-    std::fs::write(d.path().join("nan.csv"), "bitrate_kbps,vmaf\n1000,80\n2000,NaN\n").unwrap();
-    assert_one_line_error(&rdbench(d.path(), &["bdrate", "a.csv", "nan.csv"]), &["nan.csv:3", "vmaf"]);
-    assert_one_line_error(&rdbench(d.path(), &["bdrate", "a.csv", "b.csv", "--metric", "ssim"]), &["ssim"]);
+    assert!(
+        v["bd_rate_percent"].is_null() && v["reason"].is_string(),
+        "{v}"
+    );
+    std::fs::write(
+        d.path().join("bad.csv"),
+        "bitrate_kbps,vmaf\n1000,80\n2000,eighty-eight\n",
+    )
+    .unwrap();
+    assert_one_line_error(
+        &rdbench(d.path(), &["bdrate", "a.csv", "bad.csv"]),
+        &["bad.csv:3", "vmaf", "eighty-eight"],
+    );
+    std::fs::write(
+        d.path().join("nan.csv"),
+        "bitrate_kbps,vmaf\n1000,80\n2000,NaN\n",
+    )
+    .unwrap();
+    assert_one_line_error(
+        &rdbench(d.path(), &["bdrate", "a.csv", "nan.csv"]),
+        &["nan.csv:3", "vmaf"],
+    );
+    assert_one_line_error(
+        &rdbench(d.path(), &["bdrate", "a.csv", "b.csv", "--metric", "ssim"]),
+        &["ssim"],
+    );
 }

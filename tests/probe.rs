@@ -8,16 +8,39 @@ fn probe_reports_container_streams_and_colour() {
     ffmpeg(
         d.path(),
         &[
-            "-f", "lavfi", "-i", "testsrc2=size=320x240:rate=25:duration=2",
-            "-f", "lavfi", "-i", "sine=sample_rate=48000:duration=2",
-            "-c:v", "libx264", "-preset", "ultrafast", "-pix_fmt", "yuv420p10le",
-            "-color_primaries", "bt2020", "-color_trc", "smpte2084", "-colorspace", "bt2020nc",
-            "-c:a", "aac", "-shortest", "a.mp4",
+            "-f",
+            "lavfi",
+            "-i",
+            "testsrc2=size=320x240:rate=25:duration=2",
+            "-f",
+            "lavfi",
+            "-i",
+            "sine=sample_rate=48000:duration=2",
+            "-c:v",
+            "libx264",
+            "-preset",
+            "ultrafast",
+            "-pix_fmt",
+            "yuv420p10le",
+            "-color_primaries",
+            "bt2020",
+            "-color_trc",
+            "smpte2084",
+            "-colorspace",
+            "bt2020nc",
+            "-c:a",
+            "aac",
+            "-shortest",
+            "a.mp4",
         ],
     );
     rotate_first_track_90(&d.path().join("a.mp4"));
     let out = rdbench(d.path(), &["probe", "a.mp4", "--json"]);
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     assert!(v["container"].as_str().unwrap().contains("mp4"));
     assert!((v["duration_s"].as_f64().unwrap() - 2.0).abs() < 0.1);
@@ -25,7 +48,10 @@ fn probe_reports_container_streams_and_colour() {
     let video = &v["streams"][0];
     assert_eq!(video["kind"], "video");
     assert_eq!(video["codec"], "h264");
-    assert_eq!((video["width"].as_u64(), video["height"].as_u64()), (Some(320), Some(240)));
+    assert_eq!(
+        (video["width"].as_u64(), video["height"].as_u64()),
+        (Some(320), Some(240))
+    );
     assert_eq!(video["fps"].as_f64(), Some(25.0));
     assert_eq!(video["pix_fmt"], "yuv420p10le");
     assert_eq!(video["bit_depth"], 10);
@@ -34,17 +60,30 @@ fn probe_reports_container_streams_and_colour() {
     assert_eq!(video["color_space"], "bt2020nc");
     assert_eq!(video["rotation_deg"].as_f64().map(f64::abs), Some(90.0));
     let audio = &v["streams"][1];
-    assert_eq!((audio["kind"].as_str(), audio["sample_rate"].as_u64(), audio["channels"].as_u64()), (Some("audio"), Some(48000), Some(1)));
+    assert_eq!(
+        (
+            audio["kind"].as_str(),
+            audio["sample_rate"].as_u64(),
+            audio["channels"].as_u64()
+        ),
+        (Some("audio"), Some(48000), Some(1))
+    );
     let text = rdbench(d.path(), &["probe", "a.mp4"]);
     let t = String::from_utf8_lossy(&text.stdout);
-    assert!(t.contains("320x240") && t.contains("yuv420p10le") && t.contains("48000 Hz"), "{t}");
+    assert!(
+        t.contains("320x240") && t.contains("yuv420p10le") && t.contains("48000 Hz"),
+        "{t}"
+    );
 }
 
 /// Writes a 90-degree display matrix into the first track header of an MP4 (FFmpeg 5.1's muxer
 /// no longer takes a `rotate` tag, and phones write exactly this matrix).
 fn rotate_first_track_90(path: &std::path::Path) {
     let mut b = std::fs::read(path).unwrap();
-    let at = b.windows(4).position(|w| w == b"tkhd").expect("a track header");
+    let at = b
+        .windows(4)
+        .position(|w| w == b"tkhd")
+        .expect("a track header");
     assert_eq!(b[at + 4], 0, "version-0 tkhd");
     // version+flags 4, creation 4, modification 4, track id 4, reserved 4, duration 4,
     // reserved 8, layer 2, group 2, volume 2, reserved 2: the matrix starts 40 bytes in.
@@ -59,5 +98,8 @@ fn rotate_first_track_90(path: &std::path::Path) {
 #[test]
 fn probe_of_a_missing_file_is_one_line() {
     let d = tempfile::tempdir().unwrap();
-    assert_one_line_error(&rdbench(d.path(), &["probe", "gone.mkv"]), &["gone.mkv", "no such file"]);
+    assert_one_line_error(
+        &rdbench(d.path(), &["probe", "gone.mkv"]),
+        &["gone.mkv", "no such file"],
+    );
 }

@@ -5,7 +5,9 @@
 fn main() {
     println!("cargo::rustc-check-cfg=cfg(ffmpeg_coded_side_data)");
     // Stream side data moved to AVCodecParameters.coded_side_data in FFmpeg 6.1.
-    let v61 = std::env::var("DEP_FFMPEG_FFMPEG_6_1").map(|v| v == "true").unwrap_or(false);
+    let v61 = std::env::var("DEP_FFMPEG_FFMPEG_6_1")
+        .map(|v| v == "true")
+        .unwrap_or(false);
     if v61 {
         println!("cargo::rustc-cfg=ffmpeg_coded_side_data");
     }

@@ -31,7 +31,9 @@ pub struct ResultCache {
 impl ResultCache {
     /// A cache under `root`/bench, or no cache.
     pub fn new(root: Option<&Path>) -> Self {
-        ResultCache { root: root.map(|r| r.join("bench")) }
+        ResultCache {
+            root: root.map(|r| r.join("bench")),
+        }
     }
 
     /// Whether caching is on.
@@ -48,7 +50,9 @@ impl ResultCache {
     }
 
     fn json_path(&self, kind: &str, key: &str) -> Option<PathBuf> {
-        self.root.as_ref().map(|r| r.join(kind).join(format!("{key}.json")))
+        self.root
+            .as_ref()
+            .map(|r| r.join(kind).join(format!("{key}.json")))
     }
 
     /// A cached value, when present and readable.

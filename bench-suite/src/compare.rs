@@ -67,10 +67,20 @@ pub enum CompareError {
     Decode(#[from] rdbench_transcode::Error),
     /// The files have different numbers of frames.
     #[error("frame counts differ: reference {reference} has {reference_frames} frames, distorted {distorted} has {distorted_frames} (compare a prefix with --frames N)")]
-    FrameCount { reference: PathBuf, reference_frames: u64, distorted: PathBuf, distorted_frames: u64 },
+    FrameCount {
+        reference: PathBuf,
+        reference_frames: u64,
+        distorted: PathBuf,
+        distorted_frames: u64,
+    },
     /// The files have different bit depths.
     #[error("bit depths differ: reference {reference} is {reference_depth}-bit, distorted {distorted} is {distorted_depth}-bit")]
-    BitDepth { reference: PathBuf, reference_depth: u8, distorted: PathBuf, distorted_depth: u8 },
+    BitDepth {
+        reference: PathBuf,
+        reference_depth: u8,
+        distorted: PathBuf,
+        distorted_depth: u8,
+    },
     /// A picture format the metrics cannot read.
     #[error("{path}: pixel format {pix_fmt} is not planar Y'CbCr 4:2:0, 4:2:2 or 4:4:4")]
     Format { path: PathBuf, pix_fmt: String },
@@ -172,7 +182,12 @@ struct Decoding {
     handle: std::thread::JoinHandle<(f64, f64)>,
 }
 
-fn spawn_decoder(path: &Path, options: ReaderOptions, queue: usize, limit: Option<u64>) -> Result<(Decoding, rdbench_transcode::input::VideoInfo), CompareError> {
+fn spawn_decoder(
+    path: &Path,
+    options: ReaderOptions,
+    queue: usize,
+    limit: Option<u64>,
+) -> Result<(Decoding, rdbench_transcode::input::VideoInfo), CompareError> {
     let mut reader = FrameReader::open(path, options)?;
     let info = reader.info().clone();
     let (tx, rx) = bounded(queue.max(1));
@@ -212,7 +227,10 @@ fn sampling(p: &Picture, path: &Path) -> Result<ChromaSampling, CompareError> {
         (1, 1) => Ok(ChromaSampling::Cs420),
         (1, 0) => Ok(ChromaSampling::Cs422),
         (0, 0) => Ok(ChromaSampling::Cs444),
-        _ => Err(CompareError::Format { path: path.to_path_buf(), pix_fmt: p.pix_fmt() }),
+        _ => Err(CompareError::Format {
+            path: path.to_path_buf(),
+            pix_fmt: p.pix_fmt(),
+        }),
     }
 }
 
@@ -222,9 +240,15 @@ pub fn view_u8<'a>(p: &'a Picture, path: &Path) -> Result<FrameView<'a, u8>, Com
     let plane = |i: usize| -> Result<Plane<'a, u8>, CompareError> {
         let (data, stride) = p.plane_u8(i)?;
         let (w, h) = p.plane_size(i);
-        Plane::new(data, w, h, stride).map_err(|e| CompareError::Format { path: path.to_path_buf(), pix_fmt: format!("{} ({e})", p.pix_fmt()) })
+        Plane::new(data, w, h, stride).map_err(|e| CompareError::Format {
+            path: path.to_path_buf(),
+            pix_fmt: format!("{} ({e})", p.pix_fmt()),
+        })
     };
-    FrameView::new([plane(0)?, plane(1)?, plane(2)?], 8, cs).map_err(|e| CompareError::Format { path: path.to_path_buf(), pix_fmt: format!("{} ({e})", p.pix_fmt()) })
+    FrameView::new([plane(0)?, plane(1)?, plane(2)?], 8, cs).map_err(|e| CompareError::Format {
+        path: path.to_path_buf(),
+        pix_fmt: format!("{} ({e})", p.pix_fmt()),
+    })
 }
 
 /// Borrows a high-bit-depth picture as a metric view.
@@ -233,9 +257,17 @@ pub fn view_u16<'a>(p: &'a Picture, path: &Path) -> Result<FrameView<'a, u16>, C
     let plane = |i: usize| -> Result<Plane<'a, u16>, CompareError> {
         let (data, stride) = p.plane_u16(i)?;
         let (w, h) = p.plane_size(i);
-        Plane::new(data, w, h, stride).map_err(|e| CompareError::Format { path: path.to_path_buf(), pix_fmt: format!("{} ({e})", p.pix_fmt()) })
+        Plane::new(data, w, h, stride).map_err(|e| CompareError::Format {
+            path: path.to_path_buf(),
+            pix_fmt: format!("{} ({e})", p.pix_fmt()),
+        })
     };
-    FrameView::new([plane(0)?, plane(1)?, plane(2)?], p.bit_depth(), cs).map_err(|e| CompareError::Format { path: path.to_path_buf(), pix_fmt: format!("{} ({e})", p.pix_fmt()) })
+    FrameView::new([plane(0)?, plane(1)?, plane(2)?], p.bit_depth(), cs).map_err(|e| {
+        CompareError::Format {
+            path: path.to_path_buf(),
+            pix_fmt: format!("{} ({e})", p.pix_fmt()),
+        }
+    })
 }
 
 /// Per-frame scores of one pair, by metric.
@@ -269,8 +301,15 @@ fn score_pair<T: rdbench_metrics::Sample>(
 }
 
 /// Compares `distorted` against `reference`.
-pub fn compare(reference: &Path, distorted: &Path, options: &CompareOptions) -> Result<Comparison, CompareError> {
-    let ref_opts = ReaderOptions { threads: options.decoder_threads, ..Default::default() };
+pub fn compare(
+    reference: &Path,
+    distorted: &Path,
+    options: &CompareOptions,
+) -> Result<Comparison, CompareError> {
+    let ref_opts = ReaderOptions {
+        threads: options.decoder_threads,
+        ..Default::default()
+    };
     let (ref_dec, ref_info) = spawn_decoder(reference, ref_opts, options.queue, options.frames)?;
     let dist_opts = ReaderOptions {
         size: Some((ref_info.width, ref_info.height)),
@@ -291,7 +330,10 @@ pub fn compare(reference: &Path, distorted: &Path, options: &CompareOptions) -> 
             distorted_depth: dist_depth,
         });
     }
-    let dist_opts = ReaderOptions { pix_fmt: Some(rdbench_transcode::media::pix_fmt_name(ref_info.pix_fmt)), ..dist_opts };
+    let dist_opts = ReaderOptions {
+        pix_fmt: Some(rdbench_transcode::media::pix_fmt_name(ref_info.pix_fmt)),
+        ..dist_opts
+    };
     let (dist_dec, _) = spawn_decoder(distorted, dist_opts, options.queue, options.frames)?;
 
     let mut vmaf = if options.metrics.contains(&Metric::Vmaf) {
@@ -324,9 +366,17 @@ pub fn compare(reference: &Path, distorted: &Path, options: &CompareOptions) -> 
                 };
                 frames += 1;
                 let scored = if r.bit_depth() == 8 {
-                    view_u8(&r, reference).and_then(|rv| view_u8(&d, distorted).and_then(|dv| score_pair(rv, dv, &options.metrics, vmaf.as_mut(), &mut scores)))
+                    view_u8(&r, reference).and_then(|rv| {
+                        view_u8(&d, distorted).and_then(|dv| {
+                            score_pair(rv, dv, &options.metrics, vmaf.as_mut(), &mut scores)
+                        })
+                    })
                 } else {
-                    view_u16(&r, reference).and_then(|rv| view_u16(&d, distorted).and_then(|dv| score_pair(rv, dv, &options.metrics, vmaf.as_mut(), &mut scores)))
+                    view_u16(&r, reference).and_then(|rv| {
+                        view_u16(&d, distorted).and_then(|dv| {
+                            score_pair(rv, dv, &options.metrics, vmaf.as_mut(), &mut scores)
+                        })
+                    })
                 };
                 if let Err(e) = scored {
                     result = Err(e);
@@ -347,8 +397,14 @@ pub fn compare(reference: &Path, distorted: &Path, options: &CompareOptions) -> 
     let drain = |rx: &Receiver<_>| while rx.try_recv().is_ok() {};
     drain(&ref_dec.rx);
     drain(&dist_dec.rx);
-    let Decoding { rx: rref, handle: href } = ref_dec;
-    let Decoding { rx: rdist, handle: hdist } = dist_dec;
+    let Decoding {
+        rx: rref,
+        handle: href,
+    } = ref_dec;
+    let Decoding {
+        rx: rdist,
+        handle: hdist,
+    } = dist_dec;
     drop(rref);
     drop(rdist);
     let (rw, rc) = href.join().unwrap_or((0.0, 0.0));
@@ -363,7 +419,9 @@ pub fn compare(reference: &Path, distorted: &Path, options: &CompareOptions) -> 
         });
     }
     if frames == 0 {
-        return Err(CompareError::Empty { path: reference.to_path_buf() });
+        return Err(CompareError::Empty {
+            path: reference.to_path_buf(),
+        });
     }
 
     let mut per_frame = PerFrame::new();
@@ -394,7 +452,13 @@ pub fn compare(reference: &Path, distorted: &Path, options: &CompareOptions) -> 
     for (name, series) in [("ssim", scores.ssim), ("ms_ssim", scores.ms_ssim)] {
         if !series.is_empty() {
             if let Some(p) = Pooled::from_series(&series) {
-                pooled.insert(name.to_string(), PooledEntry { pooled: p, global: None });
+                pooled.insert(
+                    name.to_string(),
+                    PooledEntry {
+                        pooled: p,
+                        global: None,
+                    },
+                );
             }
             per_frame.insert(name.to_string(), series);
         }
@@ -402,14 +466,30 @@ pub fn compare(reference: &Path, distorted: &Path, options: &CompareOptions) -> 
     if let Some(v) = vmaf {
         let res = v.finish()?;
         if let Some(p) = Pooled::from_series(&res.per_frame) {
-            pooled.insert("vmaf".to_string(), PooledEntry { pooled: p, global: None });
+            pooled.insert(
+                "vmaf".to_string(),
+                PooledEntry {
+                    pooled: p,
+                    global: None,
+                },
+            );
         }
         vmaf_frames = res.frame_indices.clone();
         per_frame.insert("vmaf".to_string(), res.per_frame.clone());
         for name in &options.vmaf_features {
-            for (key, series) in res.features.iter().filter(|(k, _)| k.starts_with(name.as_str()) || k.contains(name.as_str())) {
+            for (key, series) in res
+                .features
+                .iter()
+                .filter(|(k, _)| k.starts_with(name.as_str()) || k.contains(name.as_str()))
+            {
                 if let Some(p) = Pooled::from_series(series) {
-                    pooled.insert(key.clone(), PooledEntry { pooled: p, global: None });
+                    pooled.insert(
+                        key.clone(),
+                        PooledEntry {
+                            pooled: p,
+                            global: None,
+                        },
+                    );
                 }
                 per_frame.insert(key.clone(), series.clone());
             }

@@ -7,9 +7,13 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::time::Instant;
 
-use rdbench_metrics::ratecontrol::{bitrate_accuracy, peak_bitrate, vbv_check, Packet, PacketTrace, VbvMode, VbvParams};
+use rdbench_metrics::ratecontrol::{
+    bitrate_accuracy, peak_bitrate, vbv_check, Packet, PacketTrace, VbvMode, VbvParams,
+};
 use rdbench_transcode::job::{self as tjob, NoProgress};
-use rdbench_transcode::spec::{AudioKeyword, AudioSpec, ExecutionSpec, JobSpec, OutputSettings, RcSpec, TaskMode};
+use rdbench_transcode::spec::{
+    AudioKeyword, AudioSpec, ExecutionSpec, JobSpec, OutputSettings, RcSpec, TaskMode,
+};
 use rdbench_transcode::task::PacketRecord;
 use rdbench_transcode::{cpu, versions};
 use serde::{Deserialize, Serialize};
@@ -133,7 +137,10 @@ pub fn encode_key(ctx: &Context<'_>, job: &Job) -> String {
         encoder_version: versions::encoder(&c.codec),
         preset: c.preset.as_ref().map(|p| p.to_string()),
         params: c.params.as_deref(),
-        options: c.options.as_ref().map(|o| o.iter().map(|(k, v)| (k.clone(), v.to_string())).collect()),
+        options: c
+            .options
+            .as_ref()
+            .map(|o| o.iter().map(|(k, v)| (k.clone(), v.to_string())).collect()),
         threads: c.threads.unwrap_or(1),
         rc: &job.rc,
         container: &ctx.suite.spec.container,
@@ -143,7 +150,12 @@ pub fn encode_key(ctx: &Context<'_>, job: &Job) -> String {
 
 fn score_key(ctx: &Context<'_>, encode_key: &str) -> String {
     let metrics: Vec<&str> = ctx.suite.metrics.iter().map(|m| m.name()).collect();
-    key_of(&(CACHE_VERSION, encode_key, metrics, ctx.suite.vmaf_model.name()))
+    key_of(&(
+        CACHE_VERSION,
+        encode_key,
+        metrics,
+        ctx.suite.vmaf_model.name(),
+    ))
 }
 
 fn encode(ctx: &Context<'_>, job: &Job, out: &Path) -> Result<EncodeOutcome, String> {
@@ -179,11 +191,16 @@ fn encode(ctx: &Context<'_>, job: &Job, out: &Path) -> Result<EncodeOutcome, Str
         return Err(e.to_string());
     }
     let report = tjob::run(&tj, &NoProgress).map_err(|e| e.to_string())?;
-    let o = report.outputs.first().ok_or("the encode produced no output")?;
+    let o = report
+        .outputs
+        .first()
+        .ok_or("the encode produced no output")?;
     if let Some(e) = &o.error {
         return Err(e.to_string());
     }
-    let enc = o.encode_stats().ok_or("the encode reported no encoder statistics")?;
+    let enc = o
+        .encode_stats()
+        .ok_or("the encode reported no encoder statistics")?;
     let all = report.input_tasks.iter().chain(o.tasks.iter());
     let (cpu, helper) = all.fold((0.0, 0.0), |(c, h), t| (c + t.cpu_s, h + t.helper_cpu_s));
     Ok(EncodeOutcome {
@@ -209,7 +226,16 @@ fn score(ctx: &Context<'_>, job: &Job, encoded: &Path) -> Result<ScoreOutcome, S
         ..Default::default()
     };
     let cmp = compare(&job.source.seq.path, encoded, &options).map_err(|e| e.to_string())?;
-    let pooled = cmp.pooled.iter().map(|(k, e)| (k.clone(), [e.pooled.mean, e.pooled.harmonic_mean, e.pooled.p1])).collect();
+    let pooled = cmp
+        .pooled
+        .iter()
+        .map(|(k, e)| {
+            (
+                k.clone(),
+                [e.pooled.mean, e.pooled.harmonic_mean, e.pooled.p1],
+            )
+        })
+        .collect();
     Ok(ScoreOutcome {
         frames: cmp.frames,
         pooled,
@@ -228,8 +254,15 @@ fn base_record(ctx: &Context<'_>, job: &Job, key: &str) -> EncodeRecord {
     let s = &job.source.seq.sequence;
     let (target, maxrate, bufsize) = match &job.rc {
         RcSpec::Abr { bitrate_kbps, .. } => (Some(*bitrate_kbps), None, None),
-        RcSpec::Cbr { bitrate_kbps, bufsize_kbits } => (Some(*bitrate_kbps), Some(*bitrate_kbps), *bufsize_kbits),
-        RcSpec::CappedCrf { maxrate_kbps, bufsize_kbits, .. } => (None, Some(*maxrate_kbps), Some(*bufsize_kbits)),
+        RcSpec::Cbr {
+            bitrate_kbps,
+            bufsize_kbits,
+        } => (Some(*bitrate_kbps), Some(*bitrate_kbps), *bufsize_kbits),
+        RcSpec::CappedCrf {
+            maxrate_kbps,
+            bufsize_kbits,
+            ..
+        } => (None, Some(*maxrate_kbps), Some(*bufsize_kbits)),
         _ => (None, None, None),
     };
     let rc_value = match &job.rc {
@@ -271,14 +304,20 @@ pub fn execute(ctx: &Context<'_>, job: &Job) -> JobRun {
     let (wall0, cpu0) = (Instant::now(), cpu::thread_cpu_s());
     let key = encode_key(ctx, job);
     let mut record = base_record(ctx, job, &key);
-    let ext = ext_of(rdbench_transcode::mux::Container::from_name(&ctx.suite.spec.container).map(|c| c.muxer()).unwrap_or("mkv"));
+    let ext = ext_of(
+        rdbench_transcode::mux::Container::from_name(&ctx.suite.spec.container)
+            .map(|c| c.muxer())
+            .unwrap_or("mkv"),
+    );
     let out = ctx.cache.encode_path(&key, ext, &ctx.scratch);
     if let Some(dir) = out.parent() {
         let _ = std::fs::create_dir_all(dir);
     }
     // Encode.
-    let (mut encoded_now, mut on_thread_cpu, mut helper_cpu, mut encode_cpu_now) = (false, 0.0, 0.0, 0.0);
-    let cached_encode: Option<EncodeOutcome> = ctx.cache.get("encodes", &key).filter(|_| out.is_file());
+    let (mut encoded_now, mut on_thread_cpu, mut helper_cpu, mut encode_cpu_now) =
+        (false, 0.0, 0.0, 0.0);
+    let cached_encode: Option<EncodeOutcome> =
+        ctx.cache.get("encodes", &key).filter(|_| out.is_file());
     let enc = match cached_encode {
         Some(e) => Ok(e),
         None => {
@@ -299,7 +338,16 @@ pub fn execute(ctx: &Context<'_>, job: &Job) -> JobRun {
             record.status = "failed".into();
             record.error = Some(msg);
             let cpu = cpu::thread_cpu_s() - cpu0;
-            return JobRun { result: JobResult { record, frames: Vec::new() }, cpu_s: cpu, overhead_cpu_s: 0.0, encode_cpu_s: 0.0, wall_s: wall0.elapsed().as_secs_f64() };
+            return JobRun {
+                result: JobResult {
+                    record,
+                    frames: Vec::new(),
+                },
+                cpu_s: cpu,
+                overhead_cpu_s: 0.0,
+                encode_cpu_s: 0.0,
+                wall_s: wall0.elapsed().as_secs_f64(),
+            };
         }
     };
     // Score.
@@ -350,9 +398,25 @@ fn fill_encode(r: &mut EncodeRecord, e: &EncodeOutcome) {
     r.bytes = e.bytes;
     r.encode_wall_s = e.encode_wall_s;
     r.encode_cpu_s = e.encode_cpu_s;
-    r.encode_fps = if e.encode_wall_s > 0.0 { e.frames as f64 / e.encode_wall_s } else { 0.0 };
+    r.encode_fps = if e.encode_wall_s > 0.0 {
+        e.frames as f64 / e.encode_wall_s
+    } else {
+        0.0
+    };
     r.job_cpu_s = e.transcode_cpu_s;
-    let packets: Vec<Packet> = e.packets.iter().map(|p| Packet::new(p.size as u64, p.pts_s, p.dts_s, (p.duration_s > 0.0).then_some(p.duration_s), p.key)).collect();
+    let packets: Vec<Packet> = e
+        .packets
+        .iter()
+        .map(|p| {
+            Packet::new(
+                p.size as u64,
+                p.pts_s,
+                p.dts_s,
+                (p.duration_s > 0.0).then_some(p.duration_s),
+                p.key,
+            )
+        })
+        .collect();
     let Ok(trace) = PacketTrace::new(packets) else {
         r.bitrate_kbps = 0.0;
         return;
@@ -362,13 +426,19 @@ fn fill_encode(r: &mut EncodeRecord, e: &EncodeOutcome) {
             r.bitrate_kbps = acc.actual_kbps;
             r.bitrate_error_pct = r.target_kbps.map(|_| acc.error_percent);
         }
-        Err(_) => r.bitrate_kbps = e.bytes as f64 * 8.0 / (e.frames as f64 / r.fps.max(1e-9)) / 1000.0,
+        Err(_) => {
+            r.bitrate_kbps = e.bytes as f64 * 8.0 / (e.frames as f64 / r.fps.max(1e-9)) / 1000.0
+        }
     }
     if let Ok(p) = peak_bitrate(&trace, 1.0, r.maxrate_kbps) {
         r.peak_1s_kbps = p.peak_kbps;
     }
     if let (Some(maxrate), Some(buf)) = (r.maxrate_kbps, r.bufsize_kbits) {
-        let mode = if r.rc_mode == "cbr" { VbvMode::Cbr } else { VbvMode::Capped };
+        let mode = if r.rc_mode == "cbr" {
+            VbvMode::Cbr
+        } else {
+            VbvMode::Capped
+        };
         if let Ok(v) = vbv_check(&trace, &VbvParams::new(buf, maxrate, mode)) {
             r.vbv_violations = Some(v.violations as u64);
         }
@@ -394,7 +464,12 @@ fn frame_records(job_id: &str, packets: &[PacketRecord]) -> Vec<FrameRecord> {
         .collect()
 }
 
-fn fill_scores(r: &mut EncodeRecord, frames: &mut [FrameRecord], s: &ScoreOutcome, metrics: &[Metric]) {
+fn fill_scores(
+    r: &mut EncodeRecord,
+    frames: &mut [FrameRecord],
+    s: &ScoreOutcome,
+    metrics: &[Metric],
+) {
     let mean = |k: &str| s.pooled.get(k).map(|v| v[0]);
     if metrics.contains(&Metric::Vmaf) {
         r.vmaf = mean("vmaf");
@@ -420,7 +495,10 @@ fn fill_scores(r: &mut EncodeRecord, frames: &mut [FrameRecord], s: &ScoreOutcom
         f.vmaf = if s.vmaf_frames.is_empty() {
             col("vmaf", i)
         } else {
-            s.vmaf_frames.iter().position(|&x| x as usize == i).and_then(|j| s.per_frame.get("vmaf").and_then(|v| v.get(j)).copied())
+            s.vmaf_frames
+                .iter()
+                .position(|&x| x as usize == i)
+                .and_then(|j| s.per_frame.get("vmaf").and_then(|v| v.get(j)).copied())
         };
     }
 }

@@ -47,17 +47,33 @@ pub struct GateRules {
 
 impl Default for GateRules {
     fn default() -> Self {
-        GateRules { bd_rate_max_pct: 0.5, cpu_max_pct: 5.0, cpu_noise_pct: 1.0, bitrate_error_max_points: 2.0, metrics: Vec::new(), method: "pchip".into() }
+        GateRules {
+            bd_rate_max_pct: 0.5,
+            cpu_max_pct: 5.0,
+            cpu_noise_pct: 1.0,
+            bitrate_error_max_points: 2.0,
+            metrics: Vec::new(),
+            method: "pchip".into(),
+        }
     }
 }
 
 impl GateRules {
     /// Reads `[rules]`-less TOML (the fields at top level).
     pub fn load(path: &Path) -> Result<GateRules, GateError> {
-        let text = std::fs::read_to_string(path).map_err(|e| GateError::Rules { path: path.to_path_buf(), message: e.to_string() })?;
-        let rules: GateRules = toml::from_str(&text).map_err(|e| GateError::Rules { path: path.to_path_buf(), message: e.message().replace('\n', " ") })?;
+        let text = std::fs::read_to_string(path).map_err(|e| GateError::Rules {
+            path: path.to_path_buf(),
+            message: e.to_string(),
+        })?;
+        let rules: GateRules = toml::from_str(&text).map_err(|e| GateError::Rules {
+            path: path.to_path_buf(),
+            message: e.message().replace('\n', " "),
+        })?;
         if rules.method.parse::<BdMethod>().is_err() {
-            return Err(GateError::Rules { path: path.to_path_buf(), message: format!("method: unknown `{}` (pchip, cubic, akima)", rules.method) });
+            return Err(GateError::Rules {
+                path: path.to_path_buf(),
+                message: format!("method: unknown `{}` (pchip, cubic, akima)", rules.method),
+            });
         }
         Ok(rules)
     }
@@ -94,22 +110,44 @@ fn ok_records(run: &LoadedRun) -> Vec<&EncodeRecord> {
 }
 
 /// Compares `candidate` with `baseline`.
-pub fn gate(baseline: &LoadedRun, candidate: &LoadedRun, rules: &GateRules) -> Result<GateReport, GateError> {
+pub fn gate(
+    baseline: &LoadedRun,
+    candidate: &LoadedRun,
+    rules: &GateRules,
+) -> Result<GateReport, GateError> {
     if baseline.manifest.suite_name != candidate.manifest.suite_name {
-        return Err(GateError::Suites { baseline: baseline.manifest.suite_name.clone(), candidate: candidate.manifest.suite_name.clone() });
+        return Err(GateError::Suites {
+            baseline: baseline.manifest.suite_name.clone(),
+            candidate: candidate.manifest.suite_name.clone(),
+        });
     }
     let method: BdMethod = rules.method.parse().unwrap_or(BdMethod::Pchip);
     let (b, c) = (ok_records(baseline), ok_records(candidate));
-    let configs: BTreeSet<&str> = b.iter().map(|r| r.config.as_str()).filter(|x| c.iter().any(|r| r.config == *x)).collect();
+    let configs: BTreeSet<&str> = b
+        .iter()
+        .map(|r| r.config.as_str())
+        .filter(|x| c.iter().any(|r| r.config == *x))
+        .collect();
     let mut rows = Vec::new();
     for config in configs {
-        let modes: BTreeSet<&str> = b.iter().filter(|r| r.config == config).map(|r| r.rc_mode.as_str()).collect();
-        let seqs: BTreeSet<&str> = b.iter().filter(|r| r.config == config).map(|r| r.sequence.as_str()).collect();
+        let modes: BTreeSet<&str> = b
+            .iter()
+            .filter(|r| r.config == config)
+            .map(|r| r.rc_mode.as_str())
+            .collect();
+        let seqs: BTreeSet<&str> = b
+            .iter()
+            .filter(|r| r.config == config)
+            .map(|r| r.sequence.as_str())
+            .collect();
         let metrics: Vec<&str> = BD_METRICS
             .iter()
             .copied()
             .filter(|m| rules.metrics.is_empty() || rules.metrics.iter().any(|x| x == m))
-            .filter(|m| b.iter().any(|r| metric_value(r, m).is_some()) && c.iter().any(|r| metric_value(r, m).is_some()))
+            .filter(|m| {
+                b.iter().any(|r| metric_value(r, m).is_some())
+                    && c.iter().any(|r| metric_value(r, m).is_some())
+            })
             .collect();
         for mode in &modes {
             for metric in &metrics {
@@ -123,14 +161,23 @@ pub fn gate(baseline: &LoadedRun, candidate: &LoadedRun, rules: &GateRules) -> R
                         None => nulls += 1,
                     }
                 }
-                let value = (!vals.is_empty()).then(|| vals.iter().sum::<f64>() / vals.len() as f64);
+                let value =
+                    (!vals.is_empty()).then(|| vals.iter().sum::<f64>() / vals.len() as f64);
                 rows.push(GateRow {
                     config: config.to_string(),
                     check: format!("BD-rate {metric} ({mode})"),
                     value,
                     limit: rules.bd_rate_max_pct,
                     ok: value.is_none_or(|v| v <= rules.bd_rate_max_pct),
-                    note: format!("{} sequences{}", vals.len(), if nulls > 0 { format!(", {nulls} without a BD-rate") } else { String::new() }),
+                    note: format!(
+                        "{} sequences{}",
+                        vals.len(),
+                        if nulls > 0 {
+                            format!(", {nulls} without a BD-rate")
+                        } else {
+                            String::new()
+                        }
+                    ),
                 });
             }
         }
@@ -150,14 +197,23 @@ pub fn gate(baseline: &LoadedRun, candidate: &LoadedRun, rules: &GateRules) -> R
             v.sort_by(f64::total_cmp);
             v[v.len() / 2]
         };
-        let (bt, ct): (f64, f64) = common.iter().map(|k| (med(&bj[*k]), med(&cj[*k]))).fold((0.0, 0.0), |a, x| (a.0 + x.0, a.1 + x.1));
+        let (bt, ct): (f64, f64) = common
+            .iter()
+            .map(|k| (med(&bj[*k]), med(&cj[*k])))
+            .fold((0.0, 0.0), |a, x| (a.0 + x.0, a.1 + x.1));
         // Noise: the relative spread between repetitions of the same job, at its largest.
         let spread = |m: &BTreeMap<String, Vec<f64>>| {
             m.values()
                 .filter(|v| v.len() > 1)
                 .map(|v| {
-                    let (lo, hi) = v.iter().fold((f64::MAX, 0.0f64), |(l, h), x| (l.min(*x), h.max(*x)));
-                    if lo > 0.0 { 100.0 * (hi - lo) / lo } else { 0.0 }
+                    let (lo, hi) = v
+                        .iter()
+                        .fold((f64::MAX, 0.0f64), |(l, h), x| (l.min(*x), h.max(*x)));
+                    if lo > 0.0 {
+                        100.0 * (hi - lo) / lo
+                    } else {
+                        0.0
+                    }
                 })
                 .fold(0.0, f64::max)
         };
@@ -170,12 +226,23 @@ pub fn gate(baseline: &LoadedRun, candidate: &LoadedRun, rules: &GateRules) -> R
             value: change,
             limit,
             ok: change.is_none_or(|v| v <= limit),
-            note: if change.is_none() { "no fresh (uncached) encodes in both runs".into() } else { format!("{bt:.2} s -> {ct:.2} s over {} encodes; noise {noise:.1}%", common.len()) },
+            note: if change.is_none() {
+                "no fresh (uncached) encodes in both runs".into()
+            } else {
+                format!(
+                    "{bt:.2} s -> {ct:.2} s over {} encodes; noise {noise:.1}%",
+                    common.len()
+                )
+            },
         });
         // Rate-control error.
         for mode in modes.iter().filter(|m| ["abr", "abr2", "cbr"].contains(m)) {
             let mean_abs = |rs: &[&EncodeRecord]| {
-                let v: Vec<f64> = rs.iter().filter(|r| r.config == config && r.rc_mode == *mode).filter_map(|r| r.bitrate_error_pct.map(f64::abs)).collect();
+                let v: Vec<f64> = rs
+                    .iter()
+                    .filter(|r| r.config == config && r.rc_mode == *mode)
+                    .filter_map(|r| r.bitrate_error_pct.map(f64::abs))
+                    .collect();
                 (!v.is_empty()).then(|| v.iter().sum::<f64>() / v.len() as f64)
             };
             let (be, ce) = (mean_abs(&b), mean_abs(&c));
@@ -204,13 +271,19 @@ pub fn markdown(report: &GateReport, baseline: &str, candidate: &str) -> String 
         if report.passed { "passed" } else { "FAILED" }
     );
     for r in &report.rows {
-        let unit = if r.check.starts_with("bitrate") { " pts" } else { "%" };
+        let unit = if r.check.starts_with("bitrate") {
+            " pts"
+        } else {
+            "%"
+        };
         md.push_str(&format!(
             "| {} | {} | {} | {} | {}{} | {} |\n",
             if r.ok { "ok" } else { "**FAIL**" },
             r.config,
             r.check,
-            r.value.map(|v| format!("{v:+.2}{unit}")).unwrap_or_else(|| "n/a".into()),
+            r.value
+                .map(|v| format!("{v:+.2}{unit}"))
+                .unwrap_or_else(|| "n/a".into()),
             r.limit,
             unit,
             r.note
@@ -226,8 +299,17 @@ mod tests {
 
     fn run_of(rows: Vec<EncodeRecord>) -> LoadedRun {
         LoadedRun {
-            manifest: Manifest { suite_name: "s".into(), ..Default::default() },
-            jobs: rows.into_iter().map(|record| crate::run::JobResult { record, frames: Vec::new() }).collect(),
+            manifest: Manifest {
+                suite_name: "s".into(),
+                ..Default::default()
+            },
+            jobs: rows
+                .into_iter()
+                .map(|record| crate::run::JobResult {
+                    record,
+                    frames: Vec::new(),
+                })
+                .collect(),
             ..Default::default()
         }
     }
@@ -235,9 +317,38 @@ mod tests {
     fn rows(rate_scale: f64, cpu: f64, err: f64) -> Vec<EncodeRecord> {
         let mut v = Vec::new();
         for seq in ["a", "b"] {
-            for (i, (k, q)) in [(1000.0, 80.0), (2000.0, 88.0), (4000.0, 93.0), (8000.0, 96.0)].iter().enumerate() {
-                v.push(EncodeRecord { config: "x".into(), sequence: seq.into(), rc_mode: "crf".into(), rc_point: i as u32, bitrate_kbps: k * rate_scale, vmaf: Some(*q), encode_cpu_s: cpu, status: "ok".into(), ..Default::default() });
-                v.push(EncodeRecord { config: "x".into(), sequence: seq.into(), rc_mode: "abr".into(), rc_point: i as u32, bitrate_kbps: *k, vmaf: Some(*q), bitrate_error_pct: Some(err), encode_cpu_s: cpu, status: "ok".into(), ..Default::default() });
+            for (i, (k, q)) in [
+                (1000.0, 80.0),
+                (2000.0, 88.0),
+                (4000.0, 93.0),
+                (8000.0, 96.0),
+            ]
+            .iter()
+            .enumerate()
+            {
+                v.push(EncodeRecord {
+                    config: "x".into(),
+                    sequence: seq.into(),
+                    rc_mode: "crf".into(),
+                    rc_point: i as u32,
+                    bitrate_kbps: k * rate_scale,
+                    vmaf: Some(*q),
+                    encode_cpu_s: cpu,
+                    status: "ok".into(),
+                    ..Default::default()
+                });
+                v.push(EncodeRecord {
+                    config: "x".into(),
+                    sequence: seq.into(),
+                    rc_mode: "abr".into(),
+                    rc_point: i as u32,
+                    bitrate_kbps: *k,
+                    vmaf: Some(*q),
+                    bitrate_error_pct: Some(err),
+                    encode_cpu_s: cpu,
+                    status: "ok".into(),
+                    ..Default::default()
+                });
             }
         }
         v
@@ -245,34 +356,75 @@ mod tests {
 
     #[test]
     fn an_identical_candidate_passes() {
-        let r = gate(&run_of(rows(1.0, 1.0, 3.0)), &run_of(rows(1.0, 1.0, 3.0)), &GateRules::default()).unwrap();
+        let r = gate(
+            &run_of(rows(1.0, 1.0, 3.0)),
+            &run_of(rows(1.0, 1.0, 3.0)),
+            &GateRules::default(),
+        )
+        .unwrap();
         assert!(r.passed, "{:#?}", r.rows);
-        let bd = r.rows.iter().find(|x| x.check == "BD-rate vmaf (crf)").unwrap();
+        let bd = r
+            .rows
+            .iter()
+            .find(|x| x.check == "BD-rate vmaf (crf)")
+            .unwrap();
         assert!(bd.value.unwrap().abs() < 1e-9);
     }
 
     #[test]
     fn each_rule_catches_its_regression() {
         // 2% more bits for the same quality.
-        let r = gate(&run_of(rows(1.0, 1.0, 3.0)), &run_of(rows(1.02, 1.0, 3.0)), &GateRules::default()).unwrap();
+        let r = gate(
+            &run_of(rows(1.0, 1.0, 3.0)),
+            &run_of(rows(1.02, 1.0, 3.0)),
+            &GateRules::default(),
+        )
+        .unwrap();
         assert!(!r.passed);
-        let bd = r.rows.iter().find(|x| x.check == "BD-rate vmaf (crf)").unwrap();
+        let bd = r
+            .rows
+            .iter()
+            .find(|x| x.check == "BD-rate vmaf (crf)")
+            .unwrap();
         assert!(!bd.ok && (bd.value.unwrap() - 2.0).abs() < 1e-6);
         // 10% slower.
-        let r = gate(&run_of(rows(1.0, 1.0, 3.0)), &run_of(rows(1.0, 1.1, 3.0)), &GateRules::default()).unwrap();
+        let r = gate(
+            &run_of(rows(1.0, 1.0, 3.0)),
+            &run_of(rows(1.0, 1.1, 3.0)),
+            &GateRules::default(),
+        )
+        .unwrap();
         let cpu = r.rows.iter().find(|x| x.check == "encoder CPU").unwrap();
         assert!(!cpu.ok && (cpu.value.unwrap() - 10.0).abs() < 1e-6);
         // Bitrate error from 3% to 6%.
-        let r = gate(&run_of(rows(1.0, 1.0, 3.0)), &run_of(rows(1.0, 1.0, 6.0)), &GateRules::default()).unwrap();
-        let be = r.rows.iter().find(|x| x.check == "bitrate error (abr)").unwrap();
+        let r = gate(
+            &run_of(rows(1.0, 1.0, 3.0)),
+            &run_of(rows(1.0, 1.0, 6.0)),
+            &GateRules::default(),
+        )
+        .unwrap();
+        let be = r
+            .rows
+            .iter()
+            .find(|x| x.check == "bitrate error (abr)")
+            .unwrap();
         assert!(!be.ok && (be.value.unwrap() - 3.0).abs() < 1e-9);
         let md = markdown(&r, "main", "pr");
-        assert!(md.contains("### rdbench gate: FAILED") && md.contains("| **FAIL** | x | bitrate error (abr) | +3.00 pts | 2 pts |"), "{md}");
+        assert!(
+            md.contains("### rdbench gate: FAILED")
+                && md.contains("| **FAIL** | x | bitrate error (abr) | +3.00 pts | 2 pts |"),
+            "{md}"
+        );
     }
 
     #[test]
     fn a_small_speed_change_within_the_limit_passes() {
-        let r = gate(&run_of(rows(1.0, 1.0, 3.0)), &run_of(rows(1.0, 1.04, 3.0)), &GateRules::default()).unwrap();
+        let r = gate(
+            &run_of(rows(1.0, 1.0, 3.0)),
+            &run_of(rows(1.0, 1.04, 3.0)),
+            &GateRules::default(),
+        )
+        .unwrap();
         assert!(r.passed);
     }
 }

@@ -70,10 +70,15 @@ pub fn expand(suite: &Suite, sources: &[Arc<SourceSequence>]) -> Vec<Job> {
                 let rc = spec.rc(pixels_per_s);
                 let passes = if mode == "abr2" { 2.0 } else { 1.0 };
                 let score = 1.5 * suite.metrics.len() as f64 / 3.0;
-                let cost = pixels * (codec_cost(&cfg.codec) * passes * cfg.threads.unwrap_or(1).max(1) as f64 + score);
+                let cost = pixels
+                    * (codec_cost(&cfg.codec) * passes * cfg.threads.unwrap_or(1).max(1) as f64
+                        + score);
                 for repetition in 0..suite.spec.repetitions {
                     jobs.push(Job {
-                        id: format!("{}/{}/{}/{}/{}/r{}", src.corpus, s.id, cfg.name, mode, point, repetition),
+                        id: format!(
+                            "{}/{}/{}/{}/{}/r{}",
+                            src.corpus, s.id, cfg.name, mode, point, repetition
+                        ),
                         source: src.clone(),
                         config: cfg.clone(),
                         mode: mode.clone(),
@@ -96,7 +101,12 @@ pub fn expand(suite: &Suite, sources: &[Arc<SourceSequence>]) -> Vec<Job> {
 pub fn shard(jobs: Vec<Job>, shard: Option<Shard>) -> Vec<Job> {
     match shard {
         None => jobs,
-        Some(s) => jobs.into_iter().enumerate().filter(|(i, _)| (*i as u32) % s.count == s.index - 1).map(|(_, j)| j).collect(),
+        Some(s) => jobs
+            .into_iter()
+            .enumerate()
+            .filter(|(i, _)| (*i as u32) % s.count == s.index - 1)
+            .map(|(_, j)| j)
+            .collect(),
     }
 }
 
@@ -116,28 +126,46 @@ pub fn parse_shard(text: &str) -> Option<Shard> {
 /// The shard from the environment of a cluster scheduler: a Slurm job array
 /// (`SLURM_ARRAY_TASK_ID`, `SLURM_ARRAY_TASK_COUNT`, `SLURM_ARRAY_TASK_MIN`) or a Kubernetes
 /// Indexed Job (`JOB_COMPLETION_INDEX`, 0-based, with the count given separately).
-pub fn shard_from_env(get: impl Fn(&str) -> Option<String>, count_hint: Option<u32>) -> Result<Option<Shard>, String> {
+pub fn shard_from_env(
+    get: impl Fn(&str) -> Option<String>,
+    count_hint: Option<u32>,
+) -> Result<Option<Shard>, String> {
     let num = |name: &str| -> Result<Option<u32>, String> {
         match get(name) {
             None => Ok(None),
-            Some(v) => v.trim().parse::<u32>().map(Some).map_err(|_| format!("{name}={v} is not a whole number")),
+            Some(v) => v
+                .trim()
+                .parse::<u32>()
+                .map(Some)
+                .map_err(|_| format!("{name}={v} is not a whole number")),
         }
     };
     if let Some(id) = num("SLURM_ARRAY_TASK_ID")? {
-        let count = num("SLURM_ARRAY_TASK_COUNT")?.or(count_hint).ok_or("SLURM_ARRAY_TASK_ID is set but SLURM_ARRAY_TASK_COUNT is not")?;
+        let count = num("SLURM_ARRAY_TASK_COUNT")?
+            .or(count_hint)
+            .ok_or("SLURM_ARRAY_TASK_ID is set but SLURM_ARRAY_TASK_COUNT is not")?;
         let min = num("SLURM_ARRAY_TASK_MIN")?.unwrap_or(0);
-        let index = id.checked_sub(min).ok_or(format!("SLURM_ARRAY_TASK_ID {id} is below SLURM_ARRAY_TASK_MIN {min}"))? + 1;
+        let index = id.checked_sub(min).ok_or(format!(
+            "SLURM_ARRAY_TASK_ID {id} is below SLURM_ARRAY_TASK_MIN {min}"
+        ))? + 1;
         if index > count {
-            return Err(format!("SLURM_ARRAY_TASK_ID {id} is beyond the array of {count} tasks starting at {min}"));
+            return Err(format!(
+                "SLURM_ARRAY_TASK_ID {id} is beyond the array of {count} tasks starting at {min}"
+            ));
         }
         return Ok(Some(Shard { index, count }));
     }
     if let Some(i) = num("JOB_COMPLETION_INDEX")? {
         let count = count_hint.ok_or("JOB_COMPLETION_INDEX is set: give the number of shards with --shard-count (the Job's completions)")?;
         if i >= count {
-            return Err(format!("JOB_COMPLETION_INDEX {i} is beyond --shard-count {count}"));
+            return Err(format!(
+                "JOB_COMPLETION_INDEX {i} is beyond --shard-count {count}"
+            ));
         }
-        return Ok(Some(Shard { index: i + 1, count }));
+        return Ok(Some(Shard {
+            index: i + 1,
+            count,
+        }));
     }
     Ok(None)
 }
@@ -153,13 +181,41 @@ mod tests {
         assert_eq!(parse_shard("0/3"), None);
         assert_eq!(parse_shard("4/3"), None);
         let env = |pairs: &[(&str, &str)]| {
-            let m: HashMap<String, String> = pairs.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
+            let m: HashMap<String, String> = pairs
+                .iter()
+                .map(|(k, v)| (k.to_string(), v.to_string()))
+                .collect();
             move |k: &str| m.get(k).cloned()
         };
-        assert_eq!(shard_from_env(env(&[("SLURM_ARRAY_TASK_ID", "3"), ("SLURM_ARRAY_TASK_COUNT", "4"), ("SLURM_ARRAY_TASK_MIN", "0")]), None), Ok(Some(Shard { index: 4, count: 4 })));
-        assert_eq!(shard_from_env(env(&[("SLURM_ARRAY_TASK_ID", "1"), ("SLURM_ARRAY_TASK_COUNT", "2"), ("SLURM_ARRAY_TASK_MIN", "1")]), None), Ok(Some(Shard { index: 1, count: 2 })));
-        assert_eq!(shard_from_env(env(&[("JOB_COMPLETION_INDEX", "0")]), Some(3)), Ok(Some(Shard { index: 1, count: 3 })));
-        assert!(shard_from_env(env(&[("JOB_COMPLETION_INDEX", "0")]), None).unwrap_err().contains("--shard-count"));
+        assert_eq!(
+            shard_from_env(
+                env(&[
+                    ("SLURM_ARRAY_TASK_ID", "3"),
+                    ("SLURM_ARRAY_TASK_COUNT", "4"),
+                    ("SLURM_ARRAY_TASK_MIN", "0")
+                ]),
+                None
+            ),
+            Ok(Some(Shard { index: 4, count: 4 }))
+        );
+        assert_eq!(
+            shard_from_env(
+                env(&[
+                    ("SLURM_ARRAY_TASK_ID", "1"),
+                    ("SLURM_ARRAY_TASK_COUNT", "2"),
+                    ("SLURM_ARRAY_TASK_MIN", "1")
+                ]),
+                None
+            ),
+            Ok(Some(Shard { index: 1, count: 2 }))
+        );
+        assert_eq!(
+            shard_from_env(env(&[("JOB_COMPLETION_INDEX", "0")]), Some(3)),
+            Ok(Some(Shard { index: 1, count: 3 }))
+        );
+        assert!(shard_from_env(env(&[("JOB_COMPLETION_INDEX", "0")]), None)
+            .unwrap_err()
+            .contains("--shard-count"));
         assert_eq!(shard_from_env(env(&[]), None), Ok(None));
     }
 }

@@ -15,7 +15,9 @@ use crate::cache::ResultCache;
 use crate::execute::{execute, Context, JobRun};
 use crate::grid::{self, Job, SourceSequence};
 use crate::record::{EncodeRecord, FrameRecord, HarnessFigures, Summary};
-use crate::run::{self, job_file_name, write_atomic, JobResult, Manifest, RunError, Shard, Versions};
+use crate::run::{
+    self, job_file_name, write_atomic, JobResult, Manifest, RunError, Shard, Versions,
+};
 use crate::suite::Suite;
 
 /// Errors of a run as a whole (a failing job is recorded, not an error).
@@ -33,7 +35,12 @@ pub enum HarnessError {
     Resume { path: PathBuf, message: String },
     /// Writing results failed (disk full?); what finished is kept.
     #[error("{path}: {message}; the {finished} jobs finished so far are kept, `--resume {run}` continues")]
-    Write { path: PathBuf, message: String, finished: usize, run: PathBuf },
+    Write {
+        path: PathBuf,
+        message: String,
+        finished: usize,
+        run: PathBuf,
+    },
     /// A sequence filter named nothing.
     #[error("suite `sequences`: `{0}` matches no sequence of the suite's corpora")]
     NoSuchSequence(String),
@@ -94,12 +101,19 @@ pub struct RunOutcome {
 
 /// This host's name.
 pub fn host_name() -> String {
-    std::fs::read_to_string("/proc/sys/kernel/hostname").map(|s| s.trim().to_string()).ok().filter(|s| !s.is_empty()).unwrap_or_else(|| "localhost".into())
+    std::fs::read_to_string("/proc/sys/kernel/hostname")
+        .map(|s| s.trim().to_string())
+        .ok()
+        .filter(|s| !s.is_empty())
+        .unwrap_or_else(|| "localhost".into())
 }
 
 /// UTC time of `t` as RFC 3339 (`2026-11-21T13:45:07Z`) and as a folder stamp (`20261121-134507`).
 pub fn timestamps(t: SystemTime) -> (String, String) {
-    let secs = t.duration_since(UNIX_EPOCH).map(|d| d.as_secs()).unwrap_or(0) as i64;
+    let secs = t
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.as_secs())
+        .unwrap_or(0) as i64;
     let (days, rem) = (secs.div_euclid(86_400), secs.rem_euclid(86_400));
     // Civil date from days since 1970-01-01 (Howard Hinnant's algorithm).
     let z = days + 719_468;
@@ -112,27 +126,47 @@ pub fn timestamps(t: SystemTime) -> (String, String) {
     let m = if mp < 10 { mp + 3 } else { mp - 9 };
     let y = yoe + era * 400 + if m <= 2 { 1 } else { 0 };
     let (hh, mm, ss) = (rem / 3600, rem % 3600 / 60, rem % 60);
-    (format!("{y:04}-{m:02}-{d:02}T{hh:02}:{mm:02}:{ss:02}Z"), format!("{y:04}{m:02}{d:02}-{hh:02}{mm:02}{ss:02}"))
+    (
+        format!("{y:04}-{m:02}-{d:02}T{hh:02}:{mm:02}:{ss:02}Z"),
+        format!("{y:04}{m:02}{d:02}-{hh:02}{mm:02}{ss:02}"),
+    )
 }
 
 /// Materialises the suite's sequences (generating or verifying files) with their SI/TI.
-pub fn sources(suite: &Suite, cache: &Cache, observer: &dyn Observer) -> Result<Vec<Arc<SourceSequence>>, HarnessError> {
+pub fn sources(
+    suite: &Suite,
+    cache: &Cache,
+    observer: &dyn Observer,
+) -> Result<Vec<Arc<SourceSequence>>, HarnessError> {
     let mut out = Vec::new();
     for name in &suite.spec.corpora {
         let corpus = Corpus::load(name)?;
-        observer.note(&format!("corpus {}: preparing {} sequences", corpus.name, corpus.sequences().len()));
+        observer.note(&format!(
+            "corpus {}: preparing {} sequences",
+            corpus.name,
+            corpus.sequences().len()
+        ));
         for m in corpus.materialize(cache)? {
             let wanted = suite.spec.sequences.is_empty()
-                || suite.spec.sequences.iter().any(|s| *s == m.sequence.id || *s == format!("{}/{}", corpus.name, m.sequence.id));
+                || suite.spec.sequences.iter().any(|s| {
+                    *s == m.sequence.id || *s == format!("{}/{}", corpus.name, m.sequence.id)
+                });
             if !wanted {
                 continue;
             }
             let siti = m.siti().ok();
-            out.push(Arc::new(SourceSequence { corpus: corpus.name.clone(), seq: m, siti }));
+            out.push(Arc::new(SourceSequence {
+                corpus: corpus.name.clone(),
+                seq: m,
+                siti,
+            }));
         }
     }
     for s in &suite.spec.sequences {
-        if !out.iter().any(|x| *s == x.seq.sequence.id || *s == format!("{}/{}", x.corpus, x.seq.sequence.id)) {
+        if !out
+            .iter()
+            .any(|x| *s == x.seq.sequence.id || *s == format!("{}/{}", x.corpus, x.seq.sequence.id))
+        {
             return Err(HarnessError::NoSuchSequence(s.clone()));
         }
     }
@@ -144,29 +178,56 @@ fn running_marker(jobs_dir: &Path, id: &str) -> PathBuf {
 }
 
 /// Runs a suite.
-pub fn run(suite: &Suite, options: &RunOptions, observer: &dyn Observer) -> Result<RunOutcome, HarnessError> {
-    let cores = std::thread::available_parallelism().map(|n| n.get() as u32).unwrap_or(1);
+pub fn run(
+    suite: &Suite,
+    options: &RunOptions,
+    observer: &dyn Observer,
+) -> Result<RunOutcome, HarnessError> {
+    let cores = std::thread::available_parallelism()
+        .map(|n| n.get() as u32)
+        .unwrap_or(1);
     let corpus_cache = Cache::resolve(options.cache_dir.as_deref())?;
-    let results_cache = ResultCache::new(options.use_cache.then(|| corpus_cache.root().to_path_buf()).as_deref());
+    let results_cache = ResultCache::new(
+        options
+            .use_cache
+            .then(|| corpus_cache.root().to_path_buf())
+            .as_deref(),
+    );
     let host = host_name();
     let (started, stamp) = timestamps(SystemTime::now());
 
     // The run folder: new, or the one being resumed.
     let (dir, manifest) = match &options.resume {
         Some(dir) => {
-            let loaded = run::load(dir).map_err(|e| HarnessError::Resume { path: dir.clone(), message: e.to_string() })?;
+            let loaded = run::load(dir).map_err(|e| HarnessError::Resume {
+                path: dir.clone(),
+                message: e.to_string(),
+            })?;
             if loaded.manifest.suite_toml != suite.text {
-                return Err(HarnessError::Resume { path: dir.clone(), message: format!("it ran suite `{}` with other settings; resume with the same suite file", loaded.manifest.suite_name) });
+                return Err(HarnessError::Resume {
+                    path: dir.clone(),
+                    message: format!(
+                        "it ran suite `{}` with other settings; resume with the same suite file",
+                        loaded.manifest.suite_name
+                    ),
+                });
             }
             (dir.clone(), loaded.manifest)
         }
         None => {
-            let mut id = options.run_id.clone().unwrap_or_else(|| format!("{stamp}-{host}"));
+            let mut id = options
+                .run_id
+                .clone()
+                .unwrap_or_else(|| format!("{stamp}-{host}"));
             if let Some(s) = options.shard {
                 id.push_str(&format!("-shard{}of{}", s.index, s.count));
             }
             let dir = options.runs_dir.join(&id);
-            std::fs::create_dir_all(dir.join("jobs")).map_err(|e| RunError::Io { path: dir.clone(), action: "creating", source: e })?;
+            std::fs::create_dir_all(dir.join("jobs")).map_err(|e| RunError::Io {
+                path: dir.clone(),
+                action: "creating",
+                source: e,
+            })?;
             let manifest = Manifest {
                 run_id: id,
                 suite_name: suite.spec.name.clone(),
@@ -187,12 +248,19 @@ pub fn run(suite: &Suite, options: &RunOptions, observer: &dyn Observer) -> Resu
                 shard: options.shard,
                 merged_from: Vec::new(),
             };
-            write_atomic(&dir.join("manifest.json"), &serde_json::to_vec_pretty(&manifest).expect("manifest serialises"))?;
+            write_atomic(
+                &dir.join("manifest.json"),
+                &serde_json::to_vec_pretty(&manifest).expect("manifest serialises"),
+            )?;
             (dir, manifest)
         }
     };
     let jobs_dir = dir.join("jobs");
-    std::fs::create_dir_all(&jobs_dir).map_err(|e| RunError::Io { path: jobs_dir.clone(), action: "creating", source: e })?;
+    std::fs::create_dir_all(&jobs_dir).map_err(|e| RunError::Io {
+        path: jobs_dir.clone(),
+        action: "creating",
+        source: e,
+    })?;
 
     let srcs = sources(suite, &corpus_cache, observer)?;
     let all = grid::shard(grid::expand(suite, &srcs), manifest.shard.or(options.shard));
@@ -206,13 +274,18 @@ pub fn run(suite: &Suite, options: &RunOptions, observer: &dyn Observer) -> Resu
             continue;
         }
         let marker = running_marker(&jobs_dir, &job.id);
-        let attempts: u32 = std::fs::read_to_string(&marker).ok().and_then(|s| s.trim().parse().ok()).unwrap_or(0);
+        let attempts: u32 = std::fs::read_to_string(&marker)
+            .ok()
+            .and_then(|s| s.trim().parse().ok())
+            .unwrap_or(0);
         if attempts >= 2 {
             let record = EncodeRecord {
                 run_id: manifest.run_id.clone(),
                 job_id: job.id.clone(),
                 status: "failed".into(),
-                error: Some(format!("the process died {attempts} times while running this job (an encoder crash?)")),
+                error: Some(format!(
+                    "the process died {attempts} times while running this job (an encoder crash?)"
+                )),
                 sequence: job.source.seq.sequence.id.clone(),
                 config: job.config.name.clone(),
                 codec: job.config.codec.clone(),
@@ -220,7 +293,10 @@ pub fn run(suite: &Suite, options: &RunOptions, observer: &dyn Observer) -> Resu
                 rc_point: job.point,
                 ..Default::default()
             };
-            crashed.push(JobResult { record, frames: Vec::new() });
+            crashed.push(JobResult {
+                record,
+                frames: Vec::new(),
+            });
             continue;
         }
         todo.push(job);
@@ -265,34 +341,46 @@ pub fn run(suite: &Suite, options: &RunOptions, observer: &dyn Observer) -> Resu
                 let i = next.fetch_add(1, Ordering::SeqCst);
                 let Some(job) = todo.get(i) else { break };
                 let marker = running_marker(&jobs_dir, &job.id);
-                let attempts: u32 = std::fs::read_to_string(&marker).ok().and_then(|s| s.trim().parse().ok()).unwrap_or(0);
+                let attempts: u32 = std::fs::read_to_string(&marker)
+                    .ok()
+                    .and_then(|s| s.trim().parse().ok())
+                    .unwrap_or(0);
                 let _ = std::fs::write(&marker, format!("{}", attempts + 1));
-                let run = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| execute(&ctx, job))).unwrap_or_else(|p| {
-                    let msg = p.downcast_ref::<String>().cloned().or_else(|| p.downcast_ref::<&str>().map(|s| s.to_string())).unwrap_or_default();
-                    JobRun {
-                        result: JobResult {
-                            record: EncodeRecord {
-                                run_id: ctx.run_id.clone(),
-                                job_id: job.id.clone(),
-                                status: "failed".into(),
-                                error: Some(format!("internal error: {msg}")),
-                                sequence: job.source.seq.sequence.id.clone(),
-                                config: job.config.name.clone(),
-                                codec: job.config.codec.clone(),
-                                rc_mode: job.mode.clone(),
-                                rc_point: job.point,
-                                ..Default::default()
-                            },
-                            frames: Vec::new(),
-                        },
-                        cpu_s: 0.0,
-                        overhead_cpu_s: 0.0,
-                        encode_cpu_s: 0.0,
-                        wall_s: 0.0,
-                    }
-                });
+                let run =
+                    std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| execute(&ctx, job)))
+                        .unwrap_or_else(|p| {
+                            let msg = p
+                                .downcast_ref::<String>()
+                                .cloned()
+                                .or_else(|| p.downcast_ref::<&str>().map(|s| s.to_string()))
+                                .unwrap_or_default();
+                            JobRun {
+                                result: JobResult {
+                                    record: EncodeRecord {
+                                        run_id: ctx.run_id.clone(),
+                                        job_id: job.id.clone(),
+                                        status: "failed".into(),
+                                        error: Some(format!("internal error: {msg}")),
+                                        sequence: job.source.seq.sequence.id.clone(),
+                                        config: job.config.name.clone(),
+                                        codec: job.config.codec.clone(),
+                                        rc_mode: job.mode.clone(),
+                                        rc_point: job.point,
+                                        ..Default::default()
+                                    },
+                                    frames: Vec::new(),
+                                },
+                                cpu_s: 0.0,
+                                overhead_cpu_s: 0.0,
+                                encode_cpu_s: 0.0,
+                                wall_s: 0.0,
+                            }
+                        });
                 let path = jobs_dir.join(job_file_name(&job.id));
-                match write_atomic(&path, &serde_json::to_vec(&run.result).expect("records serialise")) {
+                match write_atomic(
+                    &path,
+                    &serde_json::to_vec(&run.result).expect("records serialise"),
+                ) {
                     Ok(()) => {
                         let _ = std::fs::remove_file(&marker);
                         let n = done.fetch_add(1, Ordering::SeqCst) + 1;
@@ -302,7 +390,10 @@ pub fn run(suite: &Suite, options: &RunOptions, observer: &dyn Observer) -> Resu
                     Err(e) => {
                         let _ = std::fs::remove_file(&marker);
                         stop.store(true, Ordering::SeqCst);
-                        write_error.lock().unwrap_or_else(|p| p.into_inner()).get_or_insert(e);
+                        write_error
+                            .lock()
+                            .unwrap_or_else(|p| p.into_inner())
+                            .get_or_insert(e);
                     }
                 }
             });
@@ -322,21 +413,40 @@ pub fn run(suite: &Suite, options: &RunOptions, observer: &dyn Observer) -> Resu
     // Machine use of the jobs this process ran.
     let executed: Vec<&JobRun> = runs.iter().filter(|r| !r.result.record.cached).collect();
     let jobs_cpu: f64 = executed.iter().map(|r| r.cpu_s).sum();
-    let overheads: Vec<f64> = executed.iter().filter(|r| r.encode_cpu_s > 0.0).map(|r| 100.0 * r.overhead_cpu_s / r.encode_cpu_s).collect();
+    let overheads: Vec<f64> = executed
+        .iter()
+        .filter(|r| r.encode_cpu_s > 0.0)
+        .map(|r| 100.0 * r.overhead_cpu_s / r.encode_cpu_s)
+        .collect();
     let harness = HarnessFigures {
         wall_s: phase_wall,
         jobs_cpu_s: jobs_cpu,
         cores,
-        wall_over_ideal: if jobs_cpu > 0.0 { phase_wall / (jobs_cpu / cores as f64) } else { 0.0 },
+        wall_over_ideal: if jobs_cpu > 0.0 {
+            phase_wall / (jobs_cpu / cores as f64)
+        } else {
+            0.0
+        },
         overhead_pct_max: overheads.iter().copied().fold(0.0, f64::max),
-        overhead_pct_mean: if overheads.is_empty() { 0.0 } else { overheads.iter().sum::<f64>() / overheads.len() as f64 },
+        overhead_pct_mean: if overheads.is_empty() {
+            0.0
+        } else {
+            overheads.iter().sum::<f64>() / overheads.len() as f64
+        },
         jobs_run: runs.len() as u32,
         jobs_cached: runs.iter().filter(|r| r.result.record.cached).count() as u32,
-        jobs_failed: runs.iter().filter(|r| r.result.record.status != "ok").count() as u32,
+        jobs_failed: runs
+            .iter()
+            .filter(|r| r.result.record.status != "ok")
+            .count() as u32,
     };
     let summary = finish(&dir, suite, harness)?;
     let failed = summary.harness.jobs_failed as usize;
-    Ok(RunOutcome { dir, summary, failed })
+    Ok(RunOutcome {
+        dir,
+        summary,
+        failed,
+    })
 }
 
 /// Writes the tables, the summary and the manifest's end time of the run in `dir` from every
@@ -344,16 +454,35 @@ pub fn run(suite: &Suite, options: &RunOptions, observer: &dyn Observer) -> Resu
 pub fn finish(dir: &Path, suite: &Suite, harness: HarnessFigures) -> Result<Summary, HarnessError> {
     let loaded = run::load(dir)?;
     let records: Vec<EncodeRecord> = loaded.jobs.iter().map(|j| j.record.clone()).collect();
-    let frames: Vec<FrameRecord> = loaded.jobs.iter().flat_map(|j| j.frames.iter().cloned()).collect();
+    let frames: Vec<FrameRecord> = loaded
+        .jobs
+        .iter()
+        .flat_map(|j| j.frames.iter().cloned())
+        .collect();
     crate::tables::write_table(dir, "encodes", &records)?;
     crate::tables::write_table(dir, "frames", &frames)?;
     let method: BdMethod = suite.spec.bd_method.parse().unwrap_or(BdMethod::Pchip);
-    let summary = crate::summary::summarize(&loaded.manifest.run_id, &records, &suite.spec.anchor, method, harness);
-    write_atomic(&dir.join("summary.json"), &serde_json::to_vec_pretty(&summary).expect("summary serialises"))?;
-    write_atomic(&dir.join("summary.md"), crate::summary::markdown(&summary).as_bytes())?;
+    let summary = crate::summary::summarize(
+        &loaded.manifest.run_id,
+        &records,
+        &suite.spec.anchor,
+        method,
+        harness,
+    );
+    write_atomic(
+        &dir.join("summary.json"),
+        &serde_json::to_vec_pretty(&summary).expect("summary serialises"),
+    )?;
+    write_atomic(
+        &dir.join("summary.md"),
+        crate::summary::markdown(&summary).as_bytes(),
+    )?;
     let mut manifest = loaded.manifest;
     manifest.finished = Some(timestamps(SystemTime::now()).0);
-    write_atomic(&dir.join("manifest.json"), &serde_json::to_vec_pretty(&manifest).expect("manifest serialises"))?;
+    write_atomic(
+        &dir.join("manifest.json"),
+        &serde_json::to_vec_pretty(&manifest).expect("manifest serialises"),
+    )?;
     Ok(summary)
 }
 

@@ -24,7 +24,11 @@ use crate::record::{EncodeRecord, FrameRecord, Summary};
 pub enum RunError {
     /// A file that cannot be read or written.
     #[error("{path}: {action}: {source}")]
-    Io { path: PathBuf, action: &'static str, source: std::io::Error },
+    Io {
+        path: PathBuf,
+        action: &'static str,
+        source: std::io::Error,
+    },
     /// A file that does not hold what it should.
     #[error("{path}: {message}")]
     Format { path: PathBuf, message: String },
@@ -117,7 +121,16 @@ impl LoadedRun {
 
 /// The file name of a job's record (job ids contain '/').
 pub fn job_file_name(job_id: &str) -> String {
-    let safe: String = job_id.chars().map(|c| if c.is_ascii_alphanumeric() || "-_.+=".contains(c) { c } else { '~' }).collect();
+    let safe: String = job_id
+        .chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || "-_.+=".contains(c) {
+                c
+            } else {
+                '~'
+            }
+        })
+        .collect();
     format!("{safe}.json")
 }
 
@@ -125,9 +138,16 @@ pub fn job_file_name(job_id: &str) -> String {
 pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<(), RunError> {
     use std::io::Write;
     let dir = path.parent().unwrap_or(Path::new("."));
-    let name = path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+    let name = path
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default();
     let tmp = dir.join(format!(".{name}.tmp-{}", std::process::id()));
-    let io = |action, source| RunError::Io { path: path.to_path_buf(), action, source };
+    let io = |action, source| RunError::Io {
+        path: path.to_path_buf(),
+        action,
+        source,
+    };
     let mut f = std::fs::File::create(&tmp).map_err(|e| io("creating", e))?;
     let written = f.write_all(bytes).and_then(|_| f.sync_all());
     if let Err(e) = written {
@@ -141,24 +161,40 @@ pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<(), RunError> {
 }
 
 fn read_json<T: serde::de::DeserializeOwned>(path: &Path) -> Result<T, RunError> {
-    let text = std::fs::read_to_string(path).map_err(|e| RunError::Io { path: path.to_path_buf(), action: "reading", source: e })?;
-    serde_json::from_str(&text).map_err(|e| RunError::Format { path: path.to_path_buf(), message: e.to_string() })
+    let text = std::fs::read_to_string(path).map_err(|e| RunError::Io {
+        path: path.to_path_buf(),
+        action: "reading",
+        source: e,
+    })?;
+    serde_json::from_str(&text).map_err(|e| RunError::Format {
+        path: path.to_path_buf(),
+        message: e.to_string(),
+    })
 }
 
 /// Loads a run folder: its manifest, every job record, and its summary when present.
 pub fn load(dir: &Path) -> Result<LoadedRun, RunError> {
     let manifest_path = dir.join("manifest.json");
     if !manifest_path.is_file() {
-        return Err(RunError::NotARun { path: dir.to_path_buf() });
+        return Err(RunError::NotARun {
+            path: dir.to_path_buf(),
+        });
     }
     let manifest: Manifest = read_json(&manifest_path)?;
     let mut jobs = Vec::new();
     let jobs_dir = dir.join("jobs");
     if jobs_dir.is_dir() {
-        let entries = std::fs::read_dir(&jobs_dir).map_err(|e| RunError::Io { path: jobs_dir.clone(), action: "listing", source: e })?;
+        let entries = std::fs::read_dir(&jobs_dir).map_err(|e| RunError::Io {
+            path: jobs_dir.clone(),
+            action: "listing",
+            source: e,
+        })?;
         for e in entries.flatten() {
             let p = e.path();
-            let name = p.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+            let name = p
+                .file_name()
+                .map(|n| n.to_string_lossy().into_owned())
+                .unwrap_or_default();
             if name.starts_with('.') || !name.ends_with(".json") {
                 continue;
             }
@@ -167,8 +203,17 @@ pub fn load(dir: &Path) -> Result<LoadedRun, RunError> {
     }
     jobs.sort_by(|a, b| a.record.job_id.cmp(&b.record.job_id));
     let summary_path = dir.join("summary.json");
-    let summary = if summary_path.is_file() { Some(read_json(&summary_path)?) } else { None };
-    Ok(LoadedRun { dir: dir.to_path_buf(), manifest, jobs, summary })
+    let summary = if summary_path.is_file() {
+        Some(read_json(&summary_path)?)
+    } else {
+        None
+    };
+    Ok(LoadedRun {
+        dir: dir.to_path_buf(),
+        manifest,
+        jobs,
+        summary,
+    })
 }
 
 #[cfg(test)]
@@ -177,7 +222,10 @@ mod tests {
 
     #[test]
     fn job_file_names_are_flat_and_distinct() {
-        assert_eq!(job_file_name("quick/titles/x264/crf/0/r0"), "quick~titles~x264~crf~0~r0.json");
+        assert_eq!(
+            job_file_name("quick/titles/x264/crf/0/r0"),
+            "quick~titles~x264~crf~0~r0.json"
+        );
         assert_ne!(job_file_name("a/b"), job_file_name("a/c"));
     }
 

@@ -21,13 +21,20 @@ pub const DEFAULT_SUITE: &str = include_str!("../suites/default.toml");
 pub enum SuiteError {
     /// The file cannot be read.
     #[error("{path}: {source}")]
-    Io { path: PathBuf, source: std::io::Error },
+    Io {
+        path: PathBuf,
+        source: std::io::Error,
+    },
     /// TOML syntax, an unknown field, a wrong type.
     #[error("{path}: {message}")]
     Parse { path: PathBuf, message: String },
     /// A value that cannot work.
     #[error("{path}: {field}: {message}")]
-    Invalid { path: PathBuf, field: String, message: String },
+    Invalid {
+        path: PathBuf,
+        field: String,
+        message: String,
+    },
 }
 
 /// A suite as written.
@@ -166,24 +173,44 @@ impl Suite {
 
     /// Reads and checks a suite file.
     pub fn load(path: &Path) -> Result<Suite, SuiteError> {
-        let text = std::fs::read_to_string(path).map_err(|source| SuiteError::Io { path: path.to_path_buf(), source })?;
+        let text = std::fs::read_to_string(path).map_err(|source| SuiteError::Io {
+            path: path.to_path_buf(),
+            source,
+        })?;
         Suite::parse(&text, Some(path))
     }
 
     /// Parses and checks suite text.
     pub fn parse(text: &str, path: Option<&Path>) -> Result<Suite, SuiteError> {
-        let shown = path.map(Path::to_path_buf).unwrap_or_else(|| PathBuf::from("<default suite>"));
-        let spec: SuiteSpec = toml::from_str(text).map_err(|e| SuiteError::Parse { path: shown.clone(), message: toml_message(text, &e) })?;
-        let invalid = |field: String, message: String| SuiteError::Invalid { path: shown.clone(), field, message };
+        let shown = path
+            .map(Path::to_path_buf)
+            .unwrap_or_else(|| PathBuf::from("<default suite>"));
+        let spec: SuiteSpec = toml::from_str(text).map_err(|e| SuiteError::Parse {
+            path: shown.clone(),
+            message: toml_message(text, &e),
+        })?;
+        let invalid = |field: String, message: String| SuiteError::Invalid {
+            path: shown.clone(),
+            field,
+            message,
+        };
         if spec.configs.is_empty() {
-            return Err(invalid("config".into(), "the suite has no [[config]]".into()));
+            return Err(invalid(
+                "config".into(),
+                "the suite has no [[config]]".into(),
+            ));
         }
         if spec.corpora.is_empty() {
             return Err(invalid("corpora".into(), "names no corpus".into()));
         }
         let mut metrics = Vec::new();
         for (i, m) in spec.metrics.iter().enumerate() {
-            let parsed = Metric::parse(m).ok_or_else(|| invalid(format!("metrics[{i}]"), format!("unknown metric `{m}` (vmaf, psnr, ssim, ms-ssim)")))?;
+            let parsed = Metric::parse(m).ok_or_else(|| {
+                invalid(
+                    format!("metrics[{i}]"),
+                    format!("unknown metric `{m}` (vmaf, psnr, ssim, ms-ssim)"),
+                )
+            })?;
             if !metrics.contains(&parsed) {
                 metrics.push(parsed);
             }
@@ -191,12 +218,26 @@ impl Suite {
         if metrics.is_empty() {
             return Err(invalid("metrics".into(), "names no metric".into()));
         }
-        let vmaf_model: VmafModelVersion = spec.vmaf_model.parse().map_err(|_| invalid("vmaf_model".into(), format!("unknown model `{}` (vmaf_v0.6.1, vmaf_v0.6.1neg, vmaf_4k_v0.6.1)", spec.vmaf_model)))?;
+        let vmaf_model: VmafModelVersion = spec.vmaf_model.parse().map_err(|_| {
+            invalid(
+                "vmaf_model".into(),
+                format!(
+                    "unknown model `{}` (vmaf_v0.6.1, vmaf_v0.6.1neg, vmaf_4k_v0.6.1)",
+                    spec.vmaf_model
+                ),
+            )
+        })?;
         if !["pchip", "cubic", "akima"].contains(&spec.bd_method.as_str()) {
-            return Err(invalid("bd_method".into(), format!("unknown method `{}` (pchip, cubic, akima)", spec.bd_method)));
+            return Err(invalid(
+                "bd_method".into(),
+                format!("unknown method `{}` (pchip, cubic, akima)", spec.bd_method),
+            ));
         }
         if rdbench_transcode::mux::Container::from_name(&spec.container).is_none() {
-            return Err(invalid("container".into(), format!("unknown container `{}`", spec.container)));
+            return Err(invalid(
+                "container".into(),
+                format!("unknown container `{}`", spec.container),
+            ));
         }
         if spec.repetitions == 0 {
             return Err(invalid("repetitions".into(), "must be at least 1".into()));
@@ -205,19 +246,39 @@ impl Suite {
         for (i, c) in spec.configs.iter().enumerate() {
             let f = format!("config[{i}]");
             if c.name.trim().is_empty() || c.name.contains('/') {
-                return Err(invalid(format!("{f}.name"), format!("`{}` is not a usable name (non-empty, no '/')", c.name)));
+                return Err(invalid(
+                    format!("{f}.name"),
+                    format!("`{}` is not a usable name (non-empty, no '/')", c.name),
+                ));
             }
             if names.contains(&c.name.as_str()) {
-                return Err(invalid(format!("{f}.name"), format!("`{}` is used twice", c.name)));
+                return Err(invalid(
+                    format!("{f}.name"),
+                    format!("`{}` is used twice", c.name),
+                ));
             }
             names.push(&c.name);
             check_config(c, &f).map_err(|(field, message)| invalid(field, message))?;
         }
         if !names.contains(&spec.anchor.as_str()) {
-            return Err(invalid("anchor".into(), format!("`{}` is not a configuration (have: {})", spec.anchor, names.join(", "))));
+            return Err(invalid(
+                "anchor".into(),
+                format!(
+                    "`{}` is not a configuration (have: {})",
+                    spec.anchor,
+                    names.join(", ")
+                ),
+            ));
         }
-        let cores = std::thread::available_parallelism().map(|n| n.get() as u32).unwrap_or(1);
-        let max_threads = spec.configs.iter().map(|c| c.threads.unwrap_or(1)).max().unwrap_or(1);
+        let cores = std::thread::available_parallelism()
+            .map(|n| n.get() as u32)
+            .unwrap_or(1);
+        let max_threads = spec
+            .configs
+            .iter()
+            .map(|c| c.threads.unwrap_or(1))
+            .max()
+            .unwrap_or(1);
         if let Some(j) = spec.jobs {
             if j == 0 {
                 return Err(invalid("jobs".into(), "must be at least 1".into()));
@@ -229,12 +290,25 @@ impl Suite {
                 ));
             }
         }
-        Ok(Suite { spec, text: text.to_string(), path: path.map(Path::to_path_buf), metrics, vmaf_model })
+        Ok(Suite {
+            spec,
+            text: text.to_string(),
+            path: path.map(Path::to_path_buf),
+            metrics,
+            vmaf_model,
+        })
     }
 
     /// Concurrent jobs: the suite's, or cores / the largest encoder thread count.
     pub fn jobs(&self, cores: u32) -> u32 {
-        let max_threads = self.spec.configs.iter().map(|c| c.threads.unwrap_or(1)).max().unwrap_or(1).max(1);
+        let max_threads = self
+            .spec
+            .configs
+            .iter()
+            .map(|c| c.threads.unwrap_or(1))
+            .max()
+            .unwrap_or(1)
+            .max(1);
         self.spec.jobs.unwrap_or((cores / max_threads).max(1))
     }
 
@@ -265,9 +339,17 @@ pub enum PointSpec {
     /// Constant QP.
     Qp(f64),
     /// ABR at kbit/s, or at bits per pixel.
-    Abr { kbps: Option<f64>, bpp: Option<f64>, passes: u32 },
+    Abr {
+        kbps: Option<f64>,
+        bpp: Option<f64>,
+        passes: u32,
+    },
     /// CBR at kbit/s or bits per pixel, buffer in seconds.
-    Cbr { kbps: Option<f64>, bpp: Option<f64>, buffer_s: f64 },
+    Cbr {
+        kbps: Option<f64>,
+        bpp: Option<f64>,
+        buffer_s: f64,
+    },
     /// Capped CRF.
     Capped(CappedPoint),
 }
@@ -286,8 +368,16 @@ impl ConfigSpec {
         let abr: Vec<PointSpec> = self
             .abr_kbps
             .iter()
-            .map(|k| PointSpec::Abr { kbps: Some(*k), bpp: None, passes: self.abr_passes })
-            .chain(self.abr_bpp.iter().map(|b| PointSpec::Abr { kbps: None, bpp: Some(*b), passes: self.abr_passes }))
+            .map(|k| PointSpec::Abr {
+                kbps: Some(*k),
+                bpp: None,
+                passes: self.abr_passes,
+            })
+            .chain(self.abr_bpp.iter().map(|b| PointSpec::Abr {
+                kbps: None,
+                bpp: Some(*b),
+                passes: self.abr_passes,
+            }))
             .collect();
         for (i, p) in abr.into_iter().enumerate() {
             out.push((abr_mode.to_string(), i as u32, p));
@@ -296,14 +386,26 @@ impl ConfigSpec {
         let cbr: Vec<PointSpec> = self
             .cbr_kbps
             .iter()
-            .map(|k| PointSpec::Cbr { kbps: Some(*k), bpp: None, buffer_s })
-            .chain(self.cbr_bpp.iter().map(|b| PointSpec::Cbr { kbps: None, bpp: Some(*b), buffer_s }))
+            .map(|k| PointSpec::Cbr {
+                kbps: Some(*k),
+                bpp: None,
+                buffer_s,
+            })
+            .chain(self.cbr_bpp.iter().map(|b| PointSpec::Cbr {
+                kbps: None,
+                bpp: Some(*b),
+                buffer_s,
+            }))
             .collect();
         for (i, p) in cbr.into_iter().enumerate() {
             out.push(("cbr".to_string(), i as u32, p));
         }
         for (i, c) in self.capped_crf.iter().enumerate() {
-            out.push(("capped_crf".to_string(), i as u32, PointSpec::Capped(c.clone())));
+            out.push((
+                "capped_crf".to_string(),
+                i as u32,
+                PointSpec::Capped(c.clone()),
+            ));
         }
         out
     }
@@ -312,16 +414,36 @@ impl ConfigSpec {
 impl PointSpec {
     /// The job-spec rate control for a sequence of `pixels_per_s` luma samples per second.
     pub fn rc(&self, pixels_per_s: f64) -> RcSpec {
-        let kbps = |k: Option<f64>, b: Option<f64>| k.unwrap_or_else(|| b.unwrap_or(0.0) * pixels_per_s / 1000.0);
+        let kbps = |k: Option<f64>, b: Option<f64>| {
+            k.unwrap_or_else(|| b.unwrap_or(0.0) * pixels_per_s / 1000.0)
+        };
         match self {
             PointSpec::Crf(v) => RcSpec::Crf { value: *v },
             PointSpec::Qp(v) => RcSpec::Qp { value: *v },
-            PointSpec::Abr { kbps: k, bpp, passes } => RcSpec::Abr { bitrate_kbps: round_kbps(kbps(*k, *bpp)), passes: Some(*passes as u8) },
-            PointSpec::Cbr { kbps: k, bpp, buffer_s } => {
+            PointSpec::Abr {
+                kbps: k,
+                bpp,
+                passes,
+            } => RcSpec::Abr {
+                bitrate_kbps: round_kbps(kbps(*k, *bpp)),
+                passes: Some(*passes as u8),
+            },
+            PointSpec::Cbr {
+                kbps: k,
+                bpp,
+                buffer_s,
+            } => {
                 let r = round_kbps(kbps(*k, *bpp));
-                RcSpec::Cbr { bitrate_kbps: r, bufsize_kbits: Some(round_kbps(r * buffer_s)) }
+                RcSpec::Cbr {
+                    bitrate_kbps: r,
+                    bufsize_kbits: Some(round_kbps(r * buffer_s)),
+                }
             }
-            PointSpec::Capped(c) => RcSpec::CappedCrf { value: c.crf, maxrate_kbps: c.maxrate_kbps, bufsize_kbits: c.bufsize_kbits },
+            PointSpec::Capped(c) => RcSpec::CappedCrf {
+                value: c.crf,
+                maxrate_kbps: c.maxrate_kbps,
+                bufsize_kbits: c.bufsize_kbits,
+            },
         }
     }
 }
@@ -333,27 +455,63 @@ fn round_kbps(k: f64) -> f64 {
 
 fn check_config(c: &ConfigSpec, f: &str) -> Result<(), (String, String)> {
     if ffmpeg_encoder_missing(&c.codec) {
-        return Err((format!("{f}.codec"), format!("unknown encoder `{}` (not in this FFmpeg build)", c.codec)));
+        return Err((
+            format!("{f}.codec"),
+            format!("unknown encoder `{}` (not in this FFmpeg build)", c.codec),
+        ));
     }
     if c.points().is_empty() {
-        return Err((f.to_string(), "has no rate points (crf, qp, abr_kbps, abr_bpp, cbr_kbps, cbr_bpp or capped_crf)".into()));
+        return Err((
+            f.to_string(),
+            "has no rate points (crf, qp, abr_kbps, abr_bpp, cbr_kbps, cbr_bpp or capped_crf)"
+                .into(),
+        ));
     }
     if !(1..=2).contains(&c.abr_passes) {
-        return Err((format!("{f}.abr_passes"), format!("must be 1 or 2, not {}", c.abr_passes)));
+        return Err((
+            format!("{f}.abr_passes"),
+            format!("must be 1 or 2, not {}", c.abr_passes),
+        ));
     }
     if c.cbr_buffer_s.is_some_and(|b| !(b > 0.0)) {
         return Err((format!("{f}.cbr_buffer_s"), "must be positive".into()));
     }
-    for (list, name) in [(&c.abr_kbps, "abr_kbps"), (&c.abr_bpp, "abr_bpp"), (&c.cbr_kbps, "cbr_kbps"), (&c.cbr_bpp, "cbr_bpp")] {
-        if let Some((i, v)) = list.iter().enumerate().find(|(_, v)| !(v.is_finite() && **v > 0.0)) {
-            return Err((format!("{f}.{name}[{i}]"), format!("must be a positive number, not {v}")));
+    for (list, name) in [
+        (&c.abr_kbps, "abr_kbps"),
+        (&c.abr_bpp, "abr_bpp"),
+        (&c.cbr_kbps, "cbr_kbps"),
+        (&c.cbr_bpp, "cbr_bpp"),
+    ] {
+        if let Some((i, v)) = list
+            .iter()
+            .enumerate()
+            .find(|(_, v)| !(v.is_finite() && **v > 0.0))
+        {
+            return Err((
+                format!("{f}.{name}[{i}]"),
+                format!("must be a positive number, not {v}"),
+            ));
         }
     }
     // Every point through the transcode core's own checks (ranges per encoder, presets, params).
     let field_of = |mode: &str, i: u32| -> String {
         match mode {
-            "abr" | "abr2" => format!("{f}.{}", if c.abr_kbps.len() > i as usize { format!("abr_kbps[{i}]") } else { format!("abr_bpp[{}]", i as usize - c.abr_kbps.len()) }),
-            "cbr" => format!("{f}.{}", if c.cbr_kbps.len() > i as usize { format!("cbr_kbps[{i}]") } else { format!("cbr_bpp[{}]", i as usize - c.cbr_kbps.len()) }),
+            "abr" | "abr2" => format!(
+                "{f}.{}",
+                if c.abr_kbps.len() > i as usize {
+                    format!("abr_kbps[{i}]")
+                } else {
+                    format!("abr_bpp[{}]", i as usize - c.abr_kbps.len())
+                }
+            ),
+            "cbr" => format!(
+                "{f}.{}",
+                if c.cbr_kbps.len() > i as usize {
+                    format!("cbr_kbps[{i}]")
+                } else {
+                    format!("cbr_bpp[{}]", i as usize - c.cbr_kbps.len())
+                }
+            ),
             "capped_crf" => format!("{f}.capped_crf[{i}]"),
             m => format!("{f}.{m}[{i}]"),
         }
@@ -361,7 +519,11 @@ fn check_config(c: &ConfigSpec, f: &str) -> Result<(), (String, String)> {
     for (mode, i, p) in c.points() {
         let rc = RateControl::from_spec(&p.rc(1.0e6), &field_of(&mode, i)).map_err(split_err)?;
         let field = field_of(&mode, i);
-        let pass = if rc.passes() == 2 { Pass::First } else { Pass::Only };
+        let pass = if rc.passes() == 2 {
+            Pass::First
+        } else {
+            Pass::Only
+        };
         let stats = std::path::PathBuf::from("/dev/null");
         let req = EncoderRequest {
             field: &field,
@@ -379,7 +541,11 @@ fn check_config(c: &ConfigSpec, f: &str) -> Result<(), (String, String)> {
         encoder_config(&req).map_err(|e| {
             // The core names fields of a job spec (`config[0].crf[1].rc.value`); keep the suite's.
             let (fld, msg) = split_err(e);
-            let fld = if fld.starts_with(&field) && fld.contains(".rc") { field.clone() } else { fld.replace(&format!("{field}."), &format!("{f}.")) };
+            let fld = if fld.starts_with(&field) && fld.contains(".rc") {
+                field.clone()
+            } else {
+                fld.replace(&format!("{field}."), &format!("{f}."))
+            };
             (fld, msg)
         })?;
     }
@@ -416,7 +582,9 @@ mod tests {
     }
 
     fn err(text: &str) -> String {
-        Suite::parse(text, Some(Path::new("s.toml"))).unwrap_err().to_string()
+        Suite::parse(text, Some(Path::new("s.toml")))
+            .unwrap_err()
+            .to_string()
     }
 
     const HEAD: &str = "name = \"t\"\ncorpora = [\"quick\"]\nanchor = \"a\"\njobs = 1\n";
@@ -424,13 +592,22 @@ mod tests {
     #[test]
     fn errors_name_the_file_line_and_field() {
         assert_eq!(
-            err(&format!("{HEAD}[[config]]\nname = \"a\"\ncodec = \"libx264\"\ncrf = [23, 99]\n")),
+            err(&format!(
+                "{HEAD}[[config]]\nname = \"a\"\ncodec = \"libx264\"\ncrf = [23, 99]\n"
+            )),
             "s.toml: config[0].crf[1]: crf 99 is out of range for libx264 (0-51)"
         );
-        let e = err(&format!("{HEAD}[[config]]\nname = \"a\"\ncodec = \"libx264\"\ncfr = [23]\n"));
-        assert!(e.starts_with("s.toml: line 8 column 1: unknown field `cfr`"), "{e}");
+        let e = err(&format!(
+            "{HEAD}[[config]]\nname = \"a\"\ncodec = \"libx264\"\ncfr = [23]\n"
+        ));
+        assert!(
+            e.starts_with("s.toml: line 8 column 1: unknown field `cfr`"),
+            "{e}"
+        );
         assert_eq!(
-            err(&format!("{HEAD}[[config]]\nname = \"a\"\ncodec = \"libnope\"\ncrf = [23]\n")),
+            err(&format!(
+                "{HEAD}[[config]]\nname = \"a\"\ncodec = \"libnope\"\ncrf = [23]\n"
+            )),
             "s.toml: config[0].codec: unknown encoder `libnope` (not in this FFmpeg build)"
         );
         assert_eq!(
@@ -438,7 +615,9 @@ mod tests {
             "s.toml: anchor: `zz` is not a configuration (have: a)"
         );
         assert_eq!(
-            err(&format!("{HEAD}[[config]]\nname = \"a\"\ncodec = \"libx264\"\nabr_bpp = [0.1, -1]\n")),
+            err(&format!(
+                "{HEAD}[[config]]\nname = \"a\"\ncodec = \"libx264\"\nabr_bpp = [0.1, -1]\n"
+            )),
             "s.toml: config[0].abr_bpp[1]: must be a positive number, not -1"
         );
         assert_eq!(
@@ -452,9 +631,29 @@ mod tests {
 
     #[test]
     fn bitrate_points_scale_with_the_pixel_rate() {
-        let p = PointSpec::Abr { kbps: None, bpp: Some(0.04), passes: 1 };
-        assert_eq!(p.rc(640.0 * 360.0 * 30.0), RcSpec::Abr { bitrate_kbps: 276.5, passes: Some(1) });
-        let c = PointSpec::Cbr { kbps: Some(1000.0), bpp: None, buffer_s: 2.0 };
-        assert_eq!(c.rc(1.0), RcSpec::Cbr { bitrate_kbps: 1000.0, bufsize_kbits: Some(2000.0) });
+        let p = PointSpec::Abr {
+            kbps: None,
+            bpp: Some(0.04),
+            passes: 1,
+        };
+        assert_eq!(
+            p.rc(640.0 * 360.0 * 30.0),
+            RcSpec::Abr {
+                bitrate_kbps: 276.5,
+                passes: Some(1)
+            }
+        );
+        let c = PointSpec::Cbr {
+            kbps: Some(1000.0),
+            bpp: None,
+            buffer_s: 2.0,
+        };
+        assert_eq!(
+            c.rc(1.0),
+            RcSpec::Cbr {
+                bitrate_kbps: 1000.0,
+                bufsize_kbits: Some(2000.0)
+            }
+        );
     }
 }

@@ -4,9 +4,13 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use rdbench_metrics::bdrate::{average_by_class, bd_compare, BdMethod, BdOptions, BdResult, RatePoint, RdCurve};
+use rdbench_metrics::bdrate::{
+    average_by_class, bd_compare, BdMethod, BdOptions, BdResult, RatePoint, RdCurve,
+};
 
-use crate::record::{BitrateError, ClassBd, EncodeRecord, HarnessFigures, SequenceBd, SpeedPoint, Summary};
+use crate::record::{
+    BitrateError, ClassBd, EncodeRecord, HarnessFigures, SequenceBd, SpeedPoint, Summary,
+};
 
 /// The metric columns BD-rates are computed on, in report order.
 pub const BD_METRICS: [&str; 5] = ["vmaf", "psnr_y", "psnr_yuv", "ssim", "ms_ssim"];
@@ -39,20 +43,46 @@ fn median(mut v: Vec<f64>) -> f64 {
 }
 
 /// The RD curve of one configuration, sequence, mode and metric (first repetition, ok records).
-pub fn curve(records: &[&EncodeRecord], config: &str, sequence: &str, mode: &str, metric: &str) -> RdCurve {
+pub fn curve(
+    records: &[&EncodeRecord],
+    config: &str,
+    sequence: &str,
+    mode: &str,
+    metric: &str,
+) -> RdCurve {
     RdCurve::new(
         records
             .iter()
-            .filter(|r| r.config == config && r.sequence == sequence && r.rc_mode == mode && r.repetition == 0 && r.status == "ok")
+            .filter(|r| {
+                r.config == config
+                    && r.sequence == sequence
+                    && r.rc_mode == mode
+                    && r.repetition == 0
+                    && r.status == "ok"
+            })
             .filter_map(|r| metric_value(r, metric).map(|q| RatePoint::new(r.bitrate_kbps, q))),
     )
 }
 
 /// BD-rate entries of `test` against `anchor` for every sequence, metric and mode both have.
-pub fn bd_sequences(records: &[&EncodeRecord], anchor: &str, test: &str, method: BdMethod) -> Vec<(SequenceBd, BdResult)> {
+pub fn bd_sequences(
+    records: &[&EncodeRecord],
+    anchor: &str,
+    test: &str,
+    method: BdMethod,
+) -> Vec<(SequenceBd, BdResult)> {
     let mut out = Vec::new();
-    let seqs: BTreeMap<&str, &str> = records.iter().map(|r| (r.sequence.as_str(), r.class.as_str())).collect();
-    let modes = |c: &str| -> BTreeSet<&str> { records.iter().filter(|r| r.config == c).map(|r| r.rc_mode.as_str()).collect() };
+    let seqs: BTreeMap<&str, &str> = records
+        .iter()
+        .map(|r| (r.sequence.as_str(), r.class.as_str()))
+        .collect();
+    let modes = |c: &str| -> BTreeSet<&str> {
+        records
+            .iter()
+            .filter(|r| r.config == c)
+            .map(|r| r.rc_mode.as_str())
+            .collect()
+    };
     let (am, tm) = (modes(anchor), modes(test));
     let options = BdOptions::with_method(method);
     for mode in am.intersection(&tm) {
@@ -76,7 +106,11 @@ pub fn bd_sequences(records: &[&EncodeRecord], anchor: &str, test: &str, method:
                         class: class.to_string(),
                         bd_rate_percent: res.bd_rate_percent,
                         bd_quality: res.bd_quality,
-                        warnings: res.warnings.iter().map(|w| w.as_str().to_string()).collect(),
+                        warnings: res
+                            .warnings
+                            .iter()
+                            .map(|w| w.as_str().to_string())
+                            .collect(),
                         reason: res.reason.clone(),
                     },
                     res,
@@ -89,13 +123,20 @@ pub fn bd_sequences(records: &[&EncodeRecord], anchor: &str, test: &str, method:
 
 /// Per-class and overall ("all") means of sequence BD-rates.
 pub fn bd_classes(entries: &[(SequenceBd, BdResult)]) -> Vec<ClassBd> {
-    let mut groups: BTreeMap<(String, String, String), Vec<&(SequenceBd, BdResult)>> = BTreeMap::new();
+    let mut groups: BTreeMap<(String, String, String), Vec<&(SequenceBd, BdResult)>> =
+        BTreeMap::new();
     for e in entries {
-        groups.entry((e.0.config.clone(), e.0.metric.clone(), e.0.rc_mode.clone())).or_default().push(e);
+        groups
+            .entry((e.0.config.clone(), e.0.metric.clone(), e.0.rc_mode.clone()))
+            .or_default()
+            .push(e);
     }
     let mut out = Vec::new();
     for ((config, metric, mode), list) in groups {
-        let avg = average_by_class(list.iter().map(|(s, r)| (s.sequence.as_str(), s.class.as_str(), r)));
+        let avg = average_by_class(
+            list.iter()
+                .map(|(s, r)| (s.sequence.as_str(), s.class.as_str(), r)),
+        );
         let mut push = |class: String, a: &rdbench_metrics::bdrate::ClassAverage| {
             out.push(ClassBd {
                 config: config.clone(),
@@ -119,7 +160,8 @@ pub fn bd_classes(entries: &[(SequenceBd, BdResult)]) -> Vec<ClassBd> {
 /// Encoder speed per rate point, against the anchor's same mode and point.
 pub fn speed(records: &[&EncodeRecord], anchor: &str) -> Vec<SpeedPoint> {
     // (config, mode, point) -> sequence -> repetitions
-    let mut cpu: BTreeMap<(String, String, u32), BTreeMap<String, Vec<(f64, f64, f64, f64)>>> = BTreeMap::new();
+    let mut cpu: BTreeMap<(String, String, u32), BTreeMap<String, Vec<(f64, f64, f64, f64)>>> =
+        BTreeMap::new();
     for r in records.iter().filter(|r| r.status == "ok") {
         cpu.entry((r.config.clone(), r.rc_mode.clone(), r.rc_point))
             .or_default()
@@ -131,17 +173,34 @@ pub fn speed(records: &[&EncodeRecord], anchor: &str) -> Vec<SpeedPoint> {
         .iter()
         .map(|(k, seqs)| {
             let n = seqs.len().max(1) as f64;
-            let c: f64 = seqs.values().map(|v| median(v.iter().map(|x| x.0).collect())).sum();
-            let w: f64 = seqs.values().map(|v| median(v.iter().map(|x| x.1).collect())).sum();
-            let b: f64 = seqs.values().map(|v| median(v.iter().map(|x| x.2).collect())).sum::<f64>() / n;
-            let val = seqs.values().next().and_then(|v| v.first()).map(|x| x.3).unwrap_or(0.0);
+            let c: f64 = seqs
+                .values()
+                .map(|v| median(v.iter().map(|x| x.0).collect()))
+                .sum();
+            let w: f64 = seqs
+                .values()
+                .map(|v| median(v.iter().map(|x| x.1).collect()))
+                .sum();
+            let b: f64 = seqs
+                .values()
+                .map(|v| median(v.iter().map(|x| x.2).collect()))
+                .sum::<f64>()
+                / n;
+            let val = seqs
+                .values()
+                .next()
+                .and_then(|v| v.first())
+                .map(|x| x.3)
+                .unwrap_or(0.0);
             (k.clone(), (c, w, b, val))
         })
         .collect();
     totals
         .iter()
         .map(|((config, mode, point), (c, w, b, val))| {
-            let a = totals.get(&(anchor.to_string(), mode.clone(), *point)).map(|t| t.0);
+            let a = totals
+                .get(&(anchor.to_string(), mode.clone(), *point))
+                .map(|t| t.0);
             SpeedPoint {
                 config: config.clone(),
                 rc_mode: mode.clone(),
@@ -160,8 +219,14 @@ pub fn speed(records: &[&EncodeRecord], anchor: &str) -> Vec<SpeedPoint> {
 /// Rate-control accuracy per configuration and bitrate mode.
 pub fn bitrate_errors(records: &[&EncodeRecord]) -> Vec<BitrateError> {
     let mut groups: BTreeMap<(String, String), Vec<&EncodeRecord>> = BTreeMap::new();
-    for r in records.iter().filter(|r| r.status == "ok" && r.bitrate_error_pct.is_some()) {
-        groups.entry((r.config.clone(), r.rc_mode.clone())).or_default().push(r);
+    for r in records
+        .iter()
+        .filter(|r| r.status == "ok" && r.bitrate_error_pct.is_some())
+    {
+        groups
+            .entry((r.config.clone(), r.rc_mode.clone()))
+            .or_default()
+            .push(r);
     }
     groups
         .into_iter()
@@ -182,14 +247,24 @@ pub fn bitrate_errors(records: &[&EncodeRecord]) -> Vec<BitrateError> {
 }
 
 /// The whole summary.
-pub fn summarize(run_id: &str, records: &[EncodeRecord], anchor: &str, method: BdMethod, harness: HarnessFigures) -> Summary {
+pub fn summarize(
+    run_id: &str,
+    records: &[EncodeRecord],
+    anchor: &str,
+    method: BdMethod,
+    harness: HarnessFigures,
+) -> Summary {
     let refs: Vec<&EncodeRecord> = records.iter().collect();
     let configs: BTreeSet<&str> = records.iter().map(|r| r.config.as_str()).collect();
     let mut seq_entries = Vec::new();
     for c in configs.iter().filter(|c| **c != anchor) {
         seq_entries.extend(bd_sequences(&refs, anchor, c, method));
     }
-    let metrics: Vec<String> = BD_METRICS.iter().filter(|m| records.iter().any(|r| metric_value(r, m).is_some())).map(|m| m.to_string()).collect();
+    let metrics: Vec<String> = BD_METRICS
+        .iter()
+        .filter(|m| records.iter().any(|r| metric_value(r, m).is_some()))
+        .map(|m| m.to_string())
+        .collect();
     Summary {
         run_id: run_id.to_string(),
         anchor: anchor.to_string(),
@@ -204,35 +279,62 @@ pub fn summarize(run_id: &str, records: &[EncodeRecord], anchor: &str, method: B
 }
 
 fn pct(v: Option<f64>) -> String {
-    v.map(|x| format!("{x:+.2}%")).unwrap_or_else(|| "n/a".into())
+    v.map(|x| format!("{x:+.2}%"))
+        .unwrap_or_else(|| "n/a".into())
 }
 
 /// `summary.md`: overall BD-rates, speed ratios, bitrate error and machine use.
 pub fn markdown(s: &Summary) -> String {
     let mut md = String::new();
-    md.push_str(&format!("## rdbench run {}\n\nAnchor: **{}**; BD method: {}.\n\n", s.run_id, s.anchor, s.method));
+    md.push_str(&format!(
+        "## rdbench run {}\n\nAnchor: **{}**; BD method: {}.\n\n",
+        s.run_id, s.anchor, s.method
+    ));
     let overall: Vec<&ClassBd> = s.bd_classes.iter().filter(|c| c.class == "all").collect();
     if !overall.is_empty() {
-        md.push_str("### BD-rate against the anchor (mean over sequences; negative saves bits)\n\n");
-        md.push_str(&format!("| config | mode | {} |\n|---|---|{}\n", s.metrics.join(" | "), "---|".repeat(s.metrics.len())));
-        let rows: BTreeSet<(&str, &str)> = overall.iter().map(|c| (c.config.as_str(), c.rc_mode.as_str())).collect();
+        md.push_str(
+            "### BD-rate against the anchor (mean over sequences; negative saves bits)\n\n",
+        );
+        md.push_str(&format!(
+            "| config | mode | {} |\n|---|---|{}\n",
+            s.metrics.join(" | "),
+            "---|".repeat(s.metrics.len())
+        ));
+        let rows: BTreeSet<(&str, &str)> = overall
+            .iter()
+            .map(|c| (c.config.as_str(), c.rc_mode.as_str()))
+            .collect();
         for (config, mode) in rows {
             let cells: Vec<String> = s
                 .metrics
                 .iter()
-                .map(|m| pct(overall.iter().find(|c| c.config == config && c.rc_mode == mode && &c.metric == m).and_then(|c| c.bd_rate_percent)))
+                .map(|m| {
+                    pct(overall
+                        .iter()
+                        .find(|c| c.config == config && c.rc_mode == mode && &c.metric == m)
+                        .and_then(|c| c.bd_rate_percent))
+                })
                 .collect();
             md.push_str(&format!("| {config} | {mode} | {} |\n", cells.join(" | ")));
         }
         md.push('\n');
     }
-    let ratios: Vec<&SpeedPoint> = s.speed.iter().filter(|p| p.config != s.anchor && p.cpu_ratio.is_some()).collect();
+    let ratios: Vec<&SpeedPoint> = s
+        .speed
+        .iter()
+        .filter(|p| p.config != s.anchor && p.cpu_ratio.is_some())
+        .collect();
     if !ratios.is_empty() {
         md.push_str("### Encoder CPU time against the anchor, per rate point (>1: slower)\n\n| config | mode | point | value | CPU s | ratio |\n|---|---|---|---|---|---|\n");
         for p in ratios {
             md.push_str(&format!(
                 "| {} | {} | {} | {} | {:.2} | {:.2}x |\n",
-                p.config, p.rc_mode, p.rc_point, p.rc_value, p.encode_cpu_s, p.cpu_ratio.unwrap_or(0.0)
+                p.config,
+                p.rc_mode,
+                p.rc_point,
+                p.rc_value,
+                p.encode_cpu_s,
+                p.cpu_ratio.unwrap_or(0.0)
             ));
         }
         md.push('\n');
@@ -240,7 +342,10 @@ pub fn markdown(s: &Summary) -> String {
     if !s.bitrate_error.is_empty() {
         md.push_str("### Rate-control error\n\n| config | mode | mean abs error | max abs error | VBV violations |\n|---|---|---|---|---|\n");
         for b in &s.bitrate_error {
-            md.push_str(&format!("| {} | {} | {:.2}% | {:.2}% | {} |\n", b.config, b.rc_mode, b.mean_abs_error_pct, b.max_abs_error_pct, b.vbv_violations));
+            md.push_str(&format!(
+                "| {} | {} | {:.2}% | {:.2}% | {} |\n",
+                b.config, b.rc_mode, b.mean_abs_error_pct, b.max_abs_error_pct, b.vbv_violations
+            ));
         }
         md.push('\n');
     }
@@ -256,7 +361,16 @@ pub fn markdown(s: &Summary) -> String {
 mod tests {
     use super::*;
 
-    fn rec(config: &str, seq: &str, class: &str, mode: &str, point: u32, kbps: f64, vmaf: f64, cpu: f64) -> EncodeRecord {
+    fn rec(
+        config: &str,
+        seq: &str,
+        class: &str,
+        mode: &str,
+        point: u32,
+        kbps: f64,
+        vmaf: f64,
+        cpu: f64,
+    ) -> EncodeRecord {
         EncodeRecord {
             config: config.into(),
             sequence: seq.into(),
@@ -274,7 +388,15 @@ mod tests {
     fn grid() -> Vec<EncodeRecord> {
         let mut v = Vec::new();
         for (seq, class) in [("a", "B"), ("b", "C")] {
-            for (i, (k, q)) in [(1000.0, 80.0), (2000.0, 88.0), (4000.0, 93.0), (8000.0, 96.0)].iter().enumerate() {
+            for (i, (k, q)) in [
+                (1000.0, 80.0),
+                (2000.0, 88.0),
+                (4000.0, 93.0),
+                (8000.0, 96.0),
+            ]
+            .iter()
+            .enumerate()
+            {
                 v.push(rec("x264", seq, class, "crf", i as u32, *k, *q, 1.0));
                 // The test needs 82% of the anchor's rate for the same quality, at twice the CPU.
                 v.push(rec("x265", seq, class, "crf", i as u32, k * 0.82, *q, 2.0));
@@ -285,24 +407,55 @@ mod tests {
 
     #[test]
     fn a_curve_at_0_82_times_the_rate_saves_18_percent_everywhere() {
-        let s = summarize("r", &grid(), "x264", BdMethod::Pchip, HarnessFigures::default());
-        let vmaf: Vec<&SequenceBd> = s.bd_sequences.iter().filter(|b| b.metric == "vmaf").collect();
+        let s = summarize(
+            "r",
+            &grid(),
+            "x264",
+            BdMethod::Pchip,
+            HarnessFigures::default(),
+        );
+        let vmaf: Vec<&SequenceBd> = s
+            .bd_sequences
+            .iter()
+            .filter(|b| b.metric == "vmaf")
+            .collect();
         assert_eq!(vmaf.len(), 2);
         for b in vmaf {
             assert!((b.bd_rate_percent.unwrap() + 18.0).abs() < 1e-9);
         }
-        let all = s.bd_classes.iter().find(|c| c.class == "all" && c.metric == "vmaf").unwrap();
+        let all = s
+            .bd_classes
+            .iter()
+            .find(|c| c.class == "all" && c.metric == "vmaf")
+            .unwrap();
         assert_eq!(all.sequences, 2);
         assert!((all.bd_rate_percent.unwrap() + 18.0).abs() < 1e-9);
-        assert_eq!(s.bd_classes.iter().filter(|c| c.metric == "vmaf").count(), 3, "B, C and all");
+        assert_eq!(
+            s.bd_classes.iter().filter(|c| c.metric == "vmaf").count(),
+            3,
+            "B, C and all"
+        );
         assert_eq!(s.metrics, vec!["vmaf".to_string()]);
     }
 
     #[test]
     fn speed_is_compared_point_by_point_with_the_anchor() {
-        let s = summarize("r", &grid(), "x264", BdMethod::Pchip, HarnessFigures::default());
-        let p = s.speed.iter().find(|p| p.config == "x265" && p.rc_point == 2).unwrap();
-        assert_eq!((p.encode_cpu_s, p.anchor_cpu_s, p.cpu_ratio), (4.0, Some(2.0), Some(2.0)));
+        let s = summarize(
+            "r",
+            &grid(),
+            "x264",
+            BdMethod::Pchip,
+            HarnessFigures::default(),
+        );
+        let p = s
+            .speed
+            .iter()
+            .find(|p| p.config == "x265" && p.rc_point == 2)
+            .unwrap();
+        assert_eq!(
+            (p.encode_cpu_s, p.anchor_cpu_s, p.cpu_ratio),
+            (4.0, Some(2.0), Some(2.0))
+        );
         let md = markdown(&s);
         assert!(md.contains("| x265 | crf | -18.00% |"), "{md}");
         assert!(md.contains("| x265 | crf | 2 | 0 | 4.00 | 2.00x |"), "{md}");
@@ -317,6 +470,14 @@ mod tests {
         b.vbv_violations = Some(3);
         let e = bitrate_errors(&[&a, &b]);
         assert_eq!(e.len(), 1);
-        assert_eq!((e[0].mean_abs_error_pct, e[0].max_abs_error_pct, e[0].mean_error_pct, e[0].vbv_violations), (7.5, 10.0, 2.5, 3));
+        assert_eq!(
+            (
+                e[0].mean_abs_error_pct,
+                e[0].max_abs_error_pct,
+                e[0].mean_error_pct,
+                e[0].vbv_violations
+            ),
+            (7.5, 10.0, 2.5, 3)
+        );
     }
 }

@@ -34,42 +34,78 @@ fn a_tiny_suite_runs_end_to_end_and_reruns_from_the_cache() {
         assert!(r.bitrate_kbps > 0.0 && r.bytes > 0 && r.encode_cpu_s > 0.0);
         assert!(r.vmaf.is_some() && r.psnr_y.is_some() && r.ssim.is_some() && r.ms_ssim.is_none());
         assert!(r.si.is_some() && r.ti.is_some());
-        assert!(r.encoder_version.starts_with(if r.codec == "libx264" { "x264" } else { "x265" }));
+        assert!(r
+            .encoder_version
+            .starts_with(if r.codec == "libx264" { "x264" } else { "x265" }));
         assert_eq!(j.frames.len(), 8);
-        assert_eq!(j.frames.iter().map(|f| f.size_bytes as u64).sum::<u64>(), r.bytes);
+        assert_eq!(
+            j.frames.iter().map(|f| f.size_bytes as u64).sum::<u64>(),
+            r.bytes
+        );
         if r.rc_mode == "abr" {
             assert!(r.target_kbps.is_some() && r.bitrate_error_pct.is_some());
         }
         assert!(!r.cached);
     }
     // Tables: one row per encode, one per frame, in CSV and Parquet.
-    assert_eq!(read_parquet(&out.dir.join("encodes.parquet")).unwrap().height(), 24);
-    assert_eq!(read_parquet(&out.dir.join("frames.parquet")).unwrap().height(), 24 * 8);
-    assert_eq!(std::fs::read_to_string(out.dir.join("encodes.csv")).unwrap().lines().count(), 25);
+    assert_eq!(
+        read_parquet(&out.dir.join("encodes.parquet"))
+            .unwrap()
+            .height(),
+        24
+    );
+    assert_eq!(
+        read_parquet(&out.dir.join("frames.parquet"))
+            .unwrap()
+            .height(),
+        24 * 8
+    );
+    assert_eq!(
+        std::fs::read_to_string(out.dir.join("encodes.csv"))
+            .unwrap()
+            .lines()
+            .count(),
+        25
+    );
     // Summary: x265 against x264, per sequence, per class and overall, for every metric and mode.
     let s = &out.summary;
     assert_eq!(s.anchor, "x264");
     for metric in ["vmaf", "psnr_y", "psnr_yuv", "ssim"] {
         for mode in ["crf", "abr"] {
-            let n = s.bd_sequences.iter().filter(|b| b.metric == metric && b.rc_mode == mode && b.config == "x265").count();
+            let n = s
+                .bd_sequences
+                .iter()
+                .filter(|b| b.metric == metric && b.rc_mode == mode && b.config == "x265")
+                .count();
             assert_eq!(n, 2, "{metric} {mode}");
-            assert!(s.bd_classes.iter().any(|c| c.metric == metric && c.rc_mode == mode && c.class == "all"));
+            assert!(s
+                .bd_classes
+                .iter()
+                .any(|c| c.metric == metric && c.rc_mode == mode && c.class == "all"));
         }
     }
-    assert!(s.speed.iter().any(|p| p.config == "x265" && p.cpu_ratio.is_some()));
+    assert!(s
+        .speed
+        .iter()
+        .any(|p| p.config == "x265" && p.cpu_ratio.is_some()));
     assert_eq!(s.bitrate_error.len(), 2);
     assert_eq!(s.harness.jobs_run, 24);
     assert!(s.harness.jobs_cpu_s > 0.0 && s.harness.wall_s > 0.0);
     assert!(out.dir.join("summary.md").is_file() && out.dir.join("manifest.json").is_file());
     let manifest = &loaded.manifest;
-    assert!(manifest.versions.encoders.contains_key("libx264") && !manifest.versions.libvmaf.is_empty());
+    assert!(
+        manifest.versions.encoders.contains_key("libx264") && !manifest.versions.libvmaf.is_empty()
+    );
 
     // A rerun reuses every encode and score.
     let again = run(&suite, &options(d.path(), "second"), &Silent).unwrap();
     assert_eq!(again.summary.harness.jobs_cached, 24);
     let a = rdbench_bench_suite::run::load(&again.dir).unwrap();
     for (x, y) in loaded.jobs.iter().zip(&a.jobs) {
-        assert_eq!((x.record.bitrate_kbps, x.record.vmaf), (y.record.bitrate_kbps, y.record.vmaf));
+        assert_eq!(
+            (x.record.bitrate_kbps, x.record.vmaf),
+            (y.record.bitrate_kbps, y.record.vmaf)
+        );
         assert!(y.record.cached);
     }
 }
@@ -86,7 +122,11 @@ fn a_failing_encode_is_recorded_and_the_grid_goes_on() {
     for j in &loaded.jobs {
         if j.record.config == "broken" {
             assert_eq!(j.record.status, "failed");
-            assert!(j.record.error.as_deref().unwrap().contains("nosuchparam"), "{:?}", j.record.error);
+            assert!(
+                j.record.error.as_deref().unwrap().contains("nosuchparam"),
+                "{:?}",
+                j.record.error
+            );
         } else {
             assert_eq!(j.record.status, "ok");
         }

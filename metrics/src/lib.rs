@@ -18,10 +18,10 @@
 
 #![deny(unsafe_code)]
 
-pub mod error;
-pub mod frame;
 pub mod bdrate;
 pub mod csv;
+pub mod error;
+pub mod frame;
 pub mod msssim;
 pub mod pool;
 pub mod psnr;

@@ -305,6 +305,19 @@ pub struct VmafScorer {
     n_subsample: u32,
     frames: u32,
     format: Option<Format>,
+    /// libvmaf worker threads (0: extraction runs inside `push`).
+    n_threads: u32,
+    /// Frames known to be fully extracted (every frame below this index).
+    completed: u32,
+    /// Per-frame outputs whose presence shows a frame was extracted (one per frame-local
+    /// extractor in use).
+    probes: Vec<CString>,
+}
+
+/// Frames libvmaf's workers may hold beyond their count before `push` waits: its thread pool
+/// queues picture pairs without limit, which at 4K costs 24 MB a pair.
+fn max_in_flight(n_threads: u32) -> u32 {
+    2 * n_threads + 2
 }
 
 impl std::fmt::Debug for VmafScorer {
@@ -369,6 +382,17 @@ impl VmafScorer {
             }
         };
         // From here on, `Drop` releases the context and whatever models were loaded.
+        // ADM and VIF are computed from one frame pair each; their outputs appear when that pair
+        // is done. (Motion depends on neighbouring frames, so it is not a probe.)
+        let probes: Vec<CString> = features
+            .iter()
+            .map(|(collector, _)| *collector)
+            .filter(|c| {
+                *c == "VMAF_integer_feature_adm2_score"
+                    || *c == "VMAF_integer_feature_vif_scale3_score"
+            })
+            .map(|c| CString::new(c).expect("feature names have no NUL"))
+            .collect();
         let mut scorer = Self {
             ctx,
             models: Vec::new(),
@@ -376,6 +400,9 @@ impl VmafScorer {
             n_subsample: config.n_subsample.max(1),
             frames: 0,
             format: None,
+            n_threads: config.n_threads,
+            completed: 0,
+            probes,
         };
 
         for version in &config.models {
@@ -478,7 +505,44 @@ impl VmafScorer {
             });
         }
         self.frames += 1;
+        self.wait_for_backlog();
         Ok(())
+    }
+
+    /// With worker threads, waits until no more than [`max_in_flight`] pushed frames are still
+    /// being extracted, so memory stays bounded whatever the resolution.
+    fn wait_for_backlog(&mut self) {
+        if self.n_threads == 0 || self.probes.is_empty() {
+            return;
+        }
+        let limit = max_in_flight(self.n_threads);
+        while self.frames > self.completed + limit {
+            let i = self.completed;
+            let done = i % self.n_subsample != 0
+                || self.probes.iter().all(|name| {
+                    let mut s = 0f64;
+                    // SAFETY: live context, NUL-terminated name, valid out-pointer; libvmaf's
+                    // feature collector is locked internally against its workers.
+                    unsafe {
+                        sys::vmaf_feature_score_at_index(
+                            self.ctx.as_ptr(),
+                            name.as_ptr(),
+                            &mut s,
+                            i,
+                        ) == 0
+                    }
+                });
+            if done {
+                self.completed += 1;
+            } else {
+                std::thread::sleep(std::time::Duration::from_micros(200));
+            }
+        }
+    }
+
+    /// Pushed frames whose extraction may still be running (bounded by `2 * n_threads + 2`).
+    pub fn in_flight(&self) -> u32 {
+        self.frames - self.completed
     }
 
     /// Frame pairs pushed so far.

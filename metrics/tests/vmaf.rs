@@ -171,3 +171,31 @@ fn threads_do_not_change_scores() {
     assert_eq!(one.per_frame, two.per_frame);
     assert_eq!(one.features, two.features);
 }
+
+#[test]
+fn worker_threads_hold_a_bounded_number_of_frames() {
+    // libvmaf's pool queues every pushed pair; the scorer must wait once 2 * threads + 2 are
+    // outstanding, or memory grows with the clip (24 MB a pair at 4K).
+    let c = &clips()[0];
+    let mut s = VmafScorer::new(VmafConfig {
+        n_threads: 1,
+        ..Default::default()
+    })
+    .unwrap();
+    let mut pushed = 0;
+    for _ in 0..4 {
+        for pair in pairs(c) {
+            on_pair!(&pair, |a, b| s
+                .push(&a.view().unwrap(), &b.view().unwrap())
+                .unwrap());
+            pushed += 1;
+            assert!(
+                s.in_flight() <= 4,
+                "{} frames in flight after {pushed} pushes",
+                s.in_flight()
+            );
+        }
+    }
+    assert!(pushed > 8);
+    assert_eq!(s.finish().unwrap().per_frame.len(), pushed);
+}

@@ -66,7 +66,9 @@ impl Observer for Progress {
                 "{:.1} kbit/s{}{} {:.1} fps{}",
                 r.bitrate_kbps,
                 r.vmaf.map(|v| format!(" vmaf {v:.2}")).unwrap_or_default(),
-                r.psnr_y.map(|v| format!(" psnr {v:.2}")).unwrap_or_default(),
+                r.psnr_y
+                    .map(|v| format!(" psnr {v:.2}"))
+                    .unwrap_or_default(),
                 r.encode_fps,
                 if r.cached { " (cached)" } else { "" }
             )
@@ -97,14 +99,23 @@ pub fn run(args: Args) -> Result<()> {
         Some(p) => Suite::load(p)?,
         None => Suite::default_suite(),
     };
-    let shard = match (&args.shard, shard_from_env(|k| std::env::var(k).ok(), args.shard_count)) {
-        (Some(s), _) => Some(parse_shard(s).ok_or_else(|| anyhow::anyhow!("--shard: `{s}` is not K/N with 1 <= K <= N"))?),
+    let shard = match (
+        &args.shard,
+        shard_from_env(|k| std::env::var(k).ok(), args.shard_count),
+    ) {
+        (Some(s), _) => Some(
+            parse_shard(s)
+                .ok_or_else(|| anyhow::anyhow!("--shard: `{s}` is not K/N with 1 <= K <= N"))?,
+        ),
         (None, Ok(s)) => s,
         (None, Err(e)) => bail!("{e}"),
     };
     let bar = std::io::stderr().is_terminal().then(|| {
         let b = ProgressBar::new(0);
-        b.set_style(ProgressStyle::with_template("{bar:30} {pos}/{len} jobs  eta {eta}  {wide_msg}").expect("static template"));
+        b.set_style(
+            ProgressStyle::with_template("{bar:30} {pos}/{len} jobs  eta {eta}  {wide_msg}")
+                .expect("static template"),
+        );
         b
     });
     let progress = Progress { bar };
@@ -127,7 +138,15 @@ pub fn run(args: Args) -> Result<()> {
     let outcome = outcome?;
     let h = &outcome.summary.harness;
     println!("run folder: {}", outcome.dir.display());
-    println!("{}", rdbench_bench_suite::summary::markdown(&outcome.summary).lines().filter(|l| !l.starts_with("## ")).collect::<Vec<_>>().join("\n").trim());
+    println!(
+        "{}",
+        rdbench_bench_suite::summary::markdown(&outcome.summary)
+            .lines()
+            .filter(|l| !l.starts_with("## "))
+            .collect::<Vec<_>>()
+            .join("\n")
+            .trim()
+    );
     println!(
         "harness: wall {:.1} s vs ideal {:.1} s (sum of job CPU {:.1} s / {} cores): ratio {:.3}; overhead per encode mean {:.2}%, max {:.2}%",
         h.wall_s,
@@ -139,7 +158,11 @@ pub fn run(args: Args) -> Result<()> {
         h.overhead_pct_max
     );
     if outcome.failed > 0 {
-        eprintln!("warning: {} jobs failed; their errors are in {}/encodes.csv", outcome.failed, outcome.dir.display());
+        eprintln!(
+            "warning: {} jobs failed; their errors are in {}/encodes.csv",
+            outcome.failed,
+            outcome.dir.display()
+        );
     }
     Ok(())
 }

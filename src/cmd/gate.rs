@@ -31,14 +31,21 @@ pub fn run(args: Args) -> Result<()> {
     let baseline = rdbench_bench_suite::run::load(&args.baseline)?;
     let candidate = rdbench_bench_suite::run::load(&args.candidate)?;
     let report = gate(&baseline, &candidate, &rules)?;
-    let md = markdown(&report, &baseline.manifest.run_id, &candidate.manifest.run_id);
+    let md = markdown(
+        &report,
+        &baseline.manifest.run_id,
+        &candidate.manifest.run_id,
+    );
     print!("{md}");
     if let Some(p) = &args.out {
         std::fs::write(p, &md).with_context(|| format!("writing {}", p.display()))?;
     }
     if !report.passed {
         let broken = report.rows.iter().filter(|r| !r.ok).count();
-        bail!("gate failed: {broken} of {} checks broken", report.rows.len());
+        bail!(
+            "gate failed: {broken} of {} checks broken",
+            report.rows.len()
+        );
     }
     Ok(())
 }

@@ -19,6 +19,11 @@ pub struct Args {
 /// Runs `rdbench merge`.
 pub fn run(args: Args) -> Result<()> {
     let summary = rdbench_bench_suite::merge::merge(&args.shards, &args.out)?;
-    println!("merged {} jobs from {} shards into {}", summary.harness.jobs_run, args.shards.len(), args.out.display());
+    println!(
+        "merged {} jobs from {} shards into {}",
+        summary.harness.jobs_run,
+        args.shards.len(),
+        args.out.display()
+    );
     Ok(())
 }

@@ -26,9 +26,13 @@ pub struct Args {
     /// Extra libvmaf features by name (cambi, ciede, psnr_hvs...); repeatable.
     #[arg(long = "feature", value_name = "NAME")]
     pub features: Vec<String>,
-    /// libvmaf threads (default: all cores).
+    /// libvmaf threads (default: all cores, as many as fit in --max-memory).
     #[arg(long)]
     pub threads: Option<u32>,
+    /// Memory budget in MiB that the default thread count respects (each libvmaf thread holds
+    /// its own extractor buffers: about 400 MiB at 4K).
+    #[arg(long, default_value_t = 1024)]
+    pub max_memory_mib: u32,
     /// Score every Nth frame with VMAF.
     #[arg(long, default_value_t = 1)]
     pub subsample: u32,
@@ -46,6 +50,19 @@ pub struct Args {
     pub json: bool,
 }
 
+/// The most libvmaf threads (up to `cores`) whose memory fits `budget` bytes for pictures of
+/// `pixels` luma samples. Measured with libvmaf 2.3.1 and rdbench's decoders on 8-bit 4:2:0: about
+/// 91 bytes per pixel for the decoders, queues and the first libvmaf thread, 48 for each further
+/// thread (753 MiB with one thread at 4K, 1154 MiB with two).
+fn vmaf_threads_within(budget: u64, pixels: u64, cores: u32) -> u32 {
+    let base = 91 * pixels;
+    let per_thread = 48 * pixels;
+    if per_thread == 0 || budget <= base {
+        return 1;
+    }
+    (1 + (budget - base) / per_thread).clamp(1, cores.max(1) as u64) as u32
+}
+
 /// Runs `rdbench metrics`.
 pub fn run(args: Args) -> Result<()> {
     let mut metrics = Vec::new();
@@ -56,26 +73,54 @@ pub fn run(args: Args) -> Result<()> {
             None => bail!("--metrics: unknown metric `{m}` (vmaf, psnr, ssim, ms-ssim)"),
         }
     }
-    let model: VmafModelVersion = args.model.parse().map_err(|_| anyhow::anyhow!("--model: unknown VMAF model `{}` (vmaf_v0.6.1, vmaf_v0.6.1neg, vmaf_4k_v0.6.1)", args.model))?;
-    let scale = ScaleAlgorithm::parse(&args.scale).with_context(|| format!("--scale: unknown algorithm `{}`", args.scale))?;
+    let model: VmafModelVersion = args.model.parse().map_err(|_| {
+        anyhow::anyhow!(
+            "--model: unknown VMAF model `{}` (vmaf_v0.6.1, vmaf_v0.6.1neg, vmaf_4k_v0.6.1)",
+            args.model
+        )
+    })?;
+    let scale = ScaleAlgorithm::parse(&args.scale)
+        .with_context(|| format!("--scale: unknown algorithm `{}`", args.scale))?;
     if args.frames == Some(0) {
         bail!("--frames: must be at least 1");
     }
-    let threads = args.threads.unwrap_or_else(|| std::thread::available_parallelism().map(|n| n.get() as u32).unwrap_or(1));
+    let cores = std::thread::available_parallelism()
+        .map(|n| n.get() as u32)
+        .unwrap_or(1);
+    let threads = match args.threads {
+        Some(t) => t.max(1),
+        None if metrics.contains(&Metric::Vmaf) => {
+            let info = rdbench_transcode::probe::probe(&args.reference)?;
+            let pixels = info
+                .streams
+                .iter()
+                .find(|s| s.kind == "video")
+                .map(|s| s.width.unwrap_or(0) as u64 * s.height.unwrap_or(0) as u64)
+                .unwrap_or(0);
+            vmaf_threads_within(args.max_memory_mib as u64 * 1024 * 1024, pixels, cores)
+        }
+        None => cores,
+    };
     let options = CompareOptions {
         metrics,
         vmaf_model: model,
         vmaf_features: args.features.clone(),
-        vmaf_threads: if threads <= 1 { 0 } else { threads },
+        // libvmaf's worker threads, as its own tool counts them: with one, extraction runs on a
+        // worker while this thread prepares the next pair.
+        vmaf_threads: threads.max(1),
         vmaf_subsample: args.subsample.max(1),
         frames: args.frames,
         scale,
         queue: 4,
-        decoder_threads: 0,
+        // One thread per decoder: the cores belong to the scorers, and frame threading would
+        // only add contention.
+        decoder_threads: 1,
     };
     let result = compare(&args.reference, &args.distorted, &options)?;
     if let Some(path) = &args.per_frame {
-        let mut out = std::io::BufWriter::new(std::fs::File::create(path).with_context(|| format!("creating {}", path.display()))?);
+        let mut out = std::io::BufWriter::new(
+            std::fs::File::create(path).with_context(|| format!("creating {}", path.display()))?,
+        );
         let cols: Vec<&String> = result.per_frame.keys().collect();
         write!(out, "frame")?;
         for c in &cols {
@@ -88,7 +133,11 @@ pub fn run(args: Args) -> Result<()> {
                 let series = &result.per_frame[*c];
                 // VMAF with subsampling scores some frames only.
                 let v = if c.as_str() == "vmaf" && !result.vmaf_frames.is_empty() {
-                    result.vmaf_frames.iter().position(|&f| f as usize == i).map(|j| series[j])
+                    result
+                        .vmaf_frames
+                        .iter()
+                        .position(|&f| f as usize == i)
+                        .map(|j| series[j])
                 } else {
                     series.get(i).copied()
                 };
@@ -102,15 +151,45 @@ pub fn run(args: Args) -> Result<()> {
         out.flush()?;
     }
     if args.json {
-        println!("{}", serde_json::to_string(&serde_json::json!({ "frames": result.frames, "pooled": result.pooled }))?);
+        println!(
+            "{}",
+            serde_json::to_string(
+                &serde_json::json!({ "frames": result.frames, "pooled": result.pooled })
+            )?
+        );
         return Ok(());
     }
-    println!("{} frames: {} vs {}", result.frames, args.distorted.display(), args.reference.display());
-    println!("{:<16} {:>10} {:>10} {:>10} {:>10} {:>10} {:>10}", "metric", "mean", "hmean", "min", "p5", "stddev", "global");
+    println!(
+        "{} frames: {} vs {}",
+        result.frames,
+        args.distorted.display(),
+        args.reference.display()
+    );
+    println!(
+        "{:<16} {:>10} {:>10} {:>10} {:>10} {:>10} {:>10}",
+        "metric", "mean", "hmean", "min", "p5", "stddev", "global"
+    );
     for (name, e) in &result.pooled {
         let p = &e.pooled;
         let g = e.global.map(|g| format!("{g:.4}")).unwrap_or_default();
-        println!("{name:<16} {:>10.4} {:>10.4} {:>10.4} {:>10.4} {:>10.4} {g:>10}", p.mean, p.harmonic_mean, p.min, p.p5, p.stddev);
+        println!(
+            "{name:<16} {:>10.4} {:>10.4} {:>10.4} {:>10.4} {:>10.4} {g:>10}",
+            p.mean, p.harmonic_mean, p.min, p.p5, p.stddev
+        );
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::vmaf_threads_within;
+
+    #[test]
+    fn the_default_thread_count_keeps_4k_within_a_gibibyte() {
+        let gib = 1024 * 1024 * 1024;
+        assert_eq!(vmaf_threads_within(gib, 3840 * 2160, 2), 1);
+        assert_eq!(vmaf_threads_within(gib, 1920 * 1080, 2), 2);
+        assert_eq!(vmaf_threads_within(gib, 1920 * 1080, 16), 6);
+        assert_eq!(vmaf_threads_within(4 * gib, 3840 * 2160, 16), 8);
+    }
 }

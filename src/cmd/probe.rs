@@ -23,7 +23,10 @@ pub fn run(args: Args) -> Result<()> {
         println!("{}", serde_json::to_string_pretty(&info)?);
         return Ok(());
     }
-    let opt = |v: Option<f64>, unit: &str| v.map(|x| format!("{x:.3} {unit}")).unwrap_or_else(|| "unknown".into());
+    let opt = |v: Option<f64>, unit: &str| {
+        v.map(|x| format!("{x:.3} {unit}"))
+            .unwrap_or_else(|| "unknown".into())
+    };
     println!("{}", info.path.display());
     println!("  container  {} ({})", info.container, info.container_long);
     println!("  duration   {}", opt(info.duration_s, "s"));
@@ -43,10 +46,15 @@ pub fn run(args: Args) -> Result<()> {
         if let Some(p) = &s.pix_fmt {
             parts.push(p.clone());
         }
-        let colour: Vec<String> = [&s.color_range, &s.color_space, &s.color_primaries, &s.color_transfer]
-            .iter()
-            .filter_map(|c| c.as_ref().cloned())
-            .collect();
+        let colour: Vec<String> = [
+            &s.color_range,
+            &s.color_space,
+            &s.color_primaries,
+            &s.color_transfer,
+        ]
+        .iter()
+        .filter_map(|c| c.as_ref().cloned())
+        .collect();
         if !colour.is_empty() {
             parts.push(format!("colour {}", colour.join("/")));
         }

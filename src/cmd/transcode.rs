@@ -34,9 +34,11 @@ impl Bar {
         let bar = std::io::stderr().is_terminal().then(|| {
             let b = ProgressBar::new(0);
             b.set_style(
-                ProgressStyle::with_template("{prefix} [{bar:40}] {pos}/{len} frames  {per_sec}  eta {eta}")
-                    .expect("static template")
-                    .progress_chars("=> "),
+                ProgressStyle::with_template(
+                    "{prefix} [{bar:40}] {pos}/{len} frames  {per_sec}  eta {eta}",
+                )
+                .expect("static template")
+                .progress_chars("=> "),
             );
             b
         });
@@ -60,7 +62,11 @@ impl Default for Bar {
 impl Progress for Bar {
     fn pass_started(&self, pass: u32, passes: u32, total: Option<u64>) {
         if let Some(b) = &self.bar {
-            b.set_prefix(if passes > 1 { format!("pass {pass}/{passes}") } else { "transcode".into() });
+            b.set_prefix(if passes > 1 {
+                format!("pass {pass}/{passes}")
+            } else {
+                "transcode".into()
+            });
             b.set_length(total.unwrap_or(0));
             b.set_position(0);
             b.reset_eta();
@@ -78,7 +84,11 @@ impl Progress for Bar {
 
 /// One line about an output.
 pub fn summary_line(o: &job::OutputReport) -> String {
-    let path = o.path.as_ref().map(|p| p.display().to_string()).unwrap_or_else(|| format!("output[{}]", o.index));
+    let path = o
+        .path
+        .as_ref()
+        .map(|p| p.display().to_string())
+        .unwrap_or_else(|| format!("output[{}]", o.index));
     match &o.error {
         // Errors about a file already name it.
         Some(e) if e.to_string().contains(&path) => format!("FAILED {e}"),
@@ -105,7 +115,11 @@ pub fn run(args: Args) -> Result<()> {
     if args.json {
         println!("{}", serde_json::to_string(&report)?);
     }
-    let failed: Vec<&job::OutputReport> = report.outputs.iter().filter(|o| o.error.is_some()).collect();
+    let failed: Vec<&job::OutputReport> = report
+        .outputs
+        .iter()
+        .filter(|o| o.error.is_some())
+        .collect();
     for o in &report.outputs {
         if o.error.is_none() && !args.json {
             println!("{}", summary_line(o));

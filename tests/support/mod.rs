@@ -5,20 +5,36 @@ use std::process::{Command, Output};
 
 /// Runs `rdbench` with `args` in `dir`.
 pub fn rdbench(dir: &Path, args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_rdbench")).args(args).current_dir(dir).output().expect("rdbench runs")
+    Command::new(env!("CARGO_BIN_EXE_rdbench"))
+        .args(args)
+        .current_dir(dir)
+        .output()
+        .expect("rdbench runs")
 }
 
 /// Runs the ffmpeg CLI quietly; panics on failure.
 pub fn ffmpeg(dir: &Path, args: &[&str]) {
-    let out = Command::new("ffmpeg").args(["-hide_banner", "-loglevel", "error", "-nostdin", "-y"]).args(args).current_dir(dir).output().expect("ffmpeg runs");
-    assert!(out.status.success(), "ffmpeg {args:?}: {}", String::from_utf8_lossy(&out.stderr));
+    let out = Command::new("ffmpeg")
+        .args(["-hide_banner", "-loglevel", "error", "-nostdin", "-y"])
+        .args(args)
+        .current_dir(dir)
+        .output()
+        .expect("ffmpeg runs");
+    assert!(
+        out.status.success(),
+        "ffmpeg {args:?}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
 }
 
 /// Asserts a failed run printed exactly one line on stderr, starting with "rdbench: error: ",
 /// containing every one of `needles`, and no panic or backtrace.
 pub fn assert_one_line_error(out: &Output, needles: &[&str]) -> String {
     let stderr = String::from_utf8_lossy(&out.stderr).to_string();
-    assert!(!out.status.success(), "expected a failure, got success; stderr: {stderr}");
+    assert!(
+        !out.status.success(),
+        "expected a failure, got success; stderr: {stderr}"
+    );
     assert_eq!(out.status.code(), Some(1), "exit status; stderr: {stderr}");
     let lines: Vec<&str> = stderr.lines().filter(|l| !l.trim().is_empty()).collect();
     assert_eq!(lines.len(), 1, "expected one line, got: {stderr}");
@@ -26,7 +42,10 @@ pub fn assert_one_line_error(out: &Output, needles: &[&str]) -> String {
     for n in needles {
         assert!(lines[0].contains(n), "`{n}` missing from: {}", lines[0]);
     }
-    assert!(!stderr.contains("panicked") && !stderr.contains("RUST_BACKTRACE"), "{stderr}");
+    assert!(
+        !stderr.contains("panicked") && !stderr.contains("RUST_BACKTRACE"),
+        "{stderr}"
+    );
     lines[0].to_string()
 }
 

@@ -23,7 +23,10 @@ pub fn process_cpu_s() -> f64 {
 }
 
 fn clock_s(clock: libc::clockid_t) -> Option<f64> {
-    let mut ts = libc::timespec { tv_sec: 0, tv_nsec: 0 };
+    let mut ts = libc::timespec {
+        tv_sec: 0,
+        tv_nsec: 0,
+    };
     // SAFETY: `ts` is a valid, writable timespec; clock_gettime only writes to it.
     let rc = unsafe { libc::clock_gettime(clock, &mut ts) };
     (rc == 0).then(|| ts.tv_sec as f64 + ts.tv_nsec as f64 * 1e-9)
@@ -39,7 +42,10 @@ fn tid_cpu_s(tid: i32) -> Option<f64> {
 /// The ids of this process's threads.
 fn threads() -> BTreeSet<i32> {
     std::fs::read_dir("/proc/self/task")
-        .map(|dir| dir.filter_map(|e| e.ok()?.file_name().to_str()?.parse().ok()).collect())
+        .map(|dir| {
+            dir.filter_map(|e| e.ok()?.file_name().to_str()?.parse().ok())
+                .collect()
+        })
         .unwrap_or_default()
 }
 
@@ -61,8 +67,14 @@ pub struct SpawnWindow<'a> {
 impl HelperThreads {
     /// Opens a window: threads created until the window is dropped are attributed to `self`.
     pub fn watch(&mut self) -> SpawnWindow<'_> {
-        let lock = SPAWN_LOCK.lock().unwrap_or_else(|poison| poison.into_inner());
-        SpawnWindow { before: threads(), into: self, _lock: lock }
+        let lock = SPAWN_LOCK
+            .lock()
+            .unwrap_or_else(|poison| poison.into_inner());
+        SpawnWindow {
+            before: threads(),
+            into: self,
+            _lock: lock,
+        }
     }
 
     /// CPU seconds used so far by the attributed threads (call before the library stops them).
@@ -109,7 +121,10 @@ mod tests {
         // Another thread burning CPU must not show up in this thread's clock.
         let other = std::thread::spawn(|| spin(0.2));
         other.join().unwrap();
-        assert!(thread_cpu_s() - t0 < 0.1, "thread clock charged another thread's work");
+        assert!(
+            thread_cpu_s() - t0 < 0.1,
+            "thread clock charged another thread's work"
+        );
         spin(0.05);
         assert!(thread_cpu_s() - t0 >= 0.05);
     }
@@ -131,6 +146,9 @@ mod tests {
         let cpu = helpers.cpu_s();
         tx.send(()).unwrap();
         worker.join().unwrap();
-        assert!(cpu >= 0.1, "helper thread CPU {cpu} below the 0.1 s it burned");
+        assert!(
+            cpu >= 0.1,
+            "helper thread CPU {cpu} below the 0.1 s it burned"
+        );
     }
 }

@@ -7,10 +7,10 @@ use std::ffi::{CStr, CString};
 use std::ptr;
 use std::sync::{Arc, Mutex};
 
-use ffmpeg_next as ff;
-use ffmpeg_sys_next as ffi;
 use ff::packet::Ref as _;
 use ff::Rational;
+use ffmpeg_next as ff;
+use ffmpeg_sys_next as ffi;
 
 use crate::cpu::HelperThreads;
 use crate::error::{Error, Result};
@@ -77,13 +77,23 @@ impl VideoEncode {
         let s = &self.setup;
         let field = s.field.clone();
         let cfg = &s.config;
-        let codec = ff::encoder::find_by_name(&cfg.codec)
-            .ok_or_else(|| Error::UnknownCodec { field: format!("{field}.codec"), what: "encoder", name: cfg.codec.clone() })?;
+        let codec = ff::encoder::find_by_name(&cfg.codec).ok_or_else(|| Error::UnknownCodec {
+            field: format!("{field}.codec"),
+            what: "encoder",
+            name: cfg.codec.clone(),
+        })?;
         if codec.medium() != ff::media::Type::Video {
-            return Err(Error::Spec { field: format!("{field}.codec"), message: format!("{} is not a video encoder", cfg.codec) });
+            return Err(Error::Spec {
+                field: format!("{field}.codec"),
+                message: format!("{} is not a video encoder", cfg.codec),
+            });
         }
         let f = &first.frame;
-        let time_base = if s.cfr_time_base { Rational::new(s.frame_rate.den, s.frame_rate.num) } else { first.time_base };
+        let time_base = if s.cfr_time_base {
+            Rational::new(s.frame_rate.den, s.frame_rate.num)
+        } else {
+            first.time_base
+        };
         let mut enc = ff::codec::context::Context::new_with_codec(codec)
             .encoder()
             .video()
@@ -112,7 +122,11 @@ impl VideoEncode {
         }
         if cfg.codec == "libx265" {
             // x265 logs straight to stderr; keep it to errors unless FFmpeg logging is on.
-            let level = if std::env::var_os("RDBENCH_FFMPEG_LOG").is_some() { "info" } else { "error" };
+            let level = if std::env::var_os("RDBENCH_FFMPEG_LOG").is_some() {
+                "info"
+            } else {
+                "error"
+            };
             add_param(&mut options, "x265-params", "log-level", level);
         }
 
@@ -152,11 +166,21 @@ impl VideoEncode {
                 (*p).flags |= ffi::AV_CODEC_FLAG_GLOBAL_HEADER as i32;
             }
             if cfg.pass == Some(Pass::Second) && cfg.stats == Some(StatsChannel::Context) {
-                let text = s.stats_in.as_ref().map(|t| t.lock().unwrap_or_else(|p| p.into_inner()).clone()).unwrap_or_default();
+                let text = s
+                    .stats_in
+                    .as_ref()
+                    .map(|t| t.lock().unwrap_or_else(|p| p.into_inner()).clone())
+                    .unwrap_or_default();
                 if text.is_empty() {
-                    return Err(Error::Spec { field: format!("{field}.rc.passes"), message: "the first pass produced no statistics".into() });
+                    return Err(Error::Spec {
+                        field: format!("{field}.rc.passes"),
+                        message: "the first pass produced no statistics".into(),
+                    });
                 }
-                let c = CString::new(text).map_err(|_| Error::Spec { field: format!("{field}.rc.passes"), message: "first-pass statistics contain a NUL byte".into() })?;
+                let c = CString::new(text).map_err(|_| Error::Spec {
+                    field: format!("{field}.rc.passes"),
+                    message: "first-pass statistics contain a NUL byte".into(),
+                })?;
                 (*p).stats_in = ffi::av_strdup(c.as_ptr());
             }
         }
@@ -165,7 +189,12 @@ impl VideoEncode {
         self.time_base = time_base;
         // Tell the muxer about the stream.
         let params = ff::codec::Parameters::from(&*opened);
-        out.push(MuxItem::Stream { stream: s.stream, params, time_base, side_data: Vec::new() })?;
+        out.push(MuxItem::Stream {
+            stream: s.stream,
+            params,
+            time_base,
+            side_data: Vec::new(),
+        })?;
         self.encoder = Some(ff::encoder::video::Encoder(opened));
         Ok(())
     }
@@ -185,7 +214,9 @@ impl VideoEncode {
                         unsafe {
                             let so = (*enc.as_ptr()).stats_out;
                             if !so.is_null() {
-                                buf.lock().unwrap_or_else(|p| p.into_inner()).push_str(&CStr::from_ptr(so).to_string_lossy());
+                                buf.lock()
+                                    .unwrap_or_else(|p| p.into_inner())
+                                    .push_str(&CStr::from_ptr(so).to_string_lossy());
                             }
                         }
                     }
@@ -193,7 +224,8 @@ impl VideoEncode {
                     if packet.duration() <= 0 {
                         // Encoders leave some packets (the flushed ones) without a duration;
                         // the muxer needs it for the last sample. One frame at the nominal rate.
-                        let one = Rational::new(self.setup.frame_rate.den, self.setup.frame_rate.num);
+                        let one =
+                            Rational::new(self.setup.frame_rate.den, self.setup.frame_rate.num);
                         packet.set_duration(rescale(1, one, tb).max(1));
                     }
                     self.bytes += packet.size() as u64;
@@ -206,9 +238,16 @@ impl VideoEncode {
                         pict_type: picture_type(&packet),
                     });
                     packet.set_stream(self.setup.stream);
-                    out.push(MuxItem::Packet(MuxPacket { stream: self.setup.stream, packet, time_base: tb }))?;
+                    out.push(MuxItem::Packet(MuxPacket {
+                        stream: self.setup.stream,
+                        packet,
+                        time_base: tb,
+                    }))?;
                 }
-                Err(ff::Error::Other { errno: libc::EAGAIN }) | Err(ff::Error::Eof) => return Ok(()),
+                Err(ff::Error::Other {
+                    errno: libc::EAGAIN,
+                })
+                | Err(ff::Error::Eof) => return Ok(()),
                 Err(e) => return Err(Error::ffmpeg(format!("{}: encoding", self.setup.field), e)),
             }
         }
@@ -249,7 +288,8 @@ impl Task for VideoEncode {
         {
             let enc = self.encoder.as_mut().expect("encoder opened");
             let _window = (self.first_calls < 3).then(|| self.helpers.watch());
-            enc.send_frame(&frame.frame).map_err(|e| Error::ffmpeg(format!("{}: encoding", self.setup.field), e))?;
+            enc.send_frame(&frame.frame)
+                .map_err(|e| Error::ffmpeg(format!("{}: encoding", self.setup.field), e))?;
         }
         self.first_calls = self.first_calls.saturating_add(1);
         self.receive(out)
@@ -257,9 +297,13 @@ impl Task for VideoEncode {
 
     fn finish(&mut self, out: &mut dyn Sink<MuxItem>) -> Result<()> {
         let Some(enc) = self.encoder.as_mut() else {
-            return Err(Error::Spec { field: self.setup.field.clone(), message: "no frames reached this output's encoder".into() });
+            return Err(Error::Spec {
+                field: self.setup.field.clone(),
+                message: "no frames reached this output's encoder".into(),
+            });
         };
-        enc.send_eof().map_err(|e| Error::ffmpeg(format!("{}: flushing the encoder", self.setup.field), e))?;
+        enc.send_eof()
+            .map_err(|e| Error::ffmpeg(format!("{}: flushing the encoder", self.setup.field), e))?;
         self.receive(out)?;
         let enc = self.encoder.as_ref().expect("encoder opened");
         if let Some(buf) = &self.setup.stats_out {
@@ -268,7 +312,9 @@ impl Task for VideoEncode {
             unsafe {
                 let so = (*enc.as_ptr()).stats_out;
                 if !so.is_null() {
-                    buf.lock().unwrap_or_else(|p| p.into_inner()).push_str(&CStr::from_ptr(so).to_string_lossy());
+                    buf.lock()
+                        .unwrap_or_else(|p| p.into_inner())
+                        .push_str(&CStr::from_ptr(so).to_string_lossy());
                 }
             }
         }
@@ -287,7 +333,13 @@ impl Task for VideoEncode {
 
 /// Opens `enc` with `options`, failing on any option the encoder does not know and explaining
 /// a refusal with the encoder's own log message.
-fn open_with_options<T>(mut enc: T, options: &[(String, String)], field: &str, codec: &str, helpers: &mut HelperThreads) -> Result<T>
+fn open_with_options<T>(
+    mut enc: T,
+    options: &[(String, String)],
+    field: &str,
+    codec: &str,
+    helpers: &mut HelperThreads,
+) -> Result<T>
 where
     T: std::ops::DerefMut<Target = ff::codec::encoder::Encoder>,
 {
@@ -295,7 +347,12 @@ where
     for (k, v) in options {
         let (ck, cv) = match (CString::new(k.as_str()), CString::new(v.as_str())) {
             (Ok(k), Ok(v)) => (k, v),
-            _ => return Err(Error::Spec { field: format!("{field}.options"), message: format!("option `{k}` contains a NUL byte") }),
+            _ => {
+                return Err(Error::Spec {
+                    field: format!("{field}.options"),
+                    message: format!("option `{k}` contains a NUL byte"),
+                })
+            }
         };
         // SAFETY: valid NUL-terminated strings; av_dict_set copies them.
         unsafe { ffi::av_dict_set(&mut dict, ck.as_ptr(), cv.as_ptr(), 0) };
@@ -324,17 +381,37 @@ where
         ffi::av_dict_free(&mut dict);
     }
     if rc < 0 {
-        let message = crate::log::recent_messages().map(|m| format!("{m} ({})", ff::Error::from(rc))).unwrap_or_else(|| ff::Error::from(rc).to_string());
-        return Err(Error::EncoderOpen { field: field.to_string(), encoder: codec.to_string(), message });
+        let message = crate::log::recent_messages()
+            .map(|m| format!("{m} ({})", ff::Error::from(rc)))
+            .unwrap_or_else(|| ff::Error::from(rc).to_string());
+        return Err(Error::EncoderOpen {
+            field: field.to_string(),
+            encoder: codec.to_string(),
+            message,
+        });
     }
     if let Some(option) = leftover.into_iter().next() {
-        return Err(Error::UnknownOption { field: format!("{field}.options"), encoder: codec.to_string(), option });
+        return Err(Error::UnknownOption {
+            field: format!("{field}.options"),
+            encoder: codec.to_string(),
+            option,
+        });
     }
     // Encoder wrappers only warn about entries of their parameter strings they cannot parse
     // (x264-params, x265-params, svtav1-params...); a typo there must not pass silently.
     if let Some(msg) = crate::log::recent_messages() {
-        const REFUSALS: [&str; 6] = ["Error parsing option", "Unknown option", "Error setting option", "Invalid value for", "Invalid or incomplete", "Bad value for"];
-        if let Some(line) = msg.split("; ").find(|l| REFUSALS.iter().any(|r| l.contains(r))) {
+        const REFUSALS: [&str; 6] = [
+            "Error parsing option",
+            "Unknown option",
+            "Error setting option",
+            "Invalid value for",
+            "Invalid or incomplete",
+            "Bad value for",
+        ];
+        if let Some(line) = msg
+            .split("; ")
+            .find(|l| REFUSALS.iter().any(|r| l.contains(r)))
+        {
             // Close the opened encoder the orderly way: some libraries (SVT-AV1) block when
             // torn down before they saw the end of the stream.
             // SAFETY: the context is open; a null frame signals the end of the stream and the
@@ -348,7 +425,11 @@ where
                 let mut pkt = pkt;
                 ffi::av_packet_free(&mut pkt);
             }
-            return Err(Error::EncoderOpen { field: format!("{field}.params"), encoder: codec.to_string(), message: line.to_string() });
+            return Err(Error::EncoderOpen {
+                field: format!("{field}.params"),
+                encoder: codec.to_string(),
+                message: line.to_string(),
+            });
         }
     }
     Ok(enc)
@@ -394,7 +475,10 @@ fn add_hdr_params(codec: &str, hdr: &HdrMetadata, options: &mut Vec<(String, Str
     }
     match options.iter_mut().find(|(k, _)| k == key) {
         Some((_, v)) => {
-            let user_keys: Vec<String> = v.split(':').map(|kv| kv.split('=').next().unwrap_or("").to_string()).collect();
+            let user_keys: Vec<String> = v
+                .split(':')
+                .map(|kv| kv.split('=').next().unwrap_or("").to_string())
+                .collect();
             for e in extra {
                 let k = e.split('=').next().unwrap_or("").to_string();
                 if !user_keys.contains(&k) {
@@ -430,7 +514,11 @@ fn picture_type(packet: &ff::Packet) -> char {
     // the quality-stats layout is a 32-bit quality followed by the picture type byte.
     unsafe {
         let mut size: usize = 0;
-        let sd = ffi::av_packet_get_side_data(packet.as_ptr(), ffi::AVPacketSideDataType::AV_PKT_DATA_QUALITY_STATS, &mut size as *mut usize as *mut _);
+        let sd = ffi::av_packet_get_side_data(
+            packet.as_ptr(),
+            ffi::AVPacketSideDataType::AV_PKT_DATA_QUALITY_STATS,
+            &mut size as *mut usize as *mut _,
+        );
         if sd.is_null() || size < 5 {
             return if packet.is_key() { 'I' } else { '?' };
         }
@@ -442,7 +530,13 @@ fn picture_type(packet: &ff::Packet) -> char {
             5 => 'i',
             6 => 'p',
             7 => 'b',
-            _ => if packet.is_key() { 'I' } else { '?' },
+            _ => {
+                if packet.is_key() {
+                    'I'
+                } else {
+                    '?'
+                }
+            }
         }
     }
 }
@@ -453,7 +547,14 @@ pub fn rescale(ts: i64, from: Rational, to: Rational) -> i64 {
         return ts;
     }
     // SAFETY: pure arithmetic.
-    unsafe { ffi::av_rescale_q_rnd(ts, from.into(), to.into(), ffi::AVRounding::AV_ROUND_NEAR_INF) }
+    unsafe {
+        ffi::av_rescale_q_rnd(
+            ts,
+            from.into(),
+            to.into(),
+            ffi::AVRounding::AV_ROUND_NEAR_INF,
+        )
+    }
 }
 
 /// What an audio encode task is asked for.
@@ -490,23 +591,40 @@ pub struct AudioEncode {
 impl AudioEncode {
     /// A task that opens its encoder at the first frame.
     pub fn new(setup: AudioEncodeSetup) -> Self {
-        AudioEncode { setup, encoder: None, graph: None, time_base: Rational::new(1, 48000), helpers: HelperThreads::default(), bytes: 0 }
+        AudioEncode {
+            setup,
+            encoder: None,
+            graph: None,
+            time_base: Rational::new(1, 48000),
+            helpers: HelperThreads::default(),
+            bytes: 0,
+        }
     }
 
     fn open(&mut self, first: &AudioFrame, out: &mut dyn Sink<MuxItem>) -> Result<()> {
         let s = self.setup.clone();
         let field = format!("{}.audio", s.field);
-        let codec = ff::encoder::find_by_name(&s.codec)
-            .ok_or_else(|| Error::UnknownCodec { field: format!("{field}.codec"), what: "encoder", name: s.codec.clone() })?;
+        let codec = ff::encoder::find_by_name(&s.codec).ok_or_else(|| Error::UnknownCodec {
+            field: format!("{field}.codec"),
+            what: "encoder",
+            name: s.codec.clone(),
+        })?;
         if codec.medium() != ff::media::Type::Audio {
-            return Err(Error::Spec { field: format!("{field}.codec"), message: format!("{} is not an audio encoder", s.codec) });
+            return Err(Error::Spec {
+                field: format!("{field}.codec"),
+                message: format!("{} is not an audio encoder", s.codec),
+            });
         }
         let f = &first.frame;
         // SAFETY: reading the codec's static capability lists (terminated by -1 / 0) and the
         // frame's channel count.
         let (sample_fmt, rate, channels, variable) = unsafe {
             let c = codec.as_ptr();
-            let fmt = if (*c).sample_fmts.is_null() { ffi::AVSampleFormat::AV_SAMPLE_FMT_FLTP } else { *(*c).sample_fmts };
+            let fmt = if (*c).sample_fmts.is_null() {
+                ffi::AVSampleFormat::AV_SAMPLE_FMT_FLTP
+            } else {
+                *(*c).sample_fmts
+            };
             let want_rate = s.sample_rate.unwrap_or(f.rate()) as i32;
             let mut rate = want_rate;
             if !(*c).supported_samplerates.is_null() {
@@ -521,7 +639,9 @@ impl AudioEncode {
                         best = Some(r);
                         break;
                     }
-                    if best.is_none() || (r - want_rate).abs() < (best.unwrap_or(0) - want_rate).abs() {
+                    if best.is_none()
+                        || (r - want_rate).abs() < (best.unwrap_or(0) - want_rate).abs()
+                    {
                         best = Some(r);
                     }
                     i += 1;
@@ -552,7 +672,11 @@ impl AudioEncode {
                 (*p).flags |= ffi::AV_CODEC_FLAG_GLOBAL_HEADER as i32;
             }
         }
-        let options: Vec<(String, String)> = s.options.iter().map(|(k, v)| (k.clone(), v.clone())).collect();
+        let options: Vec<(String, String)> = s
+            .options
+            .iter()
+            .map(|(k, v)| (k.clone(), v.clone()))
+            .collect();
         let opened = open_with_options(enc, &options, &field, &s.codec, &mut self.helpers)?;
         // SAFETY: reading the frame size the opened encoder settled on.
         let frame_size = unsafe { (*opened.as_ptr()).frame_size };
@@ -565,7 +689,11 @@ impl AudioEncode {
             CStr::from_ptr(buf.as_ptr()).to_string_lossy().into_owned()
         };
         // SAFETY: av_get_sample_fmt_name returns a static string for a valid format.
-        let fmt_name = |fmt: ffi::AVSampleFormat| unsafe { CStr::from_ptr(ffi::av_get_sample_fmt_name(fmt)).to_string_lossy().into_owned() };
+        let fmt_name = |fmt: ffi::AVSampleFormat| unsafe {
+            CStr::from_ptr(ffi::av_get_sample_fmt_name(fmt))
+                .to_string_lossy()
+                .into_owned()
+        };
         let in_fmt: ffi::AVSampleFormat = f.format().into();
         let args = format!(
             "time_base={}/{}:sample_rate={}:sample_fmt={}:channel_layout={}",
@@ -580,18 +708,47 @@ impl AudioEncode {
             fmt_name(sample_fmt),
             channels
         );
-        let ferr = |e: ff::Error| Error::Filter { field: field.clone(), graph: desc.clone(), message: crate::log::describe(e) };
+        let ferr = |e: ff::Error| Error::Filter {
+            field: field.clone(),
+            graph: desc.clone(),
+            message: crate::log::describe(e),
+        };
         let mut graph = ff::filter::Graph::new();
-        graph.add(&ff::filter::find("abuffer").expect("abuffer exists"), "in", &args).map_err(ferr)?;
-        graph.add(&ff::filter::find("abuffersink").expect("abuffersink exists"), "out", "").map_err(ferr)?;
-        graph.output("in", 0).and_then(|p| p.input("out", 0)).and_then(|p| p.parse(&desc)).map_err(ferr)?;
+        graph
+            .add(
+                &ff::filter::find("abuffer").expect("abuffer exists"),
+                "in",
+                &args,
+            )
+            .map_err(ferr)?;
+        graph
+            .add(
+                &ff::filter::find("abuffersink").expect("abuffersink exists"),
+                "out",
+                "",
+            )
+            .map_err(ferr)?;
+        graph
+            .output("in", 0)
+            .and_then(|p| p.input("out", 0))
+            .and_then(|p| p.parse(&desc))
+            .map_err(ferr)?;
         graph.validate().map_err(ferr)?;
         if frame_size > 0 && !variable {
-            graph.get("out").expect("sink added").sink().set_frame_size(frame_size as u32);
+            graph
+                .get("out")
+                .expect("sink added")
+                .sink()
+                .set_frame_size(frame_size as u32);
         }
         self.time_base = time_base;
         let params = ff::codec::Parameters::from(&*opened);
-        out.push(MuxItem::Stream { stream: s.stream, params, time_base, side_data: Vec::new() })?;
+        out.push(MuxItem::Stream {
+            stream: s.stream,
+            params,
+            time_base,
+            side_data: Vec::new(),
+        })?;
         self.encoder = Some(ff::encoder::audio::Encoder(opened));
         self.graph = Some(graph);
         Ok(())
@@ -601,14 +758,25 @@ impl AudioEncode {
         let field = self.setup.field.clone();
         loop {
             let mut frame = ff::frame::Audio::empty();
-            let got = self.graph.as_mut().expect("graph").get("out").expect("sink added").sink().frame(&mut frame);
+            let got = self
+                .graph
+                .as_mut()
+                .expect("graph")
+                .get("out")
+                .expect("sink added")
+                .sink()
+                .frame(&mut frame);
             match got {
                 Ok(()) => {
                     let enc = self.encoder.as_mut().expect("encoder");
-                    enc.send_frame(&frame).map_err(|e| Error::ffmpeg(format!("{field}.audio: encoding"), e))?;
+                    enc.send_frame(&frame)
+                        .map_err(|e| Error::ffmpeg(format!("{field}.audio: encoding"), e))?;
                     self.receive(out)?;
                 }
-                Err(ff::Error::Other { errno: libc::EAGAIN }) | Err(ff::Error::Eof) => return Ok(()),
+                Err(ff::Error::Other {
+                    errno: libc::EAGAIN,
+                })
+                | Err(ff::Error::Eof) => return Ok(()),
                 Err(e) => return Err(Error::ffmpeg(format!("{field}.audio: resampling"), e)),
             }
         }
@@ -622,10 +790,22 @@ impl AudioEncode {
                 Ok(()) => {
                     self.bytes += packet.size() as u64;
                     packet.set_stream(self.setup.stream);
-                    out.push(MuxItem::Packet(MuxPacket { stream: self.setup.stream, packet, time_base: self.time_base }))?;
+                    out.push(MuxItem::Packet(MuxPacket {
+                        stream: self.setup.stream,
+                        packet,
+                        time_base: self.time_base,
+                    }))?;
                 }
-                Err(ff::Error::Other { errno: libc::EAGAIN }) | Err(ff::Error::Eof) => return Ok(()),
-                Err(e) => return Err(Error::ffmpeg(format!("{}.audio: encoding", self.setup.field), e)),
+                Err(ff::Error::Other {
+                    errno: libc::EAGAIN,
+                })
+                | Err(ff::Error::Eof) => return Ok(()),
+                Err(e) => {
+                    return Err(Error::ffmpeg(
+                        format!("{}.audio: encoding", self.setup.field),
+                        e,
+                    ))
+                }
             }
         }
     }
@@ -666,7 +846,8 @@ impl Task for AudioEncode {
             .map_err(|e| Error::ffmpeg(format!("{field}.audio: resampling"), e))?;
         self.pull(out)?;
         let enc = self.encoder.as_mut().expect("encoder");
-        enc.send_eof().map_err(|e| Error::ffmpeg(format!("{field}.audio: flushing"), e))?;
+        enc.send_eof()
+            .map_err(|e| Error::ffmpeg(format!("{field}.audio: flushing"), e))?;
         self.receive(out)
     }
 
@@ -684,7 +865,10 @@ mod tests {
 
     #[test]
     fn hdr_metadata_is_added_without_overriding_the_user() {
-        let hdr = HdrMetadata { mastering: None, light_level: Some((1000, 400)) };
+        let hdr = HdrMetadata {
+            mastering: None,
+            light_level: Some((1000, 400)),
+        };
         let mut opts = vec![("x265-params".to_string(), "max-cll=500,100".to_string())];
         add_hdr_params("libx265", &hdr, &mut opts);
         assert_eq!(opts[0].1, "max-cll=500,100:hdr10=1");
@@ -693,6 +877,12 @@ mod tests {
         assert!(none.is_empty());
         let mut svt = Vec::new();
         add_hdr_params("libsvtav1", &hdr, &mut svt);
-        assert_eq!(svt, vec![("svtav1-params".to_string(), "content-light=1000,400".to_string())]);
+        assert_eq!(
+            svt,
+            vec![(
+                "svtav1-params".to_string(),
+                "content-light=1000,400".to_string()
+            )]
+        );
     }
 }

@@ -16,7 +16,11 @@ pub enum Error {
     NotFound { path: PathBuf },
     /// A file or folder that cannot be read or written.
     #[error("{path}: {action}: {source}")]
-    Io { path: PathBuf, action: &'static str, source: std::io::Error },
+    Io {
+        path: PathBuf,
+        action: &'static str,
+        source: std::io::Error,
+    },
     /// A file FFmpeg cannot open as media (not media, unknown container, truncated header).
     #[error("{path}: not a media file FFmpeg can read ({reason})")]
     NotMedia { path: PathBuf, reason: String },
@@ -24,8 +28,14 @@ pub enum Error {
     #[error("{path}: has no {kind} stream")]
     NoStream { path: PathBuf, kind: &'static str },
     /// An input that ends before its declared duration.
-    #[error("{path}: truncated: the streams end at {reached_s:.2} s of a declared {declared_s:.2} s")]
-    Truncated { path: PathBuf, reached_s: f64, declared_s: f64 },
+    #[error(
+        "{path}: truncated: the streams end at {reached_s:.2} s of a declared {declared_s:.2} s"
+    )]
+    Truncated {
+        path: PathBuf,
+        reached_s: f64,
+        declared_s: f64,
+    },
     /// A job spec that does not parse (TOML/JSON syntax, unknown field, wrong type).
     #[error("{path}: {message}")]
     SpecParse { path: PathBuf, message: String },
@@ -34,16 +44,32 @@ pub enum Error {
     Spec { field: String, message: String },
     /// A codec name that libavcodec does not know as an encoder or decoder.
     #[error("{field}: unknown {what} `{name}` (not in this FFmpeg build; `ffmpeg -encoders` lists them)")]
-    UnknownCodec { field: String, what: &'static str, name: String },
+    UnknownCodec {
+        field: String,
+        what: &'static str,
+        name: String,
+    },
     /// An encoder option the encoder does not have.
     #[error("{field}: encoder {encoder} has no option `{option}`")]
-    UnknownOption { field: String, encoder: String, option: String },
+    UnknownOption {
+        field: String,
+        encoder: String,
+        option: String,
+    },
     /// An encoder that refused to open with the given settings.
     #[error("{field}: encoder {encoder} rejected its settings: {message}")]
-    EncoderOpen { field: String, encoder: String, message: String },
+    EncoderOpen {
+        field: String,
+        encoder: String,
+        message: String,
+    },
     /// A filter graph that FFmpeg refused.
     #[error("{field}: filter graph `{graph}` rejected: {message}")]
-    Filter { field: String, graph: String, message: String },
+    Filter {
+        field: String,
+        graph: String,
+        message: String,
+    },
     /// The muxer refused the output (unknown format, a codec it cannot carry).
     #[error("{path}: cannot write this output: {message}")]
     Mux { path: PathBuf, message: String },
@@ -62,11 +88,22 @@ impl Error {
     /// An [`Error::Ffmpeg`] from an FFmpeg error code, with the last message FFmpeg logged on
     /// this thread when there is one.
     pub(crate) fn ffmpeg(context: impl Into<String>, err: ffmpeg_next::Error) -> Self {
-        Error::Ffmpeg { context: context.into(), message: crate::log::describe(err) }
+        Error::Ffmpeg {
+            context: context.into(),
+            message: crate::log::describe(err),
+        }
     }
 
     /// An [`Error::Io`].
-    pub(crate) fn io(path: impl Into<PathBuf>, action: &'static str, source: std::io::Error) -> Self {
-        Error::Io { path: path.into(), action, source }
+    pub(crate) fn io(
+        path: impl Into<PathBuf>,
+        action: &'static str,
+        source: std::io::Error,
+    ) -> Self {
+        Error::Io {
+            path: path.into(),
+            action,
+            source,
+        }
     }
 }

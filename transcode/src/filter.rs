@@ -40,12 +40,19 @@ impl ScaleAlgorithm {
 
     /// The algorithm called `name`.
     pub fn parse(name: &str) -> Option<Self> {
-        Self::ALL.iter().find(|(n, _)| n.eq_ignore_ascii_case(name)).map(|&(_, a)| a)
+        Self::ALL
+            .iter()
+            .find(|(n, _)| n.eq_ignore_ascii_case(name))
+            .map(|&(_, a)| a)
     }
 
     /// Its name in swscale's `flags` option.
     pub fn name(self) -> &'static str {
-        Self::ALL.iter().find(|(_, a)| *a == self).map(|(n, _)| *n).unwrap_or("bicubic")
+        Self::ALL
+            .iter()
+            .find(|(_, a)| *a == self)
+            .map(|(n, _)| *n)
+            .unwrap_or("bicubic")
     }
 }
 
@@ -98,14 +105,23 @@ impl Rate {
             return None;
         }
         if (fps - fps.round()).abs() < 1e-9 {
-            return Some(Rate { num: fps.round() as i32, den: 1 });
+            return Some(Rate {
+                num: fps.round() as i32,
+                den: 1,
+            });
         }
         for base in [24, 30, 48, 60, 120] {
             if (fps - base as f64 * 1000.0 / 1001.0).abs() < 0.005 {
-                return Some(Rate { num: base * 1000, den: 1001 });
+                return Some(Rate {
+                    num: base * 1000,
+                    den: 1001,
+                });
             }
         }
-        Some(Rate { num: (fps * 1000.0).round() as i32, den: 1000 })
+        Some(Rate {
+            num: (fps * 1000.0).round() as i32,
+            den: 1000,
+        })
     }
 }
 
@@ -149,37 +165,76 @@ pub struct FrameRatePlan {
 /// Decides how a flow reaches `target` from a source of rate `source`.
 pub fn frame_rate_plan(source: Rate, target: Option<Rate>, mode: Option<FpsMode>) -> FrameRatePlan {
     let Some(target) = target else {
-        return FrameRatePlan { sampling: Sampling::All, cfr: None, output: source };
+        return FrameRatePlan {
+            sampling: Sampling::All,
+            cfr: None,
+            output: source,
+        };
     };
     match mode.unwrap_or(FpsMode::Cfr) {
         FpsMode::Cfr => {
             if target == source {
-                FrameRatePlan { sampling: Sampling::All, cfr: None, output: source }
+                FrameRatePlan {
+                    sampling: Sampling::All,
+                    cfr: None,
+                    output: source,
+                }
             } else {
-                FrameRatePlan { sampling: Sampling::All, cfr: Some(target), output: target }
+                FrameRatePlan {
+                    sampling: Sampling::All,
+                    cfr: Some(target),
+                    output: target,
+                }
             }
         }
         FpsMode::Vfr => {
             if source.fps() <= target.fps() {
-                FrameRatePlan { sampling: Sampling::All, cfr: None, output: source }
+                FrameRatePlan {
+                    sampling: Sampling::All,
+                    cfr: None,
+                    output: source,
+                }
             } else {
-                FrameRatePlan { sampling: Sampling::MaxRate(target.fps()), cfr: None, output: target }
+                FrameRatePlan {
+                    sampling: Sampling::MaxRate(target.fps()),
+                    cfr: None,
+                    output: target,
+                }
             }
         }
         FpsMode::VfrHalf => {
             let k = vfr_half_divisor(source.fps(), target.fps());
-            let output = if k == 1 { source } else { reduce(source.num, source.den * k as i32) };
-            FrameRatePlan { sampling: if k == 1 { Sampling::All } else { Sampling::OneIn(k) }, cfr: None, output }
+            let output = if k == 1 {
+                source
+            } else {
+                reduce(source.num, source.den * k as i32)
+            };
+            FrameRatePlan {
+                sampling: if k == 1 {
+                    Sampling::All
+                } else {
+                    Sampling::OneIn(k)
+                },
+                cfr: None,
+                output,
+            }
         }
     }
 }
 
 fn reduce(num: i32, den: i32) -> Rate {
     fn gcd(a: i32, b: i32) -> i32 {
-        if b == 0 { a.abs() } else { gcd(b, a % b) }
+        if b == 0 {
+            a.abs()
+        } else {
+            gcd(b, a % b)
+        }
     }
     let g = gcd(num, den).max(1);
-    Rate { num: num / g, den: den / g }
+    Rate {
+        num: num / g,
+        den: den / g,
+    }
 }
 
 /// What the filter graph of one video flow does, in order: fps (CFR), crop, scale, format, extra.
@@ -202,7 +257,11 @@ impl VideoGraphPlan {
     pub fn graph(&self) -> Option<String> {
         let mut parts: Vec<String> = Vec::new();
         if let Some(r) = self.cfr {
-            parts.push(if r.den == 1 { format!("fps={}", r.num) } else { format!("fps={}/{}", r.num, r.den) });
+            parts.push(if r.den == 1 {
+                format!("fps={}", r.num)
+            } else {
+                format!("fps={}/{}", r.num, r.den)
+            });
         }
         if let Some(c) = self.crop {
             parts.push(format!("crop={}:{}:{}:{}", c.width, c.height, c.x, c.y));
@@ -233,7 +292,11 @@ pub struct Sampler {
 impl Sampler {
     /// A sampler starting at the first frame.
     pub fn new(sampling: Sampling) -> Self {
-        Sampler { sampling, seen: 0, last_slot: None }
+        Sampler {
+            sampling,
+            seen: 0,
+            last_slot: None,
+        }
     }
 
     /// Whether the next frame, at `t` seconds, is kept.
@@ -267,7 +330,11 @@ mod tests {
         assert_eq!(times.iter().filter(|&&t| half.keep(t)).count(), 25);
         let mut vfr = Sampler::new(Sampling::MaxRate(30.0));
         let kept: Vec<f64> = times.iter().copied().filter(|&t| vfr.keep(t)).collect();
-        assert_eq!(kept.len(), 30, "one second at 50 fps under a 30 fps cap keeps 30 frames");
+        assert_eq!(
+            kept.len(),
+            30,
+            "one second at 50 fps under a 30 fps cap keeps 30 frames"
+        );
         assert_eq!(&kept[..4], &[0.0, 0.04, 0.08, 0.10]);
         let mut all = Sampler::new(Sampling::All);
         assert!(times.iter().all(|&t| all.keep(t)));
@@ -300,7 +367,11 @@ mod tests {
 
     #[test]
     fn vfr_half_plan_for_50_to_30_is_25() {
-        let p = frame_rate_plan(Rate { num: 50, den: 1 }, Some(Rate { num: 30, den: 1 }), Some(FpsMode::VfrHalf));
+        let p = frame_rate_plan(
+            Rate { num: 50, den: 1 },
+            Some(Rate { num: 30, den: 1 }),
+            Some(FpsMode::VfrHalf),
+        );
         assert_eq!(p.sampling, Sampling::OneIn(2));
         assert_eq!(p.output, Rate { num: 25, den: 1 });
         assert_eq!(p.cfr, None);
@@ -308,20 +379,50 @@ mod tests {
 
     #[test]
     fn cfr_uses_the_fps_filter_and_vfr_drops() {
-        let p = frame_rate_plan(Rate { num: 50, den: 1 }, Some(Rate { num: 30, den: 1 }), None);
+        let p = frame_rate_plan(
+            Rate { num: 50, den: 1 },
+            Some(Rate { num: 30, den: 1 }),
+            None,
+        );
         assert_eq!(p.cfr, Some(Rate { num: 30, den: 1 }));
-        let v = frame_rate_plan(Rate { num: 50, den: 1 }, Some(Rate { num: 30, den: 1 }), Some(FpsMode::Vfr));
+        let v = frame_rate_plan(
+            Rate { num: 50, den: 1 },
+            Some(Rate { num: 30, den: 1 }),
+            Some(FpsMode::Vfr),
+        );
         assert_eq!(v.sampling, Sampling::MaxRate(30.0));
-        let same = frame_rate_plan(Rate { num: 30, den: 1 }, Some(Rate { num: 30, den: 1 }), None);
+        let same = frame_rate_plan(
+            Rate { num: 30, den: 1 },
+            Some(Rate { num: 30, den: 1 }),
+            None,
+        );
         assert_eq!((same.sampling, same.cfr), (Sampling::All, None));
     }
 
     #[test]
     fn rates_parse() {
-        assert_eq!(Rate::parse("30000/1001"), Some(Rate { num: 30000, den: 1001 }));
-        assert_eq!(Rate::parse("29.97"), Some(Rate { num: 30000, den: 1001 }));
+        assert_eq!(
+            Rate::parse("30000/1001"),
+            Some(Rate {
+                num: 30000,
+                den: 1001
+            })
+        );
+        assert_eq!(
+            Rate::parse("29.97"),
+            Some(Rate {
+                num: 30000,
+                den: 1001
+            })
+        );
         assert_eq!(Rate::parse("25"), Some(Rate { num: 25, den: 1 }));
-        assert_eq!(Rate::parse("12.5"), Some(Rate { num: 12500, den: 1000 }));
+        assert_eq!(
+            Rate::parse("12.5"),
+            Some(Rate {
+                num: 12500,
+                den: 1000
+            })
+        );
         assert_eq!(Rate::parse("0"), None);
         assert_eq!(Rate::parse("abc"), None);
     }
@@ -329,8 +430,16 @@ mod tests {
     #[test]
     fn graph_strings_are_exact() {
         let plan = VideoGraphPlan {
-            cfr: Some(Rate { num: 30000, den: 1001 }),
-            crop: Some(CropSpec { width: 1920, height: 800, x: 0, y: 140 }),
+            cfr: Some(Rate {
+                num: 30000,
+                den: 1001,
+            }),
+            crop: Some(CropSpec {
+                width: 1920,
+                height: 800,
+                x: 0,
+                y: 140,
+            }),
             scale: Some((1280, 534, ScaleAlgorithm::Lanczos)),
             pix_fmt: Some("yuv420p10le".into()),
             extra: Some("hqdn3d".into()),
@@ -340,7 +449,10 @@ mod tests {
             "fps=30000/1001,crop=1920:800:0:140,scale=1280:534:flags=lanczos,format=yuv420p10le,hqdn3d"
         );
         assert_eq!(VideoGraphPlan::default().graph(), None);
-        let scale_only = VideoGraphPlan { scale: Some((640, 360, ScaleAlgorithm::default())), ..Default::default() };
+        let scale_only = VideoGraphPlan {
+            scale: Some((640, 360, ScaleAlgorithm::default())),
+            ..Default::default()
+        };
         assert_eq!(scale_only.graph().unwrap(), "scale=640:360:flags=bicubic");
     }
 }

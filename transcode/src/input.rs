@@ -7,9 +7,9 @@ use std::ffi::CString;
 use std::path::{Path, PathBuf};
 use std::ptr;
 
+use ff::Rational;
 use ffmpeg_next as ff;
 use ffmpeg_sys_next as ffi;
-use ff::Rational;
 
 use crate::cpu::HelperThreads;
 use crate::error::{Error, Result};
@@ -57,7 +57,10 @@ pub fn open(source: &InputSource) -> Result<ff::format::context::Input> {
                 return Err(Error::NotFound { path: p.clone() });
             }
             if p.is_dir() {
-                return Err(Error::NotMedia { path: p.clone(), reason: "it is a folder".into() });
+                return Err(Error::NotMedia {
+                    path: p.clone(),
+                    reason: "it is a folder".into(),
+                });
             }
             if let Err(e) = std::fs::File::open(p) {
                 return Err(Error::io(p, "opening", e));
@@ -66,7 +69,10 @@ pub fn open(source: &InputSource) -> Result<ff::format::context::Input> {
         }
         InputSource::Lavfi(g) => (g.clone(), Some("lavfi")),
     };
-    let c_url = CString::new(url).map_err(|_| Error::NotMedia { path: path.clone(), reason: "path contains a NUL byte".into() })?;
+    let c_url = CString::new(url).map_err(|_| Error::NotMedia {
+        path: path.clone(),
+        reason: "path contains a NUL byte".into(),
+    })?;
     crate::log::clear();
     // SAFETY: plain FFI calls with valid, NUL-terminated strings; on success `ctx` is an opened
     // AVFormatContext whose ownership passes to `Input::wrap` (which closes it on drop); on
@@ -77,7 +83,10 @@ pub fn open(source: &InputSource) -> Result<ff::format::context::Input> {
                 let c = CString::new(name).expect("static name");
                 let f = ffi::av_find_input_format(c.as_ptr());
                 if f.is_null() {
-                    return Err(Error::NotMedia { path, reason: "this FFmpeg has no lavfi input device".into() });
+                    return Err(Error::NotMedia {
+                        path,
+                        reason: "this FFmpeg has no lavfi input device".into(),
+                    });
                 }
                 f
             }
@@ -86,15 +95,24 @@ pub fn open(source: &InputSource) -> Result<ff::format::context::Input> {
         let mut ctx: *mut ffi::AVFormatContext = ptr::null_mut();
         let rc = ffi::avformat_open_input(&mut ctx, c_url.as_ptr(), fmt as _, ptr::null_mut());
         if rc < 0 {
-            return Err(Error::NotMedia { path, reason: crate::log::describe(ff::Error::from(rc)) });
+            return Err(Error::NotMedia {
+                path,
+                reason: crate::log::describe(ff::Error::from(rc)),
+            });
         }
         let rc = ffi::avformat_find_stream_info(ctx, ptr::null_mut());
         let input = ff::format::context::Input::wrap(ctx);
         if rc < 0 {
-            return Err(Error::NotMedia { path, reason: crate::log::describe(ff::Error::from(rc)) });
+            return Err(Error::NotMedia {
+                path,
+                reason: crate::log::describe(ff::Error::from(rc)),
+            });
         }
         if input.streams().count() == 0 {
-            return Err(Error::NotMedia { path, reason: "no streams found".into() });
+            return Err(Error::NotMedia {
+                path,
+                reason: "no streams found".into(),
+            });
         }
         Ok(input)
     }
@@ -144,7 +162,13 @@ pub struct AudioInfo {
 
 /// The best video stream of `input`.
 pub fn video_info(input: &ff::format::context::Input, path: &Path) -> Result<VideoInfo> {
-    let stream = input.streams().best(ff::media::Type::Video).ok_or_else(|| Error::NoStream { path: path.to_path_buf(), kind: "video" })?;
+    let stream = input
+        .streams()
+        .best(ff::media::Type::Video)
+        .ok_or_else(|| Error::NoStream {
+            path: path.to_path_buf(),
+            kind: "video",
+        })?;
     let params = stream.parameters();
     // SAFETY: `params` wraps the stream's valid AVCodecParameters.
     let (w, h, fmt, codec_id) = unsafe {
@@ -152,15 +176,26 @@ pub fn video_info(input: &ff::format::context::Input, path: &Path) -> Result<Vid
         ((*p).width, (*p).height, (*p).format, (*p).codec_id)
     };
     if w <= 0 || h <= 0 {
-        return Err(Error::NotMedia { path: path.to_path_buf(), reason: "the video stream has no picture size".into() });
+        return Err(Error::NotMedia {
+            path: path.to_path_buf(),
+            reason: "the video stream has no picture size".into(),
+        });
     }
     // SAFETY: the format number comes from FFmpeg itself and names a valid AVPixelFormat or -1.
-    let pix = ff::format::Pixel::from(unsafe { std::mem::transmute::<i32, ffi::AVPixelFormat>(fmt) });
+    let pix =
+        ff::format::Pixel::from(unsafe { std::mem::transmute::<i32, ffi::AVPixelFormat>(fmt) });
     let avg = stream.avg_frame_rate();
     let base = stream.rate();
-    let pick = if avg.numerator() > 0 && avg.denominator() > 0 { avg } else { base };
+    let pick = if avg.numerator() > 0 && avg.denominator() > 0 {
+        avg
+    } else {
+        base
+    };
     let rate = if pick.numerator() > 0 && pick.denominator() > 0 {
-        Rate { num: pick.numerator(), den: pick.denominator() }
+        Rate {
+            num: pick.numerator(),
+            den: pick.denominator(),
+        }
     } else {
         Rate { num: 25, den: 1 }
     };
@@ -212,7 +247,13 @@ pub fn audio_info(input: &ff::format::context::Input) -> Option<AudioInfo> {
 
 /// Opens a decoder for stream `index` with `threads` (0: automatic), attributing the threads
 /// it spawns to `helpers`.
-fn open_decoder(input: &ff::format::context::Input, index: usize, threads: u32, helpers: &mut HelperThreads, path: &Path) -> Result<ff::decoder::Opened> {
+fn open_decoder(
+    input: &ff::format::context::Input,
+    index: usize,
+    threads: u32,
+    helpers: &mut HelperThreads,
+    path: &Path,
+) -> Result<ff::decoder::Opened> {
     let stream = input.stream(index).expect("stream index from this input");
     let mut ctx = ff::codec::context::Context::from_parameters(stream.parameters())
         .map_err(|e| Error::ffmpeg(format!("{}: decoder parameters", path.display()), e))?;
@@ -226,11 +267,19 @@ fn open_decoder(input: &ff::format::context::Input, index: usize, threads: u32, 
     let mut dec = ctx.decoder();
     dec.set_packet_time_base(stream.time_base());
     crate::log::clear();
-    let codec = ff::decoder::find(stream.parameters().id())
-        .ok_or_else(|| Error::NotMedia { path: path.to_path_buf(), reason: format!("no decoder for {} in this FFmpeg", stream.parameters().id().name()) })?;
+    let codec = ff::decoder::find(stream.parameters().id()).ok_or_else(|| Error::NotMedia {
+        path: path.to_path_buf(),
+        reason: format!(
+            "no decoder for {} in this FFmpeg",
+            stream.parameters().id().name()
+        ),
+    })?;
     let _w = helpers.watch();
     dec.open_as(codec).map_err(|e| match e {
-        ff::Error::DecoderNotFound => Error::NotMedia { path: path.to_path_buf(), reason: "no decoder for its codec in this FFmpeg".into() },
+        ff::Error::DecoderNotFound => Error::NotMedia {
+            path: path.to_path_buf(),
+            reason: "no decoder for its codec in this FFmpeg".into(),
+        },
         e => Error::ffmpeg(format!("{}: opening the decoder", path.display()), e),
     })
 }
@@ -247,11 +296,26 @@ pub struct VideoDecode {
 
 impl VideoDecode {
     /// A decoder for stream `info.index` of `input`; `passthrough` keeps SEI/HDR side data.
-    pub fn new(input: &ff::format::context::Input, info: &VideoInfo, threads: u32, passthrough: bool, path: &Path) -> Result<Self> {
+    pub fn new(
+        input: &ff::format::context::Input,
+        info: &VideoInfo,
+        threads: u32,
+        passthrough: bool,
+        path: &Path,
+    ) -> Result<Self> {
         let mut helpers = HelperThreads::default();
         let opened = open_decoder(input, info.index, threads, &mut helpers, path)?;
-        let decoder = opened.video().map_err(|e| Error::ffmpeg(format!("{}: video decoder", path.display()), e))?;
-        Ok(VideoDecode { decoder, time_base: info.time_base, helpers, corrupt: 0, corrupt_frames: 0, passthrough })
+        let decoder = opened
+            .video()
+            .map_err(|e| Error::ffmpeg(format!("{}: video decoder", path.display()), e))?;
+        Ok(VideoDecode {
+            decoder,
+            time_base: info.time_base,
+            helpers,
+            corrupt: 0,
+            corrupt_frames: 0,
+            passthrough,
+        })
     }
 
     fn drain(&mut self, out: &mut dyn Sink<VideoFrame>) -> Result<()> {
@@ -267,9 +331,15 @@ impl VideoDecode {
                         self.corrupt_frames += 1;
                     }
                     media::strip_side_data(&mut frame, self.passthrough);
-                    out.push(VideoFrame { frame, time_base: self.time_base })?;
+                    out.push(VideoFrame {
+                        frame,
+                        time_base: self.time_base,
+                    })?;
                 }
-                Err(ff::Error::Other { errno: libc::EAGAIN }) | Err(ff::Error::Eof) => return Ok(()),
+                Err(ff::Error::Other {
+                    errno: libc::EAGAIN,
+                })
+                | Err(ff::Error::Eof) => return Ok(()),
                 Err(ff::Error::InvalidData) => self.corrupt += 1,
                 Err(e) => return Err(Error::ffmpeg("decoding video", e)),
             }
@@ -285,8 +355,13 @@ impl Task for VideoDecode {
         match self.decoder.send_packet(&packet) {
             Ok(()) => {}
             // Corrupt data: counted and skipped, as FFmpeg's tools do.
-            Err(ff::Error::InvalidData) | Err(ff::Error::Other { errno: libc::EINVAL }) => self.corrupt += 1,
-            Err(ff::Error::Other { errno: libc::EAGAIN }) => {}
+            Err(ff::Error::InvalidData)
+            | Err(ff::Error::Other {
+                errno: libc::EINVAL,
+            }) => self.corrupt += 1,
+            Err(ff::Error::Other {
+                errno: libc::EAGAIN,
+            }) => {}
             Err(e) => {
                 // Unusual errors mid-stream are also survivable for a decoder: count them.
                 self.corrupt += 1;
@@ -322,8 +397,15 @@ impl AudioDecode {
     pub fn new(input: &ff::format::context::Input, info: &AudioInfo, path: &Path) -> Result<Self> {
         let mut helpers = HelperThreads::default();
         let opened = open_decoder(input, info.index, 1, &mut helpers, path)?;
-        let decoder = opened.audio().map_err(|e| Error::ffmpeg(format!("{}: audio decoder", path.display()), e))?;
-        Ok(AudioDecode { decoder, time_base: info.time_base, helpers, corrupt: 0 })
+        let decoder = opened
+            .audio()
+            .map_err(|e| Error::ffmpeg(format!("{}: audio decoder", path.display()), e))?;
+        Ok(AudioDecode {
+            decoder,
+            time_base: info.time_base,
+            helpers,
+            corrupt: 0,
+        })
     }
 
     fn drain(&mut self, out: &mut dyn Sink<AudioFrame>) -> Result<()> {
@@ -333,9 +415,15 @@ impl AudioDecode {
                 Ok(()) => {
                     let ts = frame.timestamp();
                     frame.set_pts(ts);
-                    out.push(AudioFrame { frame, time_base: self.time_base })?;
+                    out.push(AudioFrame {
+                        frame,
+                        time_base: self.time_base,
+                    })?;
                 }
-                Err(ff::Error::Other { errno: libc::EAGAIN }) | Err(ff::Error::Eof) => return Ok(()),
+                Err(ff::Error::Other {
+                    errno: libc::EAGAIN,
+                })
+                | Err(ff::Error::Eof) => return Ok(()),
                 Err(ff::Error::InvalidData) => self.corrupt += 1,
                 Err(e) => return Err(Error::ffmpeg("decoding audio", e)),
             }

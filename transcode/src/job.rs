@@ -23,8 +23,10 @@ use crate::input::{self, AudioDecode, AudioInfo, InputSource, VideoDecode, Video
 use crate::media::{self, AudioFrame, MuxItem, MuxPacket, VideoFrame};
 use crate::mux::{self, Container, MuxSetup, Muxer};
 use crate::settings::{encoder_config, EncoderRequest, Pass, RateControl, StatsChannel};
-use crate::spec::{AudioKeyword, AudioSpec, CropSpec, FpsMode, JobSpec, Scalar, TaskMode, TemplateFile};
-use crate::task::{self, Mode, NullSink, PipelineState, QueuePolicy, Shared, Sink, Tee, TaskStats};
+use crate::spec::{
+    AudioKeyword, AudioSpec, CropSpec, FpsMode, JobSpec, Scalar, TaskMode, TemplateFile,
+};
+use crate::task::{self, Mode, NullSink, PipelineState, QueuePolicy, Shared, Sink, TaskStats, Tee};
 
 /// What happens to the input's audio in one output.
 #[derive(Clone, Debug, PartialEq)]
@@ -60,7 +62,11 @@ pub struct FlowModes {
 impl Default for FlowModes {
     /// Filter on its own thread; encode and mux inline after it: one thread per rung.
     fn default() -> Self {
-        FlowModes { filter: Mode::Parallel, encode: Mode::Serial, mux: Mode::Serial }
+        FlowModes {
+            filter: Mode::Parallel,
+            encode: Mode::Serial,
+            mux: Mode::Serial,
+        }
     }
 }
 
@@ -142,25 +148,40 @@ fn mode(m: Option<TaskMode>, default: Mode) -> Mode {
 
 impl Job {
     /// Validates a spec. `spec_path` resolves relative paths (None: the current folder).
-    pub fn from_spec(spec: &JobSpec, templates: Option<&TemplateFile>, spec_path: Option<&Path>) -> Result<Job> {
+    pub fn from_spec(
+        spec: &JobSpec,
+        templates: Option<&TemplateFile>,
+        spec_path: Option<&Path>,
+    ) -> Result<Job> {
         crate::init();
         if spec.outputs.is_empty() {
-            return Err(Error::Spec { field: "output".into(), message: "the job has no [[output]]".into() });
+            return Err(Error::Spec {
+                field: "output".into(),
+                message: "the job has no [[output]]".into(),
+            });
         }
         let ex = &spec.execution;
         let queue = ex.queue.unwrap_or(8);
         if queue == 0 {
-            return Err(Error::Spec { field: "execution.queue".into(), message: "must be at least 1".into() });
+            return Err(Error::Spec {
+                field: "execution.queue".into(),
+                message: "must be at least 1".into(),
+            });
         }
         let policy = QueuePolicy {
             capacity: queue,
             mode: ex.mode.unwrap_or_default(),
-            live_drop_threshold: ex.live_drop_threshold.unwrap_or(queue.saturating_sub(2).max(1)),
+            live_drop_threshold: ex
+                .live_drop_threshold
+                .unwrap_or(queue.saturating_sub(2).max(1)),
         };
         if policy.live_drop_threshold == 0 || policy.live_drop_threshold > queue {
             return Err(Error::Spec {
                 field: "execution.live_drop_threshold".into(),
-                message: format!("must be between 1 and the queue size {queue}, not {}", policy.live_drop_threshold),
+                message: format!(
+                    "must be between 1 and the queue size {queue}, not {}",
+                    policy.live_drop_threshold
+                ),
             });
         }
         let defaults = FlowModes::default();
@@ -172,7 +193,17 @@ impl Job {
             match plan_output(spec, templates, spec_path, i, defaults, ex) {
                 Ok(plan) => {
                     if seen_paths.contains(&plan.path) {
-                        rejected.push((i, Some(plan.path.clone()), Error::Spec { field: format!("output[{i}].path"), message: format!("{} is already written by another output", plan.path.display()) }));
+                        rejected.push((
+                            i,
+                            Some(plan.path.clone()),
+                            Error::Spec {
+                                field: format!("output[{i}].path"),
+                                message: format!(
+                                    "{} is already written by another output",
+                                    plan.path.display()
+                                ),
+                            },
+                        ));
                     } else {
                         seen_paths.push(plan.path.clone());
                         outputs.push(plan);
@@ -209,7 +240,14 @@ fn plan_output(
 ) -> Result<OutputPlan> {
     let o = crate::spec::effective_output(spec, templates, i)?;
     let field = format!("output[{i}]");
-    let path = o.path.as_deref().map(|p| resolve(spec_path, p)).ok_or_else(|| Error::Spec { field: format!("{field}.path"), message: "missing".into() })?;
+    let path = o
+        .path
+        .as_deref()
+        .map(|p| resolve(spec_path, p))
+        .ok_or_else(|| Error::Spec {
+            field: format!("{field}.path"),
+            message: "missing".into(),
+        })?;
     let container = match &o.format {
         Some(name) => Container::from_name(name).ok_or_else(|| Error::Spec {
             field: format!("{field}.format"),
@@ -234,71 +272,146 @@ fn plan_output(
     }
     let codec = match (o.codec.as_deref(), container) {
         (Some(c), _) => c.to_string(),
-        (None, _) => return Err(Error::Spec { field: format!("{field}.codec"), message: "missing (e.g. codec = \"libx264\")".into() }),
+        (None, _) => {
+            return Err(Error::Spec {
+                field: format!("{field}.codec"),
+                message: "missing (e.g. codec = \"libx264\")".into(),
+            })
+        }
     };
-    let enc = ff::encoder::find_by_name(&codec).ok_or_else(|| Error::UnknownCodec { field: format!("{field}.codec"), what: "encoder", name: codec.clone() })?;
+    let enc = ff::encoder::find_by_name(&codec).ok_or_else(|| Error::UnknownCodec {
+        field: format!("{field}.codec"),
+        what: "encoder",
+        name: codec.clone(),
+    })?;
     if enc.medium() != ff::media::Type::Video {
-        return Err(Error::Spec { field: format!("{field}.codec"), message: format!("{codec} is not a video encoder") });
+        return Err(Error::Spec {
+            field: format!("{field}.codec"),
+            message: format!("{codec} is not a video encoder"),
+        });
     }
     if container.can_carry(enc.id()) == Some(false) {
         return Err(Error::Spec {
             field: format!("{field}.codec"),
-            message: format!("the {} container cannot carry {codec} ({})", container.muxer(), enc.id().name()),
+            message: format!(
+                "the {} container cannot carry {codec} ({})",
+                container.muxer(),
+                enc.id().name()
+            ),
         });
     }
-    let rc = o.rc.as_ref().map(|r| RateControl::from_spec(r, &format!("{field}.rc"))).transpose()?;
+    let rc =
+        o.rc.as_ref()
+            .map(|r| RateControl::from_spec(r, &format!("{field}.rc")))
+            .transpose()?;
     let scale = match &o.scale {
         Some(name) => ScaleAlgorithm::parse(name).ok_or_else(|| Error::Spec {
             field: format!("{field}.scale"),
-            message: format!("unknown algorithm `{name}` ({})", ScaleAlgorithm::ALL.iter().map(|(n, _)| *n).collect::<Vec<_>>().join(", ")),
+            message: format!(
+                "unknown algorithm `{name}` ({})",
+                ScaleAlgorithm::ALL
+                    .iter()
+                    .map(|(n, _)| *n)
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            ),
         })?,
         None => ScaleAlgorithm::default(),
     };
     let fps = match &o.fps {
-        Some(v) => Some(Rate::parse(&v.to_string()).ok_or_else(|| Error::Spec { field: format!("{field}.fps"), message: format!("`{v}` is not a frame rate (30, 29.97, 30000/1001)") })?),
+        Some(v) => Some(Rate::parse(&v.to_string()).ok_or_else(|| Error::Spec {
+            field: format!("{field}.fps"),
+            message: format!("`{v}` is not a frame rate (30, 29.97, 30000/1001)"),
+        })?),
         None => None,
     };
     if o.fps_mode.is_some() && fps.is_none() {
-        return Err(Error::Spec { field: format!("{field}.fps_mode"), message: "needs a target `fps`".into() });
+        return Err(Error::Spec {
+            field: format!("{field}.fps_mode"),
+            message: "needs a target `fps`".into(),
+        });
     }
     for (name, v) in [("width", o.width), ("height", o.height)] {
         if v == Some(0) {
-            return Err(Error::Spec { field: format!("{field}.{name}"), message: "must be positive".into() });
+            return Err(Error::Spec {
+                field: format!("{field}.{name}"),
+                message: "must be positive".into(),
+            });
         }
     }
     if let Some(p) = &o.pix_fmt {
         if media::pix_fmt_by_name(p).is_none() {
-            return Err(Error::Spec { field: format!("{field}.pix_fmt"), message: format!("unknown pixel format `{p}`") });
+            return Err(Error::Spec {
+                field: format!("{field}.pix_fmt"),
+                message: format!("unknown pixel format `{p}`"),
+            });
         }
     }
     let hls_time = match (container, o.hls_time) {
         (Container::Hls, t) => {
             let t = t.unwrap_or(6.0);
             if !(1.0..=60.0).contains(&t) {
-                return Err(Error::Spec { field: format!("{field}.hls_time"), message: format!("must be between 1 and 60 seconds, not {t}") });
+                return Err(Error::Spec {
+                    field: format!("{field}.hls_time"),
+                    message: format!("must be between 1 and 60 seconds, not {t}"),
+                });
             }
             Some(t)
         }
-        (_, Some(_)) => return Err(Error::Spec { field: format!("{field}.hls_time"), message: "only applies to HLS outputs (.m3u8)".into() }),
+        (_, Some(_)) => {
+            return Err(Error::Spec {
+                field: format!("{field}.hls_time"),
+                message: "only applies to HLS outputs (.m3u8)".into(),
+            })
+        }
         (_, None) => None,
     };
     let audio = match &o.audio {
         Some(AudioSpec::Keyword(AudioKeyword::Drop)) => AudioPlan::Drop,
         Some(AudioSpec::Keyword(AudioKeyword::Copy)) => AudioPlan::Copy,
         Some(AudioSpec::Encode(a)) => {
-            let enc = ff::encoder::find_by_name(&a.codec).ok_or_else(|| Error::UnknownCodec { field: format!("{field}.audio.codec"), what: "encoder", name: a.codec.clone() })?;
+            let enc = ff::encoder::find_by_name(&a.codec).ok_or_else(|| Error::UnknownCodec {
+                field: format!("{field}.audio.codec"),
+                what: "encoder",
+                name: a.codec.clone(),
+            })?;
             if enc.medium() != ff::media::Type::Audio {
-                return Err(Error::Spec { field: format!("{field}.audio.codec"), message: format!("{} is not an audio encoder", a.codec) });
+                return Err(Error::Spec {
+                    field: format!("{field}.audio.codec"),
+                    message: format!("{} is not an audio encoder", a.codec),
+                });
             }
             if container.can_carry(enc.id()) == Some(false) {
-                return Err(Error::Spec { field: format!("{field}.audio.codec"), message: format!("the {} container cannot carry {}", container.muxer(), a.codec) });
+                return Err(Error::Spec {
+                    field: format!("{field}.audio.codec"),
+                    message: format!(
+                        "the {} container cannot carry {}",
+                        container.muxer(),
+                        a.codec
+                    ),
+                });
             }
-            AudioPlan::Encode { codec: a.codec.clone(), bitrate_kbps: a.bitrate_kbps, channels: a.channels, sample_rate: a.sample_rate }
+            AudioPlan::Encode {
+                codec: a.codec.clone(),
+                bitrate_kbps: a.bitrate_kbps,
+                channels: a.channels,
+                sample_rate: a.sample_rate,
+            }
         }
         None => match container {
-            Container::Webm => AudioPlan::Encode { codec: "libopus".into(), bitrate_kbps: Some(96.0), channels: None, sample_rate: None },
+            Container::Webm => AudioPlan::Encode {
+                codec: "libopus".into(),
+                bitrate_kbps: Some(96.0),
+                channels: None,
+                sample_rate: None,
+            },
             Container::Ivf | Container::Y4m | Container::H264 | Container::Hevc => AudioPlan::Drop,
-            _ => AudioPlan::Encode { codec: "aac".into(), bitrate_kbps: Some(128.0), channels: None, sample_rate: None },
+            _ => AudioPlan::Encode {
+                codec: "aac".into(),
+                bitrate_kbps: Some(128.0),
+                channels: None,
+                sample_rate: None,
+            },
         },
     };
     // Rate-control numbers that do not depend on the source (ranges are checked per source
@@ -312,7 +425,12 @@ fn plan_output(
         params: o.params.as_deref(),
         options: o.options.as_ref(),
         gop: o.gop,
-        bit_depth: o.pix_fmt.as_deref().and_then(media::pix_fmt_by_name).map(media::bit_depth).unwrap_or(8),
+        bit_depth: o
+            .pix_fmt
+            .as_deref()
+            .and_then(media::pix_fmt_by_name)
+            .map(media::bit_depth)
+            .unwrap_or(8),
         pass: Pass::Only,
         stats_file: None,
     };
@@ -396,7 +514,10 @@ pub struct OutputReport {
     pub tasks: Vec<TaskStats>,
 }
 
-fn error_text<S: serde::Serializer>(e: &Option<Error>, s: S) -> std::result::Result<S::Ok, S::Error> {
+fn error_text<S: serde::Serializer>(
+    e: &Option<Error>,
+    s: S,
+) -> std::result::Result<S::Ok, S::Error> {
     match e {
         Some(e) => s.serialize_some(&e.to_string()),
         None => s.serialize_none(),
@@ -509,10 +630,14 @@ fn resolve_output(plan: &OutputPlan, v: &VideoInfo) -> Result<Resolved> {
     let field = &plan.field;
     let (base_w, base_h) = match plan.crop {
         Some(c) => {
-            if c.width == 0 || c.height == 0 || c.x + c.width > v.width || c.y + c.height > v.height {
+            if c.width == 0 || c.height == 0 || c.x + c.width > v.width || c.y + c.height > v.height
+            {
                 return Err(Error::Spec {
                     field: format!("{field}.crop"),
-                    message: format!("{}x{} at ({},{}) does not fit the {}x{} source", c.width, c.height, c.x, c.y, v.width, v.height),
+                    message: format!(
+                        "{}x{} at ({},{}) does not fit the {}x{} source",
+                        c.width, c.height, c.x, c.y, v.width, v.height
+                    ),
                 });
             }
             (c.width, c.height)
@@ -520,7 +645,11 @@ fn resolve_output(plan: &OutputPlan, v: &VideoInfo) -> Result<Resolved> {
         None => (v.width, v.height),
     };
     let (w, h) = output_size(base_w, base_h, plan.width, plan.height);
-    let codec = ff::encoder::find_by_name(&plan.codec).ok_or_else(|| Error::UnknownCodec { field: format!("{field}.codec"), what: "encoder", name: plan.codec.clone() })?;
+    let codec = ff::encoder::find_by_name(&plan.codec).ok_or_else(|| Error::UnknownCodec {
+        field: format!("{field}.codec"),
+        what: "encoder",
+        name: plan.codec.clone(),
+    })?;
     let wanted = match &plan.pix_fmt {
         Some(p) => media::pix_fmt_by_name(p).expect("validated"),
         None => v.pix_fmt,
@@ -529,7 +658,11 @@ fn resolve_output(plan: &OutputPlan, v: &VideoInfo) -> Result<Resolved> {
     if plan.pix_fmt.is_some() && pix_fmt != wanted {
         return Err(Error::Spec {
             field: format!("{field}.pix_fmt"),
-            message: format!("{} cannot encode {}", plan.codec, media::pix_fmt_name(wanted)),
+            message: format!(
+                "{} cannot encode {}",
+                plan.codec,
+                media::pix_fmt_name(wanted)
+            ),
         });
     }
     let fr = frame_rate_plan(v.rate, plan.fps, plan.fps_mode);
@@ -541,7 +674,8 @@ fn resolve_output(plan: &OutputPlan, v: &VideoInfo) -> Result<Resolved> {
         extra: plan.filter.clone(),
     }
     .graph();
-    let vfr_out = matches!(fr.sampling, crate::filter::Sampling::MaxRate(_)) || (!v.cfr && fr.cfr.is_none() && plan.fps_mode != Some(FpsMode::VfrHalf));
+    let vfr_out = matches!(fr.sampling, crate::filter::Sampling::MaxRate(_))
+        || (!v.cfr && fr.cfr.is_none() && plan.fps_mode != Some(FpsMode::VfrHalf));
     let passes = plan.rc.as_ref().map(RateControl::passes).unwrap_or(1);
     let stats_file = (passes == 2).then(|| {
         let p = mux::temp_path(&plan.path);
@@ -598,7 +732,12 @@ fn best_pix_fmt(codec: &ff::Codec, wanted: ff::format::Pixel) -> ff::format::Pix
             i += 1;
         }
         let mut loss = 0;
-        ff::format::Pixel::from(ffi::avcodec_find_best_pix_fmt_of_list(list, wanted.into(), 0, &mut loss))
+        ff::format::Pixel::from(ffi::avcodec_find_best_pix_fmt_of_list(
+            list,
+            wanted.into(),
+            0,
+            &mut loss,
+        ))
     }
 }
 
@@ -624,12 +763,22 @@ pub fn run(job: &Job, progress: &dyn Progress) -> Result<JobReport> {
         match resolve_output(plan, &vinfo) {
             Ok(r) => resolved.push(r),
             Err(e) => {
-                reports.insert(plan.index, OutputReport::failed(plan.index, Some(plan.path.clone()), plan.codec.clone(), e));
+                reports.insert(
+                    plan.index,
+                    OutputReport::failed(
+                        plan.index,
+                        Some(plan.path.clone()),
+                        plan.codec.clone(),
+                        e,
+                    ),
+                );
             }
         }
     }
 
-    let two_pass: Vec<usize> = (0..resolved.len()).filter(|&i| resolved[i].passes == 2).collect();
+    let two_pass: Vec<usize> = (0..resolved.len())
+        .filter(|&i| resolved[i].passes == 2)
+        .collect();
     let passes = if two_pass.is_empty() { 1 } else { 2 };
     let mut first_pass_failed: BTreeMap<usize, Error> = BTreeMap::new();
     if !two_pass.is_empty() {
@@ -642,20 +791,45 @@ pub fn run(job: &Job, progress: &dyn Progress) -> Result<JobReport> {
             }
         }
     }
-    let (ok, failed_first): (Vec<&Resolved>, Vec<&Resolved>) = resolved.iter().partition(|r| !first_pass_failed.contains_key(&r.plan.index));
+    let (ok, failed_first): (Vec<&Resolved>, Vec<&Resolved>) = resolved
+        .iter()
+        .partition(|r| !first_pass_failed.contains_key(&r.plan.index));
     for r in failed_first {
         let e = first_pass_failed.remove(&r.plan.index).expect("recorded");
-        reports.insert(r.plan.index, OutputReport::failed(r.plan.index, Some(r.plan.path.clone()), r.plan.codec.clone(), e));
+        reports.insert(
+            r.plan.index,
+            OutputReport::failed(
+                r.plan.index,
+                Some(r.plan.path.clone()),
+                r.plan.codec.clone(),
+                e,
+            ),
+        );
     }
     progress.pass_started(passes, passes, vinfo.frames);
-    let outcome = execute(job, &path, &vinfo, ainfo.as_ref(), &ok, PassKind::Final, progress)?;
+    let outcome = execute(
+        job,
+        &path,
+        &vinfo,
+        ainfo.as_ref(),
+        &ok,
+        PassKind::Final,
+        progress,
+    )?;
     for (r, (errors, tasks)) in ok.iter().zip(outcome.flows) {
         let report = summarize(r, errors.into_iter().next(), tasks);
         reports.insert(r.plan.index, report);
     }
     for r in &resolved {
         if let Some(f) = &r.stats_file {
-            for ext in ["", ".mbtree", ".cutree", ".temp", ".mbtree.temp", ".cutree.temp"] {
+            for ext in [
+                "",
+                ".mbtree",
+                ".cutree",
+                ".temp",
+                ".mbtree.temp",
+                ".cutree.temp",
+            ] {
                 let _ = std::fs::remove_file(format!("{}{ext}", f.display()));
             }
         }
@@ -682,14 +856,29 @@ pub fn run(job: &Job, progress: &dyn Progress) -> Result<JobReport> {
 /// so a textual copy keeps the message intact.
 fn clone_error(e: &Error) -> Error {
     match e {
-        Error::Spec { field, message } => Error::Spec { field: field.clone(), message: message.clone() },
-        Error::UnknownCodec { field, what, name } => Error::UnknownCodec { field: field.clone(), what, name: name.clone() },
-        other => Error::Spec { field: "output".into(), message: other.to_string() },
+        Error::Spec { field, message } => Error::Spec {
+            field: field.clone(),
+            message: message.clone(),
+        },
+        Error::UnknownCodec { field, what, name } => Error::UnknownCodec {
+            field: field.clone(),
+            what,
+            name: name.clone(),
+        },
+        other => Error::Spec {
+            field: "output".into(),
+            message: other.to_string(),
+        },
     }
 }
 
 fn summarize(r: &Resolved, error: Option<Error>, tasks: Vec<TaskStats>) -> OutputReport {
-    let mut rep = OutputReport::failed(r.plan.index, Some(r.plan.path.clone()), r.plan.codec.clone(), Error::Disconnected);
+    let mut rep = OutputReport::failed(
+        r.plan.index,
+        Some(r.plan.path.clone()),
+        r.plan.codec.clone(),
+        Error::Disconnected,
+    );
     rep.error = error;
     rep.rc_mode = r.plan.rc.as_ref().map(|rc| rc.mode().to_string());
     rep.rc_value = r.plan.rc.as_ref().map(RateControl::value);
@@ -703,11 +892,33 @@ fn summarize(r: &Resolved, error: Option<Error>, tasks: Vec<TaskStats>) -> Outpu
         rep.video_bytes = enc.bytes_out;
         rep.encode_wall_s = enc.busy_s;
         rep.encode_cpu_s = enc.cpu_s;
-        rep.encode_fps = if enc.busy_s > 0.0 { enc.frames_in as f64 / enc.busy_s } else { 0.0 };
-        let first = enc.packets.iter().map(|p| p.pts_s).fold(f64::INFINITY, f64::min);
-        let last = enc.packets.iter().map(|p| p.pts_s + p.duration_s).fold(f64::NEG_INFINITY, f64::max);
-        let by_count = if r.rate.fps() > 0.0 { enc.frames_in as f64 / r.rate.fps() } else { 0.0 };
-        rep.duration_s = if last > first && r.cfr_time_base { by_count.max(last - first) } else if last > first { last - first } else { by_count };
+        rep.encode_fps = if enc.busy_s > 0.0 {
+            enc.frames_in as f64 / enc.busy_s
+        } else {
+            0.0
+        };
+        let first = enc
+            .packets
+            .iter()
+            .map(|p| p.pts_s)
+            .fold(f64::INFINITY, f64::min);
+        let last = enc
+            .packets
+            .iter()
+            .map(|p| p.pts_s + p.duration_s)
+            .fold(f64::NEG_INFINITY, f64::max);
+        let by_count = if r.rate.fps() > 0.0 {
+            enc.frames_in as f64 / r.rate.fps()
+        } else {
+            0.0
+        };
+        rep.duration_s = if last > first && r.cfr_time_base {
+            by_count.max(last - first)
+        } else if last > first {
+            last - first
+        } else {
+            by_count
+        };
         if rep.duration_s > 0.0 {
             rep.video_kbps = enc.bytes_out as f64 * 8.0 / rep.duration_s / 1000.0;
         }
@@ -742,10 +953,19 @@ struct AudioCopy {
 impl Sink<ff::Packet> for AudioCopy {
     fn push(&mut self, mut packet: ff::Packet) -> Result<()> {
         if let Some(params) = self.params.take() {
-            self.next.push(MuxItem::Stream { stream: self.stream, params, time_base: self.time_base, side_data: Vec::new() })?;
+            self.next.push(MuxItem::Stream {
+                stream: self.stream,
+                params,
+                time_base: self.time_base,
+                side_data: Vec::new(),
+            })?;
         }
         packet.set_stream(self.stream);
-        self.next.push(MuxItem::Packet(MuxPacket { stream: self.stream, packet, time_base: self.time_base }))
+        self.next.push(MuxItem::Packet(MuxPacket {
+            stream: self.stream,
+            packet,
+            time_base: self.time_base,
+        }))
     }
     fn close(&mut self) -> Result<()> {
         self.next.close()
@@ -790,21 +1010,38 @@ fn execute(
         let global_header = p.container.global_header();
         // Mux (or nothing, in a first pass).
         let mut mux_handles: Vec<Shared<MuxItem>> = if kind == PassKind::Final {
-            let codec_id = ff::encoder::find_by_name(&p.codec).map(|c| c.id()).unwrap_or(ff::codec::Id::None);
+            let codec_id = ff::encoder::find_by_name(&p.codec)
+                .map(|c| c.id())
+                .unwrap_or(ff::codec::Id::None);
             let setup = MuxSetup {
                 field: p.field.clone(),
                 path: p.path.clone(),
                 container: p.container,
                 streams: if with_audio { 2 } else { 1 },
                 hls_time: p.hls_time,
-                hls_fmp4: matches!(codec_id, ff::codec::Id::HEVC | ff::codec::Id::AV1 | ff::codec::Id::VP9),
+                hls_fmp4: matches!(
+                    codec_id,
+                    ff::codec::Id::HEVC | ff::codec::Id::AV1 | ff::codec::Id::VP9
+                ),
             };
-            let muxer = task::stage(p.modes.mux, policy, Muxer::new(setup), format!("mux[{}]", p.index), "mux", Box::new(NullSink), state.clone());
+            let muxer = task::stage(
+                p.modes.mux,
+                policy,
+                Muxer::new(setup),
+                format!("mux[{}]", p.index),
+                "mux",
+                Box::new(NullSink),
+                state.clone(),
+            );
             Shared::split(muxer, if with_audio { 2 } else { 1 })
         } else {
             Vec::new()
         };
-        let video_mux: Box<dyn Sink<MuxItem>> = if kind == PassKind::Final { Box::new(mux_handles.remove(0)) } else { Box::new(NullSink) };
+        let video_mux: Box<dyn Sink<MuxItem>> = if kind == PassKind::Final {
+            Box::new(mux_handles.remove(0))
+        } else {
+            Box::new(NullSink)
+        };
         let (pass, stats_out, stats_in) = match (kind, r.passes) {
             (PassKind::First, _) => (Pass::First, Some(r.stats_text.clone()), None),
             (PassKind::Final, 2) => (Pass::Second, None, Some(r.stats_text.clone())),
@@ -836,10 +1073,31 @@ fn execute(
             stats_out: if uses_context_stats { stats_out } else { None },
             stats_in: if uses_context_stats { stats_in } else { None },
         };
-        let encode = task::stage(p.modes.encode, policy, VideoEncode::new(setup), format!("encode[{}] {}", p.index, p.codec), "encode", video_mux, state.clone());
+        let encode = task::stage(
+            p.modes.encode,
+            policy,
+            VideoEncode::new(setup),
+            format!("encode[{}] {}", p.index, p.codec),
+            "encode",
+            video_mux,
+            state.clone(),
+        );
         let filter_threads = p.threads.unwrap_or(0);
-        let vf = crate::video_filter::VideoFilter::new(p.field.clone(), r.sampler.clone(), r.graph.clone(), filter_threads);
-        let filter = task::stage(p.modes.filter, policy, vf, format!("filter[{}]", p.index), "filter", encode, state.clone());
+        let vf = crate::video_filter::VideoFilter::new(
+            p.field.clone(),
+            r.sampler.clone(),
+            r.graph.clone(),
+            filter_threads,
+        );
+        let filter = task::stage(
+            p.modes.filter,
+            policy,
+            vf,
+            format!("filter[{}]", p.index),
+            "filter",
+            encode,
+            state.clone(),
+        );
         video_branches.push(filter);
 
         if with_audio {
@@ -862,7 +1120,12 @@ fn execute(
                         next: audio_mux,
                     }))));
                 }
-                AudioPlan::Encode { codec, bitrate_kbps, channels, sample_rate } => {
+                AudioPlan::Encode {
+                    codec,
+                    bitrate_kbps,
+                    channels,
+                    sample_rate,
+                } => {
                     let setup = AudioEncodeSetup {
                         field: p.field.clone(),
                         codec: codec.clone(),
@@ -874,7 +1137,15 @@ fn execute(
                         options: BTreeMap::new(),
                     };
                     // Audio is cheap: its encoder runs inline on the audio decoder's thread.
-                    let st = task::stage(Mode::Serial, policy, AudioEncode::new(setup), format!("audio[{}] {codec}", p.index), "encode-audio", audio_mux, state.clone());
+                    let st = task::stage(
+                        Mode::Serial,
+                        policy,
+                        AudioEncode::new(setup),
+                        format!("audio[{}] {codec}", p.index),
+                        "encode-audio",
+                        audio_mux,
+                        state.clone(),
+                    );
                     audio_enc_branches.push(st);
                 }
                 AudioPlan::Drop => unreachable!("with_audio excludes drop"),
@@ -885,13 +1156,29 @@ fn execute(
     // Input side: video decode feeding every pipeline, audio decode feeding audio encoders.
     let passthrough = flows.iter().any(|r| r.plan.passthrough);
     let vdec = VideoDecode::new(&ictx, vinfo, job.decoder_threads, passthrough, path)?;
-    let mut video_in = task::stage(job.decode_mode, policy, vdec, "decode-video".into(), "decode", Box::new(Tee::new(video_branches)), input_state.clone());
+    let mut video_in = task::stage(
+        job.decode_mode,
+        policy,
+        vdec,
+        "decode-video".into(),
+        "decode",
+        Box::new(Tee::new(video_branches)),
+        input_state.clone(),
+    );
     let mut audio_in: Option<Box<dyn Sink<ff::Packet>>> = None;
     let mut audio_copy: Option<Tee<ff::Packet>> = None;
     if let Some(a) = ainfo {
         if !audio_enc_branches.is_empty() {
             let adec = AudioDecode::new(&ictx, a, path)?;
-            audio_in = Some(task::stage(Mode::Serial, policy, adec, "decode-audio".into(), "decode", Box::new(Tee::new(audio_enc_branches)), input_state.clone()));
+            audio_in = Some(task::stage(
+                Mode::Serial,
+                policy,
+                adec,
+                "decode-audio".into(),
+                "decode",
+                Box::new(Tee::new(audio_enc_branches)),
+                input_state.clone(),
+            ));
         }
         if !audio_copy_branches.is_empty() {
             audio_copy = Some(Tee::new(audio_copy_branches));
@@ -900,10 +1187,18 @@ fn execute(
 
     // Demux.
     let demux_start = Instant::now();
-    let mut demux_stats = TaskStats { name: "demux".into(), kind: "demux", ..Default::default() };
+    let mut demux_stats = TaskStats {
+        name: "demux".into(),
+        kind: "demux",
+        ..Default::default()
+    };
     let v_index = vinfo.index;
     let a_index = ainfo.map(|a| a.index);
-    let v_start = ictx.stream(v_index).map(|s| s.start_time()).filter(|&t| t != ffi::AV_NOPTS_VALUE).unwrap_or(0);
+    let v_start = ictx
+        .stream(v_index)
+        .map(|s| s.start_time())
+        .filter(|&t| t != ffi::AV_NOPTS_VALUE)
+        .unwrap_or(0);
     let mut reached_s: f64 = 0.0;
     let mut video_packets: u64 = 0;
     let mut read_error: Option<Error> = None;
@@ -920,7 +1215,9 @@ fn execute(
         match read {
             Ok(()) => {}
             Err(ff::Error::Eof) => break,
-            Err(ff::Error::Other { errno: libc::EAGAIN }) => continue,
+            Err(ff::Error::Other {
+                errno: libc::EAGAIN,
+            }) => continue,
             Err(e) => {
                 read_error = Some(Error::ffmpeg(format!("{}: reading", path.display()), e));
                 break;
@@ -962,15 +1259,25 @@ fn execute(
     // A file that ends well before its declared duration is truncated: fail every output
     // before its muxer commits anything.
     let declared = vinfo.duration_s.unwrap_or(0.0);
-    let truncated = video_alive && declared > 0.0 && reached_s + (0.5f64).max(declared * 0.02) < declared && matches!(job.input, InputSource::File(_));
+    let truncated = video_alive
+        && declared > 0.0
+        && reached_s + (0.5f64).max(declared * 0.02) < declared
+        && matches!(job.input, InputSource::File(_));
     let job_error: Option<Error> = if truncated {
-        Some(Error::Truncated { path: path.to_path_buf(), reached_s, declared_s: declared })
+        Some(Error::Truncated {
+            path: path.to_path_buf(),
+            reached_s,
+            declared_s: declared,
+        })
     } else {
         read_error
     };
     if let Some(e) = &job_error {
         for s in &states {
-            s.fail(Error::Spec { field: "input".into(), message: e.to_string() });
+            s.fail(Error::Spec {
+                field: "input".into(),
+                message: e.to_string(),
+            });
         }
     }
 
@@ -988,6 +1295,13 @@ fn execute(
     let mut input_tasks = vec![demux_stats];
     input_tasks.extend(input_state.take_stats());
     let corrupt = input_tasks.iter().map(|t| t.corrupt).sum();
-    let flows_out = states.iter().map(|s| (s.take_errors(), s.take_stats())).collect();
-    Ok(Outcome { flows: flows_out, input_tasks, corrupt })
+    let flows_out = states
+        .iter()
+        .map(|s| (s.take_errors(), s.take_stats()))
+        .collect();
+    Ok(Outcome {
+        flows: flows_out,
+        input_tasks,
+        corrupt,
+    })
 }

@@ -34,7 +34,8 @@ pub fn init() {
     static ONCE: std::sync::Once = std::sync::Once::new();
     ONCE.call_once(|| {
         // SVT-AV1 logs straight to stderr; errors only unless the user asked for its log.
-        if std::env::var_os("SVT_LOG").is_none() && std::env::var_os("RDBENCH_FFMPEG_LOG").is_none() {
+        if std::env::var_os("SVT_LOG").is_none() && std::env::var_os("RDBENCH_FFMPEG_LOG").is_none()
+        {
             std::env::set_var("SVT_LOG", "1");
         }
         let _ = ffmpeg_next::init();

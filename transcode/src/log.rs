@@ -39,13 +39,22 @@ pub(crate) fn install() {
         // SAFETY: `callback` has the signature FFmpeg expects and is safe to call from any
         // thread (it only touches a thread-local and stderr); setting the level is a plain store.
         unsafe {
-            ffi::av_log_set_level(if echo >= 0 { echo.max(ffi::AV_LOG_WARNING) } else { ffi::AV_LOG_WARNING });
+            ffi::av_log_set_level(if echo >= 0 {
+                echo.max(ffi::AV_LOG_WARNING)
+            } else {
+                ffi::AV_LOG_WARNING
+            });
             ffi::av_log_set_callback(Some(callback));
         }
     });
 }
 
-unsafe extern "C" fn callback(avcl: *mut c_void, level: c_int, fmt: *const c_char, vl: *mut ffi::__va_list_tag) {
+unsafe extern "C" fn callback(
+    avcl: *mut c_void,
+    level: c_int,
+    fmt: *const c_char,
+    vl: *mut ffi::__va_list_tag,
+) {
     if level > ffi::AV_LOG_WARNING && level > ECHO_LEVEL.load(Ordering::Relaxed) {
         return;
     }
@@ -54,10 +63,21 @@ unsafe extern "C" fn callback(avcl: *mut c_void, level: c_int, fmt: *const c_cha
     // SAFETY: FFmpeg passes a valid format string and argument list; av_log_format_line2 writes
     // at most `buf.len()` bytes including the terminating NUL.
     unsafe {
-        ffi::av_log_format_line2(avcl, level, fmt, vl, buf.as_mut_ptr(), buf.len() as c_int, &mut prefix);
+        ffi::av_log_format_line2(
+            avcl,
+            level,
+            fmt,
+            vl,
+            buf.as_mut_ptr(),
+            buf.len() as c_int,
+            &mut prefix,
+        );
     }
     // SAFETY: the buffer was NUL-terminated by av_log_format_line2.
-    let line = unsafe { CStr::from_ptr(buf.as_ptr()) }.to_string_lossy().trim_end().to_string();
+    let line = unsafe { CStr::from_ptr(buf.as_ptr()) }
+        .to_string_lossy()
+        .trim_end()
+        .to_string();
     if line.is_empty() {
         return;
     }

@@ -1,9 +1,9 @@
 //! Media values shared by the tasks: frames that several pipelines read without copying, the
 //! packets a muxer receives, pixel-format facts and side data handling.
 
+use ff::Rational;
 use ffmpeg_next as ff;
 use ffmpeg_sys_next as ffi;
-use ff::Rational;
 
 /// A decoded or filtered video frame with the time base of its timestamps.
 pub struct VideoFrame {
@@ -16,7 +16,10 @@ pub struct VideoFrame {
 impl Clone for VideoFrame {
     /// A new reference to the same picture buffers (no pixel copy).
     fn clone(&self) -> Self {
-        VideoFrame { frame: share_video(&self.frame), time_base: self.time_base }
+        VideoFrame {
+            frame: share_video(&self.frame),
+            time_base: self.time_base,
+        }
     }
 }
 
@@ -35,7 +38,10 @@ impl Clone for AudioFrame {
         let ptr = unsafe { ffi::av_frame_clone(self.frame.as_ptr()) };
         assert!(!ptr.is_null(), "out of memory cloning an audio frame");
         // SAFETY: `ptr` is a fresh, owned AVFrame.
-        AudioFrame { frame: unsafe { ff::frame::Audio::wrap(ptr) }, time_base: self.time_base }
+        AudioFrame {
+            frame: unsafe { ff::frame::Audio::wrap(ptr) },
+            time_base: self.time_base,
+        }
     }
 }
 
@@ -89,7 +95,10 @@ pub fn bit_depth(format: ff::format::Pixel) -> u8 {
 
 /// The name FFmpeg gives a pixel format ("yuv420p").
 pub fn pix_fmt_name(format: ff::format::Pixel) -> String {
-    format.descriptor().map(|d| d.name().to_string()).unwrap_or_else(|| "none".into())
+    format
+        .descriptor()
+        .map(|d| d.name().to_string())
+        .unwrap_or_else(|| "none".into())
 }
 
 /// The pixel format called `name`.
@@ -135,11 +144,14 @@ pub fn strip_side_data(frame: &mut ff::frame::Video, keep_passthrough: bool) {
                 let drop = match kind {
                     ffi::AVFrameSideDataType::AV_FRAME_DATA_SEI_UNREGISTERED => {
                         !keep_passthrough
-                            || ((*sd).size >= 16 && std::slice::from_raw_parts((*sd).data, 16) == X264_INFO_UUID)
+                            || ((*sd).size >= 16
+                                && std::slice::from_raw_parts((*sd).data, 16) == X264_INFO_UUID)
                     }
                     ffi::AVFrameSideDataType::AV_FRAME_DATA_A53_CC
                     | ffi::AVFrameSideDataType::AV_FRAME_DATA_MASTERING_DISPLAY_METADATA
-                    | ffi::AVFrameSideDataType::AV_FRAME_DATA_CONTENT_LIGHT_LEVEL => !keep_passthrough,
+                    | ffi::AVFrameSideDataType::AV_FRAME_DATA_CONTENT_LIGHT_LEVEL => {
+                        !keep_passthrough
+                    }
                     _ => false,
                 };
                 if drop {
@@ -149,7 +161,9 @@ pub fn strip_side_data(frame: &mut ff::frame::Video, keep_passthrough: bool) {
                     let mut owned = sd;
                     ffi::av_buffer_unref(&mut (*owned).buf);
                     ffi::av_dict_free(&mut (*owned).metadata);
-                    ffi::av_freep(&mut owned as *mut *mut ffi::AVFrameSideData as *mut std::ffi::c_void);
+                    ffi::av_freep(
+                        &mut owned as *mut *mut ffi::AVFrameSideData as *mut std::ffi::c_void,
+                    );
                     for j in i..n - 1 {
                         *(*ptr).side_data.add(j) = *(*ptr).side_data.add(j + 1);
                     }
@@ -234,12 +248,20 @@ impl HdrMetadata {
         // requested type whose payload has that type's struct layout.
         unsafe {
             let ptr = frame.as_ptr();
-            let sd = ffi::av_frame_get_side_data(ptr, ffi::AVFrameSideDataType::AV_FRAME_DATA_MASTERING_DISPLAY_METADATA);
+            let sd = ffi::av_frame_get_side_data(
+                ptr,
+                ffi::AVFrameSideDataType::AV_FRAME_DATA_MASTERING_DISPLAY_METADATA,
+            );
             if !sd.is_null() && (*sd).size >= std::mem::size_of::<MasteringDisplayMetadata>() {
                 let m = &*((*sd).data as *const MasteringDisplayMetadata);
                 if m.has_primaries != 0 && m.has_luminance != 0 {
                     // FFmpeg orders primaries R, G, B; x265 wants G, B, R.
-                    let p = |i: usize| (q(m.display_primaries[i][0], 50000.0), q(m.display_primaries[i][1], 50000.0));
+                    let p = |i: usize| {
+                        (
+                            q(m.display_primaries[i][0], 50000.0),
+                            q(m.display_primaries[i][1], 50000.0),
+                        )
+                    };
                     out.mastering = Some(Mastering {
                         primaries: [p(1), p(2), p(0)],
                         white: (q(m.white_point[0], 50000.0), q(m.white_point[1], 50000.0)),
@@ -247,7 +269,10 @@ impl HdrMetadata {
                     });
                 }
             }
-            let sd = ffi::av_frame_get_side_data(ptr, ffi::AVFrameSideDataType::AV_FRAME_DATA_CONTENT_LIGHT_LEVEL);
+            let sd = ffi::av_frame_get_side_data(
+                ptr,
+                ffi::AVFrameSideDataType::AV_FRAME_DATA_CONTENT_LIGHT_LEVEL,
+            );
             if !sd.is_null() && (*sd).size >= std::mem::size_of::<ContentLightMetadata>() {
                 let c = &*((*sd).data as *const ContentLightMetadata);
                 out.light_level = Some((c.MaxCLL, c.MaxFALL));
@@ -271,6 +296,9 @@ mod tests {
             }),
             light_level: Some((1000, 400)),
         };
-        assert_eq!(hdr.x265_master_display().unwrap(), "G(13250,34500)B(7500,3000)R(34000,16000)WP(15635,16450)L(10000000,1)");
+        assert_eq!(
+            hdr.x265_master_display().unwrap(),
+            "G(13250,34500)B(7500,3000)R(34000,16000)WP(15635,16450)L(10000000,1)"
+        );
     }
 }

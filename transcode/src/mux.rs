@@ -127,12 +127,22 @@ impl Container {
 ///
 /// # Safety
 /// `st` must be a valid stream of an output context that has not written its header.
-unsafe fn new_stream_side_data(st: *mut ffi::AVStream, kind: ffi::AVPacketSideDataType, size: usize) -> *mut u8 {
+unsafe fn new_stream_side_data(
+    st: *mut ffi::AVStream,
+    kind: ffi::AVPacketSideDataType,
+    size: usize,
+) -> *mut u8 {
     #[cfg(ffmpeg_coded_side_data)]
     // SAFETY: per the function's contract; the side data array belongs to the stream's codecpar.
     unsafe {
         let par = (*st).codecpar;
-        let sd = ffi::av_packet_side_data_new(&mut (*par).coded_side_data, &mut (*par).nb_coded_side_data, kind, size, 0);
+        let sd = ffi::av_packet_side_data_new(
+            &mut (*par).coded_side_data,
+            &mut (*par).nb_coded_side_data,
+            kind,
+            size,
+            0,
+        );
         if sd.is_null() {
             std::ptr::null_mut()
         } else {
@@ -168,13 +178,19 @@ static TEMP_SERIAL: AtomicU64 = AtomicU64::new(0);
 /// A temporary name in the same folder as `path`: `.NAME.rdbench-tmp-PID-N.EXT`.
 pub fn temp_path(path: &Path) -> PathBuf {
     let dir = path.parent().unwrap_or(Path::new(""));
-    let name = path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+    let name = path
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default();
     let (stem, ext) = match name.rsplit_once('.') {
         Some((s, e)) => (s.to_string(), format!(".{e}")),
         None => (name.clone(), String::new()),
     };
     let n = TEMP_SERIAL.fetch_add(1, Ordering::Relaxed);
-    dir.join(format!(".{stem}.rdbench-tmp-{}-{n}{ext}", std::process::id()))
+    dir.join(format!(
+        ".{stem}.rdbench-tmp-{}-{n}{ext}",
+        std::process::id()
+    ))
 }
 
 /// Makes sure the folder of `path` exists and can be written, so an output fails before any
@@ -184,16 +200,32 @@ pub fn check_writable(path: &Path, field: &str) -> Result<()> {
         Some(d) if !d.as_os_str().is_empty() => d.to_path_buf(),
         _ => PathBuf::from("."),
     };
-    let fail = |e: std::io::Error| Error::Spec { field: format!("{field}.path"), message: format!("cannot write into {}: {e}", dir.display()) };
-    if let Some(file) = dir.ancestors().find(|a| !a.as_os_str().is_empty() && a.exists() && !a.is_dir()) {
-        return Err(Error::Spec { field: format!("{field}.path"), message: format!("cannot write into {}: {} is a file, not a folder", dir.display(), file.display()) });
+    let fail = |e: std::io::Error| Error::Spec {
+        field: format!("{field}.path"),
+        message: format!("cannot write into {}: {e}", dir.display()),
+    };
+    if let Some(file) = dir
+        .ancestors()
+        .find(|a| !a.as_os_str().is_empty() && a.exists() && !a.is_dir())
+    {
+        return Err(Error::Spec {
+            field: format!("{field}.path"),
+            message: format!(
+                "cannot write into {}: {} is a file, not a folder",
+                dir.display(),
+                file.display()
+            ),
+        });
     }
     std::fs::create_dir_all(&dir).map_err(fail)?;
     let probe = temp_path(path);
     std::fs::File::create(&probe).map_err(fail)?;
     let _ = std::fs::remove_file(&probe);
     if path.is_dir() {
-        return Err(Error::Spec { field: format!("{field}.path"), message: format!("{} is a folder", path.display()) });
+        return Err(Error::Spec {
+            field: format!("{field}.path"),
+            message: format!("{} is a folder", path.display()),
+        });
     }
     Ok(())
 }
@@ -201,7 +233,13 @@ pub fn check_writable(path: &Path, field: &str) -> Result<()> {
 /// The mux task.
 pub struct Muxer {
     setup: MuxSetup,
-    streams: Vec<Option<(ff::codec::Parameters, ff::Rational, Vec<(ffi::AVPacketSideDataType, Vec<u8>)>)>>,
+    streams: Vec<
+        Option<(
+            ff::codec::Parameters,
+            ff::Rational,
+            Vec<(ffi::AVPacketSideDataType, Vec<u8>)>,
+        )>,
+    >,
     octx: Option<ff::format::context::Output>,
     out_tb: Vec<ff::Rational>,
     pending: Vec<MuxPacket>,
@@ -217,8 +255,16 @@ impl Muxer {
     pub fn new(setup: MuxSetup) -> Self {
         let staging = if setup.container == Container::Hls {
             let dir = setup.path.parent().unwrap_or(Path::new("")).to_path_buf();
-            let stem = setup.path.file_stem().map(|s| s.to_string_lossy().into_owned()).unwrap_or_else(|| "index".into());
-            dir.join(format!(".{stem}.rdbench-tmp-{}-{}", std::process::id(), TEMP_SERIAL.fetch_add(1, Ordering::Relaxed)))
+            let stem = setup
+                .path
+                .file_stem()
+                .map(|s| s.to_string_lossy().into_owned())
+                .unwrap_or_else(|| "index".into());
+            dir.join(format!(
+                ".{stem}.rdbench-tmp-{}-{}",
+                std::process::id(),
+                TEMP_SERIAL.fetch_add(1, Ordering::Relaxed)
+            ))
         } else {
             temp_path(&setup.path)
         };
@@ -236,13 +282,21 @@ impl Muxer {
     }
 
     fn mux_error(&self, message: String) -> Error {
-        Error::Mux { path: self.setup.path.clone(), message }
+        Error::Mux {
+            path: self.setup.path.clone(),
+            message,
+        }
     }
 
     /// The URL the muxer writes to.
     fn target(&self) -> PathBuf {
         if self.setup.container == Container::Hls {
-            self.staging.join(self.setup.path.file_name().unwrap_or_else(|| std::ffi::OsStr::new("index.m3u8")))
+            self.staging.join(
+                self.setup
+                    .path
+                    .file_name()
+                    .unwrap_or_else(|| std::ffi::OsStr::new("index.m3u8")),
+            )
         } else {
             self.staging.clone()
         }
@@ -251,32 +305,53 @@ impl Muxer {
     fn open(&mut self) -> Result<()> {
         let s = self.setup.clone();
         if s.container == Container::Hls {
-            std::fs::create_dir_all(&self.staging).map_err(|e| Error::io(&self.staging, "creating", e))?;
+            std::fs::create_dir_all(&self.staging)
+                .map_err(|e| Error::io(&self.staging, "creating", e))?;
         }
         let target = self.target();
-        let c_target = CString::new(target.to_string_lossy().into_owned()).map_err(|_| self.mux_error("path contains a NUL byte".into()))?;
+        let c_target = CString::new(target.to_string_lossy().into_owned())
+            .map_err(|_| self.mux_error("path contains a NUL byte".into()))?;
         let c_fmt = CString::new(s.container.muxer()).expect("static name");
         crate::log::clear();
         // SAFETY: allocating an output context for a known muxer and opening its file with
         // FFmpeg's I/O layer; ownership passes to `Output::wrap`, which closes and frees both.
         let mut octx = unsafe {
             let mut ctx: *mut ffi::AVFormatContext = ptr::null_mut();
-            let rc = ffi::avformat_alloc_output_context2(&mut ctx, ptr::null_mut(), c_fmt.as_ptr(), c_target.as_ptr());
+            let rc = ffi::avformat_alloc_output_context2(
+                &mut ctx,
+                ptr::null_mut(),
+                c_fmt.as_ptr(),
+                c_target.as_ptr(),
+            );
             if rc < 0 || ctx.is_null() {
-                return Err(self.mux_error(format!("cannot set up the {} muxer: {}", s.container.muxer(), crate::log::describe(ff::Error::from(rc)))));
+                return Err(self.mux_error(format!(
+                    "cannot set up the {} muxer: {}",
+                    s.container.muxer(),
+                    crate::log::describe(ff::Error::from(rc))
+                )));
             }
             if (*(*ctx).oformat).flags & ffi::AVFMT_NOFILE as i32 == 0 {
-                let rc = ffi::avio_open(&mut (*ctx).pb, c_target.as_ptr(), ffi::AVIO_FLAG_WRITE as i32);
+                let rc = ffi::avio_open(
+                    &mut (*ctx).pb,
+                    c_target.as_ptr(),
+                    ffi::AVIO_FLAG_WRITE as i32,
+                );
                 if rc < 0 {
                     ffi::avformat_free_context(ctx);
-                    return Err(self.mux_error(format!("cannot create {}: {}", target.display(), ff::Error::from(rc))));
+                    return Err(self.mux_error(format!(
+                        "cannot create {}: {}",
+                        target.display(),
+                        ff::Error::from(rc)
+                    )));
                 }
             }
             ff::format::context::Output::wrap(ctx)
         };
         for (i, st) in self.streams.iter().enumerate() {
             let (params, tb, side) = st.as_ref().expect("all streams announced");
-            let mut ost = octx.add_stream(ff::encoder::find(ff::codec::Id::None)).map_err(|e| self.mux_error(format!("adding stream {i}: {e}")))?;
+            let mut ost = octx
+                .add_stream(ff::encoder::find(ff::codec::Id::None))
+                .map_err(|e| self.mux_error(format!("adding stream {i}: {e}")))?;
             ost.set_parameters(params.clone());
             ost.set_time_base(*tb);
             // SAFETY: the stream belongs to `octx`; codec_tag 0 lets the muxer pick its own tag,
@@ -296,12 +371,22 @@ impl Muxer {
         match s.container {
             Container::Mp4 | Container::Mov => opts.set("movflags", "+faststart"),
             Container::Hls => {
-                let stem = s.path.file_stem().map(|x| x.to_string_lossy().into_owned()).unwrap_or_else(|| "index".into());
+                let stem = s
+                    .path
+                    .file_stem()
+                    .map(|x| x.to_string_lossy().into_owned())
+                    .unwrap_or_else(|| "index".into());
                 let ext = if s.hls_fmp4 { "m4s" } else { "ts" };
                 opts.set("hls_time", &format!("{}", s.hls_time.unwrap_or(6.0)));
                 opts.set("hls_playlist_type", "vod");
                 opts.set("hls_list_size", "0");
-                opts.set("hls_segment_filename", &self.staging.join(format!("{stem}_%05d.{ext}")).to_string_lossy());
+                opts.set(
+                    "hls_segment_filename",
+                    &self
+                        .staging
+                        .join(format!("{stem}_%05d.{ext}"))
+                        .to_string_lossy(),
+                );
                 if s.hls_fmp4 {
                     opts.set("hls_segment_type", "fmp4");
                     opts.set("hls_fmp4_init_filename", &format!("{stem}_init.mp4"));
@@ -310,8 +395,12 @@ impl Muxer {
             _ => {}
         }
         crate::log::clear();
-        octx.write_header_with(opts).map_err(|e| self.mux_error(format!("writing the header: {}", crate::log::describe(e))))?;
-        self.out_tb = (0..self.streams.len()).map(|i| octx.stream(i).expect("stream added").time_base()).collect();
+        octx.write_header_with(opts).map_err(|e| {
+            self.mux_error(format!("writing the header: {}", crate::log::describe(e)))
+        })?;
+        self.out_tb = (0..self.streams.len())
+            .map(|i| octx.stream(i).expect("stream added").time_base())
+            .collect();
         self.octx = Some(octx);
         for p in std::mem::take(&mut self.pending) {
             self.write(p)?;
@@ -327,7 +416,10 @@ impl Muxer {
         p.packet.set_position(-1);
         self.packets += 1;
         crate::log::clear();
-        p.packet.write_interleaved(octx).map_err(|e| Error::Mux { path: self.setup.path.clone(), message: format!("writing: {}", crate::log::describe(e)) })
+        p.packet.write_interleaved(octx).map_err(|e| Error::Mux {
+            path: self.setup.path.clone(),
+            message: format!("writing: {}", crate::log::describe(e)),
+        })
     }
 
     fn commit(&mut self) -> Result<()> {
@@ -345,13 +437,17 @@ impl Muxer {
             for e in entries.iter().chain(std::iter::once(&playlist)) {
                 let dest = dir.join(e.file_name().expect("a file"));
                 bytes += std::fs::metadata(e).map(|m| m.len()).unwrap_or(0);
-                std::fs::rename(e, &dest).map_err(|err| Error::io(&dest, "moving into place", err))?;
+                std::fs::rename(e, &dest)
+                    .map_err(|err| Error::io(&dest, "moving into place", err))?;
             }
             let _ = std::fs::remove_dir(&self.staging);
             self.bytes = bytes;
         } else {
-            self.bytes = std::fs::metadata(&self.staging).map(|m| m.len()).unwrap_or(0);
-            std::fs::rename(&self.staging, &path).map_err(|e| Error::io(&path, "moving into place", e))?;
+            self.bytes = std::fs::metadata(&self.staging)
+                .map(|m| m.len())
+                .unwrap_or(0);
+            std::fs::rename(&self.staging, &path)
+                .map_err(|e| Error::io(&path, "moving into place", e))?;
         }
         self.committed = true;
         Ok(())
@@ -364,7 +460,12 @@ impl Task for Muxer {
 
     fn process(&mut self, item: MuxItem, _out: &mut dyn Sink<()>) -> Result<()> {
         match item {
-            MuxItem::Stream { stream, params, time_base, side_data } => {
+            MuxItem::Stream {
+                stream,
+                params,
+                time_base,
+                side_data,
+            } => {
                 self.streams[stream] = Some((params, time_base, side_data));
                 if self.octx.is_none() && self.streams.iter().all(Option::is_some) {
                     self.open()?;
@@ -385,12 +486,18 @@ impl Task for Muxer {
     fn finish(&mut self, _out: &mut dyn Sink<()>) -> Result<()> {
         if self.octx.is_none() {
             let missing = self.streams.iter().filter(|s| s.is_none()).count();
-            return Err(self.mux_error(format!("{missing} of its {} streams never started (no frames reached them)", self.streams.len())));
+            return Err(self.mux_error(format!(
+                "{missing} of its {} streams never started (no frames reached them)",
+                self.streams.len()
+            )));
         }
         {
             let octx = self.octx.as_mut().expect("opened");
             crate::log::clear();
-            octx.write_trailer().map_err(|e| Error::Mux { path: self.setup.path.clone(), message: format!("finishing: {}", crate::log::describe(e)) })?;
+            octx.write_trailer().map_err(|e| Error::Mux {
+                path: self.setup.path.clone(),
+                message: format!("finishing: {}", crate::log::describe(e)),
+            })?;
         }
         // Closing the context flushes and closes the file.
         self.octx = None;
@@ -422,10 +529,22 @@ mod tests {
 
     #[test]
     fn containers_from_extensions() {
-        assert_eq!(Container::from_path(Path::new("out/a.mp4")), Some(Container::Mp4));
-        assert_eq!(Container::from_path(Path::new("a.MKV")), Some(Container::Mkv));
-        assert_eq!(Container::from_path(Path::new("hls/index.m3u8")), Some(Container::Hls));
-        assert_eq!(Container::from_path(Path::new("a.y4m")), Some(Container::Y4m));
+        assert_eq!(
+            Container::from_path(Path::new("out/a.mp4")),
+            Some(Container::Mp4)
+        );
+        assert_eq!(
+            Container::from_path(Path::new("a.MKV")),
+            Some(Container::Mkv)
+        );
+        assert_eq!(
+            Container::from_path(Path::new("hls/index.m3u8")),
+            Some(Container::Hls)
+        );
+        assert_eq!(
+            Container::from_path(Path::new("a.y4m")),
+            Some(Container::Y4m)
+        );
         assert_eq!(Container::from_path(Path::new("a.xyz")), None);
         assert_eq!(Container::Ts.muxer(), "mpegts");
     }
@@ -435,7 +554,10 @@ mod tests {
         let t = temp_path(Path::new("out/1080.mp4"));
         assert_eq!(t.parent(), Some(Path::new("out")));
         let name = t.file_name().unwrap().to_string_lossy().into_owned();
-        assert!(name.starts_with(".1080.rdbench-tmp-") && name.ends_with(".mp4"), "{name}");
+        assert!(
+            name.starts_with(".1080.rdbench-tmp-") && name.ends_with(".mp4"),
+            "{name}"
+        );
     }
 
     #[test]

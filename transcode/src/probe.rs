@@ -78,7 +78,8 @@ pub fn probe(path: &Path) -> Result<MediaInfo> {
     let source = InputSource::File(path.to_path_buf());
     let ictx = input::open(&source)?;
     let fmt = ictx.format();
-    let duration_s = (ictx.duration() > 0).then(|| ictx.duration() as f64 / ffi::AV_TIME_BASE as f64);
+    let duration_s =
+        (ictx.duration() > 0).then(|| ictx.duration() as f64 / ffi::AV_TIME_BASE as f64);
     let bitrate = ictx.bit_rate();
     let mut streams = Vec::new();
     for st in ictx.streams() {
@@ -96,7 +97,11 @@ pub fn probe(path: &Path) -> Result<MediaInfo> {
         let audio = kind == "audio";
         let name = |s: *const std::os::raw::c_char| -> Option<String> {
             // SAFETY: FFmpeg's *_name functions return null or a static NUL-terminated string.
-            (!s.is_null()).then(|| unsafe { std::ffi::CStr::from_ptr(s) }.to_string_lossy().into_owned())
+            (!s.is_null()).then(|| {
+                unsafe { std::ffi::CStr::from_ptr(s) }
+                    .to_string_lossy()
+                    .into_owned()
+            })
         };
         // SAFETY: these lookups only read static tables.
         let (range, prim, trc, space, profile) = unsafe {
@@ -108,16 +113,21 @@ pub fn probe(path: &Path) -> Result<MediaInfo> {
                 name(ffi::avcodec_profile_name(p.codec_id, p.profile)),
             )
         };
-        let unspecified = |v: Option<String>| v.filter(|s| s != "unknown" && s != "unspecified" && s != "reserved");
+        let unspecified = |v: Option<String>| {
+            v.filter(|s| s != "unknown" && s != "unspecified" && s != "reserved")
+        };
         let pix = if video && p.format >= 0 {
             // SAFETY: a valid AVPixelFormat value from FFmpeg.
-            let pf = ff::format::Pixel::from(unsafe { std::mem::transmute::<i32, ffi::AVPixelFormat>(p.format) });
+            let pf = ff::format::Pixel::from(unsafe {
+                std::mem::transmute::<i32, ffi::AVPixelFormat>(p.format)
+            });
             Some(pf)
         } else {
             None
         };
         let avg = st.avg_frame_rate();
-        let fps = (video && avg.numerator() > 0 && avg.denominator() > 0).then(|| avg.numerator() as f64 / avg.denominator() as f64);
+        let fps = (video && avg.numerator() > 0 && avg.denominator() > 0)
+            .then(|| avg.numerator() as f64 / avg.denominator() as f64);
         let tb = st.time_base();
         streams.push(StreamInfo {
             index: st.index(),
@@ -145,7 +155,9 @@ pub fn probe(path: &Path) -> Result<MediaInfo> {
     let bitrate_kbps = if bitrate > 0 {
         Some(bitrate as f64 / 1000.0)
     } else {
-        duration_s.filter(|d| *d > 0.0).map(|d| size as f64 * 8.0 / d / 1000.0)
+        duration_s
+            .filter(|d| *d > 0.0)
+            .map(|d| size as f64 * 8.0 / d / 1000.0)
     };
     Ok(MediaInfo {
         path: path.to_path_buf(),
@@ -168,7 +180,11 @@ fn rotation(st: &ff::format::stream::Stream) -> Option<f64> {
         #[cfg(ffmpeg_coded_side_data)]
         let (data, size) = {
             let par = (*s).codecpar;
-            let sd = ffi::av_packet_side_data_get((*par).coded_side_data, (*par).nb_coded_side_data, kind);
+            let sd = ffi::av_packet_side_data_get(
+                (*par).coded_side_data,
+                (*par).nb_coded_side_data,
+                kind,
+            );
             if sd.is_null() {
                 return None;
             }

@@ -75,9 +75,15 @@ impl Picture {
         unsafe {
             let d = ffi::av_pix_fmt_desc_get(pix);
             if d.is_null() {
-                return Subsampling { log2_w: 1, log2_h: 1 };
+                return Subsampling {
+                    log2_w: 1,
+                    log2_h: 1,
+                };
             }
-            Subsampling { log2_w: (*d).log2_chroma_w, log2_h: (*d).log2_chroma_h }
+            Subsampling {
+                log2_w: (*d).log2_chroma_w,
+                log2_h: (*d).log2_chroma_h,
+            }
         }
     }
 
@@ -94,7 +100,10 @@ impl Picture {
 
     fn plane_bytes(&self, i: usize, sample_bytes: usize) -> Result<(&[u8], usize)> {
         if i > 2 {
-            return Err(Error::Ffmpeg { context: "reading a picture".into(), message: format!("plane {i} does not exist") });
+            return Err(Error::Ffmpeg {
+                context: "reading a picture".into(),
+                message: format!("plane {i} does not exist"),
+            });
         }
         let (w, h) = self.plane_size(i);
         // SAFETY: data[i] and linesize[i] describe plane i of a decoded frame we own; a plane of
@@ -105,10 +114,17 @@ impl Picture {
             let stride = (*f).linesize[i];
             let data = (*f).data[i];
             if data.is_null() || stride <= 0 {
-                return Err(Error::Ffmpeg { context: "reading a picture".into(), message: format!("plane {i} has no data or a negative stride") });
+                return Err(Error::Ffmpeg {
+                    context: "reading a picture".into(),
+                    message: format!("plane {i} has no data or a negative stride"),
+                });
             }
             let stride = stride as usize;
-            let len = if h == 0 { 0 } else { (h - 1) * stride + w * sample_bytes };
+            let len = if h == 0 {
+                0
+            } else {
+                (h - 1) * stride + w * sample_bytes
+            };
             Ok((std::slice::from_raw_parts(data, len), stride))
         }
     }
@@ -116,7 +132,10 @@ impl Picture {
     /// Plane `i` of an 8-bit picture: samples and the row stride in samples.
     pub fn plane_u8(&self, i: usize) -> Result<(&[u8], usize)> {
         if self.bit_depth() > 8 {
-            return Err(Error::Ffmpeg { context: "reading a picture".into(), message: format!("{} is not an 8-bit format", self.pix_fmt()) });
+            return Err(Error::Ffmpeg {
+                context: "reading a picture".into(),
+                message: format!("{} is not an 8-bit format", self.pix_fmt()),
+            });
         }
         self.plane_bytes(i, 1)
     }
@@ -124,15 +143,22 @@ impl Picture {
     /// Plane `i` of a high-bit-depth picture: samples and the row stride in samples.
     pub fn plane_u16(&self, i: usize) -> Result<(&[u16], usize)> {
         if self.bit_depth() <= 8 {
-            return Err(Error::Ffmpeg { context: "reading a picture".into(), message: format!("{} is an 8-bit format", self.pix_fmt()) });
+            return Err(Error::Ffmpeg {
+                context: "reading a picture".into(),
+                message: format!("{} is an 8-bit format", self.pix_fmt()),
+            });
         }
         let (bytes, stride) = self.plane_bytes(i, 2)?;
         if bytes.as_ptr() as usize % 2 != 0 || stride % 2 != 0 {
-            return Err(Error::Ffmpeg { context: "reading a picture".into(), message: "16-bit plane is not 2-byte aligned".into() });
+            return Err(Error::Ffmpeg {
+                context: "reading a picture".into(),
+                message: "16-bit plane is not 2-byte aligned".into(),
+            });
         }
         // SAFETY: the bytes are 2-byte aligned (checked) native-endian 16-bit samples (FFmpeg's
         // *le formats on a little-endian machine); the length is rounded down to whole samples.
-        let samples = unsafe { std::slice::from_raw_parts(bytes.as_ptr() as *const u16, bytes.len() / 2) };
+        let samples =
+            unsafe { std::slice::from_raw_parts(bytes.as_ptr() as *const u16, bytes.len() / 2) };
         Ok((samples, stride / 2))
     }
 }
@@ -145,7 +171,10 @@ pub struct FrameReader {
     info: VideoInfo,
     options: ReaderOptions,
     target_fmt: Option<ff::format::Pixel>,
-    scaler: Option<(ff::software::scaling::Context, (u32, u32, ff::format::Pixel))>,
+    scaler: Option<(
+        ff::software::scaling::Context,
+        (u32, u32, ff::format::Pixel),
+    )>,
     sent_eof: bool,
     finished: bool,
     next_index: u64,
@@ -166,12 +195,18 @@ impl FrameReader {
         let ictx = input::open(&source)?;
         let info = input::video_info(&ictx, path)?;
         let target_fmt = match &options.pix_fmt {
-            Some(name) => Some(media::pix_fmt_by_name(name).ok_or_else(|| Error::Spec { field: "pix_fmt".into(), message: format!("unknown pixel format `{name}`") })?),
+            Some(name) => Some(media::pix_fmt_by_name(name).ok_or_else(|| Error::Spec {
+                field: "pix_fmt".into(),
+                message: format!("unknown pixel format `{name}`"),
+            })?),
             None => None,
         };
         let mut helpers = HelperThreads::default();
-        let stream = ictx.stream(info.index).expect("stream index from this input");
-        let mut ctx = ff::codec::context::Context::from_parameters(stream.parameters()).map_err(|e| Error::ffmpeg(format!("{}: decoder", path.display()), e))?;
+        let stream = ictx
+            .stream(info.index)
+            .expect("stream index from this input");
+        let mut ctx = ff::codec::context::Context::from_parameters(stream.parameters())
+            .map_err(|e| Error::ffmpeg(format!("{}: decoder", path.display()), e))?;
         // SAFETY: plain fields of an unopened context we own.
         unsafe {
             let p = ctx.as_mut_ptr();
@@ -179,11 +214,16 @@ impl FrameReader {
             (*p).thread_type = ffi::FF_THREAD_FRAME | ffi::FF_THREAD_SLICE;
             (*p).pkt_timebase = stream.time_base().into();
         }
-        let codec = ff::decoder::find(stream.parameters().id())
-            .ok_or_else(|| Error::NotMedia { path: path.to_path_buf(), reason: format!("no decoder for {}", stream.parameters().id().name()) })?;
+        let codec = ff::decoder::find(stream.parameters().id()).ok_or_else(|| Error::NotMedia {
+            path: path.to_path_buf(),
+            reason: format!("no decoder for {}", stream.parameters().id().name()),
+        })?;
         let decoder = {
             let _w = helpers.watch();
-            ctx.decoder().open_as(codec).and_then(|o| o.video()).map_err(|e| Error::ffmpeg(format!("{}: opening the decoder", path.display()), e))?
+            ctx.decoder()
+                .open_as(codec)
+                .and_then(|o| o.video())
+                .map_err(|e| Error::ffmpeg(format!("{}: opening the decoder", path.display()), e))?
         };
         Ok(FrameReader {
             path: path.to_path_buf(),
@@ -234,18 +274,29 @@ impl FrameReader {
                     let frame = self.convert(frame)?;
                     let index = self.next_index;
                     self.next_index += 1;
-                    return Ok(Some(Picture { frame, index, pts_s }));
+                    return Ok(Some(Picture {
+                        frame,
+                        index,
+                        pts_s,
+                    }));
                 }
                 Err(ff::Error::Eof) => {
                     self.finished = true;
                     return Ok(None);
                 }
-                Err(ff::Error::Other { errno: libc::EAGAIN }) => {}
+                Err(ff::Error::Other {
+                    errno: libc::EAGAIN,
+                }) => {}
                 Err(ff::Error::InvalidData) => {
                     self.corrupt += 1;
                     continue;
                 }
-                Err(e) => return Err(Error::ffmpeg(format!("{}: decoding", self.path.display()), e)),
+                Err(e) => {
+                    return Err(Error::ffmpeg(
+                        format!("{}: decoding", self.path.display()),
+                        e,
+                    ))
+                }
             }
             // The decoder wants input.
             if self.sent_eof {
@@ -264,7 +315,9 @@ impl FrameReader {
                         }
                         break;
                     }
-                    Err(ff::Error::Other { errno: libc::EAGAIN }) => continue,
+                    Err(ff::Error::Other {
+                        errno: libc::EAGAIN,
+                    }) => continue,
                     Err(_) => {
                         let _ = self.decoder.send_eof();
                         self.sent_eof = true;
@@ -293,8 +346,16 @@ impl FrameReader {
                 ScaleAlgorithm::Neighbor => ff::software::scaling::Flags::POINT,
                 ScaleAlgorithm::Gauss => ff::software::scaling::Flags::GAUSS,
             };
-            let ctx = ff::software::scaling::Context::get(frame.format(), frame.width(), frame.height(), fmt, w, h, flags)
-                .map_err(|e| Error::ffmpeg(format!("{}: scaler", self.path.display()), e))?;
+            let ctx = ff::software::scaling::Context::get(
+                frame.format(),
+                frame.width(),
+                frame.height(),
+                fmt,
+                w,
+                h,
+                flags,
+            )
+            .map_err(|e| Error::ffmpeg(format!("{}: scaler", self.path.display()), e))?;
             self.scaler = Some((ctx, key));
         }
         let mut out = ff::frame::Video::empty();

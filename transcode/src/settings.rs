@@ -21,7 +21,11 @@ pub enum RateControl {
     /// Constant bitrate with a VBV buffer.
     Cbr { kbps: f64, bufsize_kbits: f64 },
     /// CRF capped by a VBV.
-    CappedCrf { crf: f64, maxrate_kbps: f64, bufsize_kbits: f64 },
+    CappedCrf {
+        crf: f64,
+        maxrate_kbps: f64,
+        bufsize_kbits: f64,
+    },
 }
 
 impl RateControl {
@@ -31,28 +35,50 @@ impl RateControl {
             if v.is_finite() && v > 0.0 {
                 Ok(v)
             } else {
-                Err(Error::Spec { field: format!("{field}.{name}"), message: format!("must be a positive number, not {v}") })
+                Err(Error::Spec {
+                    field: format!("{field}.{name}"),
+                    message: format!("must be a positive number, not {v}"),
+                })
             }
         };
         Ok(match *spec {
             RcSpec::Crf { value } => RateControl::Crf(value),
             RcSpec::Qp { value } => RateControl::Qp(value),
-            RcSpec::Abr { bitrate_kbps, passes } => {
+            RcSpec::Abr {
+                bitrate_kbps,
+                passes,
+            } => {
                 let passes = passes.unwrap_or(1);
                 if !(1..=2).contains(&passes) {
-                    return Err(Error::Spec { field: format!("{field}.passes"), message: format!("must be 1 or 2, not {passes}") });
+                    return Err(Error::Spec {
+                        field: format!("{field}.passes"),
+                        message: format!("must be 1 or 2, not {passes}"),
+                    });
                 }
-                RateControl::Abr { kbps: positive("bitrate_kbps", bitrate_kbps)?, passes }
+                RateControl::Abr {
+                    kbps: positive("bitrate_kbps", bitrate_kbps)?,
+                    passes,
+                }
             }
-            RcSpec::Cbr { bitrate_kbps, bufsize_kbits } => {
+            RcSpec::Cbr {
+                bitrate_kbps,
+                bufsize_kbits,
+            } => {
                 let kbps = positive("bitrate_kbps", bitrate_kbps)?;
                 let buf = match bufsize_kbits {
                     Some(b) => positive("bufsize_kbits", b)?,
                     None => kbps,
                 };
-                RateControl::Cbr { kbps, bufsize_kbits: buf }
+                RateControl::Cbr {
+                    kbps,
+                    bufsize_kbits: buf,
+                }
             }
-            RcSpec::CappedCrf { value, maxrate_kbps, bufsize_kbits } => RateControl::CappedCrf {
+            RcSpec::CappedCrf {
+                value,
+                maxrate_kbps,
+                bufsize_kbits,
+            } => RateControl::CappedCrf {
                 crf: value,
                 maxrate_kbps: positive("maxrate_kbps", maxrate_kbps)?,
                 bufsize_kbits: positive("bufsize_kbits", bufsize_kbits)?,
@@ -100,7 +126,8 @@ impl RateControl {
     /// The VBV's buffer size, for modes that have one.
     pub fn bufsize_kbits(&self) -> Option<f64> {
         match *self {
-            RateControl::Cbr { bufsize_kbits, .. } | RateControl::CappedCrf { bufsize_kbits, .. } => Some(bufsize_kbits),
+            RateControl::Cbr { bufsize_kbits, .. }
+            | RateControl::CappedCrf { bufsize_kbits, .. } => Some(bufsize_kbits),
             _ => None,
         }
     }
@@ -200,7 +227,10 @@ impl EncoderConfig {
 
     /// The value of option `key`, if set.
     pub fn option(&self, key: &str) -> Option<&str> {
-        self.options.iter().find(|(k, _)| k == key).map(|(_, v)| v.as_str())
+        self.options
+            .iter()
+            .find(|(k, _)| k == key)
+            .map(|(_, v)| v.as_str())
     }
 }
 
@@ -228,14 +258,28 @@ fn family(codec: &str) -> Family {
     }
 }
 
-const X26X_PRESETS: [&str; 10] =
-    ["ultrafast", "superfast", "veryfast", "faster", "fast", "medium", "slow", "slower", "veryslow", "placebo"];
+const X26X_PRESETS: [&str; 10] = [
+    "ultrafast",
+    "superfast",
+    "veryfast",
+    "faster",
+    "fast",
+    "medium",
+    "slow",
+    "slower",
+    "veryslow",
+    "placebo",
+];
 
 /// Translates a request into libavcodec settings, checking every value against the encoder's
 /// valid range and naming the job-spec field of anything out of range.
 pub fn encoder_config(req: &EncoderRequest<'_>) -> Result<EncoderConfig> {
     let fam = family(req.codec);
-    let mut cfg = EncoderConfig { codec: req.codec.to_string(), threads: req.threads.unwrap_or(0), ..Default::default() };
+    let mut cfg = EncoderConfig {
+        codec: req.codec.to_string(),
+        threads: req.threads.unwrap_or(0),
+        ..Default::default()
+    };
     let f = req.field;
     let mut params: Vec<(String, String)> = Vec::new();
 
@@ -246,7 +290,14 @@ pub fn encoder_config(req: &EncoderRequest<'_>) -> Result<EncoderConfig> {
             Family::X264 | Family::X265 => {
                 let name = p.to_string();
                 if !X26X_PRESETS.contains(&name.as_str()) {
-                    return Err(Error::Spec { field, message: format!("`{name}` is not a {} preset (one of {})", req.codec, X26X_PRESETS.join(", ")) });
+                    return Err(Error::Spec {
+                        field,
+                        message: format!(
+                            "`{name}` is not a {} preset (one of {})",
+                            req.codec,
+                            X26X_PRESETS.join(", ")
+                        ),
+                    });
                 }
                 cfg.set("preset", name);
             }
@@ -261,7 +312,10 @@ pub fn encoder_config(req: &EncoderRequest<'_>) -> Result<EncoderConfig> {
     // Threads the wrapper does not map itself.
     if let Some(n) = req.threads {
         if n == 0 {
-            return Err(Error::Spec { field: format!("{f}.threads"), message: "must be at least 1 (leave it out for automatic)".into() });
+            return Err(Error::Spec {
+                field: format!("{f}.threads"),
+                message: "must be at least 1 (leave it out for automatic)".into(),
+            });
         }
         match fam {
             Family::X265 => {
@@ -282,16 +336,29 @@ pub fn encoder_config(req: &EncoderRequest<'_>) -> Result<EncoderConfig> {
         let depth_extra = 6 * (req.bit_depth.saturating_sub(8) as i64);
         match (fam, rc) {
             (Family::Rav1e, RateControl::Crf(_)) => {
-                return Err(Error::Spec { field: format!("{field}.mode"), message: "librav1e has no CRF; use mode = \"qp\" (0-255)".into() })
+                return Err(Error::Spec {
+                    field: format!("{field}.mode"),
+                    message: "librav1e has no CRF; use mode = \"qp\" (0-255)".into(),
+                })
             }
             (Family::Rav1e, RateControl::Cbr { .. } | RateControl::CappedCrf { .. }) => {
-                return Err(Error::Spec { field: format!("{field}.mode"), message: format!("librav1e does not support {} rate control; use qp or abr", rc.mode()) })
+                return Err(Error::Spec {
+                    field: format!("{field}.mode"),
+                    message: format!(
+                        "librav1e does not support {} rate control; use qp or abr",
+                        rc.mode()
+                    ),
+                })
             }
             _ => {}
         }
         // Quality values.
         let (crf_range, qp_range, crf_float): ((f64, f64), (f64, f64), bool) = match fam {
-            Family::X264 => ((0.0, 51.0 + depth_extra as f64), (0.0, 69.0 + depth_extra as f64), true),
+            Family::X264 => (
+                (0.0, 51.0 + depth_extra as f64),
+                (0.0, 69.0 + depth_extra as f64),
+                true,
+            ),
             Family::X265 => ((0.0, 51.0), (0.0, 51.0), true),
             Family::SvtAv1 => ((1.0, 63.0), (1.0, 63.0), false),
             Family::Aom | Family::Vp9 => ((0.0, 63.0), (0.0, 63.0), false),
@@ -306,9 +373,16 @@ pub fn encoder_config(req: &EncoderRequest<'_>) -> Result<EncoderConfig> {
                 });
             }
             if !float_ok && v.fract() != 0.0 {
-                return Err(Error::Spec { field: format!("{field}.value"), message: format!("{} takes a whole {what}, not {v}", req.codec) });
+                return Err(Error::Spec {
+                    field: format!("{field}.value"),
+                    message: format!("{} takes a whole {what}, not {v}", req.codec),
+                });
             }
-            Ok(if v.fract() == 0.0 { format!("{}", v as i64) } else { format!("{v}") })
+            Ok(if v.fract() == 0.0 {
+                format!("{}", v as i64)
+            } else {
+                format!("{v}")
+            })
         };
         match *rc {
             RateControl::Crf(v) => {
@@ -331,16 +405,25 @@ pub fn encoder_config(req: &EncoderRequest<'_>) -> Result<EncoderConfig> {
                 }
             }
             RateControl::Abr { kbps, .. } => cfg.bit_rate = kbit(kbps),
-            RateControl::Cbr { kbps, bufsize_kbits } if fam == Family::SvtAv1 => {
+            RateControl::Cbr {
+                kbps,
+                bufsize_kbits,
+            } if fam == Family::SvtAv1 => {
                 // FFmpeg's wrapper would pass maxrate = bitrate, which SVT-AV1 refuses ("Max
                 // Bitrate must be greater than Target Bitrate"); its own parameters select CBR.
                 // SVT-AV1 runs CBR only with the low-delay prediction structure.
                 params.push(("rc".into(), "2".into()));
                 params.push(("tbr".into(), format!("{}", kbps.round() as i64)));
-                params.push(("buf-sz".into(), format!("{}", (bufsize_kbits / kbps * 1000.0).round() as i64)));
+                params.push((
+                    "buf-sz".into(),
+                    format!("{}", (bufsize_kbits / kbps * 1000.0).round() as i64),
+                ));
                 params.push(("pred-struct".into(), "1".into()));
             }
-            RateControl::Cbr { kbps, bufsize_kbits } => {
+            RateControl::Cbr {
+                kbps,
+                bufsize_kbits,
+            } => {
                 cfg.bit_rate = kbit(kbps);
                 cfg.max_rate = kbit(kbps);
                 cfg.buffer_size = kbit(bufsize_kbits);
@@ -348,12 +431,19 @@ pub fn encoder_config(req: &EncoderRequest<'_>) -> Result<EncoderConfig> {
                     Family::Aom | Family::Vp9 => cfg.min_rate = kbit(kbps),
                     Family::X265 => {
                         params.push(("vbv-maxrate".into(), format!("{}", kbps.round() as i64)));
-                        params.push(("vbv-bufsize".into(), format!("{}", bufsize_kbits.round() as i64)));
+                        params.push((
+                            "vbv-bufsize".into(),
+                            format!("{}", bufsize_kbits.round() as i64),
+                        ));
                     }
                     _ => {}
                 }
             }
-            RateControl::CappedCrf { crf, maxrate_kbps, bufsize_kbits } => {
+            RateControl::CappedCrf {
+                crf,
+                maxrate_kbps,
+                bufsize_kbits,
+            } => {
                 let s = check(crf, crf_range, crf_float, "crf")?;
                 cfg.set("crf", &s);
                 match fam {
@@ -363,8 +453,14 @@ pub fn encoder_config(req: &EncoderRequest<'_>) -> Result<EncoderConfig> {
                         cfg.max_rate = kbit(maxrate_kbps);
                     }
                     Family::X265 => {
-                        params.push(("vbv-maxrate".into(), format!("{}", maxrate_kbps.round() as i64)));
-                        params.push(("vbv-bufsize".into(), format!("{}", bufsize_kbits.round() as i64)));
+                        params.push((
+                            "vbv-maxrate".into(),
+                            format!("{}", maxrate_kbps.round() as i64),
+                        ));
+                        params.push((
+                            "vbv-bufsize".into(),
+                            format!("{}", bufsize_kbits.round() as i64),
+                        ));
                     }
                     _ => cfg.max_rate = kbit(maxrate_kbps),
                 }
@@ -382,7 +478,8 @@ pub fn encoder_config(req: &EncoderRequest<'_>) -> Result<EncoderConfig> {
                 Family::SvtAv1 => {
                     return Err(Error::Spec {
                         field: format!("{f}.rc.passes"),
-                        message: "FFmpeg's libsvtav1 wrapper has no two-pass mode; use passes = 1".into(),
+                        message: "FFmpeg's libsvtav1 wrapper has no two-pass mode; use passes = 1"
+                            .into(),
                     })
                 }
                 Family::X264 => {
@@ -407,7 +504,10 @@ pub fn encoder_config(req: &EncoderRequest<'_>) -> Result<EncoderConfig> {
 
     if let Some(g) = req.gop {
         if g == 0 {
-            return Err(Error::Spec { field: format!("{f}.gop"), message: "must be at least 1".into() });
+            return Err(Error::Spec {
+                field: format!("{f}.gop"),
+                message: "must be at least 1".into(),
+            });
         }
         cfg.gop = Some(g as i32);
     }
@@ -424,7 +524,10 @@ pub fn encoder_config(req: &EncoderRequest<'_>) -> Result<EncoderConfig> {
             Family::Vp9 | Family::Other => {
                 return Err(Error::Spec {
                     field: format!("{f}.params"),
-                    message: format!("{} takes no parameter string; set its options in `options`", req.codec),
+                    message: format!(
+                        "{} takes no parameter string; set its options in `options`",
+                        req.codec
+                    ),
                 })
             }
         };
@@ -434,7 +537,10 @@ pub fn encoder_config(req: &EncoderRequest<'_>) -> Result<EncoderConfig> {
             for kv in u.split(':').filter(|s| !s.is_empty()) {
                 let k = kv.split('=').next().unwrap_or(kv).trim().to_string();
                 if k.is_empty() {
-                    return Err(Error::Spec { field: format!("{f}.params"), message: format!("malformed entry `{kv}` (key=value expected)") });
+                    return Err(Error::Spec {
+                        field: format!("{f}.params"),
+                        message: format!("malformed entry `{kv}` (key=value expected)"),
+                    });
                 }
                 user_keys.push(k);
                 merged.push(kv.to_string());
@@ -458,7 +564,10 @@ pub fn encoder_config(req: &EncoderRequest<'_>) -> Result<EncoderConfig> {
 }
 
 fn missing_stats(field: &str) -> Error {
-    Error::Spec { field: format!("{field}.rc.passes"), message: "two-pass encode without a statistics file".into() }
+    Error::Spec {
+        field: format!("{field}.rc.passes"),
+        message: "two-pass encode without a statistics file".into(),
+    }
 }
 
 fn int_in(p: &Scalar, lo: i64, hi: i64, field: &str, codec: &str) -> Result<i64> {
@@ -470,7 +579,10 @@ fn int_in(p: &Scalar, lo: i64, hi: i64, field: &str, codec: &str) -> Result<i64>
     };
     match v {
         Some(v) if (lo..=hi).contains(&v) => Ok(v),
-        _ => Err(Error::Spec { field: field.to_string(), message: format!("{codec} presets are numbers from {lo} to {hi}, not `{p}`") }),
+        _ => Err(Error::Spec {
+            field: field.to_string(),
+            message: format!("{codec} presets are numbers from {lo} to {hi}, not `{p}`"),
+        }),
     }
 }
 
@@ -495,7 +607,10 @@ mod tests {
     }
 
     fn opts(cfg: &EncoderConfig) -> Vec<(&str, &str)> {
-        cfg.options.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect()
+        cfg.options
+            .iter()
+            .map(|(k, v)| (k.as_str(), v.as_str()))
+            .collect()
     }
 
     #[test]
@@ -513,60 +628,120 @@ mod tests {
     #[test]
     fn x264_crf_99_is_out_of_range() {
         let rc = RateControl::Crf(99.0);
-        let err = encoder_config(&req("libx264", Some(&rc))).unwrap_err().to_string();
-        assert_eq!(err, "output[0].rc.value: crf 99 is out of range for libx264 (0-51)");
+        let err = encoder_config(&req("libx264", Some(&rc)))
+            .unwrap_err()
+            .to_string();
+        assert_eq!(
+            err,
+            "output[0].rc.value: crf 99 is out of range for libx264 (0-51)"
+        );
     }
 
     #[test]
     fn cbr_per_encoder() {
-        let rc = RateControl::Cbr { kbps: 2000.0, bufsize_kbits: 4000.0 };
+        let rc = RateControl::Cbr {
+            kbps: 2000.0,
+            bufsize_kbits: 4000.0,
+        };
         let x264 = encoder_config(&req("libx264", Some(&rc))).unwrap();
-        assert_eq!((x264.bit_rate, x264.max_rate, x264.min_rate, x264.buffer_size), (2_000_000, 2_000_000, 0, 4_000_000));
+        assert_eq!(
+            (
+                x264.bit_rate,
+                x264.max_rate,
+                x264.min_rate,
+                x264.buffer_size
+            ),
+            (2_000_000, 2_000_000, 0, 4_000_000)
+        );
         let vp9 = encoder_config(&req("libvpx-vp9", Some(&rc))).unwrap();
-        assert_eq!((vp9.bit_rate, vp9.max_rate, vp9.min_rate), (2_000_000, 2_000_000, 2_000_000));
+        assert_eq!(
+            (vp9.bit_rate, vp9.max_rate, vp9.min_rate),
+            (2_000_000, 2_000_000, 2_000_000)
+        );
         let x265 = encoder_config(&req("libx265", Some(&rc))).unwrap();
-        assert_eq!(x265.option("x265-params"), Some("vbv-maxrate=2000:vbv-bufsize=4000"));
+        assert_eq!(
+            x265.option("x265-params"),
+            Some("vbv-maxrate=2000:vbv-bufsize=4000")
+        );
         let svt = encoder_config(&req("libsvtav1", Some(&rc))).unwrap();
-        assert_eq!(svt.option("svtav1-params"), Some("rc=2:tbr=2000:buf-sz=2000:pred-struct=1"));
+        assert_eq!(
+            svt.option("svtav1-params"),
+            Some("rc=2:tbr=2000:buf-sz=2000:pred-struct=1")
+        );
         assert_eq!((svt.bit_rate, svt.max_rate), (0, 0));
-        let rav1e = encoder_config(&req("librav1e", Some(&rc))).unwrap_err().to_string();
-        assert_eq!(rav1e, "output[0].rc.mode: librav1e does not support cbr rate control; use qp or abr");
+        let rav1e = encoder_config(&req("librav1e", Some(&rc)))
+            .unwrap_err()
+            .to_string();
+        assert_eq!(
+            rav1e,
+            "output[0].rc.mode: librav1e does not support cbr rate control; use qp or abr"
+        );
     }
 
     #[test]
     fn capped_crf_and_qp() {
-        let rc = RateControl::CappedCrf { crf: 30.0, maxrate_kbps: 1500.0, bufsize_kbits: 3000.0 };
+        let rc = RateControl::CappedCrf {
+            crf: 30.0,
+            maxrate_kbps: 1500.0,
+            bufsize_kbits: 3000.0,
+        };
         let aom = encoder_config(&req("libaom-av1", Some(&rc))).unwrap();
-        assert_eq!((aom.option("crf"), aom.bit_rate, aom.buffer_size), (Some("30"), 1_500_000, 3_000_000));
+        assert_eq!(
+            (aom.option("crf"), aom.bit_rate, aom.buffer_size),
+            (Some("30"), 1_500_000, 3_000_000)
+        );
         let x264 = encoder_config(&req("libx264", Some(&rc))).unwrap();
-        assert_eq!((x264.option("crf"), x264.bit_rate, x264.max_rate), (Some("30"), 0, 1_500_000));
+        assert_eq!(
+            (x264.option("crf"), x264.bit_rate, x264.max_rate),
+            (Some("30"), 0, 1_500_000)
+        );
         let qp = RateControl::Qp(40.0);
         let vp9 = encoder_config(&req("libvpx-vp9", Some(&qp))).unwrap();
-        assert_eq!((vp9.qmin, vp9.qmax, vp9.option("crf")), (Some(40), Some(40), Some("40")));
+        assert_eq!(
+            (vp9.qmin, vp9.qmax, vp9.option("crf")),
+            (Some(40), Some(40), Some("40"))
+        );
         let rav1e = encoder_config(&req("librav1e", Some(&RateControl::Qp(120.0)))).unwrap();
         assert_eq!(rav1e.option("qp"), Some("120"));
-        let svt_frac = encoder_config(&req("libsvtav1", Some(&RateControl::Crf(30.5)))).unwrap_err().to_string();
+        let svt_frac = encoder_config(&req("libsvtav1", Some(&RateControl::Crf(30.5))))
+            .unwrap_err()
+            .to_string();
         assert!(svt_frac.contains("whole crf"), "{svt_frac}");
     }
 
     #[test]
     fn two_pass_statistics_per_encoder() {
-        let rc = RateControl::Abr { kbps: 800.0, passes: 2 };
+        let rc = RateControl::Abr {
+            kbps: 800.0,
+            passes: 2,
+        };
         let stats = Path::new("/tmp/o.stats");
         let mut r = req("libx264", Some(&rc));
         r.pass = Pass::First;
         r.stats_file = Some(stats);
         let x264 = encoder_config(&r).unwrap();
-        assert_eq!((x264.pass, x264.option("stats"), x264.bit_rate), (Some(Pass::First), Some("/tmp/o.stats"), 800_000));
+        assert_eq!(
+            (x264.pass, x264.option("stats"), x264.bit_rate),
+            (Some(Pass::First), Some("/tmp/o.stats"), 800_000)
+        );
         r.codec = "libx265";
         r.pass = Pass::Second;
         let x265 = encoder_config(&r).unwrap();
-        assert_eq!(x265.option("x265-params"), Some("pass=2:stats=/tmp/o.stats"));
+        assert_eq!(
+            x265.option("x265-params"),
+            Some("pass=2:stats=/tmp/o.stats")
+        );
         r.codec = "libvpx-vp9";
         let vp9 = encoder_config(&r).unwrap();
-        assert_eq!((vp9.pass, vp9.stats.clone()), (Some(Pass::Second), Some(StatsChannel::Context)));
+        assert_eq!(
+            (vp9.pass, vp9.stats.clone()),
+            (Some(Pass::Second), Some(StatsChannel::Context))
+        );
         r.codec = "libsvtav1";
-        assert!(encoder_config(&r).unwrap_err().to_string().starts_with("output[0].rc.passes:"));
+        assert!(encoder_config(&r)
+            .unwrap_err()
+            .to_string()
+            .starts_with("output[0].rc.passes:"));
     }
 
     #[test]
@@ -577,7 +752,10 @@ mod tests {
         r.threads = Some(2);
         r.params = Some("tune=0:lp=4");
         let cfg = encoder_config(&r).unwrap();
-        assert_eq!(opts(&cfg), vec![("preset", "10"), ("svtav1-params", "tune=0:lp=4")]);
+        assert_eq!(
+            opts(&cfg),
+            vec![("preset", "10"), ("svtav1-params", "tune=0:lp=4")]
+        );
         r.params = None;
         let cfg = encoder_config(&r).unwrap();
         assert_eq!(cfg.option("svtav1-params"), Some("lp=2"));
@@ -589,14 +767,20 @@ mod tests {
         );
         let mut v = req("libvpx-vp9", None);
         v.params = Some("a=1");
-        assert!(encoder_config(&v).unwrap_err().to_string().starts_with("output[0].params: libvpx-vp9 takes no parameter string"));
+        assert!(encoder_config(&v)
+            .unwrap_err()
+            .to_string()
+            .starts_with("output[0].params: libvpx-vp9 takes no parameter string"));
     }
 
     #[test]
     fn x265_threads_become_pools() {
         let mut r = req("libx265", None);
         r.threads = Some(1);
-        assert_eq!(encoder_config(&r).unwrap().option("x265-params"), Some("pools=1:frame-threads=1"));
+        assert_eq!(
+            encoder_config(&r).unwrap().option("x265-params"),
+            Some("pools=1:frame-threads=1")
+        );
         r.threads = Some(0);
         assert!(encoder_config(&r).is_err());
     }

@@ -118,11 +118,21 @@ pub enum RcSpec {
     /// Constant quantiser.
     Qp { value: f64 },
     /// Average bitrate, one pass or two.
-    Abr { bitrate_kbps: f64, passes: Option<u8> },
+    Abr {
+        bitrate_kbps: f64,
+        passes: Option<u8>,
+    },
     /// Constant bitrate: maxrate = bitrate, with a VBV buffer.
-    Cbr { bitrate_kbps: f64, bufsize_kbits: Option<f64> },
+    Cbr {
+        bitrate_kbps: f64,
+        bufsize_kbits: Option<f64>,
+    },
     /// CRF with a VBV cap.
-    CappedCrf { value: f64, maxrate_kbps: f64, bufsize_kbits: f64 },
+    CappedCrf {
+        value: f64,
+        maxrate_kbps: f64,
+        bufsize_kbits: f64,
+    },
 }
 
 /// How an output reaches its frame rate.
@@ -310,14 +320,24 @@ pub fn parse_templates(text: &str, path: &Path) -> Result<TemplateFile> {
 }
 
 fn parse_any<T: serde::de::DeserializeOwned>(text: &str, path: &Path) -> Result<T> {
-    let is_json = path.extension().is_some_and(|e| e.eq_ignore_ascii_case("json"));
+    let is_json = path
+        .extension()
+        .is_some_and(|e| e.eq_ignore_ascii_case("json"));
     if is_json {
         serde_json::from_str(text).map_err(|e| Error::SpecParse {
             path: path.to_path_buf(),
-            message: format!("line {} column {}: {}", e.line(), e.column(), strip_json_position(&e.to_string())),
+            message: format!(
+                "line {} column {}: {}",
+                e.line(),
+                e.column(),
+                strip_json_position(&e.to_string())
+            ),
         })
     } else {
-        toml::from_str(text).map_err(|e| Error::SpecParse { path: path.to_path_buf(), message: toml_message(text, &e) })
+        toml::from_str(text).map_err(|e| Error::SpecParse {
+            path: path.to_path_buf(),
+            message: toml_message(text, &e),
+        })
     }
 }
 
@@ -360,7 +380,9 @@ pub fn load_job(path: &Path) -> Result<(JobSpec, Option<TemplateFile>)> {
 fn read_text(path: &Path) -> Result<String> {
     std::fs::read_to_string(path).map_err(|e| {
         if e.kind() == std::io::ErrorKind::NotFound {
-            Error::NotFound { path: path.to_path_buf() }
+            Error::NotFound {
+                path: path.to_path_buf(),
+            }
         } else {
             Error::io(path, "reading", e)
         }
@@ -388,9 +410,15 @@ pub fn effective_output(
     let out = spec.outputs[index].clone();
     let field = format!("output[{index}]");
     if spec.defaults.path.is_some() {
-        return Err(Error::Spec { field: "defaults.path".into(), message: "a path belongs to one output, not to the defaults".into() });
+        return Err(Error::Spec {
+            field: "defaults.path".into(),
+            message: "a path belongs to one output, not to the defaults".into(),
+        });
     }
-    let template_name = out.template.clone().or_else(|| spec.defaults.template.clone());
+    let template_name = out
+        .template
+        .clone()
+        .or_else(|| spec.defaults.template.clone());
     let with_template = match template_name {
         None => out,
         Some(name) => {
@@ -443,7 +471,13 @@ rc = { mode = "abr", bitrate_kbps = 800 }
         assert_eq!(o1.preset, Some(Scalar::Str("veryfast".into())));
         assert_eq!(o1.threads, Some(1));
         assert_eq!(o1.height, Some(360));
-        assert_eq!(o1.rc, Some(RcSpec::Abr { bitrate_kbps: 800.0, passes: None }));
+        assert_eq!(
+            o1.rc,
+            Some(RcSpec::Abr {
+                bitrate_kbps: 800.0,
+                passes: None
+            })
+        );
         let o0 = effective_output(&spec, None, 0).unwrap();
         assert_eq!(o0.rc, Some(RcSpec::Crf { value: 23.0 }));
     }
@@ -453,21 +487,35 @@ rc = { mode = "abr", bitrate_kbps = 800 }
         let json = r#"{"input": "mezz.mp4", "defaults": {"codec": "libx264", "threads": 1},
             "output": [{"path": "a.mp4", "height": 720, "rc": {"mode": "cbr", "bitrate_kbps": 3000, "bufsize_kbits": 6000}}]}"#;
         let spec = parse_job(json, Path::new("job.json")).unwrap();
-        assert_eq!(spec.outputs[0].rc, Some(RcSpec::Cbr { bitrate_kbps: 3000.0, bufsize_kbits: Some(6000.0) }));
+        assert_eq!(
+            spec.outputs[0].rc,
+            Some(RcSpec::Cbr {
+                bitrate_kbps: 3000.0,
+                bufsize_kbits: Some(6000.0)
+            })
+        );
     }
 
     #[test]
     fn an_unknown_field_names_its_line_and_the_field() {
         let text = "input = \"a.mp4\"\n[[output]]\npath = \"b.mp4\"\nheigth = 720\n";
-        let err = parse_job(text, Path::new("job.toml")).unwrap_err().to_string();
-        assert!(err.starts_with("job.toml: line 4 column 1: unknown field `heigth`"), "{err}");
+        let err = parse_job(text, Path::new("job.toml"))
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.starts_with("job.toml: line 4 column 1: unknown field `heigth`"),
+            "{err}"
+        );
         assert!(!err.contains('\n'));
     }
 
     #[test]
     fn an_unknown_rc_mode_is_refused() {
-        let text = "input = \"a.mp4\"\n[[output]]\npath = \"b.mp4\"\nrc = { mode = \"vbr\", value = 3 }\n";
-        let err = parse_job(text, Path::new("job.toml")).unwrap_err().to_string();
+        let text =
+            "input = \"a.mp4\"\n[[output]]\npath = \"b.mp4\"\nrc = { mode = \"vbr\", value = 3 }\n";
+        let err = parse_job(text, Path::new("job.toml"))
+            .unwrap_err()
+            .to_string();
         assert!(err.contains("line 4") && err.contains("vbr"), "{err}");
     }
 
@@ -489,15 +537,30 @@ rc = { mode = "abr", bitrate_kbps = 800 }
         assert_eq!(o.threads, Some(4));
         assert_eq!(o.preset, Some(Scalar::Str("slow".into())));
         assert_eq!(o.height, Some(720));
-        let missing = parse_job("input = \"a.mp4\"\n[[output]]\npath = \"o.mp4\"\ntemplate = \"sd\"\n", Path::new("j.toml")).unwrap();
-        let err = effective_output(&missing, Some(&t), 0).unwrap_err().to_string();
+        let missing = parse_job(
+            "input = \"a.mp4\"\n[[output]]\npath = \"o.mp4\"\ntemplate = \"sd\"\n",
+            Path::new("j.toml"),
+        )
+        .unwrap();
+        let err = effective_output(&missing, Some(&t), 0)
+            .unwrap_err()
+            .to_string();
         assert_eq!(err, "output[0].template: unknown template `sd` (known: hd)");
     }
 
     #[test]
     fn relative_paths_resolve_against_the_spec_folder() {
-        assert_eq!(resolve(Path::new("jobs/a.toml"), "in.mp4"), PathBuf::from("jobs/in.mp4"));
-        assert_eq!(resolve(Path::new("a.toml"), "in.mp4"), PathBuf::from("in.mp4"));
-        assert_eq!(resolve(Path::new("jobs/a.toml"), "/abs/in.mp4"), PathBuf::from("/abs/in.mp4"));
+        assert_eq!(
+            resolve(Path::new("jobs/a.toml"), "in.mp4"),
+            PathBuf::from("jobs/in.mp4")
+        );
+        assert_eq!(
+            resolve(Path::new("a.toml"), "in.mp4"),
+            PathBuf::from("in.mp4")
+        );
+        assert_eq!(
+            resolve(Path::new("jobs/a.toml"), "/abs/in.mp4"),
+            PathBuf::from("/abs/in.mp4")
+        );
     }
 }

@@ -119,7 +119,11 @@ pub struct QueuePolicy {
 
 impl Default for QueuePolicy {
     fn default() -> Self {
-        QueuePolicy { capacity: 8, mode: RunMode::Vod, live_drop_threshold: 6 }
+        QueuePolicy {
+            capacity: 8,
+            mode: RunMode::Vod,
+            live_drop_threshold: 6,
+        }
     }
 }
 
@@ -141,7 +145,10 @@ impl PipelineState {
     pub fn fail(&self, err: Error) {
         self.failed.store(true, Ordering::SeqCst);
         if !matches!(err, Error::Disconnected) {
-            self.errors.lock().unwrap_or_else(|p| p.into_inner()).push(err);
+            self.errors
+                .lock()
+                .unwrap_or_else(|p| p.into_inner())
+                .push(err);
         }
     }
 
@@ -157,7 +164,10 @@ impl PipelineState {
 
     /// Records a finished task's stats.
     pub fn add_stats(&self, stats: TaskStats) {
-        self.stats.lock().unwrap_or_else(|p| p.into_inner()).push(stats);
+        self.stats
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .push(stats);
     }
 
     /// Takes the stats of the finished tasks.
@@ -213,11 +223,21 @@ pub struct Stage<T: Task> {
 
 impl<T: Task> Stage<T> {
     /// A serial stage of `task` feeding `next`, reporting into `state`.
-    pub fn new(task: T, name: String, kind: &'static str, next: Box<dyn Sink<T::Out>>, state: Arc<PipelineState>) -> Self {
+    pub fn new(
+        task: T,
+        name: String,
+        kind: &'static str,
+        next: Box<dyn Sink<T::Out>>,
+        state: Arc<PipelineState>,
+    ) -> Self {
         Stage {
             task,
             next,
-            stats: TaskStats { name, kind, ..Default::default() },
+            stats: TaskStats {
+                name,
+                kind,
+                ..Default::default()
+            },
             state,
             first: None,
             dead: false,
@@ -227,7 +247,12 @@ impl<T: Task> Stage<T> {
 
     fn run<R>(&mut self, f: impl FnOnce(&mut T, &mut dyn Sink<T::Out>) -> Result<R>) -> Result<R> {
         let (w, c) = (Instant::now(), cpu::thread_cpu_s());
-        let mut down = Downstream { inner: self.next.as_mut(), count: 0, wall_s: 0.0, cpu_s: 0.0 };
+        let mut down = Downstream {
+            inner: self.next.as_mut(),
+            count: 0,
+            wall_s: 0.0,
+            cpu_s: 0.0,
+        };
         let r = f(&mut self.task, &mut down);
         let (dw, dc, n) = (down.wall_s, down.cpu_s, down.count);
         self.stats.busy_s += w.elapsed().as_secs_f64() - dw;
@@ -325,7 +350,11 @@ pub fn spawn<T: Task>(mut stage: Stage<T>, policy: QueuePolicy) -> Queue<T::In> 
 }
 
 fn thread_name(task: &str) -> String {
-    let mut n: String = task.chars().filter(|c| c.is_ascii_graphic()).take(15).collect();
+    let mut n: String = task
+        .chars()
+        .filter(|c| c.is_ascii_graphic())
+        .take(15)
+        .collect();
     if n.is_empty() {
         n.push_str("rdbench-task");
     }
@@ -348,7 +377,9 @@ impl<I: Send + 'static> Sink<I> for Queue<I> {
         self.tx = None;
         if let Some(h) = self.handle.take() {
             if h.join().is_err() {
-                self.state.fail(Error::TaskPanicked { task: self.name.clone() });
+                self.state.fail(Error::TaskPanicked {
+                    task: self.name.clone(),
+                });
             }
         }
         if self.state.failed() {
@@ -392,7 +423,9 @@ pub struct Tee<T: Clone + Send> {
 impl<T: Clone + Send> Tee<T> {
     /// A tee over `branches`.
     pub fn new(branches: Vec<Box<dyn Sink<T>>>) -> Self {
-        Tee { branches: branches.into_iter().map(Some).collect() }
+        Tee {
+            branches: branches.into_iter().map(Some).collect(),
+        }
     }
 
     /// Whether any branch is still alive.
@@ -403,13 +436,19 @@ impl<T: Clone + Send> Tee<T> {
 
 impl<T: Clone + Send> Sink<T> for Tee<T> {
     fn push(&mut self, item: T) -> Result<()> {
-        let live: Vec<usize> = (0..self.branches.len()).filter(|&i| self.branches[i].is_some()).collect();
+        let live: Vec<usize> = (0..self.branches.len())
+            .filter(|&i| self.branches[i].is_some())
+            .collect();
         let Some((&last, rest)) = live.split_last() else {
             return Err(Error::Disconnected);
         };
         let mut item = Some(item);
         for &i in rest.iter().chain(std::iter::once(&last)) {
-            let this = if i == last { item.take().expect("item moved once") } else { item.as_ref().expect("item kept").clone() };
+            let this = if i == last {
+                item.take().expect("item moved once")
+            } else {
+                item.as_ref().expect("item kept").clone()
+            };
             if let Some(b) = self.branches[i].as_mut() {
                 if b.push(this).is_err() {
                     // The branch recorded its own error; close it so its tasks release resources.
@@ -450,14 +489,26 @@ struct SharedInner<T> {
 impl<T: Send + 'static> Shared<T> {
     /// `producers` handles onto `sink`.
     pub fn split(sink: Box<dyn Sink<T>>, producers: usize) -> Vec<Shared<T>> {
-        let inner = Arc::new(Mutex::new(SharedInner { sink, open: producers }));
-        (0..producers).map(|_| Shared { inner: inner.clone(), closed: false }).collect()
+        let inner = Arc::new(Mutex::new(SharedInner {
+            sink,
+            open: producers,
+        }));
+        (0..producers)
+            .map(|_| Shared {
+                inner: inner.clone(),
+                closed: false,
+            })
+            .collect()
     }
 }
 
 impl<T: Send> Sink<T> for Shared<T> {
     fn push(&mut self, item: T) -> Result<()> {
-        self.inner.lock().unwrap_or_else(|p| p.into_inner()).sink.push(item)
+        self.inner
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .sink
+            .push(item)
     }
 
     fn close(&mut self) -> Result<()> {
@@ -492,7 +543,10 @@ mod tests {
         type Out = u32;
         fn process(&mut self, item: u32, out: &mut dyn Sink<u32>) -> Result<()> {
             if item == 13 {
-                return Err(Error::Spec { field: "x".into(), message: "thirteen".into() });
+                return Err(Error::Spec {
+                    field: "x".into(),
+                    message: "thirteen".into(),
+                });
             }
             out.push(item * 2)
         }
@@ -516,10 +570,22 @@ mod tests {
         }
     }
 
-    fn chain(mode: Mode, policy: QueuePolicy, delay_ms: u64) -> (Box<dyn Sink<u32>>, Arc<Mutex<Vec<u32>>>, Arc<PipelineState>) {
+    fn chain(
+        mode: Mode,
+        policy: QueuePolicy,
+        delay_ms: u64,
+    ) -> (Box<dyn Sink<u32>>, Arc<Mutex<Vec<u32>>>, Arc<PipelineState>) {
         let out = Arc::new(Mutex::new(Vec::new()));
         let state = PipelineState::new();
-        let s = stage(mode, policy, Double, "double".into(), "filter", Box::new(Collect(out.clone(), delay_ms)), state.clone());
+        let s = stage(
+            mode,
+            policy,
+            Double,
+            "double".into(),
+            "filter",
+            Box::new(Collect(out.clone(), delay_ms)),
+            state.clone(),
+        );
         (s, out, state)
     }
 
@@ -536,7 +602,10 @@ mod tests {
             assert_eq!(got[..3], [202, 204, 206]);
             assert_eq!(*got.last().unwrap(), 0, "finish output comes last");
             let stats = state.take_stats();
-            assert_eq!((stats[0].frames_in, stats[0].frames_out, stats[0].parallel), (100, 101, mode == Mode::Parallel));
+            assert_eq!(
+                (stats[0].frames_in, stats[0].frames_out, stats[0].parallel),
+                (100, 101, mode == Mode::Parallel)
+            );
         }
     }
 
@@ -561,7 +630,11 @@ mod tests {
 
     #[test]
     fn live_mode_drops_and_counts_when_the_queue_is_full() {
-        let policy = QueuePolicy { capacity: 8, mode: RunMode::Live, live_drop_threshold: 4 };
+        let policy = QueuePolicy {
+            capacity: 8,
+            mode: RunMode::Live,
+            live_drop_threshold: 4,
+        };
         let (mut s, out, state) = chain(Mode::Parallel, policy, 5);
         for i in 1..=200 {
             s.push(i + 100).unwrap();
@@ -570,12 +643,20 @@ mod tests {
         let got = out.lock().unwrap().len() as u64 - 1;
         let stats = state.take_stats();
         assert!(stats[0].dropped > 0, "nothing dropped");
-        assert_eq!(got + stats[0].dropped, 200, "every item is either delivered or counted as dropped");
+        assert_eq!(
+            got + stats[0].dropped,
+            200,
+            "every item is either delivered or counted as dropped"
+        );
     }
 
     #[test]
     fn vod_mode_applies_back_pressure_and_drops_nothing() {
-        let policy = QueuePolicy { capacity: 2, mode: RunMode::Vod, live_drop_threshold: 1 };
+        let policy = QueuePolicy {
+            capacity: 2,
+            mode: RunMode::Vod,
+            live_drop_threshold: 1,
+        };
         let (mut s, out, state) = chain(Mode::Parallel, policy, 1);
         for i in 1..=50 {
             s.push(i + 100).unwrap();

@@ -24,13 +24,21 @@ pub fn ffmpeg() -> BTreeMap<String, String> {
     let mut m = BTreeMap::new();
     // SAFETY: these functions take no arguments and return version numbers or a static string.
     unsafe {
-        m.insert("ffmpeg".to_string(), CStr::from_ptr(ffi::av_version_info()).to_string_lossy().into_owned());
+        m.insert(
+            "ffmpeg".to_string(),
+            CStr::from_ptr(ffi::av_version_info())
+                .to_string_lossy()
+                .into_owned(),
+        );
         m.insert("libavcodec".to_string(), split(ffi::avcodec_version()));
         m.insert("libavformat".to_string(), split(ffi::avformat_version()));
         m.insert("libavfilter".to_string(), split(ffi::avfilter_version()));
         m.insert("libavutil".to_string(), split(ffi::avutil_version()));
         m.insert("libswscale".to_string(), split(ffi::swscale_version()));
-        m.insert("libswresample".to_string(), split(ffi::swresample_version()));
+        m.insert(
+            "libswresample".to_string(),
+            split(ffi::swresample_version()),
+        );
     }
     m
 }
@@ -68,7 +76,10 @@ fn exported_version(name: &CStr, kind: Exported) -> Option<String> {
 /// x264's version, from the SEI it writes into a one-frame encode ("x264 - core 164 r3095 baee400").
 fn x264_version() -> Option<String> {
     let codec = ff::encoder::find_by_name("libx264")?;
-    let mut enc = ff::codec::context::Context::new_with_codec(codec).encoder().video().ok()?;
+    let mut enc = ff::codec::context::Context::new_with_codec(codec)
+        .encoder()
+        .video()
+        .ok()?;
     enc.set_width(16);
     enc.set_height(16);
     enc.set_format(ff::format::Pixel::YUV420P);
@@ -108,10 +119,30 @@ pub fn encoders() -> BTreeMap<String, String> {
             }
             let lookups: [(&str, &CStr, Exported, &str); 5] = [
                 ("libx265", c"x265_version_str", Exported::Variable, "x265 "),
-                ("libsvtav1", c"svt_av1_get_version", Exported::Function, "SVT-AV1 "),
-                ("libaom-av1", c"aom_codec_version_str", Exported::Function, "libaom "),
-                ("librav1e", c"rav1e_version_full", Exported::Function, "rav1e "),
-                ("libvpx-vp9", c"vpx_codec_version_str", Exported::Function, "libvpx "),
+                (
+                    "libsvtav1",
+                    c"svt_av1_get_version",
+                    Exported::Function,
+                    "SVT-AV1 ",
+                ),
+                (
+                    "libaom-av1",
+                    c"aom_codec_version_str",
+                    Exported::Function,
+                    "libaom ",
+                ),
+                (
+                    "librav1e",
+                    c"rav1e_version_full",
+                    Exported::Function,
+                    "rav1e ",
+                ),
+                (
+                    "libvpx-vp9",
+                    c"vpx_codec_version_str",
+                    Exported::Function,
+                    "libvpx ",
+                ),
             ];
             for (enc, sym, kind, prefix) in lookups {
                 if have(enc) {
@@ -130,7 +161,11 @@ pub fn encoders() -> BTreeMap<String, String> {
 pub fn encoder(codec: &str) -> String {
     encoders().get(codec).cloned().unwrap_or_else(|| {
         let f = ffmpeg();
-        format!("{} (libavcodec {})", codec, f.get("libavcodec").cloned().unwrap_or_default())
+        format!(
+            "{} (libavcodec {})",
+            codec,
+            f.get("libavcodec").cloned().unwrap_or_default()
+        )
     })
 }
 
@@ -145,7 +180,11 @@ mod tests {
         let e = encoders();
         assert!(e["libx264"].starts_with("x264 - core "), "{e:?}");
         assert!(e["libx265"].starts_with("x265 "), "{e:?}");
-        assert!(e.get("libsvtav1").is_some_and(|v| v.starts_with("SVT-AV1 v")), "{e:?}");
+        assert!(
+            e.get("libsvtav1")
+                .is_some_and(|v| v.starts_with("SVT-AV1 v")),
+            "{e:?}"
+        );
         assert!(encoder("libx264").contains("core"));
         assert!(encoder("mpeg4").contains("libavcodec"));
     }

@@ -30,20 +30,38 @@ impl VideoFilter {
     /// A filter for the output whose spec field is `field`, sampling with `sampler` and then
     /// running `graph_desc` (None: no graph) with `threads` threads (0: automatic).
     pub fn new(field: String, sampler: Sampler, graph_desc: Option<String>, threads: u32) -> Self {
-        VideoFilter { field, sampler, graph_desc, threads, graph: None, dropped: 0 }
+        VideoFilter {
+            field,
+            sampler,
+            graph_desc,
+            threads,
+            graph: None,
+            dropped: 0,
+        }
     }
 
     fn configure(&mut self, frame: &VideoFrame) -> Result<()> {
-        let desc = self.graph_desc.clone().expect("configure is only called with a graph");
+        let desc = self
+            .graph_desc
+            .clone()
+            .expect("configure is only called with a graph");
         let f = &frame.frame;
         let fmt: ffi::AVPixelFormat = f.format().into();
         let key = (f.width(), f.height(), fmt, frame.time_base);
         if self.graph.as_ref().is_some_and(|g| g.key == key) {
             return Ok(());
         }
-        let err = |message: String| Error::Filter { field: format!("{}.filter", self.field), graph: desc.clone(), message };
+        let err = |message: String| Error::Filter {
+            field: format!("{}.filter", self.field),
+            graph: desc.clone(),
+            message,
+        };
         let sar = f.aspect_ratio();
-        let (sn, sd) = if sar.numerator() > 0 && sar.denominator() > 0 { (sar.numerator(), sar.denominator()) } else { (1, 1) };
+        let (sn, sd) = if sar.numerator() > 0 && sar.denominator() > 0 {
+            (sar.numerator(), sar.denominator())
+        } else {
+            (1, 1)
+        };
         let args = format!(
             "video_size={}x{}:pix_fmt={}:time_base={}/{}:pixel_aspect={}/{}",
             f.width(),
@@ -60,10 +78,16 @@ impl VideoFilter {
             (*graph.as_mut_ptr()).nb_threads = self.threads as i32;
         }
         crate::log::clear();
-        let buffer = ff::filter::find("buffer").ok_or_else(|| err("libavfilter has no buffer source".into()))?;
-        let sink = ff::filter::find("buffersink").ok_or_else(|| err("libavfilter has no buffersink".into()))?;
-        graph.add(&buffer, "in", &args).map_err(|e| err(crate::log::describe(e)))?;
-        graph.add(&sink, "out", "").map_err(|e| err(crate::log::describe(e)))?;
+        let buffer = ff::filter::find("buffer")
+            .ok_or_else(|| err("libavfilter has no buffer source".into()))?;
+        let sink = ff::filter::find("buffersink")
+            .ok_or_else(|| err("libavfilter has no buffersink".into()))?;
+        graph
+            .add(&buffer, "in", &args)
+            .map_err(|e| err(crate::log::describe(e)))?;
+        graph
+            .add(&sink, "out", "")
+            .map_err(|e| err(crate::log::describe(e)))?;
         graph
             .output("in", 0)
             .and_then(|p| p.input("out", 0))
@@ -85,8 +109,14 @@ impl VideoFilter {
         loop {
             let mut filtered = ff::frame::Video::empty();
             match sink.sink().frame(&mut filtered) {
-                Ok(()) => out.push(VideoFrame { frame: filtered, time_base: g.out_tb })?,
-                Err(ff::Error::Other { errno: libc::EAGAIN }) | Err(ff::Error::Eof) => return Ok(()),
+                Ok(()) => out.push(VideoFrame {
+                    frame: filtered,
+                    time_base: g.out_tb,
+                })?,
+                Err(ff::Error::Other {
+                    errno: libc::EAGAIN,
+                })
+                | Err(ff::Error::Eof) => return Ok(()),
                 Err(e) => return Err(Error::ffmpeg(format!("{}: filtering", self.field), e)),
             }
         }
@@ -110,15 +140,21 @@ impl Task for VideoFilter {
         {
             let g = self.graph.as_mut().expect("graph configured");
             let mut src = g.graph.get("in").expect("source was added");
-            src.source().add(&frame.frame).map_err(|e| Error::ffmpeg(format!("{}: filtering", self.field), e))?;
+            src.source()
+                .add(&frame.frame)
+                .map_err(|e| Error::ffmpeg(format!("{}: filtering", self.field), e))?;
         }
         self.pull(out)
     }
 
     fn finish(&mut self, out: &mut dyn Sink<VideoFrame>) -> Result<()> {
-        let Some(g) = self.graph.as_mut() else { return Ok(()) };
+        let Some(g) = self.graph.as_mut() else {
+            return Ok(());
+        };
         let mut src = g.graph.get("in").expect("source was added");
-        src.source().flush().map_err(|e| Error::ffmpeg(format!("{}: flushing the filter", self.field), e))?;
+        src.source()
+            .flush()
+            .map_err(|e| Error::ffmpeg(format!("{}: flushing the filter", self.field), e))?;
         self.pull(out)
     }
 

@@ -33,8 +33,16 @@ width = 320
         assert_eq!(p.frames, 60, "{name}");
         assert!((p.fps - 30.0).abs() < 1e-6, "{name}: {} fps", p.fps);
         assert_eq!(p.pix_fmt, "yuv420p");
-        assert!((p.duration - 2.0).abs() < 0.034, "{name}: duration {}", p.duration);
-        assert_eq!(p.audio_codec.as_deref(), Some("aac"), "{name}: audio encoded by default");
+        assert!(
+            (p.duration - 2.0).abs() < 0.034,
+            "{name}: duration {}",
+            p.duration
+        );
+        assert_eq!(
+            p.audio_codec.as_deref(),
+            Some("aac"),
+            "{name}: audio encoded by default"
+        );
     }
     assert!(temporaries(dir.path()).is_empty());
 }
@@ -135,7 +143,16 @@ rc = { mode = "crf", value = 30 }
 "#,
     );
     let p = probe(&dir.path().join("hevc10.mkv"));
-    assert_eq!((p.codec.as_str(), p.pix_fmt.as_str(), p.width, p.height, p.frames), ("hevc", "yuv420p10le", 320, 240, 10));
+    assert_eq!(
+        (
+            p.codec.as_str(),
+            p.pix_fmt.as_str(),
+            p.width,
+            p.height,
+            p.frames
+        ),
+        ("hevc", "yuv420p10le", 320, 240, 10)
+    );
 }
 
 #[test]

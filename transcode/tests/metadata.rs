@@ -6,18 +6,35 @@ use crate::support::*;
 const UUID: &str = "086f3693-b7b3-4f2c-9653-21492feee5b8";
 const PAYLOAD: &[u8] = b"rdbench-sei-passthrough";
 /// The UUID x264 tags its version-information SEI with.
-const X264_UUID: [u8; 16] = [0xdc, 0x45, 0xe9, 0xbd, 0xe6, 0xd9, 0x48, 0xb7, 0x96, 0x2c, 0xd8, 0x20, 0xd9, 0x23, 0xee, 0xef];
+const X264_UUID: [u8; 16] = [
+    0xdc, 0x45, 0xe9, 0xbd, 0xe6, 0xd9, 0x48, 0xb7, 0x96, 0x2c, 0xd8, 0x20, 0xd9, 0x23, 0xee, 0xef,
+];
 
 #[test]
 fn unregistered_sei_passes_h264_to_h264_and_hevc() {
     let dir = tempfile::tempdir().unwrap();
-    let bsf = format!("h264_metadata=sei_user_data={UUID}+{}", std::str::from_utf8(PAYLOAD).unwrap());
+    let bsf = format!(
+        "h264_metadata=sei_user_data={UUID}+{}",
+        std::str::from_utf8(PAYLOAD).unwrap()
+    );
     ffmpeg(&[
-        "-f", "lavfi", "-i", "testsrc2=size=320x240:rate=25:duration=1",
-        "-c:v", "libx264", "-preset", "ultrafast", "-bsf:v", &bsf,
+        "-f",
+        "lavfi",
+        "-i",
+        "testsrc2=size=320x240:rate=25:duration=1",
+        "-c:v",
+        "libx264",
+        "-preset",
+        "ultrafast",
+        "-bsf:v",
+        &bsf,
         dir.path().join("sei.mp4").to_str().unwrap(),
     ]);
-    assert_eq!(count_bytes(&dir.path().join("sei.mp4"), PAYLOAD), 1, "the source carries the SEI");
+    assert_eq!(
+        count_bytes(&dir.path().join("sei.mp4"), PAYLOAD),
+        1,
+        "the source carries the SEI"
+    );
     run_ok(
         dir.path(),
         r#"
@@ -37,17 +54,42 @@ codec = "libx264"
 passthrough = false
 "#,
     );
-    assert_eq!(count_bytes(&dir.path().join("h264.mp4"), PAYLOAD), 1, "H.264 -> H.264 keeps the SEI");
-    assert_eq!(count_bytes(&dir.path().join("hevc.mkv"), PAYLOAD), 1, "H.264 -> HEVC keeps the SEI");
-    assert_eq!(count_bytes(&dir.path().join("off.mp4"), PAYLOAD), 0, "passthrough = false drops it");
+    assert_eq!(
+        count_bytes(&dir.path().join("h264.mp4"), PAYLOAD),
+        1,
+        "H.264 -> H.264 keeps the SEI"
+    );
+    assert_eq!(
+        count_bytes(&dir.path().join("hevc.mkv"), PAYLOAD),
+        1,
+        "H.264 -> HEVC keeps the SEI"
+    );
+    assert_eq!(
+        count_bytes(&dir.path().join("off.mp4"), PAYLOAD),
+        0,
+        "passthrough = false drops it"
+    );
     // Only the output's own x264 SEI, not the source's as well.
     assert_eq!(count_bytes(&dir.path().join("h264.mp4"), &X264_UUID), 1);
     // An independent decoder sees it as SEI side data on the output's first frame.
     let out = std::process::Command::new("ffprobe")
-        .args(["-v", "error", "-select_streams", "v", "-read_intervals", "%+#1", "-show_frames", "-of", "json"])
+        .args([
+            "-v",
+            "error",
+            "-select_streams",
+            "v",
+            "-read_intervals",
+            "%+#1",
+            "-show_frames",
+            "-of",
+            "json",
+        ])
         .arg(dir.path().join("hevc.mkv"))
         .output()
         .unwrap();
     let text = String::from_utf8_lossy(&out.stdout);
-    assert!(text.contains("User Data Unregistered SEI"), "ffprobe sees no SEI on the HEVC output: {text}");
+    assert!(
+        text.contains("User Data Unregistered SEI"),
+        "ffprobe sees no SEI on the HEVC output: {text}"
+    );
 }

@@ -6,9 +6,18 @@ use crate::support::*;
 /// A 5 s source with real detail (noise over a moving pattern), so bitrate targets mean something.
 fn detailed_source(dir: &std::path::Path) {
     ffmpeg(&[
-        "-f", "lavfi", "-i", "testsrc2=size=640x360:rate=30:duration=5",
-        "-vf", "noise=alls=12:allf=t",
-        "-c:v", "libx264", "-preset", "ultrafast", "-crf", "12",
+        "-f",
+        "lavfi",
+        "-i",
+        "testsrc2=size=640x360:rate=30:duration=5",
+        "-vf",
+        "noise=alls=12:allf=t",
+        "-c:v",
+        "libx264",
+        "-preset",
+        "ultrafast",
+        "-crf",
+        "12",
         dir.join("detail.mp4").to_str().unwrap(),
     ]);
 }
@@ -40,11 +49,20 @@ rc = { mode = "abr", bitrate_kbps = 800, passes = 2 }
     );
     for o in &report.outputs {
         let err = (o.video_kbps / 800.0 - 1.0) * 100.0;
-        assert!(err.abs() <= 10.0, "{:?}: {:.1} kbit/s is {err:+.1}% off 800", o.path, o.video_kbps);
+        assert!(
+            err.abs() <= 10.0,
+            "{:?}: {:.1} kbit/s is {err:+.1}% off 800",
+            o.path,
+            o.video_kbps
+        );
         assert_eq!(o.frames, 150);
     }
     // No two-pass statistics are left behind.
-    let leftovers: Vec<_> = std::fs::read_dir(dir.path()).unwrap().flatten().filter(|e| e.file_name().to_string_lossy().contains("2pass")).collect();
+    let leftovers: Vec<_> = std::fs::read_dir(dir.path())
+        .unwrap()
+        .flatten()
+        .filter(|e| e.file_name().to_string_lossy().contains("2pass"))
+        .collect();
     assert!(leftovers.is_empty(), "{leftovers:?}");
 }
 
@@ -56,15 +74,46 @@ fn every_first_class_encoder_takes_each_rate_control_mode_it_supports() {
         ("crf", "{ mode = \"crf\", value = 35 }"),
         ("qp", "{ mode = \"qp\", value = 35 }"),
         ("abr", "{ mode = \"abr\", bitrate_kbps = 100 }"),
-        ("cbr", "{ mode = \"cbr\", bitrate_kbps = 100, bufsize_kbits = 100 }"),
-        ("capped", "{ mode = \"capped_crf\", value = 35, maxrate_kbps = 150, bufsize_kbits = 300 }"),
+        (
+            "cbr",
+            "{ mode = \"cbr\", bitrate_kbps = 100, bufsize_kbits = 100 }",
+        ),
+        (
+            "capped",
+            "{ mode = \"capped_crf\", value = 35, maxrate_kbps = 150, bufsize_kbits = 300 }",
+        ),
     ];
     let encoders = [
-        ("libx264", "ultrafast", "mp4", &["crf", "qp", "abr", "cbr", "capped"][..]),
-        ("libx265", "ultrafast", "mp4", &["crf", "qp", "abr", "cbr", "capped"][..]),
-        ("libsvtav1", "12", "mkv", &["crf", "qp", "abr", "cbr", "capped"][..]),
-        ("libaom-av1", "8", "mkv", &["crf", "qp", "abr", "cbr", "capped"][..]),
-        ("libvpx-vp9", "8", "webm", &["crf", "qp", "abr", "cbr", "capped"][..]),
+        (
+            "libx264",
+            "ultrafast",
+            "mp4",
+            &["crf", "qp", "abr", "cbr", "capped"][..],
+        ),
+        (
+            "libx265",
+            "ultrafast",
+            "mp4",
+            &["crf", "qp", "abr", "cbr", "capped"][..],
+        ),
+        (
+            "libsvtav1",
+            "12",
+            "mkv",
+            &["crf", "qp", "abr", "cbr", "capped"][..],
+        ),
+        (
+            "libaom-av1",
+            "8",
+            "mkv",
+            &["crf", "qp", "abr", "cbr", "capped"][..],
+        ),
+        (
+            "libvpx-vp9",
+            "8",
+            "webm",
+            &["crf", "qp", "abr", "cbr", "capped"][..],
+        ),
         ("librav1e", "10", "mkv", &["qp", "abr"][..]),
     ];
     let mut job = String::from("input = \"tiny.mp4\"\n[defaults]\naudio = \"drop\"\n");
@@ -80,7 +129,11 @@ fn every_first_class_encoder_takes_each_rate_control_mode_it_supports() {
         }
     }
     let report = run_job(dir.path(), &job);
-    let failures: Vec<String> = report.outputs.iter().filter_map(|o| o.error.as_ref().map(|e| e.to_string())).collect();
+    let failures: Vec<String> = report
+        .outputs
+        .iter()
+        .filter_map(|o| o.error.as_ref().map(|e| e.to_string()))
+        .collect();
     assert!(failures.is_empty(), "{failures:#?}");
     for path in expected {
         let p = probe(&dir.path().join(&path));

@@ -39,6 +39,14 @@ fps = 24
     let cfr = probe(&dir.path().join("cfr.mp4"));
     assert_eq!(cfr.frames, 48);
     assert!((cfr.fps - 24.0).abs() < 1e-6);
-    let dropped: Vec<u64> = report.outputs.iter().map(|o| o.tasks.iter().find(|t| t.kind == "filter").unwrap().dropped).collect();
-    assert_eq!(dropped[..2], [50, 40], "the filter task counts the frames sampling removed");
+    let dropped: Vec<u64> = report
+        .outputs
+        .iter()
+        .map(|o| o.tasks.iter().find(|t| t.kind == "filter").unwrap().dropped)
+        .collect();
+    assert_eq!(
+        dropped[..2],
+        [50, 40],
+        "the filter task counts the frames sampling removed"
+    );
 }

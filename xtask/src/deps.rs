@@ -64,7 +64,11 @@ pub fn ensure(need: Need) -> Result<()> {
     let apt = which("apt-get");
     let root = is_root();
     if !apt || !root {
-        let why = if !apt { "this is not a Debian-like system (no apt-get)" } else { "this user is not root" };
+        let why = if !apt {
+            "this is not a Debian-like system (no apt-get)"
+        } else {
+            "this user is not root"
+        };
         bail!(
             "missing system packages: {list}; {why}, so install them yourself \
              (Debian 12: sudo apt-get install -y {list}) and run the command again"
@@ -90,7 +94,10 @@ pub fn ensure(need: Need) -> Result<()> {
     }
     let still = self::missing(&wanted)?;
     if !still.is_empty() {
-        bail!("after apt-get install these packages are still missing: {}", still.join(" "));
+        bail!(
+            "after apt-get install these packages are still missing: {}",
+            still.join(" ")
+        );
     }
     Ok(())
 }
@@ -114,7 +121,11 @@ fn missing(wanted: &[&'static str]) -> Result<Vec<&'static str>> {
             status.starts_with("ii").then_some(name)
         })
         .collect();
-    Ok(wanted.iter().copied().filter(|p| !installed.contains(p)).collect())
+    Ok(wanted
+        .iter()
+        .copied()
+        .filter(|p| !installed.contains(p))
+        .collect())
 }
 
 fn which(program: &str) -> bool {
@@ -144,6 +155,10 @@ mod tests {
         let build = packages(Need::Build);
         let test = packages(Need::Test);
         assert!(build.iter().all(|p| test.contains(p)));
-        assert!(build.contains(&"libavcodec-dev") && build.contains(&"ffmpeg") && build.contains(&"nasm"));
+        assert!(
+            build.contains(&"libavcodec-dev")
+                && build.contains(&"ffmpeg")
+                && build.contains(&"nasm")
+        );
     }
 }

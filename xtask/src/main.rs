@@ -73,14 +73,20 @@ fn test(rest: &[String]) -> Result<()> {
     deps::ensure(deps::Need::Test)?;
     let root = util::project_root();
     let mut cmd = util::cargo();
-    cmd.current_dir(&root).args(["test", "--workspace", "--profile", "ci"]).args(rest);
+    cmd.current_dir(&root)
+        .args(["test", "--workspace", "--profile", "ci"])
+        .args(rest);
     util::run(&mut cmd)
 }
 
 /// Builds the release binary and returns its path.
 fn release_binary() -> Result<std::path::PathBuf> {
     let root = util::project_root();
-    util::run(util::cargo().current_dir(&root).args(["build", "--release", "--bin", "rdbench"]))?;
+    util::run(
+        util::cargo()
+            .current_dir(&root)
+            .args(["build", "--release", "--bin", "rdbench"]),
+    )?;
     Ok(root.join("target/release/rdbench"))
 }
 
@@ -91,9 +97,18 @@ fn bench(rest: &[String]) -> Result<()> {
     let rdbench = release_binary()?;
     let root = util::project_root();
     // `--runs-dir DIR` among the arguments moves the run folders; `runs/` by default.
-    let given = rest.iter().position(|a| a == "--runs-dir").and_then(|i| rest.get(i + 1));
-    let runs = given.map(std::path::PathBuf::from).unwrap_or_else(|| root.join("runs"));
-    let runs = if runs.is_absolute() { runs } else { std::env::current_dir()?.join(runs) };
+    let given = rest
+        .iter()
+        .position(|a| a == "--runs-dir")
+        .and_then(|i| rest.get(i + 1));
+    let runs = given
+        .map(std::path::PathBuf::from)
+        .unwrap_or_else(|| root.join("runs"));
+    let runs = if runs.is_absolute() {
+        runs
+    } else {
+        std::env::current_dir()?.join(runs)
+    };
     std::fs::create_dir_all(&runs)?;
     let rest: Vec<String> = {
         let mut v = Vec::new();
@@ -111,10 +126,17 @@ fn bench(rest: &[String]) -> Result<()> {
         }
         v
     };
-    let before: std::collections::BTreeSet<_> = std::fs::read_dir(&runs)?.flatten().map(|e| e.path()).collect();
+    let before: std::collections::BTreeSet<_> = std::fs::read_dir(&runs)?
+        .flatten()
+        .map(|e| e.path())
+        .collect();
     let start = std::time::Instant::now();
     let mut cmd = std::process::Command::new(&rdbench);
-    cmd.current_dir(&root).arg("bench").arg("--runs-dir").arg(&runs).args(&rest);
+    cmd.current_dir(&root)
+        .arg("bench")
+        .arg("--runs-dir")
+        .arg(&runs)
+        .args(&rest);
     util::run(&mut cmd)?;
     let run = std::fs::read_dir(&runs)?
         .flatten()
@@ -125,12 +147,23 @@ fn bench(rest: &[String]) -> Result<()> {
         eprintln!("xtask: the run folder is {} (resumed run)", runs.display());
         return Ok(());
     };
-    let report = std::process::Command::new(&rdbench).current_dir(&root).arg("report").arg(&run).status();
+    let report = std::process::Command::new(&rdbench)
+        .current_dir(&root)
+        .arg("report")
+        .arg(&run)
+        .status();
     match report {
         Ok(s) if s.success() => {}
-        Ok(s) => eprintln!("xtask: rdbench report failed ({s}); the run's tables and summary are in {}", run.display()),
+        Ok(s) => eprintln!(
+            "xtask: rdbench report failed ({s}); the run's tables and summary are in {}",
+            run.display()
+        ),
         Err(e) => eprintln!("xtask: could not run rdbench report: {e}"),
     }
-    eprintln!("xtask: benchmark finished in {:.0} s; run folder {}", start.elapsed().as_secs_f64(), run.display());
+    eprintln!(
+        "xtask: benchmark finished in {:.0} s; run folder {}",
+        start.elapsed().as_secs_f64(),
+        run.display()
+    );
     Ok(())
 }

@@ -46,10 +46,18 @@ pub fn timed(cmd: &mut Command) -> Result<Timing> {
         bail!(
             "{cmd:?} failed: {}\n{}",
             out.status,
-            String::from_utf8_lossy(&out.stderr).lines().rev().take(5).collect::<Vec<_>>().join("\n")
+            String::from_utf8_lossy(&out.stderr)
+                .lines()
+                .rev()
+                .take(5)
+                .collect::<Vec<_>>()
+                .join("\n")
         );
     }
-    Ok(Timing { wall_s, cpu_s: after - before })
+    Ok(Timing {
+        wall_s,
+        cpu_s: after - before,
+    })
 }
 
 /// User + system CPU seconds of all waited-for children (`cutime` + `cstime` of `/proc/self/stat`).
@@ -59,7 +67,10 @@ fn children_cpu_s() -> Result<f64> {
     let after = stat.rsplit_once(')').map(|(_, rest)| rest).unwrap_or("");
     let fields: Vec<&str> = after.split_whitespace().collect();
     let ticks = |i: usize| -> Result<f64> {
-        fields.get(i).and_then(|f| f.parse::<f64>().ok()).context("parsing /proc/self/stat")
+        fields
+            .get(i)
+            .and_then(|f| f.parse::<f64>().ok())
+            .context("parsing /proc/self/stat")
     };
     // `after` starts at field 3 (state), so field n is index n - 3.
     let ticks_per_s = clock_ticks_per_second();

@@ -8,8 +8,16 @@ use rdbench_transcode::spec;
 
 /// Runs the ffmpeg CLI quietly; panics with its stderr on failure.
 pub fn ffmpeg(args: &[&str]) {
-    let out = Command::new("ffmpeg").args(["-hide_banner", "-loglevel", "error", "-nostdin", "-y"]).args(args).output().expect("ffmpeg runs");
-    assert!(out.status.success(), "ffmpeg {args:?} failed: {}", String::from_utf8_lossy(&out.stderr));
+    let out = Command::new("ffmpeg")
+        .args(["-hide_banner", "-loglevel", "error", "-nostdin", "-y"])
+        .args(args)
+        .output()
+        .expect("ffmpeg runs");
+    assert!(
+        out.status.success(),
+        "ffmpeg {args:?} failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
 }
 
 /// A test pattern source of `size` at `rate` fps for `seconds`, H.264 in MP4, with a sine
@@ -20,10 +28,24 @@ pub fn source(dir: &Path, name: &str, size: &str, rate: u32, seconds: f64, audio
     let mut args: Vec<String> = vec!["-f".into(), "lavfi".into(), "-i".into(), video];
     if audio {
         args.extend(["-f", "lavfi", "-i"].map(String::from));
-        args.push(format!("sine=frequency=440:sample_rate=48000:duration={seconds}"));
+        args.push(format!(
+            "sine=frequency=440:sample_rate=48000:duration={seconds}"
+        ));
         args.extend(["-c:a", "aac", "-shortest"].map(String::from));
     }
-    args.extend(["-c:v", "libx264", "-preset", "ultrafast", "-crf", "18", "-pix_fmt", "yuv420p"].map(String::from));
+    args.extend(
+        [
+            "-c:v",
+            "libx264",
+            "-preset",
+            "ultrafast",
+            "-crf",
+            "18",
+            "-pix_fmt",
+            "yuv420p",
+        ]
+        .map(String::from),
+    );
     args.push(path.to_string_lossy().into_owned());
     let refs: Vec<&str> = args.iter().map(String::as_str).collect();
     ffmpeg(&refs);
@@ -43,7 +65,12 @@ pub fn run_job(dir: &Path, toml: &str) -> JobReport {
 pub fn run_ok(dir: &Path, toml: &str) -> JobReport {
     let r = run_job(dir, toml);
     for o in &r.outputs {
-        assert!(o.error.is_none(), "output {:?} failed: {}", o.path, o.error.as_ref().unwrap());
+        assert!(
+            o.error.is_none(),
+            "output {:?} failed: {}",
+            o.path,
+            o.error.as_ref().unwrap()
+        );
     }
     r
 }
@@ -65,7 +92,11 @@ fn ratio(s: &str) -> f64 {
     match s.split_once('/') {
         Some((n, d)) => {
             let (n, d): (f64, f64) = (n.parse().unwrap_or(0.0), d.parse().unwrap_or(0.0));
-            if d == 0.0 { 0.0 } else { n / d }
+            if d == 0.0 {
+                0.0
+            } else {
+                n / d
+            }
         }
         None => s.parse().unwrap_or(0.0),
     }
@@ -74,20 +105,44 @@ fn ratio(s: &str) -> f64 {
 /// Probes `path` with ffprobe (an independent reading of the output).
 pub fn probe(path: &Path) -> Probed {
     let out = Command::new("ffprobe")
-        .args(["-v", "error", "-count_frames", "-show_streams", "-show_format", "-of", "json"])
+        .args([
+            "-v",
+            "error",
+            "-count_frames",
+            "-show_streams",
+            "-show_format",
+            "-of",
+            "json",
+        ])
         .arg(path)
         .output()
         .expect("ffprobe runs");
-    assert!(out.status.success(), "ffprobe {}: {}", path.display(), String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "ffprobe {}: {}",
+        path.display(),
+        String::from_utf8_lossy(&out.stderr)
+    );
     let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     let streams = v["streams"].as_array().unwrap();
-    let video = streams.iter().find(|s| s["codec_type"] == "video").expect("a video stream");
+    let video = streams
+        .iter()
+        .find(|s| s["codec_type"] == "video")
+        .expect("a video stream");
     let audio = streams.iter().find(|s| s["codec_type"] == "audio");
     let fps = {
         let avg = ratio(video["avg_frame_rate"].as_str().unwrap_or("0/0"));
-        if avg > 0.0 { avg } else { ratio(video["r_frame_rate"].as_str().unwrap_or("0/0")) }
+        if avg > 0.0 {
+            avg
+        } else {
+            ratio(video["r_frame_rate"].as_str().unwrap_or("0/0"))
+        }
     };
-    let duration = video["duration"].as_str().or(v["format"]["duration"].as_str()).and_then(|d| d.parse().ok()).unwrap_or(0.0);
+    let duration = video["duration"]
+        .as_str()
+        .or(v["format"]["duration"].as_str())
+        .and_then(|d| d.parse().ok())
+        .unwrap_or(0.0);
     Probed {
         width: video["width"].as_u64().unwrap(),
         height: video["height"].as_u64().unwrap(),
@@ -107,7 +162,11 @@ pub fn temporaries(dir: &Path) -> Vec<PathBuf> {
     while let Some(d) = stack.pop() {
         for e in std::fs::read_dir(&d).into_iter().flatten().flatten() {
             let p = e.path();
-            if p.file_name().unwrap().to_string_lossy().contains("rdbench-tmp") {
+            if p.file_name()
+                .unwrap()
+                .to_string_lossy()
+                .contains("rdbench-tmp")
+            {
                 found.push(p.clone());
             }
             if p.is_dir() {
