@@ -93,7 +93,8 @@ pub struct JobRun {
     pub result: JobResult,
     /// CPU this run spent on the job (all threads).
     pub cpu_s: f64,
-    /// CPU on the job's thread outside the encoder, decoders and scorers.
+    /// CPU on the job's thread outside its calls into the transcode core and the scorer
+    /// (planning, hashing, caching, rate-control analysis, records).
     pub overhead_cpu_s: f64,
     /// Encoder CPU this run spent (0 when the encode was cached).
     pub encode_cpu_s: f64,
@@ -313,18 +314,20 @@ pub fn execute(ctx: &Context<'_>, job: &Job) -> JobRun {
     if let Some(dir) = out.parent() {
         let _ = std::fs::create_dir_all(dir);
     }
-    // Encode.
-    let (mut encoded_now, mut on_thread_cpu, mut helper_cpu, mut encode_cpu_now) =
+    // Encode. The harness's own overhead is the job thread's CPU outside its calls into the
+    // transcode core and the scorer.
+    let (mut encoded_now, mut in_calls_cpu, mut helper_cpu, mut encode_cpu_now) =
         (false, 0.0, 0.0, 0.0);
     let cached_encode: Option<EncodeOutcome> =
         ctx.cache.get("encodes", &key).filter(|_| out.is_file());
     let enc = match cached_encode {
         Some(e) => Ok(e),
         None => {
+            let c = cpu::thread_cpu_s();
             let r = encode(ctx, job, &out);
+            in_calls_cpu += cpu::thread_cpu_s() - c;
             if let Ok(e) = &r {
                 encoded_now = true;
-                on_thread_cpu += e.transcode_cpu_s - e.transcode_helper_cpu_s;
                 helper_cpu += e.transcode_helper_cpu_s;
                 encode_cpu_now = e.encode_cpu_s;
                 ctx.cache.put("encodes", &key, e);
@@ -356,10 +359,11 @@ pub fn execute(ctx: &Context<'_>, job: &Job) -> JobRun {
     let sc = match ctx.cache.get::<ScoreOutcome>("scores", &skey) {
         Some(s) => Ok(s),
         None => {
+            let c = cpu::thread_cpu_s();
             let r = score(ctx, job, &out);
+            in_calls_cpu += cpu::thread_cpu_s() - c;
             if let Ok(s) = &r {
                 scored_now = true;
-                on_thread_cpu += s.score_cpu_s;
                 helper_cpu += s.decode_cpu_s;
                 ctx.cache.put("scores", &skey, s);
             }
@@ -380,7 +384,7 @@ pub fn execute(ctx: &Context<'_>, job: &Job) -> JobRun {
     }
     record.cached = !encoded_now && !scored_now;
     let worker_cpu = cpu::thread_cpu_s() - cpu0;
-    let overhead = (worker_cpu - on_thread_cpu).max(0.0);
+    let overhead = (worker_cpu - in_calls_cpu).max(0.0);
     JobRun {
         result: JobResult { record, frames },
         cpu_s: worker_cpu + helper_cpu,

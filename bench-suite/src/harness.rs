@@ -377,10 +377,15 @@ pub fn run(
                             }
                         });
                 let path = jobs_dir.join(job_file_name(&job.id));
-                match write_atomic(
+                let mut run = run;
+                let c = rdbench_transcode::cpu::thread_cpu_s();
+                let written = write_atomic(
                     &path,
                     &serde_json::to_vec(&run.result).expect("records serialise"),
-                ) {
+                );
+                // Writing the record is the harness's own work too.
+                run.overhead_cpu_s += rdbench_transcode::cpu::thread_cpu_s() - c;
+                match written {
                     Ok(()) => {
                         let _ = std::fs::remove_file(&marker);
                         let n = done.fetch_add(1, Ordering::SeqCst) + 1;
