@@ -100,9 +100,24 @@ fn hdr_mastering_display_and_light_level_pass_to_hevc() {
     let md = "G(13250,34500)B(7500,3000)R(34000,16000)WP(15635,16450)L(10000000,50)";
     let params = format!("master-display={md}:max-cll=1000,400:hdr10=1:log-level=error");
     ffmpeg(&[
-        "-f", "lavfi", "-i", "testsrc2=size=320x240:rate=25:duration=0.4",
-        "-pix_fmt", "yuv420p10le", "-color_primaries", "bt2020", "-color_trc", "smpte2084", "-colorspace", "bt2020nc",
-        "-c:v", "libx265", "-preset", "ultrafast", "-x265-params", &params,
+        "-f",
+        "lavfi",
+        "-i",
+        "testsrc2=size=320x240:rate=25:duration=0.4",
+        "-pix_fmt",
+        "yuv420p10le",
+        "-color_primaries",
+        "bt2020",
+        "-color_trc",
+        "smpte2084",
+        "-colorspace",
+        "bt2020nc",
+        "-c:v",
+        "libx265",
+        "-preset",
+        "ultrafast",
+        "-x265-params",
+        &params,
         dir.path().join("hdr.mkv").to_str().unwrap(),
     ]);
     run_ok(
@@ -123,15 +138,40 @@ passthrough = false
     );
     let frames = |name: &str| {
         let out = std::process::Command::new("ffprobe")
-            .args(["-v", "error", "-select_streams", "v", "-read_intervals", "%+#1", "-show_frames", "-of", "json"])
+            .args([
+                "-v",
+                "error",
+                "-select_streams",
+                "v",
+                "-read_intervals",
+                "%+#1",
+                "-show_frames",
+                "-of",
+                "json",
+            ])
             .arg(dir.path().join(name))
             .output()
             .unwrap();
         String::from_utf8_lossy(&out.stdout).to_string()
     };
     let text = frames("out.mkv");
-    assert!(text.contains("Mastering display metadata"), "no mastering display on the output: {text}");
-    assert!(text.contains("\"max_luminance\": \"10000000/10000\"") && text.contains("\"min_luminance\": \"50/10000\""), "{text}");
-    assert!(text.contains("Content light level metadata") && text.contains("\"max_content\": 1000") && text.contains("\"max_average\": 400"), "{text}");
-    assert!(!frames("off.mkv").contains("Mastering display metadata"), "passthrough = false drops it");
+    assert!(
+        text.contains("Mastering display metadata"),
+        "no mastering display on the output: {text}"
+    );
+    assert!(
+        text.contains("\"max_luminance\": \"10000000/10000\"")
+            && text.contains("\"min_luminance\": \"50/10000\""),
+        "{text}"
+    );
+    assert!(
+        text.contains("Content light level metadata")
+            && text.contains("\"max_content\": 1000")
+            && text.contains("\"max_average\": 400"),
+        "{text}"
+    );
+    assert!(
+        !frames("off.mkv").contains("Mastering display metadata"),
+        "passthrough = false drops it"
+    );
 }

@@ -12,6 +12,7 @@
 mod deps;
 mod ladder;
 mod metrics;
+mod tidy;
 mod util;
 
 use anyhow::{bail, Result};
