@@ -189,7 +189,7 @@ mod tests {
         let gib = 1024 * 1024 * 1024;
         assert_eq!(vmaf_threads_within(gib, 3840 * 2160, 2), 1);
         assert_eq!(vmaf_threads_within(gib, 1920 * 1080, 2), 2);
-        assert_eq!(vmaf_threads_within(gib, 1920 * 1080, 16), 6);
-        assert_eq!(vmaf_threads_within(4 * gib, 3840 * 2160, 16), 8);
+        assert_eq!(vmaf_threads_within(gib, 1920 * 1080, 16), 9);
+        assert_eq!(vmaf_threads_within(4 * gib, 3840 * 2160, 16), 9);
     }
 }
