@@ -352,20 +352,20 @@ impl Task for VideoDecode {
     type Out = VideoFrame;
 
     fn process(&mut self, packet: ff::Packet, out: &mut dyn Sink<VideoFrame>) -> Result<()> {
-        match self.decoder.send_packet(&packet) {
-            Ok(()) => {}
-            // Corrupt data: counted and skipped, as FFmpeg's tools do.
-            Err(ff::Error::InvalidData)
-            | Err(ff::Error::Other {
-                errno: libc::EINVAL,
-            }) => self.corrupt += 1,
-            Err(ff::Error::Other {
-                errno: libc::EAGAIN,
-            }) => {}
-            Err(e) => {
-                // Unusual errors mid-stream are also survivable for a decoder: count them.
-                self.corrupt += 1;
-                let _ = e;
+        // The decoder is drained after every packet, so it takes the next one at once; should
+        // it still be full (EAGAIN), draining again makes room and the packet is sent again.
+        for _ in 0..2 {
+            match self.decoder.send_packet(&packet) {
+                Ok(()) => break,
+                Err(ff::Error::Other {
+                    errno: libc::EAGAIN,
+                }) => self.drain(out)?,
+                // Corrupt data and other mid-stream errors: counted and skipped, as FFmpeg's
+                // tools do; the decoder carries on with the next packet.
+                Err(_) => {
+                    self.corrupt += 1;
+                    break;
+                }
             }
         }
         self.drain(out)

@@ -75,7 +75,8 @@ fn test(rest: &[String]) -> Result<()> {
     let root = util::project_root();
     let mut cmd = util::cargo();
     cmd.current_dir(&root)
-        .args(["test", "--workspace", "--profile", "ci"])
+        // Every test binary runs even when an earlier one fails, so one report shows them all.
+        .args(["test", "--workspace", "--profile", "ci", "--no-fail-fast"])
         .args(rest);
     util::run(&mut cmd)
 }
