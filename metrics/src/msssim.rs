@@ -139,15 +139,15 @@ pub fn ms_ssim_planes<T: Sample>(
 }
 
 /// Low-pass filters and halves a picture (one MS-SSIM scale step).
-pub(crate) fn lpf_decimate(src: &dyn Rows) -> Image {
+pub(crate) fn lpf_decimate<R: Rows>(src: &R) -> Image {
     dispatch(LpfKernel { src })
 }
 
-struct LpfKernel<'r> {
-    src: &'r dyn Rows,
+struct LpfKernel<'r, R> {
+    src: &'r R,
 }
 
-impl WithSimd for LpfKernel<'_> {
+impl<R: Rows> WithSimd for LpfKernel<'_, R> {
     type Output = Image;
 
     #[inline(always)]
