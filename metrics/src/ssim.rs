@@ -214,7 +214,7 @@ fn gauss5<S: Simd>(simd: S, g: &[S::f32s; 6], a: &[f32], b: &[f32]) -> [S::f32s;
         simd.mul_f32s(g[5], simd.mul_f32s(y, y)),
         simd.mul_f32s(g[5], simd.mul_f32s(x, y)),
     ];
-    for t in 0..5 {
+    for (t, &gt) in g.iter().enumerate().take(5) {
         let (xa, xb) = (load::<S>(a, t), load::<S>(a, WINDOW - 1 - t));
         let (ya, yb) = (load::<S>(b, t), load::<S>(b, WINDOW - 1 - t));
         // Sums of two samples or two products: exact for 8-bit samples.
@@ -223,11 +223,11 @@ fn gauss5<S: Simd>(simd: S, g: &[S::f32s; 6], a: &[f32], b: &[f32]) -> [S::f32s;
         let sxx = simd.mul_add_e_f32s(xa, xa, simd.mul_f32s(xb, xb));
         let syy = simd.mul_add_e_f32s(ya, ya, simd.mul_f32s(yb, yb));
         let sxy = simd.mul_add_e_f32s(xa, ya, simd.mul_f32s(xb, yb));
-        acc[0] = simd.mul_add_e_f32s(sx, g[t], acc[0]);
-        acc[1] = simd.mul_add_e_f32s(sy, g[t], acc[1]);
-        acc[2] = simd.mul_add_e_f32s(sxx, g[t], acc[2]);
-        acc[3] = simd.mul_add_e_f32s(syy, g[t], acc[3]);
-        acc[4] = simd.mul_add_e_f32s(sxy, g[t], acc[4]);
+        acc[0] = simd.mul_add_e_f32s(sx, gt, acc[0]);
+        acc[1] = simd.mul_add_e_f32s(sy, gt, acc[1]);
+        acc[2] = simd.mul_add_e_f32s(sxx, gt, acc[2]);
+        acc[3] = simd.mul_add_e_f32s(syy, gt, acc[3]);
+        acc[4] = simd.mul_add_e_f32s(sxy, gt, acc[4]);
     }
     acc
 }
