@@ -138,6 +138,10 @@ pub fn ms_ssim_planes<T: Sample>(
     ])
 }
 
+/// Samples of padding after a decimated picture's last row: room for the overspill of the last
+/// row's vectors and for in-place reads of whole vectors and windows past any row's end.
+const IMAGE_PADDING: usize = 64;
+
 /// Low-pass filters and halves a picture (one MS-SSIM scale step).
 pub(crate) fn lpf_decimate<R: Rows>(src: &R) -> Image {
     dispatch(LpfKernel { src })
@@ -169,21 +173,33 @@ impl<R: Rows> WithSimd for LpfKernel<'_, R> {
         let mut vrow = Scratch::zeroed(wp);
         let mut even = Scratch::zeroed(swp + 4 + l);
         let mut odd = Scratch::zeroed(swp + 4 + l);
-        let mut out_row = Scratch::zeroed(swp);
-        let mut data = Scratch::with_capacity(sw * sh);
+        // The output, padded so that whole vectors can be stored at the end of every row (each
+        // row's overspill is overwritten by the next row) and so that the next kernels can read
+        // whole vectors and windows in place past the end of any row.
+        let mut data = Scratch::zeroed(sw * sh + IMAGE_PADDING);
 
         for y in 0..sh {
             let src_rows: [usize; 9] =
                 std::array::from_fn(|k| mirror(2 * y as isize - 4 + k as isize, h));
-            for &r in &src_rows {
-                let slot = r % SLOTS;
-                if tag[slot] != r {
-                    tag[slot] = r;
-                    self.src.fill(r, 0, &mut cache[slot * wp..slot * wp + w]);
+            let in_place = src_rows
+                .iter()
+                .all(|&r| self.src.slice(r).is_some_and(|row| row.len() >= wp));
+            if !in_place {
+                for &r in &src_rows {
+                    let slot = r % SLOTS;
+                    if tag[slot] != r {
+                        tag[slot] = r;
+                        self.src.fill(r, 0, &mut cache[slot * wp..slot * wp + w]);
+                    }
                 }
             }
             // Vertical 9-tap filter at this kept row, all columns.
             let c: [&[f32]; 9] = std::array::from_fn(|k| {
+                if in_place {
+                    if let Some(row) = self.src.slice(src_rows[k]) {
+                        return &row[..wp];
+                    }
+                }
                 let slot = src_rows[k] % SLOTS;
                 &cache[slot * wp..(slot + 1) * wp]
             });
@@ -218,7 +234,8 @@ impl<R: Rows> WithSimd for LpfKernel<'_, R> {
                 even[j] = at(2 * j as isize - 4);
                 odd[j] = at(2 * j as isize - 3);
             }
-            // Horizontal 9-tap filter at the kept (even) columns.
+            // Horizontal 9-tap filter at the kept (even) columns, stored in place.
+            let out_row = &mut data[y * sw..y * sw + swp];
             let mut x = 0;
             while x < swp {
                 let mut acc = simd.mul_f32s(f[4], load::<S>(&even, x + 2));
@@ -230,10 +247,9 @@ impl<R: Rows> WithSimd for LpfKernel<'_, R> {
                 acc = simd.mul_add_e_f32s(p2, f[2], acc);
                 let p3 = simd.add_f32s(load::<S>(&odd, x + 1), load::<S>(&odd, x + 2));
                 acc = simd.mul_add_e_f32s(p3, f[3], acc);
-                store::<S>(&mut out_row, x, acc);
+                store::<S>(out_row, x, acc);
                 x += l;
             }
-            data.extend(&out_row[..sw]);
         }
         Image { w: sw, h: sh, data }
     }

@@ -95,6 +95,12 @@ pub(crate) trait Rows: Sync {
     fn height(&self) -> usize;
     /// Writes samples `x0..x0 + out.len()` of row `y` into `out` (the range lies in the row).
     fn fill(&self, y: usize, x0: usize, out: &mut [f32]);
+    /// Row `y` in place when the source holds centred `f32` samples: the row's samples followed
+    /// by whatever comes after them in memory (the next rows, then padding), so kernels may read
+    /// past the row's end into lanes they discard.
+    fn slice(&self, _y: usize) -> Option<&[f32]> {
+        None
+    }
 }
 
 /// Rows of a sample plane, scaled to the 8-bit range and centred on 128.
@@ -132,7 +138,8 @@ impl<T: Sample> Rows for PlaneRows<'_, '_, T> {
     }
 }
 
-/// A picture of centred `f32` samples, tightly packed.
+/// A picture of centred `f32` samples, tightly packed (`data` may hold padding after the last
+/// row).
 #[derive(Clone, Debug)]
 pub(crate) struct Image {
     pub(crate) w: usize,
@@ -153,6 +160,10 @@ impl Rows for Image {
     fn fill(&self, y: usize, x0: usize, out: &mut [f32]) {
         let start = y * self.w + x0;
         out.copy_from_slice(&self.data[start..start + out.len()]);
+    }
+    #[inline(always)]
+    fn slice(&self, y: usize) -> Option<&[f32]> {
+        Some(&self.data[y * self.w..])
     }
 }
 
@@ -458,13 +469,27 @@ impl<A: Rows, B: Rows> WithSimd for WindowKernel<'_, A, B> {
         let last_valid = ow - (nvec - 1) * l;
         let mut done = 0; // output rows finished
         for y in 0..h {
-            self.a.fill(y, 0, &mut ra[..w]);
-            self.b.fill(y, 0, &mut rb[..w]);
+            // Rows of f32 pictures are read in place when the picture's memory reaches far
+            // enough; the lanes past the row's end only feed discarded windows.
+            let xa: &[f32] = match self.a.slice(y) {
+                Some(r) if r.len() >= plen => r,
+                _ => {
+                    self.a.fill(y, 0, &mut ra[..w]);
+                    &ra
+                }
+            };
+            let xb: &[f32] = match self.b.slice(y) {
+                Some(r) if r.len() >= plen => r,
+                _ => {
+                    self.b.fill(y, 0, &mut rb[..w]);
+                    &rb
+                }
+            };
             let slot = y % SLOTS;
             let dst = &mut ring[slot * row_len..(slot + 1) * row_len];
             for (v, d) in dst.chunks_exact_mut(MAPS).enumerate() {
                 let span = v * l..v * l + l + WINDOW - 1;
-                let out = gauss5(simd, &k.g, &ra[span.clone()], &rb[span]);
+                let out = gauss5(simd, &k.g, &xa[span.clone()], &xb[span]);
                 d.copy_from_slice(&out);
             }
 
