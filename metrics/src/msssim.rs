@@ -163,14 +163,16 @@ impl<R: Rows> WithSimd for LpfKernel<'_, R> {
         let swp = round_up(sw, l);
         let f: [S::f32s; 5] = std::array::from_fn(|k| simd.splat_f32s(LPF[k]));
 
-        // Source rows, cached by row index (the 9 rows one output row needs are consecutive
-        // after mirroring, so 16 slots never evict a row still in use).
+        // Source rows, cached by row index (the 2·PASS + 7 rows one pass needs are consecutive
+        // before mirroring, so SLOTS ≥ 2·PASS + 7 never evicts a row still in use).
+        const PASS: usize = 4;
+        const SRC: usize = 2 * PASS + 7;
         const SLOTS: usize = 16;
         let mut cache = Scratch::zeroed(SLOTS * wp);
         let mut tag = [usize::MAX; SLOTS];
-        // The vertically filtered row, then its even and odd samples after mirroring:
+        // Two vertically filtered rows, then the even and odd samples of one after mirroring:
         // even[j] = v[2j − 4], odd[j] = v[2j − 3].
-        let mut vrow = Scratch::zeroed(wp);
+        let mut vrows: [Scratch; PASS] = std::array::from_fn(|_| Scratch::zeroed(wp));
         let mut even = Scratch::zeroed(swp + 4 + l);
         let mut odd = Scratch::zeroed(swp + 4 + l);
         // The output, padded so that whole vectors can be stored at the end of every row (each
@@ -178,8 +180,11 @@ impl<R: Rows> WithSimd for LpfKernel<'_, R> {
         // whole vectors and windows in place past the end of any row.
         let mut data = Scratch::zeroed(sw * sh + IMAGE_PADDING);
 
-        for y in 0..sh {
-            let src_rows: [usize; 9] =
+        // Output rows in pairs: rows y and y + 1 filter source rows 2y − 4 ..= 2y + 6 (mirrored),
+        // so each vector of those 11 rows is loaded once for both.
+        for y in (0..sh).step_by(PASS) {
+            let rows_here = PASS.min(sh - y);
+            let src_rows: [usize; SRC] =
                 std::array::from_fn(|k| mirror(2 * y as isize - 4 + k as isize, h));
             let in_place = src_rows
                 .iter()
@@ -193,8 +198,8 @@ impl<R: Rows> WithSimd for LpfKernel<'_, R> {
                     }
                 }
             }
-            // Vertical 9-tap filter at this kept row, all columns.
-            let c: [&[f32]; 9] = std::array::from_fn(|k| {
+            // Vertical 9-tap filter at these kept rows, all columns.
+            let c: [&[f32]; SRC] = std::array::from_fn(|k| {
                 if in_place {
                     if let Some(row) = self.src.slice(src_rows[k]) {
                         return &row[..wp];
@@ -205,50 +210,56 @@ impl<R: Rows> WithSimd for LpfKernel<'_, R> {
             });
             let mut x = 0;
             while x < wp {
-                let mut acc = simd.mul_f32s(f[4], load::<S>(c[4], x));
-                for k in 0..4 {
-                    let p = simd.add_f32s(load::<S>(c[k], x), load::<S>(c[8 - k], x));
-                    acc = simd.mul_add_e_f32s(p, f[k], acc);
+                let r: [S::f32s; SRC] = std::array::from_fn(|k| load::<S>(c[k], x));
+                for (i, vrow) in vrows.iter_mut().enumerate() {
+                    let o = 2 * i;
+                    let mut a = simd.mul_f32s(f[4], r[o + 4]);
+                    for k in 0..4 {
+                        a = simd.mul_add_e_f32s(simd.add_f32s(r[o + k], r[o + 8 - k]), f[k], a);
+                    }
+                    store::<S>(vrow, x, a);
                 }
-                store::<S>(&mut vrow, x, acc);
                 x += l;
             }
-            // Split even and odd samples; only the row ends need mirroring.
-            let np = w / 2;
-            for ((e, o), p) in even[2..2 + np]
-                .iter_mut()
-                .zip(odd[2..2 + np].iter_mut())
-                .zip(vrow[..2 * np].chunks_exact(2))
-            {
-                *e = p[0];
-                *o = p[1];
-            }
-            let at = |i: isize| -> f32 {
-                if i >= -(w as isize) && i < 2 * w as isize {
-                    vrow[mirror(i, w)]
-                } else {
-                    0.0
+            for (i, vrow) in vrows.iter().enumerate().take(rows_here) {
+                // Split even and odd samples; only the row ends need mirroring.
+                let np = w / 2;
+                for ((e, o), p) in even[2..2 + np]
+                    .iter_mut()
+                    .zip(odd[2..2 + np].iter_mut())
+                    .zip(vrow[..2 * np].chunks_exact(2))
+                {
+                    *e = p[0];
+                    *o = p[1];
                 }
-            };
-            for j in (0..2).chain(2 + np..swp + 4) {
-                even[j] = at(2 * j as isize - 4);
-                odd[j] = at(2 * j as isize - 3);
-            }
-            // Horizontal 9-tap filter at the kept (even) columns, stored in place.
-            let out_row = &mut data[y * sw..y * sw + swp];
-            let mut x = 0;
-            while x < swp {
-                let mut acc = simd.mul_f32s(f[4], load::<S>(&even, x + 2));
-                let p0 = simd.add_f32s(load::<S>(&even, x), load::<S>(&even, x + 4));
-                acc = simd.mul_add_e_f32s(p0, f[0], acc);
-                let p1 = simd.add_f32s(load::<S>(&odd, x), load::<S>(&odd, x + 3));
-                acc = simd.mul_add_e_f32s(p1, f[1], acc);
-                let p2 = simd.add_f32s(load::<S>(&even, x + 1), load::<S>(&even, x + 3));
-                acc = simd.mul_add_e_f32s(p2, f[2], acc);
-                let p3 = simd.add_f32s(load::<S>(&odd, x + 1), load::<S>(&odd, x + 2));
-                acc = simd.mul_add_e_f32s(p3, f[3], acc);
-                store::<S>(out_row, x, acc);
-                x += l;
+                let at = |i: isize| -> f32 {
+                    if i >= -(w as isize) && i < 2 * w as isize {
+                        vrow[mirror(i, w)]
+                    } else {
+                        0.0
+                    }
+                };
+                for j in (0..2).chain(2 + np..swp + 4) {
+                    even[j] = at(2 * j as isize - 4);
+                    odd[j] = at(2 * j as isize - 3);
+                }
+                // Horizontal 9-tap filter at the kept (even) columns, stored in place.
+                let row = y + i;
+                let out_row = &mut data[row * sw..row * sw + swp];
+                let mut x = 0;
+                while x < swp {
+                    let mut acc = simd.mul_f32s(f[4], load::<S>(&even, x + 2));
+                    let p0 = simd.add_f32s(load::<S>(&even, x), load::<S>(&even, x + 4));
+                    acc = simd.mul_add_e_f32s(p0, f[0], acc);
+                    let p1 = simd.add_f32s(load::<S>(&odd, x), load::<S>(&odd, x + 3));
+                    acc = simd.mul_add_e_f32s(p1, f[1], acc);
+                    let p2 = simd.add_f32s(load::<S>(&even, x + 1), load::<S>(&even, x + 3));
+                    acc = simd.mul_add_e_f32s(p2, f[2], acc);
+                    let p3 = simd.add_f32s(load::<S>(&odd, x + 1), load::<S>(&odd, x + 2));
+                    acc = simd.mul_add_e_f32s(p3, f[3], acc);
+                    store::<S>(out_row, x, acc);
+                    x += l;
+                }
             }
         }
         Image { w: sw, h: sh, data }
