@@ -163,14 +163,18 @@ impl<R: Rows> WithSimd for LpfKernel<'_, R> {
         let swp = round_up(sw, l);
         let f: [S::f32s; 5] = std::array::from_fn(|k| simd.splat_f32s(LPF[k]));
 
-        // Source rows, cached by row index (the 2·PASS + 7 rows one pass needs are consecutive
-        // before mirroring, so SLOTS ≥ 2·PASS + 7 never evicts a row still in use).
+        // Output rows are made PASS at a time: rows y .. y + PASS filter source rows
+        // 2y − 4 ..= 2y + 2·PASS + 2 (mirrored), so each vector of those SRC rows is loaded once
+        // for all of them. Source rows are cached by row index; the rows of one pass are
+        // consecutive before mirroring, so SLOTS ≥ SRC never evicts a row still in use.
         const PASS: usize = 4;
         const SRC: usize = 2 * PASS + 7;
         const SLOTS: usize = 16;
+        const { assert!(SLOTS >= SRC) };
         let mut cache = Scratch::zeroed(SLOTS * wp);
         let mut tag = [usize::MAX; SLOTS];
-        // Two vertically filtered rows, then the even and odd samples of one after mirroring:
+        // The vertically filtered rows of a pass, then the even and odd samples of one after
+        // mirroring:
         // even[j] = v[2j − 4], odd[j] = v[2j − 3].
         let mut vrows: [Scratch; PASS] = std::array::from_fn(|_| Scratch::zeroed(wp));
         let mut even = Scratch::zeroed(swp + 4 + l);
@@ -180,8 +184,6 @@ impl<R: Rows> WithSimd for LpfKernel<'_, R> {
         // whole vectors and windows in place past the end of any row.
         let mut data = Scratch::zeroed(sw * sh + IMAGE_PADDING);
 
-        // Output rows in pairs: rows y and y + 1 filter source rows 2y − 4 ..= 2y + 6 (mirrored),
-        // so each vector of those 11 rows is loaded once for both.
         for y in (0..sh).step_by(PASS) {
             let rows_here = PASS.min(sh - y);
             let src_rows: [usize; SRC] =
