@@ -138,16 +138,20 @@ pub fn ms_ssim_planes<T: Sample>(
     ])
 }
 
+/// Samples of padding after a decimated picture's last row: room for the overspill of the last
+/// row's vectors and for in-place reads of whole vectors and windows past any row's end.
+const IMAGE_PADDING: usize = 64;
+
 /// Low-pass filters and halves a picture (one MS-SSIM scale step).
-pub(crate) fn lpf_decimate(src: &dyn Rows) -> Image {
+pub(crate) fn lpf_decimate<R: Rows>(src: &R) -> Image {
     dispatch(LpfKernel { src })
 }
 
-struct LpfKernel<'r> {
-    src: &'r dyn Rows,
+struct LpfKernel<'r, R> {
+    src: &'r R,
 }
 
-impl WithSimd for LpfKernel<'_> {
+impl<R: Rows> WithSimd for LpfKernel<'_, R> {
     type Output = Image;
 
     #[inline(always)]
@@ -159,81 +163,106 @@ impl WithSimd for LpfKernel<'_> {
         let swp = round_up(sw, l);
         let f: [S::f32s; 5] = std::array::from_fn(|k| simd.splat_f32s(LPF[k]));
 
-        // Source rows, cached by row index (the 9 rows one output row needs are consecutive
-        // after mirroring, so 16 slots never evict a row still in use).
+        // Output rows are made PASS at a time: rows y .. y + PASS filter source rows
+        // 2y − 4 ..= 2y + 2·PASS + 2 (mirrored), so each vector of those SRC rows is loaded once
+        // for all of them. Source rows are cached by row index; the rows of one pass are
+        // consecutive before mirroring, so SLOTS ≥ SRC never evicts a row still in use.
+        const PASS: usize = 4;
+        const SRC: usize = 2 * PASS + 7;
         const SLOTS: usize = 16;
+        const { assert!(SLOTS >= SRC) };
         let mut cache = Scratch::zeroed(SLOTS * wp);
         let mut tag = [usize::MAX; SLOTS];
-        // The vertically filtered row, then its even and odd samples after mirroring:
+        // The vertically filtered rows of a pass, then the even and odd samples of one after
+        // mirroring:
         // even[j] = v[2j − 4], odd[j] = v[2j − 3].
-        let mut vrow = Scratch::zeroed(wp);
+        let mut vrows: [Scratch; PASS] = std::array::from_fn(|_| Scratch::zeroed(wp));
         let mut even = Scratch::zeroed(swp + 4 + l);
         let mut odd = Scratch::zeroed(swp + 4 + l);
-        let mut out_row = Scratch::zeroed(swp);
-        let mut data = Scratch::with_capacity(sw * sh);
+        // The output, padded so that whole vectors can be stored at the end of every row (each
+        // row's overspill is overwritten by the next row) and so that the next kernels can read
+        // whole vectors and windows in place past the end of any row.
+        let mut data = Scratch::zeroed(sw * sh + IMAGE_PADDING);
 
-        for y in 0..sh {
-            let src_rows: [usize; 9] =
+        for y in (0..sh).step_by(PASS) {
+            let rows_here = PASS.min(sh - y);
+            let src_rows: [usize; SRC] =
                 std::array::from_fn(|k| mirror(2 * y as isize - 4 + k as isize, h));
-            for &r in &src_rows {
-                let slot = r % SLOTS;
-                if tag[slot] != r {
-                    tag[slot] = r;
-                    self.src.fill(r, 0, &mut cache[slot * wp..slot * wp + w]);
+            let in_place = src_rows
+                .iter()
+                .all(|&r| self.src.slice(r).is_some_and(|row| row.len() >= wp));
+            if !in_place {
+                for &r in &src_rows {
+                    let slot = r % SLOTS;
+                    if tag[slot] != r {
+                        tag[slot] = r;
+                        self.src.fill(r, 0, &mut cache[slot * wp..slot * wp + w]);
+                    }
                 }
             }
-            // Vertical 9-tap filter at this kept row, all columns.
-            let c: [&[f32]; 9] = std::array::from_fn(|k| {
+            // Vertical 9-tap filter at these kept rows, all columns.
+            let c: [&[f32]; SRC] = std::array::from_fn(|k| {
+                if in_place {
+                    if let Some(row) = self.src.slice(src_rows[k]) {
+                        return &row[..wp];
+                    }
+                }
                 let slot = src_rows[k] % SLOTS;
                 &cache[slot * wp..(slot + 1) * wp]
             });
             let mut x = 0;
             while x < wp {
-                let mut acc = simd.mul_f32s(f[4], load::<S>(c[4], x));
-                for k in 0..4 {
-                    let p = simd.add_f32s(load::<S>(c[k], x), load::<S>(c[8 - k], x));
-                    acc = simd.mul_add_e_f32s(p, f[k], acc);
+                let r: [S::f32s; SRC] = std::array::from_fn(|k| load::<S>(c[k], x));
+                for (i, vrow) in vrows.iter_mut().enumerate() {
+                    let o = 2 * i;
+                    let mut a = simd.mul_f32s(f[4], r[o + 4]);
+                    for k in 0..4 {
+                        a = simd.mul_add_e_f32s(simd.add_f32s(r[o + k], r[o + 8 - k]), f[k], a);
+                    }
+                    store::<S>(vrow, x, a);
                 }
-                store::<S>(&mut vrow, x, acc);
                 x += l;
             }
-            // Split even and odd samples; only the row ends need mirroring.
-            let np = w / 2;
-            for ((e, o), p) in even[2..2 + np]
-                .iter_mut()
-                .zip(odd[2..2 + np].iter_mut())
-                .zip(vrow[..2 * np].chunks_exact(2))
-            {
-                *e = p[0];
-                *o = p[1];
-            }
-            let at = |i: isize| -> f32 {
-                if i >= -(w as isize) && i < 2 * w as isize {
-                    vrow[mirror(i, w)]
-                } else {
-                    0.0
+            for (i, vrow) in vrows.iter().enumerate().take(rows_here) {
+                // Split even and odd samples; only the row ends need mirroring.
+                let np = w / 2;
+                for ((e, o), p) in even[2..2 + np]
+                    .iter_mut()
+                    .zip(odd[2..2 + np].iter_mut())
+                    .zip(vrow[..2 * np].chunks_exact(2))
+                {
+                    *e = p[0];
+                    *o = p[1];
                 }
-            };
-            for j in (0..2).chain(2 + np..swp + 4) {
-                even[j] = at(2 * j as isize - 4);
-                odd[j] = at(2 * j as isize - 3);
+                let at = |i: isize| -> f32 {
+                    if i >= -(w as isize) && i < 2 * w as isize {
+                        vrow[mirror(i, w)]
+                    } else {
+                        0.0
+                    }
+                };
+                for j in (0..2).chain(2 + np..swp + 4) {
+                    even[j] = at(2 * j as isize - 4);
+                    odd[j] = at(2 * j as isize - 3);
+                }
+                // Horizontal 9-tap filter at the kept (even) columns, stored in place.
+                let row = y + i;
+                let out_row = &mut data[row * sw..row * sw + swp];
+                let mut x = 0;
+                while x < swp {
+                    let mut acc = simd.mul_f32s(f[4], load::<S>(&even, x + 2));
+                    let p0 = simd.add_f32s(load::<S>(&even, x), load::<S>(&even, x + 4));
+                    acc = simd.mul_add_e_f32s(p0, f[0], acc);
+                    let p1 = simd.add_f32s(load::<S>(&odd, x), load::<S>(&odd, x + 3));
+                    acc = simd.mul_add_e_f32s(p1, f[1], acc);
+                    let p2 = simd.add_f32s(load::<S>(&even, x + 1), load::<S>(&even, x + 3));
+                    acc = simd.mul_add_e_f32s(p2, f[2], acc);
+                    let p3 = simd.add_f32s(load::<S>(&odd, x + 1), load::<S>(&odd, x + 2));
+                    acc = simd.mul_add_e_f32s(p3, f[3], acc);
+                    store::<S>(out_row, x, acc);
+                    x += l;
+                }
             }
-            // Horizontal 9-tap filter at the kept (even) columns.
-            let mut x = 0;
-            while x < swp {
-                let mut acc = simd.mul_f32s(f[4], load::<S>(&even, x + 2));
-                let p0 = simd.add_f32s(load::<S>(&even, x), load::<S>(&even, x + 4));
-                acc = simd.mul_add_e_f32s(p0, f[0], acc);
-                let p1 = simd.add_f32s(load::<S>(&odd, x), load::<S>(&odd, x + 3));
-                acc = simd.mul_add_e_f32s(p1, f[1], acc);
-                let p2 = simd.add_f32s(load::<S>(&even, x + 1), load::<S>(&even, x + 3));
-                acc = simd.mul_add_e_f32s(p2, f[2], acc);
-                let p3 = simd.add_f32s(load::<S>(&odd, x + 1), load::<S>(&odd, x + 2));
-                acc = simd.mul_add_e_f32s(p3, f[3], acc);
-                store::<S>(&mut out_row, x, acc);
-                x += l;
-            }
-            data.extend(&out_row[..sw]);
         }
         Image { w: sw, h: sh, data }
     }

@@ -104,21 +104,6 @@ impl Scratch {
     }
 }
 
-impl Scratch {
-    /// An empty buffer with room for `capacity` samples, to fill with [`Scratch::extend`].
-    pub(crate) fn with_capacity(capacity: usize) -> Self {
-        let mut v = POOL.with(|p| p.borrow_mut().pop()).unwrap_or_default();
-        v.clear();
-        v.reserve(capacity);
-        Scratch(v)
-    }
-
-    /// Appends samples.
-    pub(crate) fn extend(&mut self, samples: &[f32]) {
-        self.0.extend_from_slice(samples);
-    }
-}
-
 impl Clone for Scratch {
     fn clone(&self) -> Self {
         let mut s = Scratch::zeroed(self.0.len());

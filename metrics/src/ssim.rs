@@ -15,14 +15,15 @@
 //! * negative variances are clamped to zero and the score is the mean of the SSIM map, rounded to
 //!   `f32`.
 //!
-//! The fast path streams rows once: each input row is converted, its products formed and all five
-//! statistics (x, y, x², y², xy) filtered horizontally into a ring of rows; every four output
-//! rows are then filtered vertically together and the SSIM formula evaluated in the same pass
-//! (one division per window; MS-SSIM's contrast and structure share one). Kernels run with AVX2+FMA
-//! or AVX-512 when the CPU has them (safe runtime dispatch), else portable code. Samples are
-//! centred on 128 before filtering, which keeps `f32` sums of squares accurate; the small bias
-//! libvmaf's un-normalised window (taps summing to 1.000002) puts on its variances is added back
-//! analytically so both agree. [`crate::reference`] keeps a plain scalar port for tests.
+//! The fast path streams rows once: each input row is converted and the five statistics (x, y,
+//! x², y², xy) filtered horizontally into a ring of rows, the products formed in registers so only
+//! the two sample rows are read; every eight output rows are then filtered vertically together and
+//! the SSIM formula evaluated in the same pass (one division per window; MS-SSIM's contrast and
+//! structure share one). Kernels run with AVX2+FMA or AVX-512 when the CPU has them (safe runtime
+//! dispatch), else portable code. Samples are centred on 128 before filtering, which keeps `f32`
+//! sums of squares accurate; the small bias libvmaf's un-normalised window (taps summing to
+//! 1.000002) puts on its variances is added back analytically so both agree. [`crate::reference`]
+//! keeps a plain scalar port for tests.
 
 use crate::error::{check_bit_depth, check_same_size, MetricError};
 use crate::frame::{FrameView, Plane, Sample};
@@ -84,6 +85,9 @@ pub(crate) fn mirror(i: isize, n: usize) -> usize {
 }
 
 /// A source of picture rows as centred `f32` samples (libvmaf's 8-bit-range value minus an offset).
+///
+/// Kernels are generic over their sources, so `fill` is inlined into each kernel and runs with
+/// the kernel's instruction set.
 pub(crate) trait Rows: Sync {
     /// Samples per row.
     fn width(&self) -> usize;
@@ -91,6 +95,12 @@ pub(crate) trait Rows: Sync {
     fn height(&self) -> usize;
     /// Writes samples `x0..x0 + out.len()` of row `y` into `out` (the range lies in the row).
     fn fill(&self, y: usize, x0: usize, out: &mut [f32]);
+    /// Row `y` in place when the source holds centred `f32` samples: the row's samples followed
+    /// by whatever comes after them in memory (the next rows, then padding), so kernels may read
+    /// past the row's end into lanes they discard.
+    fn slice(&self, _y: usize) -> Option<&[f32]> {
+        None
+    }
 }
 
 /// Rows of a sample plane, scaled to the 8-bit range and centred on 128.
@@ -110,41 +120,26 @@ impl<'p, 'a, T: Sample> PlaneRows<'p, 'a, T> {
 }
 
 impl<T: Sample> Rows for PlaneRows<'_, '_, T> {
+    #[inline(always)]
     fn width(&self) -> usize {
         self.plane.width()
     }
+    #[inline(always)]
     fn height(&self) -> usize {
         self.plane.height()
     }
-    fn fill(&self, y: usize, x0: usize, out: &mut [f32]) {
-        dispatch(ConvertRow {
-            src: &self.plane.row(y)[x0..],
-            scale: self.scale,
-            out,
-        });
-    }
-}
-
-/// Converts samples to centred `f32` (vectorised with the CPU's widest instructions).
-struct ConvertRow<'s, 'o, T: Sample> {
-    src: &'s [T],
-    scale: f32,
-    out: &'o mut [f32],
-}
-
-impl<T: Sample> WithSimd for ConvertRow<'_, '_, T> {
-    type Output = ();
-
     #[inline(always)]
-    fn with_simd<S: Simd>(self, _simd: S) {
+    fn fill(&self, y: usize, x0: usize, out: &mut [f32]) {
         let s = self.scale;
-        for (o, v) in self.out.iter_mut().zip(self.src) {
+        let src = &self.plane.row(y)[x0..x0 + out.len()];
+        for (o, v) in out.iter_mut().zip(src) {
             *o = v.to_f32() * s - 128.0;
         }
     }
 }
 
-/// A picture of centred `f32` samples, tightly packed.
+/// A picture of centred `f32` samples, tightly packed (`data` may hold padding after the last
+/// row).
 #[derive(Clone, Debug)]
 pub(crate) struct Image {
     pub(crate) w: usize,
@@ -153,15 +148,22 @@ pub(crate) struct Image {
 }
 
 impl Rows for Image {
+    #[inline(always)]
     fn width(&self) -> usize {
         self.w
     }
+    #[inline(always)]
     fn height(&self) -> usize {
         self.h
     }
+    #[inline(always)]
     fn fill(&self, y: usize, x0: usize, out: &mut [f32]) {
         let start = y * self.w + x0;
         out.copy_from_slice(&self.data[start..start + out.len()]);
+    }
+    #[inline(always)]
+    fn slice(&self, y: usize) -> Option<&[f32]> {
+        Some(&self.data[y * self.w..])
     }
 }
 
@@ -188,51 +190,74 @@ pub(crate) struct WindowSums {
 
 /// Sums SSIM terms over every 11×11 window inside two pictures of centred samples
 /// (`offset` = what was subtracted from libvmaf's sample values).
-pub(crate) fn window_stats(a: &dyn Rows, b: &dyn Rows, offset: f32, want: Want) -> WindowSums {
+pub(crate) fn window_stats<A: Rows, B: Rows>(a: &A, b: &B, offset: f32, want: Want) -> WindowSums {
     dispatch(WindowKernel { a, b, offset, want })
 }
 
-struct WindowKernel<'r> {
-    a: &'r dyn Rows,
-    b: &'r dyn Rows,
+struct WindowKernel<'r, A, B> {
+    a: &'r A,
+    b: &'r B,
     offset: f32,
     want: Want,
-}
-
-/// The symmetric 11-tap Gaussian over `s[0..l + 10]`, giving `l` outputs.
-#[inline(always)]
-fn gauss_row<S: Simd>(simd: S, g: &[S::f32s; 6], s: &[f32]) -> S::f32s {
-    let mut acc = simd.mul_f32s(g[5], load::<S>(s, 5));
-    for (k, gk) in g.iter().enumerate().take(5) {
-        let pair = simd.add_f32s(load::<S>(s, k), load::<S>(s, 10 - k));
-        acc = simd.mul_add_e_f32s(pair, *gk, acc);
-    }
-    acc
 }
 
 /// Number of statistics maps filtered per window: x, y, x², y², xy.
 const MAPS: usize = 5;
 
 /// Output rows filtered vertically together: each ring row is read once per block, which cuts
-/// the (L2-resident) ring traffic to (BLOCK + 10) / BLOCK rows per output row.
-const BLOCK: usize = 4;
+/// the ring traffic to (BLOCK + 10) / BLOCK rows per output row.
+const BLOCK: usize = 8;
 
 /// Ring slots: the rows one block of output rows needs.
 const SLOTS: usize = WINDOW + BLOCK - 1;
 
+/// The five statistics (x, y, x², y², xy) of `l` windows filtered horizontally, from the samples
+/// `a[0..l + 10]` and `b[0..l + 10]`; the products are formed in registers, so only the two
+/// sample rows are loaded.
+#[inline(always)]
+fn gauss5<S: Simd>(simd: S, g: &[S::f32s; 6], a: &[f32], b: &[f32]) -> [S::f32s; MAPS] {
+    let x = load::<S>(a, 5);
+    let y = load::<S>(b, 5);
+    let mut acc = [
+        simd.mul_f32s(g[5], x),
+        simd.mul_f32s(g[5], y),
+        simd.mul_f32s(g[5], simd.mul_f32s(x, x)),
+        simd.mul_f32s(g[5], simd.mul_f32s(y, y)),
+        simd.mul_f32s(g[5], simd.mul_f32s(x, y)),
+    ];
+    for (t, &gt) in g.iter().enumerate().take(5) {
+        let (xa, xb) = (load::<S>(a, t), load::<S>(a, WINDOW - 1 - t));
+        let (ya, yb) = (load::<S>(b, t), load::<S>(b, WINDOW - 1 - t));
+        // Sums of two samples or two products: exact for 8-bit samples.
+        let sx = simd.add_f32s(xa, xb);
+        let sy = simd.add_f32s(ya, yb);
+        let sxx = simd.mul_add_e_f32s(xa, xa, simd.mul_f32s(xb, xb));
+        let syy = simd.mul_add_e_f32s(ya, ya, simd.mul_f32s(yb, yb));
+        let sxy = simd.mul_add_e_f32s(xa, ya, simd.mul_f32s(xb, yb));
+        acc[0] = simd.mul_add_e_f32s(sx, gt, acc[0]);
+        acc[1] = simd.mul_add_e_f32s(sy, gt, acc[1]);
+        acc[2] = simd.mul_add_e_f32s(sxx, gt, acc[2]);
+        acc[3] = simd.mul_add_e_f32s(syy, gt, acc[3]);
+        acc[4] = simd.mul_add_e_f32s(sxy, gt, acc[4]);
+    }
+    acc
+}
+
 /// Per-window constants of the SSIM formula, as vectors.
 struct Consts<S: Simd> {
     g: [S::f32s; 6],
+    /// What each map's vertical filter starts from (the centring corrections, see below).
+    bias: [S::f32s; MAPS],
     zero: S::f32s,
     one: S::f32s,
     two: S::f32s,
     c1: S::f32s,
     c2: S::f32s,
     c3: S::f32s,
-    corr_a: S::f32s,
-    corr_2a: S::f32s,
-    corr_c0: S::f32s,
-    ogw: S::f32s,
+    /// Added to the corrected means to give libvmaf's means.
+    mu: S::f32s,
+    /// Scales √(σ₁²σ₂²) into a bound below any covariance where it is not zero.
+    neg_huge: S::f32s,
 }
 
 /// Running vector sums of the SSIM terms.
@@ -258,31 +283,27 @@ fn ssim_terms<S: Simd>(
 ) {
     let [m1, m2, xx, yy, xy] = st;
     let zero = k.zero;
-    let s11 = simd.add_f32s(simd.negate_mul_add_e_f32s(m1, m1, xx), k.corr_c0);
-    let s11 = simd.max_f32s(simd.mul_add_e_f32s(k.corr_2a, m1, s11), zero);
-    let s22 = simd.add_f32s(simd.negate_mul_add_e_f32s(m2, m2, yy), k.corr_c0);
-    let s22 = simd.max_f32s(simd.mul_add_e_f32s(k.corr_2a, m2, s22), zero);
-    let s12 = simd.add_f32s(simd.negate_mul_add_e_f32s(m1, m2, xy), k.corr_c0);
-    let s12 = simd.mul_add_e_f32s(k.corr_a, simd.add_f32s(m1, m2), s12);
-    let mu1 = simd.add_f32s(m1, k.ogw);
-    let mu2 = simd.add_f32s(m2, k.ogw);
-
-    // libvmaf: a negative covariance where either variance is zero counts as zero.
+    let s11 = simd.max_f32s(simd.negate_mul_add_e_f32s(m1, m1, xx), zero);
+    let s22 = simd.max_f32s(simd.negate_mul_add_e_f32s(m2, m2, yy), zero);
+    let s12 = simd.negate_mul_add_e_f32s(m1, m2, xy);
     let prod = simd.mul_f32s(s11, s22);
-    let clamp = simd.and_m32s(
-        simd.less_than_f32s(s12, zero),
-        simd.less_than_or_equal_f32s(prod, zero),
-    );
-    let s12 = simd.select_f32s(clamp, zero, s12);
     let vden = simd.add_f32s(simd.add_f32s(s11, s22), k.c2);
     let full = valid == lanes;
     let lum = || {
+        let mu1 = simd.add_f32s(m1, k.mu);
+        let mu2 = simd.add_f32s(m2, k.mu);
         let lnum = simd.mul_add_e_f32s(simd.mul_f32s(k.two, mu1), mu2, k.c1);
         let lden = simd.mul_add_e_f32s(mu1, mu1, simd.mul_add_e_f32s(mu2, mu2, k.c1));
         (lnum, lden)
     };
     match want {
         Want::Ssim => {
+            // libvmaf: a negative covariance where either variance is zero counts as zero.
+            let clamp = simd.and_m32s(
+                simd.less_than_f32s(s12, zero),
+                simd.less_than_or_equal_f32s(prod, zero),
+            );
+            let s12 = simd.select_f32s(clamp, zero, s12);
             let (lnum, lden) = lum();
             let csnum = simd.mul_add_e_f32s(k.two, s12, k.c2);
             let v = simd.div_f32s(simd.mul_f32s(lnum, csnum), simd.mul_f32s(lden, vden));
@@ -293,8 +314,12 @@ fn ssim_terms<S: Simd>(
             }
         }
         Want::Lcs | Want::Cs => {
-            // c = (2·srs + C2) / vden and s = (s12 + C3) / (srs + C3), with one division.
             let srs = simd.sqrt_f32s(prod);
+            // libvmaf: a negative covariance where either variance is zero counts as zero. With
+            // srs = 0 the bound is −0; otherwise srs ≥ 1e-23 puts it below −1e7, under any
+            // covariance of 8-bit-range samples, so s12 passes unchanged.
+            let s12 = simd.max_f32s(s12, simd.mul_f32s(srs, k.neg_huge));
+            // c = (2·srs + C2) / vden and s = (s12 + C3) / (srs + C3), with one division.
             let sden = simd.add_f32s(srs, k.c3);
             let inv = simd.div_f32s(k.one, simd.mul_f32s(vden, sden));
             let cnum = simd.mul_add_e_f32s(k.two, srs, k.c2);
@@ -320,8 +345,35 @@ fn ssim_terms<S: Simd>(
     }
 }
 
+/// Vectors of windows summed in `f32` lanes before the sums move to `f64`: at most
+/// FLUSH × BLOCK terms per lane, which keeps the `f32` rounding of the sums far below the
+/// tolerance whatever the vector width (one lane on the portable path).
+const FLUSH: usize = 16;
+
+impl<S: Simd> Acc<S> {
+    fn new(zero: S::f32s) -> Self {
+        Acc {
+            l: zero,
+            c: zero,
+            s: zero,
+            lcs: zero,
+            tail: [0.0; 4],
+        }
+    }
+
+    /// Adds the lanes to `sums` and starts again from zero.
+    #[inline(always)]
+    fn flush(&mut self, simd: S, sums: &mut WindowSums) {
+        sums.l += (simd.reduce_sum_f32s(self.l) + self.tail[0]) as f64;
+        sums.c += (simd.reduce_sum_f32s(self.c) + self.tail[1]) as f64;
+        sums.s += (simd.reduce_sum_f32s(self.s) + self.tail[2]) as f64;
+        sums.lcs += (simd.reduce_sum_f32s(self.lcs) + self.tail[3]) as f64;
+        *self = Acc::new(simd.splat_f32s(0.0));
+    }
+}
+
 /// Filters `r` (1..=BLOCK) output rows vertically from `rows` (their r + 10 input rows, oldest
-/// first) and adds their SSIM terms to `acc`.
+/// first, `nvec` vectors of the five maps each) and adds their SSIM terms to `sums`.
 #[inline(always)]
 #[allow(clippy::too_many_arguments)]
 fn vertical_block<S: Simd>(
@@ -332,9 +384,10 @@ fn vertical_block<S: Simd>(
     nvec: usize,
     last_valid: usize,
     want: Want,
-    acc: &mut Acc<S>,
+    sums: &mut WindowSums,
 ) {
     let l = lanes::<S>();
+    let mut acc = Acc::<S>::new(k.zero);
     for v in 0..nvec {
         let at = v * MAPS..(v + 1) * MAPS;
         let mut st = [[k.zero; MAPS]; BLOCK];
@@ -344,7 +397,7 @@ fn vertical_block<S: Simd>(
                 *c = row[at.clone()][m];
             }
             for (j, out) in st.iter_mut().enumerate().take(r) {
-                let mut a = simd.mul_f32s(k.g[5], col[j + 5]);
+                let mut a = simd.mul_add_e_f32s(k.g[5], col[j + 5], k.bias[m]);
                 for t in 0..5 {
                     let pair = simd.add_f32s(col[j + t], col[j + WINDOW - 1 - t]);
                     a = simd.mul_add_e_f32s(pair, k.g[t], a);
@@ -354,12 +407,16 @@ fn vertical_block<S: Simd>(
         }
         let valid = if v + 1 < nvec { l } else { last_valid };
         for out in st.iter().take(r) {
-            ssim_terms(simd, k, *out, want, valid, l, acc);
+            ssim_terms(simd, k, *out, want, valid, l, &mut acc);
+        }
+        if v % FLUSH == FLUSH - 1 {
+            acc.flush(simd, sums);
         }
     }
+    acc.flush(simd, sums);
 }
 
-impl WithSimd for WindowKernel<'_> {
+impl<A: Rows, B: Rows> WithSimd for WindowKernel<'_, A, B> {
     type Output = WindowSums;
 
     #[inline(always)]
@@ -371,12 +428,9 @@ impl WithSimd for WindowKernel<'_> {
         let nvec = ow.div_ceil(l);
         let plen = round_up(nvec * l + WINDOW, l);
 
-        // Input rows (ref, dist) and their products, zero-padded past `w`.
+        // Input rows (ref, dist), zero-padded past `w`.
         let mut ra = Scratch::zeroed(plen);
         let mut rb = Scratch::zeroed(plen);
-        let mut raa = Scratch::zeroed(plen);
-        let mut rbb = Scratch::zeroed(plen);
-        let mut rab = Scratch::zeroed(plen);
         let zero = simd.splat_f32s(0.0);
         // Ring of horizontally filtered rows; within a row the five maps of one output vector
         // are adjacent, so the vertical pass reads one stream per row.
@@ -385,22 +439,27 @@ impl WithSimd for WindowKernel<'_> {
         let ring = S::as_mut_simd_f32s(&mut ring_buf).0;
 
         // libvmaf's window is not normalised (its taps sum to `gw`); with centred samples x' = x − o
-        // its variance estimate W(x²) − W(x)² equals W(x'²) − W(x')² + 2·o·(1 − gw)·W(x') +
-        // o²·gw·(1 − gw), where W is the 2-D window (sum gw²). Add those terms back.
+        // its variance estimate W(x²) − W(x)² equals W(x'²) − W(x')² + 2·a·W(x') + c0, where W is
+        // the 2-D window (sum gw²), a = o·(1 − gw) and c0 = o²·gw·(1 − gw), and its covariance
+        // W(x'y') − W(x')W(y') + a·(W(x') + W(y')) + c0. Both are computed as
+        // (W(x'²) + c0 + a²) − (W(x') − a)² and (W(x'y') + c0 + a²) − (W(x') − a)(W(y') − a), the
+        // constants entering the vertical filters as their starting values.
         let gw = gauss_sum() * gauss_sum();
         let o = self.offset as f64;
+        let (ca, c0) = (o * (1.0 - gw), o * o * gw * (1.0 - gw));
+        let neg_a = simd.splat_f32s(-ca as f32);
+        let sq = simd.splat_f32s((c0 + ca * ca) as f32);
         let k = Consts::<S> {
             g: std::array::from_fn(|t| simd.splat_f32s(GAUSS[t])),
+            bias: [neg_a, neg_a, sq, sq, sq],
             zero,
             one: simd.splat_f32s(1.0),
             two: simd.splat_f32s(2.0),
             c1: simd.splat_f32s(c1()),
             c2: simd.splat_f32s(c2()),
             c3: simd.splat_f32s(c2() / 2.0),
-            corr_a: simd.splat_f32s((o * (1.0 - gw)) as f32),
-            corr_2a: simd.splat_f32s((2.0 * o * (1.0 - gw)) as f32),
-            corr_c0: simd.splat_f32s((o * o * gw * (1.0 - gw)) as f32),
-            ogw: simd.splat_f32s((o * gw) as f32),
+            mu: simd.splat_f32s((o * gw + ca) as f32),
+            neg_huge: simd.splat_f32s(-1e30),
         };
 
         let mut sums = WindowSums {
@@ -409,32 +468,29 @@ impl WithSimd for WindowKernel<'_> {
         };
         let last_valid = ow - (nvec - 1) * l;
         let mut done = 0; // output rows finished
-
         for y in 0..h {
-            self.a.fill(y, 0, &mut ra[..w]);
-            self.b.fill(y, 0, &mut rb[..w]);
-            {
-                let (va, _) = S::as_simd_f32s(&ra);
-                let (vb, _) = S::as_simd_f32s(&rb);
-                let (vaa, _) = S::as_mut_simd_f32s(&mut raa);
-                let (vbb, _) = S::as_mut_simd_f32s(&mut rbb);
-                let (vab, _) = S::as_mut_simd_f32s(&mut rab);
-                for ((((x, z), xx), zz), xz) in va.iter().zip(vb).zip(vaa).zip(vbb).zip(vab) {
-                    *xx = simd.mul_f32s(*x, *x);
-                    *zz = simd.mul_f32s(*z, *z);
-                    *xz = simd.mul_f32s(*x, *z);
+            // Rows of f32 pictures are read in place when the picture's memory reaches far
+            // enough; the lanes past the row's end only feed discarded windows.
+            let xa: &[f32] = match self.a.slice(y) {
+                Some(r) if r.len() >= plen => r,
+                _ => {
+                    self.a.fill(y, 0, &mut ra[..w]);
+                    &ra
                 }
-            }
+            };
+            let xb: &[f32] = match self.b.slice(y) {
+                Some(r) if r.len() >= plen => r,
+                _ => {
+                    self.b.fill(y, 0, &mut rb[..w]);
+                    &rb
+                }
+            };
             let slot = y % SLOTS;
             let dst = &mut ring[slot * row_len..(slot + 1) * row_len];
             for (v, d) in dst.chunks_exact_mut(MAPS).enumerate() {
-                let i = v * l;
-                let span = i..i + l + WINDOW - 1;
-                d[0] = gauss_row(simd, &k.g, &ra[span.clone()]);
-                d[1] = gauss_row(simd, &k.g, &rb[span.clone()]);
-                d[2] = gauss_row(simd, &k.g, &raa[span.clone()]);
-                d[3] = gauss_row(simd, &k.g, &rbb[span.clone()]);
-                d[4] = gauss_row(simd, &k.g, &rab[span]);
+                let span = v * l..v * l + l + WINDOW - 1;
+                let out = gauss5(simd, &k.g, &xa[span.clone()], &xb[span]);
+                d.copy_from_slice(&out);
             }
 
             // Output rows whose windows end at or before this row.
@@ -445,18 +501,7 @@ impl WithSimd for WindowKernel<'_> {
                     let s = (done + t) % SLOTS;
                     &ring[s * row_len..(s + 1) * row_len]
                 });
-                let mut acc = Acc::<S> {
-                    l: zero,
-                    c: zero,
-                    s: zero,
-                    lcs: zero,
-                    tail: [0.0; 4],
-                };
-                vertical_block(simd, &k, &rows, r, nvec, last_valid, self.want, &mut acc);
-                sums.l += (simd.reduce_sum_f32s(acc.l) + acc.tail[0]) as f64;
-                sums.c += (simd.reduce_sum_f32s(acc.c) + acc.tail[1]) as f64;
-                sums.s += (simd.reduce_sum_f32s(acc.s) + acc.tail[2]) as f64;
-                sums.lcs += (simd.reduce_sum_f32s(acc.lcs) + acc.tail[3]) as f64;
+                vertical_block(simd, &k, &rows, r, nvec, last_valid, self.want, &mut sums);
                 done += r;
             }
         }
