@@ -437,7 +437,7 @@ pub fn compare(
         ];
         let summary = pool_psnr(&scores.psnr);
         for (i, (name, get)) in cols.iter().enumerate() {
-            let series: Vec<f64> = scores.psnr.iter().map(|f| get(f)).collect();
+            let series: Vec<f64> = scores.psnr.iter().map(get).collect();
             let global = summary.as_ref().map(|s| match i {
                 0..=2 => s.global_psnr[i],
                 3 => s.global_yuv_6_1_1,

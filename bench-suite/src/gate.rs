@@ -168,7 +168,7 @@ pub fn gate(
                     check: format!("BD-rate {metric} ({mode})"),
                     value,
                     limit: rules.bd_rate_max_pct,
-                    ok: value.is_none_or(|v| v <= rules.bd_rate_max_pct),
+                    ok: value.map_or(true, |v| v <= rules.bd_rate_max_pct),
                     note: format!(
                         "{} sequences{}",
                         vals.len(),
@@ -225,7 +225,7 @@ pub fn gate(
             check: "encoder CPU".into(),
             value: change,
             limit,
-            ok: change.is_none_or(|v| v <= limit),
+            ok: change.map_or(true, |v| v <= limit),
             note: if change.is_none() {
                 "no fresh (uncached) encodes in both runs".into()
             } else {
@@ -252,7 +252,7 @@ pub fn gate(
                 check: format!("bitrate error ({mode})"),
                 value,
                 limit: rules.bitrate_error_max_points,
-                ok: value.is_none_or(|v| v <= rules.bitrate_error_max_points),
+                ok: value.map_or(true, |v| v <= rules.bitrate_error_max_points),
                 note: match (be, ce) {
                     (Some(x), Some(y)) => format!("mean |error| {x:.2}% -> {y:.2}%"),
                     _ => "missing in one run".into(),

@@ -611,7 +611,7 @@ mod tests {
             "s.toml: config[0].codec: unknown encoder `libnope` (not in this FFmpeg build)"
         );
         assert_eq!(
-            err(&format!("name = \"t\"\ncorpora = [\"quick\"]\nanchor = \"zz\"\njobs = 1\n[[config]]\nname = \"a\"\ncodec = \"libx264\"\ncrf = [23]\n")),
+            err("name = \"t\"\ncorpora = [\"quick\"]\nanchor = \"zz\"\njobs = 1\n[[config]]\nname = \"a\"\ncodec = \"libx264\"\ncrf = [23]\n"),
             "s.toml: anchor: `zz` is not a configuration (have: a)"
         );
         assert_eq!(
@@ -621,7 +621,7 @@ mod tests {
             "s.toml: config[0].abr_bpp[1]: must be a positive number, not -1"
         );
         assert_eq!(
-            err(&format!("name = \"t\"\ncorpora = [\"quick\"]\nanchor = \"a\"\njobs = 64\n[[config]]\nname = \"a\"\ncodec = \"libx264\"\ncrf = [23]\n"))
+            err("name = \"t\"\ncorpora = [\"quick\"]\nanchor = \"a\"\njobs = 64\n[[config]]\nname = \"a\"\ncodec = \"libx264\"\ncrf = [23]\n")
                 .split(" exceeds")
                 .next()
                 .unwrap(),

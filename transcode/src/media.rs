@@ -37,8 +37,8 @@ impl Clone for AudioFrame {
         // it returns null only on allocation failure, which we treat as fatal like Rust does.
         let ptr = unsafe { ffi::av_frame_clone(self.frame.as_ptr()) };
         assert!(!ptr.is_null(), "out of memory cloning an audio frame");
-        // SAFETY: `ptr` is a fresh, owned AVFrame.
         AudioFrame {
+            // SAFETY: `ptr` is a fresh, owned AVFrame.
             frame: unsafe { ff::frame::Audio::wrap(ptr) },
             time_base: self.time_base,
         }

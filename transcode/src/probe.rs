@@ -96,8 +96,9 @@ pub fn probe(path: &Path) -> Result<MediaInfo> {
         let video = kind == "video";
         let audio = kind == "audio";
         let name = |s: *const std::os::raw::c_char| -> Option<String> {
-            // SAFETY: FFmpeg's *_name functions return null or a static NUL-terminated string.
             (!s.is_null()).then(|| {
+                // SAFETY: FFmpeg's *_name functions return null or a static NUL-terminated
+                // string, and this one is not null.
                 unsafe { std::ffi::CStr::from_ptr(s) }
                     .to_string_lossy()
                     .into_owned()

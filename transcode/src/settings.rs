@@ -547,7 +547,7 @@ pub fn encoder_config(req: &EncoderRequest<'_>) -> Result<EncoderConfig> {
             }
         }
         for (k, v) in params {
-            if !user_keys.iter().any(|u| *u == k) {
+            if !user_keys.contains(&k) {
                 merged.push(format!("{k}={v}"));
             }
         }
