@@ -156,6 +156,9 @@ fn score_key(ctx: &Context<'_>, encode_key: &str) -> String {
         encode_key,
         metrics,
         ctx.suite.vmaf_model.name(),
+        // Scores computed by another revision of the scorer or another libvmaf are not reused.
+        rdbench_metrics::SCORER_REVISION,
+        rdbench_metrics::vmaf::libvmaf_version(),
     ))
 }
 

@@ -350,6 +350,13 @@ pub fn markdown(s: &Summary) -> String {
         md.push('\n');
     }
     let h = &s.harness;
+    if h.jobs_cached >= h.jobs_run && h.jobs_run > 0 {
+        md.push_str(&format!(
+            "### Machine use\n\n{} jobs, every one from the cache: no timing figures.\n",
+            h.jobs_run
+        ));
+        return md;
+    }
     md.push_str(&format!(
         "### Machine use\n\n{} jobs run, {} from cache, {} failed; job phase {:.1} s on {} cores for {:.1} CPU-s of jobs: wall / ideal = {:.3}; harness overhead per encode: mean {:.2}%, max {:.2}%.\n",
         h.jobs_run, h.jobs_cached, h.jobs_failed, h.wall_s, h.cores, h.jobs_cpu_s, h.wall_over_ideal, h.overhead_pct_mean, h.overhead_pct_max

@@ -108,6 +108,16 @@ fn a_tiny_suite_runs_end_to_end_and_reruns_from_the_cache() {
         );
         assert!(y.record.cached);
     }
+    // With nothing run, there is nothing to time, and the summary says so.
+    let md = std::fs::read_to_string(again.dir.join("summary.md")).unwrap();
+    assert!(
+        md.contains("24 jobs, every one from the cache: no timing figures."),
+        "{md}"
+    );
+    assert!(!md.contains("wall / ideal"), "{md}");
+    // The first run's summary has the figures.
+    let md = std::fs::read_to_string(out.dir.join("summary.md")).unwrap();
+    assert!(md.contains("wall / ideal = "), "{md}");
 }
 
 #[test]

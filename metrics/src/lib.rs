@@ -33,6 +33,10 @@ pub mod ssim;
 pub mod vmaf;
 pub mod y4m;
 
+/// The scorer's revision, part of the key under which the bench harness caches scores. Raise it
+/// whenever a change can move any score, so that no run reuses scores computed the old way.
+pub const SCORER_REVISION: u32 = 2;
+
 pub use error::MetricError;
 pub use frame::{ChromaSampling, FrameError, FrameView, OwnedFrame, Plane, Sample};
 pub use msssim::{ms_ssim, ms_ssim_plane, ms_ssim_planes, MS_SSIM_MIN_SIZE};

@@ -147,7 +147,10 @@ pub fn run(args: Args) -> Result<()> {
             .join("\n")
             .trim()
     );
-    println!(
+    if h.jobs_cached >= h.jobs_run {
+        println!("harness: every job came from the cache, so there are no timing figures");
+    } else {
+        println!(
         "harness: wall {:.1} s vs ideal {:.1} s (sum of job CPU {:.1} s / {} cores): ratio {:.3}; overhead per encode mean {:.2}%, max {:.2}%",
         h.wall_s,
         h.jobs_cpu_s / h.cores.max(1) as f64,
@@ -157,6 +160,7 @@ pub fn run(args: Args) -> Result<()> {
         h.overhead_pct_mean,
         h.overhead_pct_max
     );
+    }
     if outcome.failed > 0 {
         eprintln!(
             "warning: {} jobs failed; their errors are in {}/encodes.csv",
