@@ -103,6 +103,9 @@ pub struct GateReport {
     pub rows: Vec<GateRow>,
     /// Whether every check passed.
     pub passed: bool,
+    /// What makes the comparison less trustworthy without failing it (runs on different
+    /// processors).
+    pub warnings: Vec<String>,
 }
 
 fn ok_records(run: &LoadedRun) -> Vec<&EncodeRecord> {
@@ -261,7 +264,20 @@ pub fn gate(
         }
     }
     let passed = rows.iter().all(|r| r.ok);
-    Ok(GateReport { rows, passed })
+    let mut warnings = Vec::new();
+    let (bc, cc) = (&baseline.manifest.cpu, &candidate.manifest.cpu);
+    if bc != cc && !bc.model.is_empty() && !cc.model.is_empty() {
+        warnings.push(format!(
+            "the runs come from different processors (baseline: {}; candidate: {}): CPU times are not comparable, and encoders that pick kernels by the processor may write different bitstreams",
+            bc.describe(),
+            cc.describe()
+        ));
+    }
+    Ok(GateReport {
+        rows,
+        passed,
+        warnings,
+    })
 }
 
 /// The verdict as Markdown.
@@ -288,6 +304,9 @@ pub fn markdown(report: &GateReport, baseline: &str, candidate: &str) -> String 
             unit,
             r.note
         ));
+    }
+    for w in &report.warnings {
+        md.push_str(&format!("\nWarning: {w}.\n"));
     }
     md
 }
@@ -369,6 +388,35 @@ mod tests {
             .find(|x| x.check == "BD-rate vmaf (crf)")
             .unwrap();
         assert!(bd.value.unwrap().abs() < 1e-9);
+    }
+
+    #[test]
+    fn runs_on_different_processors_pass_with_a_warning() {
+        let cpu = |model: &str, features: &[&str]| crate::run::CpuInfo {
+            model: model.into(),
+            features: features.iter().map(|f| f.to_string()).collect(),
+        };
+        let mut b = run_of(rows(1.0, 1.0, 3.0));
+        let mut c = run_of(rows(1.0, 1.0, 3.0));
+        b.manifest.cpu = cpu("EPYC 9B14", &["avx2", "avx512f"]);
+        c.manifest.cpu = cpu("EPYC 9B14", &["avx2", "avx512f"]);
+        let same = gate(&b, &c, &GateRules::default()).unwrap();
+        assert!(same.passed && same.warnings.is_empty());
+        c.manifest.cpu = cpu("Xeon E5-2680 v4", &["avx2"]);
+        let other = gate(&b, &c, &GateRules::default()).unwrap();
+        assert!(other.passed);
+        assert_eq!(other.warnings.len(), 1);
+        let md = markdown(&other, "main", "pr");
+        assert!(
+            md.contains("\nWarning: the runs come from different processors (baseline: EPYC 9B14 [avx2 avx512f]; candidate: Xeon E5-2680 v4 [avx2])"),
+            "{md}"
+        );
+        // Manifests written before the processor was recorded say nothing either way.
+        c.manifest.cpu = crate::run::CpuInfo::default();
+        assert!(gate(&b, &c, &GateRules::default())
+            .unwrap()
+            .warnings
+            .is_empty());
     }
 
     #[test]

@@ -237,6 +237,7 @@ pub fn run(
                 git_revision: options.git_revision.clone(),
                 host: host.clone(),
                 cores,
+                cpu: crate::run::CpuInfo::detect(),
                 started: started.clone(),
                 finished: None,
                 versions: Versions {

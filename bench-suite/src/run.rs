@@ -59,6 +59,60 @@ pub struct Shard {
     pub count: u32,
 }
 
+/// The processor a run ran on: its model and the SIMD extensions encoders pick kernels by. Runs on
+/// different processors differ in speed, and some encoders' output depends on the kernels chosen
+/// (libx264's AVX-512 macroblock tree, see the README's "Reproducibility").
+#[derive(Clone, Debug, Default, Serialize, Deserialize, PartialEq, Eq)]
+pub struct CpuInfo {
+    /// The model name as the kernel reports it (`/proc/cpuinfo`), empty when unknown.
+    pub model: String,
+    /// SIMD extensions present, from this list: sse4.2, avx, avx2, fma, avx512f, avx512bw,
+    /// avx512vl, neon.
+    pub features: Vec<String>,
+}
+
+impl CpuInfo {
+    /// This machine's processor.
+    pub fn detect() -> Self {
+        let model = std::fs::read_to_string("/proc/cpuinfo")
+            .ok()
+            .and_then(|text| {
+                text.lines()
+                    .find(|l| l.starts_with("model name"))
+                    .and_then(|l| l.split_once(':'))
+                    .map(|(_, v)| v.trim().to_string())
+            })
+            .unwrap_or_default();
+        let mut features: Vec<String> = Vec::new();
+        #[cfg(target_arch = "x86_64")]
+        {
+            let found = [
+                ("sse4.2", std::arch::is_x86_feature_detected!("sse4.2")),
+                ("avx", std::arch::is_x86_feature_detected!("avx")),
+                ("avx2", std::arch::is_x86_feature_detected!("avx2")),
+                ("fma", std::arch::is_x86_feature_detected!("fma")),
+                ("avx512f", std::arch::is_x86_feature_detected!("avx512f")),
+                ("avx512bw", std::arch::is_x86_feature_detected!("avx512bw")),
+                ("avx512vl", std::arch::is_x86_feature_detected!("avx512vl")),
+            ];
+            features.extend(found.iter().filter(|f| f.1).map(|f| f.0.to_string()));
+        }
+        #[cfg(target_arch = "aarch64")]
+        features.push("neon".to_string());
+        CpuInfo { model, features }
+    }
+
+    /// A short description: the model and the extensions.
+    pub fn describe(&self) -> String {
+        let model = if self.model.is_empty() {
+            "unknown processor"
+        } else {
+            &self.model
+        };
+        format!("{model} [{}]", self.features.join(" "))
+    }
+}
+
 /// `manifest.json`.
 #[derive(Clone, Debug, Default, Serialize, Deserialize, PartialEq)]
 pub struct Manifest {
@@ -78,6 +132,9 @@ pub struct Manifest {
     pub host: String,
     /// Cores the run was allowed.
     pub cores: u32,
+    /// The host's processor (absent from manifests written before it was recorded).
+    #[serde(default)]
+    pub cpu: CpuInfo,
     /// Start time (RFC 3339, UTC).
     pub started: String,
     /// End time, once finished.
@@ -237,5 +294,27 @@ mod tests {
         write_atomic(&p, b"[1]").unwrap();
         assert_eq!(std::fs::read_to_string(&p).unwrap(), "[1]");
         assert_eq!(std::fs::read_dir(d.path()).unwrap().count(), 1);
+    }
+
+    #[test]
+    fn manifests_without_a_processor_still_load() {
+        let mut value = serde_json::to_value(Manifest::default()).unwrap();
+        value
+            .as_object_mut()
+            .unwrap()
+            .remove("cpu")
+            .expect("cpu is written");
+        let m: Manifest = serde_json::from_value(value).unwrap();
+        assert_eq!(m.cpu, CpuInfo::default());
+    }
+
+    #[test]
+    fn the_processor_is_described_by_model_and_extensions() {
+        let cpu = CpuInfo {
+            model: "EPYC".into(),
+            features: vec!["avx2".into(), "avx512f".into()],
+        };
+        assert_eq!(cpu.describe(), "EPYC [avx2 avx512f]");
+        assert_eq!(CpuInfo::default().describe(), "unknown processor []");
     }
 }

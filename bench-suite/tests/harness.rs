@@ -96,6 +96,10 @@ fn a_tiny_suite_runs_end_to_end_and_reruns_from_the_cache() {
     assert!(
         manifest.versions.encoders.contains_key("libx264") && !manifest.versions.libvmaf.is_empty()
     );
+    // The processor is recorded: its model from the kernel, and on x86-64 at least SSE4.2.
+    assert!(!manifest.cpu.model.is_empty(), "{:?}", manifest.cpu);
+    #[cfg(target_arch = "x86_64")]
+    assert!(manifest.cpu.features.iter().any(|f| f == "sse4.2"));
 
     // A rerun reuses every encode and score.
     let again = run(&suite, &options(d.path(), "second"), &Silent).unwrap();

@@ -124,6 +124,9 @@ pub fn page(r: &Report) -> String {
     ));
     s.push_str(&fact("git revision", &m.git_revision));
     s.push_str(&fact("host", &format!("{} ({} cores)", m.host, m.cores)));
+    if !m.cpu.model.is_empty() {
+        s.push_str(&fact("processor", &m.cpu.describe()));
+    }
     s.push_str(&fact(
         "started / finished",
         &format!(

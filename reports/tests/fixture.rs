@@ -409,6 +409,7 @@ pub fn manifest(v: &Variant) -> Manifest {
         git_revision: "0123abcd".into(),
         host: "bench-1".into(),
         cores: 2,
+        cpu: Default::default(),
         started: "2025-01-01T12:00:00Z".into(),
         finished: Some("2025-01-01T12:07:00Z".into()),
         versions,
