@@ -248,6 +248,13 @@ pub struct HarnessFigures {
     pub jobs_failed: u32,
 }
 
+impl HarnessFigures {
+    /// Every job of the run came from the cache, so the run timed nothing.
+    pub fn all_cached(&self) -> bool {
+        self.jobs_run > 0 && self.jobs_cached >= self.jobs_run
+    }
+}
+
 /// `summary.json`: what a run found.
 #[derive(Clone, Debug, Default, Serialize, Deserialize, PartialEq)]
 pub struct Summary {

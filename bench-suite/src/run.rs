@@ -3,7 +3,7 @@
 //!
 //! ```text
 //! runs/<run_id>/
-//!   manifest.json           Manifest: suite, versions, command line, host, shard
+//!   manifest.json           Manifest: suite, versions, command line, host, processor, shard
 //!   jobs/<job>.json         JobResult: one per finished job (the resume point)
 //!   encodes.csv|.parquet    one EncodeRecord per row
 //!   frames.csv|.parquet     one FrameRecord per row

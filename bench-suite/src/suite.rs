@@ -187,7 +187,7 @@ impl Suite {
             .unwrap_or_else(|| PathBuf::from("<default suite>"));
         let spec: SuiteSpec = toml::from_str(text).map_err(|e| SuiteError::Parse {
             path: shown.clone(),
-            message: toml_message(text, &e),
+            message: rdbench_transcode::spec::toml_message(text, &e),
         })?;
         let invalid = |field: String, message: String| SuiteError::Invalid {
             path: shown.clone(),
@@ -315,19 +315,6 @@ impl Suite {
     /// The configuration called `name`.
     pub fn config(&self, name: &str) -> Option<&ConfigSpec> {
         self.spec.configs.iter().find(|c| c.name == name)
-    }
-}
-
-fn toml_message(text: &str, err: &toml::de::Error) -> String {
-    let msg = err.message().trim().replace('\n', " ");
-    match err.span() {
-        Some(span) => {
-            let before = &text[..span.start.min(text.len())];
-            let line = before.matches('\n').count() + 1;
-            let column = before.len() - before.rfind('\n').map(|i| i + 1).unwrap_or(0) + 1;
-            format!("line {line} column {column}: {msg}")
-        }
-        None => msg,
     }
 }
 

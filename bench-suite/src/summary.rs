@@ -350,7 +350,7 @@ pub fn markdown(s: &Summary) -> String {
         md.push('\n');
     }
     let h = &s.harness;
-    if h.jobs_cached >= h.jobs_run && h.jobs_run > 0 {
+    if h.all_cached() {
         md.push_str(&format!(
             "### Machine use\n\n{} jobs, every one from the cache: no timing figures.\n",
             h.jobs_run

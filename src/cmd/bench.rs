@@ -147,7 +147,7 @@ pub fn run(args: Args) -> Result<()> {
             .join("\n")
             .trim()
     );
-    if h.jobs_cached >= h.jobs_run {
+    if h.all_cached() {
         println!("harness: every job came from the cache, so there are no timing figures");
     } else {
         println!(

@@ -349,7 +349,7 @@ fn strip_json_position(msg: &str) -> String {
 }
 
 /// One line: "line L column C: message", from a toml error and the text it came from.
-fn toml_message(text: &str, err: &toml::de::Error) -> String {
+pub fn toml_message(text: &str, err: &toml::de::Error) -> String {
     let msg = err.message().trim().replace('\n', " ");
     match err.span() {
         Some(span) => {
