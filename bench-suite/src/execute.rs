@@ -159,7 +159,16 @@ fn score_key(ctx: &Context<'_>, encode_key: &str) -> String {
         // Scores computed by another revision of the scorer or another libvmaf are not reused.
         rdbench_metrics::SCORER_REVISION,
         rdbench_metrics::vmaf::libvmaf_version(),
+        // Nor scores from a processor with other SIMD extensions: libvmaf picks its kernels by
+        // them, and its AVX2 VIF differs from its C VIF on widths that are not multiples of 16.
+        simd_features(),
     ))
+}
+
+/// This processor's SIMD extensions, read once.
+fn simd_features() -> &'static [String] {
+    static FEATURES: std::sync::OnceLock<Vec<String>> = std::sync::OnceLock::new();
+    FEATURES.get_or_init(|| crate::run::CpuInfo::detect().features)
 }
 
 fn encode(ctx: &Context<'_>, job: &Job, out: &Path) -> Result<EncodeOutcome, String> {
