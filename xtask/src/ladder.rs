@@ -87,13 +87,7 @@ fn sizes(dir: &Path) -> Result<Vec<u64>> {
 pub fn run(args: &[String]) -> Result<()> {
     let opts = parse(args)?;
     let root = util::project_root();
-    util::run(util::cargo().current_dir(&root).args([
-        "build",
-        "--release",
-        "--quiet",
-        "--bin",
-        "rdbench",
-    ]))?;
+    util::build_release(&root, &["--bin", "rdbench"])?;
     let rdbench = root.join("target/release/rdbench");
     let work = root.join("target/bench-ladder");
     std::fs::create_dir_all(&work)?;

@@ -81,22 +81,11 @@ pub fn run(args: &[String]) -> Result<()> {
         _ => bail!("usage: cargo xtask bench-metrics [-n RUNS]"),
     };
     let root = util::project_root();
-    util::run(util::cargo().current_dir(&root).args([
-        "build",
-        "--release",
-        "--quiet",
-        "--bin",
-        "rdbench",
-    ]))?;
-    util::run(util::cargo().current_dir(&root).args([
-        "build",
-        "--release",
-        "--quiet",
-        "-p",
-        "rdbench-metrics",
-        "--example",
-        "y4m_metrics",
-    ]))?;
+    util::build_release(&root, &["--bin", "rdbench"])?;
+    util::build_release(
+        &root,
+        &["-p", "rdbench-metrics", "--example", "y4m_metrics"],
+    )?;
     let tool = vmaf_tool(&root)?;
     let example = root.join("target/release/examples/y4m_metrics");
     let rdbench = root.join("target/release/rdbench");

@@ -26,6 +26,15 @@ pub fn run(cmd: &mut Command) -> Result<()> {
     Ok(())
 }
 
+/// Builds `what` (cargo target selection arguments) in release mode, quietly: benchmarks measure
+/// release code only.
+pub fn build_release(root: &std::path::Path, what: &[&str]) -> Result<()> {
+    run(cargo()
+        .current_dir(root)
+        .args(["build", "--release", "--quiet"])
+        .args(what))
+}
+
 /// Wall and CPU time of one finished child process.
 #[derive(Clone, Copy, Debug)]
 pub struct Timing {
