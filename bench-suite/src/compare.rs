@@ -342,6 +342,7 @@ pub fn compare(
             features: options.vmaf_features.clone(),
             n_threads: options.vmaf_threads,
             n_subsample: options.vmaf_subsample.max(1),
+            ..Default::default()
         })?)
     } else {
         None

@@ -1,7 +1,7 @@
 //! Scores a reference/distorted pair of Y4M files with one rdbench metric on one thread and prints
 //! the pooled score and the speed, for side-by-side comparisons with libvmaf's `vmaf` tool.
 //!
-//! Usage: `y4m_metrics <reference.y4m> <distorted.y4m> <psnr|ssim|ms_ssim|vmaf>`
+//! Usage: `y4m_metrics <reference.y4m> <distorted.y4m> <psnr|ssim|ms_ssim|vif|vmaf>`
 //!
 //! "kernel fps" counts only the time spent in the metric; "wall fps" includes reading the files.
 
@@ -15,7 +15,7 @@ fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().collect();
     if args.len() != 4 {
         eprintln!(
-            "usage: {} <reference.y4m> <distorted.y4m> <psnr|ssim|ms_ssim|vmaf>",
+            "usage: {} <reference.y4m> <distorted.y4m> <psnr|ssim|ms_ssim|vif|vmaf>",
             args[0]
         );
         return ExitCode::from(2);
@@ -27,6 +27,10 @@ fn main() -> ExitCode {
             ExitCode::FAILURE
         }
     }
+}
+
+thread_local! {
+    static VIF: std::cell::RefCell<rdbench_metrics::vif::Vif> = std::cell::RefCell::default();
 }
 
 /// One metric's per-frame scorer.
@@ -66,6 +70,13 @@ fn run(reference: &Path, distorted: &Path, metric: &str) -> Result<(), String> {
         "ssim" => Scorer::Native(|f| match f {
             Frames::U8(a, b) => native("ssim", a, b),
             Frames::U16(a, b) => native("ssim", a, b),
+        }),
+        "vif" => Scorer::Native(|f| match f {
+            Frames::U8(a, b) => VIF.with(|v| {
+                let mut v = v.borrow_mut();
+                Ok(v.scales(a.luma(), b.luma())[0].score())
+            }),
+            Frames::U16(..) => Err("vif: 8-bit pictures only".into()),
         }),
         "ms_ssim" => Scorer::Native(|f| match f {
             Frames::U8(a, b) => native("ms_ssim", a, b),

@@ -13,6 +13,8 @@ pub trait Sample: Copy + Default + Send + Sync + 'static {
     fn to_u32(self) -> u32;
     /// The sample as a float.
     fn to_f32(self) -> f32;
+    /// The plane itself when the samples are 8-bit, for kernels that exist only for 8-bit.
+    fn as_u8_plane<'a>(p: &Plane<'a, Self>) -> Option<Plane<'a, u8>>;
 }
 
 impl Sample for u8 {
@@ -24,6 +26,9 @@ impl Sample for u8 {
     fn to_f32(self) -> f32 {
         self as f32
     }
+    fn as_u8_plane<'a>(p: &Plane<'a, u8>) -> Option<Plane<'a, u8>> {
+        Some(*p)
+    }
 }
 
 impl Sample for u16 {
@@ -34,6 +39,9 @@ impl Sample for u16 {
     #[inline(always)]
     fn to_f32(self) -> f32 {
         self as f32
+    }
+    fn as_u8_plane<'a>(_: &Plane<'a, u16>) -> Option<Plane<'a, u8>> {
+        None
     }
 }
 

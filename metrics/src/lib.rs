@@ -30,6 +30,7 @@ pub mod ratecontrol;
 pub mod reference;
 mod simd;
 pub mod ssim;
+pub mod vif;
 pub mod vmaf;
 pub mod y4m;
 

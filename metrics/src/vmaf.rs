@@ -14,6 +14,7 @@
 
 use crate::frame::{ChromaSampling, FrameView, Sample};
 use crate::pool::Pooled;
+use crate::vif::Vif;
 use libvmaf_sys as sys;
 use std::collections::BTreeMap;
 use std::ffi::{CStr, CString};
@@ -138,10 +139,20 @@ pub struct VmafConfig {
     /// Extra feature extractors by libvmaf name (`psnr`, `float_ssim`, `float_ms_ssim`, `cambi`,
     /// `ciede`, `psnr_hvs`, ...; see [`known_features`]).
     pub features: Vec<String>,
-    /// libvmaf worker threads; 0 runs the extractors on the calling thread.
+    /// Threads that extract features. 0 runs libvmaf's extractors on the calling thread. When
+    /// rdbench's own VIF kernel is in use (see [`native_vif`](Self::native_vif)) it runs on the
+    /// calling thread, which then counts as one of the `n_threads`: libvmaf gets one worker less.
     pub n_threads: u32,
     /// Score every Nth frame (frames 0, N, 2N, ...); 0 and 1 both mean every frame.
     pub n_subsample: u32,
+    /// Compute the models' VIF features with rdbench's kernel ([`crate::vif`]), whose scores equal
+    /// libvmaf's, where that equality holds: 8-bit pictures at least 16 pixels wide and a
+    /// multiple of 16 (libvmaf's AVX2 VIF departs from its C code on other widths), models with
+    /// default VIF options (`vmaf_v0.6.1`, `vmaf_4k_v0.6.1`), and no explicit `vif` feature.
+    /// Elsewhere libvmaf's extractor runs. On by default.
+    pub native_vif: bool,
+    /// libvmaf's CPU mask: instruction-set flags libvmaf must not use (0: use all it has).
+    pub cpumask: u64,
 }
 
 impl Default for VmafConfig {
@@ -151,6 +162,8 @@ impl Default for VmafConfig {
             features: Vec::new(),
             n_threads: 0,
             n_subsample: 1,
+            native_vif: true,
+            cpumask: 0,
         }
     }
 }
@@ -312,7 +325,24 @@ pub struct VmafScorer {
     /// Per-frame outputs whose presence shows a frame was extracted (one per frame-local
     /// extractor in use).
     probes: Vec<CString>,
+    /// Whether libvmaf's extractors have been registered (at the first frame, once its format
+    /// tells whether rdbench's VIF kernel applies).
+    registered: bool,
+    /// The configuration's explicit feature extractors.
+    extra: Vec<String>,
+    /// rdbench's VIF kernel: `Some` when the models allow it; used if the first frame does.
+    vif: Option<Vif>,
+    /// Whether the VIF kernel scores this run.
+    vif_active: bool,
 }
+
+/// The collector names of the four VIF scales, as the models read them.
+const VIF_NAMES: [&CStr; 4] = [
+    c"VMAF_integer_feature_vif_scale0_score",
+    c"VMAF_integer_feature_vif_scale1_score",
+    c"VMAF_integer_feature_vif_scale2_score",
+    c"VMAF_integer_feature_vif_scale3_score",
+];
 
 /// Frames libvmaf's workers may hold beyond their count before `push` waits: its thread pool
 /// queues picture pairs without limit, which at 4K costs 24 MB a pair.
@@ -363,11 +393,28 @@ impl VmafScorer {
         features.sort_unstable();
         features.dedup();
 
+        // rdbench's VIF kernel can stand in for libvmaf's when every model runs VIF with default
+        // options and nobody asked for libvmaf's own `vif` outputs.
+        let vif = (config.native_vif
+            && !config.models.is_empty()
+            && config
+                .models
+                .iter()
+                .all(|m| matches!(m, VmafModelVersion::V0_6_1 | VmafModelVersion::V4k0_6_1))
+            && !config.features.iter().any(|f| f == "vif"))
+        .then(Vif::default);
+        // The calling thread computes VIF, so it is one of the extracting threads.
+        let n_threads = if vif.is_some() {
+            config.n_threads.saturating_sub(1)
+        } else {
+            config.n_threads
+        };
+
         let cfg = sys::VmafConfiguration {
             log_level: sys::VmafLogLevel::VMAF_LOG_LEVEL_NONE,
-            n_threads: config.n_threads,
+            n_threads,
             n_subsample: config.n_subsample.max(1),
-            cpumask: 0,
+            cpumask: config.cpumask,
         };
         let mut ctx: *mut sys::VmafContext = std::ptr::null_mut();
         // SAFETY: `ctx` is a valid out-pointer; `cfg` is passed by value.
@@ -400,9 +447,13 @@ impl VmafScorer {
             n_subsample: config.n_subsample.max(1),
             frames: 0,
             format: None,
-            n_threads: config.n_threads,
+            n_threads,
             completed: 0,
             probes,
+            registered: false,
+            extra: config.features.clone(),
+            vif,
+            vif_active: false,
         };
 
         for version in &config.models {
@@ -428,30 +479,46 @@ impl VmafScorer {
                 name: name.to_string(),
                 ptr,
             });
-            // SAFETY: both pointers are live objects owned by `scorer`.
-            let code =
-                unsafe { sys::vmaf_use_features_from_model(scorer.ctx.as_ptr(), ptr.as_ptr()) };
-            if code != 0 {
-                return Err(VmafError::Libvmaf {
-                    call: "vmaf_use_features_from_model",
-                    code,
-                });
-            }
-        }
-        for name in &config.features {
-            let c_name = CString::new(name.as_str()).expect("known feature names have no NUL");
-            // SAFETY: live context, NUL-terminated name, no options dictionary.
-            let code = unsafe {
-                sys::vmaf_use_feature(scorer.ctx.as_ptr(), c_name.as_ptr(), std::ptr::null_mut())
-            };
-            if code != 0 {
-                return Err(VmafError::Libvmaf {
-                    call: "vmaf_use_feature",
-                    code,
-                });
-            }
         }
         Ok(scorer)
+    }
+
+    /// Registers libvmaf's extractors for the models and the explicit features. With rdbench's
+    /// VIF kernel in use, the models' ADM and motion extractors are registered by name (the same
+    /// extractors, with the same default options, that the models would register) and VIF is
+    /// left out.
+    fn register(&mut self, vif_active: bool) -> Result<(), VmafError> {
+        let ctx = self.ctx.as_ptr();
+        let by_name = |name: &str, call: &'static str| -> Result<(), VmafError> {
+            let c_name = CString::new(name).expect("feature names have no NUL");
+            // SAFETY: live context, NUL-terminated name, no options dictionary.
+            let code = unsafe { sys::vmaf_use_feature(ctx, c_name.as_ptr(), std::ptr::null_mut()) };
+            if code != 0 {
+                return Err(VmafError::Libvmaf { call, code });
+            }
+            Ok(())
+        };
+        if vif_active {
+            by_name("adm", "vmaf_use_feature")?;
+            by_name("motion", "vmaf_use_feature")?;
+        } else {
+            for m in &self.models {
+                // SAFETY: both pointers are live objects owned by `self`.
+                let code = unsafe { sys::vmaf_use_features_from_model(ctx, m.ptr.as_ptr()) };
+                if code != 0 {
+                    return Err(VmafError::Libvmaf {
+                        call: "vmaf_use_features_from_model",
+                        code,
+                    });
+                }
+            }
+        }
+        for name in &self.extra {
+            by_name(name, "vmaf_use_feature")?;
+        }
+        self.registered = true;
+        self.vif_active = vif_active;
+        Ok(())
     }
 
     /// Scores the next frame pair (reference, distorted).
@@ -484,6 +551,44 @@ impl VmafScorer {
             });
         }
         self.format = Some(rf);
+        if !self.registered {
+            let vif_active = self.vif.is_some()
+                && T::as_u8_plane(reference.luma()).is_some()
+                && rf.bit_depth == 8
+                && rf.w % 16 == 0
+                && Vif::supports(rf.w, rf.h);
+            self.register(vif_active)?;
+        }
+        if self.vif_active && self.frames % self.n_subsample == 0 {
+            let vif = self.vif.as_mut().expect("active VIF kernel");
+            let (r, d) = (
+                T::as_u8_plane(reference.luma()),
+                T::as_u8_plane(distorted.luma()),
+            );
+            let (Some(r), Some(d)) = (r, d) else {
+                unreachable!("8-bit pictures checked above")
+            };
+            let scales = vif.scales(&r, &d);
+            for (k, s) in scales.iter().enumerate() {
+                let name = &VIF_NAMES[k];
+                // SAFETY: live context, NUL-terminated name; the collector is locked internally
+                // against libvmaf's workers.
+                let code = unsafe {
+                    sys::vmaf_import_feature_score(
+                        self.ctx.as_ptr(),
+                        name.as_ptr(),
+                        s.score(),
+                        self.frames,
+                    )
+                };
+                if code != 0 {
+                    return Err(VmafError::Libvmaf {
+                        call: "vmaf_import_feature_score",
+                        code,
+                    });
+                }
+            }
+        }
 
         let mut pic_ref = Picture::new(reference)?;
         let mut pic_dist = Picture::new(distorted)?;
@@ -542,7 +647,16 @@ impl VmafScorer {
 
     /// Pushed frames whose extraction may still be running (bounded by `2 * n_threads + 2`).
     pub fn in_flight(&self) -> u32 {
+        if self.n_threads == 0 {
+            // Without workers libvmaf extracts each pair inside `push`.
+            return 0;
+        }
         self.frames - self.completed
+    }
+
+    /// Whether rdbench's VIF kernel scores this run (decided at the first frame).
+    pub fn native_vif_active(&self) -> bool {
+        self.vif_active
     }
 
     /// Frame pairs pushed so far.
@@ -777,6 +891,31 @@ mod tests {
         assert_eq!(r.features["psnr_y"], vec![60.0; 3]);
         assert_eq!(r.per_frame.len(), 3);
         assert!(r.per_frame.iter().all(|&v| v > 95.0), "{:?}", r.per_frame);
+    }
+
+    #[test]
+    fn native_vif_scores_equal_libvmafs_and_applies_where_exact() {
+        let run = |w: usize, h: usize, native_vif: bool| {
+            let (a, b) = crate::testutil::pair8(w, h, 7, 11);
+            let mut s = VmafScorer::new(VmafConfig {
+                native_vif,
+                ..Default::default()
+            })
+            .unwrap();
+            for _ in 0..3 {
+                s.push(&a.view().unwrap(), &b.view().unwrap()).unwrap();
+            }
+            let active = s.native_vif_active();
+            (active, s.finish().unwrap())
+        };
+        let (on, native) = run(64, 48, true);
+        let (off, libvmaf) = run(64, 48, false);
+        assert!(on && !off);
+        assert_eq!(native.per_frame, libvmaf.per_frame);
+        assert_eq!(native.features, libvmaf.features);
+        assert!(native.features.contains_key("integer_vif_scale3"));
+        // libvmaf's SIMD VIF departs from its C code on widths that are not multiples of 16.
+        assert!(!run(72, 48, true).0);
     }
 
     #[test]

@@ -175,10 +175,11 @@ fn threads_do_not_change_scores() {
 #[test]
 fn worker_threads_hold_a_bounded_number_of_frames() {
     // libvmaf's pool queues every pushed pair; the scorer must wait once 2 * threads + 2 are
-    // outstanding, or memory grows with the clip (24 MB a pair at 4K).
+    // outstanding, or memory grows with the clip (24 MB a pair at 4K). (Two extracting threads:
+    // the calling thread, which runs rdbench's VIF kernel, and one libvmaf worker.)
     let c = &clips()[0];
     let mut s = VmafScorer::new(VmafConfig {
-        n_threads: 1,
+        n_threads: 2,
         ..Default::default()
     })
     .unwrap();
