@@ -143,3 +143,15 @@ impl Drop for Scratch {
         });
     }
 }
+
+/// The AVX-512 token when the kernels are dispatched to AVX-512 on this thread, for the few
+/// kernels that use AVX-512 operations by name (through `pulp`'s safe wrappers). Code using it
+/// runs inside [`dispatch`], so the operations are inlined into AVX-512 code.
+#[cfg(target_arch = "x86_64")]
+#[inline]
+pub(crate) fn v4() -> Option<pulp::x86::V4> {
+    match arch() {
+        Arch::V4(v4) => Some(v4),
+        _ => None,
+    }
+}

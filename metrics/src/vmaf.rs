@@ -152,6 +152,8 @@ pub struct VmafConfig {
     /// Elsewhere libvmaf's extractor runs. On by default.
     pub native_vif: bool,
     /// libvmaf's CPU mask: instruction-set flags libvmaf must not use (0: use all it has).
+    /// libvmaf keeps the mask in one process-wide variable, read when its extractors start, so
+    /// scorers with different masks must not run at the same time.
     pub cpumask: u64,
 }
 
@@ -334,6 +336,50 @@ pub struct VmafScorer {
     vif: Option<Vif>,
     /// Whether the VIF kernel scores this run.
     vif_active: bool,
+    /// Keeps unit tests that change libvmaf's process-wide CPU mask apart from the others.
+    #[cfg(test)]
+    _flags: flags_lock::Guard,
+}
+
+/// A readers-writer lock over libvmaf's process-wide CPU mask for the unit tests, which run on
+/// parallel threads of one process: scorers with a non-zero mask run alone; the others share.
+/// Readers may nest (no writer preference), and a guard may be dropped on any thread.
+#[cfg(test)]
+mod flags_lock {
+    use std::sync::{Condvar, Mutex};
+
+    /// (live readers, a writer is live)
+    static STATE: Mutex<(u32, bool)> = Mutex::new((0, false));
+    static CHANGED: Condvar = Condvar::new();
+
+    pub(super) struct Guard {
+        writer: bool,
+    }
+
+    pub(super) fn acquire(writer: bool) -> Guard {
+        let mut s = STATE.lock().unwrap();
+        while s.1 || (writer && s.0 > 0) {
+            s = CHANGED.wait(s).unwrap();
+        }
+        if writer {
+            s.1 = true;
+        } else {
+            s.0 += 1;
+        }
+        Guard { writer }
+    }
+
+    impl Drop for Guard {
+        fn drop(&mut self) {
+            let mut s = STATE.lock().unwrap();
+            if self.writer {
+                s.1 = false;
+            } else {
+                s.0 -= 1;
+            }
+            CHANGED.notify_all();
+        }
+    }
 }
 
 /// The collector names of the four VIF scales, as the models read them.
@@ -371,6 +417,8 @@ unsafe impl Send for VmafScorer {}
 impl VmafScorer {
     /// Creates a libvmaf context, loads the models and registers the features.
     pub fn new(config: VmafConfig) -> Result<Self, VmafError> {
+        #[cfg(test)]
+        let flags_guard = flags_lock::acquire(config.cpumask != 0);
         let mut features = Vec::new();
         for name in &config.features {
             let (_, outputs) = FEATURES.iter().find(|(n, _)| n == name).ok_or_else(|| {
@@ -454,6 +502,8 @@ impl VmafScorer {
             extra: config.features.clone(),
             vif,
             vif_active: false,
+            #[cfg(test)]
+            _flags: flags_guard,
         };
 
         for version in &config.models {
