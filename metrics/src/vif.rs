@@ -304,13 +304,15 @@ fn vertical_s0_block(r: &[&[u8]; 17], d: &[&[u8]; 17], s: usize, out: &mut Rows)
         }
     }
     let o = PAD + s;
-    for l in 0..L {
-        out.mu1[o + l] = (m1[l] + 128) >> 8;
-        out.mu2[o + l] = (m2[l] + 128) >> 8;
-        out.xx[o + l] = xx[l];
-        out.yy[o + l] = yy[l];
-        out.xy[o + l] = xy[l];
+    for (d, m) in out.mu1[o..o + L].iter_mut().zip(m1) {
+        *d = (m + 128) >> 8;
     }
+    for (d, m) in out.mu2[o..o + L].iter_mut().zip(m2) {
+        *d = (m + 128) >> 8;
+    }
+    out.xx[o..o + L].copy_from_slice(&xx);
+    out.yy[o..o + L].copy_from_slice(&yy);
+    out.xy[o..o + L].copy_from_slice(&xy);
 }
 
 /// Vertical pass of one output row at scale 0 (8-bit).
@@ -362,12 +364,20 @@ fn vertical_s16_block<const H: usize>(
         }
     }
     let o = PAD + s;
-    for l in 0..n {
-        out.mu1[o + l] = (m1[l] + 32768) >> 16;
-        out.mu2[o + l] = (m2[l] + 32768) >> 16;
-        out.xx[o + l] = ((xx[l] + 32768) >> 16) as u32;
-        out.yy[o + l] = ((yy[l] + 32768) >> 16) as u32;
-        out.xy[o + l] = ((xy[l] + 32768) >> 16) as u32;
+    for (d, m) in out.mu1[o..o + n].iter_mut().zip(m1) {
+        *d = (m + 32768) >> 16;
+    }
+    for (d, m) in out.mu2[o..o + n].iter_mut().zip(m2) {
+        *d = (m + 32768) >> 16;
+    }
+    for (d, m) in out.xx[o..o + n].iter_mut().zip(xx) {
+        *d = ((m + 32768) >> 16) as u32;
+    }
+    for (d, m) in out.yy[o..o + n].iter_mut().zip(yy) {
+        *d = ((m + 32768) >> 16) as u32;
+    }
+    for (d, m) in out.xy[o..o + n].iter_mut().zip(xy) {
+        *d = ((m + 32768) >> 16) as u32;
     }
 }
 
@@ -803,6 +813,189 @@ impl WithSimd for Run<'_, '_> {
             out[s] = acc.finish();
         }
         out
+    }
+}
+
+/// One frame's luma planes, packed, on their way to a worker.
+struct Job {
+    index: u32,
+    width: usize,
+    height: usize,
+    reference: Vec<u8>,
+    distorted: Vec<u8>,
+}
+
+/// A finished job: the scores, and the buffers back for reuse.
+struct Done {
+    index: u32,
+    scales: [VifScale; 4],
+    reference: Vec<u8>,
+    distorted: Vec<u8>,
+}
+
+/// VIF on worker threads, so that it runs beside the caller's decoding and libvmaf's own
+/// workers. [`submit`](Self::submit) copies a frame's two luma planes (the caller keeps its
+/// frames) and blocks while every worker is busy and one job waits for each, which bounds the
+/// memory in flight to `2 * threads + 1` frame pairs of luma.
+pub struct VifWorkers {
+    jobs: Option<std::sync::mpsc::SyncSender<Job>>,
+    done: std::sync::mpsc::Receiver<Done>,
+    spare: Vec<(Vec<u8>, Vec<u8>)>,
+    handles: Vec<std::thread::JoinHandle<()>>,
+    submitted: usize,
+    returned: usize,
+}
+
+impl std::fmt::Debug for VifWorkers {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("VifWorkers")
+            .field("threads", &self.handles.len())
+            .field("submitted", &self.submitted)
+            .field("returned", &self.returned)
+            .finish()
+    }
+}
+
+/// A VIF worker thread stopped without returning every job it took.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("a VIF worker thread stopped early: {returned} of {submitted} frames scored")]
+pub struct WorkerLost {
+    /// Frames handed to the workers.
+    pub submitted: usize,
+    /// Frames they returned.
+    pub returned: usize,
+}
+
+impl VifWorkers {
+    /// `threads` workers (at least one), each with its own [`Vif`] using `gain_limit`.
+    pub fn new(threads: usize, gain_limit: f64) -> Self {
+        let threads = threads.max(1);
+        let (jobs, queue) = std::sync::mpsc::sync_channel::<Job>(threads);
+        let queue = std::sync::Arc::new(std::sync::Mutex::new(queue));
+        let (done_tx, done) = std::sync::mpsc::channel();
+        let handles = (0..threads)
+            .map(|_| {
+                let queue = queue.clone();
+                let done = done_tx.clone();
+                std::thread::Builder::new()
+                    .name("rdbench-vif".into())
+                    .spawn(move || {
+                        let mut vif = Vif::new(gain_limit);
+                        loop {
+                            // The lock is held only to take the next job.
+                            let job = match queue.lock() {
+                                Ok(q) => q.recv(),
+                                Err(_) => return,
+                            };
+                            let Ok(job) = job else { return };
+                            let (w, h) = (job.width, job.height);
+                            let scales = match (
+                                Plane::new(&job.reference, w, h, w),
+                                Plane::new(&job.distorted, w, h, w),
+                            ) {
+                                (Ok(r), Ok(d)) => vif.scales(&r, &d),
+                                _ => return,
+                            };
+                            let out = Done {
+                                index: job.index,
+                                scales,
+                                reference: job.reference,
+                                distorted: job.distorted,
+                            };
+                            if done.send(out).is_err() {
+                                return;
+                            }
+                        }
+                    })
+                    .expect("spawning a VIF worker thread")
+            })
+            .collect();
+        Self {
+            jobs: Some(jobs),
+            done,
+            spare: Vec::new(),
+            handles,
+            submitted: 0,
+            returned: 0,
+        }
+    }
+
+    /// Queues frame `index` (planes of one size, at least [`MIN_SIZE`] square) and returns the
+    /// scores of frames finished meanwhile, in no particular order.
+    pub fn submit(
+        &mut self,
+        index: u32,
+        reference: &Plane<'_, u8>,
+        distorted: &Plane<'_, u8>,
+    ) -> Result<Vec<(u32, [VifScale; 4])>, WorkerLost> {
+        let mut ready = self.collect(false);
+        let (w, h) = (reference.width(), reference.height());
+        let (mut r, mut d) = self.spare.pop().unwrap_or_default();
+        for (buf, plane) in [(&mut r, reference), (&mut d, distorted)] {
+            buf.clear();
+            buf.reserve(w * h);
+            for row in plane.rows() {
+                buf.extend_from_slice(row);
+            }
+        }
+        let job = Job {
+            index,
+            width: w,
+            height: h,
+            reference: r,
+            distorted: d,
+        };
+        let sent = self.jobs.as_ref().map(|j| j.send(job).is_ok()).unwrap_or(false);
+        if !sent {
+            return Err(self.lost());
+        }
+        self.submitted += 1;
+        ready.extend(self.collect(false));
+        Ok(ready)
+    }
+
+    /// Waits for every queued frame and returns the scores not yet returned.
+    pub fn finish(mut self) -> Result<Vec<(u32, [VifScale; 4])>, WorkerLost> {
+        self.jobs = None;
+        let ready = self.collect(true);
+        if self.returned != self.submitted {
+            return Err(self.lost());
+        }
+        Ok(ready)
+    }
+
+    fn lost(&self) -> WorkerLost {
+        WorkerLost {
+            submitted: self.submitted,
+            returned: self.returned,
+        }
+    }
+
+    /// Finished jobs: those ready now, or (`wait`) every outstanding one.
+    fn collect(&mut self, wait: bool) -> Vec<(u32, [VifScale; 4])> {
+        let mut out = Vec::new();
+        while self.returned < self.submitted {
+            let next = if wait {
+                self.done.recv().ok()
+            } else {
+                self.done.try_recv().ok()
+            };
+            let Some(d) = next else { break };
+            self.returned += 1;
+            out.push((d.index, d.scales));
+            self.spare.push((d.reference, d.distorted));
+        }
+        out
+    }
+}
+
+impl Drop for VifWorkers {
+    fn drop(&mut self) {
+        // Closing the queue lets every worker finish its job and stop.
+        self.jobs = None;
+        for h in self.handles.drain(..) {
+            let _ = h.join();
+        }
     }
 }
 

@@ -14,7 +14,7 @@
 
 use crate::frame::{ChromaSampling, FrameView, Sample};
 use crate::pool::Pooled;
-use crate::vif::Vif;
+use crate::vif::{Vif, VifScale, VifWorkers};
 use libvmaf_sys as sys;
 use std::collections::BTreeMap;
 use std::ffi::{CStr, CString};
@@ -139,9 +139,10 @@ pub struct VmafConfig {
     /// Extra feature extractors by libvmaf name (`psnr`, `float_ssim`, `float_ms_ssim`, `cambi`,
     /// `ciede`, `psnr_hvs`, ...; see [`known_features`]).
     pub features: Vec<String>,
-    /// Threads that extract features. 0 runs libvmaf's extractors on the calling thread. When
-    /// rdbench's own VIF kernel is in use (see [`native_vif`](Self::native_vif)) it runs on the
-    /// calling thread, which then counts as one of the `n_threads`: libvmaf gets one worker less.
+    /// Threads that extract features. 0 or 1 runs every extractor on the calling thread (with 1,
+    /// libvmaf's on one worker of its own). When rdbench's VIF kernel is in use (see
+    /// [`native_vif`](Self::native_vif)) and `n_threads` is 2 or more, `n_threads / 2` of them
+    /// compute VIF and libvmaf gets the rest; with fewer, VIF runs on the calling thread.
     pub n_threads: u32,
     /// Score every Nth frame (frames 0, N, 2N, ...); 0 and 1 both mean every frame.
     pub n_subsample: u32,
@@ -248,6 +249,9 @@ pub enum VmafError {
         /// This frame's format.
         got: String,
     },
+    /// A thread computing VIF stopped early.
+    #[error(transparent)]
+    VifWorker(#[from] crate::vif::WorkerLost),
     /// `finish` was called before any frame was pushed.
     #[error("no frames were scored")]
     NoFrames,
@@ -336,6 +340,10 @@ pub struct VmafScorer {
     vif: Option<Vif>,
     /// Whether the VIF kernel scores this run.
     vif_active: bool,
+    /// The VIF kernel's threads, with two or more `n_threads` (else it runs in `push`).
+    vif_workers: Option<VifWorkers>,
+    /// The configuration the context was opened with.
+    cfg: sys::VmafConfiguration,
     /// Keeps unit tests that change libvmaf's process-wide CPU mask apart from the others.
     #[cfg(test)]
     _flags: flags_lock::Guard,
@@ -379,6 +387,20 @@ mod flags_lock {
             }
             CHANGED.notify_all();
         }
+    }
+}
+
+/// Opens a libvmaf context.
+fn open(cfg: sys::VmafConfiguration) -> Result<NonNull<sys::VmafContext>, VmafError> {
+    let mut ctx: *mut sys::VmafContext = std::ptr::null_mut();
+    // SAFETY: `ctx` is a valid out-pointer; `cfg` is passed by value.
+    let code = unsafe { sys::vmaf_init(&mut ctx, cfg) };
+    match NonNull::new(ctx) {
+        Some(ctx) if code == 0 => Ok(ctx),
+        _ => Err(VmafError::Libvmaf {
+            call: "vmaf_init",
+            code,
+        }),
     }
 }
 
@@ -451,31 +473,16 @@ impl VmafScorer {
                 .all(|m| matches!(m, VmafModelVersion::V0_6_1 | VmafModelVersion::V4k0_6_1))
             && !config.features.iter().any(|f| f == "vif"))
         .then(Vif::default);
-        // The calling thread computes VIF, so it is one of the extracting threads.
-        let n_threads = if vif.is_some() {
-            config.n_threads.saturating_sub(1)
-        } else {
-            config.n_threads
-        };
-
+        // libvmaf starts with every thread; if the first frame lets the VIF kernel run, the
+        // context is opened again with the threads VIF does not take.
+        let n_threads = config.n_threads;
         let cfg = sys::VmafConfiguration {
             log_level: sys::VmafLogLevel::VMAF_LOG_LEVEL_NONE,
             n_threads,
             n_subsample: config.n_subsample.max(1),
             cpumask: config.cpumask,
         };
-        let mut ctx: *mut sys::VmafContext = std::ptr::null_mut();
-        // SAFETY: `ctx` is a valid out-pointer; `cfg` is passed by value.
-        let code = unsafe { sys::vmaf_init(&mut ctx, cfg) };
-        let ctx = match NonNull::new(ctx) {
-            Some(ctx) if code == 0 => ctx,
-            _ => {
-                return Err(VmafError::Libvmaf {
-                    call: "vmaf_init",
-                    code,
-                })
-            }
-        };
+        let ctx = open(cfg)?;
         // From here on, `Drop` releases the context and whatever models were loaded.
         // ADM and VIF are computed from one frame pair each; their outputs appear when that pair
         // is done. (Motion depends on neighbouring frames, so it is not a probe.)
@@ -502,6 +509,8 @@ impl VmafScorer {
             extra: config.features.clone(),
             vif,
             vif_active: false,
+            vif_workers: None,
+            cfg,
             #[cfg(test)]
             _flags: flags_guard,
         };
@@ -538,6 +547,43 @@ impl VmafScorer {
     /// extractors, with the same default options, that the models would register) and VIF is
     /// left out.
     fn register(&mut self, vif_active: bool) -> Result<(), VmafError> {
+        let all = self.cfg.n_threads;
+        if vif_active && all >= 2 {
+            // VIF takes half of the threads; libvmaf's context, which has read no frame yet, is
+            // opened again with the others.
+            let vif_threads = all / 2;
+            let cfg = sys::VmafConfiguration {
+                n_threads: all - vif_threads,
+                ..self.cfg
+            };
+            let ctx = open(cfg)?;
+            // SAFETY: the old context read no pictures and registered no extractors; it is
+            // closed once, here, and replaced.
+            unsafe { sys::vmaf_close(self.ctx.as_ptr()) };
+            self.ctx = ctx;
+            self.cfg = cfg;
+            self.n_threads = cfg.n_threads;
+            // VIF's own queue bounds the frames it holds; its scores arrive late, so they
+            // cannot show libvmaf's progress.
+            self.probes
+                .retain(|p| p.as_c_str() != VIF_NAMES[3]);
+            self.vif_workers = Some(VifWorkers::new(
+                vif_threads as usize,
+                crate::vif::DEFAULT_GAIN_LIMIT,
+            ));
+        } else if vif_active && all == 1 {
+            // One thread: libvmaf's extractors and VIF both run on the calling thread.
+            let cfg = sys::VmafConfiguration {
+                n_threads: 0,
+                ..self.cfg
+            };
+            let ctx = open(cfg)?;
+            // SAFETY: as above.
+            unsafe { sys::vmaf_close(self.ctx.as_ptr()) };
+            self.ctx = ctx;
+            self.cfg = cfg;
+            self.n_threads = 0;
+        }
         let ctx = self.ctx.as_ptr();
         let by_name = |name: &str, call: &'static str| -> Result<(), VmafError> {
             let c_name = CString::new(name).expect("feature names have no NUL");
@@ -618,25 +664,13 @@ impl VmafScorer {
             let (Some(r), Some(d)) = (r, d) else {
                 unreachable!("8-bit pictures checked above")
             };
-            let scales = vif.scales(&r, &d);
-            for (k, s) in scales.iter().enumerate() {
-                let name = &VIF_NAMES[k];
-                // SAFETY: live context, NUL-terminated name; the collector is locked internally
-                // against libvmaf's workers.
-                let code = unsafe {
-                    sys::vmaf_import_feature_score(
-                        self.ctx.as_ptr(),
-                        name.as_ptr(),
-                        s.score(),
-                        self.frames,
-                    )
-                };
-                if code != 0 {
-                    return Err(VmafError::Libvmaf {
-                        call: "vmaf_import_feature_score",
-                        code,
-                    });
+            if let Some(workers) = self.vif_workers.as_mut() {
+                for (i, scales) in workers.submit(self.frames, &r, &d)? {
+                    self.import_vif(i, &scales)?;
                 }
+            } else {
+                let scales = vif.scales(&r, &d);
+                self.import_vif(self.frames, &scales)?;
             }
         }
 
@@ -661,6 +695,24 @@ impl VmafScorer {
         }
         self.frames += 1;
         self.wait_for_backlog();
+        Ok(())
+    }
+
+    /// Hands libvmaf the VIF kernel's scores of frame `index`.
+    fn import_vif(&mut self, index: u32, scales: &[VifScale; 4]) -> Result<(), VmafError> {
+        for (name, s) in VIF_NAMES.iter().zip(scales) {
+            // SAFETY: live context, NUL-terminated name; the collector is locked internally
+            // against libvmaf's workers.
+            let code = unsafe {
+                sys::vmaf_import_feature_score(self.ctx.as_ptr(), name.as_ptr(), s.score(), index)
+            };
+            if code != 0 {
+                return Err(VmafError::Libvmaf {
+                    call: "vmaf_import_feature_score",
+                    code,
+                });
+            }
+        }
         Ok(())
     }
 
@@ -715,9 +767,14 @@ impl VmafScorer {
     }
 
     /// Flushes libvmaf and collects the per-frame scores.
-    pub fn finish(self) -> Result<VmafResult, VmafError> {
+    pub fn finish(mut self) -> Result<VmafResult, VmafError> {
         if self.frames == 0 {
             return Err(VmafError::NoFrames);
+        }
+        if let Some(workers) = self.vif_workers.take() {
+            for (i, scales) in workers.finish()? {
+                self.import_vif(i, &scales)?;
+            }
         }
         // SAFETY: live context; null pictures ask libvmaf to flush (run pending extractors).
         let code = unsafe {
