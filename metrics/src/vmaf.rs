@@ -1002,27 +1002,37 @@ mod tests {
 
     #[test]
     fn native_vif_scores_equal_libvmafs_and_applies_where_exact() {
-        let run = |w: usize, h: usize, native_vif: bool| {
-            let (a, b) = crate::testutil::pair8(w, h, 7, 11);
+        let run = |w: usize, h: usize, native_vif: bool, n_threads: u32| {
+            // Distinct frames, so that scores arriving for the wrong frame would show.
+            let pairs: Vec<_> = (0..7)
+                .map(|k| crate::testutil::pair8(w, h, 3 + 2 * k, 11 + k))
+                .collect();
             let mut s = VmafScorer::new(VmafConfig {
                 native_vif,
+                n_threads,
+                features: vec!["psnr".into()],
                 ..Default::default()
             })
             .unwrap();
-            for _ in 0..3 {
+            for (a, b) in &pairs {
                 s.push(&a.view().unwrap(), &b.view().unwrap()).unwrap();
             }
             let active = s.native_vif_active();
             (active, s.finish().unwrap())
         };
-        let (on, native) = run(64, 48, true);
-        let (off, libvmaf) = run(64, 48, false);
-        assert!(on && !off);
-        assert_eq!(native.per_frame, libvmaf.per_frame);
-        assert_eq!(native.features, libvmaf.features);
-        assert!(native.features.contains_key("integer_vif_scale3"));
+        let (off, libvmaf) = run(64, 48, false, 0);
+        assert!(!off);
+        assert!(libvmaf.per_frame.windows(2).any(|p| p[0] != p[1]));
+        // Inline (0 and 1 thread), and on one, two and three worker threads (2, 4, 6).
+        for n_threads in [0, 1, 2, 4, 6] {
+            let (on, native) = run(64, 48, true, n_threads);
+            assert!(on, "{n_threads} threads");
+            assert_eq!(native.per_frame, libvmaf.per_frame, "{n_threads} threads");
+            assert_eq!(native.features, libvmaf.features, "{n_threads} threads");
+            assert!(native.features.contains_key("integer_vif_scale3"));
+        }
         // libvmaf's SIMD VIF departs from its C code on widths that are not multiples of 16.
-        assert!(!run(72, 48, true).0);
+        assert!(!run(72, 48, true, 2).0);
     }
 
     #[test]
