@@ -13,7 +13,12 @@
 //! * the low-pass filter that feeds the next scale is evaluated only at the even rows and columns
 //!   the decimation keeps, where libvmaf filters every pixel and then drops three in four;
 //! * loops are written for the compiler to vectorise under the widest instruction set the CPU has
-//!   (AVX-512, AVX2 or scalar, chosen at run time).
+//!   (AVX-512, AVX2 or scalar, chosen at run time); on AVX-512 the per-pixel statistic, whose
+//!   branches and divisions defeat the compiler, is written with AVX-512 operations by name
+//!   (`pulp`'s safe wrappers) and turns its branches into masks.
+//!
+//! [`VifWorkers`] runs the kernel on threads of its own, so that the VMAF scorer can compute VIF
+//! beside libvmaf's workers.
 //!
 //! Tests check the four scores against libvmaf's own extractor for equality, on every instruction
 //! set the CPU has, on even and odd picture sizes.
@@ -25,8 +30,8 @@ use pulp::{Simd, WithSimd};
 /// libvmaf's VIF filters per scale (`vif_filter1d_table`), each summing to 65536.
 pub(crate) const FILTERS: [&[u32]; 4] = [
     &[
-        489, 935, 1640, 2640, 3896, 5274, 6547, 7455, 7784, 7455, 6547, 5274, 3896, 2640, 1640, 935,
-        489,
+        489, 935, 1640, 2640, 3896, 5274, 6547, 7455, 7784, 7455, 6547, 5274, 3896, 2640, 1640,
+        935, 489,
     ],
     &[1244, 3663, 7925, 12590, 14692, 12590, 7925, 3663, 1244],
     &[3571, 16004, 26386, 16004, 3571],
@@ -94,8 +99,8 @@ impl Accum {
         let num = self.num_log as f64 / 2048.0
             + self.x2 as f64
             + (self.den_non_log as f64 - (self.num_non_log as f64 / 16384.0) / 65025.0);
-        let den =
-            self.den_log as f64 / 2048.0 - (self.x + self.num_x * 17) as f64 + self.den_non_log as f64;
+        let den = self.den_log as f64 / 2048.0 - (self.x + self.num_x * 17) as f64
+            + self.den_non_log as f64;
         VifScale {
             num: num as f32,
             den: den as f32,
@@ -128,6 +133,7 @@ fn best16_from64(v: u64) -> (u16, i32) {
 /// One pixel of libvmaf's `vif_statistic`, from the filtered means (`mu1`, `mu2`, scaled by 2^16
 /// relative to the squares) and the filtered squares and product.
 #[inline(always)]
+#[allow(clippy::too_many_arguments)] // one pixel's five filter outputs, kept in registers
 pub(crate) fn statistic(
     mu1: u32,
     mu2: u32,
@@ -198,7 +204,6 @@ fn mirror(i: isize, n: usize) -> usize {
     }
 }
 
-
 /// Per-row work buffers, padded by the widest half filter (8) on both sides.
 #[derive(Default)]
 struct Rows {
@@ -263,9 +268,7 @@ const L: usize = 16;
 #[inline(always)]
 fn block_starts(n: usize) -> impl Iterator<Item = usize> {
     let full = n / L * L;
-    (0..full)
-        .step_by(L)
-        .chain((full < n).then_some(n - L))
+    (0..full).step_by(L).chain((full < n).then_some(n - L))
 }
 
 /// Vertical pass of scale 0 (8-bit) over columns `s..s + L` of one output row, with the taps'
@@ -525,8 +528,8 @@ fn horizontal_and_statistic(
                 let out = horizontal_block::<H>(rows, f, start, L);
                 for l in done - start..L {
                     statistic(
-                        out.mu1[l], out.mu2[l], out.xx[l], out.yy[l], out.xy[l], table,
-                        gain_limit, &mut a,
+                        out.mu1[l], out.mu2[l], out.xx[l], out.yy[l], out.xy[l], table, gain_limit,
+                        &mut a,
                     );
                 }
                 done = start + L;
@@ -545,6 +548,7 @@ fn horizontal_and_statistic(
 /// The low-pass filter that feeds the next scale, at the even rows and columns the decimation
 /// keeps. `first` is scale 0 (8-bit input, vertical rounding to 8 fractional bits).
 #[inline(always)]
+#[allow(clippy::too_many_arguments, clippy::needless_range_loop)] // tap and plane indices pair up
 fn decimate<'s, T: Src + 's>(
     src_r: impl Fn(usize) -> &'s [T],
     src_d: impl Fn(usize) -> &'s [T],
@@ -606,7 +610,11 @@ fn decimate<'s, T: Src + 's>(
             }
             let tap = |d: isize| -> (&[u32], usize) {
                 let p = (PAD as isize + d) as usize;
-                if d % 2 == 0 { (&even[..], p / 2) } else { (&odd[..], (p - 1) / 2) }
+                if d % 2 == 0 {
+                    (&even[..], p / 2)
+                } else {
+                    (&odd[..], (p - 1) / 2)
+                }
             };
             let sum = &mut sum[..w2];
             {
@@ -679,7 +687,11 @@ impl Vif {
     /// # Panics
     /// If the planes differ in size or are smaller than [`MIN_SIZE`]; callers check
     /// [`Vif::supports`].
-    pub fn scales(&mut self, reference: &Plane<'_, u8>, distorted: &Plane<'_, u8>) -> [VifScale; 4] {
+    pub fn scales(
+        &mut self,
+        reference: &Plane<'_, u8>,
+        distorted: &Plane<'_, u8>,
+    ) -> [VifScale; 4] {
         let (w, h) = (reference.width(), reference.height());
         assert!(
             (w, h) == (distorted.width(), distorted.height()) && Self::supports(w, h),
@@ -945,7 +957,11 @@ impl VifWorkers {
             reference: r,
             distorted: d,
         };
-        let sent = self.jobs.as_ref().map(|j| j.send(job).is_ok()).unwrap_or(false);
+        let sent = self
+            .jobs
+            .as_ref()
+            .map(|j| j.send(job).is_ok())
+            .unwrap_or(false);
         if !sent {
             return Err(self.lost());
         }
@@ -1085,7 +1101,8 @@ mod avx512 {
         let high = s._mm512_set1_epi64(0xffff_ffff_0000_0000u64 as i64);
         let mul_round = |a: __m512i, b: __m512i| {
             let even = s._mm512_mul_epu32(a, b);
-            let odd = s._mm512_mul_epu32(s._mm512_srli_epi64::<32>(a), s._mm512_srli_epi64::<32>(b));
+            let odd =
+                s._mm512_mul_epu32(s._mm512_srli_epi64::<32>(a), s._mm512_srli_epi64::<32>(b));
             let even = s._mm512_srli_epi64::<32>(s._mm512_add_epi64(even, round));
             let odd = s._mm512_and_si512(s._mm512_add_epi64(odd, round), high);
             s._mm512_or_si512(even, odd)
@@ -1158,7 +1175,10 @@ mod avx512 {
             let g = s._mm512_maskz_mov_pd(!(z | neg), g);
             let sv = v4.avx2._mm256_max_epi32(sv, v4.avx._mm256_setzero_si256());
             let g = s._mm512_min_pd(g, s._mm512_set1_pd(gain_limit));
-            let numer1 = s._mm512_cvtepu32_epi64(v4.avx2._mm256_add_epi32(sv, v4.avx._mm256_set1_epi32(SIGMA_NSQ)));
+            let numer1 = s._mm512_cvtepu32_epi64(
+                v4.avx2
+                    ._mm256_add_epi32(sv, v4.avx._mm256_set1_epi32(SIGMA_NSQ)),
+            );
             let gg = s._mm512_mul_pd(s._mm512_mul_pd(g, g), s1d);
             let tmp = s._mm512_add_epi64(v4.avx512dq._mm512_cvttpd_epi64(gg), numer1);
             let (nv, nk) = best16(tmp);
@@ -1168,7 +1188,8 @@ mod avx512 {
             // x2 - x1 of libvmaf is (48 - lz(numer1)) - (48 - lz(tmp)) negated twice.
             dx[h] = s._mm512_cvtepi64_epi32(s._mm512_sub_epi64(dk, nk));
         }
-        let join = |v: [__m256i; 2]| s._mm512_inserti64x4::<1>(s._mm512_castsi256_si512(v[0]), v[1]);
+        let join =
+            |v: [__m256i; 2]| s._mm512_inserti64x4::<1>(s._mm512_castsi256_si512(v[0]), v[1]);
         let dlog = s._mm512_sub_epi32(lookup(table, join(num_idx)), lookup(table, join(den_idx)));
         acc.num_log = s._mm512_mask_add_epi32(acc.num_log, pos, acc.num_log, dlog);
         acc.x2 = s._mm512_mask_add_epi32(acc.x2, pos, acc.x2, join(dx));
@@ -1214,11 +1235,17 @@ mod tests {
             let (r, d) = pair8(w, h, noise, seed);
             let want = libvmaf_vif(&r, &d, 255);
             if w % 16 == 0 {
-                assert_eq!(libvmaf_vif(&r, &d, 0), want, "{w}x{h}: libvmaf's SIMD and C differ");
+                assert_eq!(
+                    libvmaf_vif(&r, &d, 0),
+                    want,
+                    "{w}x{h}: libvmaf's SIMD and C differ"
+                );
             }
             for (arch, got) in crate::simd::on_every_arch(|| {
                 let (rv, dv) = (r.view().unwrap(), d.view().unwrap());
-                Vif::default().scales(rv.luma(), dv.luma()).map(|s| s.score())
+                Vif::default()
+                    .scales(rv.luma(), dv.luma())
+                    .map(|s| s.score())
             }) {
                 for k in 0..4 {
                     assert!(
@@ -1244,7 +1271,9 @@ mod tests {
         for d in [&r, &inv] {
             let want = libvmaf_vif(&r, d, 0);
             let (rv, dv) = (r.view().unwrap(), d.view().unwrap());
-            let got = Vif::default().scales(rv.luma(), dv.luma()).map(|s| s.score());
+            let got = Vif::default()
+                .scales(rv.luma(), dv.luma())
+                .map(|s| s.score());
             assert_eq!(got, want);
         }
     }

@@ -565,8 +565,7 @@ impl VmafScorer {
             self.n_threads = cfg.n_threads;
             // VIF's own queue bounds the frames it holds; its scores arrive late, so they
             // cannot show libvmaf's progress.
-            self.probes
-                .retain(|p| p.as_c_str() != VIF_NAMES[3]);
+            self.probes.retain(|p| p.as_c_str() != VIF_NAMES[3]);
             self.vif_workers = Some(VifWorkers::new(
                 vif_threads as usize,
                 crate::vif::DEFAULT_GAIN_LIMIT,
