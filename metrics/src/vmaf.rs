@@ -139,10 +139,11 @@ pub struct VmafConfig {
     /// Extra feature extractors by libvmaf name (`psnr`, `float_ssim`, `float_ms_ssim`, `cambi`,
     /// `ciede`, `psnr_hvs`, ...; see [`known_features`]).
     pub features: Vec<String>,
-    /// Threads that extract features. 0 or 1 runs every extractor on the calling thread (with 1,
-    /// libvmaf's on one worker of its own). When rdbench's VIF kernel is in use (see
-    /// [`native_vif`](Self::native_vif)) and `n_threads` is 2 or more, `n_threads / 2` of them
-    /// compute VIF and libvmaf gets the rest; with fewer, VIF runs on the calling thread.
+    /// Threads that extract features. 0: every extractor runs on the calling thread. Otherwise
+    /// libvmaf's extractors run on `n_threads` workers of libvmaf's, except when rdbench's VIF
+    /// kernel is in use (see [`native_vif`](Self::native_vif)): then with 1 thread VIF and
+    /// libvmaf's extractors all run on the calling thread, and from 2 up `n_threads / 2` threads
+    /// compute VIF and libvmaf's workers are the rest.
     pub n_threads: u32,
     /// Score every Nth frame (frames 0, N, 2N, ...); 0 and 1 both mean every frame.
     pub n_subsample: u32,
