@@ -76,7 +76,10 @@ fn run(reference: &Path, distorted: &Path, metric: &str) -> Result<(), String> {
                 let mut v = v.borrow_mut();
                 Ok(v.scales(a.luma(), b.luma())[0].score())
             }),
-            Frames::U16(..) => Err("vif: 8-bit pictures only".into()),
+            Frames::U16(a, b) => VIF.with(|v| {
+                let mut v = v.borrow_mut();
+                Ok(v.scales_hbd(a.luma(), b.luma(), a.bit_depth())[0].score())
+            }),
         }),
         "ms_ssim" => Scorer::Native(|f| match f {
             Frames::U8(a, b) => native("ms_ssim", a, b),

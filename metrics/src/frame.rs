@@ -15,6 +15,8 @@ pub trait Sample: Copy + Default + Send + Sync + 'static {
     fn to_f32(self) -> f32;
     /// The plane itself when the samples are 8-bit, for kernels that exist only for 8-bit.
     fn as_u8_plane<'a>(p: &Plane<'a, Self>) -> Option<Plane<'a, u8>>;
+    /// The plane itself when the samples are 16-bit words (9- to 16-bit video).
+    fn as_u16_plane<'a>(p: &Plane<'a, Self>) -> Option<Plane<'a, u16>>;
 }
 
 impl Sample for u8 {
@@ -29,6 +31,9 @@ impl Sample for u8 {
     fn as_u8_plane<'a>(p: &Plane<'a, u8>) -> Option<Plane<'a, u8>> {
         Some(*p)
     }
+    fn as_u16_plane<'a>(_: &Plane<'a, u8>) -> Option<Plane<'a, u16>> {
+        None
+    }
 }
 
 impl Sample for u16 {
@@ -42,6 +47,9 @@ impl Sample for u16 {
     }
     fn as_u8_plane<'a>(_: &Plane<'a, u16>) -> Option<Plane<'a, u8>> {
         None
+    }
+    fn as_u16_plane<'a>(p: &Plane<'a, u16>) -> Option<Plane<'a, u16>> {
+        Some(*p)
     }
 }
 

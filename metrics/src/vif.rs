@@ -1,4 +1,4 @@
-//! VIF (visual information fidelity) of 8-bit luma, computed exactly as libvmaf 2.3.1's integer
+//! VIF (visual information fidelity) of 8- to 16-bit luma, computed exactly as libvmaf 2.3.1's integer
 //! `vif` extractor computes it: the same fixed-point filters, roundings, mirrored borders,
 //! decimation and log2 table, so the four per-scale scores are bit-identical to libvmaf's
 //! `VMAF_integer_feature_vif_scale{0..3}_score`.
@@ -240,7 +240,7 @@ fn pad_row(v: &mut [u32], w: usize, half: usize) {
     }
 }
 
-/// A sample the kernel reads: 8-bit at scale 0, 16-bit below.
+/// A sample the kernel reads: 8- or 16-bit at scale 0, 16-bit below.
 trait Src: Copy {
     fn get(self) -> u32;
 }
@@ -326,9 +326,29 @@ fn vertical_s0(r: &[&[u8]; 17], d: &[&[u8]; 17], w: usize, out: &mut Rows) {
     }
 }
 
-/// Vertical pass at scales 1 to 3 (16-bit samples) over columns `s..s + n` (`n` is [`L`], or
-/// less for a row narrower than one block): everything rounded to 16 fractional bits, squares
-/// accumulated in 64 bits.
+/// How a 16-bit vertical pass rounds: means and squares are shifted right by `mu` and `sq`
+/// bits, rounding to nearest. Scales 1 to 3 shift both by 16; scale 0 of `bpc`-bit video shifts
+/// the means by `bpc` and the squares by `2 * (bpc - 8)` (libvmaf's `filter1d_16`).
+#[derive(Clone, Copy)]
+struct Shifts {
+    mu: u32,
+    sq: u32,
+}
+
+impl Shifts {
+    const DECIMATED: Shifts = Shifts { mu: 16, sq: 16 };
+
+    fn scale0(bpc: u32) -> Shifts {
+        Shifts {
+            mu: bpc,
+            sq: 2 * (bpc - 8),
+        }
+    }
+}
+
+/// Vertical pass over 16-bit samples (scale 0 of high-bit-depth video, and scales 1 to 3) over
+/// columns `s..s + n` (`n` is [`L`], or less for a row narrower than one block), rounded as
+/// `shifts` says, squares accumulated in 64 bits.
 #[inline(always)]
 fn vertical_s16_block<const H: usize>(
     r: &[&[u16]],
@@ -337,6 +357,7 @@ fn vertical_s16_block<const H: usize>(
     s: usize,
     n: usize,
     out: &mut Rows,
+    shifts: Shifts,
 ) {
     let mut m1 = [0u32; L];
     let mut m2 = [0u32; L];
@@ -367,40 +388,55 @@ fn vertical_s16_block<const H: usize>(
         }
     }
     let o = PAD + s;
+    let (mu_shift, mu_round) = (shifts.mu, 1u32 << (shifts.mu - 1));
+    let sq_shift = shifts.sq;
+    let sq_round = if sq_shift == 0 {
+        0
+    } else {
+        1u64 << (sq_shift - 1)
+    };
     for (d, m) in out.mu1[o..o + n].iter_mut().zip(m1) {
-        *d = (m + 32768) >> 16;
+        *d = (m + mu_round) >> mu_shift;
     }
     for (d, m) in out.mu2[o..o + n].iter_mut().zip(m2) {
-        *d = (m + 32768) >> 16;
+        *d = (m + mu_round) >> mu_shift;
     }
     for (d, m) in out.xx[o..o + n].iter_mut().zip(xx) {
-        *d = ((m + 32768) >> 16) as u32;
+        *d = ((m + sq_round) >> sq_shift) as u32;
     }
     for (d, m) in out.yy[o..o + n].iter_mut().zip(yy) {
-        *d = ((m + 32768) >> 16) as u32;
+        *d = ((m + sq_round) >> sq_shift) as u32;
     }
     for (d, m) in out.xy[o..o + n].iter_mut().zip(xy) {
-        *d = ((m + 32768) >> 16) as u32;
+        *d = ((m + sq_round) >> sq_shift) as u32;
     }
 }
 
 /// Vertical pass of one output row at scales 1 to 3.
 #[inline(always)]
-fn vertical_s16(r: &[&[u16]], d: &[&[u16]], f: &[u32], w: usize, out: &mut Rows) {
+fn vertical_s16(r: &[&[u16]], d: &[&[u16]], f: &[u32], w: usize, out: &mut Rows, shifts: Shifts) {
     #[inline(always)]
-    fn run<const H: usize>(r: &[&[u16]], d: &[&[u16]], f: &[u32], w: usize, out: &mut Rows) {
+    fn run<const H: usize>(
+        r: &[&[u16]],
+        d: &[&[u16]],
+        f: &[u32],
+        w: usize,
+        out: &mut Rows,
+        shifts: Shifts,
+    ) {
         if w < L {
-            vertical_s16_block::<H>(r, d, f, 0, w, out);
+            vertical_s16_block::<H>(r, d, f, 0, w, out, shifts);
         } else {
             for s in block_starts(w) {
-                vertical_s16_block::<H>(r, d, f, s, L, out);
+                vertical_s16_block::<H>(r, d, f, s, L, out, shifts);
             }
         }
     }
     match f.len() / 2 {
-        4 => run::<4>(r, d, f, w, out),
-        2 => run::<2>(r, d, f, w, out),
-        _ => run::<1>(r, d, f, w, out),
+        8 => run::<8>(r, d, f, w, out, shifts),
+        4 => run::<4>(r, d, f, w, out, shifts),
+        2 => run::<2>(r, d, f, w, out, shifts),
+        _ => run::<1>(r, d, f, w, out, shifts),
     }
 }
 
@@ -546,7 +582,7 @@ fn horizontal_and_statistic(
 }
 
 /// The low-pass filter that feeds the next scale, at the even rows and columns the decimation
-/// keeps. `first` is scale 0 (8-bit input, vertical rounding to 8 fractional bits).
+/// keeps. `shift` is the vertical pass's rounding shift: the bit depth from scale 0, 16 below.
 #[inline(always)]
 #[allow(clippy::too_many_arguments, clippy::needless_range_loop)] // tap and plane indices pair up
 fn decimate<'s, T: Src + 's>(
@@ -555,7 +591,7 @@ fn decimate<'s, T: Src + 's>(
     w: usize,
     h: usize,
     f: &[u32],
-    first: bool,
+    shift: u32,
     conv: &mut [Vec<u32>; 5],
     dst_r: &mut [u16],
     dst_d: &mut [u16],
@@ -568,7 +604,7 @@ fn decimate<'s, T: Src + 's>(
         c.clear();
         c.resize(w + 2 * PAD, 0);
     }
-    let (round, shift) = if first { (128u32, 8u32) } else { (32768, 16) };
+    let round = 1u32 << (shift - 1);
     for i2 in 0..h2 {
         let i = 2 * i2;
         for plane in 0..2 {
@@ -699,16 +735,65 @@ impl Vif {
         );
         simd::dispatch(Run {
             vif: self,
-            reference,
-            distorted,
+            input: Input::U8(reference, distorted),
+        })
+    }
+
+    /// The four scales of VIF between two luma planes of `bpc`-bit video (9 to 16 bits) held in
+    /// 16-bit words, as libvmaf's high-bit-depth path computes them.
+    ///
+    /// # Panics
+    /// As [`Vif::scales`], and if `bpc` is not within 9..=16.
+    pub fn scales_hbd(
+        &mut self,
+        reference: &Plane<'_, u16>,
+        distorted: &Plane<'_, u16>,
+        bpc: u8,
+    ) -> [VifScale; 4] {
+        let (w, h) = (reference.width(), reference.height());
+        assert!(
+            (w, h) == (distorted.width(), distorted.height()) && Self::supports(w, h),
+            "VIF needs two planes of one size, at least {MIN_SIZE}x{MIN_SIZE}"
+        );
+        assert!(
+            (9..=16).contains(&bpc),
+            "high-bit-depth VIF needs 9 to 16 bits, not {bpc}"
+        );
+        simd::dispatch(Run {
+            vif: self,
+            input: Input::U16(reference, distorted, bpc as u32),
         })
     }
 }
 
+/// Two luma planes to score: 8-bit, or `bpc`-bit video in 16-bit words.
+#[derive(Clone, Copy, Debug)]
+pub enum LumaPair<'a> {
+    /// Reference and distorted, 8-bit.
+    Bits8(Plane<'a, u8>, Plane<'a, u8>),
+    /// Reference, distorted and the bit depth (9 to 16).
+    High(Plane<'a, u16>, Plane<'a, u16>, u8),
+}
+
+impl Vif {
+    /// [`Vif::scales`] or [`Vif::scales_hbd`], as the pair is.
+    pub fn score(&mut self, pair: &LumaPair<'_>) -> [VifScale; 4] {
+        match pair {
+            LumaPair::Bits8(r, d) => self.scales(r, d),
+            LumaPair::High(r, d, bpc) => self.scales_hbd(r, d, *bpc),
+        }
+    }
+}
+
+/// The pictures a run scores: 8-bit, or `bpc`-bit in 16-bit words.
+enum Input<'a, 'b> {
+    U8(&'a Plane<'b, u8>, &'a Plane<'b, u8>),
+    U16(&'a Plane<'b, u16>, &'a Plane<'b, u16>, u32),
+}
+
 struct Run<'a, 'b> {
     vif: &'a mut Vif,
-    reference: &'a Plane<'b, u8>,
-    distorted: &'a Plane<'b, u8>,
+    input: Input<'a, 'b>,
 }
 
 impl WithSimd for Run<'_, '_> {
@@ -716,28 +801,33 @@ impl WithSimd for Run<'_, '_> {
 
     #[inline(always)]
     fn with_simd<S: Simd>(self, _simd: S) -> [VifScale; 4] {
-        let Run {
-            vif,
-            reference,
-            distorted,
-        } = self;
-        let (w, h) = (reference.width(), reference.height());
+        let Run { vif, input } = self;
+        let (w, h) = match &input {
+            Input::U8(r, _) => (r.width(), r.height()),
+            Input::U16(r, _, _) => (r.width(), r.height()),
+        };
         let mut out = [VifScale::default(); 4];
         let (table, gain_limit) = (&vif.table[..], vif.gain_limit);
 
-        // Scale 0, straight from the 8-bit planes.
+        // Scale 0, straight from the pictures.
         vif.rows.resize(w);
         let f = FILTERS[0];
         let half = f.len() / 2;
         let mut acc = Accum::default();
         for i in 0..h {
-            let rr: [&[u8]; 17] = std::array::from_fn(|k| {
-                reference.row(mirror(i as isize + k as isize - half as isize, h))
-            });
-            let dr: [&[u8]; 17] = std::array::from_fn(|k| {
-                distorted.row(mirror(i as isize + k as isize - half as isize, h))
-            });
-            vertical_s0(&rr, &dr, w, &mut vif.rows);
+            let y = |k: usize| mirror(i as isize + k as isize - half as isize, h);
+            match &input {
+                Input::U8(reference, distorted) => {
+                    let rr: [&[u8]; 17] = std::array::from_fn(|k| reference.row(y(k)));
+                    let dr: [&[u8]; 17] = std::array::from_fn(|k| distorted.row(y(k)));
+                    vertical_s0(&rr, &dr, w, &mut vif.rows);
+                }
+                Input::U16(reference, distorted, bpc) => {
+                    let rr: [&[u16]; 17] = std::array::from_fn(|k| reference.row(y(k)));
+                    let dr: [&[u16]; 17] = std::array::from_fn(|k| distorted.row(y(k)));
+                    vertical_s16(&rr, &dr, f, w, &mut vif.rows, Shifts::scale0(*bpc));
+                }
+            }
             for v in [
                 &mut vif.rows.mu1,
                 &mut vif.rows.mu2,
@@ -751,23 +841,36 @@ impl WithSimd for Run<'_, '_> {
         }
         out[0] = acc.finish();
 
-        // Scale 1 from scale 0's 8-bit planes.
+        // Scale 1 from the pictures.
         let (w1, h1) = (w / 2, h / 2);
         {
             let [s1r, s1d] = &mut vif.scaled[0];
             s1r.resize(w1 * h1, 0);
             s1d.resize(w1 * h1, 0);
-            decimate(
-                |y| reference.row(y),
-                |y| distorted.row(y),
-                w,
-                h,
-                FILTERS[1],
-                true,
-                &mut vif.conv,
-                s1r,
-                s1d,
-            );
+            match &input {
+                Input::U8(reference, distorted) => decimate(
+                    |y| reference.row(y),
+                    |y| distorted.row(y),
+                    w,
+                    h,
+                    FILTERS[1],
+                    8,
+                    &mut vif.conv,
+                    s1r,
+                    s1d,
+                ),
+                Input::U16(reference, distorted, bpc) => decimate(
+                    |y| reference.row(y),
+                    |y| distorted.row(y),
+                    w,
+                    h,
+                    FILTERS[1],
+                    *bpc,
+                    &mut vif.conv,
+                    s1r,
+                    s1d,
+                ),
+            }
         }
 
         let (mut ws, mut hs) = (w1, h1);
@@ -786,7 +889,7 @@ impl WithSimd for Run<'_, '_> {
                     ws,
                     hs,
                     FILTERS[s],
-                    false,
+                    16,
                     &mut vif.conv,
                     nr,
                     nd,
@@ -810,7 +913,7 @@ impl WithSimd for Run<'_, '_> {
                         &sd[y * ws..y * ws + ws]
                     })
                     .collect();
-                vertical_s16(&rr, &dr, f, ws, &mut vif.rows);
+                vertical_s16(&rr, &dr, f, ws, &mut vif.rows, Shifts::DECIMATED);
                 for v in [
                     &mut vif.rows.mu1,
                     &mut vif.rows.mu2,
@@ -828,21 +931,34 @@ impl WithSimd for Run<'_, '_> {
     }
 }
 
-/// One frame's luma planes, packed, on their way to a worker.
+/// One frame's luma planes, packed.
+enum Packed {
+    Bits8(Vec<u8>, Vec<u8>),
+    High(Vec<u16>, Vec<u16>, u8),
+}
+
+/// One frame's luma planes on their way to a worker.
 struct Job {
     index: u32,
     width: usize,
     height: usize,
-    reference: Vec<u8>,
-    distorted: Vec<u8>,
+    planes: Packed,
 }
 
 /// A finished job: the scores, and the buffers back for reuse.
 struct Done {
     index: u32,
     scales: [VifScale; 4],
-    reference: Vec<u8>,
-    distorted: Vec<u8>,
+    planes: Packed,
+}
+
+/// Appends a plane's rows to `buf`, packed.
+fn pack<T: crate::frame::Sample>(buf: &mut Vec<T>, plane: &Plane<'_, T>) {
+    buf.clear();
+    buf.reserve(plane.width() * plane.height());
+    for row in plane.rows() {
+        buf.extend_from_slice(row);
+    }
 }
 
 /// VIF on worker threads, so that it runs beside the caller's decoding and libvmaf's own
@@ -852,7 +968,7 @@ struct Done {
 pub struct VifWorkers {
     jobs: Option<std::sync::mpsc::SyncSender<Job>>,
     done: std::sync::mpsc::Receiver<Done>,
-    spare: Vec<(Vec<u8>, Vec<u8>)>,
+    spare: Vec<Packed>,
     handles: Vec<std::thread::JoinHandle<()>>,
     submitted: usize,
     returned: usize,
@@ -901,18 +1017,25 @@ impl VifWorkers {
                             };
                             let Ok(job) = job else { return };
                             let (w, h) = (job.width, job.height);
-                            let scales = match (
-                                Plane::new(&job.reference, w, h, w),
-                                Plane::new(&job.distorted, w, h, w),
-                            ) {
-                                (Ok(r), Ok(d)) => vif.scales(&r, &d),
-                                _ => return,
+                            let pair = match &job.planes {
+                                Packed::Bits8(r, d) => {
+                                    match (Plane::new(r, w, h, w), Plane::new(d, w, h, w)) {
+                                        (Ok(r), Ok(d)) => LumaPair::Bits8(r, d),
+                                        _ => return,
+                                    }
+                                }
+                                Packed::High(r, d, bpc) => {
+                                    match (Plane::new(r, w, h, w), Plane::new(d, w, h, w)) {
+                                        (Ok(r), Ok(d)) => LumaPair::High(r, d, *bpc),
+                                        _ => return,
+                                    }
+                                }
                             };
+                            let scales = vif.score(&pair);
                             let out = Done {
                                 index: job.index,
                                 scales,
-                                reference: job.reference,
-                                distorted: job.distorted,
+                                planes: job.planes,
                             };
                             if done.send(out).is_err() {
                                 return;
@@ -937,25 +1060,35 @@ impl VifWorkers {
     pub fn submit(
         &mut self,
         index: u32,
-        reference: &Plane<'_, u8>,
-        distorted: &Plane<'_, u8>,
+        pair: &LumaPair<'_>,
     ) -> Result<Vec<(u32, [VifScale; 4])>, WorkerLost> {
         let mut ready = self.collect(false);
-        let (w, h) = (reference.width(), reference.height());
-        let (mut r, mut d) = self.spare.pop().unwrap_or_default();
-        for (buf, plane) in [(&mut r, reference), (&mut d, distorted)] {
-            buf.clear();
-            buf.reserve(w * h);
-            for row in plane.rows() {
-                buf.extend_from_slice(row);
+        let spare = self.spare.pop();
+        let (w, h, planes) = match (pair, spare) {
+            (LumaPair::Bits8(r, d), spare) => {
+                let (mut rb, mut db) = match spare {
+                    Some(Packed::Bits8(rb, db)) => (rb, db),
+                    _ => Default::default(),
+                };
+                pack(&mut rb, r);
+                pack(&mut db, d);
+                (r.width(), r.height(), Packed::Bits8(rb, db))
             }
-        }
+            (LumaPair::High(r, d, bpc), spare) => {
+                let (mut rb, mut db) = match spare {
+                    Some(Packed::High(rb, db, _)) => (rb, db),
+                    _ => Default::default(),
+                };
+                pack(&mut rb, r);
+                pack(&mut db, d);
+                (r.width(), r.height(), Packed::High(rb, db, *bpc))
+            }
+        };
         let job = Job {
             index,
             width: w,
             height: h,
-            reference: r,
-            distorted: d,
+            planes,
         };
         let sent = self
             .jobs
@@ -999,7 +1132,7 @@ impl VifWorkers {
             let Some(d) = next else { break };
             self.returned += 1;
             out.push((d.index, d.scales));
-            self.spare.push((d.reference, d.distorted));
+            self.spare.push(d.planes);
         }
         out
     }
@@ -1204,7 +1337,11 @@ mod tests {
 
     /// libvmaf's own integer VIF scores of one pair, scale by scale; `cpumask` 255 keeps
     /// libvmaf to its C code.
-    fn libvmaf_vif(r: &crate::OwnedFrame<u8>, d: &crate::OwnedFrame<u8>, cpumask: u64) -> [f64; 4] {
+    fn libvmaf_vif<T: crate::frame::Sample>(
+        r: &crate::OwnedFrame<T>,
+        d: &crate::OwnedFrame<T>,
+        cpumask: u64,
+    ) -> [f64; 4] {
         let mut s = VmafScorer::new(VmafConfig {
             models: vec![],
             features: vec!["vif".into()],
@@ -1251,6 +1388,45 @@ mod tests {
                     assert!(
                         got[k] == want[k] || (got[k].is_nan() && want[k].is_nan()),
                         "{w}x{h} noise {noise} scale {k} on {arch}: rdbench {} libvmaf {}",
+                        got[k],
+                        want[k]
+                    );
+                }
+            }
+        }
+    }
+
+    /// 10- and 12-bit video: libvmaf's 16-bit path (its own roundings at scale 0).
+    #[test]
+    fn high_bit_depth_scores_equal_libvmafs_on_every_instruction_set() {
+        for (w, h, bpc, noise, seed) in [
+            (64, 48, 10, 20, 1),
+            (67, 45, 10, 9, 2),
+            (16, 16, 10, 30, 3),
+            (250, 131, 12, 60, 5),
+            (320, 180, 10, 25, 8),
+            (128, 72, 12, 200, 7),
+            (96, 64, 10, 0, 6),
+        ] {
+            let (r, d) = crate::testutil::pair(w, h, bpc, noise, seed);
+            let want = libvmaf_vif(&r, &d, 255);
+            if w % 16 == 0 {
+                assert_eq!(
+                    libvmaf_vif(&r, &d, 0),
+                    want,
+                    "{w}x{h} {bpc}-bit: libvmaf's SIMD and C differ"
+                );
+            }
+            for (arch, got) in crate::simd::on_every_arch(|| {
+                let (rv, dv) = (r.view().unwrap(), d.view().unwrap());
+                Vif::default()
+                    .scales_hbd(rv.luma(), dv.luma(), bpc)
+                    .map(|s| s.score())
+            }) {
+                for k in 0..4 {
+                    assert!(
+                        got[k] == want[k] || (got[k].is_nan() && want[k].is_nan()),
+                        "{w}x{h} {bpc}-bit noise {noise} scale {k} on {arch}: rdbench {} libvmaf {}",
                         got[k],
                         want[k]
                     );

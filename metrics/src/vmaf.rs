@@ -14,7 +14,7 @@
 
 use crate::frame::{ChromaSampling, FrameView, Sample};
 use crate::pool::Pooled;
-use crate::vif::{Vif, VifScale, VifWorkers};
+use crate::vif::{LumaPair, Vif, VifScale, VifWorkers};
 use libvmaf_sys as sys;
 use std::collections::BTreeMap;
 use std::ffi::{CStr, CString};
@@ -148,8 +148,8 @@ pub struct VmafConfig {
     /// Score every Nth frame (frames 0, N, 2N, ...); 0 and 1 both mean every frame.
     pub n_subsample: u32,
     /// Compute the models' VIF features with rdbench's kernel ([`crate::vif`]), whose scores equal
-    /// libvmaf's, where that equality holds: 8-bit pictures at least 16 pixels wide and a
-    /// multiple of 16 (libvmaf's AVX2 VIF departs from its C code on other widths), models with
+    /// libvmaf's, where that equality holds: 8-, 10- and 12-bit pictures at least 16 pixels wide
+    /// and a multiple of 16 (libvmaf's AVX2 VIF departs from its C code on other widths), models with
     /// default VIF options (`vmaf_v0.6.1`, `vmaf_4k_v0.6.1`), and no explicit `vif` feature.
     /// Elsewhere libvmaf's extractor runs. On by default.
     pub native_vif: bool,
@@ -388,6 +388,25 @@ mod flags_lock {
             }
             CHANGED.notify_all();
         }
+    }
+}
+
+/// The luma planes rdbench's VIF kernel scores, for the bit depths where its scores are checked
+/// equal to libvmaf's (8, 10 and 12 bits).
+fn luma_pair<'a, T: Sample>(
+    reference: &FrameView<'a, T>,
+    distorted: &FrameView<'a, T>,
+    bit_depth: u8,
+) -> Option<LumaPair<'a>> {
+    let (r, d) = (reference.luma(), distorted.luma());
+    match bit_depth {
+        8 => Some(LumaPair::Bits8(T::as_u8_plane(r)?, T::as_u8_plane(d)?)),
+        10 | 12 => Some(LumaPair::High(
+            T::as_u16_plane(r)?,
+            T::as_u16_plane(d)?,
+            bit_depth,
+        )),
+        _ => None,
     }
 }
 
@@ -649,27 +668,22 @@ impl VmafScorer {
         self.format = Some(rf);
         if !self.registered {
             let vif_active = self.vif.is_some()
-                && T::as_u8_plane(reference.luma()).is_some()
-                && rf.bit_depth == 8
+                && luma_pair(reference, distorted, rf.bit_depth).is_some()
                 && rf.w % 16 == 0
                 && Vif::supports(rf.w, rf.h);
             self.register(vif_active)?;
         }
         if self.vif_active && self.frames % self.n_subsample == 0 {
             let vif = self.vif.as_mut().expect("active VIF kernel");
-            let (r, d) = (
-                T::as_u8_plane(reference.luma()),
-                T::as_u8_plane(distorted.luma()),
-            );
-            let (Some(r), Some(d)) = (r, d) else {
-                unreachable!("8-bit pictures checked above")
+            let Some(pair) = luma_pair(reference, distorted, rf.bit_depth) else {
+                unreachable!("the format, checked at the first frame, does not change")
             };
             if let Some(workers) = self.vif_workers.as_mut() {
-                for (i, scales) in workers.submit(self.frames, &r, &d)? {
+                for (i, scales) in workers.submit(self.frames, &pair)? {
                     self.import_vif(i, &scales)?;
                 }
             } else {
-                let scales = vif.scales(&r, &d);
+                let scales = vif.score(&pair);
                 self.import_vif(self.frames, &scales)?;
             }
         }
@@ -1033,6 +1047,40 @@ mod tests {
         }
         // libvmaf's SIMD VIF departs from its C code on widths that are not multiples of 16.
         assert!(!run(72, 48, true, 2).0);
+
+        // 10- and 12-bit video, on the calling thread and on a worker.
+        for bpc in [10, 12] {
+            let run = |native_vif: bool, n_threads: u32| {
+                let pairs: Vec<_> = (0..5)
+                    .map(|k| crate::testutil::pair(80, 48, bpc, 10 + 9 * k, 21 + k))
+                    .collect();
+                let mut s = VmafScorer::new(VmafConfig {
+                    native_vif,
+                    n_threads,
+                    ..Default::default()
+                })
+                .unwrap();
+                for (a, b) in &pairs {
+                    s.push(&a.view().unwrap(), &b.view().unwrap()).unwrap();
+                }
+                let active = s.native_vif_active();
+                (active, s.finish().unwrap())
+            };
+            let (off, libvmaf) = run(false, 0);
+            assert!(!off);
+            for n_threads in [0, 2] {
+                let (on, native) = run(true, n_threads);
+                assert!(on, "{bpc}-bit, {n_threads} threads");
+                assert_eq!(
+                    native.per_frame, libvmaf.per_frame,
+                    "{bpc}-bit, {n_threads} threads"
+                );
+                assert_eq!(
+                    native.features, libvmaf.features,
+                    "{bpc}-bit, {n_threads} threads"
+                );
+            }
+        }
     }
 
     #[test]
