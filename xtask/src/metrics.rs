@@ -183,8 +183,64 @@ pub fn run(args: &[String]) -> Result<()> {
             &p("dis4k.mkv"),
         ])?;
     }
+    if !work.join("dis10.y4m").is_file() {
+        eprintln!("bench-metrics: generating 10-bit 1080p test media");
+        // A lossless 10-bit HEVC reference and a CRF 30 encode of it.
+        ffmpeg(&[
+            "-f",
+            "lavfi",
+            "-i",
+            "testsrc2=size=1920x1080:rate=30",
+            "-frames:v",
+            "120",
+            "-pix_fmt",
+            "yuv420p10le",
+            "-c:v",
+            "libx265",
+            "-preset",
+            "ultrafast",
+            "-x265-params",
+            "lossless=1:log-level=error",
+            &p("ref10.mkv"),
+        ])?;
+        ffmpeg(&[
+            "-i",
+            &p("ref10.mkv"),
+            "-pix_fmt",
+            "yuv420p10le",
+            "-c:v",
+            "libx265",
+            "-preset",
+            "ultrafast",
+            "-crf",
+            "30",
+            "-x265-params",
+            "log-level=error",
+            &p("dis10.mkv"),
+        ])?;
+        for (mkv, y4m) in [("ref10.mkv", "ref10.y4m"), ("dis10.mkv", "dis10.y4m")] {
+            ffmpeg(&[
+                "-i",
+                &p(mkv),
+                "-pix_fmt",
+                "yuv420p10le",
+                "-strict",
+                "-1",
+                "-f",
+                "yuv4mpegpipe",
+                &p(y4m),
+            ])?;
+        }
+    }
     // Page cache warm.
-    for f in ["ref.y4m", "dis.y4m", "ref_dec.y4m", "rung_dec.y4m"] {
+    for f in [
+        "ref.y4m",
+        "dis.y4m",
+        "ref_dec.y4m",
+        "rung_dec.y4m",
+        "ref10.y4m",
+        "dis10.y4m",
+    ] {
         let _ = std::fs::read(work.join(f));
     }
     let cores = std::thread::available_parallelism()
@@ -260,16 +316,49 @@ pub fn run(args: &[String]) -> Result<()> {
             w / a
         );
     }
-    println!("\nVMAF end to end: rdbench from two compressed files (decode, scale 720p->1080p, score) vs the tool on pre-decoded Y4M");
-    for threads in [1usize, cores] {
+    println!("\nVMAF end to end: rdbench from two compressed files (decode, scale, score) vs the tool on pre-decoded Y4M");
+    for (what, ref_y4m, dis_y4m, ref_mkv, dis_mkv, threads) in [
+        (
+            "8-bit H.264, 720p rung scaled to 1080p",
+            "ref_dec.y4m",
+            "rung_dec.y4m",
+            "ref.mkv",
+            "rung720.mkv",
+            1,
+        ),
+        (
+            "8-bit H.264, 720p rung scaled to 1080p",
+            "ref_dec.y4m",
+            "rung_dec.y4m",
+            "ref.mkv",
+            "rung720.mkv",
+            cores,
+        ),
+        (
+            "10-bit HEVC, 1080p",
+            "ref10.y4m",
+            "dis10.y4m",
+            "ref10.mkv",
+            "dis10.mkv",
+            1,
+        ),
+        (
+            "10-bit HEVC, 1080p",
+            "ref10.y4m",
+            "dis10.y4m",
+            "ref10.mkv",
+            "dis10.mkv",
+            cores,
+        ),
+    ] {
         let (mut a, mut r) = (Vec::new(), Vec::new());
         for _ in 0..runs {
             a.push(
                 util::timed(Command::new(&tool).args([
                     "-r",
-                    &p("ref_dec.y4m"),
+                    &p(ref_y4m),
                     "-d",
-                    &p("rung_dec.y4m"),
+                    &p(dis_y4m),
                     "--threads",
                     &threads.to_string(),
                     "-q",
@@ -282,8 +371,8 @@ pub fn run(args: &[String]) -> Result<()> {
             r.push(
                 util::timed(Command::new(&rdbench).args([
                     "metrics",
-                    &p("ref.mkv"),
-                    &p("rung720.mkv"),
+                    &p(ref_mkv),
+                    &p(dis_mkv),
                     "--metrics",
                     "vmaf",
                     "--threads",
@@ -295,7 +384,7 @@ pub fn run(args: &[String]) -> Result<()> {
         }
         let (a, r) = (median(&a), median(&r));
         println!(
-            "  {threads} thread(s): libvmaf tool {a:.2} s ({:.1} fps), rdbench {r:.2} s ({:.1} fps): {:.2}x  goal >= 1x: {}",
+            "  {what}, {threads} thread(s): libvmaf tool {a:.2} s ({:.1} fps), rdbench {r:.2} s ({:.1} fps): {:.2}x  goal >= 1x: {}",
             120.0 / a,
             120.0 / r,
             a / r,
