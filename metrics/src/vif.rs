@@ -349,8 +349,11 @@ impl Shifts {
 /// Vertical pass over 16-bit samples (scale 0 of high-bit-depth video, and scales 1 to 3) over
 /// columns `s..s + n` (`n` is [`L`], or less for a row narrower than one block), rounded as
 /// `shifts` says, squares accumulated in 64 bits.
+///
+/// `NARROW` says the samples have at most 12 bits (scale 0 of 10- and 12-bit video), so that the
+/// sums of two squares or products fit 32 bits and only the multiplication by the tap widens.
 #[inline(always)]
-fn vertical_s16_block<const H: usize>(
+fn vertical_s16_block<const H: usize, const NARROW: bool>(
     r: &[&[u16]],
     d: &[&[u16]],
     f: &[u32],
@@ -378,13 +381,24 @@ fn vertical_s16_block<const H: usize>(
         let c = f[k];
         let (r0, r1) = (&r[k][s..s + n], &r[2 * H - k][s..s + n]);
         let (d0, d1) = (&d[k][s..s + n], &d[2 * H - k][s..s + n]);
-        for l in 0..n {
-            let (a0, a1, b0, b1) = (r0[l] as u64, r1[l] as u64, d0[l] as u64, d1[l] as u64);
-            m1[l] += c * (a0 + a1) as u32;
-            m2[l] += c * (b0 + b1) as u32;
-            xx[l] += c as u64 * (a0 * a0 + a1 * a1);
-            yy[l] += c as u64 * (b0 * b0 + b1 * b1);
-            xy[l] += c as u64 * (a0 * b0 + a1 * b1);
+        if NARROW {
+            for l in 0..n {
+                let (a0, a1, b0, b1) = (r0[l] as u32, r1[l] as u32, d0[l] as u32, d1[l] as u32);
+                m1[l] += c * (a0 + a1);
+                m2[l] += c * (b0 + b1);
+                xx[l] += c as u64 * (a0 * a0 + a1 * a1) as u64;
+                yy[l] += c as u64 * (b0 * b0 + b1 * b1) as u64;
+                xy[l] += c as u64 * (a0 * b0 + a1 * b1) as u64;
+            }
+        } else {
+            for l in 0..n {
+                let (a0, a1, b0, b1) = (r0[l] as u64, r1[l] as u64, d0[l] as u64, d1[l] as u64);
+                m1[l] += c * (a0 + a1) as u32;
+                m2[l] += c * (b0 + b1) as u32;
+                xx[l] += c as u64 * (a0 * a0 + a1 * a1);
+                yy[l] += c as u64 * (b0 * b0 + b1 * b1);
+                xy[l] += c as u64 * (a0 * b0 + a1 * b1);
+            }
         }
     }
     let o = PAD + s;
@@ -425,14 +439,26 @@ fn vertical_s16(r: &[&[u16]], d: &[&[u16]], f: &[u32], w: usize, out: &mut Rows,
         shifts: Shifts,
     ) {
         if w < L {
-            vertical_s16_block::<H>(r, d, f, 0, w, out, shifts);
+            vertical_s16_block::<H, false>(r, d, f, 0, w, out, shifts);
         } else {
             for s in block_starts(w) {
-                vertical_s16_block::<H>(r, d, f, s, L, out, shifts);
+                vertical_s16_block::<H, false>(r, d, f, s, L, out, shifts);
+            }
+        }
+    }
+    #[inline(always)]
+    fn run_narrow(r: &[&[u16]], d: &[&[u16]], f: &[u32], w: usize, out: &mut Rows, shifts: Shifts) {
+        if w < L {
+            vertical_s16_block::<8, true>(r, d, f, 0, w, out, shifts);
+        } else {
+            for s in block_starts(w) {
+                vertical_s16_block::<8, true>(r, d, f, s, L, out, shifts);
             }
         }
     }
     match f.len() / 2 {
+        // Scale 0 of video with at most 12 bits.
+        8 if shifts.mu <= 12 => run_narrow(r, d, f, w, out, shifts),
         8 => run::<8>(r, d, f, w, out, shifts),
         4 => run::<4>(r, d, f, w, out, shifts),
         2 => run::<2>(r, d, f, w, out, shifts),
