@@ -1048,6 +1048,29 @@ mod tests {
         // libvmaf's SIMD VIF departs from its C code on widths that are not multiples of 16.
         assert!(!run(72, 48, true, 2).0);
 
+        // Every other frame, on a worker.
+        let sub = |native_vif: bool| {
+            let pairs: Vec<_> = (0..7)
+                .map(|k| crate::testutil::pair8(64, 48, 3 + 2 * k, 11 + k))
+                .collect();
+            let mut s = VmafScorer::new(VmafConfig {
+                native_vif,
+                n_threads: 2,
+                n_subsample: 2,
+                ..Default::default()
+            })
+            .unwrap();
+            for (a, b) in &pairs {
+                s.push(&a.view().unwrap(), &b.view().unwrap()).unwrap();
+            }
+            assert_eq!(s.native_vif_active(), native_vif);
+            s.finish().unwrap()
+        };
+        let (native, libvmaf) = (sub(true), sub(false));
+        assert_eq!(native.frame_indices, vec![0, 2, 4, 6]);
+        assert_eq!(native.per_frame, libvmaf.per_frame);
+        assert_eq!(native.features, libvmaf.features);
+
         // 10- and 12-bit video, on the calling thread and on a worker.
         for bpc in [10, 12] {
             let run = |native_vif: bool, n_threads: u32| {
