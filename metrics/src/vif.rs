@@ -1021,14 +1021,15 @@ pub struct WorkerLost {
 }
 
 impl VifWorkers {
-    /// `threads` workers (at least one), each with its own [`Vif`] using `gain_limit`.
-    pub fn new(threads: usize, gain_limit: f64) -> Self {
+    /// `threads` workers (at least one), each with its own [`Vif`] using `gain_limit`; `None` if
+    /// the system would not start a single thread (fewer than asked still make a pool).
+    pub fn new(threads: usize, gain_limit: f64) -> Option<Self> {
         let threads = threads.max(1);
         let (jobs, queue) = std::sync::mpsc::sync_channel::<Job>(threads);
         let queue = std::sync::Arc::new(std::sync::Mutex::new(queue));
         let (done_tx, done) = std::sync::mpsc::channel();
-        let handles = (0..threads)
-            .map(|_| {
+        let handles: Vec<_> = (0..threads)
+            .filter_map(|_| {
                 let queue = queue.clone();
                 let done = done_tx.clone();
                 std::thread::Builder::new()
@@ -1068,17 +1069,20 @@ impl VifWorkers {
                             }
                         }
                     })
-                    .expect("spawning a VIF worker thread")
+                    .ok()
             })
-            .collect();
-        Self {
+            .collect::<Vec<_>>();
+        if handles.is_empty() {
+            return None;
+        }
+        Some(Self {
             jobs: Some(jobs),
             done,
             spare: Vec::new(),
             handles,
             submitted: 0,
             returned: 0,
-        }
+        })
     }
 
     /// Queues frame `index` (planes of one size, at least [`MIN_SIZE`] square) and returns the

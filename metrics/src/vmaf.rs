@@ -586,10 +586,9 @@ impl VmafScorer {
             // VIF's own queue bounds the frames it holds; its scores arrive late, so they
             // cannot show libvmaf's progress.
             self.probes.retain(|p| p.as_c_str() != VIF_NAMES[3]);
-            self.vif_workers = Some(VifWorkers::new(
-                vif_threads as usize,
-                crate::vif::DEFAULT_GAIN_LIMIT,
-            ));
+            // Without any thread of its own, VIF runs in `push`.
+            self.vif_workers =
+                VifWorkers::new(vif_threads as usize, crate::vif::DEFAULT_GAIN_LIMIT);
         } else if vif_active && all == 1 {
             // One thread: libvmaf's extractors and VIF both run on the calling thread.
             let cfg = sys::VmafConfiguration {
