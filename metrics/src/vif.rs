@@ -1037,7 +1037,8 @@ impl VifWorkers {
                     .spawn(move || {
                         let mut vif = Vif::new(gain_limit);
                         loop {
-                            // The lock is held only to take the next job.
+                            // One worker at a time waits for the next job; the lock is
+                            // released as soon as it has one.
                             let job = match queue.lock() {
                                 Ok(q) => q.recv(),
                                 Err(_) => return,
