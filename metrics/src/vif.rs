@@ -430,7 +430,7 @@ fn vertical_s16_block<const H: usize, const NARROW: bool>(
 #[inline(always)]
 fn vertical_s16(r: &[&[u16]], d: &[&[u16]], f: &[u32], w: usize, out: &mut Rows, shifts: Shifts) {
     #[inline(always)]
-    fn run<const H: usize>(
+    fn run<const H: usize, const NARROW: bool>(
         r: &[&[u16]],
         d: &[&[u16]],
         f: &[u32],
@@ -438,31 +438,22 @@ fn vertical_s16(r: &[&[u16]], d: &[&[u16]], f: &[u32], w: usize, out: &mut Rows,
         out: &mut Rows,
         shifts: Shifts,
     ) {
+        // The block width stays a constant in the loop, for the compiler to vectorise.
         if w < L {
-            vertical_s16_block::<H, false>(r, d, f, 0, w, out, shifts);
+            vertical_s16_block::<H, NARROW>(r, d, f, 0, w, out, shifts);
         } else {
             for s in block_starts(w) {
-                vertical_s16_block::<H, false>(r, d, f, s, L, out, shifts);
-            }
-        }
-    }
-    #[inline(always)]
-    fn run_narrow(r: &[&[u16]], d: &[&[u16]], f: &[u32], w: usize, out: &mut Rows, shifts: Shifts) {
-        if w < L {
-            vertical_s16_block::<8, true>(r, d, f, 0, w, out, shifts);
-        } else {
-            for s in block_starts(w) {
-                vertical_s16_block::<8, true>(r, d, f, s, L, out, shifts);
+                vertical_s16_block::<H, NARROW>(r, d, f, s, L, out, shifts);
             }
         }
     }
     match f.len() / 2 {
         // Scale 0 of video with at most 12 bits.
-        8 if shifts.mu <= 12 => run_narrow(r, d, f, w, out, shifts),
-        8 => run::<8>(r, d, f, w, out, shifts),
-        4 => run::<4>(r, d, f, w, out, shifts),
-        2 => run::<2>(r, d, f, w, out, shifts),
-        _ => run::<1>(r, d, f, w, out, shifts),
+        8 if shifts.mu <= 12 => run::<8, true>(r, d, f, w, out, shifts),
+        8 => run::<8, false>(r, d, f, w, out, shifts),
+        4 => run::<4, false>(r, d, f, w, out, shifts),
+        2 => run::<2, false>(r, d, f, w, out, shifts),
+        _ => run::<1, false>(r, d, f, w, out, shifts),
     }
 }
 
@@ -963,6 +954,19 @@ enum Packed {
     High(Vec<u16>, Vec<u16>, u8),
 }
 
+impl Packed {
+    /// The planes as a pair of `w`×`h` views (`None` if a buffer is too short).
+    fn view(&self, w: usize, h: usize) -> Option<LumaPair<'_>> {
+        fn packed<T: crate::frame::Sample>(p: &[T], w: usize, h: usize) -> Option<Plane<'_, T>> {
+            Plane::new(p, w, h, w).ok()
+        }
+        Some(match self {
+            Packed::Bits8(r, d) => LumaPair::Bits8(packed(r, w, h)?, packed(d, w, h)?),
+            Packed::High(r, d, bpc) => LumaPair::High(packed(r, w, h)?, packed(d, w, h)?, *bpc),
+        })
+    }
+}
+
 /// One frame's luma planes on their way to a worker.
 struct Job {
     index: u32,
@@ -1044,20 +1048,8 @@ impl VifWorkers {
                                 Err(_) => return,
                             };
                             let Ok(job) = job else { return };
-                            let (w, h) = (job.width, job.height);
-                            let pair = match &job.planes {
-                                Packed::Bits8(r, d) => {
-                                    match (Plane::new(r, w, h, w), Plane::new(d, w, h, w)) {
-                                        (Ok(r), Ok(d)) => LumaPair::Bits8(r, d),
-                                        _ => return,
-                                    }
-                                }
-                                Packed::High(r, d, bpc) => {
-                                    match (Plane::new(r, w, h, w), Plane::new(d, w, h, w)) {
-                                        (Ok(r), Ok(d)) => LumaPair::High(r, d, *bpc),
-                                        _ => return,
-                                    }
-                                }
+                            let Some(pair) = job.planes.view(job.width, job.height) else {
+                                return;
                             };
                             let scales = vif.score(&pair);
                             let out = Done {
@@ -1401,28 +1393,39 @@ mod tests {
             (128, 72, 40, 7),
         ] {
             let (r, d) = pair8(w, h, noise, seed);
-            let want = libvmaf_vif(&r, &d, 255);
-            if w % 16 == 0 {
-                assert_eq!(
-                    libvmaf_vif(&r, &d, 0),
-                    want,
-                    "{w}x{h}: libvmaf's SIMD and C differ"
+            check_against_libvmaf(&r, &d, &format!("{w}x{h} noise {noise}"), |r, d| {
+                Vif::default().scales(r.luma(), d.luma())
+            });
+        }
+    }
+
+    /// The kernel's scores of one pair, `score`d on every instruction set this CPU has, against
+    /// libvmaf's C code; where the width is a multiple of 16, libvmaf's SIMD code must agree
+    /// with its C code too.
+    fn check_against_libvmaf<T: crate::frame::Sample>(
+        r: &crate::OwnedFrame<T>,
+        d: &crate::OwnedFrame<T>,
+        what: &str,
+        score: impl Fn(&crate::FrameView<'_, T>, &crate::FrameView<'_, T>) -> [VifScale; 4],
+    ) {
+        let want = libvmaf_vif(r, d, 255);
+        if r.view().unwrap().width() % 16 == 0 {
+            assert_eq!(
+                libvmaf_vif(r, d, 0),
+                want,
+                "{what}: libvmaf's SIMD and C differ"
+            );
+        }
+        for (arch, got) in crate::simd::on_every_arch(|| {
+            score(&r.view().unwrap(), &d.view().unwrap()).map(|s| s.score())
+        }) {
+            for k in 0..4 {
+                assert!(
+                    got[k] == want[k] || (got[k].is_nan() && want[k].is_nan()),
+                    "{what} scale {k} on {arch}: rdbench {} libvmaf {}",
+                    got[k],
+                    want[k]
                 );
-            }
-            for (arch, got) in crate::simd::on_every_arch(|| {
-                let (rv, dv) = (r.view().unwrap(), d.view().unwrap());
-                Vif::default()
-                    .scales(rv.luma(), dv.luma())
-                    .map(|s| s.score())
-            }) {
-                for k in 0..4 {
-                    assert!(
-                        got[k] == want[k] || (got[k].is_nan() && want[k].is_nan()),
-                        "{w}x{h} noise {noise} scale {k} on {arch}: rdbench {} libvmaf {}",
-                        got[k],
-                        want[k]
-                    );
-                }
             }
         }
     }
@@ -1440,29 +1443,10 @@ mod tests {
             (96, 64, 10, 0, 6),
         ] {
             let (r, d) = crate::testutil::pair(w, h, bpc, noise, seed);
-            let want = libvmaf_vif(&r, &d, 255);
-            if w % 16 == 0 {
-                assert_eq!(
-                    libvmaf_vif(&r, &d, 0),
-                    want,
-                    "{w}x{h} {bpc}-bit: libvmaf's SIMD and C differ"
-                );
-            }
-            for (arch, got) in crate::simd::on_every_arch(|| {
-                let (rv, dv) = (r.view().unwrap(), d.view().unwrap());
-                Vif::default()
-                    .scales_hbd(rv.luma(), dv.luma(), bpc)
-                    .map(|s| s.score())
-            }) {
-                for k in 0..4 {
-                    assert!(
-                        got[k] == want[k] || (got[k].is_nan() && want[k].is_nan()),
-                        "{w}x{h} {bpc}-bit noise {noise} scale {k} on {arch}: rdbench {} libvmaf {}",
-                        got[k],
-                        want[k]
-                    );
-                }
-            }
+            let what = format!("{w}x{h} {bpc}-bit noise {noise}");
+            check_against_libvmaf(&r, &d, &what, |r, d| {
+                Vif::default().scales_hbd(r.luma(), d.luma(), bpc)
+            });
         }
     }
 

@@ -569,20 +569,9 @@ impl VmafScorer {
     fn register(&mut self, vif_active: bool) -> Result<(), VmafError> {
         let all = self.cfg.n_threads;
         if vif_active && all >= 2 {
-            // VIF takes half of the threads; libvmaf's context, which has read no frame yet, is
-            // opened again with the others.
+            // VIF takes half of the threads; libvmaf's workers are the others.
             let vif_threads = all / 2;
-            let cfg = sys::VmafConfiguration {
-                n_threads: all - vif_threads,
-                ..self.cfg
-            };
-            let ctx = open(cfg)?;
-            // SAFETY: the old context read no pictures and registered no extractors; it is
-            // closed once, here, and replaced.
-            unsafe { sys::vmaf_close(self.ctx.as_ptr()) };
-            self.ctx = ctx;
-            self.cfg = cfg;
-            self.n_threads = cfg.n_threads;
+            self.reopen(all - vif_threads)?;
             // VIF's own queue bounds the frames it holds; its scores arrive late, so they
             // cannot show libvmaf's progress.
             self.probes.retain(|p| p.as_c_str() != VIF_NAMES[3]);
@@ -591,16 +580,7 @@ impl VmafScorer {
                 VifWorkers::new(vif_threads as usize, crate::vif::DEFAULT_GAIN_LIMIT);
         } else if vif_active && all == 1 {
             // One thread: libvmaf's extractors and VIF both run on the calling thread.
-            let cfg = sys::VmafConfiguration {
-                n_threads: 0,
-                ..self.cfg
-            };
-            let ctx = open(cfg)?;
-            // SAFETY: as above.
-            unsafe { sys::vmaf_close(self.ctx.as_ptr()) };
-            self.ctx = ctx;
-            self.cfg = cfg;
-            self.n_threads = 0;
+            self.reopen(0)?;
         }
         let ctx = self.ctx.as_ptr();
         let by_name = |name: &str, call: &'static str| -> Result<(), VmafError> {
@@ -708,6 +688,23 @@ impl VmafScorer {
         }
         self.frames += 1;
         self.wait_for_backlog();
+        Ok(())
+    }
+
+    /// Replaces the context, which has read no frame and registered no extractor yet, with one
+    /// that has `n_threads` workers.
+    fn reopen(&mut self, n_threads: u32) -> Result<(), VmafError> {
+        let cfg = sys::VmafConfiguration {
+            n_threads,
+            ..self.cfg
+        };
+        let ctx = open(cfg)?;
+        // SAFETY: the old context read no pictures and registered no extractors; it is closed
+        // once, here, and replaced.
+        unsafe { sys::vmaf_close(self.ctx.as_ptr()) };
+        self.ctx = ctx;
+        self.cfg = cfg;
+        self.n_threads = n_threads;
         Ok(())
     }
 
@@ -1013,25 +1010,35 @@ mod tests {
         assert!(r.per_frame.iter().all(|&v| v > 95.0), "{:?}", r.per_frame);
     }
 
+    /// Scores every pair with `config`; whether the VIF kernel ran, and the result.
+    fn score_pairs<T: Sample>(
+        pairs: &[(OwnedFrame<T>, OwnedFrame<T>)],
+        config: VmafConfig,
+    ) -> (bool, VmafResult) {
+        let mut s = VmafScorer::new(config).unwrap();
+        for (a, b) in pairs {
+            s.push(&a.view().unwrap(), &b.view().unwrap()).unwrap();
+        }
+        let active = s.native_vif_active();
+        (active, s.finish().unwrap())
+    }
+
     #[test]
     fn native_vif_scores_equal_libvmafs_and_applies_where_exact() {
-        let run = |w: usize, h: usize, native_vif: bool, n_threads: u32| {
-            // Distinct frames, so that scores arriving for the wrong frame would show.
-            let pairs: Vec<_> = (0..7)
+        // Distinct frames, so that scores arriving for the wrong frame would show.
+        let pairs8 = |w: usize, h: usize| -> Vec<_> {
+            (0..7)
                 .map(|k| crate::testutil::pair8(w, h, 3 + 2 * k, 11 + k))
-                .collect();
-            let mut s = VmafScorer::new(VmafConfig {
+                .collect()
+        };
+        let run = |w: usize, h: usize, native_vif: bool, n_threads: u32| {
+            let config = VmafConfig {
                 native_vif,
                 n_threads,
                 features: vec!["psnr".into()],
                 ..Default::default()
-            })
-            .unwrap();
-            for (a, b) in &pairs {
-                s.push(&a.view().unwrap(), &b.view().unwrap()).unwrap();
-            }
-            let active = s.native_vif_active();
-            (active, s.finish().unwrap())
+            };
+            score_pairs(&pairs8(w, h), config)
         };
         let (off, libvmaf) = run(64, 48, false, 0);
         assert!(!off);
@@ -1049,21 +1056,15 @@ mod tests {
 
         // Every other frame, on a worker.
         let sub = |native_vif: bool| {
-            let pairs: Vec<_> = (0..7)
-                .map(|k| crate::testutil::pair8(64, 48, 3 + 2 * k, 11 + k))
-                .collect();
-            let mut s = VmafScorer::new(VmafConfig {
+            let config = VmafConfig {
                 native_vif,
                 n_threads: 2,
                 n_subsample: 2,
                 ..Default::default()
-            })
-            .unwrap();
-            for (a, b) in &pairs {
-                s.push(&a.view().unwrap(), &b.view().unwrap()).unwrap();
-            }
-            assert_eq!(s.native_vif_active(), native_vif);
-            s.finish().unwrap()
+            };
+            let (active, result) = score_pairs(&pairs8(64, 48), config);
+            assert_eq!(active, native_vif);
+            result
         };
         let (native, libvmaf) = (sub(true), sub(false));
         assert_eq!(native.frame_indices, vec![0, 2, 4, 6]);
@@ -1072,21 +1073,16 @@ mod tests {
 
         // 10- and 12-bit video, on the calling thread and on a worker.
         for bpc in [10, 12] {
+            let pairs: Vec<_> = (0..5)
+                .map(|k| crate::testutil::pair(80, 48, bpc, 10 + 9 * k, 21 + k))
+                .collect();
             let run = |native_vif: bool, n_threads: u32| {
-                let pairs: Vec<_> = (0..5)
-                    .map(|k| crate::testutil::pair(80, 48, bpc, 10 + 9 * k, 21 + k))
-                    .collect();
-                let mut s = VmafScorer::new(VmafConfig {
+                let config = VmafConfig {
                     native_vif,
                     n_threads,
                     ..Default::default()
-                })
-                .unwrap();
-                for (a, b) in &pairs {
-                    s.push(&a.view().unwrap(), &b.view().unwrap()).unwrap();
-                }
-                let active = s.native_vif_active();
-                (active, s.finish().unwrap())
+                };
+                score_pairs(&pairs, config)
             };
             let (off, libvmaf) = run(false, 0);
             assert!(!off);
