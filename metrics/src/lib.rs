@@ -11,6 +11,8 @@
 //!   [`reference`](mod@reference).
 //! * [`pool`](mod@pool): mean, libvmaf's harmonic mean, minimum, low percentiles, standard deviation.
 //! * [`vmaf`](mod@vmaf): streaming VMAF and any libvmaf feature through the vendored libvmaf 2.3.1.
+//! * [`vif`](mod@vif): an integer VIF kernel bit-identical to libvmaf's, which the VMAF scorer
+//!   uses in place of libvmaf's VIF where that equality holds, on worker threads of its own.
 //! * [`y4m`](mod@y4m): reading Y4M sources into [`OwnedFrame`]s.
 //! * [`bdrate`](mod@bdrate): BD-rate and BD-quality (cubic, PCHIP, Akima) with named warnings.
 //! * [`csv`](mod@csv): RD curves from CSV files.
