@@ -19,7 +19,7 @@ fn main() {
     if let Err(err) = cmd::run(cli.command) {
         // One line: the chain of causes, outermost first. No backtrace for a user's mistake.
         eprintln!("rdbench: error: {err:#}");
-        std::process::exit(1);
+        std::process::exit(err.downcast_ref::<cmd::Exit>().map_or(1, |e| e.code));
     }
 }
 

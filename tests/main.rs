@@ -3,6 +3,7 @@
 mod support;
 
 mod bench;
+mod gate;
 mod metrics_cli;
 mod probe;
 mod transcode_errors;

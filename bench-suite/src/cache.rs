@@ -69,7 +69,7 @@ impl ResultCache {
                 let _ = std::fs::create_dir_all(dir);
             }
             if let Ok(bytes) = serde_json::to_vec(value) {
-                let _ = crate::run::write_atomic(&p, &bytes);
+                let _ = rdbench_results::run::write_atomic(&p, &bytes);
             }
         }
     }

@@ -168,6 +168,10 @@ pub struct Comparison {
     /// CPU seconds of both decoders.
     #[serde(skip)]
     pub decode_cpu_s: f64,
+    /// CPU seconds of the distorted file's decoder alone (with its library's threads): what
+    /// the bitstream costs to decode.
+    #[serde(skip)]
+    pub distorted_decode_cpu_s: f64,
     /// Wall seconds of scoring.
     #[serde(skip)]
     pub score_wall_s: f64,
@@ -503,6 +507,7 @@ pub fn compare(
         vmaf_frames,
         decode_wall_s: rw.max(dw),
         decode_cpu_s: rc + dc,
+        distorted_decode_cpu_s: dc,
         score_wall_s: score_start.elapsed().as_secs_f64(),
         score_cpu_s: cpu::thread_cpu_s() - score_cpu0,
     })

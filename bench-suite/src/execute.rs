@@ -18,11 +18,12 @@ use rdbench_transcode::task::PacketRecord;
 use rdbench_transcode::{cpu, versions};
 use serde::{Deserialize, Serialize};
 
+use rdbench_results::run::{CpuInfo, JobResult};
+use rdbench_results::{EncodeRecord, FrameRecord, JobStatus, Metric as Column, RcMode};
+
 use crate::cache::{key_of, ResultCache, CACHE_VERSION};
 use crate::compare::{compare, CompareOptions, Metric};
 use crate::grid::Job;
-use crate::record::{EncodeRecord, FrameRecord};
-use crate::run::JobResult;
 use crate::suite::Suite;
 
 /// What every job of a run shares.
@@ -64,6 +65,12 @@ pub struct EncodeOutcome {
     pub transcode_helper_cpu_s: f64,
     /// Packets in decode order.
     pub packets: Vec<PacketRecord>,
+    /// User-space instructions of the transcode's threads, when hardware counters exist.
+    #[serde(default)]
+    pub instructions: Option<u64>,
+    /// Why `instructions` is missing.
+    #[serde(default)]
+    pub instructions_note: Option<String>,
 }
 
 /// An encode's scores, as cached.
@@ -79,8 +86,10 @@ pub struct ScoreOutcome {
     pub vmaf_frames: Vec<u32>,
     /// Decode wall seconds.
     pub decode_wall_s: f64,
-    /// Decode CPU seconds.
+    /// Decode CPU seconds (both files).
     pub decode_cpu_s: f64,
+    /// Decode CPU seconds of the encode alone (DecT).
+    pub distorted_decode_cpu_s: f64,
     /// Scoring wall seconds.
     pub score_wall_s: f64,
     /// Scoring CPU seconds (on the job's thread).
@@ -118,14 +127,8 @@ struct EncodeKey<'a> {
     repetition: u32,
 }
 
-fn ext_of(container: &str) -> &str {
-    match container {
-        "matroska" => "mkv",
-        "mpegts" => "ts",
-        "yuv4mpegpipe" => "y4m",
-        other => other,
-    }
-}
+/// Revision of the score cache's contents (raised when `ScoreOutcome` gains a figure).
+const SCORE_CACHE_REVISION: u32 = 2;
 
 /// The encode's cache key.
 pub fn encode_key(ctx: &Context<'_>, job: &Job) -> String {
@@ -144,7 +147,7 @@ pub fn encode_key(ctx: &Context<'_>, job: &Job) -> String {
             .map(|o| o.iter().map(|(k, v)| (k.clone(), v.to_string())).collect()),
         threads: c.threads.unwrap_or(1),
         rc: &job.rc,
-        container: &ctx.suite.spec.container,
+        container: ctx.suite.container.extension(),
         repetition: job.repetition,
     })
 }
@@ -153,6 +156,7 @@ fn score_key(ctx: &Context<'_>, encode_key: &str) -> String {
     let metrics: Vec<&str> = ctx.suite.metrics.iter().map(|m| m.name()).collect();
     key_of(&(
         CACHE_VERSION,
+        SCORE_CACHE_REVISION,
         encode_key,
         metrics,
         ctx.suite.vmaf_model.name(),
@@ -168,7 +172,7 @@ fn score_key(ctx: &Context<'_>, encode_key: &str) -> String {
 /// This processor's SIMD extensions, read once.
 fn simd_features() -> &'static [String] {
     static FEATURES: std::sync::OnceLock<Vec<String>> = std::sync::OnceLock::new();
-    FEATURES.get_or_init(|| crate::run::CpuInfo::detect().features)
+    FEATURES.get_or_init(|| CpuInfo::detect().features)
 }
 
 fn encode(ctx: &Context<'_>, job: &Job, out: &Path) -> Result<EncodeOutcome, String> {
@@ -203,7 +207,14 @@ fn encode(ctx: &Context<'_>, job: &Job, out: &Path) -> Result<EncodeOutcome, Str
     if let Some((_, _, e)) = tj.rejected.first() {
         return Err(e.to_string());
     }
+    // The instructions of the whole transcode of this job: the job's thread and every thread
+    // its libraries start (the encoder's), counted while they run.
+    let counter = cpu::InstructionCounter::start();
     let report = tjob::run(&tj, &NoProgress).map_err(|e| e.to_string())?;
+    let (instructions, instructions_note) = match counter.map(|c| c.finish()) {
+        Ok(Ok(n)) => (Some(n), None),
+        Ok(Err(e)) | Err(e) => (None, Some(e)),
+    };
     let o = report
         .outputs
         .first()
@@ -227,6 +238,8 @@ fn encode(ctx: &Context<'_>, job: &Job, out: &Path) -> Result<EncodeOutcome, Str
         transcode_cpu_s: cpu,
         transcode_helper_cpu_s: helper,
         packets: enc.packets.clone(),
+        instructions,
+        instructions_note,
     })
 }
 
@@ -256,6 +269,7 @@ fn score(ctx: &Context<'_>, job: &Job, encoded: &Path) -> Result<ScoreOutcome, S
         vmaf_frames: cmp.vmaf_frames,
         decode_wall_s: cmp.decode_wall_s,
         decode_cpu_s: cmp.decode_cpu_s,
+        distorted_decode_cpu_s: cmp.distorted_decode_cpu_s,
         score_wall_s: cmp.score_wall_s,
         score_cpu_s: cmp.score_cpu_s,
     })
@@ -288,7 +302,7 @@ fn base_record(ctx: &Context<'_>, job: &Job, key: &str) -> EncodeRecord {
         host: ctx.host.clone(),
         job_id: job.id.clone(),
         cache_key: key.to_string(),
-        status: "ok".into(),
+        status: JobStatus::Ok,
         corpus: job.source.corpus.clone(),
         sequence: s.id.clone(),
         class: s.class.to_string(),
@@ -298,7 +312,7 @@ fn base_record(ctx: &Context<'_>, job: &Job, key: &str) -> EncodeRecord {
         preset: c.preset.as_ref().map(|p| p.to_string()).unwrap_or_default(),
         params: c.params.clone().unwrap_or_default(),
         threads: c.threads.unwrap_or(1),
-        rc_mode: job.mode.clone(),
+        rc_mode: job.mode,
         rc_value,
         rc_point: job.point,
         target_kbps: target,
@@ -317,12 +331,9 @@ pub fn execute(ctx: &Context<'_>, job: &Job) -> JobRun {
     let (wall0, cpu0) = (Instant::now(), cpu::thread_cpu_s());
     let key = encode_key(ctx, job);
     let mut record = base_record(ctx, job, &key);
-    let ext = ext_of(
-        rdbench_transcode::mux::Container::from_name(&ctx.suite.spec.container)
-            .map(|c| c.muxer())
-            .unwrap_or("mkv"),
-    );
-    let out = ctx.cache.encode_path(&key, ext, &ctx.scratch);
+    let out = ctx
+        .cache
+        .encode_path(&key, ctx.suite.container.extension(), &ctx.scratch);
     if let Some(dir) = out.parent() {
         let _ = std::fs::create_dir_all(dir);
     }
@@ -350,7 +361,7 @@ pub fn execute(ctx: &Context<'_>, job: &Job) -> JobRun {
     let enc = match enc {
         Ok(e) => e,
         Err(msg) => {
-            record.status = "failed".into();
+            record.status = JobStatus::Failed;
             record.error = Some(msg);
             let cpu = cpu::thread_cpu_s() - cpu0;
             return JobRun {
@@ -390,7 +401,7 @@ pub fn execute(ctx: &Context<'_>, job: &Job) -> JobRun {
     match sc {
         Ok(s) => fill_scores(&mut record, &mut frames, &s, &ctx.suite.metrics),
         Err(msg) => {
-            record.status = "failed".into();
+            record.status = JobStatus::Failed;
             record.error = Some(format!("scoring: {msg}"));
         }
     }
@@ -414,6 +425,14 @@ fn fill_encode(r: &mut EncodeRecord, e: &EncodeOutcome) {
     r.bytes = e.bytes;
     r.encode_wall_s = e.encode_wall_s;
     r.encode_cpu_s = e.encode_cpu_s;
+    r.encode_instructions = e.instructions;
+    r.instructions_note = match (&e.instructions, &e.instructions_note) {
+        (Some(_), _) => None,
+        (None, Some(n)) => Some(n.clone()),
+        (None, None) => {
+            Some("not counted (an encode cached before rdbench counted instructions)".into())
+        }
+    };
     r.encode_fps = if e.encode_wall_s > 0.0 {
         e.frames as f64 / e.encode_wall_s
     } else {
@@ -450,7 +469,7 @@ fn fill_encode(r: &mut EncodeRecord, e: &EncodeOutcome) {
         r.peak_1s_kbps = p.peak_kbps;
     }
     if let (Some(maxrate), Some(buf)) = (r.maxrate_kbps, r.bufsize_kbits) {
-        let mode = if r.rc_mode == "cbr" {
+        let mode = if r.rc_mode == RcMode::Cbr {
             VbvMode::Cbr
         } else {
             VbvMode::Capped
@@ -486,35 +505,40 @@ fn fill_scores(
     s: &ScoreOutcome,
     metrics: &[Metric],
 ) {
-    let mean = |k: &str| s.pooled.get(k).map(|v| v[0]);
-    if metrics.contains(&Metric::Vmaf) {
-        r.vmaf = mean("vmaf");
-        r.vmaf_hmean = s.pooled.get("vmaf").map(|v| v[1]);
-        r.vmaf_p1 = s.pooled.get("vmaf").map(|v| v[2]);
+    // The scorer's pooled map is keyed by the results table's column names; VMAF's harmonic
+    // mean and 1st percentile are the second and third pooled figures of its entry.
+    for column in Column::ALL {
+        let value = match column {
+            Column::VmafHmean | Column::VmafP1 => None,
+            c => s.pooled.get(c.column()).map(|v| v[0]),
+        };
+        column.set(r, value);
     }
-    r.psnr_y = mean("psnr_y");
-    r.psnr_u = mean("psnr_u");
-    r.psnr_v = mean("psnr_v");
-    r.psnr_yuv = mean("psnr_yuv");
-    r.ssim = mean("ssim");
-    r.ms_ssim = mean("ms_ssim");
+    if metrics.contains(&Metric::Vmaf) {
+        let vmaf = s.pooled.get(Column::Vmaf.column());
+        r.vmaf_hmean = vmaf.map(|v| v[1]);
+        r.vmaf_p1 = vmaf.map(|v| v[2]);
+    } else {
+        r.vmaf = None;
+    }
     r.decode_wall_s = s.decode_wall_s;
+    r.decode_cpu_s = s.distorted_decode_cpu_s;
     r.score_wall_s = s.score_wall_s;
     r.job_cpu_s += s.decode_cpu_s + s.score_cpu_s;
-    let col = |name: &str, i: usize| s.per_frame.get(name).and_then(|v| v.get(i)).copied();
+    let col = |c: Column, i: usize| s.per_frame.get(c.column()).and_then(|v| v.get(i)).copied();
     for (i, f) in frames.iter_mut().enumerate() {
-        f.psnr_y = col("psnr_y", i);
-        f.psnr_u = col("psnr_u", i);
-        f.psnr_v = col("psnr_v", i);
-        f.ssim = col("ssim", i);
-        f.ms_ssim = col("ms_ssim", i);
+        f.psnr_y = col(Column::PsnrY, i);
+        f.psnr_u = col(Column::PsnrU, i);
+        f.psnr_v = col(Column::PsnrV, i);
+        f.ssim = col(Column::Ssim, i);
+        f.ms_ssim = col(Column::MsSsim, i);
         f.vmaf = if s.vmaf_frames.is_empty() {
-            col("vmaf", i)
+            col(Column::Vmaf, i)
         } else {
             s.vmaf_frames
                 .iter()
                 .position(|&x| x as usize == i)
-                .and_then(|j| s.per_frame.get("vmaf").and_then(|v| v.get(j)).copied())
+                .and_then(|j| col(Column::Vmaf, j))
         };
     }
 }

@@ -7,8 +7,9 @@ use std::sync::Arc;
 use rdbench_corpora::{MaterializedSequence, SiTi};
 use rdbench_transcode::spec::RcSpec;
 
-use crate::run::Shard;
 use crate::suite::{ConfigSpec, PointSpec, Suite};
+use rdbench_results::run::Shard;
+use rdbench_results::RcMode;
 
 /// A sequence ready to encode, with its corpus and content characterisation.
 #[derive(Clone, Debug)]
@@ -30,8 +31,8 @@ pub struct Job {
     pub source: Arc<SourceSequence>,
     /// The encoder configuration.
     pub config: Arc<ConfigSpec>,
-    /// crf, qp, abr, abr2, cbr, capped_crf.
-    pub mode: String,
+    /// The rate-control mode.
+    pub mode: RcMode,
     /// Index of the point within the mode.
     pub point: u32,
     /// The point as written.
@@ -68,7 +69,7 @@ pub fn expand(suite: &Suite, sources: &[Arc<SourceSequence>]) -> Vec<Job> {
             let cfg = Arc::new(cfg.clone());
             for (mode, point, spec) in cfg.points() {
                 let rc = spec.rc(pixels_per_s);
-                let passes = if mode == "abr2" { 2.0 } else { 1.0 };
+                let passes = if mode == RcMode::Abr2 { 2.0 } else { 1.0 };
                 let score = 1.5 * suite.metrics.len() as f64 / 3.0;
                 let cost = pixels
                     * (codec_cost(&cfg.codec) * passes * cfg.threads.unwrap_or(1).max(1) as f64
@@ -81,7 +82,7 @@ pub fn expand(suite: &Suite, sources: &[Arc<SourceSequence>]) -> Vec<Job> {
                         ),
                         source: src.clone(),
                         config: cfg.clone(),
-                        mode: mode.clone(),
+                        mode,
                         point,
                         spec: spec.clone(),
                         rc: rc.clone(),

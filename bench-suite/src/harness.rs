@@ -5,19 +5,20 @@
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
-use std::time::{Instant, SystemTime, UNIX_EPOCH};
+use std::time::{Instant, SystemTime};
 
 use rdbench_corpora::{Cache, Corpus};
-use rdbench_metrics::bdrate::BdMethod;
+use rdbench_results::run::{
+    self, job_file_name, timestamps, write_atomic, CpuInfo, JobResult, Manifest, RunError, Shard,
+    Versions,
+};
+use rdbench_results::summary::{finish, HarnessFigures, Summary};
+use rdbench_results::{EncodeRecord, JobStatus};
 use thiserror::Error;
 
 use crate::cache::ResultCache;
 use crate::execute::{execute, Context, JobRun};
 use crate::grid::{self, Job, SourceSequence};
-use crate::record::{EncodeRecord, FrameRecord, HarnessFigures, Summary};
-use crate::run::{
-    self, job_file_name, write_atomic, JobResult, Manifest, RunError, Shard, Versions,
-};
 use crate::suite::Suite;
 
 /// Errors of a run as a whole (a failing job is recorded, not an error).
@@ -106,30 +107,6 @@ pub fn host_name() -> String {
         .ok()
         .filter(|s| !s.is_empty())
         .unwrap_or_else(|| "localhost".into())
-}
-
-/// UTC time of `t` as RFC 3339 (`2026-11-21T13:45:07Z`) and as a folder stamp (`20261121-134507`).
-pub fn timestamps(t: SystemTime) -> (String, String) {
-    let secs = t
-        .duration_since(UNIX_EPOCH)
-        .map(|d| d.as_secs())
-        .unwrap_or(0) as i64;
-    let (days, rem) = (secs.div_euclid(86_400), secs.rem_euclid(86_400));
-    // Civil date from days since 1970-01-01 (Howard Hinnant's algorithm).
-    let z = days + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z - era * 146_097;
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let d = doy - (153 * mp + 2) / 5 + 1;
-    let m = if mp < 10 { mp + 3 } else { mp - 9 };
-    let y = yoe + era * 400 + if m <= 2 { 1 } else { 0 };
-    let (hh, mm, ss) = (rem / 3600, rem % 3600 / 60, rem % 60);
-    (
-        format!("{y:04}-{m:02}-{d:02}T{hh:02}:{mm:02}:{ss:02}Z"),
-        format!("{y:04}{m:02}{d:02}-{hh:02}{mm:02}{ss:02}"),
-    )
 }
 
 /// Materialises the suite's sequences (generating or verifying files) with their SI/TI.
@@ -237,7 +214,7 @@ pub fn run(
                 git_revision: options.git_revision.clone(),
                 host: host.clone(),
                 cores,
-                cpu: crate::run::CpuInfo::detect(),
+                cpu: CpuInfo::detect(),
                 started: started.clone(),
                 finished: None,
                 versions: Versions {
@@ -248,6 +225,11 @@ pub fn run(
                 },
                 shard: options.shard,
                 merged_from: Vec::new(),
+                suite_sha256: run::suite_hash(&suite.text),
+                design: Some(suite.design()),
+                bd_method: suite.bd_method,
+                partial: false,
+                missing_shards: Vec::new(),
             };
             write_atomic(
                 &dir.join("manifest.json"),
@@ -283,14 +265,17 @@ pub fn run(
             let record = EncodeRecord {
                 run_id: manifest.run_id.clone(),
                 job_id: job.id.clone(),
-                status: "failed".into(),
+                status: JobStatus::Failed,
                 error: Some(format!(
                     "the process died {attempts} times while running this job (an encoder crash?)"
                 )),
+                corpus: job.source.corpus.clone(),
                 sequence: job.source.seq.sequence.id.clone(),
+                class: job.source.seq.sequence.class.to_string(),
                 config: job.config.name.clone(),
                 codec: job.config.codec.clone(),
-                rc_mode: job.mode.clone(),
+                rc_mode: job.mode,
+                repetition: job.repetition,
                 rc_point: job.point,
                 ..Default::default()
             };
@@ -321,7 +306,16 @@ pub fn run(
     if !ctx.cache.enabled() {
         let _ = std::fs::create_dir_all(&ctx.scratch);
     }
-    let n_jobs = options.jobs.unwrap_or_else(|| suite.jobs(cores)).max(1) as usize;
+    let n_jobs = match options.jobs {
+        Some(j) => j.max(1),
+        None => {
+            let (j, note) = suite.jobs(cores);
+            if let Some(note) = note {
+                observer.note(&note);
+            }
+            j
+        }
+    } as usize;
     let pool = rayon::ThreadPoolBuilder::new()
         .num_threads(n_jobs)
         .thread_name(|i| format!("bench-job-{i}"))
@@ -360,12 +354,15 @@ pub fn run(
                                     record: EncodeRecord {
                                         run_id: ctx.run_id.clone(),
                                         job_id: job.id.clone(),
-                                        status: "failed".into(),
+                                        status: JobStatus::Failed,
                                         error: Some(format!("internal error: {msg}")),
+                                        corpus: job.source.corpus.clone(),
                                         sequence: job.source.seq.sequence.id.clone(),
+                                        class: job.source.seq.sequence.class.to_string(),
                                         config: job.config.name.clone(),
                                         codec: job.config.codec.clone(),
-                                        rc_mode: job.mode.clone(),
+                                        rc_mode: job.mode,
+                                        repetition: job.repetition,
                                         rc_point: job.point,
                                         ..Default::default()
                                     },
@@ -441,68 +438,13 @@ pub fn run(
         },
         jobs_run: runs.len() as u32,
         jobs_cached: runs.iter().filter(|r| r.result.record.cached).count() as u32,
-        jobs_failed: runs
-            .iter()
-            .filter(|r| r.result.record.status != "ok")
-            .count() as u32,
+        jobs_failed: runs.iter().filter(|r| !r.result.record.is_ok()).count() as u32,
     };
-    let summary = finish(&dir, suite, harness)?;
+    let summary = finish(&dir, harness)?;
     let failed = summary.harness.jobs_failed as usize;
     Ok(RunOutcome {
         dir,
         summary,
         failed,
     })
-}
-
-/// Writes the tables, the summary and the manifest's end time of the run in `dir` from every
-/// job record it holds (also used after a merge).
-pub fn finish(dir: &Path, suite: &Suite, harness: HarnessFigures) -> Result<Summary, HarnessError> {
-    let loaded = run::load(dir)?;
-    let records: Vec<EncodeRecord> = loaded.jobs.iter().map(|j| j.record.clone()).collect();
-    let frames: Vec<FrameRecord> = loaded
-        .jobs
-        .iter()
-        .flat_map(|j| j.frames.iter().cloned())
-        .collect();
-    crate::tables::write_table(dir, "encodes", &records)?;
-    crate::tables::write_table(dir, "frames", &frames)?;
-    let method: BdMethod = suite.spec.bd_method.parse().unwrap_or(BdMethod::Pchip);
-    let summary = crate::summary::summarize(
-        &loaded.manifest.run_id,
-        &records,
-        &suite.spec.anchor,
-        method,
-        harness,
-    );
-    write_atomic(
-        &dir.join("summary.json"),
-        &serde_json::to_vec_pretty(&summary).expect("summary serialises"),
-    )?;
-    write_atomic(
-        &dir.join("summary.md"),
-        crate::summary::markdown(&summary).as_bytes(),
-    )?;
-    let mut manifest = loaded.manifest;
-    manifest.finished = Some(timestamps(SystemTime::now()).0);
-    write_atomic(
-        &dir.join("manifest.json"),
-        &serde_json::to_vec_pretty(&manifest).expect("manifest serialises"),
-    )?;
-    Ok(summary)
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn timestamps_are_utc_civil_dates() {
-        let t = UNIX_EPOCH + std::time::Duration::from_secs(1_795_000_000);
-        // Expected values from GNU date: `date -u -d @1795000000`.
-        assert_eq!(timestamps(t).0, "2026-11-18T11:06:40Z");
-        assert_eq!(timestamps(UNIX_EPOCH).1, "19700101-000000");
-        let leap = UNIX_EPOCH + std::time::Duration::from_secs(951_782_400); // 2000-02-29
-        assert_eq!(timestamps(leap).0, "2000-02-29T00:00:00Z");
-    }
 }

@@ -3,7 +3,10 @@
 
 use std::path::{Path, PathBuf};
 
+use rdbench_bdrate::BdMethod;
 use rdbench_metrics::vmaf::VmafModelVersion;
+use rdbench_results::RcMode;
+use rdbench_transcode::mux::Container;
 use rdbench_transcode::settings::{encoder_config, EncoderRequest, Pass, RateControl};
 use rdbench_transcode::spec::{RcSpec, Scalar};
 use serde::{Deserialize, Serialize};
@@ -163,6 +166,10 @@ pub struct Suite {
     pub metrics: Vec<Metric>,
     /// VMAF model, parsed.
     pub vmaf_model: VmafModelVersion,
+    /// The container of the encodes, parsed.
+    pub container: Container,
+    /// The BD method, parsed.
+    pub bd_method: BdMethod,
 }
 
 impl Suite {
@@ -227,18 +234,33 @@ impl Suite {
                 ),
             )
         })?;
-        if !["pchip", "cubic", "akima"].contains(&spec.bd_method.as_str()) {
-            return Err(invalid(
+        let bd_method: BdMethod = spec.bd_method.parse().map_err(|_| {
+            invalid(
                 "bd_method".into(),
                 format!("unknown method `{}` (pchip, cubic, akima)", spec.bd_method),
-            ));
-        }
-        if rdbench_transcode::mux::Container::from_name(&spec.container).is_none() {
-            return Err(invalid(
-                "container".into(),
-                format!("unknown container `{}`", spec.container),
-            ));
-        }
+            )
+        })?;
+        let container = match Container::from_name(&spec.container) {
+            None => {
+                return Err(invalid(
+                    "container".into(),
+                    format!(
+                        "unknown container `{}` (mkv, mp4, mov, webm, ts, ivf, h264, hevc)",
+                        spec.container
+                    ),
+                ))
+            }
+            Some(Container::Hls | Container::Y4m | Container::Flv) => {
+                return Err(invalid(
+                    "container".into(),
+                    format!(
+                        "`{}` cannot hold a benchmark encode (mkv, mp4, mov, webm, ts, ivf, h264, hevc)",
+                        spec.container
+                    ),
+                ))
+            }
+            Some(c) => c,
+        };
         if spec.repetitions == 0 {
             return Err(invalid("repetitions".into(), "must be at least 1".into()));
         }
@@ -270,25 +292,8 @@ impl Suite {
                 ),
             ));
         }
-        let cores = std::thread::available_parallelism()
-            .map(|n| n.get() as u32)
-            .unwrap_or(1);
-        let max_threads = spec
-            .configs
-            .iter()
-            .map(|c| c.threads.unwrap_or(1))
-            .max()
-            .unwrap_or(1);
-        if let Some(j) = spec.jobs {
-            if j == 0 {
-                return Err(invalid("jobs".into(), "must be at least 1".into()));
-            }
-            if j * max_threads > cores && !spec.oversubscribe {
-                return Err(invalid(
-                    "jobs".into(),
-                    format!("{j} jobs x {max_threads} encoder threads exceeds this machine's {cores} cores; lower it or set oversubscribe = true"),
-                ));
-            }
+        if spec.jobs == Some(0) {
+            return Err(invalid("jobs".into(), "must be at least 1".into()));
         }
         Ok(Suite {
             spec,
@@ -296,20 +301,78 @@ impl Suite {
             path: path.map(Path::to_path_buf),
             metrics,
             vmaf_model,
+            container,
+            bd_method,
         })
     }
 
-    /// Concurrent jobs: the suite's, or cores / the largest encoder thread count.
-    pub fn jobs(&self, cores: u32) -> u32 {
-        let max_threads = self
-            .spec
+    fn max_threads(&self) -> u32 {
+        self.spec
             .configs
             .iter()
             .map(|c| c.threads.unwrap_or(1))
             .max()
             .unwrap_or(1)
-            .max(1);
-        self.spec.jobs.unwrap_or((cores / max_threads).max(1))
+            .max(1)
+    }
+
+    /// Concurrent jobs on a host of `cores`: the suite's `jobs`, clamped so that jobs x encoder
+    /// threads stays within the cores (unless the suite allows oversubscription), or cores /
+    /// the largest encoder thread count. The second value says why it was clamped, when it was.
+    pub fn jobs(&self, cores: u32) -> (u32, Option<String>) {
+        let max_threads = self.max_threads();
+        let fit = (cores / max_threads).max(1);
+        match self.spec.jobs {
+            None => (fit, None),
+            Some(j) if j * max_threads > cores && !self.spec.oversubscribe && j > fit => (
+                fit,
+                Some(format!(
+                    "the suite asks for {j} jobs x {max_threads} encoder threads, more than this machine's {cores} cores: running {fit} at a time (oversubscribe = true keeps {j})"
+                )),
+            ),
+            Some(j) => (j, None),
+        }
+    }
+
+    /// The run's design: everything two runs must share for their results to be compared —
+    /// corpora, sequences, metrics, the VMAF model, the anchor, repetitions, the BD method, the
+    /// container, and each configuration's name and rate points. The encoder settings under
+    /// test (codec, preset, params, options, threads) and how the run is scheduled (jobs) are
+    /// not part of it: a change to them is what the gate judges.
+    pub fn design(&self) -> serde_json::Value {
+        let s = &self.spec;
+        let configs: serde_json::Map<String, serde_json::Value> = s
+            .configs
+            .iter()
+            .map(|c| {
+                (
+                    c.name.clone(),
+                    serde_json::json!({
+                        "crf": c.crf,
+                        "qp": c.qp,
+                        "abr_kbps": c.abr_kbps,
+                        "abr_bpp": c.abr_bpp,
+                        "abr_passes": c.abr_passes,
+                        "cbr_kbps": c.cbr_kbps,
+                        "cbr_bpp": c.cbr_bpp,
+                        "cbr_buffer_s": c.cbr_buffer_s,
+                        "capped_crf": c.capped_crf,
+                    }),
+                )
+            })
+            .collect();
+        serde_json::json!({
+            "name": s.name,
+            "corpora": s.corpora,
+            "sequences": s.sequences,
+            "metrics": self.metrics.iter().map(|m| m.name()).collect::<Vec<_>>(),
+            "vmaf_model": self.vmaf_model.name(),
+            "anchor": s.anchor,
+            "repetitions": s.repetitions,
+            "bd_method": self.bd_method.as_str(),
+            "container": self.container.extension(),
+            "configs": configs,
+        })
     }
 
     /// The configuration called `name`.
@@ -342,15 +405,19 @@ pub enum PointSpec {
 }
 
 impl ConfigSpec {
-    /// Every rate point with its mode name and index within the mode.
-    pub fn points(&self) -> Vec<(String, u32, PointSpec)> {
+    /// Every rate point with its mode and index within the mode.
+    pub fn points(&self) -> Vec<(RcMode, u32, PointSpec)> {
         let mut out = Vec::new();
-        let abr_mode = if self.abr_passes == 2 { "abr2" } else { "abr" };
+        let abr_mode = if self.abr_passes == 2 {
+            RcMode::Abr2
+        } else {
+            RcMode::Abr
+        };
         for (i, v) in self.crf.iter().enumerate() {
-            out.push(("crf".to_string(), i as u32, PointSpec::Crf(*v)));
+            out.push((RcMode::Crf, i as u32, PointSpec::Crf(*v)));
         }
         for (i, v) in self.qp.iter().enumerate() {
-            out.push(("qp".to_string(), i as u32, PointSpec::Qp(*v)));
+            out.push((RcMode::Qp, i as u32, PointSpec::Qp(*v)));
         }
         let abr: Vec<PointSpec> = self
             .abr_kbps
@@ -367,7 +434,7 @@ impl ConfigSpec {
             }))
             .collect();
         for (i, p) in abr.into_iter().enumerate() {
-            out.push((abr_mode.to_string(), i as u32, p));
+            out.push((abr_mode, i as u32, p));
         }
         let buffer_s = self.cbr_buffer_s.unwrap_or(1.0);
         let cbr: Vec<PointSpec> = self
@@ -385,14 +452,10 @@ impl ConfigSpec {
             }))
             .collect();
         for (i, p) in cbr.into_iter().enumerate() {
-            out.push(("cbr".to_string(), i as u32, p));
+            out.push((RcMode::Cbr, i as u32, p));
         }
         for (i, c) in self.capped_crf.iter().enumerate() {
-            out.push((
-                "capped_crf".to_string(),
-                i as u32,
-                PointSpec::Capped(c.clone()),
-            ));
+            out.push((RcMode::CappedCrf, i as u32, PointSpec::Capped(c.clone())));
         }
         out
     }
@@ -481,9 +544,9 @@ fn check_config(c: &ConfigSpec, f: &str) -> Result<(), (String, String)> {
         }
     }
     // Every point through the transcode core's own checks (ranges per encoder, presets, params).
-    let field_of = |mode: &str, i: u32| -> String {
+    let field_of = |mode: RcMode, i: u32| -> String {
         match mode {
-            "abr" | "abr2" => format!(
+            RcMode::Abr | RcMode::Abr2 => format!(
                 "{f}.{}",
                 if c.abr_kbps.len() > i as usize {
                     format!("abr_kbps[{i}]")
@@ -491,7 +554,7 @@ fn check_config(c: &ConfigSpec, f: &str) -> Result<(), (String, String)> {
                     format!("abr_bpp[{}]", i as usize - c.abr_kbps.len())
                 }
             ),
-            "cbr" => format!(
+            RcMode::Cbr => format!(
                 "{f}.{}",
                 if c.cbr_kbps.len() > i as usize {
                     format!("cbr_kbps[{i}]")
@@ -499,13 +562,13 @@ fn check_config(c: &ConfigSpec, f: &str) -> Result<(), (String, String)> {
                     format!("cbr_bpp[{}]", i as usize - c.cbr_kbps.len())
                 }
             ),
-            "capped_crf" => format!("{f}.capped_crf[{i}]"),
-            m => format!("{f}.{m}[{i}]"),
+            RcMode::CappedCrf => format!("{f}.capped_crf[{i}]"),
+            m @ (RcMode::Crf | RcMode::Qp) => format!("{f}.{m}[{i}]"),
         }
     };
     for (mode, i, p) in c.points() {
-        let rc = RateControl::from_spec(&p.rc(1.0e6), &field_of(&mode, i)).map_err(split_err)?;
-        let field = field_of(&mode, i);
+        let field = field_of(mode, i);
+        let rc = RateControl::from_spec(&p.rc(1.0e6), &field).map_err(split_err)?;
         let pass = if rc.passes() == 2 {
             Pass::First
         } else {
@@ -562,8 +625,18 @@ mod tests {
         assert_eq!(s.spec.configs.len(), 3);
         for c in &s.spec.configs {
             let pts = c.points();
-            assert_eq!(pts.iter().filter(|p| p.0 == "crf").count(), 4, "{}", c.name);
-            assert_eq!(pts.iter().filter(|p| p.0 == "abr").count(), 4, "{}", c.name);
+            assert_eq!(
+                pts.iter().filter(|p| p.0 == RcMode::Crf).count(),
+                4,
+                "{}",
+                c.name
+            );
+            assert_eq!(
+                pts.iter().filter(|p| p.0 == RcMode::Abr).count(),
+                4,
+                "{}",
+                c.name
+            );
         }
         assert_eq!(s.metrics, vec![Metric::Vmaf, Metric::Psnr, Metric::Ssim]);
     }
@@ -608,11 +681,49 @@ mod tests {
             "s.toml: config[0].abr_bpp[1]: must be a positive number, not -1"
         );
         assert_eq!(
-            err("name = \"t\"\ncorpora = [\"quick\"]\nanchor = \"a\"\njobs = 64\n[[config]]\nname = \"a\"\ncodec = \"libx264\"\ncrf = [23]\n")
-                .split(" exceeds")
-                .next()
-                .unwrap(),
-            "s.toml: jobs: 64 jobs x 1 encoder threads"
+            err("name = \"t\"\ncorpora = [\"quick\"]\nanchor = \"a\"\njobs = 0\n[[config]]\nname = \"a\"\ncodec = \"libx264\"\ncrf = [23]\n"),
+            "s.toml: jobs: must be at least 1"
+        );
+        assert_eq!(
+            err(&format!(
+                "{HEAD}container = \"m3u8\"\n[[config]]\nname = \"a\"\ncodec = \"libx264\"\ncrf = [23]\n"
+            )),
+            "s.toml: container: `m3u8` cannot hold a benchmark encode (mkv, mp4, mov, webm, ts, ivf, h264, hevc)"
+        );
+    }
+
+    #[test]
+    fn more_jobs_than_cores_are_clamped_with_a_note_never_refused() {
+        let text = format!(
+            "{HEAD}[[config]]\nname = \"a\"\ncodec = \"libx264\"\nthreads = 2\ncrf = [23]\n"
+        )
+        .replace("jobs = 1", "jobs = 4");
+        let s = Suite::parse(&text, None).unwrap();
+        let (n, note) = s.jobs(2);
+        assert_eq!(n, 1);
+        assert_eq!(
+            note.unwrap(),
+            "the suite asks for 4 jobs x 2 encoder threads, more than this machine's 2 cores: running 1 at a time (oversubscribe = true keeps 4)"
+        );
+        assert_eq!(s.jobs(8), (4, None));
+        // The embedded default suite loads on a one-core host.
+        assert_eq!(Suite::default_suite().jobs(1).0, 1);
+    }
+
+    #[test]
+    fn the_design_leaves_out_the_settings_under_test() {
+        let a = Suite::parse(&format!("{HEAD}[[config]]\nname = \"a\"\ncodec = \"libx264\"\npreset = \"medium\"\ncrf = [23, 30]\n"), None).unwrap();
+        let b = Suite::parse(&format!("{HEAD}[[config]]\nname = \"a\"\ncodec = \"libx264\"\npreset = \"ultrafast\"\nparams = \"ref=1\"\ncrf = [23, 30]\n"), None).unwrap();
+        let c = Suite::parse(
+            &format!("{HEAD}[[config]]\nname = \"a\"\ncodec = \"libx264\"\ncrf = [23, 31]\n"),
+            None,
+        )
+        .unwrap();
+        assert_eq!(a.design(), b.design());
+        assert_ne!(a.design(), c.design());
+        assert_eq!(
+            a.design()["configs"]["a"]["crf"],
+            serde_json::json!([23.0, 30.0])
         );
     }
 

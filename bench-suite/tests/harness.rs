@@ -2,7 +2,8 @@
 
 use rdbench_bench_suite::harness::{run, RunOptions, Silent};
 use rdbench_bench_suite::suite::Suite;
-use rdbench_bench_suite::tables::read_parquet;
+use rdbench_results::tables::read_parquet;
+use rdbench_results::{JobStatus, Metric, RcMode};
 
 use crate::support::*;
 
@@ -25,11 +26,11 @@ fn a_tiny_suite_runs_end_to_end_and_reruns_from_the_cache() {
     let suite = Suite::parse(&tiny_suite(&corpus, ""), None).unwrap();
     let out = run(&suite, &options(d.path(), "first"), &Silent).unwrap();
     // 2 sequences x 2 configs x 6 points.
-    let loaded = rdbench_bench_suite::run::load(&out.dir).unwrap();
+    let loaded = rdbench_results::run::load(&out.dir).unwrap();
     assert_eq!(loaded.jobs.len(), 24);
     for j in &loaded.jobs {
         let r = &j.record;
-        assert_eq!(r.status, "ok", "{}: {:?}", r.job_id, r.error);
+        assert_eq!(r.status, JobStatus::Ok, "{}: {:?}", r.job_id, r.error);
         assert_eq!((r.width, r.height, r.frames), (128, 72, 8), "{}", r.job_id);
         assert!(r.bitrate_kbps > 0.0 && r.bytes > 0 && r.encode_cpu_s > 0.0);
         assert!(r.vmaf.is_some() && r.psnr_y.is_some() && r.ssim.is_some() && r.ms_ssim.is_none());
@@ -42,7 +43,18 @@ fn a_tiny_suite_runs_end_to_end_and_reruns_from_the_cache() {
             j.frames.iter().map(|f| f.size_bytes as u64).sum::<u64>(),
             r.bytes
         );
-        if r.rc_mode == "abr" {
+        // The decoder of the encode was timed apart from the scorer.
+        assert!(
+            r.decode_cpu_s > 0.0 && r.decode_cpu_s < r.job_cpu_s,
+            "{}",
+            r.job_id
+        );
+        // Instructions were counted, or the record says why not.
+        assert!(
+            r.encode_instructions.is_some() != r.instructions_note.is_some(),
+            "{r:?}"
+        );
+        if r.rc_mode == RcMode::Abr {
             assert!(r.target_kbps.is_some() && r.bitrate_error_pct.is_some());
         }
         assert!(!r.cached);
@@ -70,18 +82,28 @@ fn a_tiny_suite_runs_end_to_end_and_reruns_from_the_cache() {
     // Summary: x265 against x264, per sequence, per class and overall, for every metric and mode.
     let s = &out.summary;
     assert_eq!(s.anchor, "x264");
-    for metric in ["vmaf", "psnr_y", "psnr_yuv", "ssim"] {
-        for mode in ["crf", "abr"] {
+    for metric in [Metric::Vmaf, Metric::PsnrY, Metric::PsnrYuv, Metric::Ssim] {
+        for mode in [RcMode::Crf, RcMode::Abr] {
             let n = s
                 .bd_sequences
                 .iter()
                 .filter(|b| b.metric == metric && b.rc_mode == mode && b.config == "x265")
                 .count();
             assert_eq!(n, 2, "{metric} {mode}");
-            assert!(s
+            let all = s
                 .bd_classes
                 .iter()
-                .any(|c| c.metric == metric && c.rc_mode == mode && c.class == "all"));
+                .find(|c| c.metric == metric && c.rc_mode == mode && c.class == "all")
+                .unwrap();
+            // Every entry is either averaged or named as skipped (8-frame ABR curves of the
+            // two encoders may not overlap at all); on CRF both sequences average, with a
+            // bootstrap interval around the mean.
+            assert_eq!(all.sequences as usize + all.skipped.len(), 2);
+            if mode == RcMode::Crf {
+                assert_eq!(all.sequences, 2, "{all:?}");
+                let i = all.bd_rate_interval.unwrap();
+                assert!(i.contains(all.bd_rate_percent.unwrap()), "{all:?}");
+            }
         }
     }
     assert!(s
@@ -104,7 +126,7 @@ fn a_tiny_suite_runs_end_to_end_and_reruns_from_the_cache() {
     // A rerun reuses every encode and score.
     let again = run(&suite, &options(d.path(), "second"), &Silent).unwrap();
     assert_eq!(again.summary.harness.jobs_cached, 24);
-    let a = rdbench_bench_suite::run::load(&again.dir).unwrap();
+    let a = rdbench_results::run::load(&again.dir).unwrap();
     for (x, y) in loaded.jobs.iter().zip(&a.jobs) {
         assert_eq!(
             (x.record.bitrate_kbps, x.record.vmaf),
@@ -132,17 +154,17 @@ fn a_failing_encode_is_recorded_and_the_grid_goes_on() {
     let suite = Suite::parse(&tiny_suite(&corpus, extra), None).unwrap();
     let out = run(&suite, &options(d.path(), "f"), &Silent).unwrap();
     assert_eq!(out.failed, 2);
-    let loaded = rdbench_bench_suite::run::load(&out.dir).unwrap();
+    let loaded = rdbench_results::run::load(&out.dir).unwrap();
     for j in &loaded.jobs {
         if j.record.config == "broken" {
-            assert_eq!(j.record.status, "failed");
+            assert_eq!(j.record.status, JobStatus::Failed);
             assert!(
                 j.record.error.as_deref().unwrap().contains("nosuchparam"),
                 "{:?}",
                 j.record.error
             );
         } else {
-            assert_eq!(j.record.status, "ok");
+            assert_eq!(j.record.status, JobStatus::Ok);
         }
     }
     assert_eq!(loaded.jobs.len(), 26);

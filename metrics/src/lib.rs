@@ -1,5 +1,6 @@
 //! Quality metrics for rdbench: PSNR, SSIM, MS-SSIM and VMAF (through libvmaf) over plane views of
-//! decoded frames, pooling of per-frame scores, BD-rate and BD-quality, and rate-control accuracy.
+//! decoded frames, pooling of per-frame scores, and rate-control accuracy. (BD-rate is the
+//! `rdbench-bdrate` crate, which needs no libvmaf.)
 //!
 //! The math here never sees a codec library: kernels work on [`frame::FrameView`]s, and the glue
 //! from decoded FFmpeg frames to views lives in the bench-suite crate, which knows both sides.
@@ -14,14 +15,10 @@
 //! * [`vif`](mod@vif): an integer VIF kernel bit-identical to libvmaf's, which the VMAF scorer
 //!   uses in place of libvmaf's VIF where that equality holds, on worker threads of its own.
 //! * [`y4m`](mod@y4m): reading Y4M sources into [`OwnedFrame`]s.
-//! * [`bdrate`](mod@bdrate): BD-rate and BD-quality (cubic, PCHIP, Akima) with named warnings.
-//! * [`csv`](mod@csv): RD curves from CSV files.
 //! * [`ratecontrol`](mod@ratecontrol): bitrate error, peak bitrate and VBV compliance of a packet trace.
 
 #![deny(unsafe_code)]
 
-pub mod bdrate;
-pub mod csv;
 pub mod error;
 pub mod frame;
 pub mod msssim;

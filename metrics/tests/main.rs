@@ -1,10 +1,9 @@
 //! Integration tests of rdbench-metrics: against independent implementations (libvmaf's own
-//! `vmaf` tool for PSNR, SSIM, MS-SSIM and VMAF, FFmpeg's `psnr` filter, the `bjontegaard` PyPI
-//! package for BD-rate) on clips generated at test time, and rate control on known traces.
+//! `vmaf` tool for PSNR, SSIM, MS-SSIM and VMAF, FFmpeg's `psnr` filter) on clips generated at
+//! test time, and rate control on known traces.
 
 mod support;
 
-mod bdrate;
 mod msssim;
 mod psnr;
 mod ratecontrol;

@@ -2,7 +2,7 @@
 
 use std::path::PathBuf;
 
-use rdbench_bench_suite::run::RunError;
+use rdbench_results::run::RunError;
 use thiserror::Error;
 
 /// Why a report could not be rendered.

@@ -7,8 +7,6 @@
 //! counts the inline charts against `data-charts`, and sets `data-rendered="ok"` on `<body>`
 //! (`"failed"` otherwise), which the tests read back from a headless browser.
 
-use crate::analysis::Source;
-use crate::data::metric_label;
 use crate::tables::{html_escape as esc, to_html};
 use crate::Report;
 
@@ -145,17 +143,17 @@ pub fn page(r: &Report) -> String {
     s.push_str(&fact("libvmaf", &m.versions.libvmaf));
     s.push_str(&fact(
         "BD-rates",
-        &match r.analysis.source {
-            Source::Summary => format!(
-                "from the run's summary ({} interpolation)",
-                r.analysis.method
-            ),
-            Source::Computed => format!(
-                "computed by the report against {} ({} interpolation)",
-                r.ds.anchor, r.analysis.method
-            ),
-        },
+        &format!(
+            "against {} ({} interpolation; averages with 95% paired-bootstrap intervals over sequences)",
+            r.ds.anchor, r.analysis.method
+        ),
     ));
+    if m.partial {
+        s.push_str(&fact(
+            "partial run",
+            &format!("shards {:?} are missing", m.missing_shards),
+        ));
+    }
     if let Some(c) = &r.comparison {
         s.push_str(&fact("compared with", &format!("run {}", c.other_run)));
     }
@@ -207,17 +205,22 @@ pub fn page(r: &Report) -> String {
             s.push_str(&format!(
                 "<li>{} {} on {} ({}): {}</li>\n",
                 esc(&b.config),
-                esc(&metric_label(&b.metric)),
+                esc(b.metric.label()),
                 esc(&b.sequence),
-                esc(&b.rc_mode),
-                esc(
-                    &[b.warnings.join(", "), b.reason.clone().unwrap_or_default()]
+                esc(b.rc_mode.as_str()),
+                esc(&[
+                    b.warnings
                         .iter()
-                        .filter(|x| !x.is_empty())
-                        .cloned()
+                        .map(|w| w.as_str())
                         .collect::<Vec<_>>()
-                        .join("; ")
-                )
+                        .join(", "),
+                    b.reason.clone().unwrap_or_default(),
+                ]
+                .iter()
+                .filter(|x| !x.is_empty())
+                .cloned()
+                .collect::<Vec<_>>()
+                .join("; "))
             ));
         }
         s.push_str("</ul>\n");

@@ -14,14 +14,14 @@
 //!   charts/<kind>[_<name>].png|.svg
 //! ```
 //!
-//! The lead's harness calls [`render`] at the end of a run; `rdbench report` calls
-//! [`load_run`] and [`render`].
+//! Every figure comes from the results layer's one analysis (`rdbench_results::analysis`):
+//! [`render`] organises the run, analyses it against its anchor (and against another run when
+//! asked), and only draws and tabulates what that analysis found. `rdbench bench` renders the
+//! report at the end of a run; `rdbench report` calls [`load_run`] and [`render`].
 
 #![forbid(unsafe_code)]
 
-pub mod analysis;
 pub mod charts;
-pub mod data;
 mod error;
 mod html;
 mod markdown;
@@ -30,14 +30,14 @@ pub mod tables;
 
 use std::path::{Path, PathBuf};
 
-use rdbench_bench_suite::record::FrameRecord;
-use rdbench_bench_suite::run::{self, LoadedRun};
+use rdbench_results::analysis::{self, Analysis, AnalysisOptions, ALL};
+use rdbench_results::dataset::Dataset;
+use rdbench_results::run::{self, LoadedRun};
+use rdbench_results::{FrameRecord, Metric};
 
 pub use error::ReportError;
 
-use analysis::{Analysis, Comparison};
 use charts::ChartFile;
-use data::Dataset;
 use summary::{
     ComparedConfig, ComparisonFindings, Findings, MetricBd, RateControlFindings, TestFindings,
 };
@@ -74,6 +74,28 @@ pub struct ReportPaths {
     pub findings: Vec<String>,
 }
 
+/// Organises `run` for a report: an error when it has no finished job or `anchor` has none.
+fn dataset<'a>(run: &'a LoadedRun, anchor: Option<&str>) -> Result<Dataset<'a>, ReportError> {
+    let ds = Dataset::new(run, anchor);
+    if ds.points.is_empty() {
+        return Err(ReportError::NoFinishedJobs {
+            path: run.dir.clone(),
+            failed: ds.failed.len(),
+        });
+    }
+    if !ds.anchor_has_encodes() {
+        let mut known: Vec<String> = ds.points.iter().map(|p| p.record.config.clone()).collect();
+        known.sort();
+        known.dedup();
+        return Err(ReportError::UnknownAnchor {
+            path: run.dir.clone(),
+            anchor: ds.anchor.clone(),
+            known: known.join(", "),
+        });
+    }
+    Ok(ds)
+}
+
 /// Loads a run folder for a report, with a one-line error naming the folder when it does not
 /// exist or is not a run.
 pub fn load_run(dir: &Path) -> Result<LoadedRun, ReportError> {
@@ -83,6 +105,15 @@ pub fn load_run(dir: &Path) -> Result<LoadedRun, ReportError> {
         });
     }
     Ok(run::load(dir)?)
+}
+
+/// This run against another run of the same suite: each configuration against itself there.
+#[derive(Debug, Clone)]
+pub struct Comparison {
+    /// The other run's id.
+    pub other_run: String,
+    /// The across-runs analysis (the other run is the reference).
+    pub analysis: Analysis,
 }
 
 /// Everything a report shows, computed before anything is written.
@@ -99,15 +130,14 @@ pub(crate) struct Report<'a> {
 /// Renders the report of `run` into `options.out_dir` (default `<run>/report`) and returns the
 /// paths of what it wrote.
 pub fn render(run: &LoadedRun, options: &ReportOptions) -> Result<ReportPaths, ReportError> {
-    let ds = Dataset::new(run, options.anchor.as_deref())?;
-    let analysis = analysis::analyse(&ds);
-    let other = match options.compare {
-        Some(o) => Some(Dataset::new(o, Some(&ds.anchor)).or_else(|_| Dataset::new(o, None))?),
-        None => None,
-    };
-    let comparison = other
-        .as_ref()
-        .map(|o| analysis::compare(&ds, o, analysis.method));
+    let ds = dataset(run, options.anchor.as_deref())?;
+    let options_a = AnalysisOptions::with_method(run.manifest.bd_method);
+    let analysis = analysis::within_run(&ds, &options_a);
+    let other = options.compare.map(|o| Dataset::new(o, Some(&ds.anchor)));
+    let comparison = other.as_ref().map(|o| Comparison {
+        other_run: o.run.manifest.run_id.clone(),
+        analysis: analysis::across_runs(o, &ds, &options_a),
+    });
     let (frames_job, frames) = frames_of(&ds, options.encode.as_deref())?;
 
     let dir = options
@@ -121,19 +151,19 @@ pub fn render(run: &LoadedRun, options: &ReportOptions) -> Result<ReportPaths, R
     }
 
     let mut tables = Vec::new();
-    for mode in &ds.rc_modes {
-        if analysis.bd_classes.iter().any(|c| c.rc_mode == *mode) {
+    for &mode in &ds.rc_modes {
+        if analysis.bd_classes.iter().any(|c| c.rc_mode == mode) {
             tables.push(tables::bd_rate_table(&ds, &analysis, mode)?);
             tables.push(tables::bd_rate_summary_table(&ds, &analysis, mode)?);
         }
     }
-    tables.push(tables::speed_table(&analysis)?);
+    tables.push(tables::speed_table(&ds, &analysis)?);
     if !analysis.bitrate_error.is_empty() {
         tables.push(tables::bitrate_error_table(&analysis)?);
     }
     if let Some(c) = &comparison {
-        for mode in &ds.rc_modes {
-            if c.bd_classes.iter().any(|b| b.rc_mode == *mode) {
+        for &mode in &ds.rc_modes {
+            if c.analysis.bd_classes.iter().any(|b| b.rc_mode == mode) {
                 tables.push(tables::compare_bd_table(&ds, c, mode)?);
                 tables.push(tables::compare_bd_summary_table(&ds, c, mode)?);
             }
@@ -146,8 +176,8 @@ pub fn render(run: &LoadedRun, options: &ReportOptions) -> Result<ReportPaths, R
     }
 
     let mut chart_files = Vec::new();
-    for mode in &ds.rc_modes {
-        if analysis.bd_classes.iter().any(|c| c.rc_mode == *mode) {
+    for &mode in &ds.rc_modes {
+        if analysis.bd_classes.iter().any(|c| c.rc_mode == mode) {
             let c = charts::bd_rate::build(&ds, &analysis, mode);
             chart_files.push(charts::write(
                 &c,
@@ -234,7 +264,7 @@ fn frames_of<'a>(
         ds.run
             .jobs
             .iter()
-            .find(|j| j.record.job_id == job && j.record.status == "ok")
+            .find(|j| j.record.job_id == job && j.record.is_ok())
             .map(|j| j.frames.as_slice())
     };
     if let Some(job) = wanted {
@@ -257,12 +287,12 @@ fn frames_of<'a>(
     let mode = ds
         .bitrate_modes()
         .into_iter()
-        .find(|m| !ds.curve(&first.id, &ds.anchor, m).is_empty())
-        .or_else(|| ds.headline_mode().map(str::to_owned));
+        .find(|m| !ds.curve(&first.id, &ds.anchor, *m).is_empty())
+        .or_else(|| ds.headline_mode());
     let Some(mode) = mode else {
         return Ok((None, None));
     };
-    let mut pts = ds.curve(&first.id, &ds.anchor, &mode);
+    let mut pts = ds.curve(&first.id, &ds.anchor, mode);
     pts.sort_by_key(|p| p.record.rc_point);
     let Some(p) = pts.get(pts.len().saturating_sub(1) / 2) else {
         return Ok((None, None));
@@ -274,19 +304,17 @@ fn frames_of<'a>(
 
 /// The numbers the study summary states.
 fn findings(ds: &Dataset, a: &Analysis, cmp: Option<&Comparison>) -> Findings {
-    let mode = ds.headline_mode().unwrap_or_default().to_owned();
-    let overall = |classes: &[rdbench_bench_suite::record::ClassBd],
-                   config: &str|
-     -> Vec<MetricBd> {
-        ds.metrics
-            .iter()
-            .filter_map(|m| {
-                let row = classes.iter().find(|c| {
-                    c.config == config && c.metric == *m && c.rc_mode == mode && c.class == "all"
-                })?;
+    let mode = ds.headline_mode().unwrap_or_default();
+    let overall = |a: &Analysis, config: &str| -> Vec<MetricBd> {
+        ds.bd_metrics()
+            .into_iter()
+            .filter_map(|m: Metric| {
+                let row = a.class(config, m, mode, ALL)?;
                 Some(MetricBd {
-                    metric: data::metric_label(m),
+                    metric: m.label().to_owned(),
                     percent: row.bd_rate_percent,
+                    interval: row.bd_rate_interval.map(|i| (i.low, i.high)),
+                    sequences: row.sequences as usize,
                 })
             })
             .collect()
@@ -298,12 +326,12 @@ fn findings(ds: &Dataset, a: &Analysis, cmp: Option<&Comparison>) -> Findings {
             let mut speed: Vec<_> = a
                 .speed
                 .iter()
-                .filter(|s| s.config == *t && s.rc_mode == mode && s.cpu_ratio.is_some())
+                .filter(|s| s.config == *t && s.point.mode == mode && s.cpu_ratio.is_some())
                 .collect();
             speed.sort_by(|x, y| y.bitrate_kbps.total_cmp(&x.bitrate_kbps));
             TestFindings {
-                config: t.clone(),
-                bd_rate: overall(&a.bd_classes, t),
+                config: t.to_string(),
+                bd_rate: overall(a, t),
                 cpu_ratios: speed.iter().filter_map(|s| s.cpu_ratio).collect(),
             }
         })
@@ -338,7 +366,7 @@ fn findings(ds: &Dataset, a: &Analysis, cmp: Option<&Comparison>) -> Findings {
                     .iter()
                     .map(|e| (e.config.clone(), e.vbv_violations))
                     .collect(),
-                rc_mode: m,
+                rc_mode: m.to_string(),
             })
         })
         .collect();
@@ -348,21 +376,27 @@ fn findings(ds: &Dataset, a: &Analysis, cmp: Option<&Comparison>) -> Findings {
             .configs
             .iter()
             .filter(|cfg| {
-                c.bd_classes.iter().any(|b| b.config == **cfg)
-                    || c.speed.iter().any(|s| s.config == **cfg)
+                c.analysis.bd_classes.iter().any(|b| b.config == **cfg)
+                    || c.analysis.speed.iter().any(|s| s.config == **cfg)
             })
             .map(|cfg| {
                 let sp: Vec<_> = c
+                    .analysis
                     .speed
                     .iter()
-                    .filter(|s| s.config == *cfg && s.rc_mode == mode)
+                    .filter(|s| s.config == *cfg && s.point.mode == mode)
                     .collect();
-                let (now, before) = sp
-                    .iter()
-                    .fold((0.0, 0.0), |(a, b), s| (a + s.cpu_s, b + s.other_cpu_s));
+                let (now, before) = sp.iter().fold((0.0, 0.0), |(a, b), s| {
+                    (
+                        a + s
+                            .cpu_ratio
+                            .map_or(0.0, |r| r * s.reference_cpu_s.unwrap_or(0.0)),
+                        b + s.reference_cpu_s.unwrap_or(0.0),
+                    )
+                });
                 ComparedConfig {
                     config: cfg.clone(),
-                    bd_rate: overall(&c.bd_classes, cfg),
+                    bd_rate: overall(&c.analysis, cfg),
                     cpu_ratio: (before > 0.0).then(|| now / before),
                 }
             })
@@ -370,7 +404,7 @@ fn findings(ds: &Dataset, a: &Analysis, cmp: Option<&Comparison>) -> Findings {
     });
     Findings {
         anchor: ds.anchor.clone(),
-        rc_mode: mode,
+        rc_mode: mode.to_string(),
         sequences: if sequences.is_empty() {
             ds.sequences.len()
         } else {

@@ -15,6 +15,10 @@ pub struct MetricBd {
     /// The mean BD-rate in percent (negative: the test saves bitrate), or `None` when no sequence
     /// has a defined value.
     pub percent: Option<f64>,
+    /// The 95% bootstrap interval of the mean (low, high), from 2 sequences up.
+    pub interval: Option<(f64, f64)>,
+    /// Sequences averaged.
+    pub sequences: usize,
 }
 
 /// What a run found about one test configuration.
@@ -102,8 +106,20 @@ fn join_and(items: &[String]) -> String {
     }
 }
 
+/// " (95% interval -27.0% to -23.1% over 4 sequences)", or nothing without an interval.
+fn interval_words(bd: &MetricBd) -> String {
+    match bd.interval {
+        Some((lo, hi)) => format!(
+            "; 95% interval {lo:+.1}% to {hi:+.1}% over {}",
+            plural(bd.sequences, "sequence", "sequences")
+        ),
+        None => String::new(),
+    }
+}
+
 fn bd_sentence(test: &str, anchor: &str, bd: &MetricBd) -> String {
     let lead = format!("With {} as the metric, {test}", bd.metric);
+    let ci = interval_words(bd);
     match bd.percent {
         None => format!(
             "With {} as the metric, the BD-rate of {test} against {anchor} is undefined on every \
@@ -111,17 +127,17 @@ fn bd_sentence(test: &str, anchor: &str, bd: &MetricBd) -> String {
             bd.metric
         ),
         Some(p) if rounds_to_zero(p) => {
-            format!("{lead} needs the same bitrate as {anchor} on average (BD-rate 0.0%).")
+            format!("{lead} needs the same bitrate as {anchor} on average (BD-rate 0.0%{ci}).")
         }
         Some(p) if p < 0.0 => {
             format!(
-                "{lead} saves {} bitrate against {anchor} on average (BD-rate).",
+                "{lead} saves {} bitrate against {anchor} on average (BD-rate{ci}).",
                 pct(p)
             )
         }
         Some(p) => {
             format!(
-                "{lead} needs {} more bitrate than {anchor} on average (BD-rate).",
+                "{lead} needs {} more bitrate than {anchor} on average (BD-rate{ci}).",
                 pct(p)
             )
         }

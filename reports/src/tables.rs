@@ -7,25 +7,61 @@ use std::path::Path;
 
 use polars::prelude::{AnyValue, Column, CsvWriter, DataFrame, SerWriter};
 
-use rdbench_bench_suite::record::ClassBd;
+use rdbench_results::analysis::{Analysis, ClassBd, TimeRatio, ALL};
+use rdbench_results::dataset::Dataset;
+use rdbench_results::stats::Interval;
+use rdbench_results::RcMode;
 
-use crate::analysis::{Analysis, Comparison, TimeRatio};
-use crate::data::{metric_label, Dataset};
 use crate::error::ReportError;
+use crate::Comparison;
 
 /// A column under construction, with how many decimals its numbers show.
 enum Col {
     Text(String, Vec<String>),
     Num(String, Vec<Option<f64>>, usize),
     Int(String, Vec<Option<u64>>),
+    /// A percentage with its interval: three CSV columns (`name`, `name ci_low`, `name
+    /// ci_high`), one displayed cell (`-7.90% [-10.20, -5.60]`).
+    Pct(String, Vec<Option<f64>>, Vec<Option<Interval>>),
+}
+
+/// How a displayed column is made of the frame's columns.
+#[derive(Debug, Clone)]
+enum Shown {
+    /// One frame column.
+    Plain(usize),
+    /// A value column and its interval's bounds.
+    WithInterval {
+        value: usize,
+        low: usize,
+        high: usize,
+    },
 }
 
 impl Col {
-    fn into_column(self) -> (Column, usize) {
+    /// The frame columns (with their decimals) and how they are shown; `at` is the index of the
+    /// first frame column.
+    fn into_columns(self, at: usize) -> (Vec<(Column, usize)>, Shown) {
         match self {
-            Col::Text(n, v) => (Column::new(n.into(), v), 0),
-            Col::Num(n, v, d) => (Column::new(n.into(), v), d),
-            Col::Int(n, v) => (Column::new(n.into(), v), 0),
+            Col::Text(n, v) => (vec![(Column::new(n.into(), v), 0)], Shown::Plain(at)),
+            Col::Num(n, v, d) => (vec![(Column::new(n.into(), v), d)], Shown::Plain(at)),
+            Col::Int(n, v) => (vec![(Column::new(n.into(), v), 0)], Shown::Plain(at)),
+            Col::Pct(n, v, i) => {
+                let low: Vec<Option<f64>> = i.iter().map(|i| i.map(|i| i.low)).collect();
+                let high: Vec<Option<f64>> = i.iter().map(|i| i.map(|i| i.high)).collect();
+                (
+                    vec![
+                        (Column::new(format!("{n} ci_low").into(), low), 2),
+                        (Column::new(format!("{n} ci_high").into(), high), 2),
+                        (Column::new(n.into(), v), 2),
+                    ],
+                    Shown::WithInterval {
+                        value: at + 2,
+                        low: at,
+                        high: at + 1,
+                    },
+                )
+            }
         }
     }
 }
@@ -50,8 +86,10 @@ pub struct Table {
     pub note: String,
     /// The data.
     pub frame: DataFrame,
-    /// Decimals shown for each column.
+    /// Decimals shown for each frame column.
     decimals: Vec<usize>,
+    /// The displayed columns.
+    shown: Vec<Shown>,
     /// Kind of each row.
     rows: Vec<RowKind>,
 }
@@ -64,8 +102,37 @@ impl Table {
         cols: Vec<Col>,
         rows: Vec<RowKind>,
     ) -> Result<Self, ReportError> {
-        let (columns, decimals): (Vec<Column>, Vec<usize>) =
-            cols.into_iter().map(Col::into_column).unzip();
+        let (mut columns, mut decimals, mut shown) = (Vec::new(), Vec::new(), Vec::new());
+        for c in cols {
+            let (cs, how) = c.into_columns(columns.len());
+            for (column, d) in cs {
+                columns.push(column);
+                decimals.push(d);
+            }
+            shown.push(how);
+        }
+        // The CSV keeps a value next to its bounds in the order value, low, high.
+        let order: Vec<usize> = shown
+            .iter()
+            .flat_map(|s| match s {
+                Shown::Plain(i) => vec![*i],
+                Shown::WithInterval { value, low, high } => vec![*value, *low, *high],
+            })
+            .collect();
+        let columns: Vec<Column> = order.iter().map(|&i| columns[i].clone()).collect();
+        let decimals: Vec<usize> = order.iter().map(|&i| decimals[i]).collect();
+        let position = |i: usize| order.iter().position(|&o| o == i).unwrap_or(i);
+        let shown = shown
+            .into_iter()
+            .map(|s| match s {
+                Shown::Plain(i) => Shown::Plain(position(i)),
+                Shown::WithInterval { value, low, high } => Shown::WithInterval {
+                    value: position(value),
+                    low: position(low),
+                    high: position(high),
+                },
+            })
+            .collect();
         let frame = DataFrame::new(rows.len(), columns).map_err(|e| ReportError::Table {
             path: format!("{name}.csv").into(),
             message: e.to_string(),
@@ -76,16 +143,20 @@ impl Table {
             note,
             frame,
             decimals,
+            shown,
             rows,
         })
     }
 
-    /// The column names.
+    /// The displayed column names (a value with an interval is one column).
     pub fn headers(&self) -> Vec<String> {
-        self.frame
-            .columns()
+        let name = |i: usize| self.frame.columns()[i].name().to_string();
+        self.shown
             .iter()
-            .map(|c| c.name().to_string())
+            .map(|s| match s {
+                Shown::Plain(i) => name(*i),
+                Shown::WithInterval { value, .. } => name(*value),
+            })
             .collect()
     }
 
@@ -99,8 +170,27 @@ impl Table {
         self.rows.get(row).copied().unwrap_or(RowKind::Plain)
     }
 
-    /// The cell as shown: numbers with the column's decimals, missing values as "–".
+    /// The displayed cell: numbers with the column's decimals, missing values as "–", a value
+    /// with an interval as `-7.90% [-10.20, -5.60]`.
     pub fn cell(&self, row: usize, col: usize) -> String {
+        match self.shown[col] {
+            Shown::Plain(i) => self.frame_cell(row, i),
+            Shown::WithInterval { value, low, high } => {
+                let v = self.frame_cell(row, value);
+                if v == "–" {
+                    return v;
+                }
+                let (lo, hi) = (self.frame_cell(row, low), self.frame_cell(row, high));
+                if lo == "–" || hi == "–" {
+                    format!("{v}%")
+                } else {
+                    format!("{v}% [{lo}, {hi}]")
+                }
+            }
+        }
+    }
+
+    fn frame_cell(&self, row: usize, col: usize) -> String {
         let column = &self.frame.columns()[col];
         let decimals = self.decimals[col];
         match column.get(row) {
@@ -139,7 +229,7 @@ impl Table {
 /// The CTC-style BD-rate table of one rate-control mode: one row per sequence grouped by class,
 /// each class's average after its sequences, the overall average last; per test configuration
 /// one column per metric (BD-rate %, negative: saves bitrate) and its encode-time ratio.
-pub fn bd_rate_table(ds: &Dataset, a: &Analysis, mode: &str) -> Result<Table, ReportError> {
+pub fn bd_rate_table(ds: &Dataset, a: &Analysis, mode: RcMode) -> Result<Table, ReportError> {
     let mut class_col = Vec::new();
     let mut seq_col = Vec::new();
     let mut kinds = Vec::new();
@@ -156,36 +246,29 @@ pub fn bd_rate_table(ds: &Dataset, a: &Analysis, mode: &str) -> Result<Table, Re
         kinds.push(RowKind::Average);
         scopes.push((class.clone(), true));
     }
-    class_col.push("all".into());
+    class_col.push(ALL.into());
     seq_col.push("overall".into());
     kinds.push(RowKind::Average);
-    scopes.push(("all".into(), true));
+    scopes.push((ALL.into(), true));
 
     let mut cols = vec![
         Col::Text("class".into(), class_col),
         Col::Text("sequence".into(), seq_col),
     ];
     for test in ds.tests() {
-        for metric in &ds.metrics {
+        for metric in ds.bd_metrics() {
             let values = scopes
                 .iter()
                 .map(|(scope, average)| {
                     if *average {
-                        a.bd_classes
-                            .iter()
-                            .find(|c| {
-                                c.config == *test
-                                    && c.metric == *metric
-                                    && c.rc_mode == mode
-                                    && c.class == *scope
-                            })
+                        a.class(test, metric, mode, scope)
                             .and_then(|c| c.bd_rate_percent)
                     } else {
                         a.bd_sequences
                             .iter()
                             .find(|c| {
-                                c.config == *test
-                                    && c.metric == *metric
+                                c.config == test
+                                    && c.metric == metric
                                     && c.rc_mode == mode
                                     && c.sequence == *scope
                             })
@@ -193,10 +276,20 @@ pub fn bd_rate_table(ds: &Dataset, a: &Analysis, mode: &str) -> Result<Table, Re
                     }
                 })
                 .collect();
-            cols.push(Col::Num(
-                format!("{test} {}", metric_label(metric)),
+            // Averages carry their interval; sequence rows have none.
+            let intervals = scopes
+                .iter()
+                .map(|(scope, average)| {
+                    average
+                        .then(|| a.class(test, metric, mode, scope))
+                        .flatten()
+                        .and_then(|c| c.bd_rate_interval)
+                })
+                .collect();
+            cols.push(Col::Pct(
+                format!("{test} {}", metric.label()),
                 values,
-                2,
+                intervals,
             ));
         }
         let ratios = scopes
@@ -204,7 +297,7 @@ pub fn bd_rate_table(ds: &Dataset, a: &Analysis, mode: &str) -> Result<Table, Re
             .map(|(scope, _)| {
                 a.time_ratios
                     .iter()
-                    .find(|r| r.config == *test && r.rc_mode == mode && r.scope == *scope)
+                    .find(|r| r.config == test && r.rc_mode == mode && r.scope == *scope)
                     .map(|r| r.ratio)
             })
             .collect();
@@ -235,14 +328,9 @@ fn bd_summary_table(
     configs: &[String],
     classes: &[ClassBd],
     time_ratios: Option<&[TimeRatio]>,
-    mode: &str,
+    mode: RcMode,
 ) -> Result<Table, ReportError> {
-    let scopes: Vec<&str> = ds
-        .classes
-        .iter()
-        .map(String::as_str)
-        .chain(["all"])
-        .collect();
+    let scopes: Vec<&str> = ds.classes.iter().map(String::as_str).chain([ALL]).collect();
     let rows: Vec<(&String, &str)> = configs
         .iter()
         .flat_map(|c| scopes.iter().map(move |s| (c, *s)))
@@ -257,20 +345,32 @@ fn bd_summary_table(
             rows.iter().map(|(_, s)| s.to_string()).collect(),
         ),
     ];
-    for metric in &ds.metrics {
+    for metric in ds.bd_metrics() {
+        let find = |c: &String, s: &str| {
+            classes
+                .iter()
+                .find(|b| b.config == *c && b.metric == metric && b.rc_mode == mode && b.class == s)
+        };
         let values = rows
             .iter()
-            .map(|(c, s)| {
-                classes
-                    .iter()
-                    .find(|b| {
-                        b.config == **c && b.metric == *metric && b.rc_mode == mode && b.class == *s
-                    })
-                    .and_then(|b| b.bd_rate_percent)
-            })
+            .map(|(c, s)| find(c, s).and_then(|b| b.bd_rate_percent))
             .collect();
-        cols.push(Col::Num(metric_label(metric), values, 2));
+        let intervals = rows
+            .iter()
+            .map(|(c, s)| find(c, s).and_then(|b| b.bd_rate_interval))
+            .collect();
+        cols.push(Col::Pct(metric.label().into(), values, intervals));
     }
+    let counted = rows
+        .iter()
+        .map(|(c, s)| {
+            let b = classes
+                .iter()
+                .find(|b| b.config == **c && b.rc_mode == mode && b.class == *s);
+            b.map(|b| b.sequences as u64)
+        })
+        .collect();
+    cols.push(Col::Int("sequences".into(), counted));
     if let Some(ratios) = time_ratios {
         let values = rows
             .iter()
@@ -286,7 +386,7 @@ fn bd_summary_table(
     let kinds = rows
         .iter()
         .map(|(_, s)| {
-            if *s == "all" {
+            if *s == ALL {
                 RowKind::Average
             } else {
                 RowKind::Plain
@@ -297,7 +397,11 @@ fn bd_summary_table(
 }
 
 /// The class and overall BD-rates of each test configuration against the anchor in `mode`.
-pub fn bd_rate_summary_table(ds: &Dataset, a: &Analysis, mode: &str) -> Result<Table, ReportError> {
+pub fn bd_rate_summary_table(
+    ds: &Dataset,
+    a: &Analysis,
+    mode: RcMode,
+) -> Result<Table, ReportError> {
     bd_summary_table(
         format!("bd_rate_summary_{mode}"),
         format!(
@@ -310,7 +414,7 @@ pub fn bd_rate_summary_table(ds: &Dataset, a: &Analysis, mode: &str) -> Result<T
             ds.anchor
         ),
         ds,
-        ds.tests(),
+        &ds.tests().iter().map(|t| t.to_string()).collect::<Vec<_>>(),
         &a.bd_classes,
         Some(&a.time_ratios),
         mode,
@@ -321,12 +425,12 @@ pub fn bd_rate_summary_table(ds: &Dataset, a: &Analysis, mode: &str) -> Result<T
 pub fn compare_bd_summary_table(
     ds: &Dataset,
     c: &Comparison,
-    mode: &str,
+    mode: RcMode,
 ) -> Result<Table, ReportError> {
     let configs: Vec<String> = ds
         .configs
         .iter()
-        .filter(|cfg| c.bd_classes.iter().any(|b| &b.config == *cfg))
+        .filter(|cfg| c.analysis.bd_classes.iter().any(|b| &b.config == *cfg))
         .cloned()
         .collect();
     bd_summary_table(
@@ -339,7 +443,7 @@ pub fn compare_bd_summary_table(
             .into(),
         ds,
         &configs,
-        &c.bd_classes,
+        &c.analysis.bd_classes,
         None,
         mode,
     )
@@ -355,7 +459,7 @@ pub fn bitrate_error_table(a: &Analysis) -> Result<Table, ReportError> {
         ),
         Col::Text(
             "rc_mode".into(),
-            e.iter().map(|r| r.rc_mode.clone()).collect(),
+            e.iter().map(|r| r.rc_mode.to_string()).collect(),
         ),
         Col::Int(
             "encodes".into(),
@@ -392,21 +496,21 @@ pub fn bitrate_error_table(a: &Analysis) -> Result<Table, ReportError> {
     )
 }
 
-/// Encode speed per configuration and rate point, with the CPU-time ratio to the anchor.
-pub fn speed_table(a: &Analysis) -> Result<Table, ReportError> {
-    let s = &a.speed;
-    let cols = vec![
+/// The speed columns shared by the speed tables: configuration, point, bitrate, encoder CPU
+/// and wall time, decoder CPU (DecT), and the ratios to the reference.
+fn speed_columns(s: &[rdbench_results::analysis::SpeedPoint], reference: &str) -> Vec<Col> {
+    vec![
         Col::Text(
             "config".into(),
             s.iter().map(|r| r.config.clone()).collect(),
         ),
         Col::Text(
             "rc_mode".into(),
-            s.iter().map(|r| r.rc_mode.clone()).collect(),
+            s.iter().map(|r| r.point.mode.to_string()).collect(),
         ),
         Col::Int(
             "rc_point".into(),
-            s.iter().map(|r| Some(r.rc_point as u64)).collect(),
+            s.iter().map(|r| Some(r.point.index as u64)).collect(),
         ),
         Col::Num(
             "rc_value".into(),
@@ -429,8 +533,13 @@ pub fn speed_table(a: &Analysis) -> Result<Table, ReportError> {
             2,
         ),
         Col::Num(
-            "anchor_cpu_s".into(),
-            s.iter().map(|r| r.anchor_cpu_s).collect(),
+            "decode_cpu_s".into(),
+            s.iter().map(|r| Some(r.decode_cpu_s)).collect(),
+            3,
+        ),
+        Col::Num(
+            format!("{reference}_cpu_s"),
+            s.iter().map(|r| r.reference_cpu_s).collect(),
             2,
         ),
         Col::Num(
@@ -438,26 +547,56 @@ pub fn speed_table(a: &Analysis) -> Result<Table, ReportError> {
             s.iter().map(|r| r.cpu_ratio).collect(),
             3,
         ),
-    ];
+        Col::Num(
+            "cpu_ratio ci_low".into(),
+            s.iter()
+                .map(|r| r.cpu_ratio_interval.map(|i| i.low))
+                .collect(),
+            3,
+        ),
+        Col::Num(
+            "cpu_ratio ci_high".into(),
+            s.iter()
+                .map(|r| r.cpu_ratio_interval.map(|i| i.high))
+                .collect(),
+            3,
+        ),
+        Col::Num(
+            "decode_ratio".into(),
+            s.iter().map(|r| r.decode_ratio).collect(),
+            3,
+        ),
+        Col::Num(
+            "instructions_ratio".into(),
+            s.iter().map(|r| r.instructions_ratio).collect(),
+            3,
+        ),
+    ]
+}
+
+/// Encode speed per configuration and rate point, with the CPU-time ratio to the anchor.
+pub fn speed_table(ds: &Dataset, a: &Analysis) -> Result<Table, ReportError> {
     Table::new(
         "speed".into(),
         "Encode speed per rate point".into(),
         format!(
-            "Encoder CPU and wall seconds summed over the sequences (median of repetitions); \
-             cpu_ratio: CPU time over {}'s at the same rate point (above 1: slower).",
-            a.anchor
+            "Encoder CPU and wall seconds and decoder CPU seconds (DecT) summed over the \
+             sequences (median of repetitions); cpu_ratio: CPU time over {}'s at the same rate \
+             point on the same sequences (above 1: slower), with its interval when every encode \
+             was timed at least 3 times.",
+            ds.anchor
         ),
-        cols,
-        vec![RowKind::Plain; s.len()],
+        speed_columns(&a.speed, "anchor"),
+        vec![RowKind::Plain; a.speed.len()],
     )
 }
 
 /// BD-rate of each configuration against itself in the other run, one rate-control mode.
-pub fn compare_bd_table(ds: &Dataset, c: &Comparison, mode: &str) -> Result<Table, ReportError> {
+pub fn compare_bd_table(ds: &Dataset, c: &Comparison, mode: RcMode) -> Result<Table, ReportError> {
     let configs: Vec<&String> = ds
         .configs
         .iter()
-        .filter(|cfg| c.bd_classes.iter().any(|b| &b.config == *cfg))
+        .filter(|cfg| c.analysis.bd_classes.iter().any(|b| &b.config == *cfg))
         .collect();
     let mut scopes: Vec<(String, String, bool)> = Vec::new();
     for class in &ds.classes {
@@ -466,7 +605,7 @@ pub fn compare_bd_table(ds: &Dataset, c: &Comparison, mode: &str) -> Result<Tabl
         }
         scopes.push((class.clone(), "average".into(), true));
     }
-    scopes.push(("all".into(), "overall".into(), true));
+    scopes.push((ALL.into(), "overall".into(), true));
     let mut cols = vec![
         Col::Text("class".into(), scopes.iter().map(|s| s.0.clone()).collect()),
         Col::Text(
@@ -475,26 +614,21 @@ pub fn compare_bd_table(ds: &Dataset, c: &Comparison, mode: &str) -> Result<Tabl
         ),
     ];
     for cfg in configs {
-        for metric in &ds.metrics {
+        for metric in ds.bd_metrics() {
             let values = scopes
                 .iter()
                 .map(|(class, seq, average)| {
                     if *average {
-                        c.bd_classes
-                            .iter()
-                            .find(|b| {
-                                &b.config == cfg
-                                    && &b.metric == metric
-                                    && b.rc_mode == mode
-                                    && &b.class == class
-                            })
+                        c.analysis
+                            .class(cfg, metric, mode, class)
                             .and_then(|b| b.bd_rate_percent)
                     } else {
-                        c.bd_sequences
+                        c.analysis
+                            .bd_sequences
                             .iter()
                             .find(|b| {
                                 &b.config == cfg
-                                    && &b.metric == metric
+                                    && b.metric == metric
                                     && b.rc_mode == mode
                                     && &b.sequence == seq
                             })
@@ -502,10 +636,19 @@ pub fn compare_bd_table(ds: &Dataset, c: &Comparison, mode: &str) -> Result<Tabl
                     }
                 })
                 .collect();
-            cols.push(Col::Num(
-                format!("{cfg} {}", metric_label(metric)),
+            let intervals = scopes
+                .iter()
+                .map(|(class, _, average)| {
+                    average
+                        .then(|| c.analysis.class(cfg, metric, mode, class))
+                        .flatten()
+                        .and_then(|b| b.bd_rate_interval)
+                })
+                .collect();
+            cols.push(Col::Pct(
+                format!("{cfg} {}", metric.label()),
                 values,
-                2,
+                intervals,
             ));
         }
     }
@@ -535,48 +678,14 @@ pub fn compare_bd_table(ds: &Dataset, c: &Comparison, mode: &str) -> Result<Tabl
 
 /// Speed change of each configuration between the two runs, per rate point.
 pub fn compare_speed_table(c: &Comparison) -> Result<Table, ReportError> {
-    let s = &c.speed;
-    let cols = vec![
-        Col::Text(
-            "config".into(),
-            s.iter().map(|r| r.config.clone()).collect(),
-        ),
-        Col::Text(
-            "rc_mode".into(),
-            s.iter().map(|r| r.rc_mode.clone()).collect(),
-        ),
-        Col::Int(
-            "rc_point".into(),
-            s.iter().map(|r| Some(r.rc_point as u64)).collect(),
-        ),
-        Col::Num(
-            "bitrate_kbps".into(),
-            s.iter().map(|r| Some(r.bitrate_kbps)).collect(),
-            1,
-        ),
-        Col::Num(
-            "encode_cpu_s".into(),
-            s.iter().map(|r| Some(r.cpu_s)).collect(),
-            2,
-        ),
-        Col::Num(
-            "other_encode_cpu_s".into(),
-            s.iter().map(|r| Some(r.other_cpu_s)).collect(),
-            2,
-        ),
-        Col::Num(
-            "cpu_ratio".into(),
-            s.iter().map(|r| Some(r.ratio)).collect(),
-            3,
-        ),
-    ];
+    let s = &c.analysis.speed;
     Table::new(
         "compare_speed".into(),
         format!("Speed change against run {}", c.other_run),
         "Encoder CPU seconds summed over the sequences both runs have; cpu_ratio: this run over \
          the other (above 1: slower now)."
             .into(),
-        cols,
+        speed_columns(s, "other"),
         vec![RowKind::Plain; s.len()],
     )
 }

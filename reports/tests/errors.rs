@@ -1,7 +1,7 @@
 //! Bad input: one-line errors naming the folder or value.
 
-use rdbench_bench_suite::run::{job_file_name, JobResult};
 use rdbench_reports::{load_run, render, ReportOptions};
+use rdbench_results::run::{job_file_name, JobResult};
 
 use crate::fixture::{manifest, write_run, Variant};
 
@@ -61,7 +61,7 @@ fn a_run_without_finished_jobs_is_refused() {
 
     let mut failed = JobResult::default();
     failed.record.job_id = "synthetic/Cactus/x264/crf/0/r0".into();
-    failed.record.status = "failed".into();
+    failed.record.status = rdbench_results::JobStatus::Failed;
     std::fs::write(
         tmp.path()
             .join("jobs")

@@ -1,6 +1,6 @@
-//! A synthetic run folder in the layout of `bench_suite::run`: 4 sequences in 2 classes, x264
+//! A synthetic run folder in the layout of `rdbench_results::run`: 4 sequences in 2 classes, x264
 //! (anchor), x265 and svt-av1, 4 CRF and 4 ABR points each, per-frame records, one failed job,
-//! and optionally a `summary.json`.
+//! and optionally the `summary.json` the results layer writes for it.
 //!
 //! The numbers are built so that the expected results are known exactly:
 //! - at CRF point i, a test configuration's bitrate is `scale` times the anchor's with identical
@@ -13,13 +13,9 @@
 
 use std::path::Path;
 
-use rdbench_bench_suite::record::{
-    BitrateError, ClassBd, EncodeRecord, FrameRecord, HarnessFigures, SequenceBd, SpeedPoint,
-    Summary,
-};
-use rdbench_bench_suite::run::{
-    job_file_name, load, JobResult, LoadedRun, Manifest, Shard, Versions,
-};
+use rdbench_results::run::{job_file_name, load, JobResult, LoadedRun, Manifest, Versions};
+use rdbench_results::summary::{finish, HarnessFigures};
+use rdbench_results::{EncodeRecord, FrameRecord, JobStatus, RcMode};
 
 /// A sequence: id, class, width, height, SI, TI, base bitrate (kbit/s), anchor CPU seconds.
 pub type SequenceRow = (&'static str, &'static str, u32, u32, f64, f64, f64, f64);
@@ -144,7 +140,7 @@ fn record(
     v: &Variant,
     seq: &SequenceRow,
     c: &Config,
-    mode: &str,
+    mode: RcMode,
     point: usize,
     rate: f64,
     target: Option<f64>,
@@ -159,7 +155,7 @@ fn record(
         host: "bench-1".into(),
         job_id: format!("synthetic/{id}/{}/{mode}/{point}/r0", c.name),
         cache_key: format!("{id}-{}-{mode}-{point}", c.name),
-        status: "ok".into(),
+        status: JobStatus::Ok,
         error: None,
         corpus: "synthetic".into(),
         sequence: id.into(),
@@ -170,7 +166,7 @@ fn record(
         preset: "medium".into(),
         params: String::new(),
         threads: 1,
-        rc_mode: mode.into(),
+        rc_mode: mode,
         rc_value: target.unwrap_or(c.crf[point]),
         rc_point: point as u32,
         target_kbps: target,
@@ -188,8 +184,11 @@ fn record(
         vbv_violations: None,
         encode_wall_s: cpu / 1.8,
         encode_cpu_s: cpu,
+        encode_instructions: None,
+        instructions_note: Some("instructions not counted: synthetic run".into()),
         encode_fps: FRAMES as f64 / (cpu / 1.8),
         decode_wall_s: 0.2,
+        decode_cpu_s: 0.05,
         score_wall_s: 1.5,
         job_cpu_s: cpu + 2.0,
         si: Some(si),
@@ -252,7 +251,7 @@ pub fn jobs(v: &Variant) -> Vec<JobResult> {
                 let cpu = cpu0 * CPU_SHAPE[i] * c.cpu_ratio[i] * cpu_factor;
                 let anchor_rate = base * CRF_RATE[i];
                 let q = quality(anchor_rate.log2() - base.log2());
-                let r = record(v, seq, c, "crf", i, anchor_rate * s, None, &q, cpu);
+                let r = record(v, seq, c, RcMode::Crf, i, anchor_rate * s, None, &q, cpu);
                 out.push(JobResult {
                     frames: frames(&r),
                     record: r,
@@ -261,7 +260,7 @@ pub fn jobs(v: &Variant) -> Vec<JobResult> {
                 let target = base * ABR_TARGET[i];
                 let actual = target * (1.0 + c.abr_error[i] / 100.0);
                 let q = quality((actual / s).log2() - base.log2());
-                let r = record(v, seq, c, "abr", i, actual, Some(target), &q, cpu);
+                let r = record(v, seq, c, RcMode::Abr, i, actual, Some(target), &q, cpu);
                 out.push(JobResult {
                     frames: frames(&r),
                     record: r,
@@ -272,13 +271,13 @@ pub fn jobs(v: &Variant) -> Vec<JobResult> {
     let failed = EncodeRecord {
         run_id: v.run_id.clone(),
         job_id: "synthetic/PartyScene/x265/crf/4/r0".into(),
-        status: "failed".into(),
+        status: JobStatus::Failed,
         error: Some("libx265 rejected crf 44: out of range".into()),
         sequence: "PartyScene".into(),
         class: "C".into(),
         config: "x265".into(),
         codec: "libx265".into(),
-        rc_mode: "crf".into(),
+        rc_mode: RcMode::Crf,
         rc_value: 44.0,
         rc_point: 4,
         ..EncodeRecord::default()
@@ -288,101 +287,6 @@ pub fn jobs(v: &Variant) -> Vec<JobResult> {
         frames: Vec::new(),
     });
     out
-}
-
-/// The summary the harness would write for the plain variant, built from the construction
-/// (BD-rates of the CRF curves, speed, rate-control error).
-pub fn summary(v: &Variant) -> Summary {
-    let metrics = ["vmaf", "psnr_y", "psnr_yuv", "ssim", "ms_ssim"];
-    let mut bd_sequences = Vec::new();
-    let mut bd_classes = Vec::new();
-    for c in &CONFIGS[1..] {
-        for m in metrics {
-            for seq in &SEQUENCES {
-                bd_sequences.push(SequenceBd {
-                    config: c.name.into(),
-                    metric: m.into(),
-                    rc_mode: "crf".into(),
-                    sequence: seq.0.into(),
-                    class: seq.1.into(),
-                    bd_rate_percent: Some((scale(c, seq.1, v) - 1.0) * 100.0),
-                    bd_quality: Some(1.0),
-                    warnings: Vec::new(),
-                    reason: None,
-                });
-            }
-            let b = (scale(c, "B", v) - 1.0) * 100.0;
-            let cc = (scale(c, "C", v) - 1.0) * 100.0;
-            for (class, value) in [("B", b), ("C", cc), ("all", (b + cc) / 2.0)] {
-                bd_classes.push(ClassBd {
-                    config: c.name.into(),
-                    metric: m.into(),
-                    rc_mode: "crf".into(),
-                    class: class.into(),
-                    bd_rate_percent: Some(value),
-                    bd_quality: Some(1.0),
-                    sequences: if class == "all" { 4 } else { 2 },
-                    skipped: 0,
-                });
-            }
-        }
-    }
-    let cpu_total: f64 = SEQUENCES.iter().map(|s| s.7).sum();
-    let mut speed = Vec::new();
-    for c in &CONFIGS {
-        for i in 0..4 {
-            let factor = if c.name == "x265" { v.x265_cpu } else { 1.0 };
-            let anchor = cpu_total * CPU_SHAPE[i];
-            let cpu = anchor * c.cpu_ratio[i] * factor;
-            let rate = SEQUENCES
-                .iter()
-                .map(|s| s.6 * CRF_RATE[i] * scale(c, s.1, v))
-                .sum::<f64>()
-                / 4.0;
-            speed.push(SpeedPoint {
-                config: c.name.into(),
-                rc_mode: "crf".into(),
-                rc_point: i as u32,
-                rc_value: c.crf[i],
-                bitrate_kbps: rate,
-                encode_cpu_s: cpu,
-                encode_wall_s: cpu / 1.8,
-                anchor_cpu_s: Some(anchor),
-                cpu_ratio: Some(c.cpu_ratio[i] * factor),
-            });
-        }
-    }
-    let bitrate_error = CONFIGS
-        .iter()
-        .map(|c| {
-            let e = c.abr_error;
-            BitrateError {
-                config: c.name.into(),
-                rc_mode: "abr".into(),
-                mean_abs_error_pct: e.iter().map(|x| x.abs()).sum::<f64>() / 4.0,
-                max_abs_error_pct: e.iter().map(|x| x.abs()).fold(0.0, f64::max),
-                mean_error_pct: e.iter().sum::<f64>() / 4.0,
-                vbv_violations: 0,
-                encodes: 16,
-            }
-        })
-        .collect();
-    Summary {
-        run_id: v.run_id.clone(),
-        anchor: "x264".into(),
-        method: "pchip".into(),
-        metrics: metrics.iter().map(|m| m.to_string()).collect(),
-        bd_sequences,
-        bd_classes,
-        speed,
-        bitrate_error,
-        harness: HarnessFigures {
-            wall_s: 400.0,
-            jobs_cpu_s: 780.0,
-            cores: 2,
-            ..HarnessFigures::default()
-        },
-    }
 }
 
 /// The manifest.
@@ -413,8 +317,13 @@ pub fn manifest(v: &Variant) -> Manifest {
         started: "2025-01-01T12:00:00Z".into(),
         finished: Some("2025-01-01T12:07:00Z".into()),
         versions,
-        shard: None::<Shard>,
+        shard: None,
         merged_from: Vec::new(),
+        suite_sha256: String::new(),
+        design: Some(serde_json::json!({ "name": "synthetic" })),
+        bd_method: Default::default(),
+        partial: false,
+        missing_shards: Vec::new(),
     }
 }
 
@@ -431,7 +340,13 @@ pub fn write_run(parent: &Path, v: &Variant) -> LoadedRun {
         .unwrap();
     }
     if v.with_summary {
-        std::fs::write(dir.join("summary.json"), json(&summary(v))).unwrap();
+        let harness = HarnessFigures {
+            wall_s: 400.0,
+            jobs_cpu_s: 780.0,
+            cores: 2,
+            ..HarnessFigures::default()
+        };
+        finish(&dir, harness).unwrap();
     }
     load(&dir).unwrap()
 }

@@ -9,6 +9,8 @@ fn bd(metric: &str, percent: Option<f64>) -> MetricBd {
     MetricBd {
         metric: metric.into(),
         percent,
+        interval: None,
+        sequences: 4,
     }
 }
 
@@ -52,6 +54,22 @@ fn bd_rate_sentences_say_saves_or_needs_more() {
             "With VMAF as the metric, x265 needs 7.3% more bitrate than x264 on average (BD-rate).",
             "With PSNR-Y as the metric, x265 needs the same bitrate as x264 on average (BD-rate 0.0%).",
             "With MS-SSIM as the metric, the BD-rate of x265 against x264 is undefined on every sequence.",
+        ]
+    );
+}
+
+#[test]
+fn an_average_over_several_sequences_carries_its_interval() {
+    let mut ssim = bd("SSIM", Some(-7.93));
+    ssim.interval = Some((-10.24, -5.61));
+    let mut one = bd("VMAF", Some(2.0));
+    one.sequences = 1;
+    let f = findings(vec![test("x265", vec![ssim, one], &[])]);
+    assert_eq!(
+        &study_summary(&f)[1..],
+        [
+            "With SSIM as the metric, x265 saves 7.9% bitrate against x264 on average (BD-rate; 95% interval -10.2% to -5.6% over 4 sequences).",
+            "With VMAF as the metric, x265 needs 2.0% more bitrate than x264 on average (BD-rate).",
         ]
     );
 }

@@ -5,10 +5,8 @@ use std::path::PathBuf;
 
 use anyhow::Context;
 use clap::builder::{PossibleValuesParser, TypedValueParser};
-use rdbench_metrics::bdrate::{bd_compare, BdMethod, BdOptions, BdResult, DEFAULT_MIN_OVERLAP};
-use rdbench_metrics::csv::{
-    read_rd_curve, CsvColumns, DEFAULT_QUALITY_COLUMN, DEFAULT_RATE_COLUMN,
-};
+use rdbench_bdrate::csv::{read_rd_curve, CsvColumns, DEFAULT_QUALITY_COLUMN, DEFAULT_RATE_COLUMN};
+use rdbench_bdrate::{bd_compare, BdMethod, BdOptions, BdResult, DEFAULT_MIN_OVERLAP};
 
 /// Compare two RD curves: BD-rate (rate difference at equal quality) and BD-quality.
 #[derive(Debug, clap::Args)]
@@ -109,7 +107,7 @@ fn summary(result: &BdResult, metric: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use rdbench_metrics::bdrate::BdWarning;
+    use rdbench_bdrate::BdWarning;
 
     #[test]
     fn summary_text() {

@@ -9,8 +9,8 @@ use clap::Args as ClapArgs;
 use indicatif::{ProgressBar, ProgressStyle};
 use rdbench_bench_suite::grid::{parse_shard, shard_from_env};
 use rdbench_bench_suite::harness::{self, Observer, RunOptions};
-use rdbench_bench_suite::record::EncodeRecord;
 use rdbench_bench_suite::suite::Suite;
+use rdbench_results::EncodeRecord;
 
 /// Run a benchmark suite.
 #[derive(Debug, ClapArgs)]
@@ -61,7 +61,7 @@ impl Observer for Progress {
         }
     }
     fn finished(&self, r: &EncodeRecord, done: usize, todo: usize) {
-        let what = if r.status == "ok" {
+        let what = if r.is_ok() {
             format!(
                 "{:.1} kbit/s{}{} {:.1} fps{}",
                 r.bitrate_kbps,
@@ -140,7 +140,7 @@ pub fn run(args: Args) -> Result<()> {
     println!("run folder: {}", outcome.dir.display());
     println!(
         "{}",
-        rdbench_bench_suite::summary::markdown(&outcome.summary)
+        rdbench_results::summary::markdown(&outcome.summary)
             .lines()
             .filter(|l| !l.starts_with("## "))
             .collect::<Vec<_>>()
@@ -160,6 +160,16 @@ pub fn run(args: Args) -> Result<()> {
         h.overhead_pct_mean,
         h.overhead_pct_max
     );
+    }
+    // The run's report: HTML, Markdown, charts and tables under <run>/report.
+    let run = rdbench_reports::load_run(&outcome.dir)?;
+    match rdbench_reports::render(&run, &rdbench_reports::ReportOptions::default()) {
+        Ok(paths) => println!("report: {}", paths.html.display()),
+        // A run whose every job failed has nothing to plot; its records still say why.
+        Err(e @ rdbench_reports::ReportError::NoFinishedJobs { .. }) => {
+            eprintln!("rdbench: note: no report: {e}")
+        }
+        Err(e) => return Err(e.into()),
     }
     if outcome.failed > 0 {
         eprintln!(

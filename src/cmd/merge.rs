@@ -1,9 +1,11 @@
-//! `rdbench merge SHARD... --out RUN`: joins shard run folders into one run.
+//! `rdbench merge SHARD... --out RUN`: joins shard run folders into one run, refusing an
+//! incomplete or mismatched shard set unless `--allow-partial`.
 
 use std::path::PathBuf;
 
 use anyhow::Result;
 use clap::Args as ClapArgs;
+use rdbench_results::merge::{merge, MergeOptions};
 
 /// Join shard runs of one suite into one run folder.
 #[derive(Debug, ClapArgs)]
@@ -14,14 +16,26 @@ pub struct Args {
     /// The new, merged run folder.
     #[arg(long)]
     pub out: PathBuf,
+    /// Merge an incomplete set of shards; the run is marked partial.
+    #[arg(long)]
+    pub allow_partial: bool,
 }
 
 /// Runs `rdbench merge`.
 pub fn run(args: Args) -> Result<()> {
-    let summary = rdbench_bench_suite::merge::merge(&args.shards, &args.out)?;
+    let outcome = merge(
+        &args.shards,
+        &args.out,
+        &MergeOptions {
+            allow_partial: args.allow_partial,
+        },
+    )?;
+    for note in &outcome.notes {
+        eprintln!("rdbench: note: {note}");
+    }
     println!(
         "merged {} jobs from {} shards into {}",
-        summary.harness.jobs_run,
+        outcome.summary.jobs,
         args.shards.len(),
         args.out.display()
     );

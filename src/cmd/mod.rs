@@ -12,6 +12,24 @@ pub mod transcode;
 
 use clap::Subcommand;
 
+/// An error that ends `rdbench` with its own exit status (the gate's 1 for a broken rule and 2
+/// for runs that cannot be compared); every other error exits with 1.
+#[derive(Debug)]
+pub struct Exit {
+    /// The exit status.
+    pub code: i32,
+    /// The one-line message.
+    pub message: String,
+}
+
+impl std::fmt::Display for Exit {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.message)
+    }
+}
+
+impl std::error::Error for Exit {}
+
 /// Every subcommand of `rdbench`.
 #[derive(Debug, Subcommand)]
 pub enum Command {

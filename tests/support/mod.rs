@@ -28,14 +28,23 @@ pub fn ffmpeg(dir: &Path, args: &[&str]) {
 }
 
 /// Asserts a failed run printed exactly one line on stderr, starting with "rdbench: error: ",
-/// containing every one of `needles`, and no panic or backtrace.
+/// containing every one of `needles`, and no panic or backtrace; exit status 1.
 pub fn assert_one_line_error(out: &Output, needles: &[&str]) -> String {
+    assert_one_line_error_with(out, 1, needles)
+}
+
+/// [`assert_one_line_error`] with another exit status.
+pub fn assert_one_line_error_with(out: &Output, code: i32, needles: &[&str]) -> String {
     let stderr = String::from_utf8_lossy(&out.stderr).to_string();
     assert!(
         !out.status.success(),
         "expected a failure, got success; stderr: {stderr}"
     );
-    assert_eq!(out.status.code(), Some(1), "exit status; stderr: {stderr}");
+    assert_eq!(
+        out.status.code(),
+        Some(code),
+        "exit status; stderr: {stderr}"
+    );
     let lines: Vec<&str> = stderr.lines().filter(|l| !l.trim().is_empty()).collect();
     assert_eq!(lines.len(), 1, "expected one line, got: {stderr}");
     assert!(lines[0].starts_with("rdbench: error: "), "{stderr}");
@@ -47,6 +56,13 @@ pub fn assert_one_line_error(out: &Output, needles: &[&str]) -> String {
         "{stderr}"
     );
     lines[0].to_string()
+}
+
+/// Serialises the tests that run whole benchmark suites, so that one suite's timings are not
+/// taken while another suite competes for the same cores (the gate compares CPU times).
+pub fn heavy() -> std::sync::MutexGuard<'static, ()> {
+    static LOCK: std::sync::Mutex<()> = std::sync::Mutex::new(());
+    LOCK.lock().unwrap_or_else(|p| p.into_inner())
 }
 
 /// Files directly in `dir` other than `keep`.

@@ -68,6 +68,23 @@ impl Container {
         Container::from_name(path.extension()?.to_str()?)
     }
 
+    /// The file extension of an output in this container (HLS: the playlist's).
+    pub fn extension(self) -> &'static str {
+        match self {
+            Container::Mp4 => "mp4",
+            Container::Mov => "mov",
+            Container::Mkv => "mkv",
+            Container::Webm => "webm",
+            Container::Ts => "ts",
+            Container::Flv => "flv",
+            Container::Ivf => "ivf",
+            Container::Y4m => "y4m",
+            Container::Hls => "m3u8",
+            Container::H264 => "h264",
+            Container::Hevc => "hevc",
+        }
+    }
+
     /// libavformat's muxer name.
     pub fn muxer(self) -> &'static str {
         match self {

@@ -93,7 +93,7 @@ fn release_binary() -> Result<std::path::PathBuf> {
 }
 
 /// `cargo xtask bench`: the main job, in release: the default suite (or `--suite FILE`) on the
-/// embedded `quick` corpus, then its report.
+/// embedded `quick` corpus; `rdbench bench` renders the run's report at its end.
 fn bench(rest: &[String]) -> Result<()> {
     deps::ensure(deps::Need::Build)?;
     let rdbench = release_binary()?;
@@ -149,19 +149,6 @@ fn bench(rest: &[String]) -> Result<()> {
         eprintln!("xtask: the run folder is {} (resumed run)", runs.display());
         return Ok(());
     };
-    let report = std::process::Command::new(&rdbench)
-        .current_dir(&root)
-        .arg("report")
-        .arg(&run)
-        .status();
-    match report {
-        Ok(s) if s.success() => {}
-        Ok(s) => eprintln!(
-            "xtask: rdbench report failed ({s}); the run's tables and summary are in {}",
-            run.display()
-        ),
-        Err(e) => eprintln!("xtask: could not run rdbench report: {e}"),
-    }
     eprintln!(
         "xtask: benchmark finished in {:.0} s; run folder {}",
         start.elapsed().as_secs_f64(),

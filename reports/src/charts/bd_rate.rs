@@ -5,8 +5,9 @@ use plotters::coord::Shift;
 use plotters::prelude::*;
 
 use super::{axis_number, color, legend, padded, text, Chart, DrawResult, LEGEND_HEIGHT};
-use crate::analysis::Analysis;
-use crate::data::{metric_label, Dataset};
+use rdbench_results::analysis::{Analysis, ALL};
+use rdbench_results::dataset::Dataset;
+use rdbench_results::RcMode;
 
 /// One metric's bars.
 #[derive(Debug, Clone)]
@@ -33,20 +34,15 @@ pub struct BdRateBars {
 }
 
 /// The BD-rate bars of `mode`.
-pub fn build(ds: &Dataset, a: &Analysis, mode: &str) -> BdRateBars {
+pub fn build(ds: &Dataset, a: &Analysis, mode: RcMode) -> BdRateBars {
     let mut groups: Vec<String> = ds.classes.iter().map(|c| format!("class {c}")).collect();
     groups.push("all".into());
-    let scopes: Vec<&str> = ds
-        .classes
-        .iter()
-        .map(String::as_str)
-        .chain(["all"])
-        .collect();
+    let scopes: Vec<&str> = ds.classes.iter().map(String::as_str).chain([ALL]).collect();
     let panels = ds
-        .metrics
-        .iter()
+        .bd_metrics()
+        .into_iter()
         .map(|metric| BdPanel {
-            metric: metric_label(metric),
+            metric: metric.label().to_owned(),
             values: scopes
                 .iter()
                 .map(|scope| {
@@ -57,7 +53,7 @@ pub fn build(ds: &Dataset, a: &Analysis, mode: &str) -> BdRateBars {
                                 .iter()
                                 .find(|c| {
                                     c.config == *t
-                                        && c.metric == *metric
+                                        && c.metric == metric
                                         && c.rc_mode == mode
                                         && c.class == *scope
                                 })
@@ -80,7 +76,7 @@ pub fn build(ds: &Dataset, a: &Analysis, mode: &str) -> BdRateBars {
             .tests()
             .iter()
             .enumerate()
-            .map(|(i, t)| (t.clone(), color(i + 1), false))
+            .map(|(i, t)| (t.to_string(), color(i + 1), false))
             .collect(),
     }
 }

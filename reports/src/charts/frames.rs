@@ -5,7 +5,7 @@ use plotters::coord::Shift;
 use plotters::prelude::*;
 
 use super::{axis_number, padded, text, Chart, DrawResult};
-use rdbench_bench_suite::record::FrameRecord;
+use rdbench_results::FrameRecord;
 
 /// Bar colours by picture type.
 const I_COLOR: RGBColor = RGBColor(0xd6, 0x27, 0x28);

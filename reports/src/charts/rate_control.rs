@@ -9,8 +9,8 @@ use super::{
     axis_number, color, legend, log_axis, log_padded, padded, text, Chart, DrawResult,
     LEGEND_HEIGHT,
 };
-use crate::analysis::Analysis;
-use crate::data::Dataset;
+use rdbench_results::analysis::Analysis;
+use rdbench_results::dataset::Dataset;
 
 /// One configuration's encodes in one mode: its colour index and (target kbit/s, error %).
 pub type ConfigErrors = (usize, Vec<(f64, f64)>);
@@ -42,7 +42,7 @@ pub fn build(ds: &Dataset, a: &Analysis) -> Option<RateControlChart> {
                     // each other.
                     let shift = 1.0 + 0.025 * (i as f64 - (n - 1.0) / 2.0);
                     let pts = ds
-                        .points_of(config, &mode)
+                        .points_of(config, mode)
                         .filter_map(|p| {
                             Some((p.record.target_kbps? * shift, p.record.bitrate_error_pct?))
                         })
@@ -50,7 +50,7 @@ pub fn build(ds: &Dataset, a: &Analysis) -> Option<RateControlChart> {
                     (i, pts)
                 })
                 .collect();
-            (mode, per_config)
+            (mode.to_string(), per_config)
         })
         .collect();
     if modes.is_empty() {

@@ -9,7 +9,8 @@ use super::{
     axis_number, color, legend, log_axis, log_padded, padded, text, Chart, DrawResult,
     LEGEND_HEIGHT,
 };
-use crate::data::{metric_label, Dataset};
+use rdbench_results::dataset::Dataset;
+use rdbench_results::Metric;
 
 /// One configuration's curve in one panel.
 #[derive(Debug, Clone)]
@@ -48,20 +49,19 @@ pub struct RdCurves {
 
 /// The metrics an RD figure plots: VMAF, SSIM and PSNR-Y, those the run has (PSNR-YUV stands in
 /// for a missing PSNR-Y).
-pub fn plotted_metrics(ds: &Dataset) -> Vec<String> {
-    let has = |m: &str| ds.metrics.iter().any(|x| x == m);
-    let mut out: Vec<String> = ["vmaf", "ssim"]
-        .iter()
-        .filter(|m| has(m))
-        .map(|m| m.to_string())
+pub fn plotted_metrics(ds: &Dataset) -> Vec<Metric> {
+    let has = |m: Metric| ds.metrics.contains(&m);
+    let mut out: Vec<Metric> = [Metric::Vmaf, Metric::Ssim]
+        .into_iter()
+        .filter(|m| has(*m))
         .collect();
-    if has("psnr_y") {
-        out.push("psnr_y".into());
-    } else if has("psnr_yuv") {
-        out.push("psnr_yuv".into());
+    if has(Metric::PsnrY) {
+        out.push(Metric::PsnrY);
+    } else if has(Metric::PsnrYuv) {
+        out.push(Metric::PsnrYuv);
     }
     if out.is_empty() {
-        out = ds.metrics.clone();
+        out = ds.bd_metrics();
     }
     out
 }
@@ -70,8 +70,8 @@ pub fn plotted_metrics(ds: &Dataset) -> Vec<String> {
 pub fn build(ds: &Dataset, other: Option<&Dataset>, sequence: &str, class: &str) -> RdCurves {
     let metrics = plotted_metrics(ds);
     let mut panels = Vec::new();
-    for mode in &ds.rc_modes {
-        for metric in &metrics {
+    for &mode in &ds.rc_modes {
+        for &metric in &metrics {
             let mut series = Vec::new();
             for (i, config) in ds.configs.iter().enumerate() {
                 for (run, other_run) in [(Some(ds), false), (other, true)] {
@@ -91,8 +91,8 @@ pub fn build(ds: &Dataset, other: Option<&Dataset>, sequence: &str, class: &str)
                 }
             }
             panels.push(RdPanel {
-                metric: metric_label(metric),
-                rc_mode: mode.clone(),
+                metric: metric.label().to_owned(),
+                rc_mode: mode.to_string(),
                 series,
             });
         }

@@ -5,7 +5,7 @@ use plotters::coord::Shift;
 use plotters::prelude::*;
 
 use super::{axis_number, color, legend, text, Chart, DrawResult, LEGEND_HEIGHT};
-use crate::data::Dataset;
+use rdbench_results::dataset::Dataset;
 
 /// The SI/TI scatter.
 #[derive(Debug, Clone)]

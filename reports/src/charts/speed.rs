@@ -8,8 +8,8 @@ use plotters::prelude::*;
 use super::{
     axis_number, color, legend, log_axis, log_padded, text, Chart, DrawResult, LEGEND_HEIGHT,
 };
-use crate::analysis::Analysis;
-use crate::data::Dataset;
+use rdbench_results::analysis::Analysis;
+use rdbench_results::dataset::Dataset;
 
 /// One configuration's speed in one mode.
 #[derive(Debug, Clone)]
@@ -47,7 +47,7 @@ pub fn build(ds: &Dataset, a: &Analysis) -> SpeedChart {
                     let mut pts: Vec<_> = a
                         .speed
                         .iter()
-                        .filter(|s| s.config == *config && s.rc_mode == *mode)
+                        .filter(|s| s.config == *config && s.point.mode == *mode)
                         .collect();
                     pts.sort_by(|x, y| x.bitrate_kbps.total_cmp(&y.bitrate_kbps));
                     if pts.is_empty() {
@@ -69,7 +69,7 @@ pub fn build(ds: &Dataset, a: &Analysis) -> SpeedChart {
                     })
                 })
                 .collect();
-            (mode.clone(), series)
+            (mode.to_string(), series)
         })
         .collect();
     SpeedChart {

@@ -1,5 +1,6 @@
 //! The run folder: where a benchmark run keeps everything, written so that nothing is ever half
 //! written (each file goes to a temporary name and is renamed) and a killed run can resume.
+//! Loading checks what it reads and names the file and the field when something is wrong.
 //!
 //! ```text
 //! runs/<run_id>/
@@ -16,7 +17,9 @@ use std::path::{Path, PathBuf};
 use serde::{Deserialize, Serialize};
 use thiserror::Error;
 
-use crate::record::{EncodeRecord, FrameRecord, Summary};
+use rdbench_bdrate::BdMethod;
+
+use crate::record::{EncodeRecord, FrameRecord};
 
 /// Errors reading or writing a run folder.
 #[derive(Debug, Error)]
@@ -145,6 +148,68 @@ pub struct Manifest {
     pub shard: Option<Shard>,
     /// Runs merged into this one (their ids), when merged.
     pub merged_from: Vec<String>,
+    /// SHA-256 of `suite_toml`.
+    #[serde(default)]
+    pub suite_sha256: String,
+    /// The run's design: everything two runs must share to be compared (corpora, sequences,
+    /// metrics, the configurations' names and rate points, repetitions, the BD method), as the
+    /// harness wrote it. The encoder settings under test are not part of it. Absent from runs
+    /// recorded before rdbench wrote it.
+    #[serde(default)]
+    pub design: Option<serde_json::Value>,
+    /// The BD-rate method of the suite.
+    #[serde(default)]
+    pub bd_method: BdMethod,
+    /// A merge of an incomplete set of shards (`rdbench merge --allow-partial`): the shards
+    /// listed in `missing_shards` are not in it.
+    #[serde(default)]
+    pub partial: bool,
+    /// The shard numbers a partial merge lacks.
+    #[serde(default)]
+    pub missing_shards: Vec<u32>,
+}
+
+impl Manifest {
+    /// The design's content hash (SHA-256 of its canonical JSON), empty when there is none.
+    pub fn design_hash(&self) -> String {
+        use sha2::Digest;
+        match &self.design {
+            Some(d) => hex::encode(sha2::Sha256::digest(
+                serde_json::to_vec(d).expect("JSON values serialise"),
+            )),
+            None => String::new(),
+        }
+    }
+}
+
+/// SHA-256 of a suite's text, as the manifest records it.
+pub fn suite_hash(text: &str) -> String {
+    use sha2::Digest;
+    hex::encode(sha2::Sha256::digest(text.as_bytes()))
+}
+
+/// UTC time of `t` as RFC 3339 (`2026-11-21T13:45:07Z`) and as a folder stamp (`20261121-134507`).
+pub fn timestamps(t: std::time::SystemTime) -> (String, String) {
+    let secs = t
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_secs())
+        .unwrap_or(0) as i64;
+    let (days, rem) = (secs.div_euclid(86_400), secs.rem_euclid(86_400));
+    // Civil date from days since 1970-01-01 (Howard Hinnant's algorithm).
+    let z = days + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z - era * 146_097;
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let d = doy - (153 * mp + 2) / 5 + 1;
+    let m = if mp < 10 { mp + 3 } else { mp - 9 };
+    let y = yoe + era * 400 + if m <= 2 { 1 } else { 0 };
+    let (hh, mm, ss) = (rem / 3600, rem % 3600 / 60, rem % 60);
+    (
+        format!("{y:04}-{m:02}-{d:02}T{hh:02}:{mm:02}:{ss:02}Z"),
+        format!("{y:04}{m:02}{d:02}-{hh:02}{mm:02}{ss:02}"),
+    )
 }
 
 /// `jobs/<job>.json`: one finished job.
@@ -165,8 +230,8 @@ pub struct LoadedRun {
     pub manifest: Manifest,
     /// Every finished job, ordered by job id.
     pub jobs: Vec<JobResult>,
-    /// Its summary, when the run finished.
-    pub summary: Option<Summary>,
+    /// The job-phase figures of its summary (`summary.json`'s `harness`), when the run finished.
+    pub harness: Option<crate::summary::HarnessFigures>,
 }
 
 impl LoadedRun {
@@ -223,9 +288,18 @@ fn read_json<T: serde::de::DeserializeOwned>(path: &Path) -> Result<T, RunError>
         action: "reading",
         source: e,
     })?;
-    serde_json::from_str(&text).map_err(|e| RunError::Format {
-        path: path.to_path_buf(),
-        message: e.to_string(),
+    let mut de = serde_json::Deserializer::from_str(&text);
+    serde_path_to_error::deserialize(&mut de).map_err(|e| {
+        let field = e.path().to_string();
+        let inner = e.into_inner();
+        RunError::Format {
+            path: path.to_path_buf(),
+            message: if field.is_empty() || field == "." {
+                inner.to_string()
+            } else {
+                format!("field `{field}`: {inner}")
+            },
+        }
     })
 }
 
@@ -260,8 +334,11 @@ pub fn load(dir: &Path) -> Result<LoadedRun, RunError> {
     }
     jobs.sort_by(|a, b| a.record.job_id.cmp(&b.record.job_id));
     let summary_path = dir.join("summary.json");
-    let summary = if summary_path.is_file() {
-        Some(read_json(&summary_path)?)
+    let harness = if summary_path.is_file() {
+        let value: serde_json::Value = read_json(&summary_path)?;
+        value
+            .get("harness")
+            .and_then(|h| serde_json::from_value(h.clone()).ok())
     } else {
         None
     };
@@ -269,7 +346,7 @@ pub fn load(dir: &Path) -> Result<LoadedRun, RunError> {
         dir: dir.to_path_buf(),
         manifest,
         jobs,
-        summary,
+        harness,
     })
 }
 
@@ -306,6 +383,17 @@ mod tests {
             .expect("cpu is written");
         let m: Manifest = serde_json::from_value(value).unwrap();
         assert_eq!(m.cpu, CpuInfo::default());
+    }
+
+    #[test]
+    fn timestamps_are_utc_civil_dates() {
+        use std::time::{Duration, UNIX_EPOCH};
+        let t = UNIX_EPOCH + Duration::from_secs(1_795_000_000);
+        // Expected values from GNU date: `date -u -d @1795000000`.
+        assert_eq!(timestamps(t).0, "2026-11-18T11:06:40Z");
+        assert_eq!(timestamps(UNIX_EPOCH).1, "19700101-000000");
+        let leap = UNIX_EPOCH + Duration::from_secs(951_782_400); // 2000-02-29
+        assert_eq!(timestamps(leap).0, "2000-02-29T00:00:00Z");
     }
 
     #[test]

@@ -1,12 +1,10 @@
-//! BD-rate and BD-quality: goldens from the `bjontegaard` package (see goldens/), the 0.82x
-//! identity, the warning and null rules, the VMAF saturation cut, per-class averages, and the CSV
-//! reader.
+//! Integration tests of rdbench-bdrate: BD-rate and BD-quality goldens from the `bjontegaard`
+//! package (see goldens/), the 0.82x identity, the warning and null rules, the VMAF saturation cut, and the CSV reader.
 
 use std::path::Path;
 
-use rdbench_metrics::bdrate::{
-    average_by_class, bd_compare, BdMethod, BdOptions, BdResult, BdWarning, RatePoint, RdCurve,
-    DEFAULT_MIN_OVERLAP,
+use rdbench_bdrate::{
+    bd_compare, BdMethod, BdOptions, BdResult, BdWarning, RatePoint, RdCurve, DEFAULT_MIN_OVERLAP,
 };
 use serde_json::Value;
 
@@ -487,50 +485,12 @@ fn method_names() {
     );
 }
 
-/// Class and overall means by hand, nulls skipped and listed.
-#[test]
-fn averages_per_class_skip_nulls() {
-    let result = |rate: Option<f64>, quality: Option<f64>| BdResult {
-        method: BdMethod::Pchip,
-        bd_rate_percent: rate,
-        bd_quality: quality,
-        warnings: vec![],
-        reason: None,
-    };
-    let rows = [
-        ("A1", "A", result(Some(-10.0), Some(0.5))),
-        ("A2", "A", result(Some(-20.0), Some(0.7))),
-        ("B1", "B", result(Some(-4.0), None)),
-        ("B2", "B", result(None, None)),
-        ("C1", "C", result(None, Some(0.1))),
-    ];
-    let averages = average_by_class(rows.iter().map(|(s, c, r)| (*s, *c, r)));
-    let a = &averages.per_class["A"];
-    assert_eq!(
-        (a.sequences, a.bd_rate_percent, a.bd_quality),
-        (2, Some(-15.0), Some(0.6))
-    );
-    assert!(a.bd_rate_skipped.is_empty());
-    let b = &averages.per_class["B"];
-    assert_eq!((b.bd_rate_percent, b.bd_quality), (Some(-4.0), None));
-    assert_eq!(b.bd_rate_skipped, vec!["B2"]);
-    assert_eq!(b.bd_quality_skipped, vec!["B1", "B2"]);
-    let c = &averages.per_class["C"];
-    assert_eq!(c.bd_rate_percent, None);
-    let all = &averages.overall;
-    assert_eq!(all.sequences, 5);
-    assert!((all.bd_rate_percent.unwrap() - (-34.0 / 3.0)).abs() < 1e-12);
-    assert!((all.bd_quality.unwrap() - 1.3 / 3.0).abs() < 1e-12);
-    assert_eq!(all.bd_rate_skipped, vec!["B2", "C1"]);
-    assert_eq!(averages.per_class.len(), 3);
-}
-
 mod csv_input {
     use std::io::Write;
     use std::path::PathBuf;
 
-    use rdbench_metrics::bdrate::{RatePoint, RdCurve};
-    use rdbench_metrics::csv::{read_rd_curve, CsvColumns, CsvError};
+    use rdbench_bdrate::csv::{read_rd_curve, CsvColumns, CsvError};
+    use rdbench_bdrate::{RatePoint, RdCurve};
 
     fn file(text: &str) -> (tempfile::TempDir, PathBuf) {
         let dir = tempfile::tempdir().unwrap();

@@ -75,6 +75,7 @@ pub fn read_parquet(path: &Path) -> Result<DataFrame, RunError> {
 mod tests {
     use super::*;
     use crate::record::EncodeRecord;
+    use crate::types::JobStatus;
 
     #[test]
     fn csv_and_parquet_hold_the_same_rows() {
@@ -84,14 +85,14 @@ mod tests {
                 job_id: "a".into(),
                 bitrate_kbps: 812.5,
                 vmaf: Some(91.25),
-                status: "ok".into(),
+                status: JobStatus::Ok,
                 ..Default::default()
             },
             EncodeRecord {
                 job_id: "b".into(),
                 bitrate_kbps: 1600.0,
                 vmaf: None,
-                status: "failed".into(),
+                status: JobStatus::Failed,
                 error: Some("boom, with a comma".into()),
                 ..Default::default()
             },

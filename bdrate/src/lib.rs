@@ -1,7 +1,8 @@
 //! Bjøntegaard deltas between two rate-distortion curves: BD-rate (average bitrate difference at
 //! equal quality, in percent) and BD-quality (average quality difference at equal rate: BD-PSNR,
 //! BD-SSIM, BD-VMAF, in the metric's own units), by the cubic (VCEG-M33), PCHIP (JCT-VC/JVET
-//! spreadsheets, the default) or Akima ("Beyond Bjøntegaard") method, plus per-class averages.
+//! spreadsheets, the default) or Akima ("Beyond Bjøntegaard") method, and RD curves read from CSV
+//! files. Averages over sequences and classes are the results crate's (one analysis).
 //!
 //! # How a comparison goes
 //!
@@ -55,18 +56,18 @@
 //! tie. Non-monotonicity below 99.5 is not cut (the AOM script reports it as an error; here
 //! BD-rate is null as above). The cut raises [`BdWarning::VmafSaturationCut`].
 
-mod average;
+#![forbid(unsafe_code)]
+
+pub mod csv;
 mod interpolate;
 
 use std::fmt;
 use std::str::FromStr;
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use thiserror::Error;
 
 use interpolate::Interpolant;
-
-pub use average::{average_by_class, BdAverages, ClassAverage};
 
 /// The VMAF score at or above which a curve is treated as saturated (AOM CTC).
 pub const VMAF_SATURATION_THRESHOLD: f64 = 99.5;
@@ -158,7 +159,7 @@ impl From<Vec<RatePoint>> for RdCurve {
 }
 
 /// How each RD curve is interpolated.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum BdMethod {
     /// VCEG-M33: one cubic polynomial, least squares above 4 points.
@@ -208,7 +209,7 @@ impl FromStr for BdMethod {
 
 /// Something about the input that makes a result less trustworthy or changes what it covers.
 /// Serialised as a snake_case string (`"non_monotonic"`, ...).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 #[non_exhaustive]
 pub enum BdWarning {

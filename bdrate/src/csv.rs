@@ -9,7 +9,7 @@ use std::path::{Path, PathBuf};
 
 use thiserror::Error;
 
-use crate::bdrate::{RatePoint, RdCurve};
+use crate::{RatePoint, RdCurve};
 
 /// The default rate column.
 pub const DEFAULT_RATE_COLUMN: &str = "bitrate_kbps";

@@ -1,12 +1,12 @@
 #!/usr/bin/env python3
-"""Writes bdrate.json: BD-rate and BD-quality goldens for rdbench's metrics::bdrate tests.
+"""Writes bdrate.json: BD-rate and BD-quality goldens for the rdbench-bdrate crate's tests.
 
 The expected values come from the PyPI package `bjontegaard` (an implementation independent of
 rdbench), which interpolates with numpy.polyfit (cubic) and scipy's PchipInterpolator and
 Akima1DInterpolator. Set it up outside the repository, for example:
 
     python3 -m venv /tmp/bdvenv && /tmp/bdvenv/bin/pip install bjontegaard==1.3.0
-    /tmp/bdvenv/bin/python metrics/tests/goldens/make_bdrate_goldens.py
+    /tmp/bdvenv/bin/python bdrate/tests/goldens/make_bdrate_goldens.py
 
 The package does not sort points, does not check monotonicity and answers below 75% overlap, so
 only well-formed cases are listed here: points sorted by rate, quality strictly increasing with

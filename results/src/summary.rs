@@ -1,0 +1,261 @@
+//! What a run found: `summary.json` ([`Summary`], the [`within_run`] analysis of its records
+//! against its anchor, plus how the harness used the machine) and `summary.md`; and [`finish`],
+//! which writes the tables, the summary and the manifest's end time of a run folder.
+
+use std::path::Path;
+use std::time::SystemTime;
+
+use rdbench_bdrate::BdMethod;
+use serde::{Deserialize, Serialize};
+
+use crate::analysis::{
+    within_run, Analysis, AnalysisOptions, BitrateError, ClassBd, SequenceBd, SpeedPoint, ALL,
+};
+use crate::dataset::Dataset;
+use crate::metric::Metric;
+use crate::record::{EncodeRecord, FrameRecord};
+use crate::run::{self, timestamps, write_atomic, LoadedRun, RunError};
+use crate::stats::Interval;
+
+/// How well the harness used the machine.
+#[derive(Clone, Debug, Default, Serialize, Deserialize, PartialEq)]
+pub struct HarnessFigures {
+    /// Wall seconds of the job phase.
+    pub wall_s: f64,
+    /// CPU seconds of all jobs run.
+    pub jobs_cpu_s: f64,
+    /// Cores the run was allowed.
+    pub cores: u32,
+    /// wall / (jobs CPU / cores): 1.0 is a perfectly busy machine.
+    pub wall_over_ideal: f64,
+    /// Harness CPU (outside encoders, decoders and scorers) as a percentage of encode CPU, worst
+    /// job.
+    pub overhead_pct_max: f64,
+    /// Same, mean over jobs.
+    pub overhead_pct_mean: f64,
+    /// Jobs this process ran (cached or not).
+    pub jobs_run: u32,
+    /// Jobs whose encode and scores both came from the cache.
+    pub jobs_cached: u32,
+    /// Jobs that failed.
+    pub jobs_failed: u32,
+}
+
+impl HarnessFigures {
+    /// Every job of the run came from the cache, so the run timed nothing.
+    pub fn all_cached(&self) -> bool {
+        self.jobs_run > 0 && self.jobs_cached >= self.jobs_run
+    }
+}
+
+/// `summary.json`: what a run found.
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
+pub struct Summary {
+    /// The run.
+    pub run_id: String,
+    /// The anchor configuration.
+    pub anchor: String,
+    /// BD method.
+    pub method: BdMethod,
+    /// Metrics summarised.
+    pub metrics: Vec<Metric>,
+    /// Per sequence.
+    pub bd_sequences: Vec<SequenceBd>,
+    /// Per class and overall ([`ALL`]).
+    pub bd_classes: Vec<ClassBd>,
+    /// Speed per rate point.
+    pub speed: Vec<SpeedPoint>,
+    /// Rate-control accuracy.
+    pub bitrate_error: Vec<BitrateError>,
+    /// Jobs of the run and how many failed.
+    pub jobs: u32,
+    /// Failed jobs.
+    pub failed: u32,
+    /// A partial merge (some shards missing).
+    pub partial: bool,
+    /// Machine use.
+    pub harness: HarnessFigures,
+}
+
+/// The summary of `run`: its records analysed against its anchor.
+pub fn summarize(run: &LoadedRun, harness: HarnessFigures) -> Summary {
+    let ds = Dataset::new(run, None);
+    let analysis: Analysis = within_run(&ds, &AnalysisOptions::with_method(run.manifest.bd_method));
+    Summary {
+        run_id: run.manifest.run_id.clone(),
+        anchor: ds.anchor.clone(),
+        method: analysis.method,
+        metrics: ds.bd_metrics(),
+        bd_sequences: analysis.bd_sequences,
+        bd_classes: analysis.bd_classes,
+        speed: analysis.speed,
+        bitrate_error: analysis.bitrate_error,
+        jobs: run.jobs.len() as u32,
+        failed: ds.failed.len() as u32,
+        partial: run.manifest.partial,
+        harness,
+    }
+}
+
+/// A percentage with its interval: `-7.90% [-10.20, -5.60]`, or `n/a`.
+pub fn pct_with_interval(v: Option<f64>, i: Option<Interval>) -> String {
+    match (v, i) {
+        (Some(v), Some(i)) => format!("{v:+.2}% [{:+.2}, {:+.2}]", i.low, i.high),
+        (Some(v), None) => format!("{v:+.2}%"),
+        (None, _) => "n/a".into(),
+    }
+}
+
+/// `summary.md`: overall BD-rates with intervals, speed ratios, bitrate error and machine use.
+pub fn markdown(s: &Summary) -> String {
+    let mut md = String::new();
+    md.push_str(&format!(
+        "## rdbench run {}\n\nAnchor: **{}**; BD method: {}.{}\n\n",
+        s.run_id,
+        s.anchor,
+        s.method,
+        if s.partial {
+            " **Partial run: some shards are missing.**"
+        } else {
+            ""
+        }
+    ));
+    if s.failed > 0 {
+        md.push_str(&format!(
+            "**{} of {} jobs failed**; their errors are in `encodes.csv`.\n\n",
+            s.failed, s.jobs
+        ));
+    }
+    let overall: Vec<&ClassBd> = s.bd_classes.iter().filter(|c| c.class == ALL).collect();
+    if !overall.is_empty() {
+        md.push_str(
+            "### BD-rate against the anchor (mean over sequences, 95% interval; negative saves bits)\n\n",
+        );
+        md.push_str(&format!(
+            "| config | mode | sequences | {} |\n|---|---|---|{}\n",
+            s.metrics
+                .iter()
+                .map(|m| m.label())
+                .collect::<Vec<_>>()
+                .join(" | "),
+            "---|".repeat(s.metrics.len())
+        ));
+        let mut rows: Vec<(&str, crate::types::RcMode)> = Vec::new();
+        for c in &overall {
+            if !rows.contains(&(c.config.as_str(), c.rc_mode)) {
+                rows.push((c.config.as_str(), c.rc_mode));
+            }
+        }
+        for (config, mode) in rows {
+            let find = |m: &Metric| {
+                overall
+                    .iter()
+                    .find(|c| c.config == config && c.rc_mode == mode && c.metric == *m)
+            };
+            let counted = s
+                .metrics
+                .iter()
+                .filter_map(find)
+                .map(|c| {
+                    if c.skipped.is_empty() {
+                        c.sequences.to_string()
+                    } else {
+                        format!("{} ({} skipped)", c.sequences, c.skipped.len())
+                    }
+                })
+                .next()
+                .unwrap_or_default();
+            let cells: Vec<String> = s
+                .metrics
+                .iter()
+                .map(|m| {
+                    find(m)
+                        .map(|c| pct_with_interval(c.bd_rate_percent, c.bd_rate_interval))
+                        .unwrap_or_else(|| "n/a".into())
+                })
+                .collect();
+            md.push_str(&format!(
+                "| {config} | {mode} | {counted} | {} |\n",
+                cells.join(" | ")
+            ));
+        }
+        md.push('\n');
+    }
+    let ratios: Vec<&SpeedPoint> = s
+        .speed
+        .iter()
+        .filter(|p| p.config != s.anchor && p.cpu_ratio.is_some())
+        .collect();
+    if !ratios.is_empty() {
+        md.push_str("### Encoder and decoder CPU time against the anchor, per rate point (>1: slower)\n\n| config | point | value | kbit/s | EncT s | EncT ratio | DecT s | DecT ratio |\n|---|---|---|---|---|---|---|---|\n");
+        for p in ratios {
+            let ratio = |r: Option<f64>, i: Option<Interval>| match (r, i) {
+                (Some(r), Some(i)) => format!("{r:.2}x [{:.2}, {:.2}]", i.low, i.high),
+                (Some(r), None) => format!("{r:.2}x"),
+                _ => "n/a".into(),
+            };
+            md.push_str(&format!(
+                "| {} | {} | {} | {:.1} | {:.2} | {} | {:.3} | {} |\n",
+                p.config,
+                p.point,
+                p.rc_value,
+                p.bitrate_kbps,
+                p.encode_cpu_s,
+                ratio(p.cpu_ratio, p.cpu_ratio_interval),
+                p.decode_cpu_s,
+                ratio(p.decode_ratio, None),
+            ));
+        }
+        md.push('\n');
+    }
+    if !s.bitrate_error.is_empty() {
+        md.push_str("### Rate-control error\n\n| config | mode | mean abs error | max abs error | VBV violations |\n|---|---|---|---|---|\n");
+        for b in &s.bitrate_error {
+            md.push_str(&format!(
+                "| {} | {} | {:.2}% | {:.2}% | {} |\n",
+                b.config, b.rc_mode, b.mean_abs_error_pct, b.max_abs_error_pct, b.vbv_violations
+            ));
+        }
+        md.push('\n');
+    }
+    let h = &s.harness;
+    if h.all_cached() {
+        md.push_str(&format!(
+            "### Machine use\n\n{} jobs, every one from the cache: no timing figures.\n",
+            h.jobs_run
+        ));
+        return md;
+    }
+    md.push_str(&format!(
+        "### Machine use\n\n{} jobs run, {} from cache, {} failed; job phase {:.1} s on {} cores for {:.1} CPU-s of jobs: wall / ideal = {:.3}; harness overhead per encode: mean {:.2}%, max {:.2}%.\n",
+        h.jobs_run, h.jobs_cached, h.jobs_failed, h.wall_s, h.cores, h.jobs_cpu_s, h.wall_over_ideal, h.overhead_pct_mean, h.overhead_pct_max
+    ));
+    md
+}
+
+/// Writes the tables (`encodes`, `frames`), `summary.json`, `summary.md` and the manifest's end
+/// time of the run folder `dir` from every job record it holds.
+pub fn finish(dir: &Path, harness: HarnessFigures) -> Result<Summary, RunError> {
+    let loaded = run::load(dir)?;
+    let records: Vec<EncodeRecord> = loaded.jobs.iter().map(|j| j.record.clone()).collect();
+    let frames: Vec<FrameRecord> = loaded
+        .jobs
+        .iter()
+        .flat_map(|j| j.frames.iter().cloned())
+        .collect();
+    crate::tables::write_table(dir, "encodes", &records)?;
+    crate::tables::write_table(dir, "frames", &frames)?;
+    let summary = summarize(&loaded, harness);
+    write_atomic(
+        &dir.join("summary.json"),
+        &serde_json::to_vec_pretty(&summary).expect("summaries serialise"),
+    )?;
+    write_atomic(&dir.join("summary.md"), markdown(&summary).as_bytes())?;
+    let mut manifest = loaded.manifest;
+    manifest.finished = Some(timestamps(SystemTime::now()).0);
+    write_atomic(
+        &dir.join("manifest.json"),
+        &serde_json::to_vec_pretty(&manifest).expect("manifests serialise"),
+    )?;
+    Ok(summary)
+}
