@@ -3,6 +3,7 @@
 mod support;
 
 mod bench;
+mod examples;
 mod gate;
 mod metrics_cli;
 mod probe;

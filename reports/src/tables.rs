@@ -302,13 +302,24 @@ pub fn bd_rate_table(ds: &Dataset, a: &Analysis, mode: RcMode) -> Result<Table, 
             })
             .collect();
         cols.push(Col::Num(format!("{test} EncT"), ratios, 2));
+        let decode = scopes
+            .iter()
+            .map(|(scope, _)| {
+                a.time_ratios
+                    .iter()
+                    .find(|r| r.config == test && r.rc_mode == mode && r.scope == *scope)
+                    .and_then(|r| r.decode_ratio)
+            })
+            .collect();
+        cols.push(Col::Num(format!("{test} DecT"), decode, 2));
     }
     Table::new(
         format!("bd_rate_{mode}"),
         format!("BD-rate against {} ({mode} curves)", ds.anchor),
         format!(
-            "BD-rate in percent (negative: the configuration saves bitrate at equal quality). \
-             EncT: encoder CPU time over {}'s (class and overall rows: geometric mean).",
+            "BD-rate in percent (negative: the configuration saves bitrate at equal quality); \
+             averages with their 95% bootstrap interval over the sequences. EncT and DecT: \
+             encoder and decoder CPU time over {}'s (class and overall rows: geometric mean).",
             ds.anchor
         ),
         cols,
@@ -382,6 +393,16 @@ fn bd_summary_table(
             })
             .collect();
         cols.push(Col::Num("EncT".into(), values, 2));
+        let decode = rows
+            .iter()
+            .map(|(c, s)| {
+                ratios
+                    .iter()
+                    .find(|r| r.config == **c && r.rc_mode == mode && r.scope == *s)
+                    .and_then(|r| r.decode_ratio)
+            })
+            .collect();
+        cols.push(Col::Num("DecT".into(), decode, 2));
     }
     let kinds = rows
         .iter()
@@ -409,8 +430,9 @@ pub fn bd_rate_summary_table(
             ds.anchor
         ),
         format!(
-            "BD-rate in percent (negative: saves bitrate at equal quality); EncT: encoder CPU time \
-             over {}'s (geometric mean over the sequences).",
+            "BD-rate in percent (negative: saves bitrate at equal quality) with its 95% bootstrap \
+             interval; EncT and DecT: encoder and decoder CPU time over {}'s (geometric mean over \
+             the sequences).",
             ds.anchor
         ),
         ds,

@@ -146,29 +146,29 @@ fn a_run_with_a_summary_renders_every_file() {
     assert_eq!(
         short.lines().collect::<Vec<_>>(),
         [
-            format!("config,class,{header},sequences,EncT"),
+            format!("config,class,{header},sequences,EncT,DecT"),
             format!(
-                "svt-av1,B,{},2,2.4655",
+                "svt-av1,B,{},2,2.4655,1.0000",
                 cells("-30.0000", "-30.0000", "-30.0000")
             ),
             format!(
-                "svt-av1,C,{},2,2.4655",
+                "svt-av1,C,{},2,2.4655,1.0000",
                 cells("-36.0000", "-36.0000", "-36.0000")
             ),
             format!(
-                "svt-av1,all,{},4,2.4655",
+                "svt-av1,all,{},4,2.4655,1.0000",
                 cells("-33.0000", "-36.0000", "-30.0000")
             ),
             format!(
-                "x265,B,{},2,1.0982",
+                "x265,B,{},2,1.0982,1.0000",
                 cells("-25.0000", "-25.0000", "-25.0000")
             ),
             format!(
-                "x265,C,{},2,1.0982",
+                "x265,C,{},2,1.0982,1.0000",
                 cells("-20.0000", "-20.0000", "-20.0000")
             ),
             format!(
-                "x265,all,{},4,1.0982",
+                "x265,all,{},4,1.0982,1.0000",
                 cells("-22.5000", "-25.0000", "-20.0000")
             ),
         ]
@@ -185,7 +185,7 @@ fn a_run_with_a_summary_renders_every_file() {
     assert_eq!(
         lines[0],
         format!(
-            "class,sequence,{},svt-av1 EncT,{},x265 EncT",
+            "class,sequence,{},svt-av1 EncT,svt-av1 DecT,{},x265 EncT,x265 DecT",
             header("svt-av1"),
             header("x265")
         )
@@ -213,7 +213,7 @@ fn a_run_with_a_summary_renders_every_file() {
     assert_eq!(
         lines[1],
         format!(
-            "B,BasketballDrive,{}2.4655,{}1.0982",
+            "B,BasketballDrive,{}2.4655,1.0000,{}1.0982,1.0000",
             "-30.0000,,,".repeat(5),
             "-25.0000,,,".repeat(5)
         )
@@ -221,7 +221,7 @@ fn a_run_with_a_summary_renders_every_file() {
     assert_eq!(
         lines[7],
         format!(
-            "all,overall,{}2.4655,{}1.0982",
+            "all,overall,{}2.4655,1.0000,{}1.0982,1.0000",
             "-33.0000,-36.0000,-30.0000,".repeat(5),
             "-22.5000,-25.0000,-20.0000,".repeat(5)
         )
@@ -264,18 +264,19 @@ fn a_run_with_a_summary_renders_every_file() {
         );
     }
     let row = |cells: &str, n: u32, enc: &str| {
-        format!("{}{n} | {enc} |", format!("{cells} | ").repeat(5))
+        format!("{}{n} | {enc} | 1.00 |", format!("{cells} | ").repeat(5))
     };
     let bold = |cells: &str, n: u32, enc: &str| {
         format!(
-            "{}**{n}** | **{enc}** |",
+            "{}**{n}** | **{enc}** | **1.00** |",
             format!("**{cells}** | ").repeat(5)
         )
     };
     let expected = [
         "### BD-rate against x264 (crf curves), class averages\n".to_string(),
-        "| config | class | VMAF | PSNR-Y | PSNR-YUV | SSIM | MS-SSIM | sequences | EncT |".into(),
-        "|---|---|---:|---:|---:|---:|---:|---:|---:|".into(),
+        "| config | class | VMAF | PSNR-Y | PSNR-YUV | SSIM | MS-SSIM | sequences | EncT | DecT |"
+            .into(),
+        "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|".into(),
         format!(
             "| svt-av1 | B | {}",
             row("-30.00% [-30.00, -30.00]", 2, "2.47")

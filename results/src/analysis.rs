@@ -173,8 +173,8 @@ pub struct BitrateError {
     pub encodes: u32,
 }
 
-/// The encoder CPU ratio of a configuration against its reference over one sequence, one class,
-/// or all sequences ([`ALL`]).
+/// The encoder (EncT) and decoder (DecT) CPU ratios of a configuration against its reference
+/// over one sequence, one class, or all sequences ([`ALL`]).
 #[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
 pub struct TimeRatio {
     /// The configuration.
@@ -183,9 +183,12 @@ pub struct TimeRatio {
     pub rc_mode: RcMode,
     /// Sequence id, class, or [`ALL`].
     pub scope: String,
-    /// Sequence: CPU over the reference's, summed over the points both have. Class and all: the
-    /// geometric mean of the sequences' ratios.
+    /// EncT. Sequence: encoder CPU over the reference's, summed over the points both have.
+    /// Class and all: the geometric mean of the sequences' ratios.
     pub ratio: f64,
+    /// DecT: the same for the CPU time of decoding the encodes (None when the reference's
+    /// decoder time is zero, e.g. records made before rdbench measured it).
+    pub decode_ratio: Option<f64>,
 }
 
 /// Everything one comparison found.
@@ -581,45 +584,46 @@ fn time_ratios(reference: &Dataset, test: &Dataset, pairs: &[(String, String)]) 
     let mut out = Vec::new();
     for (ref_config, test_config) in pairs {
         for &mode in &test.rc_modes {
-            let mut per_seq: Vec<(String, String, f64)> = Vec::new();
+            // (sequence, class, EncT, DecT)
+            let mut per_seq: Vec<(String, String, f64, Option<f64>)> = Vec::new();
             for seq in &test.sequences {
-                let (mut at, mut tt) = (0.0, 0.0);
+                let (mut at, mut tt, mut ad, mut td) = (0.0, 0.0, 0.0, 0.0);
                 for tp in test.curve(&seq.id, test_config, mode) {
                     if let Some(ap) = reference.point(&seq.id, ref_config, tp.point()) {
                         at += ap.encode_cpu_s;
                         tt += tp.encode_cpu_s;
+                        ad += ap.decode_cpu_s;
+                        td += tp.decode_cpu_s;
                     }
                 }
                 if at > 0.0 {
-                    per_seq.push((seq.id.clone(), seq.class.clone(), tt / at));
+                    let dec = (ad > 0.0).then(|| td / ad);
+                    per_seq.push((seq.id.clone(), seq.class.clone(), tt / at, dec));
                     out.push(TimeRatio {
                         config: test_config.clone(),
                         rc_mode: mode,
                         scope: seq.id.clone(),
                         ratio: tt / at,
+                        decode_ratio: dec,
                     });
                 }
             }
-            let mut scopes: Vec<(String, Vec<f64>)> = test
+            let mut scopes: Vec<(String, Vec<&(String, String, f64, Option<f64>)>)> = test
                 .classes
                 .iter()
-                .map(|c| {
-                    let v = per_seq
-                        .iter()
-                        .filter(|(_, class, _)| class == c)
-                        .map(|x| x.2)
-                        .collect();
-                    (c.clone(), v)
-                })
+                .map(|c| (c.clone(), per_seq.iter().filter(|x| x.1 == *c).collect()))
                 .collect();
-            scopes.push((ALL.into(), per_seq.iter().map(|x| x.2).collect()));
-            for (scope, values) in scopes {
-                if let Some(ratio) = geometric_mean(&values) {
+            scopes.push((ALL.into(), per_seq.iter().collect()));
+            for (scope, members) in scopes {
+                let enc: Vec<f64> = members.iter().map(|x| x.2).collect();
+                let dec: Option<Vec<f64>> = members.iter().map(|x| x.3).collect();
+                if let Some(ratio) = geometric_mean(&enc) {
                     out.push(TimeRatio {
                         config: test_config.clone(),
                         rc_mode: mode,
                         scope,
                         ratio,
+                        decode_ratio: dec.and_then(|d| geometric_mean(&d)),
                     });
                 }
             }

@@ -1,6 +1,7 @@
 //! Checks of the tree that `cargo test` runs: every Rust file says what it owns (`//!`), `unsafe`
 //! appears only in the crates that own a foreign library (the transcode core, the libvmaf wrapper),
-//! and every `unsafe` block there carries a `// SAFETY:` justification.
+//! every `unsafe` block there carries a `// SAFETY:` justification, and the crates that read run
+//! folders (results, reports, bdrate) depend on neither FFmpeg nor libvmaf.
 
 #[cfg(test)]
 mod tests {
@@ -107,6 +108,8 @@ mod tests {
             "corpora/src/lib.rs",
             "bench-suite/src/lib.rs",
             "reports/src/lib.rs",
+            "results/src/lib.rs",
+            "bdrate/src/lib.rs",
             "metrics/src/lib.rs",
         ] {
             let text = std::fs::read_to_string(crate::util::project_root().join(lib)).unwrap();
@@ -114,6 +117,49 @@ mod tests {
                 text.contains("#![forbid(unsafe_code)]") || text.contains("#![deny(unsafe_code)]"),
                 "{lib} does not forbid unsafe code"
             );
+        }
+    }
+
+    #[test]
+    fn the_results_layer_links_no_codec_library_and_no_scorer() {
+        let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
+        for krate in ["rdbench-results", "rdbench-reports", "rdbench-bdrate"] {
+            let out = std::process::Command::new(&cargo)
+                .current_dir(crate::util::project_root())
+                .args([
+                    "tree",
+                    "--offline",
+                    "-e",
+                    "normal,build",
+                    "--prefix",
+                    "none",
+                    "-p",
+                    krate,
+                ])
+                .output()
+                .expect("cargo tree runs");
+            assert!(
+                out.status.success(),
+                "cargo tree -p {krate}: {}",
+                String::from_utf8_lossy(&out.stderr)
+            );
+            let tree = String::from_utf8_lossy(&out.stdout);
+            assert!(tree.lines().count() > 3, "{tree}");
+            let banned: Vec<&str> = tree
+                .lines()
+                .filter(|l| {
+                    [
+                        "ffmpeg",
+                        "libvmaf",
+                        "rdbench-transcode",
+                        "rdbench-metrics",
+                        "rdbench-bench-suite",
+                    ]
+                    .iter()
+                    .any(|b| l.starts_with(b))
+                })
+                .collect();
+            assert!(banned.is_empty(), "{krate} depends on {banned:?}");
         }
     }
 }
