@@ -4,6 +4,7 @@ mod support;
 
 mod bench;
 mod examples;
+mod external;
 mod gate;
 mod metrics_cli;
 mod probe;

@@ -10,12 +10,12 @@ use std::time::Instant;
 use rdbench_metrics::ratecontrol::{
     bitrate_accuracy, peak_bitrate, vbv_check, Packet, PacketTrace, VbvMode, VbvParams,
 };
+use rdbench_transcode::cpu;
 use rdbench_transcode::job::{self as tjob, NoProgress};
 use rdbench_transcode::spec::{
     AudioKeyword, AudioSpec, ExecutionSpec, JobSpec, OutputSettings, RcSpec, TaskMode,
 };
 use rdbench_transcode::task::PacketRecord;
-use rdbench_transcode::{cpu, versions};
 use serde::{Deserialize, Serialize};
 
 use rdbench_results::run::{CpuInfo, JobResult};
@@ -116,8 +116,11 @@ struct EncodeKey<'a> {
     version: u32,
     source_sha256: &'a str,
     frames: u32,
-    codec: &'a str,
+    codec: String,
     encoder_version: String,
+    /// An encoder program's template, bitstream and input mode (absent for libavcodec).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    command: Option<rdbench_transcode::external::ExternalEncoder>,
     preset: Option<String>,
     params: Option<&'a str>,
     options: Option<BTreeMap<String, String>>,
@@ -137,8 +140,13 @@ pub fn encode_key(ctx: &Context<'_>, job: &Job) -> String {
         version: CACHE_VERSION,
         source_sha256: &job.source.seq.sha256,
         frames: job.source.seq.frames,
-        codec: &c.codec,
-        encoder_version: versions::encoder(&c.codec),
+        codec: c.encoder_name(),
+        encoder_version: c.encoder_version(),
+        command: c.external().map(|mut e| {
+            // The timeout decides when to give up, not what is encoded.
+            e.timeout_s = None;
+            e
+        }),
         preset: c.preset.as_ref().map(|p| p.to_string()),
         params: c.params.as_deref(),
         options: c
@@ -191,7 +199,19 @@ fn encode(ctx: &Context<'_>, job: &Job, out: &Path) -> Result<EncodeOutcome, Str
         outputs: vec![OutputSettings {
             path: Some(out.to_string_lossy().into_owned()),
             format: Some(ctx.suite.spec.container.clone()),
-            codec: Some(c.codec.clone()),
+            codec: c.codec.clone(),
+            command: c.command.clone(),
+            command_version: c.version.clone(),
+            output_format: c.output_format.clone(),
+            command_input: c.command_input,
+            // A program that hangs is killed: by default after 5 minutes plus a minute per
+            // second of content, generous for slow presets.
+            timeout_s: c.command.as_ref().map(|_| {
+                c.timeout_s.unwrap_or_else(|| {
+                    let s = &job.source.seq;
+                    300.0 + 60.0 * s.frames as f64 / s.sequence.fps.as_f64().max(1.0)
+                })
+            }),
             preset: c.preset.clone(),
             threads: Some(c.threads.unwrap_or(1)),
             rc: Some(job.rc.clone()),
@@ -307,8 +327,8 @@ fn base_record(ctx: &Context<'_>, job: &Job, key: &str) -> EncodeRecord {
         sequence: s.id.clone(),
         class: s.class.to_string(),
         config: c.name.clone(),
-        codec: c.codec.clone(),
-        encoder_version: versions::encoder(&c.codec),
+        codec: c.encoder_name(),
+        encoder_version: c.encoder_version(),
         preset: c.preset.as_ref().map(|p| p.to_string()).unwrap_or_default(),
         params: c.params.clone().unwrap_or_default(),
         threads: c.threads.unwrap_or(1),

@@ -54,6 +54,11 @@ fn codec_cost(codec: &str) -> f64 {
         "libvpx-vp9" => 3.0,
         "libaom-av1" => 10.0,
         "librav1e" => 20.0,
+        "external:x264" => 1.0,
+        "external:x265" => 4.0,
+        "external:SvtAv1EncApp" => 5.0,
+        "external:aomenc" => 10.0,
+        "external:vpxenc" => 3.0,
         _ => 2.0,
     }
 }
@@ -72,7 +77,9 @@ pub fn expand(suite: &Suite, sources: &[Arc<SourceSequence>]) -> Vec<Job> {
                 let passes = if mode == RcMode::Abr2 { 2.0 } else { 1.0 };
                 let score = 1.5 * suite.metrics.len() as f64 / 3.0;
                 let cost = pixels
-                    * (codec_cost(&cfg.codec) * passes * cfg.threads.unwrap_or(1).max(1) as f64
+                    * (codec_cost(&cfg.encoder_name())
+                        * passes
+                        * cfg.threads.unwrap_or(1).max(1) as f64
                         + score);
                 for repetition in 0..suite.spec.repetitions {
                     jobs.push(Job {

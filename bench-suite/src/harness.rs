@@ -220,7 +220,13 @@ pub fn run(
                 versions: Versions {
                     rdbench: options.version.clone(),
                     ffmpeg: rdbench_transcode::versions::ffmpeg(),
-                    encoders: rdbench_transcode::versions::encoders(),
+                    encoders: {
+                        let mut e = rdbench_transcode::versions::encoders();
+                        for c in suite.spec.configs.iter().filter(|c| c.command.is_some()) {
+                            e.insert(c.encoder_name(), c.encoder_version());
+                        }
+                        e
+                    },
                     libvmaf: rdbench_metrics::vmaf::libvmaf_version(),
                 },
                 shard: options.shard,
@@ -273,7 +279,7 @@ pub fn run(
                 sequence: job.source.seq.sequence.id.clone(),
                 class: job.source.seq.sequence.class.to_string(),
                 config: job.config.name.clone(),
-                codec: job.config.codec.clone(),
+                codec: job.config.encoder_name(),
                 rc_mode: job.mode,
                 repetition: job.repetition,
                 rc_point: job.point,
@@ -360,7 +366,7 @@ pub fn run(
                                         sequence: job.source.seq.sequence.id.clone(),
                                         class: job.source.seq.sequence.class.to_string(),
                                         config: job.config.name.clone(),
-                                        codec: job.config.codec.clone(),
+                                        codec: job.config.encoder_name(),
                                         rc_mode: job.mode,
                                         repetition: job.repetition,
                                         rc_point: job.point,

@@ -115,8 +115,19 @@ pub struct CappedPoint {
 pub struct ConfigSpec {
     /// Name used in results (unique in the suite).
     pub name: String,
-    /// libavcodec encoder.
-    pub codec: String,
+    /// libavcodec encoder (absent when `command` names an encoder program).
+    pub codec: Option<String>,
+    /// An encoder program and its argument template instead of a libavcodec encoder, e.g.
+    /// `["SvtAv1EncApp", "-i", "{input}", "-b", "{output}", "--crf", "{crf}"]`.
+    pub command: Option<Vec<String>>,
+    /// A command printing the program's version (recorded and part of the cache key).
+    pub version: Option<Vec<String>>,
+    /// The bitstream the program writes: ivf, obu, h264, hevc, mkv, webm, mp4.
+    pub output_format: Option<String>,
+    /// How the program reads its input: "fifo" (default) or "file".
+    pub command_input: Option<rdbench_transcode::external::InputMode>,
+    /// Seconds after which the program is killed (default: none).
+    pub timeout_s: Option<f64>,
     /// Preset.
     pub preset: Option<Scalar>,
     /// Encoder threads (default 1).
@@ -405,6 +416,57 @@ pub enum PointSpec {
 }
 
 impl ConfigSpec {
+    /// The encoder program of a `command` configuration.
+    pub fn external(&self) -> Option<rdbench_transcode::external::ExternalEncoder> {
+        use rdbench_transcode::external::{Bitstream, ExternalEncoder};
+        let command = self.command.clone()?;
+        Some(ExternalEncoder {
+            command,
+            version: self.version.clone(),
+            output_format: self
+                .output_format
+                .as_deref()
+                .and_then(Bitstream::from_name)
+                .unwrap_or(Bitstream::Ivf),
+            input: self.command_input.unwrap_or_default(),
+            timeout_s: self.timeout_s,
+        })
+    }
+
+    /// The encoder's name in records: the libavcodec encoder, or `external:` and the program's
+    /// file name.
+    pub fn encoder_name(&self) -> String {
+        match (&self.command, &self.codec) {
+            (Some(cmd), _) => {
+                let program = cmd.first().map(String::as_str).unwrap_or("");
+                let base = Path::new(program)
+                    .file_name()
+                    .map(|n| n.to_string_lossy().into_owned())
+                    .unwrap_or_else(|| program.to_string());
+                format!("external:{base}")
+            }
+            (None, Some(c)) => c.clone(),
+            (None, None) => String::new(),
+        }
+    }
+
+    /// The encoder's version: the libavcodec encoder library's, or what the program's
+    /// `version` command prints with the SHA-256 of its binary (asked once per process).
+    pub fn encoder_version(&self) -> String {
+        match self.external() {
+            None => rdbench_transcode::versions::encoder(self.codec.as_deref().unwrap_or("")),
+            Some(e) => {
+                static SEEN: std::sync::Mutex<BTreeMap<String, String>> =
+                    std::sync::Mutex::new(BTreeMap::new());
+                let key = format!("{:?}|{:?}", e.command.first(), e.version);
+                let mut seen = SEEN.lock().unwrap_or_else(|p| p.into_inner());
+                seen.entry(key)
+                    .or_insert_with(|| rdbench_transcode::external::version_of(&e))
+                    .clone()
+            }
+        }
+    }
+
     /// Every rate point with its mode and index within the mode.
     pub fn points(&self) -> Vec<(RcMode, u32, PointSpec)> {
         let mut out = Vec::new();
@@ -504,11 +566,82 @@ fn round_kbps(k: f64) -> f64 {
 }
 
 fn check_config(c: &ConfigSpec, f: &str) -> Result<(), (String, String)> {
-    if ffmpeg_encoder_missing(&c.codec) {
-        return Err((
-            format!("{f}.codec"),
-            format!("unknown encoder `{}` (not in this FFmpeg build)", c.codec),
-        ));
+    match (&c.codec, &c.command) {
+        (Some(_), Some(_)) => {
+            return Err((
+                format!("{f}.command"),
+                "a configuration names either a libavcodec `codec` or an encoder program `command`, not both".into(),
+            ))
+        }
+        (None, None) => {
+            return Err((
+                f.to_string(),
+                "names no encoder: give `codec` (a libavcodec encoder) or `command` (an encoder program)".into(),
+            ))
+        }
+        (Some(codec), None) => {
+            if ffmpeg_encoder_missing(codec) {
+                return Err((
+                    format!("{f}.codec"),
+                    format!("unknown encoder `{codec}` (not in this FFmpeg build)"),
+                ));
+            }
+            for (name, set) in [
+                ("version", c.version.is_some()),
+                ("output_format", c.output_format.is_some()),
+                ("command_input", c.command_input.is_some()),
+                ("timeout_s", c.timeout_s.is_some()),
+            ] {
+                if set {
+                    return Err((
+                        format!("{f}.{name}"),
+                        "only applies to an encoder program (`command`)".into(),
+                    ));
+                }
+            }
+        }
+        (None, Some(_)) => {
+            for (name, set) in [
+                ("preset", c.preset.is_some()),
+                ("params", c.params.is_some()),
+                ("options", c.options.is_some()),
+            ] {
+                if set {
+                    return Err((
+                        format!("{f}.{name}"),
+                        "does not apply to an encoder program: put its settings in `command`".into(),
+                    ));
+                }
+            }
+            let names = rdbench_transcode::external::Bitstream::ALL
+                .iter()
+                .map(|b| b.name())
+                .collect::<Vec<_>>()
+                .join(", ");
+            match c.output_format.as_deref() {
+                None => {
+                    return Err((
+                        format!("{f}.output_format"),
+                        format!("missing: the bitstream the program writes ({names})"),
+                    ))
+                }
+                Some(n) if rdbench_transcode::external::Bitstream::from_name(n).is_none() => {
+                    return Err((
+                        format!("{f}.output_format"),
+                        format!("unknown bitstream `{n}` ({names})"),
+                    ))
+                }
+                Some(_) => {}
+            }
+            if let Some(t) = c.timeout_s {
+                if !(t.is_finite() && t > 0.0) {
+                    return Err((
+                        format!("{f}.timeout_s"),
+                        format!("must be a positive number of seconds, not {t}"),
+                    ));
+                }
+            }
+        }
     }
     if c.points().is_empty() {
         return Err((
@@ -569,6 +702,11 @@ fn check_config(c: &ConfigSpec, f: &str) -> Result<(), (String, String)> {
     for (mode, i, p) in c.points() {
         let field = field_of(mode, i);
         let rc = RateControl::from_spec(&p.rc(1.0e6), &field).map_err(split_err)?;
+        if let Some(cmd) = &c.command {
+            rdbench_transcode::external::check_template(cmd, Some(&rc), &format!("{f}.command"))
+                .map_err(split_err)?;
+            continue;
+        }
         let pass = if rc.passes() == 2 {
             Pass::First
         } else {
@@ -577,7 +715,7 @@ fn check_config(c: &ConfigSpec, f: &str) -> Result<(), (String, String)> {
         let stats = std::path::PathBuf::from("/dev/null");
         let req = EncoderRequest {
             field: &field,
-            codec: &c.codec,
+            codec: c.codec.as_deref().unwrap_or_default(),
             preset: c.preset.as_ref(),
             threads: Some(c.threads.unwrap_or(1)),
             rc: Some(&rc),
@@ -724,6 +862,41 @@ mod tests {
         assert_eq!(
             a.design()["configs"]["a"]["crf"],
             serde_json::json!([23.0, 30.0])
+        );
+    }
+
+    #[test]
+    fn encoder_programs_are_checked_like_encoders() {
+        let cfg = |body: &str| format!("{HEAD}[[config]]\nname = \"a\"\n{body}");
+        let ok = cfg("command = [\"x264\", \"--crf\", \"{crf}\", \"-o\", \"{output}\", \"{input}\"]\noutput_format = \"h264\"\ncrf = [23]\n");
+        let s = Suite::parse(&ok, None).unwrap();
+        assert_eq!(s.spec.configs[0].encoder_name(), "external:x264");
+        assert!(s.spec.configs[0].external().is_some());
+        assert_eq!(
+            err(&cfg("command = [\"x264\", \"-o\", \"{output}\", \"{input}\"]\noutput_format = \"h264\"\ncrf = [23]\n")),
+            "s.toml: config[0].command: rate control crf needs a `{crf}` placeholder in the command"
+        );
+        assert_eq!(
+            err(&cfg("command = [\"x264\", \"--crf\", \"{crf}\", \"-o\", \"{output}\", \"{input}\"]\ncrf = [23]\n")),
+            "s.toml: config[0].output_format: missing: the bitstream the program writes (ivf, obu, h264, hevc, mkv, webm, mp4)"
+        );
+        assert_eq!(
+            err(&cfg("codec = \"libx264\"\ncommand = [\"x264\"]\ncrf = [23]\n")),
+            "s.toml: config[0].command: a configuration names either a libavcodec `codec` or an encoder program `command`, not both"
+        );
+        assert_eq!(
+            err(&cfg("command = [\"x264\", \"--crf\", \"{crf}\", \"-o\", \"{output}\", \"{input}\"]\noutput_format = \"h264\"\npreset = \"slow\"\ncrf = [23]\n")),
+            "s.toml: config[0].preset: does not apply to an encoder program: put its settings in `command`"
+        );
+        assert_eq!(
+            err(&cfg("crf = [23]\n")),
+            "s.toml: config[0]: names no encoder: give `codec` (a libavcodec encoder) or `command` (an encoder program)"
+        );
+        assert_eq!(
+            err(&cfg(
+                "codec = \"libx264\"\noutput_format = \"h264\"\ncrf = [23]\n"
+            )),
+            "s.toml: config[0].output_format: only applies to an encoder program (`command`)"
         );
     }
 

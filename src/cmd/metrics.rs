@@ -31,7 +31,12 @@ pub struct Args {
     pub threads: Option<u32>,
     /// Memory budget in MiB that the default thread count respects (each libvmaf thread holds
     /// its own extractor buffers: about 400 MiB at 4K).
-    #[arg(long = "max-memory", alias = "max-memory-mib", value_name = "MIB", default_value_t = 1024)]
+    #[arg(
+        long = "max-memory",
+        alias = "max-memory-mib",
+        value_name = "MIB",
+        default_value_t = 1024
+    )]
     pub max_memory_mib: u32,
     /// Score every Nth frame with VMAF.
     #[arg(long, default_value_t = 1)]

@@ -63,6 +63,13 @@ pub enum Error {
         encoder: String,
         message: String,
     },
+    /// An external encoder program that could not run, failed, crashed or timed out.
+    #[error("{field}: encoder program {program} {message}")]
+    ExternalEncoder {
+        field: String,
+        program: String,
+        message: String,
+    },
     /// A filter graph that FFmpeg refused.
     #[error("{field}: filter graph `{graph}` rejected: {message}")]
     Filter {

@@ -69,23 +69,57 @@ pub fn open(source: &InputSource) -> Result<ff::format::context::Input> {
         }
         InputSource::Lavfi(g) => (g.clone(), Some("lavfi")),
     };
+    open_url(&url, &path, format, &[])
+}
+
+/// Opens `path` with the demuxer `format` (None: probe) and demuxer `options` (such as the
+/// frame rate of a raw elementary stream).
+pub fn open_file_as(
+    path: &Path,
+    format: Option<&str>,
+    options: &[(&str, &str)],
+) -> Result<ff::format::context::Input> {
+    crate::init();
+    if !path.is_file() {
+        return Err(Error::NotFound {
+            path: path.to_path_buf(),
+        });
+    }
+    open_url(&path.to_string_lossy(), path, format, options)
+}
+
+fn open_url(
+    url: &str,
+    path: &Path,
+    format: Option<&str>,
+    options: &[(&str, &str)],
+) -> Result<ff::format::context::Input> {
+    let path = path.to_path_buf();
     let c_url = CString::new(url).map_err(|_| Error::NotMedia {
         path: path.clone(),
         reason: "path contains a NUL byte".into(),
     })?;
+    let mut dict = ff::Dictionary::new();
+    for (k, v) in options {
+        dict.set(k, v);
+    }
     crate::log::clear();
     // SAFETY: plain FFI calls with valid, NUL-terminated strings; on success `ctx` is an opened
     // AVFormatContext whose ownership passes to `Input::wrap` (which closes it on drop); on
-    // failure avformat_open_input frees it and leaves it null.
+    // failure avformat_open_input frees it and leaves it null. The options dictionary is ours:
+    // avformat_open_input leaves in it what the demuxer did not use, and we free it.
     unsafe {
         let fmt = match format {
             Some(name) => {
-                let c = CString::new(name).expect("static name");
+                let c = CString::new(name).map_err(|_| Error::NotMedia {
+                    path: path.clone(),
+                    reason: "a format name with a NUL byte".into(),
+                })?;
                 let f = ffi::av_find_input_format(c.as_ptr());
                 if f.is_null() {
                     return Err(Error::NotMedia {
                         path,
-                        reason: "this FFmpeg has no lavfi input device".into(),
+                        reason: format!("this FFmpeg has no `{name}` demuxer"),
                     });
                 }
                 f
@@ -93,7 +127,9 @@ pub fn open(source: &InputSource) -> Result<ff::format::context::Input> {
             None => ptr::null(),
         };
         let mut ctx: *mut ffi::AVFormatContext = ptr::null_mut();
-        let rc = ffi::avformat_open_input(&mut ctx, c_url.as_ptr(), fmt as _, ptr::null_mut());
+        let mut opts = dict.disown();
+        let rc = ffi::avformat_open_input(&mut ctx, c_url.as_ptr(), fmt as _, &mut opts);
+        ffi::av_dict_free(&mut opts);
         if rc < 0 {
             return Err(Error::NotMedia {
                 path,

@@ -18,6 +18,7 @@ use serde::Serialize;
 
 use crate::encode::{AudioEncode, AudioEncodeSetup, VideoEncode, VideoEncodeSetup};
 use crate::error::{Error, Result};
+use crate::external::{Bitstream, ExternalEncode, ExternalEncodeSetup, ExternalEncoder};
 use crate::filter::{frame_rate_plan, output_size, Rate, Sampler, ScaleAlgorithm, VideoGraphPlan};
 use crate::input::{self, AudioDecode, AudioInfo, InputSource, VideoDecode, VideoInfo};
 use crate::media::{self, AudioFrame, MuxItem, MuxPacket, VideoFrame};
@@ -119,6 +120,8 @@ pub struct OutputPlan {
     pub passthrough: bool,
     /// Serial or parallel per task.
     pub modes: FlowModes,
+    /// An encoder program instead of the libavcodec encoder `codec`.
+    pub external: Option<ExternalEncoder>,
 }
 
 /// A validated job.
@@ -270,40 +273,44 @@ fn plan_output(
         o.threads = None;
         o.gop = None;
     }
-    let codec = match (o.codec.as_deref(), container) {
-        (Some(c), _) => c.to_string(),
-        (None, _) => {
-            return Err(Error::Spec {
-                field: format!("{field}.codec"),
-                message: "missing (e.g. codec = \"libx264\")".into(),
-            })
-        }
-    };
-    let enc = ff::encoder::find_by_name(&codec).ok_or_else(|| Error::UnknownCodec {
-        field: format!("{field}.codec"),
-        what: "encoder",
-        name: codec.clone(),
-    })?;
-    if enc.medium() != ff::media::Type::Video {
-        return Err(Error::Spec {
-            field: format!("{field}.codec"),
-            message: format!("{codec} is not a video encoder"),
-        });
-    }
-    if container.can_carry(enc.id()) == Some(false) {
-        return Err(Error::Spec {
-            field: format!("{field}.codec"),
-            message: format!(
-                "the {} container cannot carry {codec} ({})",
-                container.muxer(),
-                enc.id().name()
-            ),
-        });
-    }
     let rc =
         o.rc.as_ref()
             .map(|r| RateControl::from_spec(r, &format!("{field}.rc")))
             .transpose()?;
+    let external = external_plan(&o, rc.as_ref(), &field, container)?;
+    let codec = match (&external, o.codec.as_deref()) {
+        (Some(e), _) => external_name(e),
+        (None, Some(c)) => c.to_string(),
+        (None, None) => {
+            return Err(Error::Spec {
+                field: format!("{field}.codec"),
+                message: "missing (e.g. codec = \"libx264\", or a `command`)".into(),
+            })
+        }
+    };
+    if external.is_none() {
+        let enc = ff::encoder::find_by_name(&codec).ok_or_else(|| Error::UnknownCodec {
+            field: format!("{field}.codec"),
+            what: "encoder",
+            name: codec.clone(),
+        })?;
+        if enc.medium() != ff::media::Type::Video {
+            return Err(Error::Spec {
+                field: format!("{field}.codec"),
+                message: format!("{codec} is not a video encoder"),
+            });
+        }
+        if container.can_carry(enc.id()) == Some(false) {
+            return Err(Error::Spec {
+                field: format!("{field}.codec"),
+                message: format!(
+                    "the {} container cannot carry {codec} ({})",
+                    container.muxer(),
+                    enc.id().name()
+                ),
+            });
+        }
+    }
     let scale = match &o.scale {
         Some(name) => ScaleAlgorithm::parse(name).ok_or_else(|| Error::Spec {
             field: format!("{field}.scale"),
@@ -415,7 +422,8 @@ fn plan_output(
         },
     };
     // Rate-control numbers that do not depend on the source (ranges are checked per source
-    // bit depth when the job runs; this catches them early for 8-bit output).
+    // bit depth when the job runs; this catches them early for 8-bit output). An external
+    // program's ranges are its own business.
     let probe_req = EncoderRequest {
         field: &field,
         codec: &codec,
@@ -434,7 +442,9 @@ fn plan_output(
         pass: Pass::Only,
         stats_file: None,
     };
-    encoder_config(&probe_req)?;
+    if external.is_none() {
+        encoder_config(&probe_req)?;
+    }
     mux::check_writable(&path, &field)?;
     let t = o.tasks.unwrap_or_default();
     Ok(OutputPlan {
@@ -465,7 +475,98 @@ fn plan_output(
             encode: mode(t.encode.or(ex.encode), defaults.encode),
             mux: mode(t.mux.or(ex.mux), defaults.mux),
         },
+        external,
     })
+}
+
+/// How an output's encoder program is named in reports: `external:` and the program's file
+/// name.
+fn external_name(e: &ExternalEncoder) -> String {
+    let program = e.command.first().map(String::as_str).unwrap_or("");
+    let base = Path::new(program)
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_else(|| program.to_string());
+    format!("external:{base}")
+}
+
+/// The encoder program of an output that names one, checked: its template against the rate
+/// control, its bitstream format, what the container can carry.
+fn external_plan(
+    o: &crate::spec::OutputSettings,
+    rc: Option<&RateControl>,
+    field: &str,
+    container: Container,
+) -> Result<Option<ExternalEncoder>> {
+    let Some(command) = &o.command else {
+        for (name, set) in [
+            ("command_version", o.command_version.is_some()),
+            ("output_format", o.output_format.is_some()),
+            ("command_input", o.command_input.is_some()),
+            ("timeout_s", o.timeout_s.is_some()),
+        ] {
+            if set {
+                return Err(Error::Spec {
+                    field: format!("{field}.{name}"),
+                    message: "only applies to an encoder program (`command`)".into(),
+                });
+            }
+        }
+        return Ok(None);
+    };
+    crate::external::check_template(command, rc, &format!("{field}.command"))?;
+    let names = || {
+        Bitstream::ALL
+            .iter()
+            .map(|b| b.name())
+            .collect::<Vec<_>>()
+            .join(", ")
+    };
+    let output_format = match &o.output_format {
+        None => {
+            return Err(Error::Spec {
+                field: format!("{field}.output_format"),
+                message: format!("missing: the bitstream the program writes ({})", names()),
+            })
+        }
+        Some(n) => Bitstream::from_name(n).ok_or_else(|| Error::Spec {
+            field: format!("{field}.output_format"),
+            message: format!("unknown bitstream `{n}` ({})", names()),
+        })?,
+    };
+    let carried = match output_format {
+        Bitstream::H264 => Some(ff::codec::Id::H264),
+        Bitstream::Hevc => Some(ff::codec::Id::HEVC),
+        Bitstream::Obu => Some(ff::codec::Id::AV1),
+        _ => None,
+    };
+    if let Some(id) = carried {
+        if container.can_carry(id) == Some(false) {
+            return Err(Error::Spec {
+                field: format!("{field}.output_format"),
+                message: format!(
+                    "the {} container cannot carry {}",
+                    container.muxer(),
+                    id.name()
+                ),
+            });
+        }
+    }
+    if let Some(t) = o.timeout_s {
+        if !(t.is_finite() && t > 0.0) {
+            return Err(Error::Spec {
+                field: format!("{field}.timeout_s"),
+                message: format!("must be a positive number of seconds, not {t}"),
+            });
+        }
+    }
+    Ok(Some(ExternalEncoder {
+        command: command.clone(),
+        version: o.command_version.clone(),
+        output_format,
+        input: o.command_input.unwrap_or_default(),
+        timeout_s: o.timeout_s,
+    }))
 }
 
 /// What one output became.
@@ -645,16 +746,23 @@ fn resolve_output(plan: &OutputPlan, v: &VideoInfo) -> Result<Resolved> {
         None => (v.width, v.height),
     };
     let (w, h) = output_size(base_w, base_h, plan.width, plan.height);
-    let codec = ff::encoder::find_by_name(&plan.codec).ok_or_else(|| Error::UnknownCodec {
-        field: format!("{field}.codec"),
-        what: "encoder",
-        name: plan.codec.clone(),
-    })?;
     let wanted = match &plan.pix_fmt {
         Some(p) => media::pix_fmt_by_name(p).expect("validated"),
         None => v.pix_fmt,
     };
-    let pix_fmt = best_pix_fmt(&codec, wanted);
+    let pix_fmt = match &plan.external {
+        // An encoder program reads Y4M: the nearest planar format of the same depth.
+        Some(_) => crate::external::y4m_format(wanted),
+        None => {
+            let codec =
+                ff::encoder::find_by_name(&plan.codec).ok_or_else(|| Error::UnknownCodec {
+                    field: format!("{field}.codec"),
+                    what: "encoder",
+                    name: plan.codec.clone(),
+                })?;
+            best_pix_fmt(&codec, wanted)
+        }
+    };
     if plan.pix_fmt.is_some() && pix_fmt != wanted {
         return Err(Error::Spec {
             field: format!("{field}.pix_fmt"),
@@ -695,7 +803,9 @@ fn resolve_output(plan: &OutputPlan, v: &VideoInfo) -> Result<Resolved> {
         pass: if passes == 2 { Pass::First } else { Pass::Only },
         stats_file: stats_file.as_deref(),
     };
-    encoder_config(&req)?;
+    if plan.external.is_none() {
+        encoder_config(&req)?;
+    }
     Ok(Resolved {
         plan: plan.clone(),
         width: w,
@@ -1047,41 +1157,76 @@ fn execute(
             (PassKind::Final, 2) => (Pass::Second, None, Some(r.stats_text.clone())),
             _ => (Pass::Only, None, None),
         };
-        let config = encoder_config(&EncoderRequest {
-            field: &p.field,
-            codec: &p.codec,
-            preset: p.preset.as_ref(),
-            threads: p.threads,
-            rc: p.rc.as_ref(),
-            params: p.params.as_deref(),
-            options: Some(&p.options),
-            gop: p.gop,
-            bit_depth: media::bit_depth(r.pix_fmt),
-            pass,
-            stats_file: r.stats_file.as_deref(),
-        })?;
-        let uses_context_stats = config.stats == Some(StatsChannel::Context);
-        let setup = VideoEncodeSetup {
-            field: p.field.clone(),
-            config,
-            stream: 0,
-            frame_rate: r.rate,
-            cfr_time_base: r.cfr_time_base,
-            global_header,
-            force_key_every_s: p.hls_time,
-            passthrough: p.passthrough,
-            stats_out: if uses_context_stats { stats_out } else { None },
-            stats_in: if uses_context_stats { stats_in } else { None },
+        let encode = match &p.external {
+            Some(ext) => {
+                let setup = ExternalEncodeSetup {
+                    field: p.field.clone(),
+                    encoder: ext.clone(),
+                    rc: p.rc.clone(),
+                    threads: p.threads.unwrap_or(0),
+                    pass: match pass {
+                        Pass::First => Some(1),
+                        Pass::Second => Some(2),
+                        Pass::Only => None,
+                    },
+                    stats_file: r.stats_file.clone(),
+                    frame_rate: r.rate,
+                    frames: if p.fps.is_none() {
+                        vinfo.frames.unwrap_or(0)
+                    } else {
+                        0
+                    },
+                    stream: 0,
+                    keep_output: kind == PassKind::Final,
+                };
+                task::stage(
+                    p.modes.encode,
+                    policy,
+                    ExternalEncode::new(setup),
+                    format!("encode[{}] {}", p.index, p.codec),
+                    "encode",
+                    video_mux,
+                    state.clone(),
+                )
+            }
+            None => {
+                let config = encoder_config(&EncoderRequest {
+                    field: &p.field,
+                    codec: &p.codec,
+                    preset: p.preset.as_ref(),
+                    threads: p.threads,
+                    rc: p.rc.as_ref(),
+                    params: p.params.as_deref(),
+                    options: Some(&p.options),
+                    gop: p.gop,
+                    bit_depth: media::bit_depth(r.pix_fmt),
+                    pass,
+                    stats_file: r.stats_file.as_deref(),
+                })?;
+                let uses_context_stats = config.stats == Some(StatsChannel::Context);
+                let setup = VideoEncodeSetup {
+                    field: p.field.clone(),
+                    config,
+                    stream: 0,
+                    frame_rate: r.rate,
+                    cfr_time_base: r.cfr_time_base,
+                    global_header,
+                    force_key_every_s: p.hls_time,
+                    passthrough: p.passthrough,
+                    stats_out: if uses_context_stats { stats_out } else { None },
+                    stats_in: if uses_context_stats { stats_in } else { None },
+                };
+                task::stage(
+                    p.modes.encode,
+                    policy,
+                    VideoEncode::new(setup),
+                    format!("encode[{}] {}", p.index, p.codec),
+                    "encode",
+                    video_mux,
+                    state.clone(),
+                )
+            }
         };
-        let encode = task::stage(
-            p.modes.encode,
-            policy,
-            VideoEncode::new(setup),
-            format!("encode[{}] {}", p.index, p.codec),
-            "encode",
-            video_mux,
-            state.clone(),
-        );
         let filter_threads = p.threads.unwrap_or(0);
         let vf = crate::video_filter::VideoFilter::new(
             p.field.clone(),

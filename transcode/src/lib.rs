@@ -12,6 +12,7 @@
 pub mod cpu;
 pub mod encode;
 pub mod error;
+pub mod external;
 pub mod filter;
 pub mod input;
 pub mod job;

@@ -82,6 +82,18 @@ pub struct OutputSettings {
     pub passthrough: Option<bool>,
     /// Serial or parallel execution of this output's tasks.
     pub tasks: Option<TaskModesSpec>,
+    /// An encoder program instead of a libavcodec encoder: the program and its argument
+    /// template (`{input}`, `{output}`, `{crf}`, ... see `external::PLACEHOLDERS`). When set,
+    /// `codec`, `preset`, `params` and `options` do not apply.
+    pub command: Option<Vec<String>>,
+    /// A command that prints the program's version (its first line is recorded).
+    pub command_version: Option<Vec<String>>,
+    /// The bitstream the program writes: ivf, obu, h264, hevc, mkv, webm, mp4.
+    pub output_format: Option<String>,
+    /// How the program reads `{input}`: "fifo" (default, streamed) or "file" (written first).
+    pub command_input: Option<crate::external::InputMode>,
+    /// Seconds after which the program is killed.
+    pub timeout_s: Option<f64>,
 }
 
 /// A TOML scalar: presets and options may be written as numbers or strings.
@@ -304,6 +316,11 @@ impl OutputSettings {
                 }),
                 (a, b) => a.or(b),
             },
+            command: self.command.or(l.command),
+            command_version: self.command_version.or(l.command_version),
+            output_format: self.output_format.or(l.output_format),
+            command_input: self.command_input.or(l.command_input),
+            timeout_s: self.timeout_s.or(l.timeout_s),
         }
     }
 }

@@ -71,6 +71,9 @@ pub struct TaskStats {
     /// The part of `cpu_s` spent on threads the task's library spawned (encoder or decoder
     /// worker threads), as opposed to the thread that ran the task.
     pub helper_cpu_s: f64,
+    /// CPU seconds the core spent around an external encoder program (streaming its input,
+    /// reading back its bitstream), kept apart from the program's own `cpu_s`.
+    pub overhead_cpu_s: f64,
     /// Bytes the task wrote or produced (encoded bytes for an encoder, file size for a muxer).
     pub bytes_out: u64,
     /// Corrupt packets skipped (decoders).

@@ -39,6 +39,12 @@ const BUILD: &[&str] = &[
 const TEST: &[&str] = &[
     // Headless browser: the reports crate opens its HTML page in it.
     "chromium",
+    // Encoder programs: the external-encoder tests run them as tasks of the transcode core.
+    "x264",
+    "x265",
+    "svt-av1",
+    "aom-tools",
+    "vpx-tools",
 ];
 
 /// The packages `need` asks for.
