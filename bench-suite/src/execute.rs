@@ -346,6 +346,63 @@ fn base_record(ctx: &Context<'_>, job: &Job, key: &str) -> EncodeRecord {
     }
 }
 
+/// The encode of `job` from the cache, or encoded now (and cached); the second value says it
+/// was encoded now. `out` is where its file goes.
+fn encode_or_cached(
+    ctx: &Context<'_>,
+    job: &Job,
+    key: &str,
+    out: &Path,
+) -> (Result<EncodeOutcome, String>, bool) {
+    if let Some(e) = ctx
+        .cache
+        .get::<EncodeOutcome>("encodes", key)
+        .filter(|_| out.is_file())
+    {
+        return (Ok(e), false);
+    }
+    if let Some(dir) = out.parent() {
+        let _ = std::fs::create_dir_all(dir);
+    }
+    let r = encode(ctx, job, out);
+    if let Ok(e) = &r {
+        ctx.cache.put("encodes", key, e);
+    }
+    (r, true)
+}
+
+/// The bitrate `job` reaches, from its encode (cached or encoded now, not scored): what sets
+/// the targets of the points derived from it when its own record is not at hand.
+pub fn encode_bitrate(ctx: &Context<'_>, job: &Job) -> Result<f64, String> {
+    let key = encode_key(ctx, job);
+    let out = ctx
+        .cache
+        .encode_path(&key, ctx.suite.container.extension(), &ctx.scratch);
+    let (enc, _) = encode_or_cached(ctx, job, &key, &out);
+    if !ctx.cache.enabled() {
+        let _ = std::fs::remove_file(&out);
+    }
+    let mut record = base_record(ctx, job, &key);
+    fill_encode(&mut record, &enc?);
+    Ok(record.bitrate_kbps)
+}
+
+/// Whether a bitrate target that `record` fell well short of was reachable: the same encoder at
+/// its lowest quantiser on the same content (None when the target was met, or the encoder's
+/// quantiser range is unknown).
+fn probe_reachable(ctx: &Context<'_>, job: &Job, record: &EncodeRecord) -> Option<(bool, f64)> {
+    let target = record.target_kbps?;
+    if record.bitrate_kbps >= 0.9 * target {
+        return None;
+    }
+    let qp = rdbench_transcode::settings::lowest_qp(job.config.codec.as_deref()?)?;
+    let mut probe = job.clone();
+    probe.rc = RcSpec::Qp { value: qp };
+    probe.repetition = 0;
+    let kbps = encode_bitrate(ctx, &probe).ok()?;
+    Some((kbps >= target, kbps))
+}
+
 /// Runs one job (or takes it from the cache).
 pub fn execute(ctx: &Context<'_>, job: &Job) -> JobRun {
     let (wall0, cpu0) = (Instant::now(), cpu::thread_cpu_s());
@@ -361,23 +418,16 @@ pub fn execute(ctx: &Context<'_>, job: &Job) -> JobRun {
     // transcode core and the scorer.
     let (mut encoded_now, mut in_calls_cpu, mut helper_cpu, mut encode_cpu_now) =
         (false, 0.0, 0.0, 0.0);
-    let cached_encode: Option<EncodeOutcome> =
-        ctx.cache.get("encodes", &key).filter(|_| out.is_file());
-    let enc = match cached_encode {
-        Some(e) => Ok(e),
-        None => {
-            let c = cpu::thread_cpu_s();
-            let r = encode(ctx, job, &out);
-            in_calls_cpu += cpu::thread_cpu_s() - c;
-            if let Ok(e) = &r {
-                encoded_now = true;
-                helper_cpu += e.transcode_helper_cpu_s;
-                encode_cpu_now = e.encode_cpu_s;
-                ctx.cache.put("encodes", &key, e);
-            }
-            r
+    let c = cpu::thread_cpu_s();
+    let (enc, fresh) = encode_or_cached(ctx, job, &key, &out);
+    if fresh {
+        in_calls_cpu += cpu::thread_cpu_s() - c;
+        if let Ok(e) = &enc {
+            encoded_now = true;
+            helper_cpu += e.transcode_helper_cpu_s;
+            encode_cpu_now = e.encode_cpu_s;
         }
-    };
+    }
     let enc = match enc {
         Ok(e) => e,
         Err(msg) => {
@@ -417,6 +467,12 @@ pub fn execute(ctx: &Context<'_>, job: &Job) -> JobRun {
         let _ = std::fs::remove_file(&out);
     }
     fill_encode(&mut record, &enc);
+    let c = cpu::thread_cpu_s();
+    if let Some((reachable, kbps)) = probe_reachable(ctx, job, &record) {
+        record.target_reachable = Some(reachable);
+        record.reachable_kbps = Some(kbps);
+    }
+    in_calls_cpu += cpu::thread_cpu_s() - c;
     let mut frames = frame_records(&job.id, &enc.packets);
     match sc {
         Ok(s) => fill_scores(&mut record, &mut frames, &s, &ctx.suite.metrics),

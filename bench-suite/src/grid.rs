@@ -37,12 +37,38 @@ pub struct Job {
     pub point: u32,
     /// The point as written.
     pub spec: PointSpec,
-    /// The rate control for this sequence.
+    /// The rate control for this sequence (a derived target holds a placeholder until
+    /// [`Job::resolve`] sets the bitrate its source reached).
     pub rc: RcSpec,
     /// Repetition.
     pub repetition: u32,
     /// Relative cost estimate (for ordering).
     pub cost: f64,
+}
+
+impl Job {
+    /// Whether the target of this job comes from another job's bitrate.
+    pub fn is_derived(&self) -> bool {
+        self.spec.derived().is_some()
+    }
+
+    /// The id of the job whose bitrate sets this job's target (its first repetition).
+    pub fn source_id(&self) -> Option<String> {
+        let d = self.spec.derived()?;
+        Some(format!(
+            "{}/{}/{}/{}/{}/r0",
+            self.source.corpus, self.source.seq.sequence.id, d.config, d.mode, d.index
+        ))
+    }
+
+    /// Sets a derived target to `kbps` (rounded like every bitrate target).
+    pub fn resolve(&mut self, kbps: f64) {
+        let s = &self.source.seq.sequence;
+        let pixels_per_s = s.width as f64 * s.height as f64 * s.fps.as_f64();
+        self.rc = self
+            .spec
+            .rc_with(pixels_per_s, Some((kbps * 10.0).round() / 10.0));
+    }
 }
 
 /// Relative encoder CPU cost per pixel at the presets people use (x264 medium = 1).
@@ -72,7 +98,7 @@ pub fn expand(suite: &Suite, sources: &[Arc<SourceSequence>]) -> Vec<Job> {
         let pixels = s.width as f64 * s.height as f64 * src.seq.frames as f64;
         for cfg in &suite.spec.configs {
             let cfg = Arc::new(cfg.clone());
-            for (mode, point, spec) in cfg.points() {
+            for (mode, point, spec) in cfg.points_in(&suite.spec.configs) {
                 let rc = spec.rc(pixels_per_s);
                 let passes = if mode == RcMode::Abr2 { 2.0 } else { 1.0 };
                 let score = 1.5 * suite.metrics.len() as f64 / 3.0;

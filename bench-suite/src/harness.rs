@@ -252,7 +252,8 @@ pub fn run(
     })?;
 
     let srcs = sources(suite, &corpus_cache, observer)?;
-    let all = grid::shard(grid::expand(suite, &srcs), manifest.shard.or(options.shard));
+    let everything = grid::expand(suite, &srcs);
+    let all = grid::shard(everything.clone(), manifest.shard.or(options.shard));
     let total = all.len();
     // Resume: skip finished jobs; a job that was running when the process died is retried once,
     // and recorded as failed if it kills the process again.
@@ -298,8 +299,12 @@ pub fn run(
         write_atomic(&path, &serde_json::to_vec(c).expect("records serialise"))?;
         let _ = std::fs::remove_file(running_marker(&jobs_dir, &c.record.job_id));
     }
-    let todo = grid::longest_first(todo);
-    observer.planned(todo.len(), total - todo.len());
+    // Jobs whose bitrate target comes from another job's encode (`abr_from`) run after the
+    // others, once their sources are known.
+    let (derived, fixed): (Vec<Job>, Vec<Job>) = todo.into_iter().partition(|j| j.is_derived());
+    let todo = grid::longest_first(fixed);
+    let planned = todo.len() + derived.len();
+    observer.planned(planned, total - planned);
 
     let ctx = Context {
         suite,
@@ -327,77 +332,157 @@ pub fn run(
         .thread_name(|i| format!("bench-job-{i}"))
         .build()
         .map_err(|e| HarnessError::Pool(e.to_string()))?;
-    let next = AtomicUsize::new(0);
     let done = AtomicUsize::new(0);
     let stop = AtomicBool::new(false);
     let runs: Mutex<Vec<JobRun>> = Mutex::new(Vec::new());
     let write_error: Mutex<Option<RunError>> = Mutex::new(None);
     let phase_start = Instant::now();
-    pool.scope(|s| {
-        for _ in 0..n_jobs {
-            s.spawn(|_| loop {
-                if stop.load(Ordering::SeqCst) {
-                    break;
-                }
-                let i = next.fetch_add(1, Ordering::SeqCst);
-                let Some(job) = todo.get(i) else { break };
-                let marker = running_marker(&jobs_dir, &job.id);
-                let attempts: u32 = std::fs::read_to_string(&marker)
-                    .ok()
-                    .and_then(|s| s.trim().parse().ok())
-                    .unwrap_or(0);
-                let _ = std::fs::write(&marker, format!("{}", attempts + 1));
-                let run =
-                    std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| execute(&ctx, job)))
-                        .unwrap_or_else(|p| {
-                            let msg = p
-                                .downcast_ref::<String>()
-                                .cloned()
-                                .or_else(|| p.downcast_ref::<&str>().map(|s| s.to_string()))
-                                .unwrap_or_default();
-                            JobRun {
-                                result: JobResult {
-                                    record: EncodeRecord {
-                                        run_id: ctx.run_id.clone(),
-                                        job_id: job.id.clone(),
-                                        status: JobStatus::Failed,
-                                        error: Some(format!("internal error: {msg}")),
-                                        corpus: job.source.corpus.clone(),
-                                        sequence: job.source.seq.sequence.id.clone(),
-                                        class: job.source.seq.sequence.class.to_string(),
-                                        config: job.config.name.clone(),
-                                        codec: job.config.encoder_name(),
-                                        rc_mode: job.mode,
-                                        repetition: job.repetition,
-                                        rc_point: job.point,
-                                        ..Default::default()
-                                    },
-                                    frames: Vec::new(),
-                                },
-                                cpu_s: 0.0,
-                                overhead_cpu_s: 0.0,
-                                encode_cpu_s: 0.0,
-                                wall_s: 0.0,
-                            }
-                        });
-                let path = jobs_dir.join(job_file_name(&job.id));
-                let mut run = run;
-                let c = rdbench_transcode::cpu::thread_cpu_s();
-                let written = write_atomic(
-                    &path,
-                    &serde_json::to_vec(&run.result).expect("records serialise"),
-                );
-                // Writing the record is the harness's own work too.
-                run.overhead_cpu_s += rdbench_transcode::cpu::thread_cpu_s() - c;
-                match written {
-                    Ok(()) => {
-                        let _ = std::fs::remove_file(&marker);
-                        let n = done.fetch_add(1, Ordering::SeqCst) + 1;
-                        observer.finished(&run.result.record, n, todo.len());
-                        runs.lock().unwrap_or_else(|p| p.into_inner()).push(run);
+    let record = |run: JobRun| -> Result<(), RunError> {
+        let path = jobs_dir.join(job_file_name(&run.result.record.job_id));
+        write_atomic(
+            &path,
+            &serde_json::to_vec(&run.result).expect("records serialise"),
+        )?;
+        let n = done.fetch_add(1, Ordering::SeqCst) + 1;
+        observer.finished(&run.result.record, n, planned);
+        runs.lock().unwrap_or_else(|p| p.into_inner()).push(run);
+        Ok(())
+    };
+    let run_phase = |todo: &[Job]| {
+        let next = AtomicUsize::new(0);
+        pool.scope(|s| {
+            for _ in 0..n_jobs {
+                s.spawn(|_| loop {
+                    if stop.load(Ordering::SeqCst) {
+                        break;
                     }
-                    Err(e) => {
-                        let _ = std::fs::remove_file(&marker);
+                    let i = next.fetch_add(1, Ordering::SeqCst);
+                    let Some(job) = todo.get(i) else { break };
+                    let marker = running_marker(&jobs_dir, &job.id);
+                    let attempts: u32 = std::fs::read_to_string(&marker)
+                        .ok()
+                        .and_then(|s| s.trim().parse().ok())
+                        .unwrap_or(0);
+                    let _ = std::fs::write(&marker, format!("{}", attempts + 1));
+                    let run = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+                        execute(&ctx, job)
+                    }))
+                    .unwrap_or_else(|p| {
+                        let msg = p
+                            .downcast_ref::<String>()
+                            .cloned()
+                            .or_else(|| p.downcast_ref::<&str>().map(|s| s.to_string()))
+                            .unwrap_or_default();
+                        JobRun {
+                            result: JobResult {
+                                record: EncodeRecord {
+                                    run_id: ctx.run_id.clone(),
+                                    job_id: job.id.clone(),
+                                    status: JobStatus::Failed,
+                                    error: Some(format!("internal error: {msg}")),
+                                    corpus: job.source.corpus.clone(),
+                                    sequence: job.source.seq.sequence.id.clone(),
+                                    class: job.source.seq.sequence.class.to_string(),
+                                    config: job.config.name.clone(),
+                                    codec: job.config.encoder_name(),
+                                    rc_mode: job.mode,
+                                    repetition: job.repetition,
+                                    rc_point: job.point,
+                                    ..Default::default()
+                                },
+                                frames: Vec::new(),
+                            },
+                            cpu_s: 0.0,
+                            overhead_cpu_s: 0.0,
+                            encode_cpu_s: 0.0,
+                            wall_s: 0.0,
+                        }
+                    });
+                    let path = jobs_dir.join(job_file_name(&job.id));
+                    let mut run = run;
+                    let c = rdbench_transcode::cpu::thread_cpu_s();
+                    let written = write_atomic(
+                        &path,
+                        &serde_json::to_vec(&run.result).expect("records serialise"),
+                    );
+                    // Writing the record is the harness's own work too.
+                    run.overhead_cpu_s += rdbench_transcode::cpu::thread_cpu_s() - c;
+                    match written {
+                        Ok(()) => {
+                            let _ = std::fs::remove_file(&marker);
+                            let n = done.fetch_add(1, Ordering::SeqCst) + 1;
+                            observer.finished(&run.result.record, n, planned);
+                            runs.lock().unwrap_or_else(|p| p.into_inner()).push(run);
+                        }
+                        Err(e) => {
+                            let _ = std::fs::remove_file(&marker);
+                            stop.store(true, Ordering::SeqCst);
+                            write_error
+                                .lock()
+                                .unwrap_or_else(|p| p.into_inner())
+                                .get_or_insert(e);
+                        }
+                    }
+                });
+            }
+        });
+    };
+    run_phase(&todo);
+    // Resolve the derived targets: from this run's records, else from the source encode
+    // itself (a shard may not hold the jobs its targets come from; the encode cache makes that
+    // free when the shards share it).
+    let mut ready = Vec::new();
+    if !stop.load(Ordering::SeqCst) {
+        for mut job in derived {
+            let source = job.source_id().expect("derived");
+            let from_record = std::fs::read(jobs_dir.join(job_file_name(&source)))
+                .ok()
+                .and_then(|b| serde_json::from_slice::<JobResult>(&b).ok());
+            let kbps = match from_record {
+                Some(r) if r.record.is_ok() => Ok(r.record.bitrate_kbps),
+                Some(r) => Err(r.record.error.unwrap_or_default()),
+                None => match everything.iter().find(|j| j.id == source) {
+                    Some(src) => crate::execute::encode_bitrate(&ctx, src),
+                    None => Err("it is not a job of this suite".into()),
+                },
+            };
+            match kbps {
+                Ok(k) if k > 0.0 => {
+                    job.resolve(k);
+                    ready.push(job);
+                }
+                other => {
+                    let why = match other {
+                        Err(e) => e,
+                        Ok(k) => format!("it reached {k} kbit/s"),
+                    };
+                    let failed = JobRun {
+                        result: JobResult {
+                            record: EncodeRecord {
+                                run_id: ctx.run_id.clone(),
+                                job_id: job.id.clone(),
+                                status: JobStatus::Failed,
+                                error: Some(format!(
+                                    "its target is the bitrate of {source}, which has none: {why}"
+                                )),
+                                corpus: job.source.corpus.clone(),
+                                sequence: job.source.seq.sequence.id.clone(),
+                                class: job.source.seq.sequence.class.to_string(),
+                                config: job.config.name.clone(),
+                                codec: job.config.encoder_name(),
+                                rc_mode: job.mode,
+                                rc_point: job.point,
+                                repetition: job.repetition,
+                                ..Default::default()
+                            },
+                            frames: Vec::new(),
+                        },
+                        cpu_s: 0.0,
+                        overhead_cpu_s: 0.0,
+                        encode_cpu_s: 0.0,
+                        wall_s: 0.0,
+                    };
+                    if let Err(e) = record(failed) {
                         stop.store(true, Ordering::SeqCst);
                         write_error
                             .lock()
@@ -405,9 +490,12 @@ pub fn run(
                             .get_or_insert(e);
                     }
                 }
-            });
+            }
         }
-    });
+    }
+    if !stop.load(Ordering::SeqCst) {
+        run_phase(&grid::longest_first(ready));
+    }
     let phase_wall = phase_start.elapsed().as_secs_f64();
     if let Some(e) = write_error.into_inner().unwrap_or_else(|p| p.into_inner()) {
         return Err(HarnessError::Write {

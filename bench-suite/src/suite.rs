@@ -148,6 +148,10 @@ pub struct ConfigSpec {
     /// ABR targets in bits per pixel (kbit/s = bpp x width x height x fps / 1000).
     #[serde(default)]
     pub abr_bpp: Vec<f64>,
+    /// ABR targets taken, per sequence, from the bitrates another configuration reached at its
+    /// CRF (or QP) points: `"x264:crf"`. Every target is then one that content can use, and
+    /// the ABR and CRF curves span the same range.
+    pub abr_from: Option<String>,
     /// Passes of the ABR encodes (1 or 2).
     #[serde(default = "one")]
     pub abr_passes: u32,
@@ -157,6 +161,8 @@ pub struct ConfigSpec {
     /// CBR targets in bits per pixel.
     #[serde(default)]
     pub cbr_bpp: Vec<f64>,
+    /// CBR targets from another configuration's CRF or QP bitrates, like `abr_from`.
+    pub cbr_from: Option<String>,
     /// CBR buffer in seconds of the target rate (default 1).
     pub cbr_buffer_s: Option<f64>,
     /// Capped-CRF points.
@@ -291,7 +297,8 @@ impl Suite {
                 ));
             }
             names.push(&c.name);
-            check_config(c, &f).map_err(|(field, message)| invalid(field, message))?;
+            check_config(c, &f, &spec.configs)
+                .map_err(|(field, message)| invalid(field, message))?;
         }
         if !names.contains(&spec.anchor.as_str()) {
             return Err(invalid(
@@ -367,6 +374,8 @@ impl Suite {
                         "cbr_kbps": c.cbr_kbps,
                         "cbr_bpp": c.cbr_bpp,
                         "cbr_buffer_s": c.cbr_buffer_s,
+                        "abr_from": c.abr_from,
+                        "cbr_from": c.cbr_from,
                         "capped_crf": c.capped_crf,
                     }),
                 )
@@ -399,23 +408,66 @@ pub enum PointSpec {
     Crf(f64),
     /// Constant QP.
     Qp(f64),
-    /// ABR at kbit/s, or at bits per pixel.
+    /// ABR at kbit/s, at bits per pixel, or at the bitrate another point reached.
     Abr {
         kbps: Option<f64>,
         bpp: Option<f64>,
+        from: Option<Derived>,
         passes: u32,
     },
-    /// CBR at kbit/s or bits per pixel, buffer in seconds.
+    /// CBR at kbit/s, bits per pixel or another point's bitrate, buffer in seconds.
     Cbr {
         kbps: Option<f64>,
         bpp: Option<f64>,
+        from: Option<Derived>,
         buffer_s: f64,
     },
     /// Capped CRF.
     Capped(CappedPoint),
 }
 
+/// A bitrate target taken from the bitrate another rate point of the suite reached on the same
+/// sequence.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Derived {
+    /// The configuration whose encode sets the target.
+    pub config: String,
+    /// Its mode (crf or qp).
+    pub mode: RcMode,
+    /// Its point in that mode.
+    pub index: u32,
+}
+
+/// Parses `"config:mode"` of `abr_from`/`cbr_from`.
+fn parse_from(text: &str) -> Option<(String, RcMode)> {
+    let (config, mode) = text.split_once(':')?;
+    let mode: RcMode = mode.trim().parse().ok()?;
+    matches!(mode, RcMode::Crf | RcMode::Qp).then(|| (config.trim().to_string(), mode))
+}
+
 impl ConfigSpec {
+    /// The targets `abr_from` (or `cbr_from`) names: one per point of the source mode, or
+    /// none when the field is absent or does not parse (the suite check reports that).
+    fn derived(&self, from: &Option<String>, all: &[ConfigSpec]) -> Vec<Derived> {
+        let Some((config, mode)) = from.as_deref().and_then(parse_from) else {
+            return Vec::new();
+        };
+        let Some(src) = all.iter().find(|c| c.name == config) else {
+            return Vec::new();
+        };
+        let n = match mode {
+            RcMode::Crf => src.crf.len(),
+            _ => src.qp.len(),
+        };
+        (0..n as u32)
+            .map(|index| Derived {
+                config: config.clone(),
+                mode,
+                index,
+            })
+            .collect()
+    }
+
     /// The encoder program of a `command` configuration.
     pub fn external(&self) -> Option<rdbench_transcode::external::ExternalEncoder> {
         use rdbench_transcode::external::{Bitstream, ExternalEncoder};
@@ -467,7 +519,46 @@ impl ConfigSpec {
         }
     }
 
-    /// Every rate point with its mode and index within the mode.
+    /// Every rate point with its mode and index within the mode; `all` is the suite's
+    /// configurations (targets derived from another configuration's points need them).
+    pub fn points_in(&self, all: &[ConfigSpec]) -> Vec<(RcMode, u32, PointSpec)> {
+        let mut out = self.points();
+        let abr_mode = if self.abr_passes == 2 {
+            RcMode::Abr2
+        } else {
+            RcMode::Abr
+        };
+        let start = out.iter().filter(|p| p.0 == abr_mode).count() as u32;
+        for (i, d) in self.derived(&self.abr_from, all).into_iter().enumerate() {
+            out.push((
+                abr_mode,
+                start + i as u32,
+                PointSpec::Abr {
+                    kbps: None,
+                    bpp: None,
+                    from: Some(d),
+                    passes: self.abr_passes,
+                },
+            ));
+        }
+        let start = out.iter().filter(|p| p.0 == RcMode::Cbr).count() as u32;
+        let buffer_s = self.cbr_buffer_s.unwrap_or(1.0);
+        for (i, d) in self.derived(&self.cbr_from, all).into_iter().enumerate() {
+            out.push((
+                RcMode::Cbr,
+                start + i as u32,
+                PointSpec::Cbr {
+                    kbps: None,
+                    bpp: None,
+                    from: Some(d),
+                    buffer_s,
+                },
+            ));
+        }
+        out
+    }
+
+    /// The rate points with fixed targets, with their mode and index within the mode.
     pub fn points(&self) -> Vec<(RcMode, u32, PointSpec)> {
         let mut out = Vec::new();
         let abr_mode = if self.abr_passes == 2 {
@@ -487,11 +578,13 @@ impl ConfigSpec {
             .map(|k| PointSpec::Abr {
                 kbps: Some(*k),
                 bpp: None,
+                from: None,
                 passes: self.abr_passes,
             })
             .chain(self.abr_bpp.iter().map(|b| PointSpec::Abr {
                 kbps: None,
                 bpp: Some(*b),
+                from: None,
                 passes: self.abr_passes,
             }))
             .collect();
@@ -505,11 +598,13 @@ impl ConfigSpec {
             .map(|k| PointSpec::Cbr {
                 kbps: Some(*k),
                 bpp: None,
+                from: None,
                 buffer_s,
             })
             .chain(self.cbr_bpp.iter().map(|b| PointSpec::Cbr {
                 kbps: None,
                 bpp: Some(*b),
+                from: None,
                 buffer_s,
             }))
             .collect();
@@ -524,10 +619,20 @@ impl ConfigSpec {
 }
 
 impl PointSpec {
-    /// The job-spec rate control for a sequence of `pixels_per_s` luma samples per second.
-    pub fn rc(&self, pixels_per_s: f64) -> RcSpec {
+    /// The point a derived target comes from.
+    pub fn derived(&self) -> Option<&Derived> {
+        match self {
+            PointSpec::Abr { from, .. } | PointSpec::Cbr { from, .. } => from.as_ref(),
+            _ => None,
+        }
+    }
+
+    /// The job-spec rate control for a sequence of `pixels_per_s` luma samples per second; a
+    /// derived target is `derived_kbps` (the bitrate its source point reached on that sequence).
+    pub fn rc_with(&self, pixels_per_s: f64, derived_kbps: Option<f64>) -> RcSpec {
         let kbps = |k: Option<f64>, b: Option<f64>| {
-            k.unwrap_or_else(|| b.unwrap_or(0.0) * pixels_per_s / 1000.0)
+            k.or(derived_kbps)
+                .unwrap_or_else(|| b.unwrap_or(0.0) * pixels_per_s / 1000.0)
         };
         match self {
             PointSpec::Crf(v) => RcSpec::Crf { value: *v },
@@ -536,6 +641,7 @@ impl PointSpec {
                 kbps: k,
                 bpp,
                 passes,
+                ..
             } => RcSpec::Abr {
                 bitrate_kbps: round_kbps(kbps(*k, *bpp)),
                 passes: Some(*passes as u8),
@@ -544,6 +650,7 @@ impl PointSpec {
                 kbps: k,
                 bpp,
                 buffer_s,
+                ..
             } => {
                 let r = round_kbps(kbps(*k, *bpp));
                 RcSpec::Cbr {
@@ -560,12 +667,70 @@ impl PointSpec {
     }
 }
 
+impl PointSpec {
+    /// The job-spec rate control for a sequence of `pixels_per_s` luma samples per second
+    /// (derived targets at a placeholder of 1000 kbit/s until their source is known).
+    pub fn rc(&self, pixels_per_s: f64) -> RcSpec {
+        let placeholder = self.derived().map(|_| 1000.0);
+        self.rc_with(pixels_per_s, placeholder)
+    }
+}
+
 /// Bitrates derived from bits per pixel, rounded to 0.1 kbit/s so job ids and cache keys are stable.
 fn round_kbps(k: f64) -> f64 {
     (k * 10.0).round() / 10.0
 }
 
-fn check_config(c: &ConfigSpec, f: &str) -> Result<(), (String, String)> {
+fn check_config(c: &ConfigSpec, f: &str, all: &[ConfigSpec]) -> Result<(), (String, String)> {
+    for (name, from, fixed) in [
+        (
+            "abr_from",
+            &c.abr_from,
+            !c.abr_kbps.is_empty() || !c.abr_bpp.is_empty(),
+        ),
+        (
+            "cbr_from",
+            &c.cbr_from,
+            !c.cbr_kbps.is_empty() || !c.cbr_bpp.is_empty(),
+        ),
+    ] {
+        let Some(text) = from else { continue };
+        let Some((config, mode)) = parse_from(text) else {
+            return Err((
+                format!("{f}.{name}"),
+                format!("`{text}` is not `CONFIG:crf` or `CONFIG:qp`"),
+            ));
+        };
+        let Some(src) = all.iter().find(|x| x.name == config) else {
+            return Err((
+                format!("{f}.{name}"),
+                format!(
+                    "`{config}` is not a configuration (have: {})",
+                    all.iter()
+                        .map(|x| x.name.as_str())
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                ),
+            ));
+        };
+        let n = if mode == RcMode::Crf {
+            src.crf.len()
+        } else {
+            src.qp.len()
+        };
+        if n == 0 {
+            return Err((
+                format!("{f}.{name}"),
+                format!("`{config}` has no {mode} points to take bitrates from"),
+            ));
+        }
+        if fixed {
+            return Err((
+                format!("{f}.{name}"),
+                format!("give the targets either as `{}` or as fixed kbit/s or bits per pixel, not both", name),
+            ));
+        }
+    }
     match (&c.codec, &c.command) {
         (Some(_), Some(_)) => {
             return Err((
@@ -643,7 +808,7 @@ fn check_config(c: &ConfigSpec, f: &str) -> Result<(), (String, String)> {
             }
         }
     }
-    if c.points().is_empty() {
+    if c.points_in(all).is_empty() {
         return Err((
             f.to_string(),
             "has no rate points (crf, qp, abr_kbps, abr_bpp, cbr_kbps, cbr_bpp or capped_crf)"
@@ -699,8 +864,18 @@ fn check_config(c: &ConfigSpec, f: &str) -> Result<(), (String, String)> {
             m @ (RcMode::Crf | RcMode::Qp) => format!("{f}.{m}[{i}]"),
         }
     };
-    for (mode, i, p) in c.points() {
-        let field = field_of(mode, i);
+    for (mode, i, p) in c.points_in(all) {
+        let field = match p.derived() {
+            Some(_) => format!(
+                "{f}.{}",
+                if mode == RcMode::Cbr {
+                    "cbr_from"
+                } else {
+                    "abr_from"
+                }
+            ),
+            None => field_of(mode, i),
+        };
         let rc = RateControl::from_spec(&p.rc(1.0e6), &field).map_err(split_err)?;
         if let Some(cmd) = &c.command {
             rdbench_transcode::external::check_template(cmd, Some(&rc), &format!("{f}.command"))
@@ -905,6 +1080,7 @@ mod tests {
         let p = PointSpec::Abr {
             kbps: None,
             bpp: Some(0.04),
+            from: None,
             passes: 1,
         };
         assert_eq!(
@@ -917,6 +1093,7 @@ mod tests {
         let c = PointSpec::Cbr {
             kbps: Some(1000.0),
             bpp: None,
+            from: None,
             buffer_s: 2.0,
         };
         assert_eq!(

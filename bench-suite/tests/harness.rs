@@ -169,3 +169,79 @@ fn a_failing_encode_is_recorded_and_the_grid_goes_on() {
     }
     assert_eq!(loaded.jobs.len(), 26);
 }
+
+#[test]
+fn derived_targets_are_the_anchors_crf_bitrates_and_unreachable_ones_are_set_apart() {
+    let d = tempfile::tempdir().unwrap();
+    let corpus = tiny_corpus(d.path());
+    let text = format!(
+        r#"name = "derived"
+corpora = ["{}"]
+metrics = ["psnr"]
+anchor = "x264"
+jobs = 2
+[[config]]
+name = "x264"
+codec = "libx264"
+preset = "veryfast"
+threads = 1
+crf = [20, 28, 36]
+abr_from = "x264:crf"
+[[config]]
+name = "x265"
+codec = "libx265"
+preset = "ultrafast"
+threads = 1
+abr_from = "x264:crf"
+cbr_kbps = [30000]
+"#,
+        corpus.display()
+    );
+    let suite = Suite::parse(&text, None).unwrap();
+    let out = run(&suite, &options(d.path(), "d"), &Silent).unwrap();
+    assert_eq!(out.failed, 0);
+    let loaded = rdbench_results::run::load(&out.dir).unwrap();
+    let rec = |id: &str| {
+        &loaded
+            .jobs
+            .iter()
+            .find(|j| j.record.job_id == id)
+            .unwrap_or_else(|| panic!("no {id}"))
+            .record
+    };
+    for seq in ["zoom", "confetti"] {
+        for i in 0..3 {
+            let crf = rec(&format!("tiny/{seq}/x264/crf/{i}/r0"));
+            for config in ["x264", "x265"] {
+                let abr = rec(&format!("tiny/{seq}/{config}/abr/{i}/r0"));
+                let want = (crf.bitrate_kbps * 10.0).round() / 10.0;
+                assert_eq!(abr.target_kbps, Some(want), "{config} {seq} abr/{i}");
+            }
+        }
+        // 30 Mbit/s on 128x72: more than x265 spends even at its lowest quantiser.
+        let cbr = rec(&format!("tiny/{seq}/x265/cbr/0/r0"));
+        assert_eq!(cbr.target_reachable, Some(false), "{cbr:?}");
+        assert!(cbr.reachable_kbps.unwrap() < 30000.0);
+    }
+    // The unreachable targets are counted apart, not as rate-control error.
+    let cbr = out
+        .summary
+        .bitrate_error
+        .iter()
+        .find(|b| b.config == "x265" && b.rc_mode == RcMode::Cbr);
+    assert!(cbr.is_none(), "{cbr:?}");
+    let abr = out
+        .summary
+        .bitrate_error
+        .iter()
+        .find(|b| b.config == "x265" && b.rc_mode == RcMode::Abr)
+        .unwrap();
+    assert_eq!((abr.encodes, abr.unreachable), (6, 0));
+    // A derived target naming a configuration that does not exist is refused at load.
+    let bad = text.replace("abr_from = \"x264:crf\"\ncbr_kbps", "abr_from = \"x266:crf\"\ncbr_kbps");
+    let e = Suite::parse(&bad, Some(std::path::Path::new("s.toml"))).unwrap_err();
+    assert_eq!(
+        e.to_string(),
+        "s.toml: config[1].abr_from: `x266` is not a configuration (have: x264, x265)"
+    );
+}

@@ -171,6 +171,10 @@ pub struct BitrateError {
     pub vbv_violations: u64,
     /// Encodes counted (one per sequence and point).
     pub encodes: u32,
+    /// Encodes left out because their target was unreachable (the encoder at its lowest
+    /// quantiser spends less than the target on that content).
+    #[serde(default)]
+    pub unreachable: u32,
 }
 
 /// The encoder (EncT) and decoder (DecT) CPU ratios of a configuration against its reference
@@ -530,14 +534,22 @@ fn speed_points(
     out
 }
 
-/// Rate-control accuracy of `config` in `mode`, over the points `keep` accepts.
+/// Rate-control accuracy of `config` in `mode`, over the points `keep` accepts; points whose
+/// target was unreachable are counted apart, not as rate-control error.
 pub fn bitrate_error_of(
     ds: &Dataset,
     config: &str,
     mode: RcMode,
     keep: impl Fn(&Point) -> bool,
 ) -> Option<BitrateError> {
-    let pts: Vec<&Point> = ds.points_of(config, mode).filter(|p| keep(p)).collect();
+    let all: Vec<&Point> = ds.points_of(config, mode).filter(|p| keep(p)).collect();
+    let unreachable = |p: &&Point| {
+        p.repetitions
+            .iter()
+            .any(|r| r.target_reachable == Some(false))
+    };
+    let pts: Vec<&Point> = all.iter().copied().filter(|p| !unreachable(p)).collect();
+    let skipped = all.iter().filter(|p| unreachable(p)).count() as u32;
     let errors: Vec<f64> = pts
         .iter()
         .filter_map(|p| {
@@ -557,6 +569,7 @@ pub fn bitrate_error_of(
         mean_error_pct: errors.iter().sum::<f64>() / n,
         vbv_violations: pts.iter().filter_map(|p| p.record.vbv_violations).sum(),
         encodes: errors.len() as u32,
+        unreachable: skipped,
     })
 }
 

@@ -69,6 +69,14 @@ pub struct EncodeRecord {
     pub bitrate_kbps: f64,
     /// (actual - target) / target in percent, for bitrate modes.
     pub bitrate_error_pct: Option<f64>,
+    /// For a bitrate mode that fell well short of its target: whether the encoder could spend
+    /// that much at all (false when even its lowest quantiser stays below the target, so the
+    /// miss is the content's, not rate control's). None when the target was met or not probed.
+    #[serde(default)]
+    pub target_reachable: Option<bool>,
+    /// The bitrate of that lowest-quantiser probe encode, kbit/s.
+    #[serde(default)]
+    pub reachable_kbps: Option<f64>,
     /// Highest bitrate over any 1 s window.
     pub peak_1s_kbps: f64,
     /// VBV violations (cbr, capped_crf; see the metrics crate's rate-control rules).

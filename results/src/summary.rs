@@ -209,11 +209,17 @@ pub fn markdown(s: &Summary) -> String {
         md.push('\n');
     }
     if !s.bitrate_error.is_empty() {
-        md.push_str("### Rate-control error\n\n| config | mode | mean abs error | max abs error | VBV violations |\n|---|---|---|---|---|\n");
+        md.push_str("### Rate-control error\n\n| config | mode | encodes | mean abs error | max abs error | VBV violations | unreachable targets |\n|---|---|---|---|---|---|---|\n");
         for b in &s.bitrate_error {
             md.push_str(&format!(
-                "| {} | {} | {:.2}% | {:.2}% | {} |\n",
-                b.config, b.rc_mode, b.mean_abs_error_pct, b.max_abs_error_pct, b.vbv_violations
+                "| {} | {} | {} | {:.2}% | {:.2}% | {} | {} |\n",
+                b.config,
+                b.rc_mode,
+                b.encodes,
+                b.mean_abs_error_pct,
+                b.max_abs_error_pct,
+                b.vbv_violations,
+                b.unreachable
             ));
         }
         md.push('\n');

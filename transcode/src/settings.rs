@@ -246,6 +246,16 @@ enum Family {
     Other,
 }
 
+/// The lowest constant quantiser `codec` accepts, where rdbench knows its range: the encode at
+/// which it spends the most bits it can on a picture (None for other encoders).
+pub fn lowest_qp(codec: &str) -> Option<f64> {
+    match family(codec) {
+        Family::X264 | Family::X265 | Family::Aom | Family::Vp9 | Family::Rav1e => Some(0.0),
+        Family::SvtAv1 => Some(1.0),
+        Family::Other => None,
+    }
+}
+
 fn family(codec: &str) -> Family {
     match codec {
         "libx264" | "libx264rgb" => Family::X264,
