@@ -2,6 +2,7 @@
 
 mod support;
 
+mod align;
 mod bench;
 mod examples;
 mod external;

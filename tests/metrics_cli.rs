@@ -88,9 +88,33 @@ fn metrics_bad_inputs_get_one_line_errors() {
     assert_one_line_error(
         &rdbench(
             d.path(),
-            &["metrics", "ref.y4m", "short.mkv", "--metrics", "psnr"],
+            &[
+                "metrics",
+                "ref.y4m",
+                "short.mkv",
+                "--metrics",
+                "psnr",
+                "--no-align",
+            ],
         ),
         &["frame counts differ", "6", "4", "--frames"],
+    );
+    // Aligned (the default), the reference frames past the distorted end are left out and said.
+    let short = rdbench(
+        d.path(),
+        &["metrics", "ref.y4m", "short.mkv", "--metrics", "psnr"],
+    );
+    assert!(
+        short.status.success(),
+        "{}",
+        String::from_utf8_lossy(&short.stderr)
+    );
+    assert!(
+        String::from_utf8_lossy(&short.stdout).contains(
+            "4 reference frames scored: 4 matched, 0 repeated, 0 distorted frames skipped; 2 reference frames after the end of the distorted stream not scored"
+        ),
+        "{}",
+        String::from_utf8_lossy(&short.stdout)
     );
     let ok = rdbench(
         d.path(),
@@ -110,12 +134,35 @@ fn metrics_bad_inputs_get_one_line_errors() {
         "a prefix compares: {}",
         String::from_utf8_lossy(&ok.stderr)
     );
+    // Another bit depth is converted, not refused.
+    let ten = rdbench(
+        d.path(),
+        &["metrics", "ref.y4m", "ten.mkv", "--metrics", "psnr"],
+    );
+    assert!(
+        ten.status.success(),
+        "{}",
+        String::from_utf8_lossy(&ten.stderr)
+    );
+    assert!(
+        String::from_utf8_lossy(&ten.stdout).contains("distorted stream converted from 10-bit"),
+        "{}",
+        String::from_utf8_lossy(&ten.stdout)
+    );
     assert_one_line_error(
         &rdbench(
             d.path(),
-            &["metrics", "ref.y4m", "ten.mkv", "--metrics", "psnr"],
+            &[
+                "metrics",
+                "ref.y4m",
+                "ref.y4m",
+                "--metrics",
+                "psnr",
+                "--feature",
+                "cambi",
+            ],
         ),
-        &["bit depths differ", "8-bit", "10-bit"],
+        &["--feature cambi", "add vmaf to --metrics"],
     );
     assert_one_line_error(
         &rdbench(

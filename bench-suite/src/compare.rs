@@ -18,6 +18,8 @@ use rdbench_metrics::{ms_ssim, psnr, ssim, MetricError};
 use rdbench_transcode::cpu;
 use rdbench_transcode::filter::ScaleAlgorithm;
 use rdbench_transcode::reader::{FrameReader, Picture, ReaderOptions};
+
+use crate::align::{best_offset, Align, Alignment, Pairing, Step, Thumb};
 use serde::Serialize;
 use thiserror::Error;
 
@@ -66,20 +68,12 @@ pub enum CompareError {
     #[error(transparent)]
     Decode(#[from] rdbench_transcode::Error),
     /// The files have different numbers of frames.
-    #[error("frame counts differ: reference {reference} has {reference_frames} frames, distorted {distorted} has {distorted_frames} (compare a prefix with --frames N)")]
+    #[error("frame counts differ: reference {reference} has {reference_frames} frames, distorted {distorted} has {distorted_frames} (compare a prefix with --frames N, or let rdbench align them)")]
     FrameCount {
         reference: PathBuf,
         reference_frames: u64,
         distorted: PathBuf,
         distorted_frames: u64,
-    },
-    /// The files have different bit depths.
-    #[error("bit depths differ: reference {reference} is {reference_depth}-bit, distorted {distorted} is {distorted_depth}-bit")]
-    BitDepth {
-        reference: PathBuf,
-        reference_depth: u8,
-        distorted: PathBuf,
-        distorted_depth: u8,
     },
     /// A picture format the metrics cannot read.
     #[error("{path}: pixel format {pix_fmt} is not planar Y'CbCr 4:2:0, 4:2:2 or 4:4:4")]
@@ -116,6 +110,8 @@ pub struct CompareOptions {
     pub queue: usize,
     /// Decoder threads per file (0: automatic).
     pub decoder_threads: u32,
+    /// How the distorted stream is aligned with the reference.
+    pub align: Align,
 }
 
 impl Default for CompareOptions {
@@ -130,6 +126,7 @@ impl Default for CompareOptions {
             scale: ScaleAlgorithm::Bicubic,
             queue: 4,
             decoder_threads: 1,
+            align: Align::Exact,
         }
     }
 }
@@ -178,6 +175,8 @@ pub struct Comparison {
     /// CPU seconds of scoring (the scoring thread, libvmaf's threads when it has them excluded).
     #[serde(skip)]
     pub score_cpu_s: f64,
+    /// How the streams were aligned.
+    pub alignment: Alignment,
 }
 
 /// A decoder on its own thread.
@@ -304,6 +303,55 @@ fn score_pair<T: rdbench_metrics::Sample>(
     Ok(())
 }
 
+/// The offset of `distorted` against `reference` that maximises luma PSNR over their first
+/// frames, searched within +-`window` frames on small grey thumbnails (the first `window` + 8
+/// frames of each are decoded once more for it).
+fn search_offset(
+    reference: &Path,
+    distorted: &Path,
+    dist_opts: &ReaderOptions,
+    window: u32,
+    threads: u32,
+) -> Result<Option<(i64, f64)>, CompareError> {
+    const PAIRS: usize = 8;
+    let thumbs = |path: &Path, opts: ReaderOptions| -> Result<Vec<Thumb>, CompareError> {
+        let mut reader = FrameReader::open(path, opts)?;
+        let mut out = Vec::new();
+        while out.len() < window as usize + PAIRS {
+            let Some(p) = reader.next_picture()? else {
+                break;
+            };
+            let (w, h) = p.plane_size(0);
+            let factor = (w / 160).max(1);
+            let t = if p.bit_depth() == 8 {
+                let (data, stride) = p.plane_u8(0)?;
+                Thumb::of(w, h, 8, factor, |y| {
+                    data[y * stride..y * stride + w].to_vec()
+                })
+            } else {
+                let (data, stride) = p.plane_u16(0)?;
+                Thumb::of(w, h, p.bit_depth(), factor, |y| {
+                    data[y * stride..y * stride + w].to_vec()
+                })
+            };
+            out.push(t);
+        }
+        Ok(out)
+    };
+    let r = thumbs(
+        reference,
+        ReaderOptions {
+            threads,
+            ..Default::default()
+        },
+    )?;
+    let d = thumbs(distorted, dist_opts.clone())?;
+    // Short clips: a smaller window, so that every offset still has its pairs.
+    let pairs = PAIRS.min(r.len().min(d.len()) / 2).max(1);
+    let window = window.min((r.len().min(d.len()).saturating_sub(pairs)) as u32);
+    Ok(best_offset(&r, &d, window, pairs))
+}
+
 /// Compares `distorted` against `reference`.
 pub fn compare(
     reference: &Path,
@@ -322,23 +370,65 @@ pub fn compare(
         threads: options.decoder_threads,
     };
     // The distorted stream must first be opened to learn its format; it is converted to the
-    // reference's pixel format when only the chroma layout differs.
+    // reference's size and pixel format (bit depth included).
     let probe = FrameReader::open(distorted, ReaderOptions::default())?;
-    let dist_depth = probe.info().bit_depth;
+    let dist_info = probe.info().clone();
     drop(probe);
-    if dist_depth != ref_info.bit_depth {
-        return Err(CompareError::BitDepth {
-            reference: reference.to_path_buf(),
-            reference_depth: ref_info.bit_depth,
-            distorted: distorted.to_path_buf(),
-            distorted_depth: dist_depth,
-        });
-    }
     let dist_opts = ReaderOptions {
         pix_fmt: Some(rdbench_transcode::media::pix_fmt_name(ref_info.pix_fmt)),
         ..dist_opts
     };
-    let (dist_dec, _) = spawn_decoder(distorted, dist_opts, options.queue, options.frames)?;
+    let mut alignment = Alignment {
+        converted_from_depth: (dist_info.bit_depth != ref_info.bit_depth)
+            .then_some(dist_info.bit_depth),
+        ..Default::default()
+    };
+    let offset = match options.align {
+        Align::Exact => 0,
+        Align::Timestamps { offset } => offset,
+        Align::Auto { window } => {
+            let same_rate =
+                (dist_info.rate.fps() - ref_info.rate.fps()).abs() <= 0.005 * ref_info.rate.fps();
+            if same_rate && window > 0 {
+                match search_offset(
+                    reference,
+                    distorted,
+                    &dist_opts,
+                    window,
+                    options.decoder_threads,
+                )? {
+                    Some((o, psnr)) => {
+                        alignment.searched = true;
+                        alignment.search_psnr = Some(psnr);
+                        o
+                    }
+                    None => 0,
+                }
+            } else {
+                0
+            }
+        }
+    };
+    alignment.offset = offset;
+    alignment.by_timestamps = options.align != Align::Exact;
+    let dist_limit = match options.align {
+        Align::Exact => options.frames,
+        _ => None,
+    };
+    let (dist_dec, _) = spawn_decoder(distorted, dist_opts, options.queue, dist_limit)?;
+    // Skip the frames the offset puts before the other stream's first.
+    let skip = |rx: &Receiver<Result<Picture, rdbench_transcode::Error>>, n: i64| {
+        for _ in 0..n {
+            if rx.recv().is_err() {
+                break;
+            }
+        }
+    };
+    if offset > 0 {
+        skip(&dist_dec.rx, offset);
+    } else if offset < 0 {
+        skip(&ref_dec.rx, -offset);
+    }
 
     let mut vmaf = if options.metrics.contains(&Metric::Vmaf) {
         Some(VmafScorer::new(VmafConfig {
@@ -356,47 +446,128 @@ pub fn compare(
     let mut frames = 0u64;
     let mut result: Result<(), CompareError> = Ok(());
     let (mut ref_left, mut dist_left) = (0u64, 0u64);
-    loop {
-        let r = ref_dec.rx.recv().ok();
-        let d = dist_dec.rx.recv().ok();
-        match (r, d) {
-            (None, None) => break,
-            (Some(r), Some(d)) => {
-                let (r, d) = match (r, d) {
-                    (Ok(r), Ok(d)) => (r, d),
-                    (Err(e), _) | (_, Err(e)) => {
-                        result = Err(e.into());
+    let score = |r: &Picture, d: &Picture, vmaf: Option<&mut VmafScorer>, scores: &mut Scores| {
+        if r.bit_depth() == 8 {
+            view_u8(r, reference).and_then(|rv| {
+                view_u8(d, distorted)
+                    .and_then(|dv| score_pair(rv, dv, &options.metrics, vmaf, scores))
+            })
+        } else {
+            view_u16(r, reference).and_then(|rv| {
+                view_u16(d, distorted)
+                    .and_then(|dv| score_pair(rv, dv, &options.metrics, vmaf, scores))
+            })
+        }
+    };
+    if options.align == Align::Exact {
+        loop {
+            let r = ref_dec.rx.recv().ok();
+            let d = dist_dec.rx.recv().ok();
+            match (r, d) {
+                (None, None) => break,
+                (Some(r), Some(d)) => {
+                    let (r, d) = match (r, d) {
+                        (Ok(r), Ok(d)) => (r, d),
+                        (Err(e), _) | (_, Err(e)) => {
+                            result = Err(e.into());
+                            break;
+                        }
+                    };
+                    frames += 1;
+                    if let Err(e) = score(&r, &d, vmaf.as_mut(), &mut scores) {
+                        result = Err(e);
                         break;
                     }
-                };
-                frames += 1;
-                let scored = if r.bit_depth() == 8 {
-                    view_u8(&r, reference).and_then(|rv| {
-                        view_u8(&d, distorted).and_then(|dv| {
-                            score_pair(rv, dv, &options.metrics, vmaf.as_mut(), &mut scores)
-                        })
-                    })
-                } else {
-                    view_u16(&r, reference).and_then(|rv| {
-                        view_u16(&d, distorted).and_then(|dv| {
-                            score_pair(rv, dv, &options.metrics, vmaf.as_mut(), &mut scores)
-                        })
-                    })
-                };
-                if let Err(e) = scored {
-                    result = Err(e);
+                }
+                (Some(_), None) => {
+                    ref_left = 1 + ref_dec.rx.iter().count() as u64;
+                    break;
+                }
+                (None, Some(_)) => {
+                    dist_left = 1 + dist_dec.rx.iter().count() as u64;
                     break;
                 }
             }
-            (Some(_), None) => {
-                ref_left = 1 + ref_dec.rx.iter().count() as u64;
+        }
+        alignment.scored = frames;
+        alignment.matched = frames;
+    } else {
+        // Each reference frame against the distorted frame on screen at its time.
+        let mut pairing = Pairing::new(ref_info.rate.fps());
+        let dist_frame_s = 1.0 / dist_info.rate.fps().max(1e-3);
+        let next_dist =
+            |rx: &Receiver<Result<Picture, rdbench_transcode::Error>>| rx.recv().ok().transpose();
+        let mut cur: Option<Picture> = None;
+        let mut ahead: Option<Picture> = None;
+        let mut dist_done = false;
+        let mut last_used: Option<u64> = None;
+        let mut shown_upto: Option<u64> = None;
+        'frames: loop {
+            let r = match ref_dec.rx.recv() {
+                Ok(Ok(r)) => r,
+                Ok(Err(e)) => {
+                    result = Err(e.into());
+                    break;
+                }
+                Err(_) => break,
+            };
+            if cur.is_none() {
+                match next_dist(&dist_dec.rx) {
+                    Ok(Some(d)) => {
+                        pairing.start_distorted(d.pts_s);
+                        cur = Some(d);
+                    }
+                    Ok(None) => break,
+                    Err(e) => {
+                        result = Err(e.into());
+                        break;
+                    }
+                }
+            }
+            loop {
+                if ahead.is_none() && !dist_done {
+                    match next_dist(&dist_dec.rx) {
+                        Ok(Some(d)) => ahead = Some(d),
+                        Ok(None) => dist_done = true,
+                        Err(e) => {
+                            result = Err(e.into());
+                            break 'frames;
+                        }
+                    }
+                }
+                match &ahead {
+                    Some(a) if pairing.step(r.pts_s, a.pts_s) == Step::Advance => {
+                        cur = ahead.take();
+                    }
+                    _ => break,
+                }
+            }
+            let d = cur.as_ref().expect("a distorted frame");
+            if dist_done && pairing.past_end(r.pts_s, d.pts_s, dist_frame_s) {
+                alignment.unscored = 1 + ref_dec.rx.iter().count() as u64;
                 break;
             }
-            (None, Some(_)) => {
-                dist_left = 1 + dist_dec.rx.iter().count() as u64;
+            // Distorted frames passed over without being on screen.
+            if let Some(prev) = shown_upto {
+                alignment.skipped += d.index.saturating_sub(prev + 1);
+            }
+            shown_upto = Some(shown_upto.map_or(d.index, |p| p.max(d.index)));
+            if last_used == Some(d.index) {
+                alignment.repeated += 1;
+            } else {
+                alignment.matched += 1;
+            }
+            last_used = Some(d.index);
+            frames += 1;
+            if let Err(e) = score(&r, d, vmaf.as_mut(), &mut scores) {
+                result = Err(e);
+                break;
+            }
+            if options.frames.is_some_and(|n| frames >= n) {
                 break;
             }
         }
+        alignment.scored = frames;
     }
     // Drop the receivers' backlog so the decoder threads can end.
     let drain = |rx: &Receiver<_>| while rx.try_recv().is_ok() {};
@@ -510,5 +681,6 @@ pub fn compare(
         distorted_decode_cpu_s: dc,
         score_wall_s: score_start.elapsed().as_secs_f64(),
         score_cpu_s: cpu::thread_cpu_s() - score_cpu0,
+        alignment,
     })
 }

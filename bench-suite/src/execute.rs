@@ -269,6 +269,9 @@ fn score(ctx: &Context<'_>, job: &Job, encoded: &Path) -> Result<ScoreOutcome, S
         vmaf_model: ctx.suite.vmaf_model,
         vmaf_threads: 0,
         decoder_threads: 1,
+        // The encode comes from the source's own timeline; pairing by timestamps scores an
+        // encoder program that drops or repeats frames as a viewer would see it.
+        align: crate::align::Align::Timestamps { offset: 0 },
         ..Default::default()
     };
     let cmp = compare(&job.source.seq.path, encoded, &options).map_err(|e| e.to_string())?;

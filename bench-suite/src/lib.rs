@@ -7,6 +7,7 @@
 
 #![forbid(unsafe_code)]
 
+pub mod align;
 pub mod cache;
 pub mod compare;
 pub mod execute;

@@ -238,7 +238,10 @@ cbr_kbps = [30000]
         .unwrap();
     assert_eq!((abr.encodes, abr.unreachable), (6, 0));
     // A derived target naming a configuration that does not exist is refused at load.
-    let bad = text.replace("abr_from = \"x264:crf\"\ncbr_kbps", "abr_from = \"x266:crf\"\ncbr_kbps");
+    let bad = text.replace(
+        "abr_from = \"x264:crf\"\ncbr_kbps",
+        "abr_from = \"x266:crf\"\ncbr_kbps",
+    );
     let e = Suite::parse(&bad, Some(std::path::Path::new("s.toml"))).unwrap_err();
     assert_eq!(
         e.to_string(),

@@ -6,6 +6,7 @@ use std::path::PathBuf;
 
 use anyhow::{bail, Context, Result};
 use clap::Args as ClapArgs;
+use rdbench_bench_suite::align::Align;
 use rdbench_bench_suite::compare::{compare, CompareOptions, Metric};
 use rdbench_metrics::vmaf::VmafModelVersion;
 use rdbench_transcode::filter::ScaleAlgorithm;
@@ -53,6 +54,21 @@ pub struct Args {
     /// Print one JSON object.
     #[arg(long)]
     pub json: bool,
+    /// Skip N frames at the start of the distorted file (negative: of the reference) instead of
+    /// searching the offset; frames are still paired by timestamps.
+    #[arg(
+        long,
+        value_name = "N",
+        allow_hyphen_values = true,
+        conflicts_with = "no_align"
+    )]
+    pub offset: Option<i64>,
+    /// Pair frame i with frame i and refuse files of different frame counts.
+    #[arg(long)]
+    pub no_align: bool,
+    /// Frames searched either side for the offset that best matches the reference.
+    #[arg(long, value_name = "N", default_value_t = 30)]
+    pub align_window: u32,
 }
 
 /// The most libvmaf threads (up to `cores`) whose memory fits `budget` bytes for pictures of
@@ -84,6 +100,12 @@ pub fn run(args: Args) -> Result<()> {
             args.model
         )
     })?;
+    if !args.features.is_empty() && !metrics.contains(&Metric::Vmaf) {
+        bail!(
+            "--feature {}: libvmaf features are computed with VMAF; add vmaf to --metrics",
+            args.features.join(",")
+        );
+    }
     let scale = ScaleAlgorithm::parse(&args.scale)
         .with_context(|| format!("--scale: unknown algorithm `{}`", args.scale))?;
     if args.frames == Some(0) {
@@ -120,6 +142,13 @@ pub fn run(args: Args) -> Result<()> {
         // One thread per decoder: the cores belong to the scorers, and frame threading would
         // only add contention.
         decoder_threads: 1,
+        align: match (args.no_align, args.offset) {
+            (true, _) => Align::Exact,
+            (false, Some(offset)) => Align::Timestamps { offset },
+            (false, None) => Align::Auto {
+                window: args.align_window,
+            },
+        },
     };
     let result = compare(&args.reference, &args.distorted, &options)?;
     if let Some(path) = &args.per_frame {
@@ -158,9 +187,11 @@ pub fn run(args: Args) -> Result<()> {
     if args.json {
         println!(
             "{}",
-            serde_json::to_string(
-                &serde_json::json!({ "frames": result.frames, "pooled": result.pooled })
-            )?
+            serde_json::to_string(&serde_json::json!({
+                "frames": result.frames,
+                "pooled": result.pooled,
+                "alignment": result.alignment,
+            }))?
         );
         return Ok(());
     }
@@ -170,6 +201,9 @@ pub fn run(args: Args) -> Result<()> {
         args.distorted.display(),
         args.reference.display()
     );
+    if !result.alignment.is_trivial() {
+        println!("{}", result.alignment.describe());
+    }
     println!(
         "{:<16} {:>10} {:>10} {:>10} {:>10} {:>10} {:>10}",
         "metric", "mean", "hmean", "min", "p5", "stddev", "global"

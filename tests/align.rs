@@ -1,0 +1,207 @@
+//! `rdbench metrics` aligning a distorted file with its reference: a known temporal offset
+//! either way, known dropped frames and a half-rate copy, each checked for the alignment it
+//! reports and for a score equal to that of the correctly aligned pair (built with FFmpeg and
+//! compared frame by frame with `--no-align`).
+
+use std::path::Path;
+
+use crate::support::*;
+
+fn metrics(dir: &Path, reference: &str, distorted: &str, extra: &[&str]) -> serde_json::Value {
+    let mut args = vec![
+        "metrics",
+        reference,
+        distorted,
+        "--metrics",
+        "psnr",
+        "--json",
+    ];
+    args.extend_from_slice(extra);
+    let out = rdbench(dir, &args);
+    assert!(
+        out.status.success(),
+        "{args:?}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    serde_json::from_slice(&out.stdout).unwrap()
+}
+
+fn psnr(v: &serde_json::Value) -> f64 {
+    v["pooled"]["psnr_y"]["mean"].as_f64().unwrap()
+}
+
+/// A reference of 60 distinct frames and a second, unrelated source.
+fn sources(dir: &Path) {
+    ffmpeg(
+        dir,
+        &[
+            "-f",
+            "lavfi",
+            "-i",
+            "testsrc2=size=320x180:rate=30,trim=end_frame=60",
+            "-pix_fmt",
+            "yuv420p",
+            "ref.y4m",
+        ],
+    );
+}
+
+/// Decodes `input` with FFmpeg through `filter` into a Y4M file: the correctly aligned frames.
+fn decoded(dir: &Path, input: &str, filter: &str, out: &str) {
+    ffmpeg(
+        dir,
+        &["-i", input, "-vf", filter, "-pix_fmt", "yuv420p", out],
+    );
+}
+
+#[test]
+fn a_known_offset_is_found_either_way() {
+    let d = tempfile::tempdir().unwrap();
+    let dir = d.path();
+    sources(dir);
+    // Early: the distorted file lacks the reference's first 5 frames.
+    ffmpeg(
+        dir,
+        &[
+            "-i",
+            "ref.y4m",
+            "-vf",
+            "trim=start_frame=5,setpts=PTS-STARTPTS",
+            "-c:v",
+            "libx264",
+            "-crf",
+            "26",
+            "early.mkv",
+        ],
+    );
+    let got = metrics(dir, "ref.y4m", "early.mkv", &[]);
+    let a = &got["alignment"];
+    assert_eq!(
+        (a["offset"].as_i64(), a["searched"].as_bool()),
+        (Some(-5), Some(true)),
+        "{a}"
+    );
+    assert_eq!(got["frames"].as_u64(), Some(55));
+    decoded(
+        dir,
+        "ref.y4m",
+        "trim=start_frame=5,setpts=PTS-STARTPTS",
+        "ref_from5.y4m",
+    );
+    let truth = metrics(dir, "ref_from5.y4m", "early.mkv", &["--no-align"]);
+    assert!((psnr(&got) - psnr(&truth)).abs() < 1e-9, "{got} vs {truth}");
+
+    // Late: 4 frames of something else come first.
+    ffmpeg(
+        dir,
+        &[
+            "-f",
+            "lavfi",
+            "-i",
+            "testsrc=size=320x180:rate=30,trim=end_frame=4,format=yuv420p",
+            "-i",
+            "ref.y4m",
+            "-filter_complex",
+            "[0:v][1:v]concat=n=2:v=1[v]",
+            "-map",
+            "[v]",
+            "-c:v",
+            "libx264",
+            "-crf",
+            "26",
+            "late.mkv",
+        ],
+    );
+    let got = metrics(dir, "ref.y4m", "late.mkv", &[]);
+    assert_eq!(
+        got["alignment"]["offset"].as_i64(),
+        Some(4),
+        "{}",
+        got["alignment"]
+    );
+    decoded(
+        dir,
+        "late.mkv",
+        "trim=start_frame=4,setpts=PTS-STARTPTS",
+        "late_from4.y4m",
+    );
+    let truth = metrics(dir, "ref.y4m", "late_from4.y4m", &["--no-align"]);
+    assert!((psnr(&got) - psnr(&truth)).abs() < 1e-9, "{got} vs {truth}");
+    // A forced offset is taken as given, and --no-align pairs frame by frame.
+    let forced = metrics(dir, "ref.y4m", "late.mkv", &["--offset", "4"]);
+    assert_eq!(forced["alignment"]["searched"].as_bool(), Some(false));
+    assert!((psnr(&forced) - psnr(&got)).abs() < 1e-9);
+    let naive = metrics(
+        dir,
+        "ref.y4m",
+        "late.mkv",
+        &["--no-align", "--frames", "60"],
+    );
+    assert!(
+        psnr(&naive) < psnr(&got) - 3.0,
+        "misaligned pairs score far lower"
+    );
+}
+
+#[test]
+fn dropped_frames_and_a_half_rate_copy_are_paired_by_time() {
+    let d = tempfile::tempdir().unwrap();
+    let dir = d.path();
+    sources(dir);
+    // Frames 10, 20 and 30 dropped, the others keep their timestamps.
+    ffmpeg(
+        dir,
+        &[
+            "-i",
+            "ref.y4m",
+            "-vf",
+            "select='not(eq(n\\,10)+eq(n\\,20)+eq(n\\,30))'",
+            "-fps_mode",
+            "vfr",
+            "-c:v",
+            "libx264",
+            "-crf",
+            "26",
+            "dropped.mkv",
+        ],
+    );
+    let got = metrics(dir, "ref.y4m", "dropped.mkv", &[]);
+    let a = &got["alignment"];
+    assert_eq!(
+        (
+            a["offset"].as_i64(),
+            a["matched"].as_u64(),
+            a["repeated"].as_u64(),
+            a["skipped"].as_u64()
+        ),
+        (Some(0), Some(57), Some(3), Some(0)),
+        "{a}"
+    );
+    assert_eq!(got["frames"].as_u64(), Some(60));
+    // Correctly aligned: the previous frame stays on screen where one is missing.
+    decoded(dir, "dropped.mkv", "fps=30", "dropped_cfr.y4m");
+    let truth = metrics(dir, "ref.y4m", "dropped_cfr.y4m", &["--no-align"]);
+    assert!((psnr(&got) - psnr(&truth)).abs() < 1e-9, "{got} vs {truth}");
+
+    // Half the frame rate: every distorted frame stands for two reference frames.
+    ffmpeg(
+        dir,
+        &[
+            "-i", "ref.y4m", "-vf", "fps=15", "-c:v", "libx264", "-crf", "26", "half.mkv",
+        ],
+    );
+    let got = metrics(dir, "ref.y4m", "half.mkv", &[]);
+    let a = &got["alignment"];
+    assert_eq!(
+        (
+            a["matched"].as_u64(),
+            a["repeated"].as_u64(),
+            a["searched"].as_bool()
+        ),
+        (Some(30), Some(30), Some(false)),
+        "{a}"
+    );
+    decoded(dir, "half.mkv", "fps=30", "half_at30.y4m");
+    let truth = metrics(dir, "ref.y4m", "half_at30.y4m", &["--no-align"]);
+    assert!((psnr(&got) - psnr(&truth)).abs() < 1e-9, "{got} vs {truth}");
+}
