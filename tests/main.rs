@@ -4,6 +4,7 @@ mod support;
 
 mod align;
 mod bench;
+mod clips;
 mod examples;
 mod external;
 mod gate;

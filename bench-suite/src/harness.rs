@@ -7,7 +7,10 @@ use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Instant, SystemTime};
 
-use rdbench_corpora::{Cache, Corpus};
+use rdbench_corpora::materialize::Decoder;
+use rdbench_corpora::{Cache, Corpus, MaterializeOptions};
+
+use crate::media::CoreDecoder;
 use rdbench_results::run::{
     self, job_file_name, timestamps, write_atomic, CpuInfo, JobResult, Manifest, RunError, Shard,
     Versions,
@@ -73,6 +76,10 @@ pub struct RunOptions {
     pub version: String,
     /// A fixed run id (default: time and host).
     pub run_id: Option<String>,
+    /// Media files (files, folders, patterns) to benchmark instead of the suite's corpora.
+    pub clips: Vec<PathBuf>,
+    /// Resample variable-frame-rate sources to their nominal rate instead of refusing them.
+    pub cfr: bool,
 }
 
 /// Hears about a run's progress.
@@ -109,21 +116,48 @@ pub fn host_name() -> String {
         .unwrap_or_else(|| "localhost".into())
 }
 
-/// Materialises the suite's sequences (generating or verifying files) with their SI/TI.
+/// Materialises the suite's sequences (generating, decoding or verifying files) with their
+/// SI/TI; `clips` (media files) replace the suite's corpora when given.
 pub fn sources(
     suite: &Suite,
     cache: &Cache,
     observer: &dyn Observer,
+    clips: &[PathBuf],
+    cfr: bool,
 ) -> Result<Vec<Arc<SourceSequence>>, HarnessError> {
     let mut out = Vec::new();
-    for name in &suite.spec.corpora {
-        let corpus = Corpus::load(name)?;
+    let corpora: Vec<Corpus> = if clips.is_empty() {
+        suite
+            .spec
+            .corpora
+            .iter()
+            .map(|n| Corpus::load(n))
+            .collect::<Result<_, _>>()?
+    } else {
+        vec![Corpus::of_clips("clips", clips)?]
+    };
+    let opts = MaterializeOptions {
+        decoder: Some(Decoder(Arc::new(CoreDecoder))),
+        cfr,
+        ..Default::default()
+    };
+    for corpus in corpora {
         observer.note(&format!(
             "corpus {}: preparing {} sequences",
             corpus.name,
             corpus.sequences().len()
         ));
-        for m in corpus.materialize(cache)? {
+        let mut on_event = |e: &rdbench_corpora::Event| {
+            if let rdbench_corpora::Event::Decoded { id, .. } = e {
+                observer.note(&format!("{id}: decoded into the corpus cache"));
+            }
+        };
+        let materialized: Vec<_> = corpus
+            .sequences()
+            .iter()
+            .map(|s| corpus.materialize_sequence(s, cache, &opts, &mut on_event))
+            .collect::<Result<_, _>>()?;
+        for m in materialized {
             let wanted = suite.spec.sequences.is_empty()
                 || suite.spec.sequences.iter().any(|s| {
                     *s == m.sequence.id || *s == format!("{}/{}", corpus.name, m.sequence.id)
@@ -173,6 +207,19 @@ pub fn run(
     let host = host_name();
     let (started, stamp) = timestamps(SystemTime::now());
 
+    let srcs = sources(suite, &corpus_cache, observer, &options.clips, options.cfr)?;
+    // The design names the clips by content, so two runs over other files are not compared.
+    let design = {
+        let mut d = suite.design();
+        if !options.clips.is_empty() {
+            d["corpora"] = serde_json::json!(["clips"]);
+            d["clips"] = serde_json::json!(srcs
+                .iter()
+                .map(|s| serde_json::json!({ "id": s.seq.sequence.id, "sha256": s.seq.source_sha256 }))
+                .collect::<Vec<_>>());
+        }
+        d
+    };
     // The run folder: new, or the one being resumed.
     let (dir, manifest) = match &options.resume {
         Some(dir) => {
@@ -187,6 +234,17 @@ pub fn run(
                         "it ran suite `{}` with other settings; resume with the same suite file",
                         loaded.manifest.suite_name
                     ),
+                });
+            }
+            if loaded
+                .manifest
+                .design
+                .as_ref()
+                .is_some_and(|d| *d != design)
+            {
+                return Err(HarnessError::Resume {
+                    path: dir.clone(),
+                    message: "it ran other sequences (the clips or corpora differ); resume with the same ones".into(),
                 });
             }
             (dir.clone(), loaded.manifest)
@@ -232,7 +290,7 @@ pub fn run(
                 shard: options.shard,
                 merged_from: Vec::new(),
                 suite_sha256: run::suite_hash(&suite.text),
-                design: Some(suite.design()),
+                design: Some(design),
                 bd_method: suite.bd_method,
                 partial: false,
                 missing_shards: Vec::new(),
@@ -251,7 +309,6 @@ pub fn run(
         source: e,
     })?;
 
-    let srcs = sources(suite, &corpus_cache, observer)?;
     let everything = grid::expand(suite, &srcs);
     let all = grid::shard(everything.clone(), manifest.shard.or(options.shard));
     let total = all.len();

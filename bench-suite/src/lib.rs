@@ -13,4 +13,5 @@ pub mod compare;
 pub mod execute;
 pub mod grid;
 pub mod harness;
+pub mod media;
 pub mod suite;

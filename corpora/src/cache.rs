@@ -84,6 +84,8 @@ pub enum Provenance {
     Local,
     /// Frames cut from another cached file; `source` is that file's SHA-256 and the range.
     Cut,
+    /// Decoded from a media file; `source` is that file's SHA-256 and the decode settings.
+    Decoded,
 }
 
 /// The record kept beside a cached file (`<file>.json`).

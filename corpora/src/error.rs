@@ -65,6 +65,15 @@ pub enum CorpusError {
         /// What is wrong.
         message: String,
     },
+    /// A media file that cannot become a sequence: not media, no video, truncated, a variable
+    /// frame rate, or no decoder to read it with.
+    #[error("{path}: {message}")]
+    Media {
+        /// The file.
+        path: PathBuf,
+        /// What is wrong, in one line.
+        message: String,
+    },
     /// A source file's Y4M header or length does not match what the manifest says.
     #[error("sequence `{sequence}`: {path}: {field} is {actual} in the file but {expected} in the manifest")]
     SourceMismatch {

@@ -33,6 +33,13 @@ pub enum Event {
         /// Time taken.
         elapsed: Duration,
     },
+    /// A media file was decoded into the cache.
+    Decoded {
+        /// Sequence id.
+        id: String,
+        /// The Y4M written.
+        path: PathBuf,
+    },
     /// A stale cached file (older recipe or generator version) was removed.
     Removed {
         /// Sequence id.
@@ -110,7 +117,8 @@ impl Event {
             | Event::Retrying { id, .. }
             | Event::Downloaded { id, .. }
             | Event::TrustedOnFirstUse { id, .. }
-            | Event::Cut { id, .. } => id,
+            | Event::Cut { id, .. }
+            | Event::Decoded { id, .. } => id,
         }
     }
 }

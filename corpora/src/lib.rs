@@ -21,6 +21,7 @@
 
 pub mod cache;
 pub mod catalogue;
+pub mod clips;
 pub mod error;
 pub mod events;
 pub mod fetch;
@@ -28,6 +29,7 @@ pub mod generate;
 pub mod hash;
 pub mod manifest;
 pub mod materialize;
+pub mod media;
 pub mod siti;
 pub mod y4m;
 
@@ -37,10 +39,11 @@ pub use error::CorpusError;
 pub use events::Event;
 pub use fetch::FetchOptions;
 pub use manifest::{
-    Class, Corpus, Fps, Integrity, ManifestOrigin, Recipe, Sequence, Slice, Source,
+    Class, Corpus, Declared, Fps, Integrity, ManifestOrigin, Recipe, Sequence, Slice, Source,
 };
 pub use materialize::{
     MaterializeOptions, MaterializedSequence, SequenceStatus, VerifyReport, VerifyStatus,
 };
+pub use media::{DecodeRequest, MediaDecoder, MediaProbe};
 pub use siti::SiTi;
 pub use y4m::{Y4mFrame, Y4mHeader, Y4mReader, Y4mWriter};

@@ -21,6 +21,11 @@
 //! slice = { start = 0, frames = 60 }   # optional
 //! ```
 //!
+//! A `path` source may be any media file the transcode core reads (MP4, MKV, MOV, TS, WebM, IVF,
+//! Y4M; H.264, HEVC, AV1, VP9, ProRes, FFV1, raw video): then `width`, `height`, `fps`,
+//! `frames`, `bit_depth`, `class` and `licence` are optional. What is not given is probed from
+//! the file; what is given is checked against it.
+//!
 //! `source` is one of `{ path = "…" }` (relative to the manifest's folder or a data folder),
 //! `{ url = "…" }`, or `{ generator = "…", seed = N }` (see [`crate::generate`]).
 //! A URL source needs `sha256`, or a published `md5`, or `verify = "trust-on-first-use"`: then the
@@ -282,6 +287,42 @@ pub struct Sequence {
     pub licence: String,
     /// The part of the sequence the benchmark uses, if not all of it.
     pub slice: Option<Slice>,
+    /// Which of the facts above the manifest gave; the others are filled in from the file when
+    /// the sequence is materialised (until then they hold placeholders).
+    pub declared: Declared,
+    /// Remarks about the file (a conversion made when it was decoded, where it came from).
+    pub notes: Option<String>,
+}
+
+/// Which facts of a sequence its manifest entry gives.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Declared {
+    /// `width` and `height`.
+    pub size: bool,
+    /// `fps`.
+    pub fps: bool,
+    /// `frames`.
+    pub frames: bool,
+    /// `bit_depth`.
+    pub bit_depth: bool,
+    /// `class`.
+    pub class: bool,
+}
+
+impl Declared {
+    /// Every fact given.
+    pub const ALL: Declared = Declared {
+        size: true,
+        fps: true,
+        frames: true,
+        bit_depth: true,
+        class: true,
+    };
+
+    /// Whether every fact is given.
+    pub fn complete(&self) -> bool {
+        *self == Declared::ALL
+    }
 }
 
 impl Sequence {
@@ -301,6 +342,8 @@ pub enum ManifestOrigin {
     Embedded(&'static str),
     /// A file on disk.
     File(PathBuf),
+    /// Media files given on the command line (`--clips`).
+    Clips,
 }
 
 impl ManifestOrigin {
@@ -309,13 +352,14 @@ impl ManifestOrigin {
         match self {
             ManifestOrigin::Embedded(f) => format!("<embedded>/{f}"),
             ManifestOrigin::File(p) => p.display().to_string(),
+            ManifestOrigin::Clips => "<--clips>".into(),
         }
     }
 
     /// The folder relative source paths are resolved against first.
     pub fn dir(&self) -> Option<&Path> {
         match self {
-            ManifestOrigin::Embedded(_) => None,
+            ManifestOrigin::Embedded(_) | ManifestOrigin::Clips => None,
             ManifestOrigin::File(p) => p.parent(),
         }
     }
@@ -384,11 +428,31 @@ impl Corpus {
         })
     }
 
+    /// A corpus of sequences made in code (their ids must be unique).
+    pub fn from_sequences(
+        name: &str,
+        description: &str,
+        origin: ManifestOrigin,
+        sequences: Vec<Sequence>,
+    ) -> Corpus {
+        Corpus {
+            name: name.to_string(),
+            description: description.to_string(),
+            origin,
+            sequences,
+        }
+    }
+
     /// Reads and validates a manifest file.
     pub fn from_file(path: &Path) -> Result<Corpus> {
         let text = std::fs::read_to_string(path).map_err(|e| CorpusError::io(path, e))?;
         Corpus::parse(&text, ManifestOrigin::File(path.to_path_buf()))
     }
+}
+
+/// Whether `name` can name a corpus (and its cache folder).
+pub fn is_corpus_name(name: &str) -> bool {
+    is_safe_name(name)
 }
 
 /// Letters, digits, `.`, `_`, `-`, not starting with `.`: safe as a file-name component.
@@ -416,14 +480,15 @@ struct RawSequence {
     sha256: Option<Spanned<String>>,
     md5: Option<Spanned<String>>,
     verify: Option<Spanned<String>>,
-    class: Spanned<String>,
-    width: Spanned<u32>,
-    height: Spanned<u32>,
-    fps: Spanned<toml::Value>,
-    frames: Spanned<u32>,
-    bit_depth: Spanned<u8>,
-    licence: Spanned<String>,
+    class: Option<Spanned<String>>,
+    width: Option<Spanned<u32>>,
+    height: Option<Spanned<u32>>,
+    fps: Option<Spanned<toml::Value>>,
+    frames: Option<Spanned<u32>>,
+    bit_depth: Option<Spanned<u8>>,
+    licence: Option<Spanned<String>>,
     slice: Option<Spanned<Slice>>,
+    notes: Option<String>,
 }
 
 #[derive(Deserialize)]
@@ -586,55 +651,99 @@ impl Validator<'_> {
             (_, None, None, false) => Integrity::Unpinned,
         };
 
-        let class = s.class.get_ref().trim();
-        if class.is_empty() {
-            return Err(err(s.class.span().start, "class", "is empty".into()));
-        }
-        let licence = s.licence.get_ref().trim();
-        if licence.is_empty() {
-            return Err(err(s.licence.span().start, "licence", "is empty".into()));
-        }
-        let positive = |v: &Spanned<u32>, field: &str| -> Result<u32> {
-            match *v.get_ref() {
-                0 => Err(err(v.span().start, field, "must be positive, got 0".into())),
-                n => Ok(n),
+        // A file on disk can be probed: its facts are optional. Every other source states them.
+        let probed = matches!(source, Source::Path(_));
+        let required = |field: &str| {
+            err(
+                seq_at,
+                field,
+                format!(
+                    "required for a {} source (only a `path` source is probed)",
+                    source.kind()
+                ),
+            )
+        };
+        let class = match &s.class {
+            Some(c) if c.get_ref().trim().is_empty() => {
+                return Err(err(c.span().start, "class", "is empty".into()))
+            }
+            Some(c) => c.get_ref().trim().to_string(),
+            None if probed => "auto".into(),
+            None => return Err(required("class")),
+        };
+        let licence = match &s.licence {
+            Some(l) if l.get_ref().trim().is_empty() => {
+                return Err(err(l.span().start, "licence", "is empty".into()))
+            }
+            Some(l) => l.get_ref().trim().to_string(),
+            None if probed => "unknown (not stated in the manifest)".into(),
+            None => return Err(required("licence")),
+        };
+        let positive = |v: &Option<Spanned<u32>>, field: &str| -> Result<Option<u32>> {
+            match v {
+                None if probed => Ok(None),
+                None => Err(required(field)),
+                Some(v) => match *v.get_ref() {
+                    0 => Err(err(v.span().start, field, "must be positive, got 0".into())),
+                    n => Ok(Some(n)),
+                },
             }
         };
         let width = positive(&s.width, "width")?;
         let height = positive(&s.height, "height")?;
-        let frames = positive(&s.frames, "frames")?;
-        let fps = match s.fps.get_ref() {
-            toml::Value::Integer(n) if *n > 0 && *n <= i64::from(u32::MAX) => {
-                Fps::new(*n as u32, 1).ok_or_else(String::new)
-            }
-            toml::Value::Integer(n) => Err(format!("must be positive, got {n}")),
-            toml::Value::Float(f) => Fps::from_f64(*f),
-            toml::Value::String(t) => Fps::parse(t),
-            other => Err(format!(
-                "expected a number or \"num/den\", got a {}",
-                other.type_str()
-            )),
-        }
-        .map_err(|m| err(s.fps.span().start, "fps", m))?;
-        let bit_depth = *s.bit_depth.get_ref();
-        if !(8..=16).contains(&bit_depth) {
+        if width.is_some() != height.is_some() {
             return Err(err(
-                s.bit_depth.span().start,
-                "bit_depth",
-                format!("must be 8 to 16, got {bit_depth}"),
+                seq_at,
+                if width.is_some() { "height" } else { "width" },
+                "give both `width` and `height`, or neither (to probe them)".into(),
             ));
         }
+        let frames = positive(&s.frames, "frames")?;
+        let fps = match &s.fps {
+            None if probed => None,
+            None => return Err(required("fps")),
+            Some(fps) => Some(Self::fps(fps).map_err(|m| err(fps.span().start, "fps", m))?),
+        };
+        let bit_depth = match &s.bit_depth {
+            None if probed => None,
+            None => return Err(required("bit_depth")),
+            Some(b) => {
+                let v = *b.get_ref();
+                if !(8..=16).contains(&v) {
+                    return Err(err(
+                        b.span().start,
+                        "bit_depth",
+                        format!("must be 8 to 16, got {v}"),
+                    ));
+                }
+                Some(v)
+            }
+        };
+        let declared = Declared {
+            size: width.is_some(),
+            fps: fps.is_some(),
+            frames: frames.is_some(),
+            bit_depth: bit_depth.is_some(),
+            class: s.class.is_some(),
+        };
+        // Placeholders until the file is probed.
+        let (width, height) = (width.unwrap_or(0), height.unwrap_or(0));
+        let frames = frames.unwrap_or(0);
+        let fps = fps.unwrap_or(Fps { num: 1, den: 1 });
+        let bit_depth = bit_depth.unwrap_or(8);
         if let Source::Generated(_) = source {
+            let wat = s.width.as_ref().map_or(seq_at, |w| w.span().start);
+            let bat = s.bit_depth.as_ref().map_or(seq_at, |w| w.span().start);
             if bit_depth != 8 {
                 return Err(err(
-                    s.bit_depth.span().start,
+                    bat,
                     "bit_depth",
                     format!("generated sequences are 8-bit, got {bit_depth}"),
                 ));
             }
             if width < 16 || height < 16 || width % 2 != 0 || height % 2 != 0 {
                 return Err(err(
-                    s.width.span().start,
+                    wat,
                     "width",
                     format!(
                         "generated sequences need even sizes of at least 16, got {width}x{height}"
@@ -654,7 +763,7 @@ impl Validator<'_> {
                     ));
                 }
                 let end = u64::from(v.start) + u64::from(v.frames);
-                if end > u64::from(frames) {
+                if declared.frames && end > u64::from(frames) {
                     return Err(err(
                         sl.span().start,
                         "slice",
@@ -671,15 +780,32 @@ impl Validator<'_> {
             id,
             source,
             integrity,
-            class: Class::from(class),
+            class: Class::from(class.as_str()),
             width,
             height,
             fps,
             frames,
             bit_depth,
-            licence: licence.to_string(),
+            licence,
             slice,
+            declared,
+            notes: s.notes.clone(),
         })
+    }
+
+    fn fps(v: &Spanned<toml::Value>) -> std::result::Result<Fps, String> {
+        match v.get_ref() {
+            toml::Value::Integer(n) if *n > 0 && *n <= i64::from(u32::MAX) => {
+                Fps::new(*n as u32, 1).ok_or_else(String::new)
+            }
+            toml::Value::Integer(n) => Err(format!("must be positive, got {n}")),
+            toml::Value::Float(f) => Fps::from_f64(*f),
+            toml::Value::String(t) => Fps::parse(t),
+            other => Err(format!(
+                "expected a number or \"num/den\", got a {}",
+                other.type_str()
+            )),
+        }
     }
 }
 

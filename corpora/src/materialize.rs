@@ -21,7 +21,8 @@ use crate::events::Event;
 use crate::fetch::{download, part_path, FetchOptions};
 use crate::generate::{GenerateSpec, Generator};
 use crate::hash::{digest_file, HashingWriter};
-use crate::manifest::{Corpus, Integrity, Sequence, Source};
+use crate::manifest::{Class, Corpus, Integrity, Sequence, Source};
+use crate::media::{is_y4m, plan_decode, suggest_class, MediaDecoder};
 use crate::siti::{cached_siti, siti_cached, SiTi};
 use crate::y4m::{probe, Y4mReader, Y4mWriter};
 
@@ -29,9 +30,23 @@ use crate::y4m::{probe, Y4mReader, Y4mWriter};
 /// local sources.
 pub const DATA_ENV: &str = "RDBENCH_DATA";
 
+/// The decoder media sources are read with (the transcode core's, given by the harness).
+#[derive(Clone)]
+pub struct Decoder(pub std::sync::Arc<dyn MediaDecoder>);
+
+impl std::fmt::Debug for Decoder {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Decoder")
+    }
+}
+
 /// How to materialise a corpus.
 #[derive(Clone, Debug, Default)]
 pub struct MaterializeOptions {
+    /// Reads media files (anything but Y4M); without one, such sources are an error.
+    pub decoder: Option<Decoder>,
+    /// Resample variable-frame-rate sources to their nominal rate instead of refusing them.
+    pub cfr: bool,
     /// Download URL sources that are not cached yet (otherwise they are an error).
     pub download: bool,
     /// Folders searched for relative local sources, after the manifest's own folder and before
@@ -56,6 +71,9 @@ pub struct MaterializedSequence {
     pub source_sha256: String,
     /// Frames in `path`.
     pub frames: u32,
+    /// SHA-256 of the file the source names (a media file decoded into `source_path`, or
+    /// `source_path` itself).
+    pub original_sha256: String,
 }
 
 impl MaterializedSequence {
@@ -154,12 +172,56 @@ impl Corpus {
         on_event: &mut dyn FnMut(&Event),
     ) -> Result<MaterializedSequence> {
         let dir = self.cache_dir(cache);
-        let (source_path, source_sha256) = match &seq.source {
+        let (mut source_path, mut source_sha256) = match &seq.source {
             Source::Generated(_) => generated(seq, &dir, on_event)?,
             Source::Url(url) => downloaded(self, seq, url, &dir, opts, on_event)?,
             Source::Path(p) => local(self, seq, p, &dir, opts, on_event)?,
         };
+        let mut seq = seq.clone();
+        let original_sha256 = source_sha256.clone();
+        if !is_y4m(&source_path) {
+            let (decoded, sha, note) =
+                decoded(&seq, &source_path, &source_sha256, &dir, opts, on_event)?;
+            if let Some(n) = note {
+                seq.notes = Some(match seq.notes.take() {
+                    Some(old) => format!("{old}; {n}"),
+                    None => n,
+                });
+            }
+            source_path = decoded;
+            source_sha256 = sha;
+        }
         let (header, file_frames) = probe(&source_path)?;
+        // Facts the manifest left out come from the file.
+        let d = seq.declared;
+        if !d.size {
+            seq.width = header.width as u32;
+            seq.height = header.height as u32;
+        }
+        if !d.fps {
+            seq.fps = header.fps;
+        }
+        if !d.bit_depth {
+            seq.bit_depth = header.bit_depth;
+        }
+        if !d.frames {
+            seq.frames = u32::try_from(file_frames).unwrap_or(u32::MAX);
+            if let Some(sl) = seq.slice {
+                if u64::from(sl.start) + u64::from(sl.frames) > file_frames {
+                    return Err(CorpusError::SourceMismatch {
+                        sequence: seq.id.clone(),
+                        path: source_path.clone(),
+                        field: "frames",
+                        expected: format!("at least {} (the slice's end)", sl.start + sl.frames),
+                        actual: file_frames.to_string(),
+                    });
+                }
+            }
+        }
+        if !d.class {
+            seq.class = Class::from(suggest_class(seq.width, seq.height));
+        }
+        let seq = &seq;
         let mismatch =
             |field: &'static str, expected: String, actual: String| CorpusError::SourceMismatch {
                 sequence: seq.id.clone(),
@@ -208,6 +270,7 @@ impl Corpus {
                 source_path,
                 source_sha256,
                 frames: used.end,
+                original_sha256,
             });
         }
         let cut_path = cut_path(seq, &source_path, &dir);
@@ -246,6 +309,7 @@ impl Corpus {
             source_path,
             source_sha256,
             frames: used.end - used.start,
+            original_sha256,
         })
     }
 
@@ -674,6 +738,73 @@ fn local(
         std::io::Write::write_all(w, json.as_bytes())
     })?;
     Ok((path, d.sha256))
+}
+
+/// The Y4M decode of a media source, from the cache or decoded now through the options'
+/// decoder (into a temporary name, renamed when complete); with its SHA-256 and a note about
+/// any conversion.
+fn decoded(
+    seq: &Sequence,
+    source: &Path,
+    source_sha256: &str,
+    dir: &Path,
+    opts: &MaterializeOptions,
+    on_event: &mut dyn FnMut(&Event),
+) -> Result<(PathBuf, String, Option<String>)> {
+    let media = |message: String| CorpusError::Media {
+        path: source.to_path_buf(),
+        message,
+    };
+    let decoder: &dyn MediaDecoder = match &opts.decoder {
+        Some(d) => d.0.as_ref(),
+        None => {
+            return Err(media(
+                "not a Y4M file, and no media decoder was given to read it".into(),
+            ))
+        }
+    };
+    let probe = decoder.probe(source).map_err(media)?;
+    let (request, note) = plan_decode(&probe, opts.cfr).map_err(media)?;
+    let key = format!("{source_sha256} {}", request.describe());
+    let tag = &crate::hash::sha256_bytes(key.as_bytes())[..8];
+    let path = dir.join(format!(
+        "{}-{}-{tag}.y4m",
+        seq.id,
+        &source_sha256[..source_sha256.len().min(16)]
+    ));
+    if let Some(r) = read_record(&path)? {
+        if r.provenance == Provenance::Decoded && r.source == key && r.stat_matches(&path) {
+            on_event(&Event::Reused {
+                id: seq.id.clone(),
+                path: path.clone(),
+            });
+            return Ok((path, r.sha256, note));
+        }
+    }
+    fs::create_dir_all(dir).map_err(|e| CorpusError::io(dir, e))?;
+    let tmp = dir.join(format!(".{}.decoding-{}.y4m", seq.id, std::process::id()));
+    let _ = fs::remove_file(&tmp);
+    if let Err(e) = decoder.decode(source, &tmp, &request) {
+        let _ = fs::remove_file(&tmp);
+        return Err(media(e));
+    }
+    let sha = match digest_file(&tmp, false) {
+        Ok(d) => d.sha256,
+        Err(e) => {
+            let _ = fs::remove_file(&tmp);
+            return Err(e);
+        }
+    };
+    fs::rename(&tmp, &path).map_err(|e| {
+        let _ = fs::remove_file(&tmp);
+        CorpusError::io(&path, e)
+    })?;
+    write_record(&path, &sha, Provenance::Decoded, &key)?;
+    on_event(&Event::Decoded {
+        id: seq.id.clone(),
+        path: path.clone(),
+    });
+    Ok((path, sha, note))
 }
 
 /// Copies `count` frames from frame `start` of `src` to `dest` (atomically); returns the

@@ -97,7 +97,7 @@ fn syntax_errors_name_file_line_column_and_field() {
     let unknown = one_sequence(&GOOD.replace("licence", "colour = 1\nlicence"));
     assert_eq!(
         parse(&unknown).unwrap_err(),
-        "m.toml:15:1: unknown field `colour`, expected one of `id`, `source`, `sha256`, `md5`, `verify`, `class`, `width`, `height`, `fps`, `frames`, `bit_depth`, `licence`, `slice`"
+        "m.toml:15:1: unknown field `colour`, expected one of `id`, `source`, `sha256`, `md5`, `verify`, `class`, `width`, `height`, `fps`, `frames`, `bit_depth`, `licence`, `slice`, `notes`"
     );
     let wrong_type = one_sequence(&GOOD.replace("width = 1920", "width = \"wide\""));
     assert_eq!(
@@ -112,7 +112,10 @@ fn syntax_errors_name_file_line_column_and_field() {
     let missing = one_sequence(&GOOD.replace("bit_depth = 10\n", ""));
     let err = parse(&missing).unwrap_err();
     assert!(
-        err.starts_with("m.toml:") && err.ends_with("missing field `bit_depth`"),
+        err.starts_with("m.toml:")
+            && err.ends_with(
+                "field `bit_depth`: required for a url source (only a `path` source is probed)"
+            ),
         "{err}"
     );
     let broken = "name = \"t\"\n[[sequence]\n";

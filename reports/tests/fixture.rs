@@ -180,6 +180,8 @@ fn record(
         bytes,
         bitrate_kbps: rate,
         bitrate_error_pct: target.map(|t| (rate - t) / t * 100.0),
+        target_reachable: None,
+        reachable_kbps: None,
         peak_1s_kbps: rate * 1.3,
         vbv_violations: None,
         encode_wall_s: cpu / 1.8,

@@ -42,6 +42,13 @@ pub struct Args {
     /// A fixed run id (the run folder's name).
     #[arg(long)]
     pub run_id: Option<String>,
+    /// Benchmark these media files (files, folders, `*` patterns) instead of the suite's
+    /// corpora: each is probed and decoded once into the corpus cache.
+    #[arg(long, value_name = "PATH", num_args = 1..)]
+    pub clips: Vec<PathBuf>,
+    /// Resample variable-frame-rate clips to their nominal rate instead of refusing them.
+    #[arg(long)]
+    pub cfr: bool,
 }
 
 /// A progress bar with ETA on a terminal, one line per finished job otherwise.
@@ -130,6 +137,8 @@ pub fn run(args: Args) -> Result<()> {
         git_revision: env!("RDBENCH_GIT_REV").to_string(),
         version: env!("CARGO_PKG_VERSION").to_string(),
         run_id: args.run_id.clone(),
+        clips: args.clips.clone(),
+        cfr: args.cfr,
     };
     let outcome = harness::run(&suite, &options, &progress);
     if let Some(b) = &progress.bar {

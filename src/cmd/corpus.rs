@@ -7,8 +7,10 @@ use std::path::PathBuf;
 use anyhow::{bail, Context};
 use clap::Subcommand;
 use indicatif::{ProgressBar, ProgressStyle};
+use rdbench_bench_suite::media::CoreDecoder;
 use rdbench_corpora::cache::Provenance;
 use rdbench_corpora::catalogue::{manifest_dirs, Catalogue};
+use rdbench_corpora::materialize::Decoder;
 use rdbench_corpora::{
     Cache, Corpus, Event, FetchOptions, Integrity, MaterializeOptions, Sequence, Source,
     VerifyStatus,
@@ -55,6 +57,21 @@ enum CorpusCommand {
         /// Corpus name or manifest path.
         name: String,
     },
+    /// Write a manifest for media files: each probed and decoded once into the cache, with its
+    /// SHA-256, SI/TI and a suggested class.
+    Add {
+        /// The corpus name.
+        name: String,
+        /// Media files, folders or `*` patterns.
+        #[arg(required = true)]
+        files: Vec<PathBuf>,
+        /// Where to write the manifest (default: NAME.toml here).
+        #[arg(long, value_name = "FILE.toml")]
+        out: Option<PathBuf>,
+        /// Resample variable-frame-rate files to their nominal rate instead of refusing them.
+        #[arg(long)]
+        cfr: bool,
+    },
 }
 
 /// Runs `rdbench corpus`.
@@ -67,6 +84,7 @@ pub fn run(args: Args) -> anyhow::Result<()> {
     let cache = || Cache::resolve(args.cache_dir.as_deref()).context("choosing the cache folder");
     let opts = MaterializeOptions {
         data_dirs: args.data_dirs.clone(),
+        decoder: Some(Decoder(std::sync::Arc::new(CoreDecoder))),
         ..MaterializeOptions::default()
     };
     match &args.command {
@@ -87,7 +105,84 @@ pub fn run(args: Args) -> anyhow::Result<()> {
             fetch(&load(name)?, &cache()?, &opts, !no_siti)
         }
         CorpusCommand::Verify { name } => verify(&load(name)?, &cache()?, &opts),
+        CorpusCommand::Add {
+            name,
+            files,
+            out,
+            cfr,
+        } => add(
+            name,
+            files,
+            out.as_deref(),
+            &cache()?,
+            &MaterializeOptions { cfr: *cfr, ..opts },
+        ),
     }
+}
+
+fn add(
+    name: &str,
+    files: &[PathBuf],
+    out: Option<&std::path::Path>,
+    cache: &Cache,
+    opts: &MaterializeOptions,
+) -> anyhow::Result<()> {
+    if !rdbench_corpora::manifest::is_corpus_name(name) {
+        bail!("corpus name `{name}`: use letters, digits, `.`, `_` or `-`");
+    }
+    let out = out
+        .map(std::path::Path::to_path_buf)
+        .unwrap_or_else(|| PathBuf::from(format!("{name}.toml")));
+    if out.exists() {
+        bail!("{}: already exists; choose another --out", out.display());
+    }
+    let corpus = Corpus::of_clips(name, files)?;
+    let base = out
+        .parent()
+        .filter(|p| !p.as_os_str().is_empty())
+        .map(|p| std::fs::canonicalize(p).unwrap_or_else(|_| p.to_path_buf()))
+        .unwrap_or_else(|| std::env::current_dir().unwrap_or_default());
+    let mut entries = Vec::new();
+    for s in corpus.sequences() {
+        let m = corpus.materialize_sequence(s, cache, opts, &mut |e| {
+            if let Event::Decoded { id, .. } = e {
+                eprintln!("{id}: decoded into the cache");
+            }
+        })?;
+        let Source::Path(p) = &s.source else {
+            unreachable!("clips are files")
+        };
+        let shown = p
+            .strip_prefix(&base)
+            .map(|r| r.display().to_string())
+            .unwrap_or_else(|_| p.display().to_string());
+        let siti = m.siti().ok();
+        println!(
+            "{}: {}x{} {} fps, {} frames, {}-bit, class {}{}",
+            m.sequence.id,
+            m.sequence.width,
+            m.sequence.height,
+            m.sequence.fps,
+            m.sequence.frames,
+            m.sequence.bit_depth,
+            m.sequence.class,
+            m.sequence
+                .notes
+                .as_ref()
+                .map(|n| format!(" ({n})"))
+                .unwrap_or_default()
+        );
+        entries.push(rdbench_corpora::clips::ManifestEntry {
+            sequence: m.sequence.clone(),
+            path: shown,
+            sha256: m.original_sha256.clone(),
+            siti,
+        });
+    }
+    let text = rdbench_corpora::clips::manifest_text(name, &entries);
+    rdbench_results::run::write_atomic(&out, text.as_bytes())?;
+    println!("wrote {}", out.display());
+    Ok(())
 }
 
 fn list(dirs: &[PathBuf]) -> anyhow::Result<()> {
@@ -255,6 +350,7 @@ fn fetch(
         Event::Cut { id, start, frames } => {
             eprintln!("{id}: cut frames {start}..{}", start + frames)
         }
+        Event::Decoded { id, path } => eprintln!("{id}: decoded into {}", path.display()),
         other => eprintln!("{}: {other:?}", other.id()),
     };
     let mut failures = Vec::new();

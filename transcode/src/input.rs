@@ -173,6 +173,8 @@ pub struct VideoInfo {
     pub rate: Rate,
     /// Whether the stream looks constant-frame-rate (average and base rates agree).
     pub cfr: bool,
+    /// The container's base rate (the rate timestamps are a multiple of), when it has one.
+    pub base_rate: Option<Rate>,
     /// Stream time base.
     pub time_base: Rational,
     /// Duration in seconds, when known.
@@ -257,10 +259,43 @@ pub fn video_info(input: &ff::format::context::Input, path: &Path) -> Result<Vid
         bit_depth: media::bit_depth(pix),
         rate,
         cfr: avg == base || avg.numerator() == 0,
+        base_rate: (base.numerator() > 0 && base.denominator() > 0).then(|| Rate {
+            num: base.numerator(),
+            den: base.denominator(),
+        }),
         time_base: tb,
         duration_s,
         frames,
     })
+}
+
+/// Whether a file whose streams reach `reached_s` seconds ends well before its declared
+/// duration (by more than half a second and 2%): it was cut short.
+pub fn is_truncated(declared_s: Option<f64>, reached_s: f64) -> bool {
+    let declared = declared_s.unwrap_or(0.0);
+    declared > 0.0 && reached_s + (0.5f64).max(declared * 0.02) < declared
+}
+
+/// The presentation times (seconds, sorted) of the first `max` video packets of `source`, read
+/// by demuxing alone: enough to tell a constant frame rate from a variable one.
+pub fn video_timestamps(source: &InputSource, max: usize) -> Result<Vec<f64>> {
+    let mut ctx = open(source)?;
+    let path = source.display_path();
+    let info = video_info(&ctx, &path)?;
+    let mut out = Vec::new();
+    for (stream, packet) in ctx.packets() {
+        if stream.index() != info.index {
+            continue;
+        }
+        if let Some(pts) = packet.pts().or(packet.dts()) {
+            out.push(media::seconds(pts, info.time_base));
+        }
+        if out.len() >= max {
+            break;
+        }
+    }
+    out.sort_by(f64::total_cmp);
+    Ok(out)
 }
 
 /// The best audio stream of `input`, if any.

@@ -1405,8 +1405,7 @@ fn execute(
     // before its muxer commits anything.
     let declared = vinfo.duration_s.unwrap_or(0.0);
     let truncated = video_alive
-        && declared > 0.0
-        && reached_s + (0.5f64).max(declared * 0.02) < declared
+        && input::is_truncated(vinfo.duration_s, reached_s)
         && matches!(job.input, InputSource::File(_));
     let job_error: Option<Error> = if truncated {
         Some(Error::Truncated {

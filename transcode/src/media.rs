@@ -93,6 +93,27 @@ pub fn bit_depth(format: ff::format::Pixel) -> u8 {
     unsafe { (*desc).comp[0].depth as u8 }
 }
 
+/// The chroma layout of a pixel format: "420", "422", "444", "400" (grey), or "other" (packed,
+/// RGB, odd subsampling).
+pub fn chroma_layout(format: ff::format::Pixel) -> &'static str {
+    let Some(d) = format.descriptor() else {
+        return "other";
+    };
+    if d.nb_components() == 1 {
+        return "400";
+    }
+    let name = d.name();
+    if name.starts_with("rgb") || name.starts_with("bgr") || name.starts_with("gbr") {
+        return "other";
+    }
+    match (d.log2_chroma_w(), d.log2_chroma_h()) {
+        (1, 1) => "420",
+        (1, 0) => "422",
+        (0, 0) => "444",
+        _ => "other",
+    }
+}
+
 /// The name FFmpeg gives a pixel format ("yuv420p").
 pub fn pix_fmt_name(format: ff::format::Pixel) -> String {
     format

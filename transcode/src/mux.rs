@@ -347,6 +347,11 @@ impl Muxer {
                     crate::log::describe(ff::Error::from(rc))
                 )));
             }
+            if s.container == Container::Y4m {
+                // High bit depths are "unofficial" Y4M colour spaces to FFmpeg's muxer, but
+                // every Y4M reader (ours, x264, x265, SVT-AV1, libvmaf) takes C420p10.
+                (*ctx).strict_std_compliance = ffi::FF_COMPLIANCE_UNOFFICIAL;
+            }
             if (*(*ctx).oformat).flags & ffi::AVFMT_NOFILE as i32 == 0 {
                 let rc = ffi::avio_open(
                     &mut (*ctx).pb,
