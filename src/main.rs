@@ -18,7 +18,9 @@ fn main() {
     let cli = Cli::parse();
     if let Err(err) = cmd::run(cli.command) {
         // One line: the chain of causes, outermost first. No backtrace for a user's mistake.
-        eprintln!("rdbench: error: {err:#}");
+        // One line, whatever a library's message holds.
+        let text = format!("{err:#}").replace(['\r', '\n'], " ");
+        eprintln!("rdbench: error: {text}");
         std::process::exit(err.downcast_ref::<cmd::Exit>().map_or(1, |e| e.code));
     }
 }

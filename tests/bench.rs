@@ -7,7 +7,7 @@ use std::time::{Duration, Instant};
 
 use crate::support::*;
 
-fn tiny_corpus(dir: &Path, frames: u32) -> PathBuf {
+pub(crate) fn tiny_corpus(dir: &Path, frames: u32) -> PathBuf {
     let p = dir.join("tiny.toml");
     let seq = |id: &str, gen: &str, class: &str| {
         format!("[[sequence]]\nid = \"{id}\"\nsource = {{ generator = \"{gen}\", seed = 3 }}\nclass = \"{class}\"\nwidth = 128\nheight = 72\nfps = 30\nframes = {frames}\nbit_depth = 8\nlicence = \"CC0-1.0\"\n")
@@ -25,7 +25,7 @@ fn tiny_corpus(dir: &Path, frames: u32) -> PathBuf {
 }
 
 /// A two-encoder suite on `corpus`; `x264_params` are extra x264 parameters.
-fn suite(dir: &Path, corpus: &Path, x264_preset: &str, x264_params: &str) -> PathBuf {
+pub(crate) fn suite(dir: &Path, corpus: &Path, x264_preset: &str, x264_params: &str) -> PathBuf {
     let p = dir.join(format!("suite-{x264_preset}{x264_params}.toml"));
     let params = if x264_params.is_empty() {
         String::new()
@@ -45,7 +45,7 @@ fn suite(dir: &Path, corpus: &Path, x264_preset: &str, x264_params: &str) -> Pat
     p
 }
 
-fn bench(dir: &Path, args: &[&str]) -> std::process::Output {
+pub(crate) fn bench(dir: &Path, args: &[&str]) -> std::process::Output {
     let mut all = vec!["bench", "--runs-dir", "runs", "--cache-dir", "cache"];
     all.extend_from_slice(args);
     let out = rdbench(dir, &all);
@@ -59,7 +59,7 @@ fn bench(dir: &Path, args: &[&str]) -> std::process::Output {
 
 /// Rows of encodes.csv by job id, without the columns that legitimately differ between runs
 /// (run id, host, timings, cache state).
-fn comparable_rows(run: &Path) -> std::collections::BTreeMap<String, Vec<String>> {
+pub(crate) fn comparable_rows(run: &Path) -> std::collections::BTreeMap<String, Vec<String>> {
     let text = std::fs::read_to_string(run.join("encodes.csv")).unwrap();
     let mut lines = csv_lines(&text);
     let header = lines.remove(0);

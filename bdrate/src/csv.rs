@@ -55,7 +55,7 @@ pub enum CsvError {
     },
     /// A wanted column is not in the header.
     #[error("{path}: no column '{column}' in the header (columns: {header})",
-        path = path.display(), header = header.join(", "))]
+        path = path.display(), header = header.iter().map(|h| h.escape_debug().to_string()).collect::<Vec<_>>().join(", "))]
     MissingColumn {
         /// The file.
         path: PathBuf,
@@ -86,7 +86,7 @@ pub enum CsvError {
         fields: usize,
     },
     /// A cell is not a number.
-    #[error("{path}:{line}: column '{column}': '{cell}' is not a number", path = path.display())]
+    #[error("{path}:{line}: column '{column}': '{cell}' is not a number", path = path.display(), cell = shown(cell))]
     NonNumeric {
         /// The file.
         path: PathBuf,
@@ -230,5 +230,16 @@ fn csv_error(path: &Path, error: ::csv::Error) -> CsvError {
         path: path.to_owned(),
         line,
         message,
+    }
+}
+
+/// A cell as an error message shows it: on one line (control characters escaped) and at most 40
+/// characters long.
+fn shown(cell: &str) -> String {
+    let one_line: String = cell.escape_debug().collect();
+    if one_line.chars().count() > 40 {
+        format!("{}...", one_line.chars().take(40).collect::<String>())
+    } else {
+        one_line
     }
 }

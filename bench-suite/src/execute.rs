@@ -97,6 +97,7 @@ pub struct ScoreOutcome {
 }
 
 /// A finished job with how much CPU it took in this run (zero parts for cached work).
+#[derive(Clone, Debug, Serialize, Deserialize)]
 pub struct JobRun {
     /// The result written to the run folder.
     pub result: JobResult,

@@ -12,7 +12,7 @@ use rdbench_results::run::Shard;
 use rdbench_results::RcMode;
 
 /// A sequence ready to encode, with its corpus and content characterisation.
-#[derive(Clone, Debug)]
+#[derive(Clone, Debug, serde::Serialize, serde::Deserialize)]
 pub struct SourceSequence {
     /// Corpus name.
     pub corpus: String,

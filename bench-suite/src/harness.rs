@@ -23,6 +23,7 @@ use crate::cache::ResultCache;
 use crate::execute::{execute, Context, JobRun};
 use crate::grid::{self, Job, SourceSequence};
 use crate::suite::Suite;
+use crate::worker::{lost_job, Worker, WorkerInit};
 
 /// Errors of a run as a whole (a failing job is recorded, not an error).
 #[derive(Debug, Error)]
@@ -80,6 +81,9 @@ pub struct RunOptions {
     pub clips: Vec<PathBuf>,
     /// Resample variable-frame-rate sources to their nominal rate instead of refusing them.
     pub cfr: bool,
+    /// Run each job in a worker process of this executable (`EXE __worker`); None: on the
+    /// pool's threads in this process.
+    pub worker: Option<PathBuf>,
 }
 
 /// Hears about a run's progress.
@@ -303,6 +307,15 @@ pub fn run(
         }
     };
     let jobs_dir = dir.join("jobs");
+    // A run killed while writing leaves temporary files: they were never complete, so they go.
+    for folder in [&dir, &jobs_dir] {
+        for e in std::fs::read_dir(folder).into_iter().flatten().flatten() {
+            let name = e.file_name().to_string_lossy().into_owned();
+            if name.starts_with('.') && name.contains(".tmp-") {
+                let _ = std::fs::remove_file(e.path());
+            }
+        }
+    }
     std::fs::create_dir_all(&jobs_dir).map_err(|e| RunError::Io {
         path: jobs_dir.clone(),
         action: "creating",
@@ -312,8 +325,10 @@ pub fn run(
     let everything = grid::expand(suite, &srcs);
     let all = grid::shard(everything.clone(), manifest.shard.or(options.shard));
     let total = all.len();
-    // Resume: skip finished jobs; a job that was running when the process died is retried once,
-    // and recorded as failed if it kills the process again.
+    // Resume: skip finished jobs. In-process, a job that was running when the process died is
+    // retried once and recorded as failed if it kills the process again. With workers a job's
+    // crash is recorded when it happens, so a marker only says the harness itself was killed
+    // (not the job's fault): it is removed and the job runs again.
     let mut todo: Vec<Job> = Vec::new();
     let mut crashed: Vec<JobResult> = Vec::new();
     for job in all {
@@ -325,7 +340,9 @@ pub fn run(
             .ok()
             .and_then(|s| s.trim().parse().ok())
             .unwrap_or(0);
-        if attempts >= 2 {
+        if options.worker.is_some() && attempts > 0 {
+            let _ = std::fs::remove_file(&marker);
+        } else if attempts >= 2 {
             let record = EncodeRecord {
                 run_id: manifest.run_id.clone(),
                 job_id: job.id.clone(),
@@ -405,79 +422,119 @@ pub fn run(
         runs.lock().unwrap_or_else(|p| p.into_inner()).push(run);
         Ok(())
     };
+    let init = WorkerInit {
+        suite_text: suite.text.clone(),
+        suite_path: suite.path.clone(),
+        run_id: ctx.run_id.clone(),
+        git_revision: ctx.git_revision.clone(),
+        host: ctx.host.clone(),
+        cache_root: options.use_cache.then(|| corpus_cache.root().to_path_buf()),
+        scratch: ctx.scratch.clone(),
+    };
     let run_phase = |todo: &[Job]| {
         let next = AtomicUsize::new(0);
         pool.scope(|s| {
             for _ in 0..n_jobs {
-                s.spawn(|_| loop {
-                    if stop.load(Ordering::SeqCst) {
-                        break;
-                    }
-                    let i = next.fetch_add(1, Ordering::SeqCst);
-                    let Some(job) = todo.get(i) else { break };
-                    let marker = running_marker(&jobs_dir, &job.id);
-                    let attempts: u32 = std::fs::read_to_string(&marker)
-                        .ok()
-                        .and_then(|s| s.trim().parse().ok())
-                        .unwrap_or(0);
-                    let _ = std::fs::write(&marker, format!("{}", attempts + 1));
-                    let run = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
-                        execute(&ctx, job)
-                    }))
-                    .unwrap_or_else(|p| {
-                        let msg = p
-                            .downcast_ref::<String>()
-                            .cloned()
-                            .or_else(|| p.downcast_ref::<&str>().map(|s| s.to_string()))
-                            .unwrap_or_default();
-                        JobRun {
-                            result: JobResult {
-                                record: EncodeRecord {
-                                    run_id: ctx.run_id.clone(),
-                                    job_id: job.id.clone(),
-                                    status: JobStatus::Failed,
-                                    error: Some(format!("internal error: {msg}")),
-                                    corpus: job.source.corpus.clone(),
-                                    sequence: job.source.seq.sequence.id.clone(),
-                                    class: job.source.seq.sequence.class.to_string(),
-                                    config: job.config.name.clone(),
-                                    codec: job.config.encoder_name(),
-                                    rc_mode: job.mode,
-                                    repetition: job.repetition,
-                                    rc_point: job.point,
-                                    ..Default::default()
-                                },
-                                frames: Vec::new(),
-                            },
-                            cpu_s: 0.0,
-                            overhead_cpu_s: 0.0,
-                            encode_cpu_s: 0.0,
-                            wall_s: 0.0,
+                s.spawn(|_| {
+                    let mut worker: Option<Worker> = None;
+                    loop {
+                        if stop.load(Ordering::SeqCst) {
+                            break;
                         }
-                    });
-                    let path = jobs_dir.join(job_file_name(&job.id));
-                    let mut run = run;
-                    let c = rdbench_transcode::cpu::thread_cpu_s();
-                    let written = write_atomic(
-                        &path,
-                        &serde_json::to_vec(&run.result).expect("records serialise"),
-                    );
-                    // Writing the record is the harness's own work too.
-                    run.overhead_cpu_s += rdbench_transcode::cpu::thread_cpu_s() - c;
-                    match written {
-                        Ok(()) => {
-                            let _ = std::fs::remove_file(&marker);
-                            let n = done.fetch_add(1, Ordering::SeqCst) + 1;
-                            observer.finished(&run.result.record, n, planned);
-                            runs.lock().unwrap_or_else(|p| p.into_inner()).push(run);
+                        let i = next.fetch_add(1, Ordering::SeqCst);
+                        let Some(job) = todo.get(i) else { break };
+                        let marker = running_marker(&jobs_dir, &job.id);
+                        if options.worker.is_none() {
+                            let attempts: u32 = std::fs::read_to_string(&marker)
+                                .ok()
+                                .and_then(|s| s.trim().parse().ok())
+                                .unwrap_or(0);
+                            let _ = std::fs::write(&marker, format!("{}", attempts + 1));
                         }
-                        Err(e) => {
+                        let run = match &options.worker {
+                            // In a worker process: a crash takes this job down alone.
+                            Some(exe) => {
+                                let w = match worker.take() {
+                                    Some(w) => Ok(w),
+                                    None => Worker::spawn(exe, &init),
+                                };
+                                match w {
+                                    Ok(mut w) => {
+                                        let timeout = suite.job_timeout(job);
+                                        match w.run(job, timeout, &ctx.run_id) {
+                                            Ok(run) => {
+                                                worker = Some(w);
+                                                run
+                                            }
+                                            Err(lost) => lost,
+                                        }
+                                    }
+                                    Err(e) => lost_job(&ctx.run_id, job, JobStatus::Failed, e),
+                                }
+                            }
+                            None => std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+                                execute(&ctx, job)
+                            }))
+                            .unwrap_or_else(|p| {
+                                let msg = p
+                                    .downcast_ref::<String>()
+                                    .cloned()
+                                    .or_else(|| p.downcast_ref::<&str>().map(|s| s.to_string()))
+                                    .unwrap_or_default();
+                                lost_job(
+                                    &ctx.run_id,
+                                    job,
+                                    JobStatus::Failed,
+                                    format!("internal error: {msg}"),
+                                )
+                            }),
+                        };
+                        // A job that failed because the disk is full did not fail: stop the run
+                        // without recording it, so that `--resume` on a larger disk redoes it.
+                        let disk_full = !run.result.record.is_ok()
+                            && run
+                                .result
+                                .record
+                                .error
+                                .as_deref()
+                                .is_some_and(|e| e.contains("No space left on device"));
+                        if disk_full {
                             let _ = std::fs::remove_file(&marker);
                             stop.store(true, Ordering::SeqCst);
                             write_error
                                 .lock()
                                 .unwrap_or_else(|p| p.into_inner())
-                                .get_or_insert(e);
+                                .get_or_insert(RunError::Io {
+                                    path: dir.clone(),
+                                    action: "writing",
+                                    source: std::io::Error::from_raw_os_error(libc_enospc()),
+                                });
+                            continue;
+                        }
+                        let path = jobs_dir.join(job_file_name(&job.id));
+                        let mut run = run;
+                        let c = rdbench_transcode::cpu::thread_cpu_s();
+                        let written = write_atomic(
+                            &path,
+                            &serde_json::to_vec(&run.result).expect("records serialise"),
+                        );
+                        // Writing the record is the harness's own work too.
+                        run.overhead_cpu_s += rdbench_transcode::cpu::thread_cpu_s() - c;
+                        match written {
+                            Ok(()) => {
+                                let _ = std::fs::remove_file(&marker);
+                                let n = done.fetch_add(1, Ordering::SeqCst) + 1;
+                                observer.finished(&run.result.record, n, planned);
+                                runs.lock().unwrap_or_else(|p| p.into_inner()).push(run);
+                            }
+                            Err(e) => {
+                                let _ = std::fs::remove_file(&marker);
+                                stop.store(true, Ordering::SeqCst);
+                                write_error
+                                    .lock()
+                                    .unwrap_or_else(|p| p.into_inner())
+                                    .get_or_insert(e);
+                            }
                         }
                     }
                 });
@@ -598,4 +655,9 @@ pub fn run(
         summary,
         failed,
     })
+}
+
+/// ENOSPC, the error of a full disk.
+fn libc_enospc() -> i32 {
+    28
 }

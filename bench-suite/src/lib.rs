@@ -15,3 +15,4 @@ pub mod grid;
 pub mod harness;
 pub mod media;
 pub mod suite;
+pub mod worker;

@@ -76,6 +76,9 @@ pub struct SuiteSpec {
     /// Allow concurrent jobs x encoder threads above the core count.
     #[serde(default)]
     pub oversubscribe: bool,
+    /// Seconds after which a job (encode and scoring) is killed and recorded as timed out;
+    /// default: 10 minutes plus 4 minutes per second of content.
+    pub timeout_s: Option<f64>,
     /// Encoder configurations.
     #[serde(rename = "config")]
     pub configs: Vec<ConfigSpec>,
@@ -310,6 +313,14 @@ impl Suite {
                 ),
             ));
         }
+        if let Some(t) = spec.timeout_s {
+            if !(t.is_finite() && t > 0.0) {
+                return Err(invalid(
+                    "timeout_s".into(),
+                    format!("must be a positive number of seconds, not {t}"),
+                ));
+            }
+        }
         if spec.jobs == Some(0) {
             return Err(invalid("jobs".into(), "must be at least 1".into()));
         }
@@ -395,6 +406,20 @@ impl Suite {
         })
     }
 
+    /// How long `job` may run before it is killed: the suite's `timeout_s`, or a generous
+    /// default from the content's length (10 minutes plus 4 per second of content, twice that
+    /// for two passes).
+    pub fn job_timeout(&self, job: &crate::grid::Job) -> std::time::Duration {
+        let s = &job.source.seq;
+        let seconds = s.frames as f64 / s.sequence.fps.as_f64().max(1e-3);
+        let passes = if job.mode == RcMode::Abr2 { 2.0 } else { 1.0 };
+        let t = self
+            .spec
+            .timeout_s
+            .unwrap_or((600.0 + 240.0 * seconds) * passes);
+        std::time::Duration::from_secs_f64(t)
+    }
+
     /// The configuration called `name`.
     pub fn config(&self, name: &str) -> Option<&ConfigSpec> {
         self.spec.configs.iter().find(|c| c.name == name)
@@ -402,7 +427,7 @@ impl Suite {
 }
 
 /// A rate point of a configuration, before it meets a sequence.
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub enum PointSpec {
     /// CRF.
     Crf(f64),
@@ -428,7 +453,7 @@ pub enum PointSpec {
 
 /// A bitrate target taken from the bitrate another rate point of the suite reached on the same
 /// sequence.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Derived {
     /// The configuration whose encode sets the target.
     pub config: String,

@@ -45,7 +45,7 @@ use crate::error::{CorpusError, Result};
 use crate::generate::GeneratorKind;
 
 /// A frame rate as an exact fraction in lowest terms (`30000/1001`, `25/1`).
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, serde::Serialize, Deserialize)]
 pub struct Fps {
     num: u32,
     den: u32,
@@ -148,7 +148,8 @@ fn gcd(mut a: u32, mut b: u32) -> u32 {
 
 /// A test-condition class. The common-test-condition letters have their own variants; any other
 /// label is kept as written.
-#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+#[derive(Clone, Debug, PartialEq, Eq, Hash, serde::Serialize, Deserialize)]
+#[serde(into = "String", from = "String")]
 pub enum Class {
     /// 4K natural content (first group).
     A1,
@@ -206,7 +207,7 @@ impl fmt::Display for Class {
 }
 
 /// The frames of a sequence the benchmark uses: `frames` frames from frame `start`.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Deserialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, serde::Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Slice {
     /// First frame used (0-based).
@@ -215,9 +216,37 @@ pub struct Slice {
     pub frames: u32,
 }
 
+impl From<Class> for String {
+    fn from(c: Class) -> String {
+        c.as_str().to_string()
+    }
+}
+
+impl From<String> for Class {
+    fn from(s: String) -> Class {
+        Class::from(s.as_str())
+    }
+}
+
+impl From<Recipe> for (String, u64) {
+    fn from(r: Recipe) -> (String, u64) {
+        (r.generator.name().to_string(), r.seed)
+    }
+}
+
+impl TryFrom<(String, u64)> for Recipe {
+    type Error = String;
+    fn try_from((name, seed): (String, u64)) -> std::result::Result<Recipe, String> {
+        let generator =
+            GeneratorKind::from_name(&name).ok_or_else(|| format!("unknown generator `{name}`"))?;
+        Ok(Recipe { generator, seed })
+    }
+}
+
 /// A generator recipe: which synthetic scene, with which seed. Size, rate and length come from
 /// the sequence.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, serde::Serialize, Deserialize)]
+#[serde(into = "(String, u64)", try_from = "(String, u64)")]
 pub struct Recipe {
     /// The scene.
     pub generator: GeneratorKind,
@@ -226,7 +255,7 @@ pub struct Recipe {
 }
 
 /// Where a sequence's Y4M file comes from.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, Deserialize)]
 pub enum Source {
     /// A file on disk, as written in the manifest (relative paths are resolved against the
     /// manifest's folder, then the data folders).
@@ -249,7 +278,7 @@ impl Source {
 }
 
 /// How a sequence's bytes are checked.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, Deserialize)]
 pub enum Integrity {
     /// Against this SHA-256 (lower-case hex).
     Sha256(String),
@@ -263,7 +292,7 @@ pub enum Integrity {
 }
 
 /// One test sequence, validated.
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, PartialEq, serde::Serialize, Deserialize)]
 pub struct Sequence {
     /// Unique id within the corpus (letters, digits, `.`, `_`, `-`).
     pub id: String,
@@ -295,7 +324,7 @@ pub struct Sequence {
 }
 
 /// Which facts of a sequence its manifest entry gives.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize, Deserialize)]
 pub struct Declared {
     /// `width` and `height`.
     pub size: bool,
@@ -821,7 +850,14 @@ pub(crate) fn line_col(text: &str, at: usize) -> (usize, usize) {
 /// Turns the TOML parser's error into one naming the file, line, column and (when it can be
 /// told) the field.
 fn syntax_error(file: &str, text: &str, e: &toml::de::Error) -> CorpusError {
-    let message = e.message().trim().to_string();
+    // One line: the TOML library's message may span several.
+    let message = e
+        .message()
+        .trim()
+        .lines()
+        .map(str::trim)
+        .collect::<Vec<_>>()
+        .join("; ");
     let start = e.span().map_or(0, |s| s.start);
     let (line, column) = line_col(text, start);
     let quoted = ["unknown field `", "missing field `", "duplicate key `"]

@@ -57,7 +57,7 @@ pub struct MaterializeOptions {
 }
 
 /// A sequence ready to read: a Y4M file holding exactly the frames the benchmark uses.
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct MaterializedSequence {
     /// The manifest entry.
     pub sequence: Sequence,

@@ -123,7 +123,8 @@ impl Y4mHeader {
         let (mut interlace, mut aspect, mut colourspace) = (None, None, None);
         let mut extensions = Vec::new();
         for t in tokens {
-            let (tag, value) = t.split_at(1);
+            // The tag is the first character, which need not be one byte in a damaged header.
+            let (tag, value) = t.split_at(t.chars().next().map_or(0, char::len_utf8));
             match tag {
                 "W" => {
                     width = Some(

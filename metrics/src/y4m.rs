@@ -313,8 +313,10 @@ pub fn parse_header(line: &[u8], file: &str) -> Result<Y4mHeader, Y4mError> {
     let (mut width, mut height, mut frame_rate) = (None, None, None);
     let mut colorspace = "420jpeg".to_string();
     for t in tokens {
-        let (field, value) = t.split_at(1);
-        let field = field.chars().next().unwrap_or(' ');
+        // The tag is the token's first character, which need not be one byte in a damaged header.
+        let mut chars = t.chars();
+        let field = chars.next().unwrap_or(' ');
+        let value = chars.as_str();
         match field {
             'W' => width = Some(value.parse::<usize>().map_err(|_| bad('W', value))?),
             'H' => height = Some(value.parse::<usize>().map_err(|_| bad('H', value))?),

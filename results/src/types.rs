@@ -113,8 +113,11 @@ pub enum JobStatus {
     /// Encoded and scored.
     #[default]
     Ok,
-    /// The encode or the scoring failed; the record's `error` says why.
+    /// The encode or the scoring failed, or its worker process crashed; the record's `error`
+    /// says why.
     Failed,
+    /// The job outlived its timeout and was killed.
+    TimedOut,
 }
 
 impl JobStatus {
@@ -123,6 +126,7 @@ impl JobStatus {
         match self {
             JobStatus::Ok => "ok",
             JobStatus::Failed => "failed",
+            JobStatus::TimedOut => "timed_out",
         }
     }
 

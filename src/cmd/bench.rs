@@ -4,7 +4,7 @@
 use std::io::IsTerminal;
 use std::path::PathBuf;
 
-use anyhow::{bail, Result};
+use anyhow::{bail, Context, Result};
 use clap::Args as ClapArgs;
 use indicatif::{ProgressBar, ProgressStyle};
 use rdbench_bench_suite::grid::{parse_shard, shard_from_env};
@@ -49,6 +49,11 @@ pub struct Args {
     /// Resample variable-frame-rate clips to their nominal rate instead of refusing them.
     #[arg(long)]
     pub cfr: bool,
+    /// Run the jobs on threads of this process instead of worker processes (no crash
+    /// isolation: a crashing encoder takes the run down; for debugging and measuring the
+    /// workers' cost).
+    #[arg(long)]
+    pub in_process: bool,
 }
 
 /// A progress bar with ETA on a terminal, one line per finished job otherwise.
@@ -139,6 +144,12 @@ pub fn run(args: Args) -> Result<()> {
         run_id: args.run_id.clone(),
         clips: args.clips.clone(),
         cfr: args.cfr,
+        // Every job in a worker process of this binary, so a crash takes that job alone.
+        worker: if args.in_process {
+            None
+        } else {
+            Some(std::env::current_exe().context("finding the rdbench executable")?)
+        },
     };
     let outcome = harness::run(&suite, &options, &progress);
     if let Some(b) = &progress.bar {

@@ -51,6 +51,9 @@ pub enum Command {
     Metrics(metrics::Args),
     /// BD-rate and BD-quality of a test RD curve against an anchor (two CSV files).
     Bdrate(bdrate::Args),
+    /// A benchmark worker process (started by `rdbench bench`; reads jobs on stdin).
+    #[command(name = "__worker", hide = true)]
+    Worker,
 }
 
 /// Runs one subcommand.
@@ -65,5 +68,10 @@ pub fn run(command: Command) -> anyhow::Result<()> {
         Command::Report(a) => report::run(a),
         Command::Corpus(a) => corpus::run(a),
         Command::Metrics(a) => metrics::run(a),
+        Command::Worker => {
+            let stdin = std::io::stdin().lock();
+            let stdout = std::io::stdout().lock();
+            rdbench_bench_suite::worker::serve(stdin, stdout).map_err(anyhow::Error::msg)
+        }
     }
 }

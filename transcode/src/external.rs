@@ -16,12 +16,11 @@
 //! Template expansion and checking are pure functions ([`check_template`], [`expand`]), tested
 //! by exact output.
 
-use std::collections::VecDeque;
 use std::ffi::CString;
-use std::io::{BufRead, Write};
+use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use ff::Rational;
@@ -31,6 +30,7 @@ use serde::{Deserialize, Serialize};
 use crate::error::{Error, Result};
 use crate::filter::Rate;
 use crate::media::{self, MuxItem, MuxPacket, VideoFrame};
+use crate::process::{self, Exit, LogTail};
 use crate::settings::RateControl;
 use crate::task::{PacketRecord, Sink, Task, TaskStats};
 
@@ -462,114 +462,6 @@ fn file_sha256(path: &Path) -> Option<String> {
     Some(hex::encode(sha2::Sha256::digest(&bytes)))
 }
 
-/// How a finished child ended.
-#[derive(Clone, Debug, PartialEq)]
-struct Exit {
-    /// Exit code, when it exited.
-    code: Option<i32>,
-    /// Signal, when it was killed.
-    signal: Option<i32>,
-    /// User + system CPU seconds of the child and its waited-for children.
-    cpu_s: f64,
-}
-
-impl Exit {
-    fn describe(&self) -> String {
-        match (self.code, self.signal) {
-            (_, Some(sig)) => {
-                let name = match sig {
-                    libc::SIGSEGV => " (SIGSEGV)",
-                    libc::SIGABRT => " (SIGABRT)",
-                    libc::SIGKILL => " (SIGKILL)",
-                    libc::SIGBUS => " (SIGBUS)",
-                    libc::SIGFPE => " (SIGFPE)",
-                    libc::SIGILL => " (SIGILL)",
-                    libc::SIGTERM => " (SIGTERM)",
-                    _ => "",
-                };
-                format!("killed by signal {sig}{name}")
-            }
-            (Some(c), None) => format!("exit status {c}"),
-            (None, None) => "ended for an unknown reason".into(),
-        }
-    }
-}
-
-/// Waits for `pid` and returns how it ended with its resource usage.
-fn wait_child(pid: libc::pid_t) -> std::io::Result<Exit> {
-    let mut status: libc::c_int = 0;
-    // SAFETY: an all-zero rusage is a valid value for wait4 to overwrite.
-    let mut usage: libc::rusage = unsafe { std::mem::zeroed() };
-    loop {
-        // SAFETY: `pid` is our own child, not yet reaped; status and usage are valid for
-        // writes.
-        let rc = unsafe { libc::wait4(pid, &mut status, 0, &mut usage) };
-        if rc == pid {
-            break;
-        }
-        let err = std::io::Error::last_os_error();
-        if err.kind() != std::io::ErrorKind::Interrupted {
-            return Err(err);
-        }
-    }
-    let secs = |t: libc::timeval| t.tv_sec as f64 + t.tv_usec as f64 * 1e-6;
-    let (code, signal) = if libc::WIFEXITED(status) {
-        (Some(libc::WEXITSTATUS(status)), None)
-    } else if libc::WIFSIGNALED(status) {
-        (None, Some(libc::WTERMSIG(status)))
-    } else {
-        (None, None)
-    };
-    Ok(Exit {
-        code,
-        signal,
-        cpu_s: secs(usage.ru_utime) + secs(usage.ru_stime),
-    })
-}
-
-/// The last lines a child printed (stdout and stderr), kept while it runs so a full pipe never
-/// blocks it.
-#[derive(Clone, Default)]
-struct LogTail(Arc<Mutex<VecDeque<String>>>);
-
-impl LogTail {
-    const KEEP: usize = 12;
-
-    fn follow(&self, stream: impl std::io::Read + Send + 'static) -> std::thread::JoinHandle<()> {
-        let tail = self.clone();
-        std::thread::spawn(move || {
-            let mut r = std::io::BufReader::new(stream);
-            let mut buf = Vec::new();
-            loop {
-                buf.clear();
-                // Progress lines end in '\r'; split on both.
-                match r.read_until(b'\n', &mut buf) {
-                    Ok(0) | Err(_) => break,
-                    Ok(_) => {
-                        let text = String::from_utf8_lossy(&buf);
-                        for line in text.split(['\r', '\n']).map(str::trim) {
-                            if line.is_empty() {
-                                continue;
-                            }
-                            let mut t = tail.0.lock().unwrap_or_else(|p| p.into_inner());
-                            t.push_back(line.to_owned());
-                            while t.len() > Self::KEEP {
-                                t.pop_front();
-                            }
-                        }
-                    }
-                }
-            }
-        })
-    }
-
-    fn text(&self) -> String {
-        let t = self.0.lock().unwrap_or_else(|p| p.into_inner());
-        let lines: Vec<&str> = t.iter().rev().take(4).rev().map(String::as_str).collect();
-        lines.join(" | ")
-    }
-}
-
 /// A running child with its watchdog.
 struct Running {
     child: std::process::Child,
@@ -606,15 +498,15 @@ impl Running {
         let timed_out = Arc::new(AtomicBool::new(false));
         let watchdog = timeout.map(|limit| {
             let (done, timed_out) = (done.clone(), timed_out.clone());
-            let pid = child.id() as libc::pid_t;
+            let pid = child.id();
             let start = Instant::now();
             std::thread::spawn(move || {
                 while !done.load(Ordering::SeqCst) {
                     if start.elapsed() >= limit {
                         timed_out.store(true, Ordering::SeqCst);
-                        // SAFETY: `pid` is our child, not reaped while `done` is false (the
-                        // owner sets it before waiting), so the id cannot have been reused.
-                        unsafe { libc::kill(pid, libc::SIGKILL) };
+                        // Our child, not reaped while `done` is false (the owner sets it
+                        // before waiting), so the id cannot have been reused.
+                        process::kill(pid);
                         return;
                     }
                     std::thread::sleep(Duration::from_millis(20));
@@ -632,33 +524,19 @@ impl Running {
         })
     }
 
-    fn pid(&self) -> libc::pid_t {
-        self.child.id() as libc::pid_t
+    fn pid(&self) -> u32 {
+        self.child.id()
     }
 
-    /// Whether the child still runs, without reaping it (its resource usage is read when it is
-    /// reaped, by [`Running::finish`]).
+    /// Whether the child still runs, without reaping it.
     fn alive(&self) -> bool {
-        // SAFETY: an all-zero siginfo_t is valid for waitid to overwrite.
-        let mut info: libc::siginfo_t = unsafe { std::mem::zeroed() };
-        // SAFETY: waitid with WNOWAIT only looks at our own child's state; `info` is writable.
-        let rc = unsafe {
-            libc::waitid(
-                libc::P_PID,
-                self.pid() as libc::id_t,
-                &mut info,
-                libc::WEXITED | libc::WNOHANG | libc::WNOWAIT,
-            )
-        };
-        // SAFETY: reading the pid field waitid filled in (0 when the child has not ended).
-        rc == 0 && unsafe { info.si_pid() } == 0
+        process::alive(self.pid())
     }
 
     /// Kills the child (when still running), reaps it and stops the watchdog.
     fn kill(mut self) {
-        // SAFETY: our child, not yet reaped, so the pid is still ours.
-        unsafe { libc::kill(self.pid(), libc::SIGKILL) };
-        let _ = wait_child(self.pid());
+        process::kill(self.pid());
+        let _ = process::wait(self.pid());
         self.done.store(true, Ordering::SeqCst);
         if let Some(w) = self.watchdog.take() {
             let _ = w.join();
@@ -683,7 +561,7 @@ impl Running {
     /// Waits for the child; an error describes a failure with the last lines it printed.
     fn finish(mut self, field: &str, program: &str) -> Result<(Exit, f64)> {
         // The watchdog keeps watching while we wait; it may kill a hung child.
-        let exit = wait_child(self.pid()).map_err(|e| Error::ExternalEncoder {
+        let exit = process::wait(self.pid()).map_err(|e| Error::ExternalEncoder {
             field: field.to_string(),
             program: program.to_string(),
             message: format!("waiting for it failed: {e}"),

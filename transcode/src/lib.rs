@@ -20,6 +20,7 @@ mod log;
 pub mod media;
 pub mod mux;
 pub mod probe;
+pub mod process;
 pub mod reader;
 pub mod settings;
 pub mod spec;

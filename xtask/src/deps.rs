@@ -45,6 +45,9 @@ const TEST: &[&str] = &[
     "svt-av1",
     "aom-tools",
     "vpx-tools",
+    // A single-node Slurm cluster that the sharding test starts and stops itself.
+    "slurm-wlm",
+    "munge",
 ];
 
 /// The packages `need` asks for.

@@ -4,6 +4,7 @@
 //! - `cargo xtask bench`: install missing system packages, then run the main benchmark job.
 //! - `cargo xtask bench-ladder`: the transcode core against the `ffmpeg` CLI on the same ladder.
 //! - `cargo xtask bench-metrics`: the metric kernels against libvmaf's own `vmaf` tool.
+//! - `cargo xtask bench-workers`: benchmark jobs in worker processes against jobs on the pool's threads.
 //! - `cargo xtask gate BASELINE CANDIDATE`: the regression gate between two runs.
 //! - `cargo xtask deps`: only install missing system packages.
 //!
@@ -14,6 +15,7 @@ mod ladder;
 mod metrics;
 mod tidy;
 mod util;
+mod workers;
 
 use anyhow::{bail, Result};
 
@@ -27,6 +29,8 @@ tasks:
                      time rdbench's transcode core against the ffmpeg CLI on a 1080p ABR ladder
   bench-metrics [-n N]
                      time rdbench's metric kernels against libvmaf's own vmaf tool (1080p, one thread)
+  bench-workers [-n N]
+                     time benchmark jobs in worker processes against jobs on the pool's threads
   gate BASELINE CANDIDATE [--rules FILE]
                      the regression gate between two run folders (exit 1 when a rule breaks)
   deps               install missing system packages and exit
@@ -53,6 +57,10 @@ fn run() -> Result<()> {
         Some("bench-metrics") => {
             deps::ensure(deps::Need::Build)?;
             metrics::run(&rest)
+        }
+        Some("bench-workers") => {
+            deps::ensure(deps::Need::Build)?;
+            workers::run(&rest)
         }
         Some("gate") => {
             deps::ensure(deps::Need::Build)?;
