@@ -131,7 +131,7 @@ fn text(bytes: &[u8]) -> String {
     String::from_utf8_lossy(bytes).into_owned()
 }
 
-const CASES: usize = 1500;
+const CASES: usize = 5000;
 
 #[test]
 fn toml_readers_never_panic_and_name_the_file() {
