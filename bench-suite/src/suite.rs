@@ -962,7 +962,8 @@ mod tests {
         assert_eq!(s.spec.anchor, "x264");
         assert_eq!(s.spec.configs.len(), 3);
         for c in &s.spec.configs {
-            let pts = c.points();
+            let pts = c.points_in(&s.spec.configs);
+            assert!(c.abr_from.as_deref() == Some("x264:crf"), "{}", c.name);
             assert_eq!(
                 pts.iter().filter(|p| p.0 == RcMode::Crf).count(),
                 4,
