@@ -375,11 +375,11 @@ fn output_is_pinned_to_the_generator_version() {
     let want = [
         (
             "landscape",
-            "02888eed28b4a0967796707a3c5099feed1c1dd3283a0f5e223810a957f7d73a",
+            "eb05e55c4d68cb2e916934100c76758dc118f93273e15ff9e51361011a88efa5",
         ),
         (
             "handheld",
-            "740d9c995fcafa6a5903c0c29958093266fa12b20c51826629812ae164db5474",
+            "6a65c06b11713885bcd3709626aa2d8de2a0b00b3beccfbd064eb2c1ffc526d7",
         ),
         (
             "zoom",
@@ -387,7 +387,7 @@ fn output_is_pinned_to_the_generator_version() {
         ),
         (
             "grain",
-            "7cedf1cb66d3f6e5611dc53451076ee097c0722234e6e0c471dd1c75d4a2033f",
+            "94ba30f8a0fef22601203e3542871c48b8dfa949adc8423180610b12777e5968",
         ),
         (
             "cartoon",

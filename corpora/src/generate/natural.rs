@@ -372,11 +372,121 @@ enum Noise {
     Grain(f32),
 }
 
+/// A part of a scene whose texture changes from frame to frame, not only moves: rippling
+/// water, grass blades swaying in the wind.
+#[derive(Clone, Debug)]
+enum Dynamic {
+    /// A lake from `top` (units) down, at `parallax`, reflecting `sky` over `deep` water.
+    Water {
+        parallax: f32,
+        top: f32,
+        sky: Rgb,
+        deep: Rgb,
+        seed: u64,
+    },
+    /// Out-of-focus blades rising from `base` (units) at `parallax`: position, length,
+    /// width, bend, brightness, sway phase and period (frames).
+    Blades {
+        parallax: f32,
+        base: f32,
+        blades: Vec<[f32; 7]>,
+    },
+}
+
+impl Dynamic {
+    fn draw(&self, c: &mut Canvas, camera: &Camera, t: f32) {
+        let (w, hf) = (c.width, c.height as f32);
+        let at = camera.pose(t);
+        let per_unit = hf * at.zoom;
+        let nyq = 0.5 * per_unit;
+        let unit = |x: usize, y: usize, p: f32| {
+            (
+                (x as f32 + 0.5 - w as f32 / 2.0) / per_unit + p * at.x / hf,
+                (y as f32 + 0.5 - hf / 2.0) / per_unit + p * at.y / hf,
+            )
+        };
+        match self {
+            Dynamic::Water {
+                parallax,
+                top,
+                sky,
+                deep,
+                seed,
+            } => {
+                let (f1, f2) = (
+                    Fbm::new(*seed, 5.0).octaves(6),
+                    Fbm::new(seed ^ 1, 8.0).octaves(5),
+                );
+                c.px.par_chunks_mut(w).enumerate().for_each(|(y, line)| {
+                    for (x, p) in line.iter_mut().enumerate() {
+                        let (u, v) = unit(x, y, *parallax);
+                        let cover = ((v - top) * per_unit + 0.5).clamp(0.0, 1.0);
+                        if cover <= 0.0 {
+                            continue;
+                        }
+                        // Ripples: two wave fields drifting apart, squeezed vertically by
+                        // perspective, so the pattern changes shape as well as moving.
+                        let d = (v - top).max(0.0) + 0.03;
+                        let sq = 0.12 / d;
+                        let r = f1.at(u + 0.0025 * t, v * 6.0 * sq, nyq / (6.0 * sq).max(1.0))
+                            + 0.7
+                                * f2.at(
+                                    u * 1.3 - 0.002 * t,
+                                    v * 7.0 * sq + 0.0015 * t,
+                                    nyq / (7.0 * sq).max(1.3),
+                                );
+                        let mut col = mix(*deep, *sky, (0.55 + 0.7 * r).clamp(0.0, 1.0));
+                        let glint = 0.2 * smoothstep(0.35, 0.6, r);
+                        col = [col[0] + glint, col[1] + glint, col[2] + glint];
+                        *p = mix(*p, col, cover);
+                    }
+                });
+            }
+            Dynamic::Blades {
+                parallax,
+                base,
+                blades,
+            } => {
+                let longest = blades.iter().map(|b| b[1]).fold(0.0, f32::max);
+                let soft = 0.012 + 2.0 / nyq;
+                let sway: Vec<f32> = blades
+                    .iter()
+                    .map(|b| b[3] + 0.12 * (TAU * t / b[6] + b[5]).sin())
+                    .collect();
+                c.px.par_chunks_mut(w).enumerate().for_each(|(y, line)| {
+                    let (_, v) = unit(0, y, *parallax);
+                    if v < base - longest {
+                        return;
+                    }
+                    for (x, p) in line.iter_mut().enumerate() {
+                        let (u, _) = unit(x, y, *parallax);
+                        for (b, bend) in blades.iter().zip(&sway) {
+                            let tt = (base - v) / b[1];
+                            if !(0.0..1.0).contains(&tt) || (u - b[0]).abs() > b[1] {
+                                continue;
+                            }
+                            let cx = b[0] + bend * tt * tt * b[1];
+                            let half = b[2] * (1.0 - tt);
+                            let cover = ((half - (u - cx).abs()) / soft + 0.5).clamp(0.0, 1.0);
+                            if cover > 0.0 {
+                                let k = b[4];
+                                *p = mix(*p, [0.16 * k, (0.30 + 0.2 * tt) * k, 0.08 * k], cover);
+                            }
+                        }
+                    }
+                });
+            }
+        }
+    }
+}
+
 /// One shot: plates (back to front), objects, camera, lighting, noise.
 #[derive(Debug)]
 struct Shot {
     plates: Vec<Plate>,
     bodies: Vec<Body>,
+    /// Parts painted anew in every frame, each drawn after the plate it names.
+    dynamics: Vec<(usize, Dynamic)>,
     camera: Camera,
     light: Lighting,
     noise: Noise,
@@ -392,6 +502,9 @@ impl Shot {
         let mut c = Canvas::new(w, h, [0.0; 3]);
         for (i, plate) in self.plates.iter().enumerate() {
             composite(&mut c, &plate.layer, &plate.view(w, h, at, before, after));
+            for (_, d) in self.dynamics.iter().filter(|(p, _)| *p == i) {
+                d.draw(&mut c, &self.camera, t);
+            }
             for b in self.bodies.iter().filter(|b| b.plate == i) {
                 self.draw_body(&mut c, b, plate.parallax, t);
             }
@@ -659,8 +772,9 @@ fn below(v: f32, edge: f32, nyquist: f32) -> f32 {
     ((v - edge) * 2.0 * nyquist + 0.5).clamp(0.0, 1.0)
 }
 
-/// Plates of a landscape (sky, mountains, wooded hills, a meadow with tree trunks in front) and
-/// the height of its horizon (units below the first frame's centre).
+/// Plates of a landscape (sky, mountains, wooded hills, a meadow with tree trunks in front, with
+/// room for a lake between hills and meadow if `lake`) and the height of its horizon (units
+/// below the first frame's centre).
 fn landscape_plates(
     w: usize,
     h: usize,
@@ -668,6 +782,7 @@ fn landscape_plates(
     rng: &mut Rng,
     pal: Palette,
     trunks: usize,
+    lake: bool,
 ) -> (Vec<Plate>, f32) {
     let s: Vec<u64> = (0..12).map(|_| rng.next_u64()).collect();
     let horizon = rng.range(0.02, 0.12);
@@ -717,7 +832,8 @@ fn landscape_plates(
         let c = [c[0] * k, c[1] * k, c[2] * k];
         (canopy * 0.6 + patches, mix(c, haze, 0.18), a)
     });
-    let ground_edge = |u: f32, nyq: f32| horizon + 0.15 + 0.04 * profile(s[9], 1.8, u, nyq);
+    let shore = if lake { 0.24 } else { 0.15 };
+    let ground_edge = |u: f32, nyq: f32| horizon + shore + 0.04 * profile(s[9], 1.8, u, nyq);
     let trunk_at: Vec<(f32, f32, f32)> = (0..trunks)
         .map(|_| {
             (
@@ -839,43 +955,30 @@ fn ground_plate(w: usize, h: usize, cam: &Camera, rng: &mut Rng, parallax: f32) 
     })
 }
 
-/// Out-of-focus grass blades in front of a close-up, rising from the bottom edge in tufts.
-fn blades_plate(w: usize, h: usize, cam: &Camera, rng: &mut Rng, parallax: f32) -> Plate {
-    let aspect = w as f32 / h as f32;
+/// Out-of-focus grass blades in front of a close-up, rising from the bottom edge in tufts that
+/// sway in the wind.
+fn blades(rng: &mut Rng, aspect: f32, parallax: f32) -> Dynamic {
     let mut blades = Vec::new();
     for _ in 0..7 {
         let tu = rng.range(-aspect, aspect * 1.6);
+        let (phase, period) = (rng.range(0.0, TAU), rng.range(35.0, 70.0));
         for _ in 0..6 {
-            blades.push((
+            blades.push([
                 tu + rng.range(-0.06, 0.06),
                 rng.range(0.25, 0.55),
                 rng.range(0.008, 0.016),
                 rng.range(-0.25, 0.25),
                 rng.range(0.6, 1.1),
-            ));
+                phase + rng.range(-0.5, 0.5),
+                period * rng.range(0.9, 1.1),
+            ]);
         }
     }
-    let base = 0.62;
-    Plate::paint(w, h, cam, parallax, Edge::Transparent, move |u, v, nyq| {
-        let (mut col, mut a) = ([0.0f32; 3], 0.0f32);
-        for &(bu, len, width, bend, k) in &blades {
-            let t = (base - v) / len;
-            if !(0.0..1.0).contains(&t) {
-                continue;
-            }
-            let cx = bu + bend * t * t * len;
-            let half = width * (1.0 - t);
-            // Soft edges: the blades are out of focus.
-            let soft = 0.012 + 2.0 / nyq;
-            let cover = ((half - (u - cx).abs()) / soft + 0.5).clamp(0.0, 1.0);
-            if cover > 0.0 {
-                let c = [0.16 * k, (0.30 + 0.2 * t) * k, 0.08 * k];
-                col = mix(col, c, cover);
-                a = a + (1.0 - a) * cover;
-            }
-        }
-        (if a > 0.0 { col } else { [0.0; 3] }, a)
-    })
+    Dynamic::Blades {
+        parallax,
+        base: 0.62,
+        blades,
+    }
 }
 
 /// The natural scenes.
@@ -957,12 +1060,19 @@ impl Natural {
                 }
                 .handheld(&mut rng, 0.6 * fh / 360.0);
                 let pal = palette(&mut rng, false);
-                let (plates, hz) = landscape_plates(w, h, &cam, &mut rng, pal, 4);
+                let (plates, hz) = landscape_plates(w, h, &cam, &mut rng, pal, 4, true);
+                let lake = Dynamic::Water {
+                    parallax: 0.6,
+                    top: hz + 0.06,
+                    sky: mix(pal.horizon, pal.zenith, 0.3),
+                    deep: [0.10, 0.16, 0.20],
+                    seed: rng.next_u64(),
+                };
                 let mut bodies = balls(
                     &mut rng,
                     2,
                     3,
-                    (hz + 0.03, hz + 0.1),
+                    (hz + 0.015, hz + 0.05),
                     0.035,
                     0.006,
                     BodyKind::Block,
@@ -971,7 +1081,7 @@ impl Natural {
                     &mut rng,
                     3,
                     2,
-                    (hz + 0.24, hz + 0.32),
+                    (hz + 0.33, hz + 0.4),
                     0.05,
                     0.01,
                     BodyKind::Ball,
@@ -981,9 +1091,10 @@ impl Natural {
                     Shot {
                         plates,
                         bodies,
+                        dynamics: vec![(2, lake)],
                         camera: cam,
                         light: Lighting::none(),
-                        noise: Noise::Sensor(1.0),
+                        noise: Noise::Sensor(1.3),
                         grade: ([1.0; 3], 0.0),
                     },
                 ));
@@ -996,16 +1107,15 @@ impl Natural {
                     ..Camera::still(NOMINAL)
                 }
                 .handheld(&mut rng, 4.0 * fh / 360.0);
-                let plates = vec![
-                    ground_plate(w, h, &cam, &mut rng, 1.0),
-                    blades_plate(w, h, &cam, &mut rng, 1.4),
-                ];
+                let plates = vec![ground_plate(w, h, &cam, &mut rng, 1.0)];
                 let bodies = balls(&mut rng, 0, 4, (-0.3, 0.35), 0.07, 0.012, BodyKind::Ball);
+                let grass = blades(&mut rng, fw / fh, 1.4);
                 shots.push((
                     0,
                     Shot {
                         plates,
                         bodies,
+                        dynamics: vec![(0, grass)],
                         camera: cam,
                         light: Lighting {
                             gain: (1.0, 0.82),
@@ -1030,7 +1140,7 @@ impl Natural {
                 }
                 .handheld(&mut rng, 0.4 * fh / 360.0);
                 let pal = palette(&mut rng, false);
-                let (plates, hz) = landscape_plates(w, h, &cam_a, &mut rng, pal, 2);
+                let (plates, hz) = landscape_plates(w, h, &cam_a, &mut rng, pal, 2, false);
                 let bodies = balls(
                     &mut rng,
                     2,
@@ -1045,6 +1155,7 @@ impl Natural {
                     Shot {
                         plates,
                         bodies,
+                        dynamics: Vec::new(),
                         camera: cam_a,
                         light: Lighting::none(),
                         noise: Noise::Sensor(0.9),
@@ -1065,6 +1176,7 @@ impl Natural {
                     Shot {
                         plates,
                         bodies,
+                        dynamics: Vec::new(),
                         camera: cam_b,
                         light: Lighting::none(),
                         noise: Noise::Sensor(1.2),
@@ -1081,12 +1193,19 @@ impl Natural {
                 }
                 .handheld(&mut rng, 0.8 * fh / 360.0);
                 let pal = palette(&mut rng, true);
-                let (plates, hz) = landscape_plates(w, h, &cam, &mut rng, pal, 3);
+                let (plates, hz) = landscape_plates(w, h, &cam, &mut rng, pal, 3, true);
+                let lake = Dynamic::Water {
+                    parallax: 0.6,
+                    top: hz + 0.05,
+                    sky: mix(pal.horizon, pal.cloud, 0.3),
+                    deep: [0.12, 0.10, 0.14],
+                    seed: rng.next_u64(),
+                };
                 let bodies = balls(
                     &mut rng,
                     3,
                     1,
-                    (hz + 0.26, hz + 0.3),
+                    (hz + 0.34, hz + 0.38),
                     0.06,
                     0.008,
                     BodyKind::Ball,
@@ -1096,13 +1215,14 @@ impl Natural {
                     Shot {
                         plates,
                         bodies,
+                        dynamics: vec![(2, lake)],
                         camera: cam,
                         light: Lighting {
                             gain: (1.0, 0.9),
                             ramp: (0.0, NOMINAL as f32),
                             ..Lighting::none()
                         },
-                        noise: Noise::Grain(3.0),
+                        noise: Noise::Grain(2.0),
                         grade: ([1.02, 0.97, 0.9], 0.015),
                     },
                 ));
