@@ -106,6 +106,16 @@ impl Camera {
     }
 }
 
+/// The range of unit x a camera sees over its shot on a plate at `parallax`.
+fn span(w: usize, h: usize, camera: &Camera, parallax: f32) -> (f32, f32) {
+    let (zmin, xr, _) = camera.extent();
+    let half = w as f32 / h as f32 / 2.0 / zmin;
+    (
+        parallax * xr.0 / h as f32 - half,
+        parallax * xr.1 / h as f32 + half,
+    )
+}
+
 /// A painted depth layer: the picture and how strongly it follows the camera (1 = the nearest
 /// reference depth, smaller = farther away).
 #[derive(Debug)]
@@ -834,10 +844,15 @@ fn landscape_plates(
     });
     let shore = if lake { 0.24 } else { 0.15 };
     let ground_edge = |u: f32, nyq: f32| horizon + shore + 0.04 * profile(s[9], 1.8, u, nyq);
-    let trunk_at: Vec<(f32, f32, f32)> = (0..trunks)
-        .map(|_| {
+    // Trunks spread evenly over everything the camera sees, `trunks` per frame width.
+    let (lo, hi) = span(w, h, cam, 1.0);
+    let aspect = w as f32 / h as f32;
+    let count = ((hi - lo + 0.4) / aspect * trunks as f32).round().max(1.0) as usize;
+    let step = (hi - lo + 0.4) / count as f32;
+    let trunk_at: Vec<(f32, f32, f32)> = (0..count)
+        .map(|i| {
             (
-                rng.range(-1.2, 2.8),
+                lo - 0.2 + step * (i as f32 + 0.5 + rng.range(-0.3, 0.3)),
                 rng.range(0.035, 0.07),
                 rng.range(-0.08, 0.08),
             )
@@ -1004,26 +1019,37 @@ pub enum NaturalKind {
     Grain,
 }
 
+/// Objects moving along the ground band `ground` (units) of a plate, `per_width` per frame width
+/// on average over the whole `span` the camera sees, half of them moving each way.
+#[allow(clippy::too_many_arguments)]
 fn balls(
     rng: &mut Rng,
     plate: usize,
-    count: usize,
+    per_width: f32,
+    aspect: f32,
+    span: (f32, f32),
     ground: (f32, f32),
     size: f32,
     speed: f32,
     kind: BodyKind,
 ) -> Vec<Body> {
+    let travel = speed * NOMINAL as f32 * 1.4;
+    let count = ((span.1 - span.0 + travel) / aspect * per_width)
+        .round()
+        .max(1.0) as usize;
     (0..count)
         .map(|i| {
             let dir = if i % 2 == 0 { 1.0 } else { -1.0 };
             let r = size * rng.range(0.7, 1.3);
+            let x = if dir > 0.0 {
+                rng.range(span.0 - travel, span.1)
+            } else {
+                rng.range(span.0, span.1 + travel)
+            };
             Body {
                 kind,
                 plate,
-                start: (
-                    rng.range(-0.9, 0.6) - dir * 0.3,
-                    rng.range(ground.0, ground.1),
-                ),
+                start: (x, rng.range(ground.0, ground.1)),
                 vel: (
                     dir * speed * rng.range(0.6, 1.4),
                     rng.range(-0.3, 0.3) * speed,
@@ -1071,7 +1097,9 @@ impl Natural {
                 let mut bodies = balls(
                     &mut rng,
                     2,
-                    3,
+                    2.0,
+                    fw / fh,
+                    span(w, h, &cam, 0.45),
                     (hz + 0.015, hz + 0.05),
                     0.035,
                     0.006,
@@ -1080,7 +1108,9 @@ impl Natural {
                 bodies.extend(balls(
                     &mut rng,
                     3,
-                    2,
+                    1.0,
+                    fw / fh,
+                    span(w, h, &cam, 1.0),
                     (hz + 0.33, hz + 0.4),
                     0.05,
                     0.01,
@@ -1108,7 +1138,17 @@ impl Natural {
                 }
                 .handheld(&mut rng, 4.0 * fh / 360.0);
                 let plates = vec![ground_plate(w, h, &cam, &mut rng, 1.0)];
-                let bodies = balls(&mut rng, 0, 4, (-0.3, 0.35), 0.07, 0.012, BodyKind::Ball);
+                let bodies = balls(
+                    &mut rng,
+                    0,
+                    2.5,
+                    fw / fh,
+                    span(w, h, &cam, 1.0),
+                    (-0.3, 0.35),
+                    0.07,
+                    0.012,
+                    BodyKind::Ball,
+                );
                 let grass = blades(&mut rng, fw / fh, 1.4);
                 shots.push((
                     0,
@@ -1144,7 +1184,9 @@ impl Natural {
                 let bodies = balls(
                     &mut rng,
                     2,
-                    2,
+                    1.5,
+                    fw / fh,
+                    span(w, h, &cam_a, 0.45),
                     (hz + 0.03, hz + 0.1),
                     0.03,
                     0.004,
@@ -1170,7 +1212,17 @@ impl Natural {
                 }
                 .handheld(&mut rng, 1.5 * fh / 360.0);
                 let plates = vec![ground_plate(w, h, &cam_b, &mut rng, 1.0)];
-                let bodies = balls(&mut rng, 0, 1, (-0.1, 0.2), 0.09, 0.008, BodyKind::Ball);
+                let bodies = balls(
+                    &mut rng,
+                    0,
+                    0.7,
+                    fw / fh,
+                    span(w, h, &cam_b, 1.0),
+                    (-0.1, 0.2),
+                    0.09,
+                    0.008,
+                    BodyKind::Ball,
+                );
                 shots.push((
                     cut,
                     Shot {
@@ -1204,7 +1256,9 @@ impl Natural {
                 let bodies = balls(
                     &mut rng,
                     3,
-                    1,
+                    0.7,
+                    fw / fh,
+                    span(w, h, &cam, 1.0),
                     (hz + 0.34, hz + 0.38),
                     0.06,
                     0.008,
