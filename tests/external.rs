@@ -253,7 +253,7 @@ fn cli_and_wrapper_of_one_library_agree_on_bd_rate() {
         format!(
             "name = \"tiny\"\n{}{}",
             seq("zoom", "zoom", "C"),
-            seq("confetti", "confetti", "B")
+            seq("handheld", "handheld", "B")
         ),
     )
     .unwrap();

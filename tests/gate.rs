@@ -7,7 +7,7 @@ use std::process::Output;
 
 use crate::support::*;
 
-const SEQUENCES: [(&str, &str, &str); 2] = [("zoom", "zoom", "C"), ("confetti", "confetti", "B")];
+const SEQUENCES: [(&str, &str, &str); 2] = [("zoom", "zoom", "C"), ("handheld", "handheld", "B")];
 
 /// A corpus manifest of `sequences` (id, generator, class) at 320x180, 30 frames.
 fn corpus(sequences: &[(&str, &str, &str)]) -> String {
@@ -167,7 +167,7 @@ fn the_gate_passes_a_rerun_and_fails_real_regressions() {
     let r = row(&md, "jobs");
     assert_eq!(r[0], "| **NOT JUDGED**", "{md}");
     assert!(
-        r[6].contains("sequence confetti is missing from the candidate (12 jobs)"),
+        r[6].contains("sequence handheld is missing from the candidate (12 jobs)"),
         "{md}"
     );
 

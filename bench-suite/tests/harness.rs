@@ -209,7 +209,7 @@ cbr_kbps = [30000]
             .unwrap_or_else(|| panic!("no {id}"))
             .record
     };
-    for seq in ["zoom", "confetti"] {
+    for seq in ["zoom", "handheld"] {
         for i in 0..3 {
             let crf = rec(&format!("tiny/{seq}/x264/crf/{i}/r0"));
             for config in ["x264", "x265"] {

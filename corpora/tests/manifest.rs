@@ -146,7 +146,7 @@ fn value_errors_name_the_sequence_and_field() {
         (GOOD.replace("https://example.invalid/a.y4m", "ftp://x/a.y4m"), "m.toml:7: sequence `a`: field `source`: `ftp://x/a.y4m` is not an http:// or https:// URL"),
         (
             GOOD.replace("source = { url = \"https://example.invalid/a.y4m\" }", "source = { generator = \"plasma\" }"),
-            "m.toml:7: sequence `a`: field `source`: unknown generator `plasma` (known: titles, zoom, confetti, grain, gradient, scroll)",
+            "m.toml:7: sequence `a`: field `source`: unknown generator `plasma` (known: landscape, handheld, zoom, grain, cartoon, scroll)",
         ),
         (
             GOOD.replace("source = { url = \"https://example.invalid/a.y4m\" }", "source = { path = \"a\", url = \"http://b/c\" }"),
@@ -166,7 +166,7 @@ fn value_errors_name_the_sequence_and_field() {
     let generated_10_bit = GOOD
         .replace(
             "source = { url = \"https://example.invalid/a.y4m\" }",
-            "source = { generator = \"titles\" }",
+            "source = { generator = \"cartoon\" }",
         )
         .replace(
             "sha256 = \"ABCDEF0123456789abcdef0123456789abcdef0123456789abcdef0123456789\"\n",
@@ -195,18 +195,16 @@ fn shipped_manifests_parse_and_quick_is_modest() {
     for s in quick.sequences() {
         assert!(matches!(s.source, Source::Generated(_)), "{}", s.id);
         assert!(
-            (360..=720).contains(&s.height) && s.bit_depth == 8,
+            (360..=540).contains(&s.height) && s.bit_depth == 8,
             "{}",
             s.id
         );
-        assert!(s.frames as f64 / s.fps.as_f64() <= 3.0, "{}", s.id);
+        let seconds = s.frames as f64 / s.fps.as_f64();
+        assert!((5.0..=6.0).contains(&seconds), "{}", s.id);
         pixels += u64::from(s.width * s.height * s.frames);
     }
-    // At most the pixels of 2 s of 720p30 plus 2 s of 540p30 plus four 2 s of 360p30.
-    assert!(
-        pixels <= 60 * (1280 * 720 + 960 * 540 + 4 * 640 * 360),
-        "{pixels}"
-    );
+    // At most the pixels of 5 s of 540p30 plus five 5 s of 360p30.
+    assert!(pixels <= 150 * (960 * 540 + 5 * 640 * 360), "{pixels}");
     let kinds: std::collections::HashSet<_> = quick
         .sequences()
         .iter()

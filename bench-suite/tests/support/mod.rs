@@ -20,8 +20,8 @@ frames = 8
 bit_depth = 8
 licence = "CC0-1.0"
 [[sequence]]
-id = "confetti"
-source = { generator = "confetti", seed = 2 }
+id = "handheld"
+source = { generator = "handheld", seed = 2 }
 class = "F"
 width = 128
 height = 72

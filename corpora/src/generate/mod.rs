@@ -1,4 +1,6 @@
-//! Synthetic sequences rendered in pure Rust: the content of the `quick` corpus.
+//! Synthetic sequences rendered in pure Rust: the content of the `quick` corpus. Natural-looking
+//! scenes (1/f textures, parallax, camera motion, moving objects, noise; see `natural`), an
+//! animation-style scene (`cartoon`) and screen content (`screen`).
 //!
 //! A [`GenerateSpec`] (recipe + size + rate + length) fully determines the output: every random
 //! choice comes from the recipe's seed, per-pixel noise is a hash of coordinates, and frames are
@@ -7,9 +9,13 @@
 //! renders the file again.
 
 mod canvas;
+mod cartoon;
 mod font;
+mod layer;
+mod natural;
+mod noise;
 mod prng;
-mod scenes;
+mod screen;
 mod text;
 
 use std::io::Write;
@@ -25,21 +31,23 @@ pub use font::{glyph, CELL_H, CELL_W};
 
 /// Version of the generators' output. Bump it whenever any scene renders differently, so that
 /// caches regenerate.
-pub const GENERATOR_VERSION: u32 = 1;
+pub const GENERATOR_VERSION: u32 = 2;
 
 /// The synthetic scenes.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub enum GeneratorKind {
-    /// Static graphics with text (a timecode and cursor change).
-    Titles,
-    /// A zoom into a fractal: fine detail appearing under magnification.
+    /// A pan across a layered landscape: parallax between sky, mountains, wooded hills and a
+    /// meadow with tree trunks in front; objects moving on their own.
+    Landscape,
+    /// A handheld close-up of stony ground: shake, slow push-in, rolling balls occluding each
+    /// other, a cloud shadow sweeping across and the exposure dropping.
+    Handheld,
+    /// A zoom into a landscape, then a scene cut to a close-up that zooms out.
     Zoom,
-    /// Many objects moving fast over a panning textured background.
-    Confetti,
-    /// A smooth landscape under heavy film-like grain.
+    /// A slow pan over a landscape at dusk under film grain.
     Grain,
-    /// Dark, slowly moving gradients prone to banding.
-    Gradient,
+    /// Animation: flat colours and outlines, a panning background, characters on twos.
+    Cartoon,
     /// Scrolling screen content (an editor with code).
     Scroll,
 }
@@ -47,22 +55,22 @@ pub enum GeneratorKind {
 impl GeneratorKind {
     /// Every scene.
     pub const ALL: [GeneratorKind; 6] = [
-        GeneratorKind::Titles,
+        GeneratorKind::Landscape,
+        GeneratorKind::Handheld,
         GeneratorKind::Zoom,
-        GeneratorKind::Confetti,
         GeneratorKind::Grain,
-        GeneratorKind::Gradient,
+        GeneratorKind::Cartoon,
         GeneratorKind::Scroll,
     ];
 
     /// The name used in manifests.
     pub fn name(self) -> &'static str {
         match self {
-            GeneratorKind::Titles => "titles",
+            GeneratorKind::Landscape => "landscape",
+            GeneratorKind::Handheld => "handheld",
             GeneratorKind::Zoom => "zoom",
-            GeneratorKind::Confetti => "confetti",
             GeneratorKind::Grain => "grain",
-            GeneratorKind::Gradient => "gradient",
+            GeneratorKind::Cartoon => "cartoon",
             GeneratorKind::Scroll => "scroll",
         }
     }
@@ -87,7 +95,7 @@ pub struct GenerateSpec {
     pub width: u32,
     /// Luma height (even).
     pub height: u32,
-    /// Frame rate (written to the header; the timecode of `titles` counts in it).
+    /// Frame rate (written to the header).
     pub fps: Fps,
     /// Frames to render.
     pub frames: u32,
@@ -143,12 +151,9 @@ impl GenerateSpec {
 
 #[derive(Debug)]
 enum Scene {
-    Titles(scenes::Titles),
-    Zoom(scenes::Zoom),
-    Confetti(scenes::Confetti),
-    Grain(scenes::Grain),
-    Gradient(scenes::Gradient),
-    Scroll(scenes::Scroll),
+    Natural(natural::Natural),
+    Cartoon(cartoon::Cartoon),
+    Scroll(screen::Scroll),
 }
 
 /// A scene built for one spec, able to render any of its frames.
@@ -159,17 +164,18 @@ pub struct Generator {
 }
 
 impl Generator {
-    /// Builds the scene (all set-up randomness happens here).
+    /// Builds the scene (all set-up randomness and painting happen here).
     pub fn new(spec: GenerateSpec) -> Self {
         let (w, h, seed) = (spec.width as usize, spec.height as usize, spec.recipe.seed);
-        let fps = (spec.fps.as_f64().round() as u32).max(1);
+        let frames = spec.frames;
+        let natural = |kind| Scene::Natural(natural::Natural::new(kind, w, h, frames, seed));
         let scene = match spec.recipe.generator {
-            GeneratorKind::Titles => Scene::Titles(scenes::Titles::new(w, h, fps, seed)),
-            GeneratorKind::Zoom => Scene::Zoom(scenes::Zoom::new(w, h, seed)),
-            GeneratorKind::Confetti => Scene::Confetti(scenes::Confetti::new(w, h, seed)),
-            GeneratorKind::Grain => Scene::Grain(scenes::Grain::new(w, h, seed)),
-            GeneratorKind::Gradient => Scene::Gradient(scenes::Gradient::new(w, h, seed)),
-            GeneratorKind::Scroll => Scene::Scroll(scenes::Scroll::new(w, h, seed)),
+            GeneratorKind::Landscape => natural(natural::NaturalKind::Landscape),
+            GeneratorKind::Handheld => natural(natural::NaturalKind::Handheld),
+            GeneratorKind::Zoom => natural(natural::NaturalKind::Zoom),
+            GeneratorKind::Grain => natural(natural::NaturalKind::Grain),
+            GeneratorKind::Cartoon => Scene::Cartoon(cartoon::Cartoon::new(w, h, seed)),
+            GeneratorKind::Scroll => Scene::Scroll(screen::Scroll::new(w, h, seed)),
         };
         Generator { spec, scene }
     }
@@ -182,11 +188,8 @@ impl Generator {
     /// Renders frame `n` (any `n`, in any order, on any thread).
     pub fn frame(&self, n: u32) -> OwnedFrame<u8> {
         match &self.scene {
-            Scene::Titles(s) => s.frame(n),
-            Scene::Zoom(s) => s.frame(n),
-            Scene::Confetti(s) => s.frame(n),
-            Scene::Grain(s) => s.frame(n),
-            Scene::Gradient(s) => s.frame(n),
+            Scene::Natural(s) => s.frame(n),
+            Scene::Cartoon(s) => s.frame(n),
             Scene::Scroll(s) => s.frame(n),
         }
     }
