@@ -19,7 +19,15 @@ fn main() {
     if let Err(err) = cmd::run(cli.command) {
         // One line: the chain of causes, outermost first. No backtrace for a user's mistake.
         // One line, whatever a library's message holds.
-        let text = format!("{err:#}").replace(['\r', '\n'], " ");
+        // A cause that a message already quotes is not repeated.
+        let mut text = err.to_string();
+        for cause in err.chain().skip(1) {
+            let cause = cause.to_string();
+            if !text.contains(&cause) {
+                text = format!("{text}: {cause}");
+            }
+        }
+        let text = text.replace(['\r', '\n'], " ");
         eprintln!("rdbench: error: {text}");
         std::process::exit(err.downcast_ref::<cmd::Exit>().map_or(1, |e| e.code));
     }

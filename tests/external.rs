@@ -332,10 +332,13 @@ crf = [27, 35, 43, 51]
         .as_str()
         .unwrap();
     assert!(v.starts_with("x264 0.164") && v.contains("(sha256 "), "{v}");
-    for (wrapper, cli) in [
-        ("libx264", "x264cli"),
-        ("libx265", "x265cli"),
-        ("libsvtav1", "svtcli"),
+    // SVT-AV1's program and FFmpeg's wrapper differ in defaults the wrapper sets itself (a closed
+    // GOP among them): on the natural-like scenes the program is within 1% by VMAF and about 4%
+    // worse by PSNR and SSIM, so that pair is held to 6%.
+    for (wrapper, cli, tolerance) in [
+        ("libx264", "x264cli", 2.0),
+        ("libx265", "x265cli", 2.0),
+        ("libsvtav1", "svtcli", 6.0),
     ] {
         let rep = d.path().join(format!("rep-{wrapper}"));
         let out = rdbench(
@@ -366,7 +369,7 @@ crf = [27, 35, 43, 51]
             let i = header.iter().position(|h| *h == metric).unwrap();
             let bd: f64 = row[i].parse().unwrap();
             assert!(
-                bd.abs() < 2.0,
+                bd.abs() < tolerance,
                 "{cli} against {wrapper}: BD-rate {metric} {bd:+.2}% (\n{table})"
             );
         }

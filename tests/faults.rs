@@ -393,9 +393,12 @@ fn a_full_disk_stops_the_run_cleanly_and_resume_elsewhere_completes() {
     let small = dir.join("small");
     std::fs::create_dir(&small).unwrap();
     let exe = env!("CARGO_BIN_EXE_rdbench");
-    // In a private mount namespace: a 1.2 MiB tmpfs holding the run folder and the result cache.
+    // In a private mount namespace: a 1.2 MiB tmpfs holding the run folder and the result cache,
+    // filled but for 150 KiB once the cache is copied in, whatever the content's size.
     let script = format!(
         "set -e; mount -t tmpfs -o size=1200k tmpfs {small}; cp -r cache {small}/cache; \
+         avail=$(df -k --output=avail {small} | tail -1); \
+         dd if=/dev/zero of={small}/filler bs=1k count=$((avail - 150)) 2>/dev/null; \
          {exe} bench --suite {suite} --runs-dir {small}/runs --cache-dir {small}/cache --run-id full > {dir}/out.txt 2> {dir}/err.txt && echo 0 > {dir}/status.txt || echo $? > {dir}/status.txt; \
          echo done > {dir}/status.done; \
          cp -r {small}/runs {dir}/runs-from-small",

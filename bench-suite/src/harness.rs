@@ -39,9 +39,9 @@ pub enum HarnessError {
     #[error("{path}: cannot resume: {message}")]
     Resume { path: PathBuf, message: String },
     /// Writing results failed (disk full?); what finished is kept.
-    #[error("{path}: {message}; the {finished} jobs finished so far are kept, `--resume {run}` continues")]
+    #[error("{message}; the {finished} jobs finished so far are kept, `--resume {run}` continues", run = run.display())]
     Write {
-        path: PathBuf,
+        /// What failed, naming the file.
         message: String,
         finished: usize,
         run: PathBuf,
@@ -613,7 +613,6 @@ pub fn run(
     let phase_wall = phase_start.elapsed().as_secs_f64();
     if let Some(e) = write_error.into_inner().unwrap_or_else(|p| p.into_inner()) {
         return Err(HarnessError::Write {
-            path: dir.clone(),
             message: e.to_string(),
             finished: done.load(Ordering::SeqCst),
             run: dir.clone(),
@@ -648,7 +647,16 @@ pub fn run(
         jobs_cached: runs.iter().filter(|r| r.result.record.cached).count() as u32,
         jobs_failed: runs.iter().filter(|r| !r.result.record.is_ok()).count() as u32,
     };
-    let summary = finish(&dir, harness)?;
+    // Writing the tables and the summary can meet a full disk too: every record is kept, and
+    // `--resume` writes them again.
+    let summary = finish(&dir, harness).map_err(|e| match e {
+        e @ RunError::Io { .. } => HarnessError::Write {
+            message: e.to_string(),
+            finished: total,
+            run: dir.clone(),
+        },
+        other => HarnessError::Run(other),
+    })?;
     let failed = summary.harness.jobs_failed as usize;
     Ok(RunOutcome {
         dir,
