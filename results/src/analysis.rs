@@ -125,8 +125,8 @@ pub struct SpeedPoint {
     pub reference: String,
     /// The rate point.
     pub point: RcPoint,
-    /// The configuration's value at that point (CRF, QP, or the target kbit/s of the first
-    /// sequence).
+    /// The configuration's value at that point (CRF, QP, or the mean target kbit/s over the
+    /// sequences).
     pub rc_value: f64,
     /// Mean bitrate over the sequences at that point.
     pub bitrate_kbps: f64,
@@ -506,7 +506,13 @@ fn speed_points(
                 config: test_config.clone(),
                 reference: ref_config.clone(),
                 point,
-                rc_value: pts[0].record.rc_value,
+                // A bitrate target differs between sequences when it is derived from another
+                // configuration's encodes (`abr_from`): the mean target is shown.
+                rc_value: if point.mode.targets_bitrate() {
+                    pts.iter().map(|p| p.record.rc_value).sum::<f64>() / pts.len() as f64
+                } else {
+                    pts[0].record.rc_value
+                },
                 bitrate_kbps: pts.iter().map(|p| p.bitrate_kbps).sum::<f64>() / pts.len() as f64,
                 sequences: pts.len() as u32,
                 encode_cpu_s: pts.iter().map(|p| p.encode_cpu_s).sum(),
