@@ -13,22 +13,7 @@ use std::time::{Duration, Instant};
 
 use crate::support::*;
 
-fn corpus(dir: &Path, frames: u32) -> PathBuf {
-    let seq = |id: &str, gen: &str, class: &str| {
-        format!("[[sequence]]\nid = \"{id}\"\nsource = {{ generator = \"{gen}\", seed = 9 }}\nclass = \"{class}\"\nwidth = 128\nheight = 72\nfps = 30\nframes = {frames}\nbit_depth = 8\nlicence = \"CC0-1.0\"\n")
-    };
-    let p = dir.join("tiny.toml");
-    std::fs::write(
-        &p,
-        format!(
-            "name = \"tiny\"\n{}{}",
-            seq("zoom", "zoom", "C"),
-            seq("grain", "grain", "B")
-        ),
-    )
-    .unwrap();
-    p
-}
+use crate::bench::tiny_corpus as corpus;
 
 /// x264 without mbtree (byte-identical reruns, see the README's "Reproducibility") at four
 /// CRF points and two ABR points, on both sequences: 12 jobs.
@@ -217,8 +202,12 @@ impl MemoryCgroup {
         } else {
             panic!("the out-of-memory test needs a memory cgroup (cgroup v1 memory hierarchy or v2 memory controller) and root");
         };
-        std::fs::create_dir(&dir)
-            .unwrap_or_else(|e| panic!("creating the cgroup {}: {e} (the test needs root)", dir.display()));
+        std::fs::create_dir(&dir).unwrap_or_else(|e| {
+            panic!(
+                "creating the cgroup {}: {e} (the test needs root)",
+                dir.display()
+            )
+        });
         let write = |file: &str, value: &str| {
             std::fs::write(dir.join(file), value)
                 .unwrap_or_else(|e| panic!("writing {value} to {}/{file}: {e}", dir.display()))
@@ -266,15 +255,6 @@ impl Drop for MemoryCgroup {
     }
 }
 
-/// SplitMix64, for seeded kill moments.
-fn next(state: &mut u64) -> u64 {
-    *state = state.wrapping_add(0x9e37_79b9_7f4a_7c15);
-    let mut z = *state;
-    z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
-    z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
-    z ^ (z >> 31)
-}
-
 #[test]
 fn killed_at_ten_random_moments_a_run_resumes_to_the_same_records() {
     let _heavy = heavy();
@@ -301,7 +281,7 @@ fn killed_at_ten_random_moments_a_run_resumes_to_the_same_records() {
     let whole = t0.elapsed();
     let expected = records(&dir.join("runs/whole"));
     // Ten kills at seeded moments within the job phase, each followed by a resume.
-    let mut seed = 20261201u64;
+    let mut seed = rdbench_results::stats::SplitMix64::new(20261201);
     let mut started = false;
     let mut kept: BTreeMap<String, Vec<u8>> = BTreeMap::new();
     let mut interrupted = 0;
@@ -324,12 +304,12 @@ fn killed_at_ten_random_moments_a_run_resumes_to_the_same_records() {
                 })
                 .unwrap_or(0)
         };
-        let want = count() + (next(&mut seed) % 3) as usize;
+        let want = count() + (seed.next_u64() % 3) as usize;
         let t = Instant::now();
         while count() < want && t.elapsed() < whole * 2 && child.try_wait().unwrap().is_none() {
             std::thread::sleep(Duration::from_millis(2));
         }
-        std::thread::sleep(Duration::from_millis(next(&mut seed) % 60));
+        std::thread::sleep(Duration::from_millis(seed.next_u64() % 60));
         let _ = child.kill(); // SIGKILL
         let _ = child.wait();
         // Every record written so far is intact and was not rewritten.

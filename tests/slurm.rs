@@ -84,7 +84,9 @@ impl Cluster {
             std::fs::create_dir_all(dir.join(sub)).unwrap();
         }
         let key = dir.join("munge.key");
-        let bytes: Vec<u8> = (0..1024u32).map(|i| (i.wrapping_mul(2654435761) >> 13) as u8).collect();
+        let bytes: Vec<u8> = (0..1024u32)
+            .map(|i| (i.wrapping_mul(2654435761) >> 13) as u8)
+            .collect();
         std::fs::write(&key, bytes).unwrap();
         use std::os::unix::fs::PermissionsExt;
         std::fs::set_permissions(&key, std::fs::Permissions::from_mode(0o400)).unwrap();
@@ -145,7 +147,9 @@ impl Cluster {
         cluster.daemons.push(("munged", munged));
         cluster.wait_for(|| socket.exists(), "munged's socket");
         let ctld = spawn(
-            Command::new("slurmctld").args(["-D", "-c", "-f"]).arg(&conf),
+            Command::new("slurmctld")
+                .args(["-D", "-c", "-f"])
+                .arg(&conf),
             "slurmctld",
         );
         cluster.daemons.push(("slurmctld", ctld));
@@ -217,7 +221,13 @@ fn a_slurm_array_of_three_shards_merges_into_the_unsharded_run() {
     let s = suite(d.path(), &corpus, "veryfast", "mbtree=0");
     bench(
         d.path(),
-        &["--suite", s.to_str().unwrap(), "--no-cache", "--run-id", "full"],
+        &[
+            "--suite",
+            s.to_str().unwrap(),
+            "--no-cache",
+            "--run-id",
+            "full",
+        ],
     );
 
     let cluster = Cluster::start(d.path());
@@ -261,10 +271,18 @@ fn a_slurm_array_of_three_shards_merges_into_the_unsharded_run() {
     assert!(array_id.parse::<u64>().is_ok(), "sbatch printed `{stdout}`");
 
     let shards: Vec<PathBuf> = (1..=3)
-        .map(|k| d.path().join(format!("runs/nightly-{array_id}-shard{k}of3")))
+        .map(|k| {
+            d.path()
+                .join(format!("runs/nightly-{array_id}-shard{k}of3"))
+        })
         .collect();
     for s in &shards {
-        assert!(s.join("summary.json").exists(), "{} is missing:\n{}", s.display(), task_logs());
+        assert!(
+            s.join("summary.json").exists(),
+            "{} is missing:\n{}",
+            s.display(),
+            task_logs()
+        );
     }
     let counts: Vec<usize> = shards.iter().map(|s| comparable_rows(s).len()).collect();
     assert_eq!(counts.iter().sum::<usize>(), 24, "shard sizes {counts:?}");

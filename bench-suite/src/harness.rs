@@ -23,7 +23,7 @@ use crate::cache::ResultCache;
 use crate::execute::{execute, Context, JobRun};
 use crate::grid::{self, Job, SourceSequence};
 use crate::suite::Suite;
-use crate::worker::{lost_job, Worker, WorkerInit};
+use crate::worker::{failed_record, lost_job, Worker, WorkerInit};
 
 /// Errors of a run as a whole (a failing job is recorded, not an error).
 #[derive(Debug, Error)]
@@ -343,23 +343,14 @@ pub fn run(
         if options.worker.is_some() && attempts > 0 {
             let _ = std::fs::remove_file(&marker);
         } else if attempts >= 2 {
-            let record = EncodeRecord {
-                run_id: manifest.run_id.clone(),
-                job_id: job.id.clone(),
-                status: JobStatus::Failed,
-                error: Some(format!(
+            let record = failed_record(
+                &manifest.run_id,
+                &job,
+                JobStatus::Failed,
+                format!(
                     "the process died {attempts} times while running this job (an encoder crash?)"
-                )),
-                corpus: job.source.corpus.clone(),
-                sequence: job.source.seq.sequence.id.clone(),
-                class: job.source.seq.sequence.class.to_string(),
-                config: job.config.name.clone(),
-                codec: job.config.encoder_name(),
-                rc_mode: job.mode,
-                repetition: job.repetition,
-                rc_point: job.point,
-                ..Default::default()
-            };
+                ),
+            );
             crashed.push(JobResult {
                 record,
                 frames: Vec::new(),
@@ -570,32 +561,12 @@ pub fn run(
                         Err(e) => e,
                         Ok(k) => format!("it reached {k} kbit/s"),
                     };
-                    let failed = JobRun {
-                        result: JobResult {
-                            record: EncodeRecord {
-                                run_id: ctx.run_id.clone(),
-                                job_id: job.id.clone(),
-                                status: JobStatus::Failed,
-                                error: Some(format!(
-                                    "its target is the bitrate of {source}, which has none: {why}"
-                                )),
-                                corpus: job.source.corpus.clone(),
-                                sequence: job.source.seq.sequence.id.clone(),
-                                class: job.source.seq.sequence.class.to_string(),
-                                config: job.config.name.clone(),
-                                codec: job.config.encoder_name(),
-                                rc_mode: job.mode,
-                                rc_point: job.point,
-                                repetition: job.repetition,
-                                ..Default::default()
-                            },
-                            frames: Vec::new(),
-                        },
-                        cpu_s: 0.0,
-                        overhead_cpu_s: 0.0,
-                        encode_cpu_s: 0.0,
-                        wall_s: 0.0,
-                    };
+                    let failed = lost_job(
+                        &ctx.run_id,
+                        &job,
+                        JobStatus::Failed,
+                        format!("its target is the bitrate of {source}, which has none: {why}"),
+                    );
                     if let Err(e) = record(failed) {
                         stop.store(true, Ordering::SeqCst);
                         write_error

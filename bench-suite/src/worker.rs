@@ -95,31 +95,38 @@ impl WorkerJob {
     }
 }
 
-/// A record of a job that did not finish: failed or timed out, with why.
+/// A job that did not finish (failed or timed out, with why), as a run with no measurements.
 pub fn lost_job(run_id: &str, job: &Job, status: JobStatus, error: String) -> JobRun {
     JobRun {
         result: JobResult {
-            record: EncodeRecord {
-                run_id: run_id.to_string(),
-                job_id: job.id.clone(),
-                status,
-                error: Some(error),
-                corpus: job.source.corpus.clone(),
-                sequence: job.source.seq.sequence.id.clone(),
-                class: job.source.seq.sequence.class.to_string(),
-                config: job.config.name.clone(),
-                codec: job.config.encoder_name(),
-                rc_mode: job.mode,
-                rc_point: job.point,
-                repetition: job.repetition,
-                ..Default::default()
-            },
+            record: failed_record(run_id, job, status, error),
             frames: Vec::new(),
         },
         cpu_s: 0.0,
         overhead_cpu_s: 0.0,
         encode_cpu_s: 0.0,
         wall_s: 0.0,
+    }
+}
+
+/// The record of a job that did not finish: who it was and why, nothing measured. Every
+/// failure found outside the job itself (a lost worker, a timeout, a crash marker, a derived
+/// target that has no source) is recorded through here.
+pub fn failed_record(run_id: &str, job: &Job, status: JobStatus, error: String) -> EncodeRecord {
+    EncodeRecord {
+        run_id: run_id.to_string(),
+        job_id: job.id.clone(),
+        status,
+        error: Some(error),
+        corpus: job.source.corpus.clone(),
+        sequence: job.source.seq.sequence.id.clone(),
+        class: job.source.seq.sequence.class.to_string(),
+        config: job.config.name.clone(),
+        codec: job.config.encoder_name(),
+        rc_mode: job.mode,
+        rc_point: job.point,
+        repetition: job.repetition,
+        ..Default::default()
     }
 }
 
@@ -213,14 +220,7 @@ impl Worker {
         // Reaped here: the handle must not be waited for again.
         self.stdin = None;
         let exit = process::wait(self.pid());
-        let tail = self.log.text();
-        let with_log = |what: String| {
-            if tail.is_empty() {
-                what
-            } else {
-                format!("{what}; its last output: {tail}")
-            }
-        };
+        let with_log = |what: String| self.log.with_tail(what);
         let mut run = match timed_out {
             Some(t) => lost_job(
                 run_id,
@@ -258,14 +258,10 @@ impl Drop for Worker {
         };
         drop(stdin);
         let pid = self.pid();
-        let (tx, rx) = crossbeam_channel::bounded::<()>(1);
-        std::thread::spawn(move || {
-            if rx.recv_timeout(Duration::from_secs(10)).is_err() {
-                process::kill(pid);
-            }
-        });
+        let watchdog = process::Watchdog::start(pid, Duration::from_secs(10));
+        let _ = process::wait_ended(pid);
+        watchdog.disarm();
         let _ = process::wait(pid);
-        let _ = tx.send(());
     }
 }
 

@@ -57,14 +57,9 @@ pub enum CorpusError {
     /// No cache folder could be determined.
     #[error("no cache folder: set RDBENCH_CACHE, XDG_CACHE_HOME or HOME, or pass one")]
     NoCacheDir,
-    /// A Y4M stream is malformed or uses a format this reader does not handle.
-    #[error("{path}: Y4M: {message}")]
-    Y4m {
-        /// The file (or `<stream>` for an unnamed reader).
-        path: PathBuf,
-        /// What is wrong.
-        message: String,
-    },
+    /// A Y4M stream cannot be read, is malformed or uses a format the reader does not handle.
+    #[error(transparent)]
+    Y4m(#[from] rdbench_metrics::y4m::Y4mError),
     /// A media file that cannot become a sequence: not media, no video, truncated, a variable
     /// frame rate, or no decoder to read it with.
     #[error("{path}: {message}")]

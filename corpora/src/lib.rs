@@ -31,7 +31,6 @@ pub mod manifest;
 pub mod materialize;
 pub mod media;
 pub mod siti;
-pub mod y4m;
 
 pub use cache::Cache;
 pub use catalogue::Catalogue;
@@ -45,5 +44,7 @@ pub use materialize::{
     MaterializeOptions, MaterializedSequence, SequenceStatus, VerifyReport, VerifyStatus,
 };
 pub use media::{DecodeRequest, MediaDecoder, MediaProbe};
+/// Y4M streams, read and written by the metrics crate's one implementation.
+pub use rdbench_metrics::y4m;
 pub use siti::SiTi;
-pub use y4m::{Y4mFrame, Y4mHeader, Y4mReader, Y4mWriter};
+pub use y4m::{Y4mError, Y4mFrame, Y4mHeader, Y4mReader, Y4mWriter};

@@ -19,12 +19,12 @@ use crate::cache::{
 use crate::error::{CorpusError, Result};
 use crate::events::Event;
 use crate::fetch::{download, part_path, FetchOptions};
-use crate::generate::{GenerateSpec, Generator};
+use crate::generate::Generator;
 use crate::hash::{digest_file, HashingWriter};
 use crate::manifest::{Class, Corpus, Integrity, Sequence, Source};
 use crate::media::{is_y4m, plan_decode, suggest_class, MediaDecoder};
 use crate::siti::{cached_siti, siti_cached, SiTi};
-use crate::y4m::{probe, Y4mReader, Y4mWriter};
+use rdbench_metrics::y4m::{probe, Y4mError, Y4mReader, Y4mWriter};
 
 /// The environment variable listing data folders (separated like `PATH`) searched for relative
 /// local sources.
@@ -461,7 +461,9 @@ fn cut_path(seq: &Sequence, source_path: &Path, dir: &Path) -> PathBuf {
 }
 
 fn generated_path(seq: &Sequence, dir: &Path) -> PathBuf {
-    let spec = GenerateSpec::of(seq).expect("called for generated sources only");
+    let spec = seq
+        .generate_spec()
+        .expect("called for generated sources only");
     dir.join(format!("{}-{}.y4m", seq.id, &spec.key()[..16]))
 }
 
@@ -488,7 +490,7 @@ fn generated(
     dir: &Path,
     on_event: &mut dyn FnMut(&Event),
 ) -> Result<(PathBuf, String)> {
-    let spec = GenerateSpec::of(seq).expect("generated source");
+    let spec = seq.generate_spec().expect("generated source");
     let key = spec.key();
     let path = generated_path(seq, dir);
     let reuse = match read_record(&path)? {
@@ -813,10 +815,7 @@ fn cut(src: &Path, dest: &Path, start: u32, count: u32) -> Result<String> {
     let mut r = Y4mReader::open(src)?;
     for _ in 0..start {
         if !r.skip_frame()? {
-            return Err(CorpusError::Y4m {
-                path: src.to_path_buf(),
-                message: format!("ends before frame {start}"),
-            });
+            return Err(Y4mError::format(src, format!("ends before frame {start}")).into());
         }
     }
     let header = r.header().clone();

@@ -5,7 +5,7 @@
 
 use std::path::Path;
 
-use crate::manifest::Fps;
+use rdbench_metrics::fps::Fps;
 
 /// What probing a media file tells about its video.
 #[derive(Clone, Debug, PartialEq)]

@@ -17,8 +17,8 @@ use rdbench_metrics::frame::{Plane, Sample};
 use serde::{Deserialize, Serialize};
 
 use crate::cache::write_atomic;
-use crate::error::{CorpusError, Result};
-use crate::y4m::{Y4mFrame, Y4mReader};
+use crate::error::Result;
+use rdbench_metrics::y4m::{Y4mError, Y4mFrame, Y4mReader};
 
 /// The method tag stored in cached results; bump when the computation changes.
 const METHOD: &str = "p910-luma-sobel-interior-8bit-scale/1";
@@ -148,10 +148,7 @@ pub fn siti_of_file(path: &Path) -> Result<SiTi> {
 }
 
 fn plane0<'a, T: Sample>(data: &'a [T], w: usize, h: usize, path: &Path) -> Result<Plane<'a, T>> {
-    Plane::new(data, w, h, w).map_err(|e| CorpusError::Y4m {
-        path: path.to_path_buf(),
-        message: e.to_string(),
-    })
+    Plane::new(data, w, h, w).map_err(|e| Y4mError::format(path, e.to_string()).into())
 }
 
 #[derive(Serialize, Deserialize)]

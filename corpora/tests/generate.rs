@@ -319,7 +319,7 @@ fn cached_files_are_reused_and_regenerated_when_the_recipe_changes() {
         m.sha256,
         rdbench_corpora::hash::sha256_file(&m.path).unwrap()
     );
-    let key = GenerateSpec::of(&m.sequence).unwrap().key();
+    let key = m.sequence.generate_spec().unwrap().key();
     assert_eq!(
         m.path.file_name().unwrap().to_str().unwrap(),
         format!("g-{}.y4m", &key[..16])

@@ -20,6 +20,7 @@
 #![deny(unsafe_code)]
 
 pub mod error;
+pub mod fps;
 pub mod frame;
 pub mod msssim;
 pub mod pool;
@@ -38,12 +39,13 @@ pub mod y4m;
 pub const SCORER_REVISION: u32 = 2;
 
 pub use error::MetricError;
+pub use fps::Fps;
 pub use frame::{ChromaSampling, FrameError, FrameView, OwnedFrame, Plane, Sample};
 pub use msssim::{ms_ssim, ms_ssim_plane, ms_ssim_planes, MS_SSIM_MIN_SIZE};
 pub use pool::Pooled;
 pub use psnr::{pool_psnr, psnr, PsnrFrame, PsnrSummary, YUV_WEIGHTS_14_1_1, YUV_WEIGHTS_6_1_1};
 pub use ssim::{ssim, ssim_plane, ssim_planes};
 pub use vmaf::{VmafConfig, VmafError, VmafModelVersion, VmafResult, VmafScorer};
-pub use y4m::{Y4mError, Y4mFrame, Y4mHeader, Y4mReader};
+pub use y4m::{Y4mError, Y4mFrame, Y4mHeader, Y4mReader, Y4mWriter};
 #[cfg(test)]
 mod testutil;

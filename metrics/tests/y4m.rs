@@ -49,7 +49,7 @@ fn reads_ffmpeg_output_of_every_format() {
             (w, h, depth, sampling),
             "{name}"
         );
-        assert_eq!(hd.frame_rate, Some((25, 1)));
+        assert_eq!(hd.fps, rdbench_metrics::Fps::new(25, 1).unwrap());
         let all = read_y4m(&c.distorted);
         assert_eq!(all.len(), frames, "{name}");
         if let Y4mFrame::U16(f) = &all[0] {

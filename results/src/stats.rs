@@ -54,11 +54,19 @@ impl Default for Bootstrap {
     }
 }
 
-/// SplitMix64 (Steele, Lea and Flood): small, fast, and the same on every platform.
-struct SplitMix64(u64);
+/// SplitMix64 (Steele, Lea and Flood): small, fast, and the same on every platform. The
+/// bootstrap draws from it; tests use it for seeded cases.
+#[derive(Clone, Debug)]
+pub struct SplitMix64(u64);
 
 impl SplitMix64 {
-    fn next_u64(&mut self) -> u64 {
+    /// A generator starting from `seed`.
+    pub fn new(seed: u64) -> Self {
+        SplitMix64(seed)
+    }
+
+    /// The next 64 random bits.
+    pub fn next_u64(&mut self) -> u64 {
         self.0 = self.0.wrapping_add(0x9e37_79b9_7f4a_7c15);
         let mut z = self.0;
         z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
@@ -66,9 +74,9 @@ impl SplitMix64 {
         z ^ (z >> 31)
     }
 
-    /// A uniform index below `n` (n > 0), by rejection so every index is equally likely.
-    fn below(&mut self, n: usize) -> usize {
-        let n = n as u64;
+    /// A uniform index below `n`, by rejection so every index is equally likely (0 when `n` is 0).
+    pub fn below(&mut self, n: usize) -> usize {
+        let n = n.max(1) as u64;
         let zone = u64::MAX - u64::MAX % n;
         loop {
             let v = self.next_u64();

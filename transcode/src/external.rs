@@ -19,8 +19,7 @@
 use std::ffi::CString;
 use std::io::Write;
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::Arc;
+use std::sync::atomic::Ordering;
 use std::time::{Duration, Instant};
 
 use ff::Rational;
@@ -30,7 +29,7 @@ use serde::{Deserialize, Serialize};
 use crate::error::{Error, Result};
 use crate::filter::Rate;
 use crate::media::{self, MuxItem, MuxPacket, VideoFrame};
-use crate::process::{self, Exit, LogTail};
+use crate::process::{self, Exit, LogTail, Watchdog};
 use crate::settings::RateControl;
 use crate::task::{PacketRecord, Sink, Task, TaskStats};
 
@@ -468,9 +467,7 @@ struct Running {
     started: Instant,
     log: LogTail,
     readers: Vec<std::thread::JoinHandle<()>>,
-    done: Arc<AtomicBool>,
-    timed_out: Arc<AtomicBool>,
-    watchdog: Option<std::thread::JoinHandle<()>>,
+    watchdog: Option<Watchdog>,
 }
 
 impl Running {
@@ -494,32 +491,12 @@ impl Running {
         if let Some(err) = child.stderr.take() {
             readers.push(log.follow(err));
         }
-        let done = Arc::new(AtomicBool::new(false));
-        let timed_out = Arc::new(AtomicBool::new(false));
-        let watchdog = timeout.map(|limit| {
-            let (done, timed_out) = (done.clone(), timed_out.clone());
-            let pid = child.id();
-            let start = Instant::now();
-            std::thread::spawn(move || {
-                while !done.load(Ordering::SeqCst) {
-                    if start.elapsed() >= limit {
-                        timed_out.store(true, Ordering::SeqCst);
-                        // Our child, not reaped while `done` is false (the owner sets it
-                        // before waiting), so the id cannot have been reused.
-                        process::kill(pid);
-                        return;
-                    }
-                    std::thread::sleep(Duration::from_millis(20));
-                }
-            })
-        });
+        let watchdog = timeout.map(|limit| Watchdog::start(child.id(), limit));
         Ok(Running {
             child,
             started: Instant::now(),
             log,
             readers,
-            done,
-            timed_out,
             watchdog,
         })
     }
@@ -535,12 +512,12 @@ impl Running {
 
     /// Kills the child (when still running), reaps it and stops the watchdog.
     fn kill(mut self) {
+        // Disarmed before the child is reaped, so neither signal can reach a reused id.
+        if let Some(w) = self.watchdog.take() {
+            w.disarm();
+        }
         process::kill(self.pid());
         let _ = process::wait(self.pid());
-        self.done.store(true, Ordering::SeqCst);
-        if let Some(w) = self.watchdog.take() {
-            let _ = w.join();
-        }
         self.release_readers();
     }
 
@@ -560,27 +537,20 @@ impl Running {
 
     /// Waits for the child; an error describes a failure with the last lines it printed.
     fn finish(mut self, field: &str, program: &str) -> Result<(Exit, f64)> {
-        // The watchdog keeps watching while we wait; it may kill a hung child.
-        let exit = process::wait(self.pid()).map_err(|e| Error::ExternalEncoder {
+        // The watchdog keeps watching while we wait; it may kill a hung child. It is disarmed
+        // after the child ends and before it is reaped.
+        let failed = |e: std::io::Error| Error::ExternalEncoder {
             field: field.to_string(),
             program: program.to_string(),
             message: format!("waiting for it failed: {e}"),
-        })?;
-        let wall = self.started.elapsed().as_secs_f64();
-        self.done.store(true, Ordering::SeqCst);
-        if let Some(w) = self.watchdog.take() {
-            let _ = w.join();
-        }
-        self.release_readers();
-        let tail = self.log.text();
-        let with_log = |what: String| {
-            if tail.is_empty() {
-                what
-            } else {
-                format!("{what}; its last output: {tail}")
-            }
         };
-        if self.timed_out.load(Ordering::SeqCst) {
+        process::wait_ended(self.pid()).map_err(failed)?;
+        let timed_out = self.watchdog.take().is_some_and(Watchdog::disarm);
+        let exit = process::wait(self.pid()).map_err(failed)?;
+        let wall = self.started.elapsed().as_secs_f64();
+        self.release_readers();
+        let with_log = |what: String| self.log.with_tail(what);
+        if timed_out {
             return Err(Error::ExternalEncoder {
                 field: field.to_string(),
                 program: program.to_string(),

@@ -1,11 +1,16 @@
 //! Child processes the core and the harness run: how one ended ([`Exit`], with its resource
 //! usage from `wait4`), waiting for, probing and killing one without losing that usage, and the
-//! tail of what it printed ([`LogTail`]). External encoder programs and the harness's worker
-//! processes both go through here, so the `unsafe` calls stay in this crate.
+//! tail of what it printed ([`LogTail`]), and a [`Watchdog`] killing one that outlives its time
+//! limit. External encoder programs and the harness's worker processes both go through here, so
+//! the `unsafe` calls stay in this crate.
 
 use std::collections::VecDeque;
 use std::io::BufRead;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use crossbeam_channel::RecvTimeoutError;
 
 /// How a finished child ended.
 #[derive(Clone, Debug, PartialEq)]
@@ -122,15 +127,45 @@ impl LogTail {
 }
 
 impl LogTail {
+    /// `what` followed by the child's last output, when it printed any: the one-line message of
+    /// a child that failed.
+    pub fn with_tail(&self, what: String) -> String {
+        let tail = self.text();
+        if tail.is_empty() {
+            what
+        } else {
+            format!("{what}; its last output: {tail}")
+        }
+    }
+
     /// Forgets the lines kept so far.
     pub fn clear(&self) {
         self.0.lock().unwrap_or_else(|p| p.into_inner()).clear();
     }
 }
 
+/// Blocks until child `pid` has ended, without reaping it: the id stays ours (and its resource
+/// usage unread) until [`wait`] reaps it, so a [`Watchdog`] can be disarmed in between.
+pub fn wait_ended(pid: u32) -> std::io::Result<()> {
+    loop {
+        match peek(pid, 0) {
+            Ok(_) => return Ok(()),
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
+            Err(e) => return Err(e),
+        }
+    }
+}
+
 /// Whether child `pid` still runs, without reaping it (its resource usage is read when it is
 /// reaped by [`wait`]).
 pub fn alive(pid: u32) -> bool {
+    // The pid field is 0 when the child has not ended.
+    matches!(peek(pid, libc::WNOHANG), Ok(0))
+}
+
+/// `waitid` on child `pid` for its end, leaving it unreaped (`WNOWAIT`), with extra `flags`;
+/// the pid it reports (0 when `WNOHANG` found it running).
+fn peek(pid: u32, flags: libc::c_int) -> std::io::Result<libc::pid_t> {
     // SAFETY: an all-zero siginfo_t is valid for waitid to overwrite.
     let mut info: libc::siginfo_t = unsafe { std::mem::zeroed() };
     // SAFETY: waitid with WNOWAIT only looks at our own child's state; `info` is writable.
@@ -139,17 +174,73 @@ pub fn alive(pid: u32) -> bool {
             libc::P_PID,
             pid as libc::id_t,
             &mut info,
-            libc::WEXITED | libc::WNOHANG | libc::WNOWAIT,
+            libc::WEXITED | libc::WNOWAIT | flags,
         )
     };
-    // SAFETY: reading the pid field waitid filled in (0 when the child has not ended).
-    rc == 0 && unsafe { info.si_pid() } == 0
+    if rc != 0 {
+        return Err(std::io::Error::last_os_error());
+    }
+    // SAFETY: reading the pid field waitid filled in.
+    Ok(unsafe { info.si_pid() })
 }
 
 /// Sends SIGKILL to child `pid` (callers make sure it is not yet reaped, so the id is theirs).
 pub fn kill(pid: u32) {
     // SAFETY: kill has no memory preconditions; the pid is the caller's unreaped child.
     unsafe { libc::kill(pid as libc::pid_t, libc::SIGKILL) };
+}
+
+/// Kills a child that outlives its time limit, unless disarmed first. The owner disarms it
+/// before reaping the child, so the watchdog never signals a process id that was reused.
+pub struct Watchdog {
+    disarm: Option<crossbeam_channel::Sender<()>>,
+    fired: Arc<AtomicBool>,
+    thread: Option<std::thread::JoinHandle<()>>,
+}
+
+impl Watchdog {
+    /// Starts watching child `pid` (not yet reaped): SIGKILL after `limit`.
+    pub fn start(pid: u32, limit: Duration) -> Watchdog {
+        let (tx, rx) = crossbeam_channel::bounded::<()>(1);
+        let fired = Arc::new(AtomicBool::new(false));
+        let flag = fired.clone();
+        let thread = std::thread::spawn(move || {
+            if let Err(RecvTimeoutError::Timeout) = rx.recv_timeout(limit) {
+                flag.store(true, Ordering::SeqCst);
+                kill(pid);
+            }
+        });
+        Watchdog {
+            disarm: Some(tx),
+            fired,
+            thread: Some(thread),
+        }
+    }
+
+    /// Whether it has killed the child.
+    pub fn fired(&self) -> bool {
+        self.fired.load(Ordering::SeqCst)
+    }
+
+    /// Stops watching (waiting for the thread); whether it had killed the child.
+    pub fn disarm(mut self) -> bool {
+        self.stop();
+        self.fired()
+    }
+
+    fn stop(&mut self) {
+        // Dropping the sender wakes the thread at once with "disconnected".
+        self.disarm = None;
+        if let Some(t) = self.thread.take() {
+            let _ = t.join();
+        }
+    }
+}
+
+impl Drop for Watchdog {
+    fn drop(&mut self) {
+        self.stop();
+    }
 }
 
 /// Kills this process with SIGSEGV, as a crashing encoder would: fault injection for the
@@ -164,7 +255,6 @@ pub fn raise_segfault() {
         libc::raise(libc::SIGSEGV);
     }
 }
-
 
 /// Asks the kernel to kill this process when the thread that started it ends (a worker must
 /// not outlive a harness killed with SIGKILL).

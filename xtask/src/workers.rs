@@ -23,7 +23,9 @@ fn parse(args: &[String]) -> Result<usize> {
                     .and_then(|n| n.parse().ok())
                     .context("-n needs a number")?
             }
-            other => bail!("unknown argument `{other}` (usage: cargo xtask bench-workers [-n RUNS])"),
+            other => {
+                bail!("unknown argument `{other}` (usage: cargo xtask bench-workers [-n RUNS])")
+            }
         }
     }
     if runs == 0 {
@@ -33,7 +35,10 @@ fn parse(args: &[String]) -> Result<usize> {
 }
 
 const CLIPS: [(&str, &str); 2] = [
-    ("pattern", "testsrc2=size=640x360:rate=30:duration=4,noise=alls=6:allf=t"),
+    (
+        "pattern",
+        "testsrc2=size=640x360:rate=30:duration=4,noise=alls=6:allf=t",
+    ),
     ("fractal", "mandelbrot=size=640x360:rate=30,trim=duration=4"),
 ];
 
@@ -128,7 +133,11 @@ pub fn run(args: &[String]) -> Result<()> {
     );
     println!(
         "  goal: mean overhead per encode <= 1% -> {}",
-        if extra / per_job <= 0.01 { "met" } else { "NOT met" }
+        if extra / per_job <= 0.01 {
+            "met"
+        } else {
+            "NOT met"
+        }
     );
     Ok(())
 }

@@ -24,8 +24,8 @@ use rayon::prelude::*;
 use rdbench_metrics::frame::{ChromaSampling, OwnedFrame};
 
 use crate::hash::sha256_bytes;
-use crate::manifest::{Fps, Recipe, Sequence, Source};
-use crate::y4m::{Y4mHeader, Y4mWriter};
+use rdbench_metrics::fps::Fps;
+use rdbench_metrics::y4m::{Y4mHeader, Y4mWriter};
 
 pub use font::{glyph, CELL_H, CELL_W};
 
@@ -86,6 +86,32 @@ impl GeneratorKind {
     }
 }
 
+impl From<Recipe> for (String, u64) {
+    fn from(r: Recipe) -> (String, u64) {
+        (r.generator.name().to_string(), r.seed)
+    }
+}
+
+impl TryFrom<(String, u64)> for Recipe {
+    type Error = String;
+    fn try_from((name, seed): (String, u64)) -> std::result::Result<Recipe, String> {
+        let generator =
+            GeneratorKind::from_name(&name).ok_or_else(|| format!("unknown generator `{name}`"))?;
+        Ok(Recipe { generator, seed })
+    }
+}
+
+/// A generator recipe: which synthetic scene, with which seed. Size, rate and length come from
+/// the sequence.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
+#[serde(into = "(String, u64)", try_from = "(String, u64)")]
+pub struct Recipe {
+    /// The scene.
+    pub generator: GeneratorKind,
+    /// The seed of every pseudo-random choice in the scene.
+    pub seed: u64,
+}
+
 /// Everything that determines a generated sequence.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub struct GenerateSpec {
@@ -102,20 +128,6 @@ pub struct GenerateSpec {
 }
 
 impl GenerateSpec {
-    /// The spec of a sequence with a generated source.
-    pub fn of(seq: &Sequence) -> Option<Self> {
-        match seq.source {
-            Source::Generated(recipe) => Some(GenerateSpec {
-                recipe,
-                width: seq.width,
-                height: seq.height,
-                fps: seq.fps,
-                frames: seq.frames,
-            }),
-            _ => None,
-        }
-    }
-
     /// The canonical text the cache key is the hash of.
     pub fn describe(&self) -> String {
         format!(
