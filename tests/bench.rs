@@ -365,3 +365,59 @@ fn bad_suites_get_one_line_errors() {
         &["clip", "mismatch"],
     );
 }
+
+#[test]
+fn a_suite_runs_on_the_corpus_given_on_the_command_line() {
+    let _heavy = heavy();
+    let d = tempfile::tempdir().unwrap();
+    let dir = d.path();
+    let own = tiny_corpus(dir, 4);
+    // Another corpus: one sequence, another name.
+    let other = dir.join("other.toml");
+    std::fs::write(
+        &other,
+        "name = \"other\"\n[[sequence]]\nid = \"still\"\nsource = { generator = \"cartoon\", seed = 5 }\nclass = \"B1\"\nwidth = 64\nheight = 48\nfps = 30\nframes = 4\nbit_depth = 8\nlicence = \"CC0-1.0\"\n",
+    )
+    .unwrap();
+    let suite = dir.join("s.toml");
+    std::fs::write(
+        &suite,
+        format!(
+            "name = \"s\"\ncorpora = [\"{}\"]\nmetrics = [\"psnr\"]\nanchor = \"x264\"\njobs = 1\n\
+             [[config]]\nname = \"x264\"\ncodec = \"libx264\"\npreset = \"ultrafast\"\nthreads = 1\ncrf = [26, 36]\n",
+            own.display()
+        ),
+    )
+    .unwrap();
+    let s = suite.to_string_lossy().into_owned();
+    let o = other.to_string_lossy().into_owned();
+    bench(dir, &["--suite", &s, "--corpus", &o, "--run-id", "r"]);
+    let rows = comparable_rows(&dir.join("runs/r"));
+    assert_eq!(rows.len(), 2, "{rows:?}");
+    assert!(
+        rows.keys().all(|id| id.starts_with("other/still/")),
+        "{rows:?}"
+    );
+    // --corpus and --clips exclude each other; an unknown corpus is named.
+    let out = rdbench(
+        dir,
+        &["bench", "--suite", &s, "--corpus", &o, "--clips", "a.mp4"],
+    );
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("--clips"));
+    assert_one_line_error(
+        &rdbench(
+            dir,
+            &[
+                "bench",
+                "--suite",
+                &s,
+                "--corpus",
+                "nope",
+                "--runs-dir",
+                "runs",
+            ],
+        ),
+        &["no corpus named `nope`"],
+    );
+}

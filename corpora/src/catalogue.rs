@@ -16,6 +16,7 @@ pub const EMBEDDED: &[(&str, &str)] = &[
     ("quick.toml", include_str!("../manifests/quick.toml")),
     ("derf.toml", include_str!("../manifests/derf.toml")),
     ("aomctc.toml", include_str!("../manifests/aomctc.toml")),
+    ("debian.toml", include_str!("../manifests/debian.toml")),
 ];
 
 /// The default manifest folders: `./corpora/manifests` if it exists, then `$RDBENCH_MANIFESTS`.

@@ -198,7 +198,7 @@ pub fn markdown(s: &Summary) -> String {
                 "| {} | {} | {} | {:.1} | {:.2} | {} | {:.3} | {} |\n",
                 p.config,
                 p.point,
-                p.rc_value,
+                point_value(p.rc_value),
                 p.bitrate_kbps,
                 p.encode_cpu_s,
                 ratio(p.cpu_ratio, p.cpu_ratio_interval),
@@ -264,4 +264,30 @@ pub fn finish(dir: &Path, harness: HarnessFigures) -> Result<Summary, RunError> 
         &serde_json::to_vec_pretty(&manifest).expect("manifests serialise"),
     )?;
     Ok(summary)
+}
+
+/// A rate point's value as a person reads it: a CRF or QP as written (`27`, `23.5`), a mean
+/// bitrate target to 0.1 kbit/s.
+fn point_value(v: f64) -> String {
+    if v.fract() == 0.0 {
+        format!("{v}")
+    } else if (v * 100.0).fract() == 0.0 {
+        // Two decimals at most (a fractional CRF such as 23.25) are shown as given.
+        format!("{}", (v * 100.0).round() / 100.0)
+    } else {
+        format!("{v:.1}")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::point_value;
+
+    #[test]
+    fn point_values_read_as_written_and_mean_targets_to_a_tenth() {
+        assert_eq!(point_value(27.0), "27");
+        assert_eq!(point_value(23.25), "23.25");
+        assert_eq!(point_value(755.2000000000002), "755.2");
+        assert_eq!(point_value(495.09999999999997), "495.1");
+    }
 }

@@ -46,6 +46,9 @@ pub struct Args {
     /// corpora: each is probed and decoded once into the corpus cache.
     #[arg(long, value_name = "PATH", num_args = 1..)]
     pub clips: Vec<PathBuf>,
+    /// Run the suite on these corpora (names or manifest paths) instead of its own.
+    #[arg(long, value_name = "NAME", num_args = 1.., conflicts_with = "clips")]
+    pub corpus: Vec<String>,
     /// Resample variable-frame-rate clips to their nominal rate instead of refusing them.
     #[arg(long)]
     pub cfr: bool,
@@ -107,10 +110,13 @@ impl Observer for Progress {
 
 /// Runs `rdbench bench`.
 pub fn run(args: Args) -> Result<()> {
-    let suite = match &args.suite {
+    let mut suite = match &args.suite {
         Some(p) => Suite::load(p)?,
         None => Suite::default_suite(),
     };
+    if !args.corpus.is_empty() {
+        suite.spec.corpora = args.corpus.clone();
+    }
     let shard = match (
         &args.shard,
         shard_from_env(|k| std::env::var(k).ok(), args.shard_count),

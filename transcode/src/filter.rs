@@ -321,8 +321,38 @@ impl Sampler {
     }
 }
 
+/// The one rate a timestamp-free container (Y4M) declares for a flow planned as `fr`, from a
+/// source whose container's base rate is `base`. A flow that resamples or thins declares its
+/// target. Otherwise the base rate: the step a constant-rate source's timestamps keep to, where
+/// the average rate is off when the stream starts late or its duration is rounded (a 30 fps MP4
+/// can average 30.12). A base rate above 240 fps is a variable-rate stream's time base, not a
+/// frame rate, and the average is declared instead.
+pub fn declared_rate(fr: &FrameRatePlan, base: Option<Rate>) -> Rate {
+    match (fr.sampling, fr.cfr, base) {
+        (Sampling::All, None, Some(b)) if b.num > 0 && b.den > 0 && b.fps() <= 240.0 => b,
+        _ => fr.output,
+    }
+}
+
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn a_timestamp_free_output_declares_the_base_rate_unless_it_resamples() {
+        let r = |num, den| Rate { num, den };
+        // A 30 fps MP4 whose average is 2500/83 (30.12): the base rate.
+        let fr = frame_rate_plan(r(2500, 83), None, None);
+        assert_eq!(declared_rate(&fr, Some(r(30, 1))), r(30, 1));
+        // A variable-rate stream's base rate is its time base: the average stays.
+        assert_eq!(declared_rate(&fr, Some(r(15360, 1))), r(2500, 83));
+        assert_eq!(declared_rate(&fr, None), r(2500, 83));
+        // Resampling to 25 fps declares 25 whatever the source's base rate.
+        let fr = frame_rate_plan(r(2500, 83), Some(r(25, 1)), None);
+        assert_eq!(declared_rate(&fr, Some(r(30, 1))), r(25, 1));
+        // Thinning to at most 15 fps declares 15.
+        let fr = frame_rate_plan(r(30, 1), Some(r(15, 1)), Some(FpsMode::Vfr));
+        assert_eq!(declared_rate(&fr, Some(r(30, 1))), r(15, 1));
+    }
+
     #[test]
     fn samplers_keep_the_right_frames() {
         let times: Vec<f64> = (0..50).map(|i| i as f64 / 50.0).collect();

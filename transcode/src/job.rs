@@ -19,7 +19,9 @@ use serde::Serialize;
 use crate::encode::{AudioEncode, AudioEncodeSetup, VideoEncode, VideoEncodeSetup};
 use crate::error::{Error, Result};
 use crate::external::{Bitstream, ExternalEncode, ExternalEncodeSetup, ExternalEncoder};
-use crate::filter::{frame_rate_plan, output_size, Rate, Sampler, ScaleAlgorithm, VideoGraphPlan};
+use crate::filter::{
+    declared_rate, frame_rate_plan, output_size, Rate, Sampler, ScaleAlgorithm, VideoGraphPlan,
+};
 use crate::input::{self, AudioDecode, AudioInfo, InputSource, VideoDecode, VideoInfo};
 use crate::media::{self, AudioFrame, MuxItem, MuxPacket, VideoFrame};
 use crate::mux::{self, Container, MuxSetup, Muxer};
@@ -782,8 +784,16 @@ fn resolve_output(plan: &OutputPlan, v: &VideoInfo) -> Result<Resolved> {
         extra: plan.filter.clone(),
     }
     .graph();
-    let vfr_out = matches!(fr.sampling, crate::filter::Sampling::MaxRate(_))
-        || (!v.cfr && fr.cfr.is_none() && plan.fps_mode != Some(FpsMode::VfrHalf));
+    // Y4M has no timestamps: its frames are written in order under one declared rate.
+    let timestamp_free = plan.container == Container::Y4m;
+    let vfr_out = !timestamp_free
+        && (matches!(fr.sampling, crate::filter::Sampling::MaxRate(_))
+            || (!v.cfr && fr.cfr.is_none() && plan.fps_mode != Some(FpsMode::VfrHalf)));
+    let rate = if timestamp_free {
+        declared_rate(&fr, v.base_rate)
+    } else {
+        fr.output
+    };
     let passes = plan.rc.as_ref().map(RateControl::passes).unwrap_or(1);
     let stats_file = (passes == 2).then(|| {
         let p = mux::temp_path(&plan.path);
@@ -813,7 +823,7 @@ fn resolve_output(plan: &OutputPlan, v: &VideoInfo) -> Result<Resolved> {
         pix_fmt,
         graph,
         sampler: Sampler::new(fr.sampling),
-        rate: fr.output,
+        rate,
         cfr_time_base: !vfr_out,
         passes,
         stats_file,

@@ -13,6 +13,8 @@ pub enum Need {
     Build,
     /// Everything for `Build`, plus what the tests use as oracles (the `ffmpeg` CLI, a browser).
     Test,
+    /// Everything for `Build`, plus the packages holding the `debian` corpus's real video.
+    Real,
 }
 
 /// Debian packages required to build rdbench (FFmpeg development files, bindgen, libvmaf's meson build).
@@ -50,11 +52,16 @@ const TEST: &[&str] = &[
     "munge",
 ];
 
+/// Packages whose files are the `debian` corpus (corpora/manifests/debian.toml).
+const REAL: &[&str] = &["opencv-doc", "pd-extendedview", "forensics-samples-files"];
+
 /// The packages `need` asks for.
 pub fn packages(need: Need) -> Vec<&'static str> {
     let mut all: Vec<&str> = BUILD.to_vec();
-    if need == Need::Test {
-        all.extend_from_slice(TEST);
+    match need {
+        Need::Build => {}
+        Need::Test => all.extend_from_slice(TEST),
+        Need::Real => all.extend_from_slice(REAL),
     }
     all
 }

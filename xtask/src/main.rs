@@ -2,6 +2,7 @@
 //!
 //! - `cargo xtask test`: install missing system packages, then run every test in the `ci` profile.
 //! - `cargo xtask bench`: install missing system packages, then run the main benchmark job.
+//! - `cargo xtask bench-real`: the main job on real video from Debian packages (`debian` corpus).
 //! - `cargo xtask bench-ladder`: the transcode core against the `ffmpeg` CLI on the same ladder.
 //! - `cargo xtask bench-metrics`: the metric kernels against libvmaf's own `vmaf` tool.
 //! - `cargo xtask bench-workers`: benchmark jobs in worker processes against jobs on the pool's threads.
@@ -25,6 +26,8 @@ usage: cargo xtask <task> [args]
 tasks:
   test [ARGS]        install missing system packages, then run all tests (ci profile); ARGS go to cargo test
   bench [ARGS]       install missing system packages, then run the main benchmark job (release build)
+  bench-real [ARGS]  install the packages holding real video, then run the main job on them
+                     (the `debian` corpus: surveillance, underwater and screen recordings)
   bench-ladder [-n N] [--seconds S]
                      time rdbench's transcode core against the ffmpeg CLI on a 1080p ABR ladder
   bench-metrics [-n N]
@@ -50,6 +53,12 @@ fn run() -> Result<()> {
     match task.as_deref() {
         Some("test") => test(&rest),
         Some("bench") => bench(&rest),
+        Some("bench-real") => {
+            deps::ensure(deps::Need::Real)?;
+            let mut args = vec!["--corpus".to_string(), "debian".to_string()];
+            args.extend(rest);
+            bench(&args)
+        }
         Some("bench-ladder") => {
             deps::ensure(deps::Need::Build)?;
             ladder::run(&rest)
