@@ -1,6 +1,7 @@
 //! Corpora for rdbench: manifests of test sequences ([`Corpus`], [`Sequence`]), the generated
 //! default corpus `quick` ([`generate`]), fetching and verifying public sets ([`fetch`],
-//! [`Corpus::verify`]), Y4M reading and writing ([`y4m`]), and content characterisation
+//! [`Corpus::verify`]), Y4M reading and writing ([`y4m`], re-exported from the metrics crate, which
+//! owns the one implementation), and content characterisation
 //! ([`siti`]).
 //!
 //! The benchmark's path through the crate:
