@@ -1,6 +1,6 @@
 //! The error type shared by the native metric kernels (PSNR, SSIM, MS-SSIM).
 
-use crate::frame::ChromaSampling;
+use crate::frame::{ChromaSampling, FrameView, Sample};
 use thiserror::Error;
 
 /// Why a reference/distorted pair cannot be scored.
@@ -87,4 +87,28 @@ pub(crate) fn check_bit_depth(bit_depth: u8, bytes: usize) -> Result<(), MetricE
     } else {
         Err(MetricError::BitDepth(bit_depth))
     }
+}
+
+/// Checks that two frames can be compared: same bit depth, sampling and plane sizes.
+pub(crate) fn check_frames<T: Sample>(
+    reference: &FrameView<'_, T>,
+    distorted: &FrameView<'_, T>,
+) -> Result<(), MetricError> {
+    if reference.bit_depth() != distorted.bit_depth() {
+        return Err(MetricError::BitDepthMismatch {
+            reference: reference.bit_depth(),
+            distorted: distorted.bit_depth(),
+        });
+    }
+    if reference.sampling() != distorted.sampling() {
+        return Err(MetricError::SamplingMismatch {
+            reference: reference.sampling(),
+            distorted: distorted.sampling(),
+        });
+    }
+    for i in 0..3 {
+        let (r, d) = (reference.plane(i), distorted.plane(i));
+        check_same_size(i, (r.width(), r.height()), (d.width(), d.height()))?;
+    }
+    Ok(())
 }

@@ -17,9 +17,8 @@
 //! decimals; the fast path filters separably with the 9-tap filter (the two differ by at most
 //! 6.3e-7 per tap). [`crate::reference`] keeps the 9×9 version.
 
-use crate::error::{check_bit_depth, check_same_size, MetricError};
+use crate::error::{check_bit_depth, check_frames, check_same_size, MetricError};
 use crate::frame::{FrameView, Plane, Sample};
-use crate::psnr::check_frames;
 use crate::simd::{dispatch, lanes, load, round_up, store, Scratch};
 use crate::ssim::{decimated_size, mirror, window_stats, Image, PlaneRows, Rows, Want, WINDOW};
 use pulp::{Simd, WithSimd};
@@ -41,6 +40,28 @@ pub(crate) const ALPHAS: [f32; 5] = [0.0, 0.0, 0.0, 0.0, 0.1333];
 pub(crate) const BETAS: [f32; 5] = [0.0448, 0.2856, 0.3001, 0.2363, 0.1333];
 /// Exponent of the structure term per scale.
 pub(crate) const GAMMAS: [f32; 5] = [0.0448, 0.2856, 0.3001, 0.2363, 0.1333];
+
+/// libvmaf's 9×9 low-pass table: the outer product of [`LPF`] rounded to six decimals, as libvmaf
+/// stores it (one quadrant; the table is symmetric in both directions).
+const LPF_2D_QUADRANT: [[f32; 5]; 5] = [
+    [0.000714, -0.000450, -0.002090, 0.007132, 0.016114],
+    [-0.000450, 0.000283, 0.001316, -0.004490, -0.010146],
+    [-0.002090, 0.001316, 0.006115, -0.020867, -0.047149],
+    [0.007132, -0.004490, -0.020867, 0.071207, 0.160885],
+    [0.016114, -0.010146, -0.047149, 0.160885, 0.363505],
+];
+
+/// The full 9×9 low-pass table, row-major.
+pub(crate) fn lpf_2d() -> Vec<f32> {
+    (0..81)
+        .map(|i| LPF_2D_QUADRANT[(i / 9).min(8 - i / 9)][(i % 9).min(8 - i % 9)])
+        .collect()
+}
+
+/// Sum of libvmaf's 9×9 low-pass table (its DC gain, slightly above 1).
+pub fn lpf_2d_sum() -> f64 {
+    lpf_2d().iter().map(|&v| v as f64).sum()
+}
 
 /// Checks the libvmaf size rule: every scale must hold one window.
 pub(crate) fn check_ms_ssim_size(w: usize, h: usize) -> Result<(), MetricError> {
@@ -102,7 +123,7 @@ pub fn ms_ssim_plane<T: Sample>(
     lcs[0] = mean(window_stats(&a0, &b0, offset as f32, want(0)));
     let mut a = lpf_decimate(&a0);
     let mut b = lpf_decimate(&b0);
-    let gain = crate::reference::lpf_2d_sum();
+    let gain = lpf_2d_sum();
     for (j, item) in lcs.iter_mut().enumerate().skip(1) {
         // A constant offset passes through the low-pass filter scaled by libvmaf's filter gain.
         offset *= gain;

@@ -13,7 +13,7 @@
 //! The weighted YUV PSNR is the weighted mean of the three per-plane PSNR values in dB, with the
 //! weights 6:1:1 or 14:1:1 used by the AOM common test conditions.
 
-use crate::error::{check_bit_depth, check_same_size, MetricError};
+use crate::error::{check_bit_depth, check_frames, check_same_size, MetricError};
 use crate::frame::{FrameView, Plane, Sample};
 use crate::simd::dispatch;
 use pulp::{Simd, WithSimd};
@@ -147,30 +147,6 @@ pub fn psnr<T: Sample>(
         samples[i] = (r.width() * r.height()) as u64;
     }
     Ok(PsnrFrame::from_sse(sse, samples, reference.bit_depth()))
-}
-
-/// Checks that two frames can be compared: same bit depth, sampling and plane sizes.
-pub(crate) fn check_frames<T: Sample>(
-    reference: &FrameView<'_, T>,
-    distorted: &FrameView<'_, T>,
-) -> Result<(), MetricError> {
-    if reference.bit_depth() != distorted.bit_depth() {
-        return Err(MetricError::BitDepthMismatch {
-            reference: reference.bit_depth(),
-            distorted: distorted.bit_depth(),
-        });
-    }
-    if reference.sampling() != distorted.sampling() {
-        return Err(MetricError::SamplingMismatch {
-            reference: reference.sampling(),
-            distorted: distorted.sampling(),
-        });
-    }
-    for i in 0..3 {
-        let (r, d) = (reference.plane(i), distorted.plane(i));
-        check_same_size(i, (r.width(), r.height()), (d.width(), d.height()))?;
-    }
-    Ok(())
 }
 
 /// Sum of squared differences of two planes of `bit_depth`-bit samples (fast path).

@@ -4,30 +4,8 @@
 //! kernels and to tie both to libvmaf. The PSNR reference is [`crate::psnr::plane_sse_scalar`].
 
 use crate::frame::{Plane, Sample};
-use crate::msssim::combine;
+use crate::msssim::{combine, lpf_2d};
 use crate::ssim::{c1, c2, decimated_size, mirror, ssim_scale, GAUSS};
-
-/// libvmaf's 9×9 low-pass table: the outer product of [`LPF`] rounded to six decimals, as libvmaf
-/// stores it (one quadrant; the table is symmetric in both directions).
-const LPF_2D_QUADRANT: [[f32; 5]; 5] = [
-    [0.000714, -0.000450, -0.002090, 0.007132, 0.016114],
-    [-0.000450, 0.000283, 0.001316, -0.004490, -0.010146],
-    [-0.002090, 0.001316, 0.006115, -0.020867, -0.047149],
-    [0.007132, -0.004490, -0.020867, 0.071207, 0.160885],
-    [0.016114, -0.010146, -0.047149, 0.160885, 0.363505],
-];
-
-/// The full 9×9 low-pass table, row-major.
-fn lpf_2d() -> Vec<f32> {
-    (0..81)
-        .map(|i| LPF_2D_QUADRANT[(i / 9).min(8 - i / 9)][(i % 9).min(8 - i % 9)])
-        .collect()
-}
-
-/// Sum of libvmaf's 9×9 low-pass table (its DC gain, slightly above 1).
-pub fn lpf_2d_sum() -> f64 {
-    lpf_2d().iter().map(|&v| v as f64).sum()
-}
 
 /// A plane as libvmaf's floats: samples divided by 2^(b−8).
 fn to_float<T: Sample>(plane: &Plane<'_, T>, bit_depth: u8) -> Vec<f32> {
@@ -205,6 +183,6 @@ mod tests {
                 assert!((t[i * 9 + j] - lpf_outer(i, j)).abs() < 7e-7, "({i},{j})");
             }
         }
-        assert!((lpf_2d_sum() - 1.000005).abs() < 1e-6);
+        assert!((crate::msssim::lpf_2d_sum() - 1.000005).abs() < 1e-6);
     }
 }

@@ -25,9 +25,8 @@
 //! 1.000002) puts on its variances is added back analytically so both agree. [`crate::reference`]
 //! keeps a plain scalar port for tests.
 
-use crate::error::{check_bit_depth, check_same_size, MetricError};
+use crate::error::{check_bit_depth, check_frames, check_same_size, MetricError};
 use crate::frame::{FrameView, Plane, Sample};
-use crate::psnr::check_frames;
 use crate::simd::{dispatch, lanes, load, round_up, sum_first, Scratch};
 use pulp::{Simd, WithSimd};
 
