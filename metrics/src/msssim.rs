@@ -15,7 +15,8 @@
 //!
 //! libvmaf filters with a 9×9 table that is the outer product of its 9-tap filter rounded to six
 //! decimals; the fast path filters separably with the 9-tap filter (the two differ by at most
-//! 6.3e-7 per tap). [`crate::reference`] keeps the 9×9 version.
+//! 6.3e-7 per tap). The 9×9 table lives here (`lpf_2d`): [`crate::reference`] filters with it,
+//! and the fast path scales its offsets by the table's sum.
 
 use crate::error::{check_bit_depth, check_frames, check_same_size, MetricError};
 use crate::frame::{FrameView, Plane, Sample};
@@ -51,16 +52,19 @@ const LPF_2D_QUADRANT: [[f32; 5]; 5] = [
     [0.016114, -0.010146, -0.047149, 0.160885, 0.363505],
 ];
 
+/// Tap `i` (row-major, 0..81) of the 9×9 low-pass table.
+fn lpf_2d_tap(i: usize) -> f32 {
+    LPF_2D_QUADRANT[(i / 9).min(8 - i / 9)][(i % 9).min(8 - i % 9)]
+}
+
 /// The full 9×9 low-pass table, row-major.
 pub(crate) fn lpf_2d() -> Vec<f32> {
-    (0..81)
-        .map(|i| LPF_2D_QUADRANT[(i / 9).min(8 - i / 9)][(i % 9).min(8 - i % 9)])
-        .collect()
+    (0..81).map(lpf_2d_tap).collect()
 }
 
 /// Sum of libvmaf's 9×9 low-pass table (its DC gain, slightly above 1).
-pub fn lpf_2d_sum() -> f64 {
-    lpf_2d().iter().map(|&v| v as f64).sum()
+pub(crate) fn lpf_2d_sum() -> f64 {
+    (0..81).map(|i| lpf_2d_tap(i) as f64).sum()
 }
 
 /// Checks the libvmaf size rule: every scale must hold one window.
