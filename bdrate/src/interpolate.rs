@@ -92,6 +92,27 @@ impl Interpolant {
         }
     }
 
+    /// The value of a Hermite interpolant at `at`, extending its end pieces outside the
+    /// samples' range.
+    pub(crate) fn value(&self, at: f64) -> f64 {
+        match self {
+            Interpolant::Polynomial {
+                centre,
+                half_width,
+                coefficients,
+            } => {
+                let s = (at - centre) / half_width;
+                coefficients.iter().rev().fold(0.0, |acc, c| acc * s + c)
+            }
+            Interpolant::Hermite { x, .. } => {
+                let k = x[1..x.len() - 1].partition_point(|&b| b <= at);
+                let p = self.piece(k);
+                let t = at - x[k];
+                p.y + t * (p.d + t * (p.c2 + t * p.c3))
+            }
+        }
+    }
+
     /// The smallest first derivative of the interpolant over `[a, b]`.
     pub(crate) fn min_slope(&self, a: f64, b: f64) -> f64 {
         match self {

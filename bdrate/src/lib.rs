@@ -69,6 +69,28 @@ use thiserror::Error;
 
 use interpolate::Interpolant;
 
+/// A monotone-preserving curve through sample points: the PCHIP interpolant BD-rates use,
+/// for other code that needs the same curve (the target-quality search inverts it).
+#[derive(Debug, Clone)]
+pub struct Pchip(Interpolant);
+
+impl Pchip {
+    /// The PCHIP curve through `(x, y)`; None unless there are at least two points, all finite,
+    /// with `x` strictly increasing.
+    pub fn new(x: &[f64], y: &[f64]) -> Option<Pchip> {
+        let finite = x.iter().chain(y).all(|v| v.is_finite());
+        if x.len() < 2 || x.len() != y.len() || !finite || !x.windows(2).all(|w| w[0] < w[1]) {
+            return None;
+        }
+        Some(Pchip(Interpolant::fit(BdMethod::Pchip, x, y)))
+    }
+
+    /// The curve's value at `x` (the end pieces extended outside the points' range).
+    pub fn value(&self, x: f64) -> f64 {
+        self.0.value(x)
+    }
+}
+
 /// The VMAF score at or above which a curve is treated as saturated (AOM CTC).
 pub const VMAF_SATURATION_THRESHOLD: f64 = 99.5;
 

@@ -625,3 +625,27 @@ mod csv_input {
         drop(dir);
     }
 }
+
+/// The PCHIP curve the target-quality search inverts equals scipy's `PchipInterpolator` at the
+/// points, between them and at the ends (goldens/make_pchip_goldens.py).
+#[test]
+fn pchip_matches_scipy() {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/goldens/pchip.json");
+    let g: Value = serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap();
+    let nums = |k: &str| -> Vec<f64> {
+        g[k].as_array()
+            .unwrap()
+            .iter()
+            .map(|v| v.as_f64().unwrap())
+            .collect()
+    };
+    let curve = rdbench_bdrate::Pchip::new(&nums("x"), &nums("y")).unwrap();
+    for (at, want) in nums("at").into_iter().zip(nums("value")) {
+        let got = curve.value(at);
+        assert!((got - want).abs() < 1e-9, "at {at}: {got} vs scipy {want}");
+    }
+    // Points that cannot make a curve.
+    assert!(rdbench_bdrate::Pchip::new(&[1.0], &[2.0]).is_none());
+    assert!(rdbench_bdrate::Pchip::new(&[1.0, 1.0], &[2.0, 3.0]).is_none());
+    assert!(rdbench_bdrate::Pchip::new(&[1.0, f64::NAN], &[2.0, 3.0]).is_none());
+}

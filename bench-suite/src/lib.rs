@@ -14,5 +14,6 @@ pub mod execute;
 pub mod grid;
 pub mod harness;
 pub mod media;
+pub mod search;
 pub mod suite;
 pub mod worker;

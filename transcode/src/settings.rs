@@ -246,6 +246,40 @@ enum Family {
     Other,
 }
 
+/// The quality scales of an encoder: the CRF and constant-QP ranges it accepts, and whether
+/// its CRF takes fractional values (x264 and x265 do; the AV1 and VP9 wrappers of FFmpeg 5.1
+/// to 7.x take whole numbers).
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct QualityScale {
+    /// Lowest and highest CRF.
+    pub crf: (f64, f64),
+    /// Lowest and highest constant QP.
+    pub qp: (f64, f64),
+    /// Whether a CRF such as 23.5 is accepted.
+    pub crf_fractional: bool,
+    /// Whether rdbench knows the encoder (for others the ranges are unbounded).
+    pub known: bool,
+}
+
+/// The quality scales of `codec` at `bit_depth` (x264's ranges grow by 6 per extra bit).
+pub fn quality_scale(codec: &str, bit_depth: u8) -> QualityScale {
+    let extra = 6.0 * f64::from(bit_depth.saturating_sub(8));
+    let (crf, qp, crf_fractional) = match family(codec) {
+        Family::X264 => ((0.0, 51.0 + extra), (0.0, 69.0 + extra), true),
+        Family::X265 => ((0.0, 51.0), (0.0, 51.0), true),
+        Family::SvtAv1 => ((1.0, 63.0), (1.0, 63.0), false),
+        Family::Aom | Family::Vp9 => ((0.0, 63.0), (0.0, 63.0), false),
+        Family::Rav1e => ((0.0, 255.0), (0.0, 255.0), false),
+        Family::Other => ((f64::MIN, f64::MAX), (f64::MIN, f64::MAX), true),
+    };
+    QualityScale {
+        crf,
+        qp,
+        crf_fractional,
+        known: family(codec) != Family::Other,
+    }
+}
+
 /// The lowest constant quantiser `codec` accepts, where rdbench knows its range: the encode at
 /// which it spends the most bits it can on a picture (None for other encoders).
 pub fn lowest_qp(codec: &str) -> Option<f64> {
@@ -343,7 +377,6 @@ pub fn encoder_config(req: &EncoderRequest<'_>) -> Result<EncoderConfig> {
     if let Some(rc) = req.rc {
         let field = format!("{f}.rc");
         let kbit = |k: f64| (k * 1000.0).round() as i64;
-        let depth_extra = 6 * (req.bit_depth.saturating_sub(8) as i64);
         match (fam, rc) {
             (Family::Rav1e, RateControl::Crf(_)) => {
                 return Err(Error::Spec {
@@ -363,18 +396,8 @@ pub fn encoder_config(req: &EncoderRequest<'_>) -> Result<EncoderConfig> {
             _ => {}
         }
         // Quality values.
-        let (crf_range, qp_range, crf_float): ((f64, f64), (f64, f64), bool) = match fam {
-            Family::X264 => (
-                (0.0, 51.0 + depth_extra as f64),
-                (0.0, 69.0 + depth_extra as f64),
-                true,
-            ),
-            Family::X265 => ((0.0, 51.0), (0.0, 51.0), true),
-            Family::SvtAv1 => ((1.0, 63.0), (1.0, 63.0), false),
-            Family::Aom | Family::Vp9 => ((0.0, 63.0), (0.0, 63.0), false),
-            Family::Rav1e => ((0.0, 255.0), (0.0, 255.0), false),
-            Family::Other => ((f64::MIN, f64::MAX), (f64::MIN, f64::MAX), true),
-        };
+        let scale = quality_scale(req.codec, req.bit_depth);
+        let (crf_range, qp_range, crf_float) = (scale.crf, scale.qp, scale.crf_fractional);
         let check = |v: f64, (lo, hi): (f64, f64), float_ok: bool, what: &str| -> Result<String> {
             if !v.is_finite() || v < lo || v > hi {
                 return Err(Error::Spec {
