@@ -10,6 +10,7 @@
 pub mod align;
 pub mod cache;
 pub mod compare;
+pub mod crf_search;
 pub mod execute;
 pub mod grid;
 pub mod harness;

@@ -31,6 +31,7 @@ pub mod hash;
 pub mod manifest;
 pub mod materialize;
 pub mod media;
+pub mod scenes;
 pub mod siti;
 
 pub use cache::Cache;

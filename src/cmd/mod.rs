@@ -3,6 +3,7 @@
 pub mod bdrate;
 pub mod bench;
 pub mod corpus;
+pub mod crf_search;
 pub mod gate;
 pub mod merge;
 pub mod metrics;
@@ -49,6 +50,8 @@ pub enum Command {
     Corpus(corpus::Args),
     /// Score a distorted video against its reference: VMAF, PSNR, SSIM, MS-SSIM.
     Metrics(metrics::Args),
+    /// The CRF that reaches a quality target on an input, from sample encodes.
+    CrfSearch(crf_search::Args),
     /// BD-rate and BD-quality of a test RD curve against an anchor (two CSV files).
     Bdrate(bdrate::Args),
     /// A benchmark worker process (started by `rdbench bench`; reads jobs on stdin).
@@ -68,6 +71,7 @@ pub fn run(command: Command) -> anyhow::Result<()> {
         Command::Report(a) => report::run(a),
         Command::Corpus(a) => corpus::run(a),
         Command::Metrics(a) => metrics::run(a),
+        Command::CrfSearch(a) => crf_search::run(a),
         Command::Worker => {
             let stdin = std::io::stdin().lock();
             let stdout = std::io::stdout().lock();
