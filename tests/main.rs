@@ -5,6 +5,7 @@ mod support;
 mod align;
 mod bench;
 mod clips;
+mod crf_search;
 mod examples;
 mod external;
 mod faults;

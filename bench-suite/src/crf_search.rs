@@ -457,12 +457,13 @@ fn probe_suite(req: &SearchRequest, min: f64, max: f64) -> Result<Suite, SearchE
     let text = toml::to_string(&spec).map_err(|e| SearchError::Input(e.to_string()))?;
     Suite::parse(&text, None).map_err(|e| match e {
         crate::suite::SuiteError::Invalid { field, message, .. } => {
-            let flag = match field.rsplit('.').next().unwrap_or("") {
+            let last = field.rsplit('.').next().unwrap_or("");
+            let flag = match last {
                 "codec" => "--codec",
                 "preset" => "--preset",
                 "params" => "--params",
                 "threads" => "--threads",
-                "crf" | "value" => "--min-crf/--max-crf",
+                _ if field.contains("crf") || last == "value" => "--min-crf/--max-crf",
                 _ => "crf-search",
             };
             arg(flag, message)
