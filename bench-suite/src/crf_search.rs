@@ -19,7 +19,7 @@ use rdbench_metrics::vmaf::VmafModelVersion;
 use rdbench_results::{FrameRecord, JobStatus, Metric as Column, RcMode};
 use rdbench_transcode::job::{self as tjob, NoProgress};
 use rdbench_transcode::settings::quality_scale;
-use rdbench_transcode::spec::{ExecutionSpec, JobSpec, OutputSettings, RcSpec, Scalar, TaskMode};
+use rdbench_transcode::spec::{JobSpec, OutputSettings, RcSpec, Scalar};
 use serde::Serialize;
 use thiserror::Error;
 
@@ -719,18 +719,9 @@ fn full_encode(
         path: out.to_path_buf(),
         message,
     };
-    let spec = JobSpec {
-        input: req.input.to_string_lossy().into_owned(),
-        templates: None,
-        defaults: OutputSettings::default(),
-        execution: ExecutionSpec {
-            decode: Some(TaskMode::Serial),
-            filter: Some(TaskMode::Serial),
-            encode: Some(TaskMode::Serial),
-            mux: Some(TaskMode::Serial),
-            ..Default::default()
-        },
-        outputs: vec![OutputSettings {
+    let spec = JobSpec::serial(
+        req.input.to_string_lossy().into_owned(),
+        vec![OutputSettings {
             path: Some(out.to_string_lossy().into_owned()),
             codec: Some(req.codec.clone()),
             preset: req.preset.clone(),
@@ -744,7 +735,7 @@ fn full_encode(
             }),
             ..Default::default()
         }],
-    };
+    );
     let job = tjob::Job::from_spec(&spec, None, None).map_err(|e| fail(e.to_string()))?;
     if let Some((_, _, e)) = job.rejected.first() {
         return Err(fail(e.to_string()));

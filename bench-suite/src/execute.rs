@@ -12,9 +12,7 @@ use rdbench_metrics::ratecontrol::{
 };
 use rdbench_transcode::cpu;
 use rdbench_transcode::job::{self as tjob, NoProgress};
-use rdbench_transcode::spec::{
-    AudioKeyword, AudioSpec, ExecutionSpec, JobSpec, OutputSettings, RcSpec, TaskMode,
-};
+use rdbench_transcode::spec::{AudioKeyword, AudioSpec, JobSpec, OutputSettings, RcSpec};
 use rdbench_transcode::task::PacketRecord;
 use serde::{Deserialize, Serialize};
 
@@ -186,18 +184,9 @@ fn simd_features() -> &'static [String] {
 
 fn encode(ctx: &Context<'_>, job: &Job, out: &Path) -> Result<EncodeOutcome, String> {
     let c = &job.config;
-    let spec = JobSpec {
-        input: job.source.seq.path.to_string_lossy().into_owned(),
-        templates: None,
-        defaults: OutputSettings::default(),
-        execution: ExecutionSpec {
-            decode: Some(TaskMode::Serial),
-            filter: Some(TaskMode::Serial),
-            encode: Some(TaskMode::Serial),
-            mux: Some(TaskMode::Serial),
-            ..Default::default()
-        },
-        outputs: vec![OutputSettings {
+    let spec = JobSpec::serial(
+        job.source.seq.path.to_string_lossy().into_owned(),
+        vec![OutputSettings {
             path: Some(out.to_string_lossy().into_owned()),
             format: Some(ctx.suite.spec.container.clone()),
             codec: c.codec.clone(),
@@ -222,7 +211,7 @@ fn encode(ctx: &Context<'_>, job: &Job, out: &Path) -> Result<EncodeOutcome, Str
             passthrough: Some(false),
             ..Default::default()
         }],
-    };
+    );
     let mut tj = tjob::Job::from_spec(&spec, None, None).map_err(|e| e.to_string())?;
     tj.decoder_threads = 1;
     if let Some((_, _, e)) = tj.rejected.first() {

@@ -7,9 +7,7 @@ use std::path::Path;
 use rdbench_corpora::{DecodeRequest, Fps, MediaDecoder, MediaProbe};
 use rdbench_transcode::input::{self, InputSource};
 use rdbench_transcode::job::{self as tjob, NoProgress};
-use rdbench_transcode::spec::{
-    AudioKeyword, AudioSpec, ExecutionSpec, JobSpec, OutputSettings, TaskMode,
-};
+use rdbench_transcode::spec::{AudioKeyword, AudioSpec, JobSpec, OutputSettings};
 
 /// Decodes media files with the transcode core.
 #[derive(Clone, Copy, Debug, Default)]
@@ -60,18 +58,9 @@ impl MediaDecoder for CoreDecoder {
     }
 
     fn decode(&self, path: &Path, dest: &Path, request: &DecodeRequest) -> Result<(), String> {
-        let spec = JobSpec {
-            input: path.to_string_lossy().into_owned(),
-            templates: None,
-            defaults: OutputSettings::default(),
-            execution: ExecutionSpec {
-                decode: Some(TaskMode::Serial),
-                filter: Some(TaskMode::Serial),
-                encode: Some(TaskMode::Serial),
-                mux: Some(TaskMode::Serial),
-                ..Default::default()
-            },
-            outputs: vec![OutputSettings {
+        let spec = JobSpec::serial(
+            path.to_string_lossy().into_owned(),
+            vec![OutputSettings {
                 path: Some(dest.to_string_lossy().into_owned()),
                 format: Some("y4m".into()),
                 pix_fmt: Some(request.pix_fmt.clone()),
@@ -82,7 +71,7 @@ impl MediaDecoder for CoreDecoder {
                 passthrough: Some(false),
                 ..Default::default()
             }],
-        };
+        );
         let job = tjob::Job::from_spec(&spec, None, None).map_err(|e| e.to_string())?;
         if let Some((_, _, e)) = job.rejected.first() {
             return Err(e.to_string());

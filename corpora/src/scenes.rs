@@ -10,9 +10,10 @@
 use std::path::Path;
 
 use rdbench_metrics::frame::{Plane, Sample};
-use rdbench_metrics::y4m::{Y4mError, Y4mFrame, Y4mReader};
+use rdbench_metrics::y4m::{Y4mFrame, Y4mReader};
 
 use crate::error::Result;
+use crate::siti::plane0;
 
 /// The smallest change (mean absolute difference, 8-bit scale) that can be a cut.
 pub const MIN_CHANGE: f64 = 12.0;
@@ -96,10 +97,6 @@ pub fn scene_cuts(path: &Path) -> Result<Vec<u32>> {
         prev = Some(t);
     }
     Ok(cuts_from_changes(&changes))
-}
-
-fn plane0<'a, T: Sample>(data: &'a [T], w: usize, h: usize, path: &Path) -> Result<Plane<'a, T>> {
-    Plane::new(data, w, h, w).map_err(|e| Y4mError::format(path, e.to_string()).into())
 }
 
 #[cfg(test)]

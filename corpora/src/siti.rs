@@ -147,7 +147,13 @@ pub fn siti_of_file(path: &Path) -> Result<SiTi> {
     Ok(m.finish())
 }
 
-fn plane0<'a, T: Sample>(data: &'a [T], w: usize, h: usize, path: &Path) -> Result<Plane<'a, T>> {
+/// The luma plane of a Y4M frame's samples (also read by the scene-cut detector).
+pub(crate) fn plane0<'a, T: Sample>(
+    data: &'a [T],
+    w: usize,
+    h: usize,
+    path: &Path,
+) -> Result<Plane<'a, T>> {
     Plane::new(data, w, h, w).map_err(|e| Y4mError::format(path, e.to_string()).into())
 }
 

@@ -212,6 +212,27 @@ pub struct AudioEncodeSpec {
     pub sample_rate: Option<u32>,
 }
 
+impl JobSpec {
+    /// A job reading `input` into `outputs` with every task serial (decode, filter, encode and
+    /// mux inline on the calling thread): how the benchmark and the target-quality search run
+    /// an encode, so its CPU time is the job's own.
+    pub fn serial(input: String, outputs: Vec<OutputSettings>) -> JobSpec {
+        JobSpec {
+            input,
+            templates: None,
+            defaults: OutputSettings::default(),
+            execution: ExecutionSpec {
+                decode: Some(TaskMode::Serial),
+                filter: Some(TaskMode::Serial),
+                encode: Some(TaskMode::Serial),
+                mux: Some(TaskMode::Serial),
+                ..Default::default()
+            },
+            outputs,
+        }
+    }
+}
+
 /// Job-wide execution settings.
 #[derive(Clone, Debug, Default, Deserialize, Serialize, PartialEq)]
 #[serde(deny_unknown_fields)]
