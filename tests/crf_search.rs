@@ -111,6 +111,79 @@ fn vmaf_90_is_reached_by_x264_and_svt_av1_within_half_a_point() {
     assert_eq!(r["metric"], "psnr");
 }
 
+/// An encoder program as the probed encoder: x264's own CLI, fed by the core, on a half-CRF
+/// grid; the full encode runs the same program.
+#[test]
+fn an_encoder_program_is_searched_like_a_codec() {
+    let _g = heavy();
+    let d = tempfile::tempdir().unwrap();
+    let input = clip(d.path());
+    let program = "x264 --preset veryfast --crf {crf} --threads {threads} -o {output} {input}";
+    let r = search(
+        d.path(),
+        &[
+            input,
+            "--command",
+            program,
+            "--command-version",
+            "x264 --version",
+            "--output-format",
+            "h264",
+            "--min-crf",
+            "10",
+            "--max-crf",
+            "51",
+            "--crf-step",
+            "0.5",
+            "--target",
+            "vmaf=90",
+            "--encode",
+            "program.mkv",
+        ],
+    );
+    assert_eq!(r["encoder"], "external:x264");
+    let probes = r["probes"].as_array().unwrap();
+    assert!(probes.len() <= 6, "{} probes", probes.len());
+    assert!(probes.iter().all(|p| (f(&p["crf"]) * 2.0).fract() == 0.0));
+    let measured = f(&r["full"]["score"]);
+    assert!((measured - 90.0).abs() <= 0.5, "{measured}");
+    // Without a range, rdbench cannot guess a program's scale.
+    let out = rdbench(
+        d.path(),
+        &[
+            "crf-search",
+            "--cache-dir",
+            "cache",
+            input,
+            "--command",
+            program,
+            "--output-format",
+            "h264",
+            "--target",
+            "vmaf=90",
+        ],
+    );
+    assert_one_line_error(&out, &["--min-crf/--max-crf", "external:x264", "give both"]);
+    let out = rdbench(
+        d.path(),
+        &[
+            "crf-search",
+            "--cache-dir",
+            "cache",
+            input,
+            "--command",
+            program,
+            "--min-crf",
+            "10",
+            "--max-crf",
+            "51",
+            "--target",
+            "vmaf=90",
+        ],
+    );
+    assert_one_line_error(&out, &["--output-format", "missing"]);
+}
+
 #[test]
 fn samples_of_a_longer_input_start_at_its_scene_cuts() {
     let _g = heavy();

@@ -149,13 +149,77 @@ impl Stat {
     }
 }
 
+/// The encoder a search probes.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Encoder {
+    /// A libavcodec encoder by name.
+    Codec(String),
+    /// An encoder program: its argument template (with `{input}`, `{output}`, `{crf}` and the
+    /// other placeholders of a transcode output's `command`), the command printing its version,
+    /// and the bitstream it writes.
+    Command {
+        /// The argument template.
+        argv: Vec<String>,
+        /// The version command.
+        version: Option<Vec<String>>,
+        /// ivf, obu, h264, hevc, mkv, webm or mp4.
+        output_format: Option<String>,
+    },
+}
+
+impl Encoder {
+    /// The name reports use: the codec, or the program's file name.
+    pub fn name(&self) -> String {
+        match self {
+            Encoder::Codec(c) => c.clone(),
+            Encoder::Command { argv, .. } => format!(
+                "external:{}",
+                argv.first()
+                    .map(|a| a.rsplit('/').next().unwrap_or(a).to_string())
+                    .unwrap_or_default()
+            ),
+        }
+    }
+}
+
+/// An encoder as the fields of a suite configuration or a transcode output.
+struct EncoderParts {
+    codec: Option<String>,
+    command: Option<Vec<String>>,
+    version: Option<Vec<String>>,
+    output_format: Option<String>,
+}
+
+impl Encoder {
+    fn parts(&self) -> EncoderParts {
+        match self {
+            Encoder::Codec(c) => EncoderParts {
+                codec: Some(c.clone()),
+                command: None,
+                version: None,
+                output_format: None,
+            },
+            Encoder::Command {
+                argv,
+                version,
+                output_format,
+            } => EncoderParts {
+                codec: None,
+                command: Some(argv.clone()),
+                version: version.clone(),
+                output_format: output_format.clone(),
+            },
+        }
+    }
+}
+
 /// A search to run.
 #[derive(Clone, Debug)]
 pub struct SearchRequest {
     /// The input media file.
     pub input: PathBuf,
-    /// libavcodec encoder.
-    pub codec: String,
+    /// The encoder.
+    pub encoder: Encoder,
     /// Preset.
     pub preset: Option<Scalar>,
     /// Encoder parameter string.
@@ -168,6 +232,8 @@ pub struct SearchRequest {
     pub target: f64,
     /// The pooled figure held.
     pub stat: Stat,
+    /// The CRF grid's step (default: the encoder's, 1 for a program).
+    pub crf_step: Option<f64>,
     /// CRF range (default: the encoder's whole range).
     pub min_crf: Option<f64>,
     /// See `min_crf`.
@@ -233,8 +299,8 @@ pub struct FullEncode {
 pub struct SearchReport {
     /// The input.
     pub input: PathBuf,
-    /// Encoder.
-    pub codec: String,
+    /// Encoder (a codec, or `external:` and the program).
+    pub encoder: String,
     /// The metric held.
     pub metric: TargetMetric,
     /// The pooled figure held.
@@ -410,6 +476,7 @@ fn prepare(req: &SearchRequest, cache: &Cache) -> Result<Prepared, SearchError> 
 /// (VMAF, PSNR and SSIM, plus the target's), so a later search with another target finds the
 /// same scores in the cache.
 fn probe_suite(req: &SearchRequest, min: f64, max: f64) -> Result<Suite, SearchError> {
+    let parts = req.encoder.parts();
     let mut metrics: Vec<String> = ["vmaf", "psnr", "ssim"].map(String::from).to_vec();
     if !metrics.iter().any(|m| m == req.metric.name()) {
         metrics.push(req.metric.name().into());
@@ -430,10 +497,10 @@ fn probe_suite(req: &SearchRequest, min: f64, max: f64) -> Result<Suite, SearchE
         timeout_s: None,
         configs: vec![ConfigSpec {
             name: "probe".into(),
-            codec: Some(req.codec.clone()),
-            command: None,
-            version: None,
-            output_format: None,
+            codec: parts.codec,
+            command: parts.command,
+            version: parts.version,
+            output_format: parts.output_format,
             command_input: None,
             timeout_s: None,
             preset: req.preset.clone(),
@@ -460,6 +527,9 @@ fn probe_suite(req: &SearchRequest, min: f64, max: f64) -> Result<Suite, SearchE
             let last = field.rsplit('.').next().unwrap_or("");
             let flag = match last {
                 "codec" => "--codec",
+                "command" => "--command",
+                "version" => "--command-version",
+                "output_format" => "--output-format",
                 "preset" => "--preset",
                 "params" => "--params",
                 "threads" => "--threads",
@@ -490,25 +560,51 @@ pub fn crf_search(
             ),
         ));
     }
-    let scale = quality_scale(&req.codec, 8);
-    if !scale.known && (req.min_crf.is_none() || req.max_crf.is_none()) {
-        return Err(arg(
-            "--codec",
-            format!(
-                "rdbench does not know {}'s CRF range; give --min-crf and --max-crf",
-                req.codec
-            ),
-        ));
-    }
-    let min = req.min_crf.unwrap_or(scale.crf.0);
-    let max = req.max_crf.unwrap_or(scale.crf.1);
+    let scale = match &req.encoder {
+        Encoder::Codec(c) => Some(quality_scale(c, 8)).filter(|s| s.known),
+        Encoder::Command { .. } => None,
+    };
+    let (min, max) = match (scale, req.min_crf, req.max_crf) {
+        (_, Some(lo), Some(hi)) => (lo, hi),
+        (Some(s), lo, hi) => (lo.unwrap_or(s.crf.0), hi.unwrap_or(s.crf.1)),
+        (None, _, _) => {
+            return Err(arg(
+                "--min-crf/--max-crf",
+                format!(
+                    "rdbench does not know the CRF range of {}; give both",
+                    req.encoder.name()
+                ),
+            ))
+        }
+    };
     if !(min.is_finite() && max.is_finite() && min < max) {
         return Err(arg(
             "--min-crf/--max-crf",
             format!("{min}-{max} is not a range (the low end must be below the high end)"),
         ));
     }
-    let step = if scale.crf_fractional { 0.25 } else { 1.0 };
+    let step = match req.crf_step {
+        Some(s) if !(s.is_finite() && s > 0.0 && s <= max - min) => {
+            return Err(arg(
+                "--crf-step",
+                format!("must be positive and at most the range's width, not {s}"),
+            ))
+        }
+        Some(s) => s,
+        None if scale.is_some_and(|s| s.crf_fractional) => 0.25,
+        None => 1.0,
+    };
+    if let (Some(sc), false) = (scale, step.fract() == 0.0) {
+        if !sc.crf_fractional {
+            return Err(arg(
+                "--crf-step",
+                format!(
+                    "{} takes whole CRFs, so {step} cannot be its step",
+                    req.encoder.name()
+                ),
+            ));
+        }
+    }
     let tolerance = req
         .tolerance
         .unwrap_or_else(|| req.metric.default_tolerance());
@@ -609,7 +705,7 @@ pub fn crf_search(
     };
     Ok(SearchReport {
         input: req.input.clone(),
-        codec: req.codec.clone(),
+        encoder: req.encoder.name(),
         metric: req.metric,
         stat: req.stat,
         target: req.target,
@@ -715,6 +811,7 @@ fn full_encode(
     crf: f64,
     out: &Path,
 ) -> Result<FullEncode, SearchError> {
+    let parts = req.encoder.parts();
     let fail = |message: String| SearchError::Encode {
         path: out.to_path_buf(),
         message,
@@ -723,7 +820,10 @@ fn full_encode(
         req.input.to_string_lossy().into_owned(),
         vec![OutputSettings {
             path: Some(out.to_string_lossy().into_owned()),
-            codec: Some(req.codec.clone()),
+            codec: parts.codec,
+            command: parts.command,
+            command_version: parts.version,
+            output_format: parts.output_format,
             preset: req.preset.clone(),
             threads: Some(req.threads),
             rc: Some(RcSpec::Crf { value: crf }),

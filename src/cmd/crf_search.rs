@@ -7,7 +7,7 @@ use std::path::PathBuf;
 use anyhow::{anyhow, Result};
 use clap::Args as ClapArgs;
 use rdbench_bench_suite::crf_search::{
-    crf_search, ProbeReport, SearchReport, SearchRequest, Stat, TargetMetric,
+    crf_search, Encoder, ProbeReport, SearchReport, SearchRequest, Stat, TargetMetric,
 };
 use rdbench_metrics::vmaf::VmafModelVersion;
 use rdbench_transcode::spec::Scalar;
@@ -18,8 +18,21 @@ pub struct Args {
     /// The input media file.
     pub input: PathBuf,
     /// libavcodec encoder (libx264, libx265, libsvtav1, libaom-av1, libvpx-vp9).
+    #[arg(long, required_unless_present = "command", conflicts_with = "command")]
+    pub codec: Option<String>,
+    /// An encoder program instead, as its arguments separated by spaces, with placeholders:
+    /// "x264 --preset veryfast --crf {crf} --threads {threads} -o {output} {input}".
+    #[arg(long, value_name = "ARGS")]
+    pub command: Option<String>,
+    /// The command printing the program's version (part of the probe cache key).
+    #[arg(long, value_name = "ARGS", requires = "command")]
+    pub command_version: Option<String>,
+    /// The bitstream the program writes: ivf, obu, h264, hevc, mkv, webm, mp4.
+    #[arg(long, requires = "command")]
+    pub output_format: Option<String>,
+    /// The CRF grid's step (default: 0.25 for x264 and x265, 1 otherwise).
     #[arg(long)]
-    pub codec: String,
+    pub crf_step: Option<f64>,
     /// Preset (a name for x264/x265, a number for the AV1 and VP9 encoders).
     #[arg(long)]
     pub preset: Option<String>,
@@ -117,9 +130,20 @@ pub fn run(args: Args) -> Result<()> {
         Ok(n) => Scalar::Int(n),
         Err(_) => Scalar::Str(p.to_string()),
     });
+    let words = |s: &str| s.split_whitespace().map(String::from).collect::<Vec<_>>();
+    let encoder = match (&args.codec, &args.command) {
+        (Some(c), _) => Encoder::Codec(c.clone()),
+        (None, Some(cmd)) => Encoder::Command {
+            argv: words(cmd),
+            version: args.command_version.as_deref().map(words),
+            output_format: args.output_format.clone(),
+        },
+        (None, None) => unreachable!("clap requires --codec or --command"),
+    };
     let req = SearchRequest {
         input: args.input.clone(),
-        codec: args.codec.clone(),
+        encoder,
+        crf_step: args.crf_step,
         preset,
         params: args.params.clone(),
         threads: args.threads,
