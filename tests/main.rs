@@ -3,6 +3,7 @@
 mod support;
 
 mod align;
+mod analyze;
 mod bench;
 mod clips;
 mod crf_search;

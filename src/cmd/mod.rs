@@ -1,5 +1,6 @@
 //! The subcommands. Each module has an `Args` (clap) and a `run(Args) -> anyhow::Result<()>`.
 
+pub mod analyze;
 pub mod bdrate;
 pub mod bench;
 pub mod corpus;
@@ -52,6 +53,8 @@ pub enum Command {
     Metrics(metrics::Args),
     /// The CRF that reaches a quality target on an input, from sample encodes.
     CrfSearch(crf_search::Args),
+    /// Which output templates fit an input, and why the others do not.
+    Analyze(analyze::Args),
     /// BD-rate and BD-quality of a test RD curve against an anchor (two CSV files).
     Bdrate(bdrate::Args),
     /// A benchmark worker process (started by `rdbench bench`; reads jobs on stdin).
@@ -72,6 +75,7 @@ pub fn run(command: Command) -> anyhow::Result<()> {
         Command::Corpus(a) => corpus::run(a),
         Command::Metrics(a) => metrics::run(a),
         Command::CrfSearch(a) => crf_search::run(a),
+        Command::Analyze(a) => analyze::run(a),
         Command::Worker => {
             let stdin = std::io::stdin().lock();
             let stdout = std::io::stdout().lock();

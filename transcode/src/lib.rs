@@ -14,6 +14,7 @@ pub mod encode;
 pub mod error;
 pub mod external;
 pub mod filter;
+pub mod fit;
 pub mod input;
 pub mod job;
 mod log;
