@@ -14,6 +14,7 @@ pub mod crf_search;
 pub mod execute;
 pub mod grid;
 pub mod harness;
+pub mod ladder;
 pub mod media;
 pub mod search;
 pub mod suite;
