@@ -12,6 +12,7 @@ mod external;
 mod faults;
 mod fuzz;
 mod gate;
+mod ladder;
 mod metrics_cli;
 mod probe;
 mod slurm;

@@ -410,28 +410,41 @@ struct Prepared {
     input_bytes: u64,
 }
 
-fn prepare(req: &SearchRequest, cache: &Cache) -> Result<Prepared, SearchError> {
-    let input_bytes = std::fs::metadata(&req.input)
-        .map_err(|e| SearchError::Input(format!("{}: {e}", req.input.display())))?
-        .len();
-    let corpus = Corpus::of_clips("clips", std::slice::from_ref(&req.input))
-        .map_err(|e| SearchError::Input(e.to_string()))?;
+/// Decodes a media file into the corpus cache (once: keyed by its SHA-256) as one sequence, as
+/// `rdbench bench --clips` does; the sequences its slices make come from the same corpus.
+pub fn materialize_input(
+    input: &Path,
+    cache: &Cache,
+    cfr: bool,
+) -> Result<(Corpus, MaterializeOptions, MaterializedSequence), String> {
+    let corpus = Corpus::of_clips("clips", &[input.to_path_buf()]).map_err(|e| e.to_string())?;
     let opts = MaterializeOptions {
         decoder: Some(Decoder(Arc::new(CoreDecoder))),
-        cfr: req.cfr,
+        cfr,
         ..Default::default()
     };
     let seq = corpus
         .sequences()
         .first()
         .cloned()
-        .ok_or_else(|| SearchError::Input(format!("{}: no video file", req.input.display())))?;
+        .ok_or_else(|| format!("{}: no video file", input.display()))?;
+    let whole = corpus
+        .materialize_sequence(&seq, cache, &opts, &mut |_| {})
+        .map_err(|e| e.to_string())?;
+    Ok((corpus, opts, whole))
+}
+
+fn prepare(req: &SearchRequest, cache: &Cache) -> Result<Prepared, SearchError> {
+    let input_bytes = std::fs::metadata(&req.input)
+        .map_err(|e| SearchError::Input(format!("{}: {e}", req.input.display())))?
+        .len();
+    let (corpus, opts, whole) =
+        materialize_input(&req.input, cache, req.cfr).map_err(SearchError::Input)?;
     let materialize = |s: &rdbench_corpora::Sequence| {
         corpus
             .materialize_sequence(s, cache, &opts, &mut |_| {})
             .map_err(|e| SearchError::Input(e.to_string()))
     };
-    let whole = materialize(&seq)?;
     let fps = whole.sequence.fps.as_f64();
     // Scene cuts are only needed when the input is sampled.
     let spans = {

@@ -16,6 +16,7 @@ pub mod grid;
 pub mod harness;
 pub mod ladder;
 pub mod media;
+pub mod per_title;
 pub mod search;
 pub mod suite;
 pub mod worker;

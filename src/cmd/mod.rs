@@ -6,6 +6,7 @@ pub mod bench;
 pub mod corpus;
 pub mod crf_search;
 pub mod gate;
+pub mod ladder;
 pub mod merge;
 pub mod metrics;
 pub mod probe;
@@ -53,6 +54,8 @@ pub enum Command {
     Metrics(metrics::Args),
     /// The CRF that reaches a quality target on an input, from sample encodes.
     CrfSearch(crf_search::Args),
+    /// A per-title ladder: resolutions x CRFs encoded, the convex hull, the rungs and their job.
+    Ladder(ladder::Args),
     /// Which output templates fit an input, and why the others do not.
     Analyze(analyze::Args),
     /// BD-rate and BD-quality of a test RD curve against an anchor (two CSV files).
@@ -76,6 +79,7 @@ pub fn run(command: Command) -> anyhow::Result<()> {
         Command::Metrics(a) => metrics::run(a),
         Command::CrfSearch(a) => crf_search::run(a),
         Command::Analyze(a) => analyze::run(a),
+        Command::Ladder(a) => ladder::run(a),
         Command::Worker => {
             let stdin = std::io::stdin().lock();
             let stdout = std::io::stdout().lock();

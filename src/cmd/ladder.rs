@@ -1,0 +1,147 @@
+//! `rdbench ladder INPUT`: a per-title ladder. The input is encoded at every resolution x CRF of
+//! a grid through the transcode core and scored with VMAF at its own resolution; the rungs are
+//! chosen on the convex hull, and `--job` writes the transcode job that ships them.
+
+use std::path::PathBuf;
+
+use anyhow::{anyhow, Context, Result};
+use clap::Args as ClapArgs;
+use rdbench_bench_suite::per_title::{build, job_toml, LadderRequest, RungChoice};
+use rdbench_metrics::vmaf::VmafModelVersion;
+use rdbench_transcode::filter::ScaleAlgorithm;
+use rdbench_transcode::spec::Scalar;
+
+/// Build a per-title ladder.
+#[derive(Debug, ClapArgs)]
+pub struct Args {
+    /// The input media file.
+    pub input: PathBuf,
+    /// libavcodec encoder.
+    #[arg(long, default_value = "libx264")]
+    pub codec: String,
+    /// Preset.
+    #[arg(long)]
+    pub preset: Option<String>,
+    /// Encoder parameter string.
+    #[arg(long)]
+    pub params: Option<String>,
+    /// Heights to encode, comma-separated (default 1080,720,540,432,360,270,234 up to the input's).
+    #[arg(long, value_delimiter = ',')]
+    pub heights: Option<Vec<u32>>,
+    /// CRFs of every resolution, comma-separated.
+    #[arg(long, value_delimiter = ',', default_value = "20,24,28,32,36")]
+    pub crf: Vec<f64>,
+    /// Rungs at these bitrates (kbit/s, comma-separated): the best hull point under each.
+    #[arg(long, value_delimiter = ',', conflicts_with = "quality_step")]
+    pub bitrates: Option<Vec<f64>>,
+    /// Rungs this much VMAF apart, down from the top rung (default 6, about one JND).
+    #[arg(long)]
+    pub quality_step: Option<f64>,
+    /// The top rung's bitrate cap in kbit/s.
+    #[arg(long)]
+    pub top_kbps: Option<f64>,
+    /// Rungs at most (quality steps).
+    #[arg(long, default_value_t = 8)]
+    pub max_rungs: usize,
+    /// Scaler of the upscale before scoring.
+    #[arg(long, default_value = "lanczos")]
+    pub scale: String,
+    /// VMAF model.
+    #[arg(long, default_value = "vmaf_v0.6.1")]
+    pub vmaf_model: String,
+    /// Concurrent encodes (default: the cores).
+    #[arg(long)]
+    pub jobs: Option<usize>,
+    /// Write the transcode job of the rungs here (TOML); its outputs are named after the file.
+    #[arg(long, value_name = "JOB.toml")]
+    pub job: Option<PathBuf>,
+    /// Print JSON.
+    #[arg(long)]
+    pub json: bool,
+    /// Cache folder; default $RDBENCH_CACHE or ~/.cache/rdbench.
+    #[arg(long)]
+    pub cache_dir: Option<PathBuf>,
+    /// Neither reuse nor store encodes.
+    #[arg(long)]
+    pub no_cache: bool,
+}
+
+/// Runs `rdbench ladder`.
+pub fn run(args: Args) -> Result<()> {
+    let scale = ScaleAlgorithm::parse(&args.scale)
+        .ok_or_else(|| anyhow!("--scale: unknown scaler `{}` (bicubic, bilinear, lanczos, spline, area, neighbor, gauss)", args.scale))?;
+    let vmaf_model: VmafModelVersion = args.vmaf_model.parse().map_err(|_| {
+        anyhow!(
+            "--vmaf-model: unknown model `{}` (vmaf_v0.6.1, vmaf_v0.6.1neg, vmaf_4k_v0.6.1)",
+            args.vmaf_model
+        )
+    })?;
+    let req = LadderRequest {
+        input: args.input.clone(),
+        codec: args.codec.clone(),
+        preset: args.preset.as_deref().map(|p| match p.parse::<i64>() {
+            Ok(n) => Scalar::Int(n),
+            Err(_) => Scalar::Str(p.to_string()),
+        }),
+        params: args.params.clone(),
+        heights: args.heights.clone(),
+        crfs: args.crf.clone(),
+        choice: match &args.bitrates {
+            Some(b) => RungChoice::Bitrates(b.clone()),
+            None => RungChoice::QualityStep(args.quality_step.unwrap_or(6.0)),
+        },
+        top_kbps: args.top_kbps,
+        max_rungs: args.max_rungs,
+        scale,
+        vmaf_model,
+        jobs: args.jobs,
+        cache_dir: args.cache_dir.clone(),
+        use_cache: !args.no_cache,
+    };
+    let report = build(&req)?;
+    if let Some(path) = &args.job {
+        let stem = path
+            .file_stem()
+            .map(|s| s.to_string_lossy().into_owned())
+            .unwrap_or_else(|| "ladder".into());
+        let text = job_toml(&req, &report, &stem, "mp4");
+        let tmp = path.with_extension("toml.tmp");
+        std::fs::write(&tmp, text)
+            .and_then(|_| std::fs::rename(&tmp, path))
+            .with_context(|| format!("{}", path.display()))?;
+    }
+    if args.json {
+        println!("{}", serde_json::to_string_pretty(&report)?);
+        return Ok(());
+    }
+    println!("grid ({} encodes; * on the hull):", report.grid.len());
+    for g in &report.grid {
+        let on = report.hull.iter().any(|h| h == g);
+        println!(
+            "  {}{:>5}p crf {:>5}  {:>9.1} kbit/s  vmaf {:6.2}",
+            if on { "*" } else { " " },
+            g.height,
+            g.crf,
+            g.kbps,
+            g.vmaf
+        );
+    }
+    println!("rungs:");
+    for r in &report.rungs {
+        println!(
+            "  {}x{} crf {}  {:.1} kbit/s  vmaf {:.2}{}",
+            r.encode.width,
+            r.encode.height,
+            r.encode.crf,
+            r.encode.kbps,
+            r.encode.vmaf,
+            r.target_kbps
+                .map(|t| format!("  (target {t} kbit/s)"))
+                .unwrap_or_default()
+        );
+    }
+    if let Some(p) = &args.job {
+        println!("job: {}", p.display());
+    }
+    Ok(())
+}
