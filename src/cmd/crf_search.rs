@@ -9,8 +9,6 @@ use clap::Args as ClapArgs;
 use rdbench_bench_suite::crf_search::{
     crf_search, Encoder, ProbeReport, SearchReport, SearchRequest, Stat, TargetMetric,
 };
-use rdbench_metrics::vmaf::VmafModelVersion;
-use rdbench_transcode::spec::Scalar;
 
 /// Find the CRF that reaches a quality target.
 #[derive(Debug, ClapArgs)]
@@ -120,16 +118,8 @@ pub fn run(args: Args) -> Result<()> {
     let (metric, target) = parse_target(&args.target)?;
     let stat = Stat::parse(&args.stat)
         .ok_or_else(|| anyhow!("--stat: unknown `{}` (mean, hmean, p1, p5, min)", args.stat))?;
-    let vmaf_model: VmafModelVersion = args.vmaf_model.parse().map_err(|_| {
-        anyhow!(
-            "--vmaf-model: unknown model `{}` (vmaf_v0.6.1, vmaf_v0.6.1neg, vmaf_4k_v0.6.1)",
-            args.vmaf_model
-        )
-    })?;
-    let preset = args.preset.as_deref().map(|p| match p.parse::<i64>() {
-        Ok(n) => Scalar::Int(n),
-        Err(_) => Scalar::Str(p.to_string()),
-    });
+    let vmaf_model = super::vmaf_model_arg(&args.vmaf_model)?;
+    let preset = args.preset.as_deref().map(super::preset_arg);
     let words = |s: &str| s.split_whitespace().map(String::from).collect::<Vec<_>>();
     let encoder = match (&args.codec, &args.command) {
         (Some(c), _) => Encoder::Codec(c.clone()),

@@ -7,9 +7,7 @@ use std::path::PathBuf;
 use anyhow::{anyhow, Context, Result};
 use clap::Args as ClapArgs;
 use rdbench_bench_suite::per_title::{build, job_toml, LadderRequest, RungChoice};
-use rdbench_metrics::vmaf::VmafModelVersion;
 use rdbench_transcode::filter::ScaleAlgorithm;
-use rdbench_transcode::spec::Scalar;
 
 /// Build a per-title ladder.
 #[derive(Debug, ClapArgs)]
@@ -70,19 +68,11 @@ pub struct Args {
 pub fn run(args: Args) -> Result<()> {
     let scale = ScaleAlgorithm::parse(&args.scale)
         .ok_or_else(|| anyhow!("--scale: unknown scaler `{}` (bicubic, bilinear, lanczos, spline, area, neighbor, gauss)", args.scale))?;
-    let vmaf_model: VmafModelVersion = args.vmaf_model.parse().map_err(|_| {
-        anyhow!(
-            "--vmaf-model: unknown model `{}` (vmaf_v0.6.1, vmaf_v0.6.1neg, vmaf_4k_v0.6.1)",
-            args.vmaf_model
-        )
-    })?;
+    let vmaf_model = super::vmaf_model_arg(&args.vmaf_model)?;
     let req = LadderRequest {
         input: args.input.clone(),
         codec: args.codec.clone(),
-        preset: args.preset.as_deref().map(|p| match p.parse::<i64>() {
-            Ok(n) => Scalar::Int(n),
-            Err(_) => Scalar::Str(p.to_string()),
-        }),
+        preset: args.preset.as_deref().map(super::preset_arg),
         params: args.params.clone(),
         heights: args.heights.clone(),
         crfs: args.crf.clone(),

@@ -14,6 +14,25 @@ pub mod report;
 pub mod transcode;
 
 use clap::Subcommand;
+use rdbench_metrics::vmaf::VmafModelVersion;
+use rdbench_transcode::spec::Scalar;
+
+/// A `--preset` as the job spec takes it: a number for the AV1 and VP9 encoders, a name otherwise.
+pub fn preset_arg(text: &str) -> Scalar {
+    match text.parse::<i64>() {
+        Ok(n) => Scalar::Int(n),
+        Err(_) => Scalar::Str(text.to_string()),
+    }
+}
+
+/// A `--vmaf-model` by name.
+pub fn vmaf_model_arg(name: &str) -> anyhow::Result<VmafModelVersion> {
+    name.parse().map_err(|_| {
+        anyhow::anyhow!(
+            "--vmaf-model: unknown model `{name}` (vmaf_v0.6.1, vmaf_v0.6.1neg, vmaf_4k_v0.6.1)"
+        )
+    })
+}
 
 /// An error that ends `rdbench` with its own exit status (the gate's 1 for a broken rule and 2
 /// for runs that cannot be compared); every other error exits with 1.
