@@ -112,6 +112,104 @@ fn the_ladder_job_encodes_what_the_hull_promised() {
     }
 }
 
+/// A reference ladder given as templates is encoded and scored like the grid; the per-title
+/// hull against it has a BD-rate, the text output says it, and the chart is drawn.
+#[test]
+fn the_ladder_is_measured_against_a_reference_ladder_and_charted() {
+    let _g = heavy();
+    let d = tempfile::tempdir().unwrap();
+    ffmpeg(
+        d.path(),
+        &[
+            "-f",
+            "lavfi",
+            "-i",
+            "testsrc2=size=320x180:rate=30:duration=1,noise=alls=8:allf=t",
+            "-c:v",
+            "libx264",
+            "-preset",
+            "veryfast",
+            "-crf",
+            "12",
+            "-pix_fmt",
+            "yuv420p",
+            "src.mp4",
+        ],
+    );
+    // A one-size-fits-all ladder: every rung at 180p, at fixed bitrates; a 1080p rung the
+    // input cannot feed is left out.
+    std::fs::write(
+        d.path().join("fixed.toml"),
+        "[template.low]\nheight = 90\nrc = { mode = \"abr\", bitrate_kbps = 150 }\n\
+         [template.mid]\nheight = 180\nrc = { mode = \"abr\", bitrate_kbps = 400 }\n\
+         [template.high]\nheight = 180\nrc = { mode = \"abr\", bitrate_kbps = 1200 }\n\
+         [template.full]\nheight = 1080\nrc = { mode = \"abr\", bitrate_kbps = 6000 }\n",
+    )
+    .unwrap();
+    let args = [
+        "ladder",
+        "src.mp4",
+        "--cache-dir",
+        "cache",
+        "--preset",
+        "veryfast",
+        "--heights",
+        "180,90",
+        "--crf",
+        "20,28,36,44",
+        "--reference",
+        "fixed.toml",
+        "--chart",
+        "charts/hull",
+    ];
+    let r = json(&rdbench(d.path(), &[&args[..], &["--json"]].concat()));
+    let reference = &r["reference"];
+    let rungs = reference["rungs"].as_array().unwrap();
+    assert_eq!(
+        rungs
+            .iter()
+            .map(|x| x["name"].as_str().unwrap())
+            .collect::<Vec<_>>(),
+        ["low", "mid", "high"],
+        "sorted by measured bitrate"
+    );
+    assert_eq!(rungs[0]["height"], 90);
+    let skipped = reference["skipped"].as_array().unwrap();
+    assert_eq!(skipped.len(), 1);
+    assert!(skipped[0].as_str().unwrap().contains("full"), "{skipped:?}");
+    let bd = reference["bd_hull"]["bd_rate_percent"].as_f64();
+    assert!(bd.is_some_and(f64::is_finite), "{reference}");
+    for ext in ["svg", "png"] {
+        let p = d.path().join("charts").join(format!("hull.{ext}"));
+        assert!(
+            std::fs::metadata(&p)
+                .map(|m| m.len() > 1000)
+                .unwrap_or(false),
+            "{}",
+            p.display()
+        );
+    }
+    // The text output says the same, from the cache.
+    let out = rdbench(d.path(), &args);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        text.contains("reference ladder (") && text.contains("left out: full"),
+        "{text}"
+    );
+    assert!(
+        text.contains(&format!(
+            "BD-rate (VMAF) of the per-title hull against the reference: {:+.2}%",
+            bd.unwrap()
+        )),
+        "{text}"
+    );
+}
+
 #[test]
 fn bad_ladder_arguments_get_one_line() {
     let d = tempfile::tempdir().unwrap();
@@ -139,6 +237,17 @@ fn bad_ladder_arguments_get_one_line() {
     assert_one_line_error(&run(&["--crf", "99"]), &["--crf", "99", "out of range"]);
     assert_one_line_error(&run(&["--quality-step", "0"]), &["--quality-step"]);
     assert_one_line_error(&run(&["--scale", "blur"]), &["--scale", "`blur`"]);
+    assert_one_line_error(
+        &run(&["--reference", "missing.toml"]),
+        &["--reference", "missing.toml"],
+    );
+    std::fs::write(d.path().join("norc.toml"), "[template.low]\nheight = 90\n").unwrap();
+    assert_one_line_error(
+        &run(&["--reference", "norc.toml"]),
+        &["--reference", "norc.toml", "`low`", "`rc`"],
+    );
+    std::fs::write(d.path().join("bad.toml"), "[template.low\n").unwrap();
+    assert_one_line_error(&run(&["--reference", "bad.toml"]), &["bad.toml"]);
     let out = rdbench(d.path(), &["ladder", "nothing.mp4", "--cache-dir", "cache"]);
     assert_one_line_error(&out, &["nothing.mp4"]);
 }

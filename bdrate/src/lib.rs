@@ -318,7 +318,7 @@ impl BdOptions {
 /// The outcome of comparing a test curve against an anchor curve.
 ///
 /// Serialises as `{"method", "bd_rate_percent", "bd_quality", "warnings", "reason"}` in that order.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct BdResult {
     /// The interpolation method used.
     pub method: BdMethod,

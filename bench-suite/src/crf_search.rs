@@ -532,7 +532,12 @@ fn probe_suite(req: &SearchRequest, min: f64, max: f64) -> Result<Suite, SearchE
             cbr_from: None,
             cbr_buffer_s: None,
             capped_crf: Vec::new(),
+            target_vmaf: Vec::new(),
+            target_crf_range: None,
+            target_tolerance: None,
+            target_max_probes: None,
         }],
+        ladder: None,
     };
     let text = toml::to_string(&spec).map_err(|e| SearchError::Input(e.to_string()))?;
     Suite::parse(&text, None).map_err(|e| match e {

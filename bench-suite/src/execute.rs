@@ -22,7 +22,8 @@ use rdbench_results::{EncodeRecord, FrameRecord, JobStatus, Metric as Column, Rc
 use crate::cache::{key_of, ResultCache, CACHE_VERSION};
 use crate::compare::{compare, CompareOptions, Metric};
 use crate::grid::Job;
-use crate::suite::Suite;
+use crate::search::{self, Decision, Probe, SearchSpec};
+use crate::suite::{PointSpec, Suite};
 
 /// What every job of a run shares.
 pub struct Context<'a> {
@@ -398,6 +399,155 @@ fn probe_reachable(ctx: &Context<'_>, job: &Job, record: &EncodeRecord) -> Optio
 
 /// Runs one job (or takes it from the cache).
 pub fn execute(ctx: &Context<'_>, job: &Job) -> JobRun {
+    if job.mode == RcMode::TargetVmaf {
+        return execute_target(ctx, job);
+    }
+    execute_point(ctx, job)
+}
+
+/// The CRF job a target's search probes: the same sequence and configuration at `crf`, so
+/// its encode and scores are cached exactly as a `crf` point at that value would be.
+fn probe_job(job: &Job, crf: f64, repetition: u32) -> Job {
+    Job {
+        id: format!("{}/crf{crf}", job.id),
+        mode: RcMode::Crf,
+        point: 0,
+        spec: PointSpec::Crf(crf),
+        rc: RcSpec::Crf { value: crf },
+        repetition,
+        ..job.clone()
+    }
+}
+
+/// A `target_vmaf` point: the search of `search.rs` over the configuration's CRF range on the
+/// whole sequence, each probe a CRF job run (or taken from the cache) by [`execute_point`];
+/// the record is the answer's encode, with the target, the probes and the search's CPU.
+fn execute_target(ctx: &Context<'_>, job: &Job) -> JobRun {
+    let (wall0, cpu0) = (Instant::now(), cpu::thread_cpu_s());
+    let PointSpec::TargetVmaf(target) = job.spec else {
+        unreachable!("target_vmaf jobs carry a VMAF target")
+    };
+    let c = &job.config;
+    let failed = |error: String, probes: u32, search_cpu: f64| {
+        let mut record = base_record(ctx, job, "");
+        record.status = JobStatus::Failed;
+        record.error = Some(error);
+        record.target_vmaf = Some(target);
+        record.search_probes = Some(probes);
+        record.search_cpu_s = Some(search_cpu);
+        JobRun {
+            result: JobResult {
+                record,
+                frames: Vec::new(),
+            },
+            cpu_s: cpu::thread_cpu_s() - cpu0,
+            overhead_cpu_s: 0.0,
+            encode_cpu_s: 0.0,
+            wall_s: wall0.elapsed().as_secs_f64(),
+        }
+    };
+    let Some((min_crf, max_crf, step)) = c.target_range(job.source.seq.sequence.bit_depth) else {
+        return failed(
+            "target_vmaf: the encoder's CRF range is unknown (set target_crf_range)".into(),
+            0,
+            0.0,
+        );
+    };
+    let spec = SearchSpec {
+        min_crf,
+        max_crf,
+        step,
+        target,
+        tolerance: c.target_tolerance.unwrap_or(crate::suite::TARGET_TOLERANCE),
+        max_probes: c
+            .target_max_probes
+            .unwrap_or(crate::suite::TARGET_MAX_PROBES) as usize,
+    };
+    let mut probes: Vec<Probe> = Vec::new();
+    let mut runs: Vec<JobRun> = Vec::new();
+    let (mut search_cpu, mut cpu_now, mut encode_now) = (0.0, 0.0, 0.0);
+    let answer = loop {
+        match search::next(&spec, &probes) {
+            Decision::Probe(crf) => {
+                let run = execute_point(ctx, &probe_job(job, crf, 0));
+                let r = &run.result.record;
+                search_cpu += r.job_cpu_s;
+                cpu_now += run.cpu_s;
+                encode_now += run.encode_cpu_s;
+                let n = probes.len() as u32 + 1;
+                if !r.is_ok() {
+                    let e = r.error.clone().unwrap_or_else(|| r.status.to_string());
+                    return failed(
+                        format!("target_vmaf {target}: probe at crf {crf}: {e}"),
+                        n,
+                        search_cpu,
+                    );
+                }
+                let Some(score) = r.vmaf else {
+                    return failed(
+                        format!("target_vmaf {target}: probe at crf {crf} has no VMAF"),
+                        n,
+                        search_cpu,
+                    );
+                };
+                probes.push(Probe { crf, score });
+                runs.push(run);
+            }
+            Decision::Found { probe, .. } => break probe.crf,
+            Decision::Unreachable { best, tried_min } => {
+                let why = if tried_min {
+                    format!("no CRF in {min_crf}-{max_crf} reaches it")
+                } else {
+                    format!(
+                        "not reached in {} probes of crf {min_crf}-{max_crf} (target_max_probes)",
+                        probes.len()
+                    )
+                };
+                return failed(
+                    format!(
+                        "target_vmaf {target}: {why}; the best, crf {}, scores {:.2}",
+                        best.crf, best.score
+                    ),
+                    probes.len() as u32,
+                    search_cpu,
+                );
+            }
+        }
+    };
+    let n = probes.len() as u32;
+    let all_cached = runs.iter().all(|r| r.result.record.cached);
+    let i = probes
+        .iter()
+        .position(|p| p.crf == answer)
+        .expect("the answer is one of the probes");
+    let mut run = if job.repetition == 0 {
+        runs.swap_remove(i)
+    } else {
+        // Timing repetitions encode the answer again; the search itself is not repeated.
+        let r = execute_point(ctx, &probe_job(job, answer, job.repetition));
+        cpu_now += r.cpu_s;
+        encode_now += r.encode_cpu_s;
+        r
+    };
+    let r = &mut run.result.record;
+    r.job_id = job.id.clone();
+    r.rc_mode = RcMode::TargetVmaf;
+    r.rc_point = job.point;
+    r.target_vmaf = Some(target);
+    r.search_probes = Some(n);
+    r.search_cpu_s = Some(search_cpu);
+    r.cached = r.cached && all_cached;
+    for f in &mut run.result.frames {
+        f.job_id = job.id.clone();
+    }
+    run.cpu_s = cpu_now;
+    run.encode_cpu_s = encode_now;
+    run.wall_s = wall0.elapsed().as_secs_f64();
+    run
+}
+
+/// Runs one job at a fixed rate point (or takes it from the cache).
+fn execute_point(ctx: &Context<'_>, job: &Job) -> JobRun {
     let (wall0, cpu0) = (Instant::now(), cpu::thread_cpu_s());
     let key = encode_key(ctx, job);
     let mut record = base_record(ctx, job, &key);

@@ -100,13 +100,17 @@ pub fn expand(suite: &Suite, sources: &[Arc<SourceSequence>]) -> Vec<Job> {
             let cfg = Arc::new(cfg.clone());
             for (mode, point, spec) in cfg.points_in(&suite.spec.configs) {
                 let rc = spec.rc(pixels_per_s);
-                let passes = if mode == RcMode::Abr2 { 2.0 } else { 1.0 };
+                // A target's search encodes and scores about four CRFs.
+                let passes = match mode {
+                    RcMode::Abr2 => 2.0,
+                    RcMode::TargetVmaf => 4.0,
+                    _ => 1.0,
+                };
                 let score = 1.5 * suite.metrics.len() as f64 / 3.0;
                 let cost = pixels
-                    * (codec_cost(&cfg.encoder_name())
-                        * passes
-                        * cfg.threads.unwrap_or(1).max(1) as f64
-                        + score);
+                    * (codec_cost(&cfg.encoder_name()) * cfg.threads.unwrap_or(1).max(1) as f64
+                        + score)
+                    * passes;
                 for repetition in 0..suite.spec.repetitions {
                     jobs.push(Job {
                         id: format!(

@@ -618,6 +618,26 @@ pub fn run(
         jobs_cached: runs.iter().filter(|r| r.result.record.cached).count() as u32,
         jobs_failed: runs.iter().filter(|r| !r.result.record.is_ok()).count() as u32,
     };
+    // The per-title ladders, one per sequence (a shard builds its share of them).
+    if suite.spec.ladder.is_some() {
+        let shard = manifest.shard.or(options.shard);
+        let keep = |i: usize| shard.map_or(true, |s| i % s.count as usize == s.index as usize - 1);
+        crate::per_title::suite_ladders(
+            suite,
+            &srcs,
+            keep,
+            &dir,
+            &corpus_cache,
+            options.use_cache,
+            n_jobs,
+            &|t| observer.note(t),
+        )
+        .map_err(|e| HarnessError::Write {
+            message: e.to_string(),
+            finished: total,
+            run: dir.clone(),
+        })?;
+    }
     // Writing the tables and the summary can meet a full disk too: every record is kept, and
     // `--resume` writes them again.
     let summary = finish(&dir, harness).map_err(|e| match e {

@@ -82,6 +82,41 @@ pub struct SuiteSpec {
     /// Encoder configurations.
     #[serde(rename = "config")]
     pub configs: Vec<ConfigSpec>,
+    /// A per-title ladder per sequence, built after the grid's jobs.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ladder: Option<LadderSpec>,
+}
+
+/// `[ladder]`: a per-title ladder for every sequence of the suite, built with one
+/// configuration's encoder, measured against a reference ladder.
+#[derive(Clone, Debug, Deserialize, Serialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct LadderSpec {
+    /// The configuration whose encoder (codec, preset, params) encodes the ladders.
+    pub config: String,
+    /// Heights of the grid (default 1080/720/540/432/360/270/234); those above a sequence's
+    /// own height are left out for it.
+    pub heights: Option<Vec<u32>>,
+    /// CRFs of every resolution.
+    #[serde(default = "default_ladder_crfs")]
+    pub crf: Vec<f64>,
+    /// Rungs at these bitrates (kbit/s); otherwise rungs `quality_step` VMAF apart.
+    pub bitrates: Option<Vec<f64>>,
+    /// VMAF between rungs (default 6).
+    pub quality_step: Option<f64>,
+    /// The top rung's bitrate cap, kbit/s.
+    pub top_kbps: Option<f64>,
+    /// Rungs at most (default 8).
+    pub max_rungs: Option<usize>,
+    /// The reference ladder: `hls` (default, built in), `none`, or a templates file (relative
+    /// to the suite file).
+    pub reference: Option<String>,
+    /// The scaler of the upscale before scoring (default lanczos).
+    pub scale: Option<String>,
+}
+
+fn default_ladder_crfs() -> Vec<f64> {
+    vec![20.0, 24.0, 28.0, 32.0, 36.0]
 }
 
 fn default_metrics() -> Vec<String> {
@@ -171,7 +206,27 @@ pub struct ConfigSpec {
     /// Capped-CRF points.
     #[serde(default)]
     pub capped_crf: Vec<CappedPoint>,
+    /// VMAF targets (`target_vmaf = [80, 88, 93]`): each a rate point whose CRF is searched per
+    /// sequence, so encoders are compared at equal quality. Needs `vmaf` among the metrics.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub target_vmaf: Vec<f64>,
+    /// The CRF range the search may use, `[low, high]` (default: the encoder's whole range;
+    /// required for an encoder program).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub target_crf_range: Option<[f64; 2]>,
+    /// A probe scoring within this much VMAF above the target is the answer (default 0.4).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub target_tolerance: Option<f64>,
+    /// Probes at most per search (default 8).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub target_max_probes: Option<u32>,
 }
+
+/// The default tolerance of a `target_vmaf` search, in VMAF.
+pub const TARGET_TOLERANCE: f64 = 0.4;
+
+/// The default probe budget of a `target_vmaf` search.
+pub const TARGET_MAX_PROBES: u32 = 8;
 
 /// A checked suite.
 #[derive(Clone, Debug)]
@@ -302,6 +357,12 @@ impl Suite {
             names.push(&c.name);
             check_config(c, &f, &spec.configs)
                 .map_err(|(field, message)| invalid(field, message))?;
+            if !c.target_vmaf.is_empty() && !metrics.contains(&Metric::Vmaf) {
+                return Err(invalid(
+                    format!("{f}.target_vmaf"),
+                    "needs `vmaf` among the suite's metrics".into(),
+                ));
+            }
         }
         if !names.contains(&spec.anchor.as_str()) {
             return Err(invalid(
@@ -323,6 +384,10 @@ impl Suite {
         }
         if spec.jobs == Some(0) {
             return Err(invalid("jobs".into(), "must be at least 1".into()));
+        }
+        if let Some(l) = &spec.ladder {
+            check_ladder(l, &spec.configs, &metrics, path)
+                .map_err(|(field, message)| invalid(field, message))?;
         }
         Ok(Suite {
             spec,
@@ -388,6 +453,10 @@ impl Suite {
                         "abr_from": c.abr_from,
                         "cbr_from": c.cbr_from,
                         "capped_crf": c.capped_crf,
+                        "target_vmaf": c.target_vmaf,
+                        "target_crf_range": c.target_crf_range,
+                        "target_tolerance": c.target_tolerance.unwrap_or(TARGET_TOLERANCE),
+                        "target_max_probes": c.target_max_probes.unwrap_or(TARGET_MAX_PROBES),
                     }),
                 )
             })
@@ -408,11 +477,17 @@ impl Suite {
 
     /// How long `job` may run before it is killed: the suite's `timeout_s`, or a generous
     /// default from the content's length (10 minutes plus 4 per second of content, twice that
-    /// for two passes).
+    /// for two passes, once per allowed probe for a `target_vmaf` search).
     pub fn job_timeout(&self, job: &crate::grid::Job) -> std::time::Duration {
         let s = &job.source.seq;
         let seconds = s.frames as f64 / s.sequence.fps.as_f64().max(1e-3);
-        let passes = if job.mode == RcMode::Abr2 { 2.0 } else { 1.0 };
+        let passes = match job.mode {
+            RcMode::Abr2 => 2.0,
+            RcMode::TargetVmaf => {
+                f64::from(job.config.target_max_probes.unwrap_or(TARGET_MAX_PROBES))
+            }
+            _ => 1.0,
+        };
         let t = self
             .spec
             .timeout_s
@@ -449,6 +524,8 @@ pub enum PointSpec {
     },
     /// Capped CRF.
     Capped(CappedPoint),
+    /// The CRF reaching this VMAF, searched per sequence.
+    TargetVmaf(f64),
 }
 
 /// A bitrate target taken from the bitrate another rate point of the suite reached on the same
@@ -639,7 +716,32 @@ impl ConfigSpec {
         for (i, c) in self.capped_crf.iter().enumerate() {
             out.push((RcMode::CappedCrf, i as u32, PointSpec::Capped(c.clone())));
         }
+        for (i, v) in self.target_vmaf.iter().enumerate() {
+            out.push((RcMode::TargetVmaf, i as u32, PointSpec::TargetVmaf(*v)));
+        }
         out
+    }
+
+    /// The CRF range and grid step a `target_vmaf` search uses on a source of `bit_depth`:
+    /// `target_crf_range`, else the encoder's whole range; the step is 0.25 where the encoder
+    /// takes fractional CRFs (x264, x265), 1 otherwise. None for an encoder program without
+    /// `target_crf_range`.
+    pub fn target_range(&self, bit_depth: u8) -> Option<(f64, f64, f64)> {
+        let scale = self
+            .codec
+            .as_deref()
+            .map(|c| rdbench_transcode::settings::quality_scale(c, bit_depth))
+            .filter(|s| s.known);
+        let step = if scale.is_some_and(|s| s.crf_fractional) {
+            0.25
+        } else {
+            1.0
+        };
+        match (self.target_crf_range, scale) {
+            (Some([lo, hi]), _) => Some((lo, hi, step)),
+            (None, Some(s)) => Some((s.crf.0, s.crf.1, step)),
+            (None, None) => None,
+        }
     }
 }
 
@@ -688,6 +790,8 @@ impl PointSpec {
                 maxrate_kbps: c.maxrate_kbps,
                 bufsize_kbits: c.bufsize_kbits,
             },
+            // The search picks the CRF per sequence; this is where it would start on x264.
+            PointSpec::TargetVmaf(_) => RcSpec::Crf { value: 25.5 },
         }
     }
 }
@@ -836,7 +940,7 @@ fn check_config(c: &ConfigSpec, f: &str, all: &[ConfigSpec]) -> Result<(), (Stri
     if c.points_in(all).is_empty() {
         return Err((
             f.to_string(),
-            "has no rate points (crf, qp, abr_kbps, abr_bpp, cbr_kbps, cbr_bpp or capped_crf)"
+            "has no rate points (crf, qp, abr_kbps, abr_bpp, cbr_kbps, cbr_bpp, capped_crf or target_vmaf)"
                 .into(),
         ));
     }
@@ -886,10 +990,16 @@ fn check_config(c: &ConfigSpec, f: &str, all: &[ConfigSpec]) -> Result<(), (Stri
                 }
             ),
             RcMode::CappedCrf => format!("{f}.capped_crf[{i}]"),
-            m @ (RcMode::Crf | RcMode::Qp) => format!("{f}.{m}[{i}]"),
+            m @ (RcMode::Crf | RcMode::Qp | RcMode::TargetVmaf) => format!("{f}.{m}[{i}]"),
         }
     };
+    check_targets(c, f)?;
     for (mode, i, p) in c.points_in(all) {
+        // A target's CRF is searched: both ends of its range go through the checks below.
+        let p = match p {
+            PointSpec::TargetVmaf(_) => continue,
+            p => p,
+        };
         let field = match p.derived() {
             Some(_) => format!(
                 "{f}.{}",
@@ -935,6 +1045,234 @@ fn check_config(c: &ConfigSpec, f: &str, all: &[ConfigSpec]) -> Result<(), (Stri
                 fld.replace(&format!("{field}."), &format!("{f}."))
             };
             (fld, msg)
+        })?;
+    }
+    Ok(())
+}
+
+/// `[ladder]`: its configuration exists and names a libavcodec encoder, its CRFs pass the
+/// core's encoder rules, its rung choice, scaler and reference are usable.
+fn check_ladder(
+    l: &LadderSpec,
+    configs: &[ConfigSpec],
+    metrics: &[Metric],
+    suite_path: Option<&Path>,
+) -> Result<(), (String, String)> {
+    let Some(c) = configs.iter().find(|c| c.name == l.config) else {
+        return Err((
+            "ladder.config".into(),
+            format!(
+                "`{}` is not a configuration (have: {})",
+                l.config,
+                configs
+                    .iter()
+                    .map(|c| c.name.as_str())
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            ),
+        ));
+    };
+    let Some(codec) = &c.codec else {
+        return Err((
+            "ladder.config".into(),
+            format!(
+                "`{}` runs an encoder program; a ladder needs a libavcodec `codec`",
+                l.config
+            ),
+        ));
+    };
+    if !metrics.contains(&Metric::Vmaf) {
+        return Err((
+            "ladder".into(),
+            "needs `vmaf` among the suite's metrics".into(),
+        ));
+    }
+    if l.crf.is_empty() {
+        return Err(("ladder.crf".into(), "names no CRF".into()));
+    }
+    if let Some(h) = &l.heights {
+        if h.is_empty() || h.iter().any(|&x| x < 2) {
+            return Err((
+                "ladder.heights".into(),
+                format!("must be heights of 2 or more, not {h:?}"),
+            ));
+        }
+    }
+    if let Some(b) = &l.bitrates {
+        if b.is_empty() || b.iter().any(|k| !(k.is_finite() && *k > 0.0)) {
+            return Err((
+                "ladder.bitrates".into(),
+                format!("must be positive kbit/s, not {b:?}"),
+            ));
+        }
+        if l.quality_step.is_some() {
+            return Err((
+                "ladder.quality_step".into(),
+                "give either `bitrates` or `quality_step`, not both".into(),
+            ));
+        }
+    }
+    if let Some(q) = l.quality_step {
+        if !(q.is_finite() && q > 0.0) {
+            return Err((
+                "ladder.quality_step".into(),
+                format!("must be positive, not {q}"),
+            ));
+        }
+    }
+    if l.max_rungs == Some(0) {
+        return Err(("ladder.max_rungs".into(), "must be at least 1".into()));
+    }
+    if let Some(sc) = &l.scale {
+        if rdbench_transcode::filter::ScaleAlgorithm::parse(sc).is_none() {
+            return Err((
+                "ladder.scale".into(),
+                format!("unknown scaler `{sc}` (bicubic, bilinear, lanczos, spline, area, neighbor, gauss)"),
+            ));
+        }
+    }
+    if let Some(r) = &l.reference {
+        if r != "hls" && r != "none" {
+            let p = ladder_reference_path(r, suite_path);
+            if !p.is_file() {
+                return Err((
+                    "ladder.reference".into(),
+                    format!("`{}` is not `hls`, `none` or a templates file", p.display()),
+                ));
+            }
+        }
+    }
+    for (i, crf) in l.crf.iter().enumerate() {
+        let field = format!("ladder.crf[{i}]");
+        let rc = RateControl::from_spec(&RcSpec::Crf { value: *crf }, &field).map_err(split_err)?;
+        let stats = std::path::PathBuf::from("/dev/null");
+        let req = EncoderRequest {
+            field: &field,
+            codec,
+            preset: c.preset.as_ref(),
+            threads: Some(1),
+            rc: Some(&rc),
+            params: c.params.as_deref(),
+            options: c.options.as_ref(),
+            gop: None,
+            bit_depth: 8,
+            pass: Pass::Only,
+            stats_file: Some(&stats),
+        };
+        encoder_config(&req).map_err(|e| {
+            let (fld, msg) = split_err(e);
+            (
+                if fld.contains(".rc") || fld.is_empty() {
+                    field.clone()
+                } else {
+                    fld
+                },
+                msg,
+            )
+        })?;
+    }
+    Ok(())
+}
+
+/// A `[ladder]` reference file, relative to the suite file's folder.
+pub fn ladder_reference_path(reference: &str, suite_path: Option<&Path>) -> PathBuf {
+    let p = Path::new(reference);
+    match suite_path.and_then(Path::parent) {
+        Some(dir) if p.is_relative() => dir.join(p),
+        _ => p.to_path_buf(),
+    }
+}
+
+/// The `target_vmaf` points and their search settings; both ends of the CRF range pass the
+/// core's encoder rules.
+fn check_targets(c: &ConfigSpec, f: &str) -> Result<(), (String, String)> {
+    if c.target_vmaf.is_empty() {
+        for (name, set) in [
+            ("target_crf_range", c.target_crf_range.is_some()),
+            ("target_tolerance", c.target_tolerance.is_some()),
+            ("target_max_probes", c.target_max_probes.is_some()),
+        ] {
+            if set {
+                return Err((
+                    format!("{f}.{name}"),
+                    "only applies to `target_vmaf` points".into(),
+                ));
+            }
+        }
+        return Ok(());
+    }
+    for (i, v) in c.target_vmaf.iter().enumerate() {
+        if !(v.is_finite() && *v > 0.0 && *v <= 100.0) {
+            return Err((
+                format!("{f}.target_vmaf[{i}]"),
+                format!("VMAF {v} is outside the metric's range (0, 100]"),
+            ));
+        }
+        if c.target_vmaf[..i].contains(v) {
+            return Err((
+                format!("{f}.target_vmaf[{i}]"),
+                format!("VMAF {v} is listed twice"),
+            ));
+        }
+    }
+    if let Some(t) = c.target_tolerance {
+        if !(t.is_finite() && t > 0.0) {
+            return Err((
+                format!("{f}.target_tolerance"),
+                format!("must be positive, not {t}"),
+            ));
+        }
+    }
+    if c.target_max_probes == Some(0) {
+        return Err((
+            format!("{f}.target_max_probes"),
+            "must be at least 1".into(),
+        ));
+    }
+    let Some((lo, hi, _)) = c.target_range(8) else {
+        return Err((
+            format!("{f}.target_crf_range"),
+            "missing: rdbench does not know this encoder's CRF range; give `[low, high]`".into(),
+        ));
+    };
+    if !(lo.is_finite() && hi.is_finite() && lo < hi) {
+        return Err((
+            format!("{f}.target_crf_range"),
+            format!("[{lo}, {hi}] is not a range (the low end must be below the high end)"),
+        ));
+    }
+    let field = format!("{f}.target_crf_range");
+    for crf in [lo, hi] {
+        let rc = RateControl::from_spec(&RcSpec::Crf { value: crf }, &field).map_err(split_err)?;
+        if let Some(cmd) = &c.command {
+            rdbench_transcode::external::check_template(cmd, Some(&rc), &format!("{f}.command"))
+                .map_err(split_err)?;
+            continue;
+        }
+        let stats = std::path::PathBuf::from("/dev/null");
+        let req = EncoderRequest {
+            field: &field,
+            codec: c.codec.as_deref().unwrap_or_default(),
+            preset: c.preset.as_ref(),
+            threads: Some(c.threads.unwrap_or(1)),
+            rc: Some(&rc),
+            params: c.params.as_deref(),
+            options: c.options.as_ref(),
+            gop: None,
+            bit_depth: 8,
+            pass: Pass::Only,
+            stats_file: Some(&stats),
+        };
+        encoder_config(&req).map_err(|e| {
+            let (fld, msg) = split_err(e);
+            (
+                if fld.contains(".rc") || fld.is_empty() {
+                    field.clone()
+                } else {
+                    fld
+                },
+                msg,
+            )
         })?;
     }
     Ok(())
@@ -987,6 +1325,50 @@ mod tests {
     }
 
     const HEAD: &str = "name = \"t\"\ncorpora = [\"quick\"]\nanchor = \"a\"\njobs = 1\n";
+
+    #[test]
+    fn target_vmaf_points_are_checked_before_anything_runs() {
+        let cfg = |body: &str| format!("{HEAD}[[config]]\nname = \"a\"\n{body}");
+        let ok = Suite::parse(&cfg("codec = \"libx264\"\ntarget_vmaf = [85, 93]\n"), None).unwrap();
+        let pts = ok.spec.configs[0].points_in(&ok.spec.configs);
+        assert_eq!(
+            pts.iter().map(|p| (p.0, p.1)).collect::<Vec<_>>(),
+            [(RcMode::TargetVmaf, 0), (RcMode::TargetVmaf, 1)]
+        );
+        assert_eq!(ok.spec.configs[0].target_range(8), Some((0.0, 51.0, 0.25)));
+        assert_eq!(
+            err(&cfg("codec = \"libx264\"\ntarget_vmaf = [85, 120]\n")),
+            "s.toml: config[0].target_vmaf[1]: VMAF 120 is outside the metric's range (0, 100]"
+        );
+        assert_eq!(
+            err(&cfg("codec = \"libx264\"\ntarget_vmaf = [85, 85]\n")),
+            "s.toml: config[0].target_vmaf[1]: VMAF 85 is listed twice"
+        );
+        assert_eq!(
+            err(&cfg(
+                "codec = \"libx264\"\ncrf = [23]\ntarget_tolerance = 1\n"
+            )),
+            "s.toml: config[0].target_tolerance: only applies to `target_vmaf` points"
+        );
+        assert_eq!(
+            err(&cfg(
+                "codec = \"libx264\"\ntarget_vmaf = [90]\ntarget_crf_range = [10, 70]\n"
+            )),
+            "s.toml: config[0].target_crf_range: crf 70 is out of range for libx264 (0-51)"
+        );
+        assert_eq!(
+            err(&cfg(
+                "command = [\"x264\", \"--crf\", \"{crf}\", \"-o\", \"{output}\", \"{input}\"]\noutput_format = \"h264\"\ntarget_vmaf = [90]\n"
+            )),
+            "s.toml: config[0].target_crf_range: missing: rdbench does not know this encoder's CRF range; give `[low, high]`"
+        );
+        assert_eq!(
+            err(&format!(
+                "name = \"t\"\ncorpora = [\"quick\"]\nanchor = \"a\"\nmetrics = [\"psnr\"]\n[[config]]\nname = \"a\"\ncodec = \"libx264\"\ntarget_vmaf = [90]\n"
+            )),
+            "s.toml: config[0].target_vmaf: needs `vmaf` among the suite's metrics"
+        );
+    }
 
     #[test]
     fn errors_name_the_file_line_and_field() {

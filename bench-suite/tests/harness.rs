@@ -248,3 +248,221 @@ cbr_kbps = [30000]
         "s.toml: config[1].abr_from: `x266` is not a configuration (have: x264, x265)"
     );
 }
+
+#[test]
+fn target_vmaf_points_are_searched_per_sequence_and_cached_as_crf_points() {
+    let d = tempfile::tempdir().unwrap();
+    let corpus = tiny_corpus(d.path());
+    let suite_text = |configs: &str| {
+        format!(
+            "name = \"targets\"\ncorpora = [\"{}\"]\nmetrics = [\"vmaf\", \"psnr\"]\nanchor = \"x264\"\njobs = 2\n{configs}",
+            corpus.display()
+        )
+    };
+    let configs = r#"[[config]]
+name = "x264"
+codec = "libx264"
+preset = "veryfast"
+target_vmaf = [85, 93]
+[[config]]
+name = "x265"
+codec = "libx265"
+preset = "ultrafast"
+target_vmaf = [85, 93]
+[[config]]
+name = "x264-narrow"
+codec = "libx264"
+preset = "veryfast"
+target_vmaf = [99.9]
+target_crf_range = [44, 51]
+target_max_probes = 4
+"#;
+    let suite = Suite::parse(&suite_text(configs), None).unwrap();
+    let out = run(&suite, &options(d.path(), "t"), &Silent).unwrap();
+    let loaded = rdbench_results::run::load(&out.dir).unwrap();
+    assert_eq!(loaded.jobs.len(), 10);
+    let mut found = Vec::new();
+    for j in &loaded.jobs {
+        let r = &j.record;
+        assert_eq!(r.rc_mode, RcMode::TargetVmaf, "{}", r.job_id);
+        let target = r.target_vmaf.unwrap();
+        let probes = r.search_probes.unwrap();
+        if r.config == "x264-narrow" {
+            // No CRF in 44-51 reaches VMAF 99.9: a failed point that says so.
+            assert_eq!(r.status, JobStatus::Failed);
+            let e = r.error.as_deref().unwrap();
+            assert!(e.contains("target_vmaf 99.9") && e.contains("44-51"), "{e}");
+            assert!(e.contains("the best, crf "), "{e}");
+            assert!(probes <= 4, "{probes}");
+            continue;
+        }
+        assert_eq!(r.status, JobStatus::Ok, "{}: {:?}", r.job_id, r.error);
+        let vmaf = r.vmaf.unwrap();
+        // The answer reaches the target, by at most the tolerance or one grid step's worth.
+        assert!(
+            vmaf >= target && vmaf <= target + 3.0,
+            "{}: {vmaf}",
+            r.job_id
+        );
+        assert!((1..=8).contains(&probes), "{}: {probes}", r.job_id);
+        assert!(r.search_cpu_s.unwrap() >= r.job_cpu_s, "{r:?}");
+        assert!(j.frames.iter().all(|f| f.job_id == r.job_id));
+        assert_eq!(j.frames.len(), 8);
+        if r.config == "x264" {
+            found.push((r.sequence.clone(), r.rc_value, r.vmaf, r.bitrate_kbps));
+        }
+    }
+    // A higher target needs a lower CRF on the same sequence.
+    for seq in ["zoom", "handheld"] {
+        let c: Vec<f64> = [85.0, 93.0]
+            .iter()
+            .map(|t| {
+                loaded
+                    .jobs
+                    .iter()
+                    .find(|j| {
+                        j.record.sequence == seq
+                            && j.record.config == "x264"
+                            && j.record.target_vmaf == Some(*t)
+                    })
+                    .unwrap()
+                    .record
+                    .rc_value
+            })
+            .collect();
+        assert!(c[1] < c[0], "{seq}: {c:?}");
+    }
+    // The summary says how the targets were met, and BD-rate compares the encoders there.
+    let q = &out.summary.quality_targets;
+    let x264_85 = q
+        .iter()
+        .find(|q| q.config == "x264" && q.target == 85.0)
+        .unwrap();
+    assert_eq!((x264_85.encodes, x264_85.failed), (2, 0));
+    let narrow = q.iter().find(|q| q.config == "x264-narrow").unwrap();
+    assert_eq!((narrow.encodes, narrow.failed), (0, 2));
+    assert!(out
+        .summary
+        .bd_classes
+        .iter()
+        .any(|b| b.config == "x265" && b.rc_mode == RcMode::TargetVmaf));
+    let md = std::fs::read_to_string(out.dir.join("summary.md")).unwrap();
+    assert!(md.contains("### Quality targets"), "{md}");
+    // The answers are CRF encodes like any other: a suite of plain CRF points at those values
+    // finds them in the cache, with the same scores.
+    let crfs: Vec<String> = found
+        .iter()
+        .filter(|f| f.0 == "zoom")
+        .map(|f| f.1.to_string())
+        .collect();
+    let plain = format!(
+        "[[config]]\nname = \"x264\"\ncodec = \"libx264\"\npreset = \"veryfast\"\ncrf = [{}]\n",
+        crfs.join(", ")
+    );
+    let suite = Suite::parse(&suite_text(&plain), None).unwrap();
+    let again = run(&suite, &options(d.path(), "plain"), &Silent).unwrap();
+    let loaded = rdbench_results::run::load(&again.dir).unwrap();
+    for j in loaded.jobs.iter().filter(|j| j.record.sequence == "zoom") {
+        let r = &j.record;
+        assert!(r.cached, "{}", r.job_id);
+        let f = found
+            .iter()
+            .find(|f| f.0 == "zoom" && f.1 == r.rc_value)
+            .unwrap();
+        assert_eq!((r.vmaf, r.bitrate_kbps), (f.2, f.3), "{}", r.job_id);
+    }
+}
+
+#[test]
+fn a_suite_ladder_is_built_per_sequence_and_saved_with_its_saving() {
+    let d = tempfile::tempdir().unwrap();
+    let corpus = tiny_corpus(d.path());
+    std::fs::write(
+        d.path().join("reference.toml"),
+        r#"[template.r72_high]
+height = 72
+rc = { mode = "abr", bitrate_kbps = 400 }
+[template.r48_mid]
+height = 48
+rc = { mode = "abr", bitrate_kbps = 150 }
+[template.r36_low]
+height = 36
+rc = { mode = "abr", bitrate_kbps = 60 }
+[template.r1080]
+height = 1080
+rc = { mode = "abr", bitrate_kbps = 6000 }
+"#,
+    )
+    .unwrap();
+    let text = format!(
+        r#"name = "ladders"
+corpora = ["{}"]
+metrics = ["vmaf"]
+anchor = "x264"
+jobs = 2
+[[config]]
+name = "x264"
+codec = "libx264"
+preset = "veryfast"
+crf = [30]
+[ladder]
+config = "x264"
+heights = [1080, 72, 48, 36]
+crf = [22, 30, 38]
+quality_step = 4
+reference = "reference.toml"
+"#,
+        corpus.display()
+    );
+    let suite_path = d.path().join("suite.toml");
+    std::fs::write(&suite_path, &text).unwrap();
+    let suite = Suite::load(&suite_path).unwrap();
+    let out = run(&suite, &options(d.path(), "l"), &Silent).unwrap();
+    let loaded = rdbench_results::run::load(&out.dir).unwrap();
+    assert_eq!(loaded.ladders.len(), 2);
+    for l in &loaded.ladders {
+        assert_eq!(l.error, None, "{}", l.sequence);
+        let ladder = l.ladder.as_ref().unwrap();
+        // 1080 is above the 72-line sequences: left out, 3 heights x 3 CRFs remain.
+        assert_eq!(ladder.grid.len(), 9, "{}", l.sequence);
+        assert!(!ladder.rungs.is_empty());
+        let r = ladder.reference.as_ref().unwrap();
+        assert_eq!(r.rungs.len(), 3);
+        assert_eq!(r.skipped.len(), 1, "{:?}", r.skipped);
+        assert!(r.skipped[0].contains("r1080"), "{:?}", r.skipped);
+        // The reference rungs aim at their bitrates (one-pass ABR on 8 frames: loosely).
+        for e in &r.rungs {
+            assert!(
+                e.kbps > 0.25 * e.rc_value && e.kbps < 4.0 * e.rc_value,
+                "{e:?}"
+            );
+        }
+        assert!(r.bd_hull.bd_rate_percent.is_some(), "{:?}", r.bd_hull);
+    }
+    // Per class (C and F, one sequence each) and overall.
+    let s = &out.summary.ladder_savings;
+    assert_eq!(
+        s.iter().map(|x| x.scope.as_str()).collect::<Vec<_>>(),
+        ["C", "F", "all"]
+    );
+    let md = std::fs::read_to_string(out.dir.join("summary.md")).unwrap();
+    assert!(md.contains("### Per-title ladders"), "{md}");
+    // A resumed run keeps the ladders it has.
+    let file = rdbench_results::ladder::file(&out.dir, "tiny", "zoom");
+    let before = std::fs::metadata(&file).unwrap().modified().unwrap();
+    let mut again = options(d.path(), "l");
+    again.resume = Some(out.dir.clone());
+    again.run_id = None;
+    run(&suite, &again, &Silent).unwrap();
+    assert_eq!(
+        std::fs::metadata(&file).unwrap().modified().unwrap(),
+        before
+    );
+    // A ladder naming a configuration that does not exist is refused at load.
+    let bad = text.replace("config = \"x264\"\nheights", "config = \"x266\"\nheights");
+    let e = Suite::parse(&bad, Some(std::path::Path::new("s.toml"))).unwrap_err();
+    assert_eq!(
+        e.to_string(),
+        "s.toml: ladder.config: `x266` is not a configuration (have: x264)"
+    );
+}

@@ -10,6 +10,8 @@
 //!   tables/bd_rate_summary_<mode>.csv  its class and overall averages, one row per config
 //!   tables/speed.csv           speed per rate point
 //!   tables/bitrate_error.csv   rate-control accuracy (runs with bitrate modes)
+//!   tables/quality_targets.csv how target_vmaf points met their targets (runs with them)
+//!   tables/ladders.csv         per-title ladders' saving per sequence and class (with [ladder])
 //!   tables/compare_*.csv       with a second run: BD-rate and speed against it
 //!   charts/<kind>[_<name>].png|.svg
 //! ```
@@ -161,6 +163,12 @@ pub fn render(run: &LoadedRun, options: &ReportOptions) -> Result<ReportPaths, R
     if !analysis.bitrate_error.is_empty() {
         tables.push(tables::bitrate_error_table(&analysis)?);
     }
+    if !analysis.quality_targets.is_empty() {
+        tables.push(tables::quality_target_table(&analysis)?);
+    }
+    if !run.ladders.is_empty() {
+        tables.push(tables::ladder_table(&run.ladders)?);
+    }
     if let Some(c) = &comparison {
         for &mode in &ds.rc_modes {
             if c.analysis.bd_classes.iter().any(|b| b.rc_mode == mode) {
@@ -219,6 +227,16 @@ pub fn render(run: &LoadedRun, options: &ReportOptions) -> Result<ReportPaths, R
     }
     if let Some(c) = charts::si_ti::build(&ds) {
         chart_files.push(charts::write(&c, &c.title, &charts_dir, "si_ti")?);
+    }
+    for l in &run.ladders {
+        if let Some(ladder) = &l.ladder {
+            let c = charts::ladder::LadderChart::of(
+                ladder,
+                &format!("{} (class {})", l.sequence, l.class),
+            );
+            let stem = format!("ladder_{}", charts::file_stem(&l.sequence));
+            chart_files.push(charts::write(&c, &c.title, &charts_dir, &stem)?);
+        }
     }
 
     let findings = summary::study_summary(&findings(&ds, &analysis, comparison.as_ref()));

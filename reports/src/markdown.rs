@@ -38,10 +38,12 @@ pub fn summary(r: &Report) -> String {
             }
         }
     }
-    if let Some(t) = r.tables.iter().find(|t| t.name == "bitrate_error") {
-        s.push_str(&format!("### {}\n\n", t.title));
-        s.push_str(&to_markdown(t, |_| true));
-        s.push('\n');
+    for name in ["bitrate_error", "quality_targets", "ladders"] {
+        if let Some(t) = r.tables.iter().find(|t| t.name == name) {
+            s.push_str(&format!("### {}\n\n", t.title));
+            s.push_str(&to_markdown(t, |_| true));
+            s.push('\n');
+        }
     }
     s.push_str(
         "Full report: `report.html` (charts, per-sequence tables); tables as CSV in `tables/`.\n",

@@ -9,6 +9,7 @@ use polars::prelude::{AnyValue, Column, CsvWriter, DataFrame, SerWriter};
 
 use rdbench_results::analysis::{Analysis, ClassBd, TimeRatio, ALL};
 use rdbench_results::dataset::Dataset;
+use rdbench_results::ladder::{savings, SequenceLadder};
 use rdbench_results::stats::Interval;
 use rdbench_results::RcMode;
 
@@ -468,6 +469,142 @@ pub fn compare_bd_summary_table(
         &c.analysis.bd_classes,
         None,
         mode,
+    )
+}
+
+/// How each configuration's `target_vmaf` points met their targets.
+pub fn quality_target_table(a: &Analysis) -> Result<Table, ReportError> {
+    let q = &a.quality_targets;
+    let cols = vec![
+        Col::Text(
+            "config".into(),
+            q.iter().map(|r| r.config.clone()).collect(),
+        ),
+        Col::Num(
+            "target_vmaf".into(),
+            q.iter().map(|r| Some(r.target)).collect(),
+            1,
+        ),
+        Col::Int(
+            "encodes".into(),
+            q.iter().map(|r| Some(r.encodes as u64)).collect(),
+        ),
+        Col::Num(
+            "mean_vmaf".into(),
+            q.iter().map(|r| Some(r.mean_vmaf)).collect(),
+            2,
+        ),
+        Col::Num(
+            "max_abs_miss".into(),
+            q.iter().map(|r| Some(r.max_abs_miss)).collect(),
+            2,
+        ),
+        Col::Num(
+            "mean_kbps".into(),
+            q.iter().map(|r| Some(r.mean_kbps)).collect(),
+            1,
+        ),
+        Col::Num(
+            "mean_crf".into(),
+            q.iter().map(|r| Some(r.mean_crf)).collect(),
+            2,
+        ),
+        Col::Num(
+            "probes_per_search".into(),
+            q.iter().map(|r| Some(r.mean_probes)).collect(),
+            1,
+        ),
+        Col::Num(
+            "search_cpu_ratio".into(),
+            q.iter().map(|r| r.search_cpu_ratio).collect(),
+            1,
+        ),
+        Col::Int(
+            "not_reached".into(),
+            q.iter().map(|r| Some(r.failed as u64)).collect(),
+        ),
+    ];
+    Table::new(
+        "quality_targets".into(),
+        "Quality targets".into(),
+        "Per target VMAF: the VMAF the searched CRF reached (mean over sequences, largest miss), \
+         the bitrate and CRF there, encodes scored per search, the search's CPU over one encode's, \
+         and sequences where no CRF in range reached the target."
+            .into(),
+        cols,
+        vec![RowKind::Plain; q.len()],
+    )
+}
+
+/// The per-title ladders: one row per sequence (its rungs, the hull's and the rungs' BD-rate
+/// against the reference ladder), then the class and overall averages.
+pub fn ladder_table(ladders: &[SequenceLadder]) -> Result<Table, ReportError> {
+    let (mut scope, mut class, mut rungs, mut hull_bd, mut rungs_bd, mut note, mut kinds) = (
+        Vec::new(),
+        Vec::new(),
+        Vec::new(),
+        Vec::new(),
+        Vec::new(),
+        Vec::new(),
+        Vec::new(),
+    );
+    for l in ladders {
+        scope.push(l.sequence.clone());
+        class.push(l.class.clone());
+        let r = l.ladder.as_ref().and_then(|x| x.reference.as_ref());
+        rungs.push(l.ladder.as_ref().map(|x| x.rungs.len() as f64));
+        hull_bd.push(r.and_then(|r| r.bd_hull.bd_rate_percent));
+        rungs_bd.push(r.and_then(|r| r.bd_rungs.bd_rate_percent));
+        note.push(match (&l.error, r) {
+            (Some(e), _) => e.clone(),
+            (None, None) => "no reference ladder".into(),
+            (None, Some(r)) => r
+                .bd_hull
+                .reason
+                .clone()
+                .unwrap_or_else(|| format!("against {}", r.source)),
+        });
+        kinds.push(RowKind::Plain);
+    }
+    for s in savings(ladders) {
+        class.push(if s.scope == ALL {
+            String::new()
+        } else {
+            s.scope.clone()
+        });
+        scope.push(if s.scope == ALL {
+            "all sequences".into()
+        } else {
+            format!("class {}", s.scope)
+        });
+        rungs.push(Some(s.mean_rungs));
+        hull_bd.push(s.mean_bd_hull_pct);
+        rungs_bd.push(s.mean_bd_rungs_pct);
+        note.push(format!(
+            "{} of {} sequences measured",
+            s.measured, s.sequences
+        ));
+        kinds.push(RowKind::Average);
+    }
+    let none = vec![None; scope.len()];
+    let cols = vec![
+        Col::Text("sequence".into(), scope),
+        Col::Text("class".into(), class),
+        Col::Num("rungs".into(), rungs, 1),
+        Col::Pct("bd_rate_hull".into(), hull_bd, none.clone()),
+        Col::Pct("bd_rate_rungs".into(), rungs_bd, none),
+        Col::Text("note".into(), note),
+    ];
+    Table::new(
+        "ladders".into(),
+        "Per-title ladders".into(),
+        "BD-rate (VMAF, PCHIP) of each sequence's per-title convex hull and of its chosen rungs \
+         against the reference ladder encoded the same way: negative is the bitrate the per-title \
+         ladder saves at equal quality. Class and overall rows are means over the sequences \
+         measured."
+            .into(),
+        cols,
+        kinds,
     )
 }
 

@@ -177,6 +177,80 @@ pub struct BitrateError {
     pub unreachable: u32,
 }
 
+/// How a configuration's `target_vmaf` points met their targets: the VMAF reached against the
+/// one asked for, what the searches cost, and the targets no CRF reached.
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
+pub struct QualityTarget {
+    /// The configuration.
+    pub config: String,
+    /// The target (VMAF).
+    pub target: f64,
+    /// Encodes that reached it (one per sequence).
+    pub encodes: u32,
+    /// Mean VMAF reached.
+    pub mean_vmaf: f64,
+    /// Largest |VMAF reached − target|.
+    pub max_abs_miss: f64,
+    /// Mean bitrate at the target, kbit/s.
+    pub mean_kbps: f64,
+    /// Mean CRF the searches found.
+    pub mean_crf: f64,
+    /// Mean encodes scored per search.
+    pub mean_probes: f64,
+    /// The searches' CPU over the answers' own job CPU (encode, decode, scoring): what a search
+    /// costs, counted in encodes.
+    pub search_cpu_ratio: Option<f64>,
+    /// Sequences where the search failed (no CRF in range reaches the target, or the probe
+    /// budget ran out).
+    pub failed: u32,
+}
+
+/// Each configuration's `target_vmaf` points, target by target.
+fn quality_targets(ds: &Dataset, configs: &[String]) -> Vec<QualityTarget> {
+    let mut out = Vec::new();
+    for config in configs {
+        let pts: Vec<&Point> = ds.points_of(config, RcMode::TargetVmaf).collect();
+        let mut targets: Vec<f64> = pts.iter().filter_map(|p| p.record.target_vmaf).collect();
+        let failed_targets: Vec<f64> = ds
+            .failed
+            .iter()
+            .filter(|r| r.config == *config && r.rc_mode == RcMode::TargetVmaf)
+            .filter_map(|r| r.target_vmaf)
+            .collect();
+        targets.extend(failed_targets.iter().copied());
+        targets.sort_by(f64::total_cmp);
+        targets.dedup();
+        for t in targets {
+            let at: Vec<&&Point> = pts
+                .iter()
+                .filter(|p| p.record.target_vmaf == Some(t))
+                .collect();
+            let vmafs: Vec<f64> = at.iter().filter_map(|p| p.record.vmaf).collect();
+            let n = at.len();
+            let mean = |v: &[f64]| stats::mean(v).unwrap_or(f64::NAN);
+            let search: f64 = at.iter().filter_map(|p| p.record.search_cpu_s).sum();
+            let own: f64 = at.iter().map(|p| p.record.job_cpu_s).sum();
+            out.push(QualityTarget {
+                config: config.clone(),
+                target: t,
+                encodes: n as u32,
+                mean_vmaf: mean(&vmafs),
+                max_abs_miss: vmafs.iter().map(|v| (v - t).abs()).fold(0.0, f64::max),
+                mean_kbps: mean(&at.iter().map(|p| p.bitrate_kbps).collect::<Vec<_>>()),
+                mean_crf: mean(&at.iter().map(|p| p.record.rc_value).collect::<Vec<_>>()),
+                mean_probes: mean(
+                    &at.iter()
+                        .filter_map(|p| p.record.search_probes.map(f64::from))
+                        .collect::<Vec<_>>(),
+                ),
+                search_cpu_ratio: (own > 0.0).then(|| search / own),
+                failed: failed_targets.iter().filter(|x| **x == t).count() as u32,
+            });
+        }
+    }
+    out
+}
+
 /// The encoder (EncT) and decoder (DecT) CPU ratios of a configuration against its reference
 /// over one sequence, one class, or all sequences ([`ALL`]).
 #[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
@@ -210,6 +284,9 @@ pub struct Analysis {
     pub bitrate_error: Vec<BitrateError>,
     /// Encoder CPU ratios per sequence, class and overall.
     pub time_ratios: Vec<TimeRatio>,
+    /// How `target_vmaf` points met their targets (of the configurations measured).
+    #[serde(default)]
+    pub quality_targets: Vec<QualityTarget>,
 }
 
 impl Analysis {
@@ -673,6 +750,7 @@ pub fn within_run(ds: &Dataset, options: &AnalysisOptions) -> Analysis {
         speed: speed_points(ds, ds, &all, &options.bootstrap),
         bitrate_error: bitrate_errors(ds, &ds.configs),
         time_ratios: time_ratios(ds, ds, &tests),
+        quality_targets: quality_targets(ds, &ds.configs),
     }
 }
 
@@ -703,6 +781,10 @@ pub fn across_runs(baseline: &Dataset, candidate: &Dataset, options: &AnalysisOp
         speed: speed_points(baseline, candidate, &pairs, &options.bootstrap),
         bitrate_error,
         time_ratios: time_ratios(baseline, candidate, &pairs),
+        quality_targets: quality_targets(
+            candidate,
+            &pairs.iter().map(|p| p.0.clone()).collect::<Vec<_>>(),
+        ),
     }
 }
 

@@ -10,13 +10,15 @@
 //!   with bootstrap intervals, speed per rate point, rate-control error — within a run (against
 //!   the anchor) and across runs (against a baseline); [`stats`]: its statistics.
 //! - [`summary`]: `summary.json`/`summary.md` and finishing a run folder; [`merge`]: joining
-//!   shards; [`gate`]: the regression gate.
+//!   shards; [`gate`]: the regression gate; [`ladder`]: per-title ladders, their saving against
+//!   a reference ladder and its averages per class.
 
 #![forbid(unsafe_code)]
 
 pub mod analysis;
 pub mod dataset;
 pub mod gate;
+pub mod ladder;
 pub mod merge;
 pub mod metric;
 pub mod record;

@@ -239,6 +239,11 @@ pub fn merge(
             )?;
         }
     }
+    for r in &runs {
+        for l in &r.ladders {
+            crate::ladder::write(out, l)?;
+        }
+    }
     let first = &runs[0].manifest;
     let manifest = Manifest {
         run_id: run_id.clone(),

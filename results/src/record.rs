@@ -49,6 +49,16 @@ pub struct EncodeRecord {
     pub rc_point: u32,
     /// Target bitrate (abr, cbr).
     pub target_kbps: Option<f64>,
+    /// The VMAF target of a `target_vmaf` point (its `rc_value` is the CRF the search found).
+    #[serde(default)]
+    pub target_vmaf: Option<f64>,
+    /// Encodes the search of a `target_vmaf` point scored (the answer's included).
+    #[serde(default)]
+    pub search_probes: Option<u32>,
+    /// CPU seconds of the whole search of a `target_vmaf` point (every probe's encode, decode
+    /// and scoring, cached probes counted at what they cost when they were made).
+    #[serde(default)]
+    pub search_cpu_s: Option<f64>,
     /// VBV maximum rate (cbr, capped_crf).
     pub maxrate_kbps: Option<f64>,
     /// VBV buffer (cbr, capped_crf).

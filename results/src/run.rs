@@ -232,6 +232,9 @@ pub struct LoadedRun {
     pub jobs: Vec<JobResult>,
     /// The job-phase figures of its summary (`summary.json`'s `harness`), when the run finished.
     pub harness: Option<crate::summary::HarnessFigures>,
+    /// The per-title ladders of its sequences (`ladders/<corpus>/<sequence>.json`), when the
+    /// suite asked for them, ordered by corpus and sequence.
+    pub ladders: Vec<crate::ladder::SequenceLadder>,
 }
 
 impl LoadedRun {
@@ -342,11 +345,33 @@ pub fn load(dir: &Path) -> Result<LoadedRun, RunError> {
     } else {
         None
     };
+    let mut ladders = Vec::new();
+    let ladders_dir = dir.join("ladders");
+    for corpus in std::fs::read_dir(&ladders_dir)
+        .into_iter()
+        .flatten()
+        .flatten()
+    {
+        for e in std::fs::read_dir(corpus.path())
+            .into_iter()
+            .flatten()
+            .flatten()
+        {
+            let p = e.path();
+            let name = e.file_name().to_string_lossy().into_owned();
+            if name.starts_with('.') || !name.ends_with(".json") {
+                continue;
+            }
+            ladders.push(read_json::<crate::ladder::SequenceLadder>(&p)?);
+        }
+    }
+    ladders.sort_by(|a, b| (&a.corpus, &a.sequence).cmp(&(&b.corpus, &b.sequence)));
     Ok(LoadedRun {
         dir: dir.to_path_buf(),
         manifest,
         jobs,
         harness,
+        ladders,
     })
 }
 

@@ -9,9 +9,11 @@ use rdbench_bdrate::BdMethod;
 use serde::{Deserialize, Serialize};
 
 use crate::analysis::{
-    within_run, Analysis, AnalysisOptions, BitrateError, ClassBd, SequenceBd, SpeedPoint, ALL,
+    within_run, Analysis, AnalysisOptions, BitrateError, ClassBd, QualityTarget, SequenceBd,
+    SpeedPoint, ALL,
 };
 use crate::dataset::Dataset;
+use crate::ladder::LadderSaving;
 use crate::metric::Metric;
 use crate::record::{EncodeRecord, FrameRecord};
 use crate::run::{self, timestamps, write_atomic, LoadedRun, RunError};
@@ -67,6 +69,12 @@ pub struct Summary {
     pub speed: Vec<SpeedPoint>,
     /// Rate-control accuracy.
     pub bitrate_error: Vec<BitrateError>,
+    /// How `target_vmaf` points met their targets.
+    #[serde(default)]
+    pub quality_targets: Vec<QualityTarget>,
+    /// The per-title ladders' saving against the reference ladder, per class and overall.
+    #[serde(default)]
+    pub ladder_savings: Vec<LadderSaving>,
     /// Jobs of the run and how many failed.
     pub jobs: u32,
     /// Failed jobs.
@@ -90,6 +98,8 @@ pub fn summarize(run: &LoadedRun, harness: HarnessFigures) -> Summary {
         bd_classes: analysis.bd_classes,
         speed: analysis.speed,
         bitrate_error: analysis.bitrate_error,
+        quality_targets: analysis.quality_targets,
+        ladder_savings: crate::ladder::savings(&run.ladders),
         jobs: run.jobs.len() as u32,
         failed: ds.failed.len() as u32,
         partial: run.manifest.partial,
@@ -220,6 +230,46 @@ pub fn markdown(s: &Summary) -> String {
                 b.max_abs_error_pct,
                 b.vbv_violations,
                 b.unreachable
+            ));
+        }
+        md.push('\n');
+    }
+    if !s.quality_targets.is_empty() {
+        md.push_str("### Quality targets\n\n| config | target VMAF | encodes | mean VMAF | max miss | mean kbit/s | mean CRF | probes per search | search CPU (encodes) | not reached |\n|---|---|---|---|---|---|---|---|---|---|\n");
+        for q in &s.quality_targets {
+            md.push_str(&format!(
+                "| {} | {} | {} | {:.2} | {:.2} | {:.1} | {:.2} | {:.1} | {} | {} |\n",
+                q.config,
+                q.target,
+                q.encodes,
+                q.mean_vmaf,
+                q.max_abs_miss,
+                q.mean_kbps,
+                q.mean_crf,
+                q.mean_probes,
+                q.search_cpu_ratio
+                    .map(|r| format!("{r:.1}x"))
+                    .unwrap_or_else(|| "n/a".into()),
+                q.failed
+            ));
+        }
+        md.push('\n');
+    }
+    if !s.ladder_savings.is_empty() {
+        md.push_str("### Per-title ladders\n\nBD-rate (VMAF) of each sequence's per-title ladder against the reference ladder: negative is the bitrate it saves at equal quality.\n\n| class | sequences | measured | hull | rungs | rungs per ladder |\n|---|---|---|---|---|---|\n");
+        let pct = |v: Option<f64>| {
+            v.map(|v| format!("{v:+.2}%"))
+                .unwrap_or_else(|| "n/a".into())
+        };
+        for l in &s.ladder_savings {
+            md.push_str(&format!(
+                "| {} | {} | {} | {} | {} | {:.1} |\n",
+                l.scope,
+                l.sequences,
+                l.measured,
+                pct(l.mean_bd_hull_pct),
+                pct(l.mean_bd_rungs_pct),
+                l.mean_rungs
             ));
         }
         md.push('\n');

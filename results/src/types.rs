@@ -8,7 +8,8 @@ use std::str::FromStr;
 use serde::{Deserialize, Serialize};
 
 /// How an encode's rate was controlled. Serialised as `crf`, `qp`, `capped_crf`, `abr`, `abr2`
-/// (two-pass ABR) or `cbr`.
+/// (two-pass ABR), `cbr` or `target_vmaf` (the CRF a search found to reach a VMAF target on
+/// that sequence).
 #[derive(
     Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize, Default,
 )]
@@ -27,12 +28,15 @@ pub enum RcMode {
     Abr2,
     /// Constant bitrate (VBV-constrained).
     Cbr,
+    /// CRF searched per sequence to reach a VMAF target.
+    TargetVmaf,
 }
 
 impl RcMode {
     /// Every mode, in the order reports show them.
-    pub const ALL: [RcMode; 6] = [
+    pub const ALL: [RcMode; 7] = [
         RcMode::Crf,
+        RcMode::TargetVmaf,
         RcMode::Qp,
         RcMode::CappedCrf,
         RcMode::Abr2,
@@ -49,6 +53,7 @@ impl RcMode {
             RcMode::Abr => "abr",
             RcMode::Abr2 => "abr2",
             RcMode::Cbr => "cbr",
+            RcMode::TargetVmaf => "target_vmaf",
         }
     }
 
@@ -74,7 +79,7 @@ impl fmt::Display for RcMode {
 
 /// A name that is not a rate-control mode.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("unknown rate-control mode `{0}` (crf, qp, capped_crf, abr, abr2, cbr)")]
+#[error("unknown rate-control mode `{0}` (crf, target_vmaf, qp, capped_crf, abr, abr2, cbr)")]
 pub struct UnknownRcMode(pub String);
 
 impl FromStr for RcMode {

@@ -6,7 +6,8 @@ use std::path::PathBuf;
 
 use anyhow::{anyhow, Context, Result};
 use clap::Args as ClapArgs;
-use rdbench_bench_suite::per_title::{build, job_toml, LadderRequest, RungChoice};
+use rdbench_bench_suite::per_title::{build, job_toml, LadderRequest, Reference, RungChoice};
+use rdbench_reports::charts::ladder::LadderChart;
 use rdbench_transcode::filter::ScaleAlgorithm;
 
 /// Build a per-title ladder.
@@ -53,6 +54,14 @@ pub struct Args {
     /// Write the transcode job of the rungs here (TOML); its outputs are named after the file.
     #[arg(long, value_name = "JOB.toml")]
     pub job: Option<PathBuf>,
+    /// The fixed ladder to measure the per-title ladder against: `hls` (built in), `none`, or a
+    /// templates file whose `[template.NAME]` tables are its rungs (each with `height` or
+    /// `width`, and `rc`).
+    #[arg(long, default_value = "hls", value_name = "hls|none|T.toml")]
+    pub reference: String,
+    /// Draw the chart (hull, every encode, rungs, reference) to this path's `.svg` and `.png`.
+    #[arg(long, value_name = "PATH")]
+    pub chart: Option<PathBuf>,
     /// Print JSON.
     #[arg(long)]
     pub json: bool,
@@ -75,6 +84,7 @@ pub fn run(args: Args) -> Result<()> {
         preset: args.preset.as_deref().map(super::preset_arg),
         params: args.params.clone(),
         heights: args.heights.clone(),
+        clamp_heights: false,
         crfs: args.crf.clone(),
         choice: match &args.bitrates {
             Some(b) => RungChoice::Bitrates(b.clone()),
@@ -87,6 +97,11 @@ pub fn run(args: Args) -> Result<()> {
         jobs: args.jobs,
         cache_dir: args.cache_dir.clone(),
         use_cache: !args.no_cache,
+        reference: match args.reference.as_str() {
+            "hls" => Reference::Hls,
+            "none" => Reference::None,
+            path => Reference::Templates(PathBuf::from(path)),
+        },
     };
     let report = build(&req)?;
     if let Some(path) = &args.job {
@@ -99,6 +114,21 @@ pub fn run(args: Args) -> Result<()> {
         std::fs::write(&tmp, text)
             .and_then(|_| std::fs::rename(&tmp, path))
             .with_context(|| format!("{}", path.display()))?;
+    }
+    if let Some(path) = &args.chart {
+        let dir = match path.parent() {
+            Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
+            _ => PathBuf::from("."),
+        };
+        let stem = path
+            .file_stem()
+            .map(|s| s.to_string_lossy().into_owned())
+            .ok_or_else(|| anyhow!("--chart: `{}` names no file", path.display()))?;
+        std::fs::create_dir_all(&dir)
+            .with_context(|| format!("--chart: creating {}", dir.display()))?;
+        let chart = LadderChart::of(&report, &display_name(&report.input));
+        rdbench_reports::charts::write(&chart, "Per-title ladder", &dir, &stem)
+            .with_context(|| "--chart".to_string())?;
     }
     if args.json {
         println!("{}", serde_json::to_string_pretty(&report)?);
@@ -130,8 +160,50 @@ pub fn run(args: Args) -> Result<()> {
                 .unwrap_or_default()
         );
     }
+    if let Some(r) = &report.reference {
+        println!("reference ladder ({}):", r.source);
+        for e in &r.rungs {
+            println!(
+                "  {:>12}  {}x{}  {:>9.1} kbit/s  vmaf {:6.2}",
+                e.name, e.width, e.height, e.kbps, e.vmaf
+            );
+        }
+        for s in &r.skipped {
+            println!("  left out: {s}");
+        }
+        for (what, bd) in [("hull", &r.bd_hull), ("rungs", &r.bd_rungs)] {
+            match bd.bd_rate_percent {
+                Some(v) => println!(
+                    "BD-rate (VMAF) of the per-title {what} against the reference: {v:+.2}%{}",
+                    if bd.warnings.is_empty() {
+                        String::new()
+                    } else {
+                        let w: Vec<&str> = bd.warnings.iter().map(|w| w.as_str()).collect();
+                        format!(" ({})", w.join(", "))
+                    }
+                ),
+                None => println!(
+                    "BD-rate (VMAF) of the per-title {what} against the reference: none ({})",
+                    bd.reason.as_deref().unwrap_or("undefined")
+                ),
+            }
+        }
+    }
     if let Some(p) = &args.job {
         println!("job: {}", p.display());
     }
+    if let Some(p) = &args.chart {
+        println!(
+            "chart: {} and {}",
+            p.with_extension("svg").display(),
+            p.with_extension("png").display()
+        );
+    }
     Ok(())
+}
+
+fn display_name(p: &std::path::Path) -> String {
+    p.file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default()
 }

@@ -8,6 +8,7 @@
 
 pub mod bd_rate;
 pub mod frames;
+pub mod ladder;
 pub mod raster_text;
 pub mod rate_control;
 pub mod rd_curves;
