@@ -305,15 +305,50 @@ pub(crate) fn num_s123(accum: [i64; 3], s: usize, w: usize, h: usize) -> f32 {
     out
 }
 
+/// Which of libvmaf's two scale-0 transforms of 8-bit pictures to follow.
+///
+/// libvmaf runs an AVX2 transform on 8-bit pictures whose width is a multiple of 8 when the CPU
+/// has AVX2, and its C transform otherwise. The two differ at the right edge: the AVX2 one does
+/// not mirror the last output column's fourth tap but reads one intermediate sample past the
+/// row, which is the first sample of the vertical high-pass row stored right after it (or, for
+/// widths of 16k + 8, the transform of the zeroed padding libvmaf's pictures carry, which also
+/// overwrites the first eight high-pass samples). That column feeds the coarser scales, so the
+/// scores differ. Everything else is the same integer arithmetic.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum DwtVariant {
+    /// libvmaf's C code (`adm_dwt2_8`), which runs without AVX2 (or with `cpumask` masking it).
+    C,
+    /// libvmaf's AVX2 code (`adm_dwt2_8_avx2`).
+    Avx2,
+}
+
+impl DwtVariant {
+    /// The transform libvmaf picks on this CPU (with an empty `cpumask`).
+    pub fn detect() -> Self {
+        #[cfg(target_arch = "x86_64")]
+        if std::arch::is_x86_feature_detected!("avx2") {
+            return DwtVariant::Avx2;
+        }
+        DwtVariant::C
+    }
+}
+
+/// What libvmaf's AVX2 transform of 8-bit pictures 16k + 8 wide stores for the zeroed padding
+/// past each row: the low-pass of zeros, centred, and the high-pass of zeros.
+const AVX2_PAD_LO: i16 = ((-LO_SUM * 128 + 128) >> 8) as i16;
+const AVX2_PAD_HI: i16 = 0;
+
 /// Reusable ADM state: the derived constants and work buffers.
 pub struct Adm {
     params: Params,
+    variant: DwtVariant,
 }
 
 impl std::fmt::Debug for Adm {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Adm")
             .field("gain_limit", &self.params.gain_limit)
+            .field("variant", &self.variant)
             .finish()
     }
 }
@@ -326,23 +361,31 @@ impl Default for Adm {
 
 impl Adm {
     /// A kernel with libvmaf's `adm_enhn_gain_limit` option set to `gain_limit` (libvmaf accepts
-    /// 1 to 100).
+    /// 1 to 100), following the transform libvmaf runs on this CPU ([`DwtVariant::detect`]).
     pub fn new(gain_limit: f64) -> Self {
+        Self::with_variant(gain_limit, DwtVariant::detect())
+    }
+
+    /// A kernel following libvmaf's `variant` of the 8-bit transform.
+    pub fn with_variant(gain_limit: f64, variant: DwtVariant) -> Self {
         Self {
             params: Params::new(gain_limit),
+            variant,
         }
     }
 
-    /// Whether a `w`×`h` picture can be scored (both at least [`MIN_SIZE`]).
+    /// Whether a `w`×`h` picture can be scored: both at least [`MIN_SIZE`], and the width not
+    /// 40 or 48, where libvmaf's AVX2 transform of 8-bit pictures lets bytes it never wrote into
+    /// the scores.
     pub fn supports(w: usize, h: usize) -> bool {
-        w >= MIN_SIZE && h >= MIN_SIZE
+        w >= MIN_SIZE && h >= MIN_SIZE && w != 40 && w != 48
     }
 
     fn check<T: crate::frame::Sample>(r: &Plane<'_, T>, d: &Plane<'_, T>) {
         let (w, h) = (r.width(), r.height());
         assert!(
             (w, h) == (d.width(), d.height()) && Self::supports(w, h),
-            "ADM needs two planes of one size, at least {MIN_SIZE}x{MIN_SIZE}"
+            "ADM needs two planes of one size that Adm::supports, not {w}x{h}"
         );
     }
 
@@ -353,7 +396,11 @@ impl Adm {
     /// [`Adm::supports`].
     pub fn scores(&mut self, reference: &Plane<'_, u8>, distorted: &Plane<'_, u8>) -> AdmScores {
         Self::check(reference, distorted);
-        reference::scores(&self.params, &reference::Input::U8(reference, distorted))
+        reference::scores(
+            &self.params,
+            &reference::Input::U8(reference, distorted),
+            self.variant == DwtVariant::Avx2,
+        )
     }
 
     /// ADM between two luma planes of `bpc`-bit video (9 to 16 bits) held in 16-bit words.
@@ -374,6 +421,7 @@ impl Adm {
         reference::scores(
             &self.params,
             &reference::Input::U16(reference, distorted, bpc as u32),
+            false,
         )
     }
 
@@ -443,12 +491,16 @@ pub(crate) mod reference {
         w: usize,
         h: usize,
         shift: u32,
+        avx2: bool,
     ) -> Bands<i16> {
+        // libvmaf's AVX2 transform of 8-bit pictures whose width is a multiple of 8 (see
+        // `DwtVariant::Avx2`): the last output column reads one sample past the row's end.
+        let avx2 = avx2 && shift == 8 && w % 8 == 0;
         let (wo, ho) = (w.div_ceil(2), h.div_ceil(2));
         let mut out = Bands::new(wo, ho);
         let add = 1i32 << (shift - 1);
-        let mut lo = vec![0i16; w];
-        let mut hi = vec![0i16; w];
+        let mut lo = vec![0i16; w + 1];
+        let mut hi = vec![0i16; w + 1];
         for i in 0..ho {
             let ty = taps(i, h);
             for j in 0..w {
@@ -465,8 +517,21 @@ pub(crate) mod reference {
                 }
                 hi[j] = (acc.wrapping_add(add) >> shift) as i16;
             }
+            if avx2 {
+                if w % 16 == 8 {
+                    hi[..8].fill(AVX2_PAD_LO);
+                    hi[w] = AVX2_PAD_HI;
+                } else {
+                    hi[w] = hi[w - 1];
+                }
+                lo[w] = hi[0];
+            }
             for j in 0..wo {
-                let tx = taps(j, w);
+                let tx = if avx2 && j == wo - 1 {
+                    [2 * j - 1, 2 * j, 2 * j + 1, 2 * j + 2]
+                } else {
+                    taps(j, w)
+                };
                 let f = |src: &[i16], c: &[i32; 4]| -> i16 {
                     let mut acc = 0i32;
                     for k in 0..4 {
@@ -888,19 +953,19 @@ pub(crate) mod reference {
     }
 
     /// The scores of one pair.
-    pub(crate) fn scores(p: &Params, input: &Input<'_, '_>) -> AdmScores {
+    pub(crate) fn scores(p: &Params, input: &Input<'_, '_>, avx2: bool) -> AdmScores {
         let (w, h, rf, ds) = match input {
             Input::U8(r, d) => {
                 let (w, h) = (r.width(), r.height());
                 let pr = |y: usize, x: usize| r.row(y)[x] as i32;
                 let pd = |y: usize, x: usize| d.row(y)[x] as i32;
-                (w, h, dwt_s0(&pr, w, h, 8), dwt_s0(&pd, w, h, 8))
+                (w, h, dwt_s0(&pr, w, h, 8, avx2), dwt_s0(&pd, w, h, 8, avx2))
             }
             Input::U16(r, d, bpc) => {
                 let (w, h) = (r.width(), r.height());
                 let pr = |y: usize, x: usize| r.row(y)[x] as i32;
                 let pd = |y: usize, x: usize| d.row(y)[x] as i32;
-                (w, h, dwt_s0(&pr, w, h, *bpc), dwt_s0(&pd, w, h, *bpc))
+                (w, h, dwt_s0(&pr, w, h, *bpc, false), dwt_s0(&pd, w, h, *bpc, false))
             }
         };
         let mut out = [ScaleNumDen::default(); 4];
@@ -981,14 +1046,20 @@ mod tests {
             (640, 360, 5, 8),
             (96, 64, 0, 6),
             (128, 72, 40, 7),
+            (56, 40, 7, 9),
+            (72, 50, 7, 10),
+            (88, 35, 7, 11),
+            (200, 100, 20, 12),
+            (248, 64, 9, 13),
+            (320, 180, 3, 14),
         ] {
             let (r, d) = pair8(w, h, noise, seed);
-            let want = libvmaf_adm(&r, &d, 255);
             let (rv, dv) = (r.view().unwrap(), d.view().unwrap());
-            let got = flat(&Adm::default().scores(rv.luma(), dv.luma()));
-            let avx = libvmaf_adm(&r, &d, 0);
-            eprintln!("{w}x{h}: C {want:?}\n   rd {got:?}\n avx2 {avx:?}");
-            assert_eq!(got, want, "{w}x{h}");
+            for (variant, mask) in [(DwtVariant::C, 255), (DwtVariant::Avx2, 0)] {
+                let want = libvmaf_adm(&r, &d, mask);
+                let got = flat(&Adm::with_variant(100.0, variant).scores(rv.luma(), dv.luma()));
+                assert_eq!(got, want, "{w}x{h} {variant:?}");
+            }
         }
     }
 }
