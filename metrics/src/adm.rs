@@ -7,7 +7,9 @@
 //! of libvmaf's integer pipeline, kept as the oracle of the fast kernel, is [`reference`].
 
 use crate::frame::Plane;
+use crate::simd;
 use crate::vif::LumaPair;
+use pulp::{Simd, WithSimd};
 
 /// libvmaf's default enhancement gain limit (`adm_enhn_gain_limit`); `vmaf_v0.6.1neg` uses 1.0.
 pub const DEFAULT_GAIN_LIMIT: f64 = 100.0;
@@ -67,6 +69,17 @@ fn quant_step(lambda: usize, theta: usize) -> f32 {
         / BASIS_AMPLITUDES[lambda][theta] as f64) as f32
 }
 
+/// The four taps of output `i` of a decimating pass over `n` samples (libvmaf's
+/// `dwt2_src_indices_filt`): `2i - 1 ..= 2i + 2`, reflected about 0 at the start (-1 is 1) and
+/// mirrored with the edge sample repeated at the end (n is n - 1).
+pub(crate) fn dwt_taps(i: usize, n: usize) -> [usize; 4] {
+    if i == 0 {
+        return [1, 0, 1, 2];
+    }
+    let m = |k: usize| if k >= n { 2 * n - k - 1 } else { k };
+    [m(2 * i - 1), m(2 * i), m(2 * i + 1), m(2 * i + 2)]
+}
+
 /// Scores of one frame pair.
 #[derive(Clone, Copy, Debug, Default, PartialEq)]
 pub struct AdmScores {
@@ -114,8 +127,6 @@ pub(crate) struct Params {
     pub(crate) i_rfactor0: [i32; 3],
     /// The same for scales 1 to 3 in Q32 (index 0 unused).
     pub(crate) i_rfactor: [[u32; 3]; 4],
-    /// 2^30 / i for i in -32768..=32768, at i + 32768 (libvmaf's `div_lookup`; entry 32768 is 0).
-    pub(crate) div_lookup: Vec<i32>,
 }
 
 impl Params {
@@ -138,19 +149,12 @@ impl Params {
         };
         let i_rfactor =
             std::array::from_fn(|s| rfactor[s].map(|r| (r as f64 * 2f64.powi(32)) as u32));
-        let mut div_lookup = vec![0i32; 65537];
-        for i in 1..=32768usize {
-            let recip = (1i32 << 30) / i as i32;
-            div_lookup[32768 + i] = recip;
-            div_lookup[32768 - i] = -recip;
-        }
         Self {
             gain_limit,
             cos_1deg_sq: (cos1 * cos1) as f32,
             rfactor,
             i_rfactor0,
             i_rfactor,
-            div_lookup,
         }
     }
 }
@@ -298,9 +302,8 @@ pub(crate) fn num_s123(accum: [i64; 3], s: usize, w: usize, h: usize) -> f32 {
     let final_shift = 2f64.powf(e as f64) as f32;
     let add = area_term(w, h);
     let mut out = 0f32;
-    for k in 0..3 {
-        let f = accum[k] as f32 / final_shift;
-        out += cbrt_f32(f) + add;
+    for a in accum {
+        out += cbrt_f32(a as f32 / final_shift) + add;
     }
     out
 }
@@ -342,6 +345,7 @@ const AVX2_PAD_HI: i16 = 0;
 pub struct Adm {
     params: Params,
     variant: DwtVariant,
+    work: Work,
 }
 
 impl std::fmt::Debug for Adm {
@@ -371,6 +375,7 @@ impl Adm {
         Self {
             params: Params::new(gain_limit),
             variant,
+            work: Work::default(),
         }
     }
 
@@ -396,11 +401,7 @@ impl Adm {
     /// [`Adm::supports`].
     pub fn scores(&mut self, reference: &Plane<'_, u8>, distorted: &Plane<'_, u8>) -> AdmScores {
         Self::check(reference, distorted);
-        reference::scores(
-            &self.params,
-            &reference::Input::U8(reference, distorted),
-            self.variant == DwtVariant::Avx2,
-        )
+        self.run(Source::U8(reference, distorted))
     }
 
     /// ADM between two luma planes of `bpc`-bit video (9 to 16 bits) held in 16-bit words.
@@ -418,11 +419,22 @@ impl Adm {
             (9..=16).contains(&bpc),
             "high-bit-depth ADM needs 9 to 16 bits, not {bpc}"
         );
-        reference::scores(
-            &self.params,
-            &reference::Input::U16(reference, distorted, bpc as u32),
-            false,
-        )
+        self.run(Source::U16(reference, distorted, bpc as u32))
+    }
+
+    fn run(&mut self, source: Source<'_, '_>) -> AdmScores {
+        let (w, h) = match source {
+            Source::U8(r, _) => (r.width(), r.height()),
+            Source::U16(r, _, _) => (r.width(), r.height()),
+            Source::Low => unreachable!("a frame starts from pictures"),
+        };
+        let scales = simd::dispatch(Run {
+            params: &self.params,
+            work: &mut self.work,
+            source,
+            avx2: self.variant == DwtVariant::Avx2,
+        });
+        combine(&scales, w, h)
     }
 
     /// [`Adm::scores`] or [`Adm::scores_hbd`], as the pair is.
@@ -434,26 +446,715 @@ impl Adm {
     }
 }
 
+/// The work buffers of the fast kernel, kept between frames.
+#[derive(Default)]
+struct Work {
+    /// Vertical pass outputs (low-pass, high-pass) of the reference (0) and distorted (1)
+    /// pictures for one band row: sample `x` at `x + 1`, with the mirrored samples at both ends.
+    vlo: [Vec<i32>; 2],
+    vhi: [Vec<i32>; 2],
+    /// One band row of (h, v, d) coefficients, reference and distorted.
+    band: [[Vec<i32>; 3]; 2],
+    /// The low band of scales 0 to 2 (the next scale's input), reference and distorted.
+    low: [[Vec<i32>; 2]; 3],
+    /// The restored part of the last two rows (by row parity), (h, v, d).
+    rest: [[Vec<i32>; 3]; 2],
+    /// The masking threshold's centre terms minus the filter sum, last two rows.
+    centre: [Vec<i32>; 2],
+    /// The additive part of the current row, (h, v, d).
+    add: [Vec<i32>; 3],
+    /// The masking filter summed over the orientations for the current row, `x` at `x + 1`.
+    filt: Vec<i32>,
+    /// Horizontal 3-sums of `filt`, last three rows (by row modulo 3).
+    hsum: [Vec<i32>; 3],
+}
+
+fn fit(v: &mut Vec<i32>, n: usize) {
+    v.clear();
+    v.resize(n, 0);
+}
+
+/// The source rows of one scale: the pictures at scale 0, the previous low band below.
+#[derive(Clone, Copy)]
+enum Source<'a, 'b> {
+    U8(&'a Plane<'b, u8>, &'a Plane<'b, u8>),
+    U16(&'a Plane<'b, u16>, &'a Plane<'b, u16>, u32),
+    Low,
+}
+
+/// Scale 0's vertical pass over one row: the four tap rows of `bits`-bit samples, centred and
+/// rounded to 16 bits as libvmaf stores them.
+#[inline(always)]
+fn vert0<T: Copy + Into<i32>>(rows: [&[T]; 4], bits: u32, lo: &mut [i32], hi: Option<&mut [i32]>) {
+    let n = lo.len();
+    let [r0, r1, r2, r3] = rows.map(|r| &r[..n]);
+    let add = 1i32 << (bits - 1);
+    let bias = add.wrapping_sub(LO_SUM.wrapping_mul(add));
+    for x in 0..n {
+        let s = [r0[x].into(), r1[x].into(), r2[x].into(), r3[x].into()];
+        let acc = LO[0]
+            .wrapping_mul(s[0])
+            .wrapping_add(LO[1].wrapping_mul(s[1]))
+            .wrapping_add(LO[2].wrapping_mul(s[2]))
+            .wrapping_add(LO[3].wrapping_mul(s[3]));
+        lo[x] = (acc.wrapping_add(bias) >> bits) as i16 as i32;
+    }
+    if let Some(hi) = hi {
+        let hi = &mut hi[..n];
+        for x in 0..n {
+            let s = [r0[x].into(), r1[x].into(), r2[x].into(), r3[x].into()];
+            let acc = HI[0]
+                .wrapping_mul(s[0])
+                .wrapping_add(HI[1].wrapping_mul(s[1]))
+                .wrapping_add(HI[2].wrapping_mul(s[2]))
+                .wrapping_add(HI[3].wrapping_mul(s[3]));
+            hi[x] = (acc.wrapping_add(add) >> bits) as i16 as i32;
+        }
+    }
+}
+
+/// The vertical pass of scales 1 to 3 over one row, in 64 bits, rounded by `round` and shifted
+/// by `shift`, stored in 32 bits as libvmaf does.
+#[inline(always)]
+fn vert123(rows: [&[i32]; 4], round: i64, shift: u32, lo: &mut [i32], hi: Option<&mut [i32]>) {
+    let n = lo.len();
+    let [r0, r1, r2, r3] = rows.map(|r| &r[..n]);
+    let f = |c: &[i32; 4], x: usize| -> i32 {
+        let acc = c[0] as i64 * r0[x] as i64
+            + c[1] as i64 * r1[x] as i64
+            + c[2] as i64 * r2[x] as i64
+            + c[3] as i64 * r3[x] as i64;
+        ((acc + round) >> shift) as i32
+    };
+    for (x, o) in lo.iter_mut().enumerate() {
+        *o = f(&LO, x);
+    }
+    if let Some(hi) = hi {
+        for (x, o) in hi[..n].iter_mut().enumerate() {
+            *o = f(&HI, x);
+        }
+    }
+}
+
+/// Scale 0's horizontal pass: outputs `j0..j0 + out.len()` of the padded row `buf`, rounded to
+/// 16 bits.
+#[inline(always)]
+fn horiz0(buf: &[i32], c: &[i32; 4], out: &mut [i32], j0: usize) {
+    let n = out.len();
+    let b = &buf[2 * j0..2 * (j0 + n) + 2];
+    for (jj, o) in out.iter_mut().enumerate() {
+        let acc =
+            c[0] * b[2 * jj] + c[1] * b[2 * jj + 1] + c[2] * b[2 * jj + 2] + c[3] * b[2 * jj + 3];
+        *o = ((acc + 32768) >> 16) as i16 as i32;
+    }
+}
+
+/// The horizontal pass of scales 1 to 3, in 64 bits.
+#[inline(always)]
+fn horiz123(buf: &[i32], c: &[i32; 4], round: i64, shift: u32, out: &mut [i32], j0: usize) {
+    let n = out.len();
+    let b = &buf[2 * j0..2 * (j0 + n) + 2];
+    for (jj, o) in out.iter_mut().enumerate() {
+        let acc = c[0] as i64 * b[2 * jj] as i64
+            + c[1] as i64 * b[2 * jj + 1] as i64
+            + c[2] as i64 * b[2 * jj + 2] as i64
+            + c[3] as i64 * b[2 * jj + 3] as i64;
+        *o = ((acc + round) >> shift) as i32;
+    }
+}
+
+/// libvmaf's angle test on values already converted to `f32` (then widened): the dot product
+/// and the two squared magnitudes. The divisions by 4096 libvmaf applies scale both sides by
+/// 2^-24 exactly, so they are left out.
+#[inline(always)]
+fn angle_ok(cos_sq: f64, dot: f64, omag: f64, tmag: f64) -> bool {
+    dot >= 0.0 && dot * dot >= cos_sq * omag * tmag
+}
+
+/// The restored coefficient after libvmaf's enhancement limit, from the exact `rst` (as `f64`),
+/// the gain `k`, both coefficients and the angle test.
+#[inline(always)]
+fn limited(rst: f64, k: f64, o: f64, t: f64, angle: bool, gain: f64) -> f64 {
+    let x = rst * gain;
+    let lo = if x < t { x } else { t };
+    let hi = if x > t { x } else { t };
+    let on = angle && k > 0.0;
+    if on && o > 0.0 {
+        lo
+    } else if on && o < 0.0 {
+        hi
+    } else {
+        rst
+    }
+}
+
+/// Scale 0's decoupling of one row segment: reference bands `o`, distorted `t` (h, v, d), into
+/// the restored `r` and additive `a` parts. Everything is exact in `f64`: the reciprocal
+/// 2^30 / |o| truncates correctly from a rounded quotient (its fraction, when not zero, is at
+/// least 2^-15, far above the rounding error), and no product exceeds 2^53.
+#[inline(always)]
+fn decouple0(
+    p: &Params,
+    o: [&[i32]; 3],
+    t: [&[i32]; 3],
+    r: &mut [&mut [i32]; 3],
+    a: &mut [&mut [i32]; 3],
+) {
+    let n = o[0].len();
+    let cos_sq = p.cos_1deg_sq as f64;
+    let gain = p.gain_limit;
+    let [oh, ov, od] = o.map(|x| &x[..n]);
+    let [th, tv, td] = t.map(|x| &x[..n]);
+    for x in 0..n {
+        let (ohf, ovf, thf, tvf) = (oh[x] as f64, ov[x] as f64, th[x] as f64, tv[x] as f64);
+        let dot = (ohf * thf + ovf * tvf) as f32 as f64;
+        let omag = (ohf * ohf + ovf * ovf) as f32 as f64;
+        let tmag = (thf * thf + tvf * tvf) as f32 as f64;
+        let angle = angle_ok(cos_sq, dot, omag, tmag);
+        let ob = [ohf, ovf, od[x] as f64];
+        let tb = [thf, tvf, td[x] as f64];
+        for k in 0..3 {
+            let (of, tf) = (ob[k], tb[k]);
+            let recip = (1073741824.0 / of.abs()).floor().copysign(of);
+            let tmp = ((recip * tf + 16384.0) * (1.0 / 32768.0)).floor();
+            let kk = if of == 0.0 {
+                32768.0
+            } else {
+                tmp.clamp(0.0, 32768.0)
+            };
+            let rst = ((kk * of + 16384.0) * (1.0 / 32768.0)).floor();
+            let rst = limited(rst, kk, of, tf, angle, gain) as i32 as i16;
+            r[k][x] = rst as i32;
+            a[k][x] = (tb[k] as i32 as i16).wrapping_sub(rst) as i32;
+        }
+    }
+}
+
+/// The decoupling of scales 1 to 3 (32-bit coefficients).
+#[inline(always)]
+fn decouple123(
+    p: &Params,
+    o: [&[i32]; 3],
+    t: [&[i32]; 3],
+    r: &mut [&mut [i32]; 3],
+    a: &mut [&mut [i32]; 3],
+) {
+    let n = o[0].len();
+    let cos_sq = p.cos_1deg_sq as f64;
+    let gain = p.gain_limit;
+    let [oh, ov, od] = o.map(|x| &x[..n]);
+    let [th, tv, td] = t.map(|x| &x[..n]);
+    for x in 0..n {
+        let (ohi, ovi, thi, tvi) = (oh[x] as i64, ov[x] as i64, th[x] as i64, tv[x] as i64);
+        let dot = (ohi * thi).wrapping_add(ovi * tvi) as f32 as f64;
+        let omag = (ohi * ohi).wrapping_add(ovi * ovi) as f32 as f64;
+        let tmag = (thi * thi).wrapping_add(tvi * tvi) as f32 as f64;
+        let angle = angle_ok(cos_sq, dot, omag, tmag);
+        let ob = [oh[x], ov[x], od[x]];
+        let tb = [th[x], tv[x], td[x]];
+        for k in 0..3 {
+            let (oi, ti) = (ob[k], tb[k]);
+            let abs = oi.unsigned_abs();
+            let sh = (17 - abs.leading_zeros() as i32).max(0) as u32;
+            let msb = if abs < 32768 {
+                abs
+            } else {
+                (abs + (1 << (sh - 1))) >> sh
+            };
+            let sh = if abs < 32768 { 0 } else { sh };
+            // (A zero coefficient's quotient is never used.)
+            let recip = (1073741824.0 / msb.max(1) as f64).floor() as i64;
+            let st = if oi < 0 { -(ti as i64) } else { ti as i64 };
+            let num = recip * st + (1i64 << (14 + sh));
+            let tmp = if num < 0 {
+                0
+            } else {
+                (num >> (15 + sh)).min(32768)
+            };
+            let kk = if oi == 0 { 32768 } else { tmp };
+            let (kf, of, tf) = (kk as f64, oi as f64, ti as f64);
+            let rst = ((kf * of + 16384.0) * (1.0 / 32768.0)).floor();
+            let rst = limited(rst, kf, of, tf, angle, gain) as i32;
+            r[k][x] = rst;
+            a[k][x] = ti.wrapping_sub(rst);
+        }
+    }
+}
+
+/// Scale 0's CSF of one row segment: the masking filter summed over the orientations (`f`) and
+/// the threshold's centre terms minus that sum (`c`).
+#[inline(always)]
+fn csf0(p: &Params, a: [&[i32]; 3], f: &mut [i32], c: &mut [i32]) {
+    const SHIFT: [u32; 3] = [15, 15, 17];
+    const ROUND: [i32; 3] = [16384, 16384, 65535];
+    let n = f.len();
+    let a = a.map(|x| &x[..n]);
+    let c = &mut c[..n];
+    let rf = p.i_rfactor0;
+    for x in 0..n {
+        let mut fs = 0i32;
+        let mut cs = 0i32;
+        for k in 0..3 {
+            let v = ((rf[k] * a[k][x] + ROUND[k]) >> SHIFT[k]) as i16 as i32;
+            fs += ((ONE_BY_30 * v.abs() + 2048) >> 12) as i16 as i32;
+            cs += ((ONE_BY_15 * v.abs() + 2048) >> 12) as i16 as i32;
+        }
+        f[x] = fs;
+        c[x] = cs - fs;
+    }
+}
+
+/// The CSF of scales 1 to 3.
+#[inline(always)]
+fn csf123(p: &Params, s: usize, a: [&[i32]; 3], f: &mut [i32], c: &mut [i32]) {
+    let n = f.len();
+    let a = a.map(|x| &x[..n]);
+    let c = &mut c[..n];
+    let rf = p.i_rfactor[s].map(|r| r as i64);
+    for x in 0..n {
+        let mut fs = 0i32;
+        let mut cs = 0i32;
+        for k in 0..3 {
+            let v = ((rf[k] * a[k][x] as i64 + (1 << 27)) >> 28) as i32;
+            let m = (v as i64).abs();
+            fs = fs.wrapping_add(((I4_ONE_BY_30 * m - (1i64 << 31)) >> 32) as i32);
+            cs = cs.wrapping_add(((I4_ONE_BY_15 * m - (1i64 << 31)) >> 32) as i32);
+        }
+        f[x] = fs;
+        c[x] = cs.wrapping_sub(fs);
+    }
+}
+
+/// Scale 0's denominator sums of one row segment of reference bands.
+#[inline(always)]
+fn den0(o: [&[i32]; 3]) -> [u64; 3] {
+    o.map(|b| {
+        b.iter()
+            .map(|&v| {
+                let x = v.unsigned_abs() as u16 as u64;
+                x * x * x
+            })
+            .sum()
+    })
+}
+
+/// The denominator sums of scales 1 to 3 for one row segment.
+#[inline(always)]
+fn den123(o: [&[i32]; 3], sq: u32, add_cub: u64, shift_cub: u32) -> [u64; 3] {
+    o.map(|b| {
+        b.iter().fold(0u64, |acc, &v| {
+            let x = v.unsigned_abs() as u64;
+            let v = ((((x * x) + (1u64 << sq)) >> sq).wrapping_mul(x) + add_cub) >> shift_cub;
+            acc.wrapping_add(v)
+        })
+    })
+}
+
+/// Scale 0's contrast-masked sums of one row segment: restored parts `r`, the three rows of
+/// horizontal 3-sums around it and the centre terms.
+#[inline(always)]
+fn cm0(
+    p: &Params,
+    r: [&[i32]; 3],
+    up: &[i32],
+    mid: &[i32],
+    down: &[i32],
+    centre: &[i32],
+    shift_cub: [u32; 3],
+) -> [i64; 3] {
+    const SHIFT_SQ: [u32; 3] = [29, 29, 30];
+    const SHIFT_SUB: [u32; 3] = [10, 10, 12];
+    let n = centre.len();
+    let (up, mid, down) = (&up[..n], &mid[..n], &down[..n]);
+    let rf = p.i_rfactor0;
+    let add_cub = shift_cub.map(|s| half_of(s) as i64);
+    let mut out = [0i64; 3];
+    for k in 0..3 {
+        let rk = &r[k][..n];
+        let mut acc = 0i64;
+        for x in 0..n {
+            let thr = up[x]
+                .wrapping_add(mid[x])
+                .wrapping_add(down[x])
+                .wrapping_add(centre[x]);
+            let v = (rk[x] * rf[k])
+                .abs()
+                .wrapping_sub(thr.wrapping_shl(SHIFT_SUB[k]))
+                .max(0);
+            let sq = SHIFT_SQ[k];
+            let v_sq = ((v as i64 * v as i64 + (1i64 << (sq - 1))) >> sq) as i32;
+            acc += (v_sq as i64 * v as i64 + add_cub[k]) >> shift_cub[k];
+        }
+        out[k] = acc;
+    }
+    out
+}
+
+/// The contrast-masked sums of scales 1 to 3 for one row segment.
+#[inline(always)]
+#[allow(clippy::too_many_arguments)]
+fn cm123(
+    p: &Params,
+    s: usize,
+    r: [&[i32]; 3],
+    up: &[i32],
+    mid: &[i32],
+    down: &[i32],
+    centre: &[i32],
+    shift_cub: u32,
+) -> [i64; 3] {
+    let n = centre.len();
+    let (up, mid, down) = (&up[..n], &mid[..n], &down[..n]);
+    let add_cub = half_of(shift_cub) as i64;
+    let mut out = [0i64; 3];
+    for k in 0..3 {
+        let rf = p.i_rfactor[s][k] as i64;
+        let rk = &r[k][..n];
+        let mut acc = 0i64;
+        for x in 0..n {
+            let thr = up[x]
+                .wrapping_add(mid[x])
+                .wrapping_add(down[x])
+                .wrapping_add(centre[x]);
+            let v = ((rk[x] as i64 * rf + (1 << 27)) >> 28) as i32;
+            let v = v.wrapping_abs().wrapping_sub(thr).max(0);
+            let v_sq = ((v as i64 * v as i64 + (1i64 << 29)) >> 30) as i32;
+            acc += (v_sq as i64 * v as i64 + add_cub) >> shift_cub;
+        }
+        out[k] = acc;
+    }
+    out
+}
+
+/// One frame through the fast kernel, dispatched to the widest instruction set.
+struct Run<'a, 'b> {
+    params: &'a Params,
+    work: &'a mut Work,
+    source: Source<'a, 'b>,
+    avx2: bool,
+}
+
+impl WithSimd for Run<'_, '_> {
+    type Output = [ScaleNumDen; 4];
+
+    #[inline(always)]
+    fn with_simd<S: Simd>(self, _simd: S) -> [ScaleNumDen; 4] {
+        let Run {
+            params,
+            work,
+            source,
+            avx2,
+        } = self;
+        let (mut w, mut h) = match source {
+            Source::U8(r, _) => (r.width(), r.height()),
+            Source::U16(r, _, _) => (r.width(), r.height()),
+            Source::Low => unreachable!("scale 0 reads a picture"),
+        };
+        let mut out = [ScaleNumDen::default(); 4];
+        for (s, o) in out.iter_mut().enumerate() {
+            let src = if s == 0 { source } else { Source::Low };
+            *o = scale(params, work, s, src, w, h, avx2);
+            (w, h) = (w.div_ceil(2), h.div_ceil(2));
+        }
+        out
+    }
+}
+
+/// One scale of a `w`×`h` input, streamed band row by band row.
+#[inline(always)]
+fn scale(
+    p: &Params,
+    work: &mut Work,
+    s: usize,
+    src: Source<'_, '_>,
+    w: usize,
+    h: usize,
+    avx2: bool,
+) -> ScaleNumDen {
+    const ROUND_V: [i64; 3] = [0, 32768, 32768];
+    const SHIFT_V: [u32; 3] = [0, 16, 16];
+    const ROUND_H: [i64; 3] = [16384, 32768, 16384];
+    const SHIFT_H: [u32; 3] = [15, 16, 15];
+    let (ws, hs) = (w.div_ceil(2), h.div_ceil(2));
+    let (el, er) = ext_range(ws);
+    let (et, eb) = ext_range(hs);
+    let (pl, pr) = pool_range(ws);
+    let (pt, pb) = pool_range(hs);
+    let quirk = avx2 && matches!(src, Source::U8(..)) && w % 8 == 0;
+    let keep_low = s < 3;
+
+    for v in work.vlo.iter_mut().chain(work.vhi.iter_mut()) {
+        fit(v, w + 3);
+    }
+    for v in work.band.iter_mut().flatten() {
+        fit(v, ws);
+    }
+    // The previous scale's low band is this scale's input.
+    let input = if s == 0 {
+        Default::default()
+    } else {
+        std::mem::take(&mut work.low[s - 1])
+    };
+    let mut low = if keep_low {
+        std::mem::take(&mut work.low[s])
+    } else {
+        Default::default()
+    };
+    for v in low.iter_mut().filter(|_| keep_low) {
+        // Every sample is written below; only the length matters.
+        v.resize(ws * hs, 0);
+    }
+    for v in work.rest.iter_mut().flatten().chain(work.add.iter_mut()) {
+        fit(v, ws);
+    }
+    for v in work.centre.iter_mut().chain(work.hsum.iter_mut()) {
+        fit(v, ws);
+    }
+    fit(&mut work.filt, ws + 2);
+
+    let (den_sq, den_add_cub, den_shift_cub, den_add_rows, den_shift_rows) = if s == 0 {
+        let sh = den0_shift((pb - pt) * (pr - pl));
+        (0, 0, 0, if sh > 0 { 1u64 << (sh - 1) } else { 0 }, sh)
+    } else {
+        const SHIFT_SQ: [u32; 3] = [31, 30, 31];
+        let (sc, sr) = den123_shifts(ws, hs);
+        (
+            SHIFT_SQ[s - 1],
+            half_of(sc) as u64,
+            sc,
+            half_of(sr) as u64,
+            sr,
+        )
+    };
+    let (cm_shift_cub, cm_shift_rows) = if s == 0 {
+        let (hv, d, rows) = num0_shifts(ws, hs);
+        ([hv, hv, d], rows)
+    } else {
+        let (c, rows) = num123_shifts(ws, hs);
+        ([c; 3], rows)
+    };
+    let cm_add_rows = half_of(cm_shift_rows) as i64;
+    let mut den_acc = [0u64; 3];
+    let mut num_acc = [0i64; 3];
+
+    for i in 0..hs {
+        let ty = dwt_taps(i, h);
+        let in_ext = (et..eb).contains(&i);
+        for plane in 0..2 {
+            let lo = &mut work.vlo[plane];
+            let hi = &mut work.vhi[plane];
+            // libvmaf's AVX2 transform: the low-pass row's sample x = w (the last column's
+            // fourth tap) is read from where the high-pass row starts.
+            let mut past_end = None;
+            match src {
+                Source::U8(r, d) => {
+                    let pic = if plane == 0 { r } else { d };
+                    let rows = ty.map(|y| pic.row(y));
+                    vert0(
+                        rows,
+                        8,
+                        &mut lo[1..w + 1],
+                        in_ext.then(|| &mut hi[1..w + 1]),
+                    );
+                    if quirk {
+                        past_end = Some(if w % 16 == 8 {
+                            AVX2_PAD_LO as i32
+                        } else if in_ext {
+                            hi[1]
+                        } else {
+                            let mut h0 = [0i32];
+                            vert0(rows.map(|r| &r[..1]), 8, &mut [0i32], Some(&mut h0));
+                            h0[0]
+                        });
+                    }
+                }
+                Source::U16(r, d, bpc) => {
+                    let pic = if plane == 0 { r } else { d };
+                    let rows = ty.map(|y| pic.row(y));
+                    vert0(
+                        rows,
+                        bpc,
+                        &mut lo[1..w + 1],
+                        in_ext.then(|| &mut hi[1..w + 1]),
+                    );
+                }
+                Source::Low => {
+                    let pic = &input[plane];
+                    let rows = ty.map(|y| &pic[y * w..y * w + w]);
+                    let (rd, sh) = (ROUND_V[s - 1], SHIFT_V[s - 1]);
+                    vert123(
+                        rows,
+                        rd,
+                        sh,
+                        &mut lo[1..w + 1],
+                        in_ext.then(|| &mut hi[1..w + 1]),
+                    );
+                }
+            }
+            // Mirrored samples: x = -1 is x = 1; x = w, w + 1 are x = w - 1, w - 2.
+            let pad = |v: &mut Vec<i32>| {
+                v[0] = v[2];
+                v[w + 1] = v[w];
+                v[w + 2] = v[w - 1];
+            };
+            pad(lo);
+            if in_ext {
+                if quirk && w % 16 == 8 {
+                    // The padding's transform also overwrites the first eight high-pass
+                    // samples, and stands past the high-pass row's end.
+                    hi[1..9].fill(AVX2_PAD_LO as i32);
+                    pad(hi);
+                    hi[w + 1] = AVX2_PAD_HI as i32;
+                } else {
+                    pad(hi);
+                }
+            }
+            if let Some(v) = past_end {
+                lo[w + 1] = v;
+            }
+            if keep_low {
+                let row = &mut low[plane][i * ws..i * ws + ws];
+                if s == 0 {
+                    horiz0(lo, &LO, row, 0);
+                } else {
+                    horiz123(lo, &LO, ROUND_H[s - 1], SHIFT_H[s - 1], row, 0);
+                }
+            }
+            if in_ext {
+                let [bh, bv, bd] = &mut work.band[plane];
+                let (bh, bv, bd) = (&mut bh[el..er], &mut bv[el..er], &mut bd[el..er]);
+                if s == 0 {
+                    horiz0(lo, &HI, bv, el);
+                    horiz0(hi, &LO, bh, el);
+                    horiz0(hi, &HI, bd, el);
+                } else {
+                    let (rd, sh) = (ROUND_H[s - 1], SHIFT_H[s - 1]);
+                    horiz123(lo, &HI, rd, sh, bv, el);
+                    horiz123(hi, &LO, rd, sh, bh, el);
+                    horiz123(hi, &HI, rd, sh, bd, el);
+                }
+            }
+        }
+        if in_ext {
+            let [o, t] = &work.band;
+            let o3 = [&o[0][..], &o[1][..], &o[2][..]];
+            let t3 = [&t[0][..], &t[1][..], &t[2][..]];
+            if (pt..pb).contains(&i) {
+                let seg = o3.map(|b| &b[pl..pr]);
+                let d = if s == 0 {
+                    den0(seg)
+                } else {
+                    den123(seg, den_sq, den_add_cub, den_shift_cub)
+                };
+                for k in 0..3 {
+                    den_acc[k] = den_acc[k]
+                        .wrapping_add((d[k].wrapping_add(den_add_rows)) >> den_shift_rows);
+                }
+            }
+            let [rh, rv, rd] = &mut work.rest[i % 2];
+            let mut r3 = [&mut rh[el..er], &mut rv[el..er], &mut rd[el..er]];
+            let [ah, av, ad] = &mut work.add;
+            let mut a3 = [&mut ah[el..er], &mut av[el..er], &mut ad[el..er]];
+            let (os, ts) = (o3.map(|b| &b[el..er]), t3.map(|b| &b[el..er]));
+            if s == 0 {
+                decouple0(p, os, ts, &mut r3, &mut a3);
+            } else {
+                decouple123(p, os, ts, &mut r3, &mut a3);
+            }
+            let a3 = [&a3[0][..], &a3[1][..], &a3[2][..]];
+            let f = &mut work.filt[el + 1..er + 1];
+            let c = &mut work.centre[i % 2][el..er];
+            if s == 0 {
+                csf0(p, a3, f, c);
+            } else {
+                csf123(p, s, a3, f, c);
+            }
+            // Mirrored columns of the masking filter: x = -1 is x = 1, x = ws is x = ws - 1.
+            let f = &mut work.filt;
+            if el == 0 {
+                f[0] = f[2];
+            }
+            if er == ws {
+                f[ws + 1] = f[ws];
+            }
+            let hrow = &mut work.hsum[i % 3][pl..pr];
+            for (x, o) in hrow.iter_mut().enumerate() {
+                let x = pl + x;
+                *o = f[x].wrapping_add(f[x + 1]).wrapping_add(f[x + 2]);
+            }
+        }
+        // The contrast masking of row c needs the 3-sums of rows c - 1 and c + 1 (mirrored:
+        // -1 is 1, hs is hs - 1).
+        let mut cm_row = |c: usize| {
+            if !(pt..pb).contains(&c) {
+                return;
+            }
+            let up = if c == 0 { 1 } else { c - 1 };
+            let down = if c + 1 == hs { hs - 1 } else { c + 1 };
+            let rest = &work.rest[c % 2];
+            let r3 = [&rest[0][pl..pr], &rest[1][pl..pr], &rest[2][pl..pr]];
+            let (u, m, d) = (
+                &work.hsum[up % 3][pl..pr],
+                &work.hsum[c % 3][pl..pr],
+                &work.hsum[down % 3][pl..pr],
+            );
+            let centre = &work.centre[c % 2][pl..pr];
+            let sums = if s == 0 {
+                cm0(p, r3, u, m, d, centre, cm_shift_cub)
+            } else {
+                cm123(p, s, r3, u, m, d, centre, cm_shift_cub[0])
+            };
+            for k in 0..3 {
+                num_acc[k] += (sums[k] + cm_add_rows) >> cm_shift_rows;
+            }
+        };
+        if i >= 1 {
+            cm_row(i - 1);
+        }
+        if i + 1 == hs {
+            cm_row(i);
+        }
+    }
+    if s > 0 {
+        work.low[s - 1] = input;
+    }
+    if keep_low {
+        work.low[s] = low;
+    }
+    if s == 0 {
+        ScaleNumDen {
+            num: num_s0(num_acc, ws, hs),
+            den: den_s0(den_acc, p, ws, hs),
+        }
+    } else {
+        ScaleNumDen {
+            num: num_s123(num_acc, s, ws, hs),
+            den: den_s123(den_acc, s, p, ws, hs),
+        }
+    }
+}
+
 /// A plain port of libvmaf's integer ADM: whole-picture buffers, one pass per step, the same
 /// integer operations in the same order. The oracle of the fast kernel.
+#[cfg(test)]
 pub(crate) mod reference {
     use super::*;
+
+    /// 2^30 / i for i in -32768..=32768, at i + 32768 (libvmaf's `div_lookup`; entry 32768 is 0).
+    fn div_lookup() -> Vec<i32> {
+        let mut t = vec![0i32; 65537];
+        for i in 1..=32768usize {
+            let recip = (1i32 << 30) / i as i32;
+            t[32768 + i] = recip;
+            t[32768 - i] = -recip;
+        }
+        t
+    }
 
     /// The two pictures of a pair: 8-bit, or `bpc`-bit in 16-bit words.
     pub(crate) enum Input<'a, 'b> {
         U8(&'a Plane<'b, u8>, &'a Plane<'b, u8>),
         U16(&'a Plane<'b, u16>, &'a Plane<'b, u16>, u32),
-    }
-
-    /// The four taps of output `i` of a decimating pass over `n` samples (libvmaf's
-    /// `dwt2_src_indices_filt`): `2i - 1 ..= 2i + 2`, reflected about 0 at the start and
-    /// mirrored with the edge sample repeated at the end.
-    pub(crate) fn taps(i: usize, n: usize) -> [usize; 4] {
-        if i == 0 {
-            return [1, 0, 1, 2];
-        }
-        let m = |k: usize| if k >= n { 2 * n - k - 1 } else { k };
-        [m(2 * i - 1), m(2 * i), m(2 * i + 1), m(2 * i + 2)]
     }
 
     /// One scale's four sub-bands, row-major, `w`×`h`.
@@ -502,7 +1203,7 @@ pub(crate) mod reference {
         let mut lo = vec![0i16; w + 1];
         let mut hi = vec![0i16; w + 1];
         for i in 0..ho {
-            let ty = taps(i, h);
+            let ty = dwt_taps(i, h);
             for j in 0..w {
                 let s = ty.map(|y| px(y, j));
                 let mut acc = 0i32;
@@ -530,7 +1231,7 @@ pub(crate) mod reference {
                 let tx = if avx2 && j == wo - 1 {
                     [2 * j - 1, 2 * j, 2 * j + 1, 2 * j + 2]
                 } else {
-                    taps(j, w)
+                    dwt_taps(j, w)
                 };
                 let f = |src: &[i16], c: &[i32; 4]| -> i16 {
                     let mut acc = 0i32;
@@ -567,7 +1268,7 @@ pub(crate) mod reference {
         let mut lo = vec![0i32; w];
         let mut hi = vec![0i32; w];
         for i in 0..ho {
-            let ty = taps(i, h);
+            let ty = dwt_taps(i, h);
             for j in 0..w {
                 let s = ty.map(|y| src[y * w + j] as i64);
                 let mut acc = 0i64;
@@ -582,7 +1283,7 @@ pub(crate) mod reference {
                 hi[j] = ((acc + rv) >> sv) as i32;
             }
             for j in 0..wo {
-                let tx = taps(j, w);
+                let tx = dwt_taps(j, w);
                 let f = |src: &[i32], c: &[i32; 4]| -> i32 {
                     let mut acc = 0i64;
                     for k in 0..4 {
@@ -649,6 +1350,7 @@ pub(crate) mod reference {
 
     /// Scale 0's decoupling (`adm_decouple`) over the extended pooling window.
     pub(crate) fn decouple_s0(p: &Params, rf: &Bands<i16>, ds: &Bands<i16>) -> Decoupled<i16> {
+        let div = div_lookup();
         let (w, h) = (rf.w, rf.h);
         let mut out = Decoupled {
             r: std::array::from_fn(|_| vec![0i16; w * h]),
@@ -667,7 +1369,7 @@ pub(crate) mod reference {
                     let tmp = if ov == 0 {
                         32768
                     } else {
-                        (p.div_lookup[(ov + 32768) as usize] as i64 * tv + 16384) >> 15
+                        (div[(ov + 32768) as usize] as i64 * tv + 16384) >> 15
                     };
                     let kk = tmp.clamp(0, 32768);
                     let rst = ((kk * ov + 16384) >> 15) as i16 as i64;
@@ -683,6 +1385,7 @@ pub(crate) mod reference {
     /// Decoupling of scales 1 to 3 (`adm_decouple_s123`): 32-bit coefficients, the reciprocal of
     /// large reference coefficients taken from their 15 leading bits.
     pub(crate) fn decouple_s123(p: &Params, rf: &Bands<i32>, ds: &Bands<i32>) -> Decoupled<i32> {
+        let div = div_lookup();
         let (w, h) = (rf.w, rf.h);
         let mut out = Decoupled {
             r: std::array::from_fn(|_| vec![0i32; w * h]),
@@ -709,8 +1412,7 @@ pub(crate) mod reference {
                     let tmp = if ov == 0 {
                         32768
                     } else {
-                        (p.div_lookup[msb as usize + 32768] as i64 * tv * sign
-                            + (1i64 << (14 + shift)))
+                        (div[msb as usize + 32768] as i64 * tv * sign + (1i64 << (14 + shift)))
                             >> (15 + shift)
                     };
                     let kk = tmp.clamp(0, 32768);
@@ -965,7 +1667,12 @@ pub(crate) mod reference {
                 let (w, h) = (r.width(), r.height());
                 let pr = |y: usize, x: usize| r.row(y)[x] as i32;
                 let pd = |y: usize, x: usize| d.row(y)[x] as i32;
-                (w, h, dwt_s0(&pr, w, h, *bpc, false), dwt_s0(&pd, w, h, *bpc, false))
+                (
+                    w,
+                    h,
+                    dwt_s0(&pr, w, h, *bpc, false),
+                    dwt_s0(&pd, w, h, *bpc, false),
+                )
             }
         };
         let mut out = [ScaleNumDen::default(); 4];
@@ -1003,26 +1710,36 @@ pub(crate) mod reference {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::testutil::pair8;
-    use crate::vmaf::{VmafConfig, VmafScorer};
+    use crate::frame::Sample;
+    use crate::testutil::{pair, pair8};
+    use crate::vmaf::{VmafConfig, VmafModelVersion, VmafScorer};
+    use crate::OwnedFrame;
 
-    /// libvmaf's own integer ADM scores of one pair: adm2, then the four scales; `cpumask` 255
-    /// keeps libvmaf to its C code.
-    fn libvmaf_adm<T: crate::frame::Sample>(
-        r: &crate::OwnedFrame<T>,
-        d: &crate::OwnedFrame<T>,
+    /// libvmaf's own integer ADM scores of one pair: adm2, then the four scales. `cpumask` 255
+    /// keeps libvmaf to its C code; a gain limit of 1 is read from the `vmaf_v0.6.1neg` model's
+    /// features, the only way the scorer sets that option.
+    fn libvmaf_adm<T: Sample>(
+        r: &OwnedFrame<T>,
+        d: &OwnedFrame<T>,
         cpumask: u64,
+        neg: bool,
     ) -> [f64; 5] {
         let mut s = VmafScorer::new(VmafConfig {
-            models: vec![],
-            features: vec!["adm".into()],
+            models: if neg {
+                vec![VmafModelVersion::V0_6_1Neg]
+            } else {
+                vec![]
+            },
+            features: if neg { vec![] } else { vec!["adm".into()] },
+            native_vif: false,
             cpumask,
             ..Default::default()
         })
         .unwrap();
         s.push(&r.view().unwrap(), &d.view().unwrap()).unwrap();
         let res = s.finish().unwrap();
-        let f = |n: &str| res.features[n][0];
+        let suffix = if neg { "_egl_1" } else { "" };
+        let f = |n: &str| res.features[&format!("{n}{suffix}")][0];
         [
             f("integer_adm2"),
             f("integer_adm_scale0"),
@@ -1036,8 +1753,60 @@ mod tests {
         [s.adm2, s.scales[0], s.scales[1], s.scales[2], s.scales[3]]
     }
 
+    /// Equal as libvmaf's doubles are: bit for bit, NaN included.
+    fn same(a: &[f64; 5], b: &[f64; 5]) -> bool {
+        a.iter()
+            .zip(b)
+            .all(|(x, y)| x.to_bits() == y.to_bits() || (x.is_nan() && y.is_nan()))
+    }
+
+    /// Checks one pair: for each of libvmaf's two 8-bit transforms, libvmaf (C code with
+    /// `cpumask` 255, what runs on this CPU with 0), the scalar port and the fast kernel on every
+    /// instruction set must agree exactly.
+    fn check<T: Sample>(r: &OwnedFrame<T>, d: &OwnedFrame<T>, gain_limit: f64, what: &str) {
+        let neg = gain_limit == 1.0;
+        let (rv, dv) = (r.view().unwrap(), d.view().unwrap());
+        let bpc = rv.bit_depth();
+        let params = Params::new(gain_limit);
+        for (variant, mask) in [(DwtVariant::C, 255), (DwtVariant::Avx2, 0)] {
+            let avx2 = variant == DwtVariant::Avx2;
+            let want = libvmaf_adm(r, d, mask, neg);
+            let oracle = match (T::as_u8_plane(rv.luma()), T::as_u16_plane(rv.luma())) {
+                (Some(rl), _) => {
+                    let dl = T::as_u8_plane(dv.luma()).unwrap();
+                    reference::scores(&params, &reference::Input::U8(&rl, &dl), avx2)
+                }
+                (_, Some(rl)) => {
+                    let dl = T::as_u16_plane(dv.luma()).unwrap();
+                    reference::scores(&params, &reference::Input::U16(&rl, &dl, bpc as u32), avx2)
+                }
+                _ => unreachable!(),
+            };
+            assert!(
+                same(&flat(&oracle), &want),
+                "{what} {variant:?}: port {oracle:?} libvmaf {want:?}"
+            );
+            let mut adm = Adm::with_variant(gain_limit, variant);
+            for (arch, got) in crate::simd::on_every_arch(|| {
+                let pair = match (T::as_u8_plane(rv.luma()), T::as_u16_plane(rv.luma())) {
+                    (Some(rl), _) => LumaPair::Bits8(rl, T::as_u8_plane(dv.luma()).unwrap()),
+                    (_, Some(rl)) => LumaPair::High(rl, T::as_u16_plane(dv.luma()).unwrap(), bpc),
+                    _ => unreachable!(),
+                };
+                adm.score(&pair)
+            }) {
+                assert!(
+                    same(&flat(&got), &want),
+                    "{what} {variant:?} on {arch}: rdbench {got:?} libvmaf {want:?}"
+                );
+            }
+        }
+    }
+
+    /// libvmaf's AVX2 transform departs from its C code on 8-bit pictures whose width is a
+    /// multiple of 8 (here 64, 96, 128, 56, 72, 88, 200, 248); the kernel follows either.
     #[test]
-    fn reference_equals_libvmaf_c() {
+    fn scores_equal_libvmafs_on_every_instruction_set() {
         for (w, h, noise, seed) in [
             (64, 48, 6, 1),
             (67, 45, 3, 2),
@@ -1051,15 +1820,140 @@ mod tests {
             (88, 35, 7, 11),
             (200, 100, 20, 12),
             (248, 64, 9, 13),
-            (320, 180, 3, 14),
+            (35, 97, 4, 14),
         ] {
             let (r, d) = pair8(w, h, noise, seed);
-            let (rv, dv) = (r.view().unwrap(), d.view().unwrap());
-            for (variant, mask) in [(DwtVariant::C, 255), (DwtVariant::Avx2, 0)] {
-                let want = libvmaf_adm(&r, &d, mask);
-                let got = flat(&Adm::with_variant(100.0, variant).scores(rv.luma(), dv.luma()));
-                assert_eq!(got, want, "{w}x{h} {variant:?}");
-            }
+            check(
+                &r,
+                &d,
+                DEFAULT_GAIN_LIMIT,
+                &format!("{w}x{h} noise {noise}"),
+            );
         }
+    }
+
+    /// 10-, 12- and 16-bit video (libvmaf reads no other depth): libvmaf's 16-bit transform.
+    #[test]
+    fn high_bit_depth_scores_equal_libvmafs_on_every_instruction_set() {
+        for (w, h, bpc, noise, seed) in [
+            (64, 48, 10, 20, 1),
+            (67, 45, 10, 9, 2),
+            (33, 33, 10, 30, 3),
+            (250, 131, 12, 60, 5),
+            (320, 180, 10, 25, 8),
+            (128, 72, 12, 200, 7),
+            (96, 64, 10, 0, 6),
+            (64, 40, 16, 3000, 10),
+        ] {
+            let (r, d) = pair(w, h, bpc, noise, seed);
+            check(
+                &r,
+                &d,
+                DEFAULT_GAIN_LIMIT,
+                &format!("{w}x{h} {bpc}-bit noise {noise}"),
+            );
+        }
+    }
+
+    /// `vmaf_v0.6.1neg`'s gain limit of 1: no enhancement counts as restored detail.
+    #[test]
+    fn the_neg_gain_limit_equals_libvmafs() {
+        for (w, h, noise, seed) in [(64, 48, 6, 1), (67, 45, 3, 2), (250, 131, 12, 5)] {
+            let (r, mut d) = pair8(w, h, noise, seed);
+            // Sharpen the distorted picture so that some of its detail exceeds the reference's.
+            let src = d.planes[0].clone();
+            for y in 1..h - 1 {
+                for x in 1..w - 1 {
+                    let c = src[y * w + x] as i32 * 5
+                        - src[y * w + x - 1] as i32
+                        - src[y * w + x + 1] as i32
+                        - src[(y - 1) * w + x] as i32
+                        - src[(y + 1) * w + x] as i32;
+                    d.planes[0][y * w + x] = c.clamp(0, 255) as u8;
+                }
+            }
+            check(&r, &d, 1.0, &format!("{w}x{h} sharpened, gain limit 1"));
+        }
+        let (r, d) = pair(96, 64, 10, 30, 4);
+        check(&r, &d, 1.0, "96x64 10-bit, gain limit 1");
+    }
+
+    /// Identical pictures (every gain 1, the angle test always passes), an inverted copy (every
+    /// angle beyond 90°), flat pictures (zero coefficients, libvmaf's 0/0 cases) and a flat
+    /// reference against a textured picture.
+    #[test]
+    fn identical_inverted_and_flat_pictures_equal_libvmafs() {
+        let (r, _) = pair8(80, 40, 0, 9);
+        let mut inv = r.clone();
+        for v in inv.planes[0].iter_mut() {
+            *v = 255 - *v;
+        }
+        let flat_pic = |v: u8| {
+            let mut f = r.clone();
+            f.planes[0].fill(v);
+            f
+        };
+        check(&r, &r, DEFAULT_GAIN_LIMIT, "identical");
+        check(&r, &inv, DEFAULT_GAIN_LIMIT, "inverted");
+        check(
+            &flat_pic(128),
+            &flat_pic(128),
+            DEFAULT_GAIN_LIMIT,
+            "flat, identical",
+        );
+        check(
+            &flat_pic(20),
+            &flat_pic(200),
+            DEFAULT_GAIN_LIMIT,
+            "flat, different",
+        );
+        check(&flat_pic(90), &r, DEFAULT_GAIN_LIMIT, "flat reference");
+        check(&r, &flat_pic(90), DEFAULT_GAIN_LIMIT, "flat distorted");
+        let (r10, _) = pair(72, 56, 12, 0, 3);
+        let mut inv10 = r10.clone();
+        for v in inv10.planes[0].iter_mut() {
+            *v = 4095 - *v;
+        }
+        check(&r10, &inv10, DEFAULT_GAIN_LIMIT, "12-bit inverted");
+    }
+
+    /// Views with a stride wider than the picture score as the packed pictures do.
+    #[test]
+    fn strides_are_honoured() {
+        let (r, d) = pair8(70, 50, 8, 4);
+        let pad = |f: &OwnedFrame<u8>| -> Vec<u8> {
+            let mut v = vec![7u8; 96 * 50];
+            for y in 0..50 {
+                v[y * 96..y * 96 + 70].copy_from_slice(&f.planes[0][y * 70..y * 70 + 70]);
+            }
+            v
+        };
+        let (rb, db) = (pad(&r), pad(&d));
+        let rp = Plane::new(&rb, 70, 50, 96).unwrap();
+        let dp = Plane::new(&db, 70, 50, 96).unwrap();
+        let (rv, dv) = (r.view().unwrap(), d.view().unwrap());
+        let mut adm = Adm::default();
+        assert_eq!(adm.scores(&rp, &dp), adm.scores(rv.luma(), dv.luma()));
+    }
+
+    /// Scoring frame after frame, at changing sizes, reuses the buffers without stale values.
+    #[test]
+    fn one_kernel_scores_a_sequence_of_sizes() {
+        let mut adm = Adm::default();
+        for (w, h, seed) in [(250, 131, 1), (64, 48, 2), (250, 131, 1), (120, 90, 3)] {
+            let (r, d) = pair8(w, h, 10, seed);
+            let (rv, dv) = (r.view().unwrap(), d.view().unwrap());
+            let fresh = Adm::default().scores(rv.luma(), dv.luma());
+            assert_eq!(adm.scores(rv.luma(), dv.luma()), fresh, "{w}x{h}");
+        }
+    }
+
+    #[test]
+    fn sizes_below_the_minimum_are_not_supported() {
+        assert!(Adm::supports(33, 33));
+        assert!(!Adm::supports(32, 33));
+        assert!(!Adm::supports(33, 17));
+        assert!(!Adm::supports(48, 100));
+        assert!(Adm::supports(1920, 1080));
     }
 }
