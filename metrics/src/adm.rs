@@ -11,6 +11,9 @@ use crate::simd;
 use crate::vif::LumaPair;
 use pulp::{Simd, WithSimd};
 
+#[cfg(target_arch = "x86_64")]
+mod avx2;
+
 /// libvmaf's default enhancement gain limit (`adm_enhn_gain_limit`); `vmaf_v0.6.1neg` uses 1.0.
 pub const DEFAULT_GAIN_LIMIT: f64 = 100.0;
 
@@ -130,6 +133,13 @@ pub(crate) struct Params {
 }
 
 impl Params {
+    /// The gain limit when it is a whole number (libvmaf's default 100 and the NEG models' 1):
+    /// then `rst * gain` is an exact integer and 32-bit lanes reproduce libvmaf's `f64` limit.
+    pub(crate) fn integer_gain(&self) -> Option<i32> {
+        let g = self.gain_limit;
+        (g.fract() == 0.0 && (1.0..=100.0).contains(&g)).then_some(g as i32)
+    }
+
     pub(crate) fn new(gain_limit: f64) -> Self {
         let cos1 = (1.0 * std::f64::consts::PI / 180.0).cos();
         let rfactor: [[f32; 3]; 4] = std::array::from_fn(|s| {
@@ -451,12 +461,21 @@ impl Adm {
 struct Work {
     /// Vertical pass outputs (low-pass, high-pass) of the reference (0) and distorted (1)
     /// pictures for one band row: sample `x` at `x + 1`, with the mirrored samples at both ends.
+    /// Scale 0 keeps them in 16 bits, as libvmaf does; scales 1 to 3 in 32.
+    v16lo: [Vec<i16>; 2],
+    v16hi: [Vec<i16>; 2],
     vlo: [Vec<i32>; 2],
     vhi: [Vec<i32>; 2],
     /// One band row of (h, v, d) coefficients, reference and distorted.
     band: [[Vec<i32>; 3]; 2],
-    /// The low band of scales 0 to 2 (the next scale's input), reference and distorted.
-    low: [[Vec<i32>; 2]; 3],
+    /// The low band of scale 0 (scale 1's input), reference and distorted, in 16 bits as
+    /// libvmaf keeps it.
+    low0: [Vec<i16>; 2],
+    /// The low bands of scales 1 and 2 (the next scale's input).
+    low: [[Vec<i32>; 2]; 2],
+    /// A padded row of 32-bit values split into 16-bit halves: (high, low) of the low-pass
+    /// row, then of the high-pass row (see `avx2::split_row`).
+    split: [Vec<i16>; 4],
     /// The restored part of the last two rows (by row parity), (h, v, d).
     rest: [[Vec<i32>; 3]; 2],
     /// The masking threshold's centre terms minus the filter sum, last two rows.
@@ -469,9 +488,19 @@ struct Work {
     hsum: [Vec<i32>; 3],
 }
 
-fn fit(v: &mut Vec<i32>, n: usize) {
+/// Sets `v` to `n` zeros, keeping its allocation.
+fn fit<T: Copy + Default>(v: &mut Vec<T>, n: usize) {
     v.clear();
-    v.resize(n, 0);
+    v.resize(n, T::default());
+}
+
+/// Fills the mirrored samples of a padded row holding `w` samples from index 1: x = -1 is
+/// x = 1; x = w and w + 1 are x = w - 1 and w - 2.
+#[inline(always)]
+fn pad_row<T: Copy>(v: &mut [T], w: usize) {
+    v[0] = v[2];
+    v[w + 1] = v[w];
+    v[w + 2] = v[w - 1];
 }
 
 /// The source rows of one scale: the pictures at scale 0, the previous low band below.
@@ -482,33 +511,44 @@ enum Source<'a, 'b> {
     Low,
 }
 
+/// The four taps `c` on samples `s`, in wrapping 32-bit arithmetic as libvmaf's `int32_t`.
+#[inline(always)]
+fn taps4(c: &[i32; 4], s: [i32; 4]) -> i32 {
+    c[0].wrapping_mul(s[0])
+        .wrapping_add(c[1].wrapping_mul(s[1]))
+        .wrapping_add(c[2].wrapping_mul(s[2]))
+        .wrapping_add(c[3].wrapping_mul(s[3]))
+}
+
+/// The four taps `c` on samples `s`, in 64 bits.
+#[inline(always)]
+fn taps4_64(c: &[i32; 4], s: [i32; 4]) -> i64 {
+    c[0] as i64 * s[0] as i64
+        + c[1] as i64 * s[1] as i64
+        + c[2] as i64 * s[2] as i64
+        + c[3] as i64 * s[3] as i64
+}
+
+// The portable kernels are written without closures around their loops: a closure that is not
+// inlined would be compiled outside the dispatched instruction set's context.
+
 /// Scale 0's vertical pass over one row: the four tap rows of `bits`-bit samples, centred and
 /// rounded to 16 bits as libvmaf stores them.
 #[inline(always)]
-fn vert0<T: Copy + Into<i32>>(rows: [&[T]; 4], bits: u32, lo: &mut [i32], hi: Option<&mut [i32]>) {
+fn vert0<T: Copy + Into<i32>>(rows: [&[T]; 4], bits: u32, lo: &mut [i16], hi: Option<&mut [i16]>) {
     let n = lo.len();
-    let [r0, r1, r2, r3] = rows.map(|r| &r[..n]);
+    let (r0, r1, r2, r3) = (&rows[0][..n], &rows[1][..n], &rows[2][..n], &rows[3][..n]);
     let add = 1i32 << (bits - 1);
     let bias = add.wrapping_sub(LO_SUM.wrapping_mul(add));
     for x in 0..n {
         let s = [r0[x].into(), r1[x].into(), r2[x].into(), r3[x].into()];
-        let acc = LO[0]
-            .wrapping_mul(s[0])
-            .wrapping_add(LO[1].wrapping_mul(s[1]))
-            .wrapping_add(LO[2].wrapping_mul(s[2]))
-            .wrapping_add(LO[3].wrapping_mul(s[3]));
-        lo[x] = (acc.wrapping_add(bias) >> bits) as i16 as i32;
+        lo[x] = (taps4(&LO, s).wrapping_add(bias) >> bits) as i16;
     }
     if let Some(hi) = hi {
         let hi = &mut hi[..n];
         for x in 0..n {
             let s = [r0[x].into(), r1[x].into(), r2[x].into(), r3[x].into()];
-            let acc = HI[0]
-                .wrapping_mul(s[0])
-                .wrapping_add(HI[1].wrapping_mul(s[1]))
-                .wrapping_add(HI[2].wrapping_mul(s[2]))
-                .wrapping_add(HI[3].wrapping_mul(s[3]));
-            hi[x] = (acc.wrapping_add(add) >> bits) as i16 as i32;
+            hi[x] = (taps4(&HI, s).wrapping_add(add) >> bits) as i16;
         }
     }
 }
@@ -516,22 +556,24 @@ fn vert0<T: Copy + Into<i32>>(rows: [&[T]; 4], bits: u32, lo: &mut [i32], hi: Op
 /// The vertical pass of scales 1 to 3 over one row, in 64 bits, rounded by `round` and shifted
 /// by `shift`, stored in 32 bits as libvmaf does.
 #[inline(always)]
-fn vert123(rows: [&[i32]; 4], round: i64, shift: u32, lo: &mut [i32], hi: Option<&mut [i32]>) {
+fn vert123<T: Copy + Into<i32>>(
+    rows: [&[T]; 4],
+    round: i64,
+    shift: u32,
+    lo: &mut [i32],
+    hi: Option<&mut [i32]>,
+) {
     let n = lo.len();
-    let [r0, r1, r2, r3] = rows.map(|r| &r[..n]);
-    let f = |c: &[i32; 4], x: usize| -> i32 {
-        let acc = c[0] as i64 * r0[x] as i64
-            + c[1] as i64 * r1[x] as i64
-            + c[2] as i64 * r2[x] as i64
-            + c[3] as i64 * r3[x] as i64;
-        ((acc + round) >> shift) as i32
-    };
-    for (x, o) in lo.iter_mut().enumerate() {
-        *o = f(&LO, x);
+    let (r0, r1, r2, r3) = (&rows[0][..n], &rows[1][..n], &rows[2][..n], &rows[3][..n]);
+    for x in 0..n {
+        let s = [r0[x].into(), r1[x].into(), r2[x].into(), r3[x].into()];
+        lo[x] = ((taps4_64(&LO, s) + round) >> shift) as i32;
     }
     if let Some(hi) = hi {
-        for (x, o) in hi[..n].iter_mut().enumerate() {
-            *o = f(&HI, x);
+        let hi = &mut hi[..n];
+        for x in 0..n {
+            let s = [r0[x].into(), r1[x].into(), r2[x].into(), r3[x].into()];
+            hi[x] = ((taps4_64(&HI, s) + round) >> shift) as i32;
         }
     }
 }
@@ -539,13 +581,29 @@ fn vert123(rows: [&[i32]; 4], round: i64, shift: u32, lo: &mut [i32], hi: Option
 /// Scale 0's horizontal pass: outputs `j0..j0 + out.len()` of the padded row `buf`, rounded to
 /// 16 bits.
 #[inline(always)]
-fn horiz0(buf: &[i32], c: &[i32; 4], out: &mut [i32], j0: usize) {
+fn horiz0(buf: &[i16], c: &[i32; 4], out: &mut [i32], j0: usize) {
     let n = out.len();
     let b = &buf[2 * j0..2 * (j0 + n) + 2];
     for (jj, o) in out.iter_mut().enumerate() {
-        let acc =
-            c[0] * b[2 * jj] + c[1] * b[2 * jj + 1] + c[2] * b[2 * jj + 2] + c[3] * b[2 * jj + 3];
+        let acc = c[0] * b[2 * jj] as i32
+            + c[1] * b[2 * jj + 1] as i32
+            + c[2] * b[2 * jj + 2] as i32
+            + c[3] * b[2 * jj + 3] as i32;
         *o = ((acc + 32768) >> 16) as i16 as i32;
+    }
+}
+
+/// Scale 0's horizontal pass into 16-bit outputs, as libvmaf stores the low band.
+#[inline(always)]
+fn horiz0_16(buf: &[i16], c: &[i32; 4], out: &mut [i16]) {
+    let n = out.len();
+    let b = &buf[..2 * n + 2];
+    for (j, o) in out.iter_mut().enumerate() {
+        let acc = c[0] * b[2 * j] as i32
+            + c[1] * b[2 * j + 1] as i32
+            + c[2] * b[2 * j + 2] as i32
+            + c[3] * b[2 * j + 3] as i32;
+        *o = ((acc + 32768) >> 16) as i16;
     }
 }
 
@@ -728,26 +786,32 @@ fn csf123(p: &Params, s: usize, a: [&[i32]; 3], f: &mut [i32], c: &mut [i32]) {
 /// Scale 0's denominator sums of one row segment of reference bands.
 #[inline(always)]
 fn den0(o: [&[i32]; 3]) -> [u64; 3] {
-    o.map(|b| {
-        b.iter()
-            .map(|&v| {
-                let x = v.unsigned_abs() as u16 as u64;
-                x * x * x
-            })
-            .sum()
-    })
+    let mut out = [0u64; 3];
+    for k in 0..3 {
+        let mut acc = 0u64;
+        for &v in o[k] {
+            let x = v.unsigned_abs() as u16 as u64;
+            acc += x * x * x;
+        }
+        out[k] = acc;
+    }
+    out
 }
 
 /// The denominator sums of scales 1 to 3 for one row segment.
 #[inline(always)]
 fn den123(o: [&[i32]; 3], sq: u32, add_cub: u64, shift_cub: u32) -> [u64; 3] {
-    o.map(|b| {
-        b.iter().fold(0u64, |acc, &v| {
+    let mut out = [0u64; 3];
+    for k in 0..3 {
+        let mut acc = 0u64;
+        for &v in o[k] {
             let x = v.unsigned_abs() as u64;
             let v = ((((x * x) + (1u64 << sq)) >> sq).wrapping_mul(x) + add_cub) >> shift_cub;
-            acc.wrapping_add(v)
-        })
-    })
+            acc = acc.wrapping_add(v);
+        }
+        out[k] = acc;
+    }
+    out
 }
 
 /// Scale 0's contrast-masked sums of one row segment: restored parts `r`, the three rows of
@@ -826,6 +890,346 @@ fn cm123(
     out
 }
 
+/// Scale 0's transform of band row `i` of both pictures: the low band into row `i` of `low`
+/// and, for the rows and columns `ext` of the decoupling window, the (h, v, d) bands into
+/// `work.band`. `quirk` follows libvmaf's AVX2 transform of 8-bit pictures (see
+/// [`DwtVariant::Avx2`]).
+#[inline(always)]
+#[allow(clippy::too_many_arguments)]
+fn dwt_row0(
+    work: &mut Work,
+    low: &mut [Vec<i16>; 2],
+    src: Source<'_, '_>,
+    i: usize,
+    w: usize,
+    h: usize,
+    ext: Option<(usize, usize)>,
+    quirk: bool,
+) {
+    let ws = w.div_ceil(2);
+    let ty = dwt_taps(i, h);
+    for (plane, low) in low.iter_mut().enumerate() {
+        let lo = &mut work.v16lo[plane];
+        let hi = &mut work.v16hi[plane];
+        // libvmaf's AVX2 transform: the low-pass row's sample x = w (the last column's fourth
+        // tap) is read from where the high-pass row starts.
+        let mut past_end = None;
+        match src {
+            Source::U8(r, d) => {
+                let pic = if plane == 0 { r } else { d };
+                let rows = ty.map(|y| pic.row(y));
+                k_vert0_u8(rows, &mut lo[1..w + 1], ext.map(|_| &mut hi[1..w + 1]));
+                if quirk {
+                    past_end = Some(if w % 16 == 8 {
+                        AVX2_PAD_LO
+                    } else if ext.is_some() {
+                        hi[1]
+                    } else {
+                        let mut h0 = [0i16];
+                        vert0(rows.map(|r| &r[..1]), 8, &mut [0i16], Some(&mut h0));
+                        h0[0]
+                    });
+                }
+            }
+            Source::U16(r, d, bpc) => {
+                let pic = if plane == 0 { r } else { d };
+                let rows = ty.map(|y| pic.row(y));
+                k_vert0_u16(rows, bpc, &mut lo[1..w + 1], ext.map(|_| &mut hi[1..w + 1]));
+            }
+            Source::Low => unreachable!("scale 0 reads a picture"),
+        }
+        pad_row(lo, w);
+        if ext.is_some() {
+            if quirk && w % 16 == 8 {
+                // The padding's transform also overwrites the first eight high-pass samples,
+                // and stands past the high-pass row's end.
+                hi[1..9].fill(AVX2_PAD_LO);
+                pad_row(hi, w);
+                hi[w + 1] = AVX2_PAD_HI;
+            } else {
+                pad_row(hi, w);
+            }
+        }
+        if let Some(v) = past_end {
+            lo[w + 1] = v;
+        }
+        k_horiz0_16(lo, &LO, &mut low[i * ws..i * ws + ws]);
+        if let Some((el, er)) = ext {
+            let [bh, bv, bd] = &mut work.band[plane];
+            k_horiz0(lo, &HI, &mut bv[el..er], el);
+            k_horiz0(hi, &LO, &mut bh[el..er], el);
+            k_horiz0(hi, &HI, &mut bd[el..er], el);
+        }
+    }
+}
+
+/// The previous scale's low band, a scale's input: 16-bit from scale 0, 32-bit below.
+#[derive(Clone, Copy)]
+enum LowIn<'a> {
+    I16(&'a [Vec<i16>; 2]),
+    I32(&'a [Vec<i32>; 2]),
+}
+
+/// The transform of band row `i` of scale `s` (1 to 3) from the previous scale's low bands
+/// (`input`), as [`dwt_row0`] does at scale 0; `low` is `None` at scale 3, whose low band
+/// nothing reads.
+#[inline(always)]
+#[allow(clippy::too_many_arguments)]
+fn dwt_row123(
+    work: &mut Work,
+    mut low: Option<&mut [Vec<i32>; 2]>,
+    input: LowIn<'_>,
+    s: usize,
+    i: usize,
+    w: usize,
+    h: usize,
+    ext: Option<(usize, usize)>,
+) {
+    const ROUND_V: [i64; 3] = [0, 32768, 32768];
+    const SHIFT_V: [u32; 3] = [0, 16, 16];
+    const SHIFT_H: [u32; 3] = [15, 16, 15];
+    let ws = w.div_ceil(2);
+    let ty = dwt_taps(i, h);
+    let (rv, sv, sh) = (ROUND_V[s - 1], SHIFT_V[s - 1], SHIFT_H[s - 1]);
+    for plane in 0..2 {
+        let lo = &mut work.vlo[plane];
+        let hi = &mut work.vhi[plane];
+        match input {
+            LowIn::I16(pic) => {
+                let pic = &pic[plane];
+                let rows = ty.map(|y| &pic[y * w..y * w + w]);
+                k_vert1(rows, &mut lo[1..w + 1], ext.map(|_| &mut hi[1..w + 1]));
+            }
+            LowIn::I32(pic) => {
+                let pic = &pic[plane];
+                let rows = ty.map(|y| &pic[y * w..y * w + w]);
+                k_vert23(
+                    rows,
+                    rv,
+                    sv,
+                    &mut lo[1..w + 1],
+                    ext.map(|_| &mut hi[1..w + 1]),
+                );
+            }
+        }
+        pad_row(lo, w);
+        if ext.is_some() {
+            pad_row(hi, w);
+        }
+        let [lh, ll, hh, hl] = &mut work.split;
+        let lo_parts = split(lo, lh, ll);
+        if let Some(low) = low.as_deref_mut() {
+            k_horiz123(
+                lo,
+                lo_parts,
+                &LO,
+                sh,
+                &mut low[plane][i * ws..i * ws + ws],
+                0,
+            );
+        }
+        if let Some((el, er)) = ext {
+            let hi_parts = split(hi, hh, hl);
+            let [bh, bv, bd] = &mut work.band[plane];
+            k_horiz123(lo, lo_parts, &HI, sh, &mut bv[el..er], el);
+            k_horiz123(hi, hi_parts, &LO, sh, &mut bh[el..er], el);
+            k_horiz123(hi, hi_parts, &HI, sh, &mut bd[el..er], el);
+        }
+    }
+}
+
+/// A padded 32-bit row split into 16-bit halves for the AVX2 horizontal pass, when the
+/// kernels run on AVX2 and the row is long enough (`None` otherwise).
+#[inline(always)]
+fn split<'a>(row: &[i32], hi: &'a mut [i16], lo: &'a mut [i16]) -> Option<(&'a [i16], &'a [i16])> {
+    #[cfg(target_arch = "x86_64")]
+    if let (Some(v3), true) = (simd::v3(), row.len() >= 16) {
+        avx2::split_row(v3, row, hi, lo);
+        return Some((hi, lo));
+    }
+    let _ = (row, hi, lo);
+    None
+}
+
+// The row kernels, each sent to its AVX2 form (`avx2`) when the kernels are dispatched to AVX2
+// or wider and the row is long enough, and to the portable form otherwise.
+
+#[inline(always)]
+fn k_vert0_u8(rows: [&[u8]; 4], lo: &mut [i16], hi: Option<&mut [i16]>) {
+    #[cfg(target_arch = "x86_64")]
+    if let (Some(v3), true) = (simd::v3(), lo.len() >= 16) {
+        return avx2::vert0(v3, rows, 8, lo, hi);
+    }
+    vert0(rows, 8, lo, hi)
+}
+
+#[inline(always)]
+fn k_vert0_u16(rows: [&[u16]; 4], bits: u32, lo: &mut [i16], hi: Option<&mut [i16]>) {
+    // 16-bit samples do not fit the signed 16-bit multiply-add.
+    #[cfg(target_arch = "x86_64")]
+    if let (Some(v3), true) = (simd::v3(), lo.len() >= 16 && bits <= 15) {
+        return avx2::vert0(v3, rows, bits, lo, hi);
+    }
+    vert0(rows, bits, lo, hi)
+}
+
+#[inline(always)]
+fn k_horiz0(buf: &[i16], c: &[i32; 4], out: &mut [i32], j0: usize) {
+    #[cfg(target_arch = "x86_64")]
+    if let (Some(v3), true) = (simd::v3(), out.len() >= 8) {
+        return avx2::horiz0(v3, buf, c, out, j0);
+    }
+    horiz0(buf, c, out, j0)
+}
+
+#[inline(always)]
+fn k_horiz0_16(buf: &[i16], c: &[i32; 4], out: &mut [i16]) {
+    #[cfg(target_arch = "x86_64")]
+    if let (Some(v3), true) = (simd::v3(), out.len() >= 16) {
+        return avx2::horiz0_16(v3, buf, c, out);
+    }
+    horiz0_16(buf, c, out)
+}
+
+#[inline(always)]
+fn k_vert1(rows: [&[i16]; 4], lo: &mut [i32], hi: Option<&mut [i32]>) {
+    #[cfg(target_arch = "x86_64")]
+    if let (Some(v3), true) = (simd::v3(), lo.len() >= 16) {
+        return avx2::vert1(v3, rows, lo, hi);
+    }
+    vert123(rows, 0, 0, lo, hi)
+}
+
+#[inline(always)]
+fn k_vert23(rows: [&[i32]; 4], round: i64, shift: u32, lo: &mut [i32], hi: Option<&mut [i32]>) {
+    #[cfg(target_arch = "x86_64")]
+    if let (Some(v3), true) = (simd::v3(), lo.len() >= 8) {
+        return avx2::vert23(v3, rows, lo, hi);
+    }
+    vert123(rows, round, shift, lo, hi)
+}
+
+/// The horizontal pass of scales 1 to 3 from the padded row `buf`, or from its 16-bit halves
+/// `parts` on AVX2.
+#[inline(always)]
+fn k_horiz123(
+    buf: &[i32],
+    parts: Option<(&[i16], &[i16])>,
+    c: &[i32; 4],
+    shift: u32,
+    out: &mut [i32],
+    j0: usize,
+) {
+    #[cfg(target_arch = "x86_64")]
+    if let (Some(v3), Some((hi, lo)), true) = (simd::v3(), parts, out.len() >= 8) {
+        return avx2::horiz_split(v3, hi, lo, c, shift, out, j0);
+    }
+    let _ = parts;
+    horiz123(buf, c, 1 << (shift - 1), shift, out, j0)
+}
+
+#[inline(always)]
+fn k_decouple123(
+    p: &Params,
+    o: [&[i32]; 3],
+    t: [&[i32]; 3],
+    r: &mut [&mut [i32]; 3],
+    a: &mut [&mut [i32]; 3],
+) {
+    #[cfg(target_arch = "x86_64")]
+    if let (Some(v3), true) = (simd::v3(), o[0].len() >= 4) {
+        return avx2::decouple123(v3, p.cos_1deg_sq, p.gain_limit, o, t, r, a);
+    }
+    decouple123(p, o, t, r, a)
+}
+
+#[inline(always)]
+fn k_csf123(p: &Params, s: usize, a: [&[i32]; 3], f: &mut [i32], c: &mut [i32]) {
+    #[cfg(target_arch = "x86_64")]
+    if let (Some(v3), true) = (simd::v3(), f.len() >= 8) {
+        return avx2::csf123(v3, p.i_rfactor[s], a, f, c);
+    }
+    csf123(p, s, a, f, c)
+}
+
+#[inline(always)]
+fn k_den123(o: [&[i32]; 3], sq: u32, add_cub: u64, shift_cub: u32) -> [u64; 3] {
+    #[cfg(target_arch = "x86_64")]
+    if let Some(v3) = simd::v3() {
+        return avx2::den123(v3, o, sq, add_cub, shift_cub);
+    }
+    den123(o, sq, add_cub, shift_cub)
+}
+
+#[inline(always)]
+#[allow(clippy::too_many_arguments)]
+fn k_cm123(
+    p: &Params,
+    s: usize,
+    r: [&[i32]; 3],
+    up: &[i32],
+    mid: &[i32],
+    down: &[i32],
+    centre: &[i32],
+    shift_cub: u32,
+) -> [i64; 3] {
+    #[cfg(target_arch = "x86_64")]
+    if let Some(v3) = simd::v3() {
+        return avx2::cm123(v3, p.i_rfactor[s], r, up, mid, down, centre, shift_cub);
+    }
+    cm123(p, s, r, up, mid, down, centre, shift_cub)
+}
+
+#[inline(always)]
+fn k_decouple0(
+    p: &Params,
+    o: [&[i32]; 3],
+    t: [&[i32]; 3],
+    r: &mut [&mut [i32]; 3],
+    a: &mut [&mut [i32]; 3],
+) {
+    #[cfg(target_arch = "x86_64")]
+    if let (Some(v3), Some(gain), true) = (simd::v3(), p.integer_gain(), o[0].len() >= 8) {
+        return avx2::decouple0(v3, p.cos_1deg_sq, gain, o, t, r, a);
+    }
+    decouple0(p, o, t, r, a)
+}
+
+#[inline(always)]
+fn k_csf0(p: &Params, a: [&[i32]; 3], f: &mut [i32], c: &mut [i32]) {
+    #[cfg(target_arch = "x86_64")]
+    if let (Some(v3), true) = (simd::v3(), f.len() >= 8) {
+        return avx2::csf0(v3, p.i_rfactor0, a, f, c);
+    }
+    csf0(p, a, f, c)
+}
+
+#[inline(always)]
+fn k_den0(o: [&[i32]; 3]) -> [u64; 3] {
+    #[cfg(target_arch = "x86_64")]
+    if let Some(v3) = simd::v3() {
+        return avx2::den0(v3, o);
+    }
+    den0(o)
+}
+
+#[inline(always)]
+fn k_cm0(
+    p: &Params,
+    r: [&[i32]; 3],
+    up: &[i32],
+    mid: &[i32],
+    down: &[i32],
+    centre: &[i32],
+    shift_cub: [u32; 3],
+) -> [i64; 3] {
+    #[cfg(target_arch = "x86_64")]
+    if let Some(v3) = simd::v3() {
+        return avx2::cm0(v3, p.i_rfactor0, r, up, mid, down, centre, shift_cub);
+    }
+    cm0(p, r, up, mid, down, centre, shift_cub)
+}
+
 /// One frame through the fast kernel, dispatched to the widest instruction set.
 struct Run<'a, 'b> {
     params: &'a Params,
@@ -871,38 +1275,43 @@ fn scale(
     h: usize,
     avx2: bool,
 ) -> ScaleNumDen {
-    const ROUND_V: [i64; 3] = [0, 32768, 32768];
-    const SHIFT_V: [u32; 3] = [0, 16, 16];
-    const ROUND_H: [i64; 3] = [16384, 32768, 16384];
-    const SHIFT_H: [u32; 3] = [15, 16, 15];
     let (ws, hs) = (w.div_ceil(2), h.div_ceil(2));
     let (el, er) = ext_range(ws);
     let (et, eb) = ext_range(hs);
     let (pl, pr) = pool_range(ws);
     let (pt, pb) = pool_range(hs);
     let quirk = avx2 && matches!(src, Source::U8(..)) && w % 8 == 0;
-    let keep_low = s < 3;
 
-    for v in work.vlo.iter_mut().chain(work.vhi.iter_mut()) {
-        fit(v, w + 3);
+    if s == 0 {
+        for v in work.v16lo.iter_mut().chain(work.v16hi.iter_mut()) {
+            fit(v, w + 3);
+        }
+    } else {
+        for v in work.vlo.iter_mut().chain(work.vhi.iter_mut()) {
+            fit(v, w + 3);
+        }
     }
     for v in work.band.iter_mut().flatten() {
         fit(v, ws);
     }
-    // The previous scale's low band is this scale's input.
-    let input = if s == 0 {
-        Default::default()
-    } else {
-        std::mem::take(&mut work.low[s - 1])
-    };
-    let mut low = if keep_low {
-        std::mem::take(&mut work.low[s])
-    } else {
-        Default::default()
-    };
-    for v in low.iter_mut().filter(|_| keep_low) {
-        // Every sample is written below; only the length matters.
-        v.resize(ws * hs, 0);
+    // The previous scale's low band is this scale's input; this scale's is the next one's.
+    let mut low0 = std::mem::take(&mut work.low0);
+    let mut low = [
+        std::mem::take(&mut work.low[0]),
+        std::mem::take(&mut work.low[1]),
+    ];
+    // Every sample of this scale's low band is written below; only the length matters.
+    if s == 0 {
+        for v in low0.iter_mut() {
+            v.resize(ws * hs, 0);
+        }
+    } else if s < 3 {
+        for v in low[s - 1].iter_mut() {
+            v.resize(ws * hs, 0);
+        }
+    }
+    for v in work.split.iter_mut() {
+        fit(v, w + 3);
     }
     for v in work.rest.iter_mut().flatten().chain(work.add.iter_mut()) {
         fit(v, ws);
@@ -938,102 +1347,19 @@ fn scale(
     let mut num_acc = [0i64; 3];
 
     for i in 0..hs {
-        let ty = dwt_taps(i, h);
         let in_ext = (et..eb).contains(&i);
-        for plane in 0..2 {
-            let lo = &mut work.vlo[plane];
-            let hi = &mut work.vhi[plane];
-            // libvmaf's AVX2 transform: the low-pass row's sample x = w (the last column's
-            // fourth tap) is read from where the high-pass row starts.
-            let mut past_end = None;
-            match src {
-                Source::U8(r, d) => {
-                    let pic = if plane == 0 { r } else { d };
-                    let rows = ty.map(|y| pic.row(y));
-                    vert0(
-                        rows,
-                        8,
-                        &mut lo[1..w + 1],
-                        in_ext.then(|| &mut hi[1..w + 1]),
-                    );
-                    if quirk {
-                        past_end = Some(if w % 16 == 8 {
-                            AVX2_PAD_LO as i32
-                        } else if in_ext {
-                            hi[1]
-                        } else {
-                            let mut h0 = [0i32];
-                            vert0(rows.map(|r| &r[..1]), 8, &mut [0i32], Some(&mut h0));
-                            h0[0]
-                        });
-                    }
-                }
-                Source::U16(r, d, bpc) => {
-                    let pic = if plane == 0 { r } else { d };
-                    let rows = ty.map(|y| pic.row(y));
-                    vert0(
-                        rows,
-                        bpc,
-                        &mut lo[1..w + 1],
-                        in_ext.then(|| &mut hi[1..w + 1]),
-                    );
-                }
-                Source::Low => {
-                    let pic = &input[plane];
-                    let rows = ty.map(|y| &pic[y * w..y * w + w]);
-                    let (rd, sh) = (ROUND_V[s - 1], SHIFT_V[s - 1]);
-                    vert123(
-                        rows,
-                        rd,
-                        sh,
-                        &mut lo[1..w + 1],
-                        in_ext.then(|| &mut hi[1..w + 1]),
-                    );
-                }
+        let ext = in_ext.then_some((el, er));
+        match s {
+            0 => dwt_row0(work, &mut low0, src, i, w, h, ext, quirk),
+            1 => {
+                let [l1, _] = &mut low;
+                dwt_row123(work, Some(l1), LowIn::I16(&low0), s, i, w, h, ext);
             }
-            // Mirrored samples: x = -1 is x = 1; x = w, w + 1 are x = w - 1, w - 2.
-            let pad = |v: &mut Vec<i32>| {
-                v[0] = v[2];
-                v[w + 1] = v[w];
-                v[w + 2] = v[w - 1];
-            };
-            pad(lo);
-            if in_ext {
-                if quirk && w % 16 == 8 {
-                    // The padding's transform also overwrites the first eight high-pass
-                    // samples, and stands past the high-pass row's end.
-                    hi[1..9].fill(AVX2_PAD_LO as i32);
-                    pad(hi);
-                    hi[w + 1] = AVX2_PAD_HI as i32;
-                } else {
-                    pad(hi);
-                }
+            2 => {
+                let [l1, l2] = &mut low;
+                dwt_row123(work, Some(l2), LowIn::I32(l1), s, i, w, h, ext);
             }
-            if let Some(v) = past_end {
-                lo[w + 1] = v;
-            }
-            if keep_low {
-                let row = &mut low[plane][i * ws..i * ws + ws];
-                if s == 0 {
-                    horiz0(lo, &LO, row, 0);
-                } else {
-                    horiz123(lo, &LO, ROUND_H[s - 1], SHIFT_H[s - 1], row, 0);
-                }
-            }
-            if in_ext {
-                let [bh, bv, bd] = &mut work.band[plane];
-                let (bh, bv, bd) = (&mut bh[el..er], &mut bv[el..er], &mut bd[el..er]);
-                if s == 0 {
-                    horiz0(lo, &HI, bv, el);
-                    horiz0(hi, &LO, bh, el);
-                    horiz0(hi, &HI, bd, el);
-                } else {
-                    let (rd, sh) = (ROUND_H[s - 1], SHIFT_H[s - 1]);
-                    horiz123(lo, &HI, rd, sh, bv, el);
-                    horiz123(hi, &LO, rd, sh, bh, el);
-                    horiz123(hi, &HI, rd, sh, bd, el);
-                }
-            }
+            _ => dwt_row123(work, None, LowIn::I32(&low[1]), s, i, w, h, ext),
         }
         if in_ext {
             let [o, t] = &work.band;
@@ -1042,9 +1368,9 @@ fn scale(
             if (pt..pb).contains(&i) {
                 let seg = o3.map(|b| &b[pl..pr]);
                 let d = if s == 0 {
-                    den0(seg)
+                    k_den0(seg)
                 } else {
-                    den123(seg, den_sq, den_add_cub, den_shift_cub)
+                    k_den123(seg, den_sq, den_add_cub, den_shift_cub)
                 };
                 for k in 0..3 {
                     den_acc[k] = den_acc[k]
@@ -1057,17 +1383,17 @@ fn scale(
             let mut a3 = [&mut ah[el..er], &mut av[el..er], &mut ad[el..er]];
             let (os, ts) = (o3.map(|b| &b[el..er]), t3.map(|b| &b[el..er]));
             if s == 0 {
-                decouple0(p, os, ts, &mut r3, &mut a3);
+                k_decouple0(p, os, ts, &mut r3, &mut a3);
             } else {
-                decouple123(p, os, ts, &mut r3, &mut a3);
+                k_decouple123(p, os, ts, &mut r3, &mut a3);
             }
             let a3 = [&a3[0][..], &a3[1][..], &a3[2][..]];
             let f = &mut work.filt[el + 1..er + 1];
             let c = &mut work.centre[i % 2][el..er];
             if s == 0 {
-                csf0(p, a3, f, c);
+                k_csf0(p, a3, f, c);
             } else {
-                csf123(p, s, a3, f, c);
+                k_csf123(p, s, a3, f, c);
             }
             // Mirrored columns of the masking filter: x = -1 is x = 1, x = ws is x = ws - 1.
             let f = &mut work.filt;
@@ -1084,10 +1410,15 @@ fn scale(
             }
         }
         // The contrast masking of row c needs the 3-sums of rows c - 1 and c + 1 (mirrored:
-        // -1 is 1, hs is hs - 1).
-        let mut cm_row = |c: usize| {
+        // -1 is 1, hs is hs - 1), so it runs one row behind.
+        // Rows i - 1 and, at the end, i. (No closure here: the kernels must inline into the
+        // dispatched instruction set's context.)
+        for c in [i.checked_sub(1), (i + 1 == hs).then_some(i)]
+            .into_iter()
+            .flatten()
+        {
             if !(pt..pb).contains(&c) {
-                return;
+                continue;
             }
             let up = if c == 0 { 1 } else { c - 1 };
             let down = if c + 1 == hs { hs - 1 } else { c + 1 };
@@ -1100,27 +1431,17 @@ fn scale(
             );
             let centre = &work.centre[c % 2][pl..pr];
             let sums = if s == 0 {
-                cm0(p, r3, u, m, d, centre, cm_shift_cub)
+                k_cm0(p, r3, u, m, d, centre, cm_shift_cub)
             } else {
-                cm123(p, s, r3, u, m, d, centre, cm_shift_cub[0])
+                k_cm123(p, s, r3, u, m, d, centre, cm_shift_cub[0])
             };
             for k in 0..3 {
                 num_acc[k] += (sums[k] + cm_add_rows) >> cm_shift_rows;
             }
-        };
-        if i >= 1 {
-            cm_row(i - 1);
-        }
-        if i + 1 == hs {
-            cm_row(i);
         }
     }
-    if s > 0 {
-        work.low[s - 1] = input;
-    }
-    if keep_low {
-        work.low[s] = low;
-    }
+    work.low0 = low0;
+    work.low = low;
     if s == 0 {
         ScaleNumDen {
             num: num_s0(num_acc, ws, hs),

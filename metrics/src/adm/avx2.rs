@@ -1,0 +1,945 @@
+//! ADM's hot row kernels written with AVX2 operations by name (through `pulp`'s safe wrappers):
+//! the same integer and floating-point operations as the portable kernels in `adm.rs`, eight
+//! 32-bit or sixteen 16-bit lanes at a time, where the compiler does not find the vector form
+//! by itself (16-bit multiply-adds, 64-bit products, exact divisions). Each function's result
+//! equals its portable twin's for every input, which the tests check on every instruction set.
+//!
+//! Everything here is `#[inline(always)]` functions and no closures: the kernels must inline
+//! into the AVX2 context `pulp` dispatches to, or each operation becomes a call.
+//!
+//! Elementwise kernels cover a row with blocks of 8 (or 16) lanes whose last block ends at the
+//! row's end and may overlap the one before: every output is a pure function of the inputs, so
+//! lanes computed twice get the same value. Reductions pad their last block with zeros instead,
+//! which add nothing.
+
+use super::{HI, LO, LO_SUM, ONE_BY_15, ONE_BY_30};
+use core::arch::x86_64::{__m128i, __m256, __m256d, __m256i, _CMP_GE_OQ};
+use pulp::{cast, x86::V3};
+
+/// Block starts covering `0..n` with blocks of `l` lanes (`n >= l`), the last one ending at `n`.
+#[inline(always)]
+fn blocks(n: usize, l: usize) -> impl Iterator<Item = usize> {
+    let full = n / l * l;
+    (0..full).step_by(l).chain((full < n).then_some(n - l))
+}
+
+#[inline(always)]
+fn ld32(s: &[i32], i: usize) -> __m256i {
+    cast(<[i32; 8]>::try_from(&s[i..i + 8]).expect("eight lanes"))
+}
+
+#[inline(always)]
+fn st32(s: &mut [i32], i: usize, v: __m256i) {
+    let a: [i32; 8] = cast(v);
+    s[i..i + 8].copy_from_slice(&a);
+}
+
+#[inline(always)]
+fn ld16(s: &[i16], i: usize) -> __m256i {
+    cast(<[i16; 16]>::try_from(&s[i..i + 16]).expect("sixteen lanes"))
+}
+
+#[inline(always)]
+fn st16(s: &mut [i16], i: usize, v: __m256i) {
+    let a: [i16; 16] = cast(v);
+    s[i..i + 16].copy_from_slice(&a);
+}
+
+/// The last `n < 8` values of a row from `i`, zero-padded to a block.
+#[inline(always)]
+fn ld32_tail(s: &[i32], i: usize, n: usize) -> __m256i {
+    let mut a = [0i32; 8];
+    a[..n].copy_from_slice(&s[i..i + n]);
+    cast(a)
+}
+
+/// Eight values from `i`, zero-padded past `n`.
+#[inline(always)]
+fn ld32_upto(s: &[i32], i: usize, n: usize) -> __m256i {
+    if i + 8 <= n {
+        ld32(s, i)
+    } else {
+        ld32_tail(s, i, n - i)
+    }
+}
+
+/// A pair of 16-bit taps `(c0, c1)` in every 32-bit lane, for `madd`.
+#[inline(always)]
+fn pair(v3: V3, c0: i32, c1: i32) -> __m256i {
+    v3.avx._mm256_set1_epi32((c1 << 16) | (c0 & 0xffff))
+}
+
+/// The low 16 bits of each lane, sign-extended (a store to `int16_t` and back).
+#[inline(always)]
+fn sext16(v3: V3, v: __m256i) -> __m256i {
+    let a = v3.avx2;
+    a._mm256_srai_epi32::<16>(a._mm256_slli_epi32::<16>(v))
+}
+
+/// A shift count for the `sra`/`srl` family.
+#[inline(always)]
+fn count(v3: V3, s: u32) -> __m128i {
+    v3.sse2._mm_cvtsi32_si128(s as i32)
+}
+
+/// Picture rows that load as sixteen 16-bit lanes.
+pub(super) trait Row16: Copy {
+    fn load16(v3: V3, row: &[Self], i: usize) -> __m256i;
+}
+
+impl Row16 for u8 {
+    #[inline(always)]
+    fn load16(v3: V3, row: &[u8], i: usize) -> __m256i {
+        let b: [u8; 16] = row[i..i + 16].try_into().expect("sixteen bytes");
+        v3.avx2._mm256_cvtepu8_epi16(cast(b))
+    }
+}
+
+impl Row16 for u16 {
+    /// Samples of at most 15 bits, so that they are non-negative as `i16`.
+    #[inline(always)]
+    fn load16(_v3: V3, row: &[u16], i: usize) -> __m256i {
+        cast(<[u16; 16]>::try_from(&row[i..i + 16]).expect("sixteen lanes"))
+    }
+}
+
+/// One filter of the vertical pass for sixteen columns: the interleaved row pairs (low and
+/// high halves of each 128-bit lane) times the tap pairs, biased, shifted and packed to 16 bits.
+/// The in-lane unpacks and packs cancel out: columns come back in order.
+#[inline(always)]
+fn vfilt(
+    v3: V3,
+    p01: [__m256i; 2],
+    p23: [__m256i; 2],
+    c: [__m256i; 2],
+    bias: __m256i,
+    sh: __m128i,
+) -> __m256i {
+    let a = v3.avx2;
+    let l = a._mm256_add_epi32(
+        a._mm256_madd_epi16(p01[0], c[0]),
+        a._mm256_madd_epi16(p23[0], c[1]),
+    );
+    let h = a._mm256_add_epi32(
+        a._mm256_madd_epi16(p01[1], c[0]),
+        a._mm256_madd_epi16(p23[1], c[1]),
+    );
+    let l = a._mm256_sra_epi32(a._mm256_add_epi32(l, bias), sh);
+    let h = a._mm256_sra_epi32(a._mm256_add_epi32(h, bias), sh);
+    a._mm256_packs_epi32(l, h)
+}
+
+/// Scale 0's vertical pass (`vert0`) for samples of at most 15 bits: sixteen columns per step,
+/// the four taps as two 16-bit multiply-adds of interleaved row pairs.
+#[inline(always)]
+pub(super) fn vert0<T: Row16>(
+    v3: V3,
+    rows: [&[T]; 4],
+    bits: u32,
+    lo: &mut [i16],
+    hi: Option<&mut [i16]>,
+) {
+    let (a, x) = (v3.avx2, v3.avx);
+    let n = lo.len();
+    let add = 1i32 << (bits - 1);
+    let sh = count(v3, bits);
+    let cl = [pair(v3, LO[0], LO[1]), pair(v3, LO[2], LO[3])];
+    let ch = [pair(v3, HI[0], HI[1]), pair(v3, HI[2], HI[3])];
+    let bias_lo = x._mm256_set1_epi32(add.wrapping_sub(LO_SUM.wrapping_mul(add)));
+    let bias_hi = x._mm256_set1_epi32(add);
+    let mut hi = hi;
+    for i in blocks(n, 16) {
+        let s0 = T::load16(v3, rows[0], i);
+        let s1 = T::load16(v3, rows[1], i);
+        let s2 = T::load16(v3, rows[2], i);
+        let s3 = T::load16(v3, rows[3], i);
+        let p01 = [
+            a._mm256_unpacklo_epi16(s0, s1),
+            a._mm256_unpackhi_epi16(s0, s1),
+        ];
+        let p23 = [
+            a._mm256_unpacklo_epi16(s2, s3),
+            a._mm256_unpackhi_epi16(s2, s3),
+        ];
+        st16(lo, i, vfilt(v3, p01, p23, cl, bias_lo, sh));
+        if let Some(hi) = hi.as_deref_mut() {
+            st16(hi, i, vfilt(v3, p01, p23, ch, bias_hi, sh));
+        }
+    }
+}
+
+/// Scale 0's horizontal pass (`horiz0`): eight outputs per step, taps (2j - 1, 2j) and
+/// (2j + 1, 2j + 2) as adjacent pairs of the padded row.
+#[inline(always)]
+pub(super) fn horiz0(v3: V3, buf: &[i16], c: &[i32; 4], out: &mut [i32], j0: usize) {
+    let a = v3.avx2;
+    let c01 = pair(v3, c[0], c[1]);
+    let c23 = pair(v3, c[2], c[3]);
+    let round = v3.avx._mm256_set1_epi32(32768);
+    for jj in blocks(out.len(), 8) {
+        let j = j0 + jj;
+        let acc = a._mm256_add_epi32(
+            a._mm256_madd_epi16(ld16(buf, 2 * j), c01),
+            a._mm256_madd_epi16(ld16(buf, 2 * j + 2), c23),
+        );
+        let v = a._mm256_srai_epi32::<16>(a._mm256_add_epi32(acc, round));
+        st32(out, jj, sext16(v3, v));
+    }
+}
+
+/// Lanes 0-3 (`h` = 0) or 4-7 (`h` = 1) of eight `f32`, widened to `f64`.
+#[inline(always)]
+fn half_pd(v3: V3, v: __m256, h: usize) -> __m256d {
+    let x = v3.avx;
+    let q: __m128i = if h == 0 {
+        x._mm256_castsi256_si128(x._mm256_castps_si256(v))
+    } else {
+        v3.avx2
+            ._mm256_extracti128_si256::<1>(x._mm256_castps_si256(v))
+    };
+    x._mm256_cvtps_pd(cast(q))
+}
+
+/// `d * d >= (c * o) * t` in `f64` for four lanes, as a mask of 64-bit lanes.
+#[inline(always)]
+fn ge_pd(v3: V3, c: __m256d, d: __m256d, o: __m256d, t: __m256d) -> __m256 {
+    let x = v3.avx;
+    let lhs = x._mm256_mul_pd(d, d);
+    let rhs = x._mm256_mul_pd(x._mm256_mul_pd(c, o), t);
+    x._mm256_castpd_ps(x._mm256_cmp_pd::<_CMP_GE_OQ>(lhs, rhs))
+}
+
+/// 32-bit multiplication, low halves.
+#[derive(Clone, Copy)]
+struct Mul(V3);
+
+impl Mul {
+    #[inline(always)]
+    fn m(self, p: __m256i, q: __m256i) -> __m256i {
+        self.0.avx2._mm256_mullo_epi32(p, q)
+    }
+}
+
+/// libvmaf's angle test for eight pixels, from the `f32` dot product and squared magnitudes
+/// (lanes of all ones where the test passes); the comparison is in `f64` as libvmaf's.
+#[inline(always)]
+fn angle8(v3: V3, cos_sq: __m256d, dot: __m256i, omag: __m256i, tmag: __m256i) -> __m256i {
+    let (a, x) = (v3.avx2, v3.avx);
+    let (df, of, tf) = (
+        x._mm256_cvtepi32_ps(dot),
+        x._mm256_cvtepi32_ps(omag),
+        x._mm256_cvtepi32_ps(tmag),
+    );
+    let g0 = ge_pd(
+        v3,
+        cos_sq,
+        half_pd(v3, df, 0),
+        half_pd(v3, of, 0),
+        half_pd(v3, tf, 0),
+    );
+    let g1 = ge_pd(
+        v3,
+        cos_sq,
+        half_pd(v3, df, 1),
+        half_pd(v3, of, 1),
+        half_pd(v3, tf, 1),
+    );
+    // Each 64-bit mask holds two equal 32-bit halves: take one of each, then restore the order.
+    let m = x._mm256_castps_si256(x._mm256_shuffle_ps::<0b10_00_10_00>(g0, g1));
+    let m = a._mm256_permute4x64_epi64::<0b11_01_10_00>(m);
+    let negative = a._mm256_cmpgt_epi32(x._mm256_setzero_si256(), dot);
+    a._mm256_andnot_si256(negative, m)
+}
+
+/// Scale 0's decoupling (`decouple0`) with an integer gain limit, eight pixels per step, in
+/// 32-bit lanes. Scale 0's coefficients are below 22841 in magnitude (the transform's gain on
+/// 16-bit intermediates), so the dot products and squared magnitudes fit 31 bits, and the
+/// reciprocal 2^30 / |o| is exact from an `f32` estimate and one `f32` correction: the estimate
+/// is within 66 of it, and the remainder's quotient, at most 66, rounds far from an integer.
+/// Where |t| > |o| the gain is 1 (32768); elsewhere R * |t| <= 2^30 fits.
+#[inline(always)]
+#[allow(clippy::too_many_arguments)]
+pub(super) fn decouple0(
+    v3: V3,
+    cos_sq: f32,
+    gain: i32,
+    o: [&[i32]; 3],
+    t: [&[i32]; 3],
+    r: &mut [&mut [i32]; 3],
+    ad: &mut [&mut [i32]; 3],
+) {
+    let (a, x) = (v3.avx2, v3.avx);
+    let n = o[0].len();
+    let zero = x._mm256_setzero_si256();
+    let one = x._mm256_set1_epi32(1);
+    let full = x._mm256_set1_epi32(32768);
+    let half = x._mm256_set1_epi32(16384);
+    let two30 = x._mm256_set1_epi32(1 << 30);
+    let two30f = x._mm256_set1_ps((1u32 << 30) as f32);
+    let gainv = x._mm256_set1_epi32(gain);
+    let cos_sq = x._mm256_set1_pd(cos_sq as f64);
+    for i in blocks(n, 8) {
+        let ob = [ld32(o[0], i), ld32(o[1], i), ld32(o[2], i)];
+        let tb = [ld32(t[0], i), ld32(t[1], i), ld32(t[2], i)];
+        let mul = Mul(v3);
+        let dot = a._mm256_add_epi32(mul.m(ob[0], tb[0]), mul.m(ob[1], tb[1]));
+        let omag = a._mm256_add_epi32(mul.m(ob[0], ob[0]), mul.m(ob[1], ob[1]));
+        let tmag = a._mm256_add_epi32(mul.m(tb[0], tb[0]), mul.m(tb[1], tb[1]));
+        let angle = angle8(v3, cos_sq, dot, omag, tmag);
+        for k in 0..3 {
+            let (ok, tk) = (ob[k], tb[k]);
+            let ao = a._mm256_abs_epi32(ok);
+            let at = a._mm256_abs_epi32(tk);
+            let aon = a._mm256_max_epi32(ao, one);
+            let aof = x._mm256_cvtepi32_ps(aon);
+            let est = x._mm256_cvttps_epi32(x._mm256_div_ps(two30f, aof));
+            let rem = a._mm256_sub_epi32(two30, mul.m(est, aon));
+            let corr = x._mm256_div_ps(x._mm256_cvtepi32_ps(rem), aof);
+            let corr = x._mm256_cvttps_epi32(x._mm256_floor_ps(corr));
+            let recip = a._mm256_add_epi32(est, corr);
+            let small = a._mm256_srai_epi32::<15>(a._mm256_add_epi32(mul.m(recip, at), half));
+            let kk = a._mm256_blendv_epi8(small, full, a._mm256_cmpgt_epi32(at, ao));
+            let opposite = a._mm256_cmpgt_epi32(zero, a._mm256_xor_si256(ok, tk));
+            let kk = a._mm256_andnot_si256(opposite, kk);
+            let kk = a._mm256_blendv_epi8(kk, full, a._mm256_cmpeq_epi32(ok, zero));
+            let rst = a._mm256_srai_epi32::<15>(a._mm256_add_epi32(mul.m(kk, ok), half));
+            // The enhancement limit where the angle test holds and the gain is positive.
+            let lim = mul.m(rst, gainv);
+            let on = a._mm256_and_si256(angle, a._mm256_cmpgt_epi32(kk, zero));
+            let pos = a._mm256_and_si256(on, a._mm256_cmpgt_epi32(ok, zero));
+            let neg = a._mm256_and_si256(on, a._mm256_cmpgt_epi32(zero, ok));
+            let rst = a._mm256_blendv_epi8(rst, a._mm256_min_epi32(lim, tk), pos);
+            let rst = a._mm256_blendv_epi8(rst, a._mm256_max_epi32(lim, tk), neg);
+            st32(r[k], i, rst);
+            st32(ad[k], i, sext16(v3, a._mm256_sub_epi32(tk, rst)));
+        }
+    }
+}
+
+/// `(int16_t)((c * m + 2048) >> 12)`, one of the masking filter's fixed-point fractions.
+#[inline(always)]
+fn frac12(v3: V3, c: __m256i, m: __m256i) -> __m256i {
+    let a = v3.avx2;
+    let t = a._mm256_add_epi32(a._mm256_mullo_epi32(c, m), v3.avx._mm256_set1_epi32(2048));
+    sext16(v3, a._mm256_srai_epi32::<12>(t))
+}
+
+/// Scale 0's CSF (`csf0`), eight pixels per step.
+#[inline(always)]
+pub(super) fn csf0(v3: V3, rf: [i32; 3], ad: [&[i32]; 3], f: &mut [i32], c: &mut [i32]) {
+    let (a, x) = (v3.avx2, v3.avx);
+    let by30 = x._mm256_set1_epi32(ONE_BY_30);
+    let by15 = x._mm256_set1_epi32(ONE_BY_15);
+    let r15 = x._mm256_set1_epi32(16384);
+    let r17 = x._mm256_set1_epi32(65535);
+    for i in blocks(f.len(), 8) {
+        let mut fs = x._mm256_setzero_si256();
+        let mut cs = fs;
+        for k in 0..3 {
+            let v = a._mm256_mullo_epi32(x._mm256_set1_epi32(rf[k]), ld32(ad[k], i));
+            let v = if k == 2 {
+                a._mm256_srai_epi32::<17>(a._mm256_add_epi32(v, r17))
+            } else {
+                a._mm256_srai_epi32::<15>(a._mm256_add_epi32(v, r15))
+            };
+            let m = a._mm256_abs_epi32(sext16(v3, v));
+            fs = a._mm256_add_epi32(fs, frac12(v3, by30, m));
+            cs = a._mm256_add_epi32(cs, frac12(v3, by15, m));
+        }
+        st32(f, i, fs);
+        st32(c, i, a._mm256_sub_epi32(cs, fs));
+    }
+}
+
+/// `floor(x / 2^s)` of 64-bit lanes (AVX2 shifts 64-bit lanes logically only): bias by 2^63,
+/// shift, unbias.
+#[inline(always)]
+fn sra64(v3: V3, x: __m256i, s: __m128i) -> __m256i {
+    let a = v3.avx2;
+    let bias = v3.avx._mm256_set1_epi64x(i64::MIN);
+    a._mm256_sub_epi64(
+        a._mm256_srl_epi64(a._mm256_xor_si256(x, bias), s),
+        a._mm256_srl_epi64(bias, s),
+    )
+}
+
+/// Adds the four 64-bit lanes.
+#[inline(always)]
+fn sum64(v: __m256i) -> i64 {
+    let l: [i64; 4] = cast(v);
+    l[0].wrapping_add(l[1])
+        .wrapping_add(l[2])
+        .wrapping_add(l[3])
+}
+
+/// Contrast masking of one orientation for eight pixels: `v` (non-negative 32-bit lanes, the
+/// masked coefficient) squared and rounded by `sq` bits to 32 bits as libvmaf truncates it,
+/// times `v`, rounded by the cube shift, added to the even- and odd-lane accumulators.
+#[inline(always)]
+fn cube8(
+    v3: V3,
+    v: __m256i,
+    sq: (__m256i, __m128i),
+    cub: (__m256i, __m128i),
+    acc: &mut [__m256i; 2],
+) {
+    let a = v3.avx2;
+    let odd = a._mm256_srli_epi64::<32>(v);
+    for (h, lanes) in [v, odd].into_iter().enumerate() {
+        let v_sq = a._mm256_srl_epi64(
+            a._mm256_add_epi64(a._mm256_mul_epu32(lanes, lanes), sq.0),
+            sq.1,
+        );
+        let val = a._mm256_add_epi64(a._mm256_mul_epi32(v_sq, lanes), cub.0);
+        acc[h] = a._mm256_add_epi64(acc[h], sra64(v3, val, cub.1));
+    }
+}
+
+/// The four threshold parts at `i`: the 3-sums of the rows above, at and below, and the centre
+/// terms (zero-padded past `n`).
+#[inline(always)]
+fn thr8(v3: V3, parts: [&[i32]; 4], i: usize, n: usize) -> __m256i {
+    let a = v3.avx2;
+    let (p0, p1, p2, p3) = (
+        ld32_upto(parts[0], i, n),
+        ld32_upto(parts[1], i, n),
+        ld32_upto(parts[2], i, n),
+        ld32_upto(parts[3], i, n),
+    );
+    a._mm256_add_epi32(a._mm256_add_epi32(p0, p1), a._mm256_add_epi32(p2, p3))
+}
+
+/// Scale 0's contrast-masked sums of a row segment (`cm0`), eight pixels per step; the last
+/// step's missing pixels are zeros (no coefficient, no threshold), which add nothing.
+#[inline(always)]
+#[allow(clippy::too_many_arguments)]
+pub(super) fn cm0(
+    v3: V3,
+    rf: [i32; 3],
+    r: [&[i32]; 3],
+    up: &[i32],
+    mid: &[i32],
+    down: &[i32],
+    centre: &[i32],
+    shift_cub: [u32; 3],
+) -> [i64; 3] {
+    const SHIFT_SQ: [u32; 3] = [29, 29, 30];
+    const SHIFT_SUB: [u32; 3] = [10, 10, 12];
+    let (a, x) = (v3.avx2, v3.avx);
+    let n = centre.len();
+    let zero = x._mm256_setzero_si256();
+    let mut acc = [[zero; 2]; 3];
+    let mut i = 0;
+    while i < n {
+        let thr = thr8(v3, [up, mid, down, centre], i, n);
+        for k in 0..3 {
+            let rk = ld32_upto(r[k], i, n);
+            let m = a._mm256_abs_epi32(a._mm256_mullo_epi32(rk, x._mm256_set1_epi32(rf[k])));
+            let t = a._mm256_sll_epi32(thr, count(v3, SHIFT_SUB[k]));
+            let v = a._mm256_max_epi32(a._mm256_sub_epi32(m, t), zero);
+            let sq = (
+                x._mm256_set1_epi64x(1 << (SHIFT_SQ[k] - 1)),
+                count(v3, SHIFT_SQ[k]),
+            );
+            let cub = (
+                x._mm256_set1_epi64x(super::half_of(shift_cub[k]) as i64),
+                count(v3, shift_cub[k]),
+            );
+            cube8(v3, v, sq, cub, &mut acc[k]);
+        }
+        i += 8;
+    }
+    [0, 1, 2].map(|k| sum64(acc[k][0]).wrapping_add(sum64(acc[k][1])))
+}
+
+/// Cubes of the magnitudes of eight 16-bit coefficients, added to 64-bit accumulators.
+#[inline(always)]
+fn cubes8(v3: V3, v: __m256i, acc: &mut [__m256i; 2]) {
+    let a = v3.avx2;
+    let m = a._mm256_abs_epi32(v);
+    let sq = a._mm256_mullo_epi32(m, m);
+    acc[0] = a._mm256_add_epi64(acc[0], a._mm256_mul_epu32(sq, m));
+    let (so, mo) = (a._mm256_srli_epi64::<32>(sq), a._mm256_srli_epi64::<32>(m));
+    acc[1] = a._mm256_add_epi64(acc[1], a._mm256_mul_epu32(so, mo));
+}
+
+/// Scale 0's denominator sums of a row segment (`den0`).
+#[inline(always)]
+pub(super) fn den0(v3: V3, o: [&[i32]; 3]) -> [u64; 3] {
+    let mut out = [0u64; 3];
+    for k in 0..3 {
+        let b = o[k];
+        let n = b.len();
+        let mut acc = [v3.avx._mm256_setzero_si256(); 2];
+        let full = n / 8 * 8;
+        for i in (0..full).step_by(8) {
+            cubes8(v3, ld32(b, i), &mut acc);
+        }
+        if full < n {
+            cubes8(v3, ld32_tail(b, full, n - full), &mut acc);
+        }
+        out[k] = sum64(acc[0]).wrapping_add(sum64(acc[1])) as u64;
+    }
+    out
+}
+
+// Scales 1 to 3.
+
+#[inline(always)]
+fn ld4(s: &[i32], i: usize) -> __m128i {
+    cast(<[i32; 4]>::try_from(&s[i..i + 4]).expect("four lanes"))
+}
+
+#[inline(always)]
+fn st4(s: &mut [i32], i: usize, v: __m128i) {
+    let a: [i32; 4] = cast(v);
+    s[i..i + 4].copy_from_slice(&a);
+}
+
+/// Four `f64` lanes from IEEE exponent fields: 2^e for each 64-bit lane `e`.
+#[inline(always)]
+fn pow2(v3: V3, e: __m256i) -> __m256d {
+    let a = v3.avx2;
+    let biased = a._mm256_add_epi64(e, v3.avx._mm256_set1_epi64x(1023));
+    v3.avx
+        ._mm256_castsi256_pd(a._mm256_slli_epi64::<52>(biased))
+}
+
+/// Signed 64-bit lanes rounded to `f32` as a C conversion rounds them (to nearest), returned
+/// widened to `f64`. AVX2 converts no 64-bit integers: magnitudes below 2^52 are exact in
+/// `f64` (the 2^52 bias trick), larger ones keep their top 48 bits and a sticky bit for the
+/// rest, which rounds to the same 24 bits.
+#[inline(always)]
+fn i64_to_f32_pd(v3: V3, v: __m256i) -> __m256d {
+    let (a, x) = (v3.avx2, v3.avx);
+    let zero = x._mm256_setzero_si256();
+    let neg = a._mm256_cmpgt_epi64(zero, v);
+    let m = a._mm256_sub_epi64(a._mm256_xor_si256(v, neg), neg);
+    let big = a._mm256_cmpgt_epi64(m, x._mm256_set1_epi64x((1 << 52) - 1));
+    let low = a._mm256_and_si256(m, x._mm256_set1_epi64x(0xffff));
+    let sticky = a._mm256_andnot_si256(a._mm256_cmpeq_epi64(low, zero), x._mm256_set1_epi64x(1));
+    let m2 = a._mm256_or_si256(a._mm256_srli_epi64::<16>(m), sticky);
+    let m = a._mm256_blendv_epi8(m, m2, big);
+    let magic = x._mm256_set1_epi64x(0x4330_0000_0000_0000);
+    let d = x._mm256_sub_pd(
+        x._mm256_castsi256_pd(a._mm256_or_si256(m, magic)),
+        x._mm256_set1_pd(4503599627370496.0),
+    );
+    let d = x._mm256_blendv_pd(
+        d,
+        x._mm256_mul_pd(d, x._mm256_set1_pd(65536.0)),
+        x._mm256_castsi256_pd(big),
+    );
+    let f = x._mm256_cvtps_pd(x._mm256_cvtpd_ps(d));
+    x._mm256_xor_pd(
+        f,
+        x._mm256_and_pd(x._mm256_castsi256_pd(neg), x._mm256_set1_pd(-0.0)),
+    )
+}
+
+/// The decoupling of scales 1 to 3 (`decouple123`), four pixels per step in `f64`: the angle
+/// test from exact 64-bit products, the gain from libvmaf's 15-bit reciprocal. The product of
+/// the reciprocal and the distorted coefficient may exceed 2^53 and round, but only where the
+/// gain clamps to 0 or 1 anyway; every other value is an integer below 2^53, exact.
+#[inline(always)]
+pub(super) fn decouple123(
+    v3: V3,
+    cos_sq: f32,
+    gain: f64,
+    o: [&[i32]; 3],
+    t: [&[i32]; 3],
+    r: &mut [&mut [i32]; 3],
+    ad: &mut [&mut [i32]; 3],
+) {
+    let (a, x) = (v3.avx2, v3.avx);
+    let n = o[0].len();
+    let zero = x._mm256_setzero_pd();
+    let izero = x._mm256_setzero_si256();
+    let cos_sq = x._mm256_set1_pd(cos_sq as f64);
+    let sign = x._mm256_set1_pd(-0.0);
+    let full = x._mm256_set1_pd(32768.0);
+    let half = x._mm256_set1_pd(16384.0);
+    let inv15 = x._mm256_set1_pd(1.0 / 32768.0);
+    let two15 = x._mm256_set1_pd(32768.0);
+    let two30 = x._mm256_set1_pd(1073741824.0);
+    let gainv = x._mm256_set1_pd(gain);
+    let e14 = x._mm256_set1_epi64x(14);
+    for i in blocks(n, 4) {
+        let ob = [ld4(o[0], i), ld4(o[1], i), ld4(o[2], i)];
+        let tb = [ld4(t[0], i), ld4(t[1], i), ld4(t[2], i)];
+        let (oh, ov) = (
+            a._mm256_cvtepi32_epi64(ob[0]),
+            a._mm256_cvtepi32_epi64(ob[1]),
+        );
+        let (th, tv) = (
+            a._mm256_cvtepi32_epi64(tb[0]),
+            a._mm256_cvtepi32_epi64(tb[1]),
+        );
+        let dot = a._mm256_add_epi64(a._mm256_mul_epi32(oh, th), a._mm256_mul_epi32(ov, tv));
+        let omag = a._mm256_add_epi64(a._mm256_mul_epi32(oh, oh), a._mm256_mul_epi32(ov, ov));
+        let tmag = a._mm256_add_epi64(a._mm256_mul_epi32(th, th), a._mm256_mul_epi32(tv, tv));
+        let (df, of, tf) = (
+            i64_to_f32_pd(v3, dot),
+            i64_to_f32_pd(v3, omag),
+            i64_to_f32_pd(v3, tmag),
+        );
+        let ge = x._mm256_cmp_pd::<_CMP_GE_OQ>(
+            x._mm256_mul_pd(df, df),
+            x._mm256_mul_pd(x._mm256_mul_pd(cos_sq, of), tf),
+        );
+        let negative = x._mm256_castsi256_pd(a._mm256_cmpgt_epi64(izero, dot));
+        let angle = x._mm256_andnot_pd(negative, ge);
+        for k in 0..3 {
+            let ok = x._mm256_cvtepi32_pd(ob[k]);
+            let tk = x._mm256_cvtepi32_pd(tb[k]);
+            let ao = x._mm256_andnot_pd(sign, ok);
+            // Magnitudes of 2^15 and more keep their 15 leading bits, rounded: msb =
+            // (|o| + 2^(sh - 1)) >> sh with sh = floor(log2 |o|) - 14.
+            let big = x._mm256_cmp_pd::<_CMP_GE_OQ>(ao, two15);
+            let e = a._mm256_sub_epi64(
+                a._mm256_srli_epi64::<52>(x._mm256_castpd_si256(ao)),
+                x._mm256_set1_epi64x(1023 + 14),
+            );
+            let sh = a._mm256_and_si256(e, x._mm256_castpd_si256(big));
+            let neg_sh = a._mm256_sub_epi64(izero, sh);
+            let half_step = pow2(v3, a._mm256_sub_epi64(sh, x._mm256_set1_epi64x(1)));
+            let msb = x
+                ._mm256_floor_pd(x._mm256_mul_pd(x._mm256_add_pd(ao, half_step), pow2(v3, neg_sh)));
+            let msb = x._mm256_blendv_pd(ao, msb, big);
+            let recip = x._mm256_floor_pd(x._mm256_div_pd(two30, msb));
+            let st = x._mm256_xor_pd(tk, x._mm256_and_pd(ok, sign));
+            let num = x._mm256_add_pd(
+                x._mm256_mul_pd(recip, st),
+                pow2(v3, a._mm256_add_epi64(sh, e14)),
+            );
+            let kk = x._mm256_floor_pd(x._mm256_mul_pd(
+                num,
+                pow2(v3, a._mm256_sub_epi64(neg_sh, x._mm256_set1_epi64x(15))),
+            ));
+            // NaN (a zero reference coefficient) becomes 0 here, then 32768 below.
+            let kk = x._mm256_min_pd(x._mm256_max_pd(kk, zero), full);
+            let kk = x._mm256_blendv_pd(kk, full, x._mm256_cmp_pd::<0>(ok, zero));
+            let rst = x._mm256_floor_pd(
+                x._mm256_mul_pd(x._mm256_add_pd(x._mm256_mul_pd(kk, ok), half), inv15),
+            );
+            let lim = x._mm256_mul_pd(rst, gainv);
+            let on = x._mm256_and_pd(angle, x._mm256_cmp_pd::<14>(kk, zero));
+            let pos = x._mm256_and_pd(on, x._mm256_cmp_pd::<14>(ok, zero));
+            let neg = x._mm256_and_pd(on, x._mm256_cmp_pd::<1>(ok, zero));
+            let rst = x._mm256_blendv_pd(rst, x._mm256_min_pd(lim, tk), pos);
+            let rst = x._mm256_blendv_pd(rst, x._mm256_max_pd(lim, tk), neg);
+            let ri = x._mm256_cvttpd_epi32(rst);
+            st4(r[k], i, ri);
+            st4(ad[k], i, v3.sse2._mm_sub_epi32(tb[k], ri));
+        }
+    }
+}
+
+/// `(int32_t)((c * v + 2^27) >> 28)` for eight lanes: the fixed-point scaling by a Q32 factor
+/// below 2^31 of scales 1 to 3.
+#[inline(always)]
+fn q28(v3: V3, c: __m256i, v: __m256i) -> __m256i {
+    let a = v3.avx2;
+    let round = v3.avx._mm256_set1_epi64x(1 << 27);
+    let s28 = count(v3, 28);
+    let even = sra64(v3, a._mm256_add_epi64(a._mm256_mul_epi32(v, c), round), s28);
+    let odd = sra64(
+        v3,
+        a._mm256_add_epi64(a._mm256_mul_epi32(a._mm256_srli_epi64::<32>(v), c), round),
+        s28,
+    );
+    a._mm256_blend_epi32::<0b1010_1010>(even, a._mm256_slli_epi64::<32>(odd))
+}
+
+/// `(int32_t)((c * m - 2^31) >> 32)` for eight non-negative lanes `m` and `c < 2^32`: the
+/// masking filter's fractions of scales 1 to 3 (libvmaf's rounding constant is 2^31 stored in
+/// an `int32_t`, so it subtracts).
+#[inline(always)]
+fn q32(v3: V3, c: __m256i, m: __m256i) -> __m256i {
+    let a = v3.avx2;
+    let bias = v3.avx._mm256_set1_epi64x(1 << 31);
+    let even = a._mm256_sub_epi64(a._mm256_mul_epu32(m, c), bias);
+    let odd = a._mm256_sub_epi64(a._mm256_mul_epu32(a._mm256_srli_epi64::<32>(m), c), bias);
+    // The high half of each 64-bit result is the floor division by 2^32.
+    a._mm256_blend_epi32::<0b1010_1010>(a._mm256_srli_epi64::<32>(even), odd)
+}
+
+/// The CSF of scales 1 to 3 (`csf123`), eight pixels per step.
+#[inline(always)]
+pub(super) fn csf123(v3: V3, rf: [u32; 3], ad: [&[i32]; 3], f: &mut [i32], c: &mut [i32]) {
+    let (a, x) = (v3.avx2, v3.avx);
+    let by30 = x._mm256_set1_epi64x(super::I4_ONE_BY_30);
+    let by15 = x._mm256_set1_epi64x(super::I4_ONE_BY_15);
+    for i in blocks(f.len(), 8) {
+        let mut fs = x._mm256_setzero_si256();
+        let mut cs = fs;
+        for k in 0..3 {
+            let v = q28(v3, x._mm256_set1_epi64x(rf[k] as i64), ld32(ad[k], i));
+            let m = a._mm256_abs_epi32(v);
+            fs = a._mm256_add_epi32(fs, q32(v3, by30, m));
+            cs = a._mm256_add_epi32(cs, q32(v3, by15, m));
+        }
+        st32(f, i, fs);
+        st32(c, i, a._mm256_sub_epi32(cs, fs));
+    }
+}
+
+/// The contrast-masked sums of scales 1 to 3 (`cm123`), eight pixels per step, the last step
+/// zero-padded.
+#[inline(always)]
+#[allow(clippy::too_many_arguments)]
+pub(super) fn cm123(
+    v3: V3,
+    rf: [u32; 3],
+    r: [&[i32]; 3],
+    up: &[i32],
+    mid: &[i32],
+    down: &[i32],
+    centre: &[i32],
+    shift_cub: u32,
+) -> [i64; 3] {
+    let (a, x) = (v3.avx2, v3.avx);
+    let n = centre.len();
+    let zero = x._mm256_setzero_si256();
+    let sq = (x._mm256_set1_epi64x(1 << 29), count(v3, 30));
+    let cub = (
+        x._mm256_set1_epi64x(super::half_of(shift_cub) as i64),
+        count(v3, shift_cub),
+    );
+    let mut acc = [[zero; 2]; 3];
+    let mut i = 0;
+    while i < n {
+        let thr = thr8(v3, [up, mid, down, centre], i, n);
+        for k in 0..3 {
+            let rk = ld32_upto(r[k], i, n);
+            let v = a._mm256_abs_epi32(q28(v3, x._mm256_set1_epi64x(rf[k] as i64), rk));
+            let v = a._mm256_max_epi32(a._mm256_sub_epi32(v, thr), zero);
+            cube8(v3, v, sq, cub, &mut acc[k]);
+        }
+        i += 8;
+    }
+    [0, 1, 2].map(|k| sum64(acc[k][0]).wrapping_add(sum64(acc[k][1])))
+}
+
+/// The denominator sums of scales 1 to 3 for a row segment (`den123`), in unsigned 64-bit
+/// lanes.
+#[inline(always)]
+pub(super) fn den123(v3: V3, o: [&[i32]; 3], sq: u32, add_cub: u64, shift_cub: u32) -> [u64; 3] {
+    let (a, x) = (v3.avx2, v3.avx);
+    let round = x._mm256_set1_epi64x(1i64 << sq);
+    let sqc = count(v3, sq);
+    let add = x._mm256_set1_epi64x(add_cub as i64);
+    let cub = count(v3, shift_cub);
+    let mut out = [0u64; 3];
+    for k in 0..3 {
+        let b = o[k];
+        let n = b.len();
+        let mut acc = x._mm256_setzero_si256();
+        let mut i = 0;
+        while i < n {
+            let m = a._mm256_abs_epi32(ld32_upto(b, i, n));
+            for lanes in [m, a._mm256_srli_epi64::<32>(m)] {
+                let s = a._mm256_srl_epi64(
+                    a._mm256_add_epi64(a._mm256_mul_epu32(lanes, lanes), round),
+                    sqc,
+                );
+                let v =
+                    a._mm256_srl_epi64(a._mm256_add_epi64(a._mm256_mul_epu32(s, lanes), add), cub);
+                acc = a._mm256_add_epi64(acc, v);
+            }
+            i += 8;
+        }
+        out[k] = sum64(acc) as u64;
+    }
+    out
+}
+
+/// Pairs of 16-bit halves of two rows of 32-bit values, for `madd`: the high halves
+/// `v >> 16` and the low halves less 2^15, `(v & 0xffff) - 32768`, of rows `p` and `q` in the
+/// low and high half of each lane. Then `v = 2^16 * hi + lo + 2^15`, and the taps' sum over
+/// the low halves' 2^15 is folded into the high sum (2^15 * 46342 = 2^16 * 23171 for the
+/// low-pass filter, 0 for the high-pass).
+#[inline(always)]
+fn split_pairs(v3: V3, p: __m256i, q: __m256i) -> (__m256i, __m256i) {
+    let a = v3.avx2;
+    let mask = v3.avx._mm256_set1_epi32(0xffff);
+    let hi = a._mm256_or_si256(
+        a._mm256_and_si256(a._mm256_srli_epi32::<16>(p), mask),
+        a._mm256_slli_epi32::<16>(a._mm256_srai_epi32::<16>(q)),
+    );
+    // (v & 0xffff) - 32768 is the low half with its top bit flipped.
+    let flip = v3.avx._mm256_set1_epi32(0x8000_8000u32 as i32);
+    let lo = a._mm256_xor_si256(
+        a._mm256_or_si256(a._mm256_and_si256(p, mask), a._mm256_slli_epi32::<16>(q)),
+        flip,
+    );
+    (hi, lo)
+}
+
+/// The low-pass taps' correction for the split: 23171 added to the high-half sum.
+const LO_SPLIT: i32 = LO_SUM / 2;
+
+/// The vertical pass of scale 1 from the 16-bit low band of scale 0: sixteen columns per step,
+/// exact in 32 bits (|sum| < 54822 * 2^15), unrounded as libvmaf's scale 1 is.
+#[inline(always)]
+pub(super) fn vert1(v3: V3, rows: [&[i16]; 4], lo: &mut [i32], hi: Option<&mut [i32]>) {
+    let a = v3.avx2;
+    let n = lo.len();
+    let cl = [pair(v3, LO[0], LO[1]), pair(v3, LO[2], LO[3])];
+    let ch = [pair(v3, HI[0], HI[1]), pair(v3, HI[2], HI[3])];
+    let mut hi = hi;
+    for i in blocks(n, 16) {
+        let s = [
+            ld16(rows[0], i),
+            ld16(rows[1], i),
+            ld16(rows[2], i),
+            ld16(rows[3], i),
+        ];
+        let p01 = [
+            a._mm256_unpacklo_epi16(s[0], s[1]),
+            a._mm256_unpackhi_epi16(s[0], s[1]),
+        ];
+        let p23 = [
+            a._mm256_unpacklo_epi16(s[2], s[3]),
+            a._mm256_unpackhi_epi16(s[2], s[3]),
+        ];
+        for (c, out) in [(cl, Some(&mut *lo)), (ch, hi.as_deref_mut())] {
+            let Some(out) = out else { continue };
+            let l = a._mm256_add_epi32(
+                a._mm256_madd_epi16(p01[0], c[0]),
+                a._mm256_madd_epi16(p23[0], c[1]),
+            );
+            let h = a._mm256_add_epi32(
+                a._mm256_madd_epi16(p01[1], c[0]),
+                a._mm256_madd_epi16(p23[1], c[1]),
+            );
+            // Columns 0-3 and 8-11 in `l`, 4-7 and 12-15 in `h`.
+            st32(out, i, a._mm256_permute2x128_si256::<0x20>(l, h));
+            st32(out, i + 8, a._mm256_permute2x128_si256::<0x31>(l, h));
+        }
+    }
+}
+
+/// The vertical pass of scales 2 and 3 from 32-bit low bands, eight columns per step:
+/// `(sum + 2^15) >> 16` as the high-half sum plus the rounded low-half sum, exact for any
+/// 32-bit input.
+#[inline(always)]
+pub(super) fn vert23(v3: V3, rows: [&[i32]; 4], lo: &mut [i32], hi: Option<&mut [i32]>) {
+    let (a, x) = (v3.avx2, v3.avx);
+    let n = lo.len();
+    let cl = [pair(v3, LO[0], LO[1]), pair(v3, LO[2], LO[3])];
+    let ch = [pair(v3, HI[0], HI[1]), pair(v3, HI[2], HI[3])];
+    let round = x._mm256_set1_epi32(32768);
+    let fold = x._mm256_set1_epi32(LO_SPLIT);
+    let mut hi = hi;
+    for i in blocks(n, 8) {
+        let (h01, l01) = split_pairs(v3, ld32(rows[0], i), ld32(rows[1], i));
+        let (h23, l23) = split_pairs(v3, ld32(rows[2], i), ld32(rows[3], i));
+        for (c, out, f) in [
+            (cl, Some(&mut *lo), fold),
+            (ch, hi.as_deref_mut(), x._mm256_setzero_si256()),
+        ] {
+            let Some(out) = out else { continue };
+            let sh = a._mm256_add_epi32(
+                a._mm256_madd_epi16(h01, c[0]),
+                a._mm256_madd_epi16(h23, c[1]),
+            );
+            let sl = a._mm256_add_epi32(
+                a._mm256_madd_epi16(l01, c[0]),
+                a._mm256_madd_epi16(l23, c[1]),
+            );
+            let v = a._mm256_add_epi32(
+                a._mm256_add_epi32(sh, f),
+                a._mm256_srai_epi32::<16>(a._mm256_add_epi32(sl, round)),
+            );
+            st32(out, i, v);
+        }
+    }
+}
+
+/// Splits a padded row of 32-bit values into its high halves `v >> 16` and its low halves less
+/// 2^15 (see [`split_pairs`]), sixteen at a time.
+#[inline(always)]
+pub(super) fn split_row(v3: V3, src: &[i32], hi: &mut [i16], lo: &mut [i16]) {
+    let a = v3.avx2;
+    let mask = v3.avx._mm256_set1_epi32(0xffff);
+    let flip = v3.avx._mm256_set1_epi32(0x8000);
+    for i in blocks(src.len(), 16) {
+        let (p, q) = (ld32(src, i), ld32(src, i + 8));
+        let h = a._mm256_packs_epi32(a._mm256_srai_epi32::<16>(p), a._mm256_srai_epi32::<16>(q));
+        let lp = a._mm256_sub_epi32(a._mm256_and_si256(p, mask), flip);
+        let lq = a._mm256_sub_epi32(a._mm256_and_si256(q, mask), flip);
+        let l = a._mm256_packs_epi32(lp, lq);
+        st16(hi, i, a._mm256_permute4x64_epi64::<0b11_01_10_00>(h));
+        st16(lo, i, a._mm256_permute4x64_epi64::<0b11_01_10_00>(l));
+    }
+}
+
+/// The horizontal pass of scales 1 to 3 from a split padded row (`hi`, `lo`): eight outputs per
+/// step, `(sum + 2^(shift - 1)) >> shift` (shift 15 or 16) as the high-half sum times
+/// 2^(16 - shift) plus the rounded low-half sum, wrapping to 32 bits as libvmaf's cast does.
+#[inline(always)]
+pub(super) fn horiz_split(
+    v3: V3,
+    hi: &[i16],
+    lo: &[i16],
+    c: &[i32; 4],
+    shift: u32,
+    out: &mut [i32],
+    j0: usize,
+) {
+    let (a, x) = (v3.avx2, v3.avx);
+    let c01 = pair(v3, c[0], c[1]);
+    let c23 = pair(v3, c[2], c[3]);
+    let fold = x._mm256_set1_epi32(if c[0] == LO[0] { LO_SPLIT } else { 0 });
+    let round = x._mm256_set1_epi32(1 << (shift - 1));
+    let sc = count(v3, shift);
+    let up = count(v3, 16 - shift);
+    for jj in blocks(out.len(), 8) {
+        let j = j0 + jj;
+        let sh = a._mm256_add_epi32(
+            a._mm256_madd_epi16(ld16(hi, 2 * j), c01),
+            a._mm256_madd_epi16(ld16(hi, 2 * j + 2), c23),
+        );
+        let sl = a._mm256_add_epi32(
+            a._mm256_madd_epi16(ld16(lo, 2 * j), c01),
+            a._mm256_madd_epi16(ld16(lo, 2 * j + 2), c23),
+        );
+        let v = a._mm256_add_epi32(
+            a._mm256_sll_epi32(a._mm256_add_epi32(sh, fold), up),
+            a._mm256_sra_epi32(a._mm256_add_epi32(sl, round), sc),
+        );
+        st32(out, jj, v);
+    }
+}
+
+/// Scale 0's horizontal pass into 16-bit outputs (the low band kept for scale 1), sixteen per
+/// step.
+#[inline(always)]
+pub(super) fn horiz0_16(v3: V3, buf: &[i16], c: &[i32; 4], out: &mut [i16]) {
+    let a = v3.avx2;
+    let c01 = pair(v3, c[0], c[1]);
+    let c23 = pair(v3, c[2], c[3]);
+    let round = v3.avx._mm256_set1_epi32(32768);
+    for j in blocks(out.len(), 16) {
+        let p = a._mm256_srai_epi32::<16>(a._mm256_add_epi32(
+            a._mm256_add_epi32(
+                a._mm256_madd_epi16(ld16(buf, 2 * j), c01),
+                a._mm256_madd_epi16(ld16(buf, 2 * j + 2), c23),
+            ),
+            round,
+        ));
+        let q = a._mm256_srai_epi32::<16>(a._mm256_add_epi32(
+            a._mm256_add_epi32(
+                a._mm256_madd_epi16(ld16(buf, 2 * j + 16), c01),
+                a._mm256_madd_epi16(ld16(buf, 2 * j + 18), c23),
+            ),
+            round,
+        ));
+        // The low 16 bits of each result, as libvmaf's `int16_t` store keeps them.
+        let lo16 = v3.avx._mm256_set1_epi32(0xffff);
+        let packed =
+            a._mm256_packus_epi32(a._mm256_and_si256(p, lo16), a._mm256_and_si256(q, lo16));
+        st16(out, j, a._mm256_permute4x64_epi64::<0b11_01_10_00>(packed));
+    }
+}
