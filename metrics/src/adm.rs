@@ -2238,6 +2238,161 @@ mod tests {
         check(&r10, &inv10, DEFAULT_GAIN_LIMIT, "12-bit inverted");
     }
 
+    /// Pictures that drive the coefficients to their extremes at every scale: checkerboards of
+    /// several periods at full contrast, binary noise, and their inversions, 8-bit and 16-bit.
+    #[test]
+    fn extreme_pictures_equal_libvmafs() {
+        let (w, h) = (136, 72);
+        let mut rng = crate::testutil::Lcg(11);
+        let noise: Vec<bool> = (0..w * h).map(|_| rng.next() & 1 == 1).collect();
+        type Pattern<'a> = Box<dyn Fn(usize, usize) -> bool + 'a>;
+        let patterns: [(&str, Pattern); 5] = [
+            ("checker 1", Box::new(|x, y| (x + y) % 2 == 0)),
+            ("checker 2", Box::new(|x, y| (x / 2 + y / 2) % 2 == 0)),
+            ("checker 4", Box::new(|x, y| (x / 4 + y / 4) % 2 == 0)),
+            ("stripes 8", Box::new(|x, _| (x / 8) % 2 == 0)),
+            ("noise", Box::new(|x, y| noise[y * w + x])),
+        ];
+        for (name, pat) in &patterns {
+            for &(bpc, max) in &[(8u8, 255u32), (16, 65535)] {
+                let mut r = OwnedFrame::<u16>::new(w, h, bpc, crate::ChromaSampling::Cs444);
+                for y in 0..h {
+                    for x in 0..w {
+                        r.planes[0][y * w + x] = if pat(x, y) { max as u16 } else { 0 };
+                    }
+                }
+                let mut inv = r.clone();
+                for v in inv.planes[0].iter_mut() {
+                    *v = max as u16 - *v;
+                }
+                // A half-contrast copy, and the inversion.
+                let mut half = r.clone();
+                for v in half.planes[0].iter_mut() {
+                    *v /= 2;
+                }
+                for (dname, d) in [("inverted", &inv), ("half", &half)] {
+                    let what = format!("{name} {bpc}-bit vs {dname}");
+                    if bpc == 8 {
+                        let cvt = |f: &OwnedFrame<u16>| OwnedFrame::<u8> {
+                            planes: std::array::from_fn(|i| {
+                                f.planes[i].iter().map(|&v| v as u8).collect()
+                            }),
+                            width: f.width,
+                            height: f.height,
+                            strides: f.strides,
+                            bit_depth: 8,
+                            sampling: f.sampling,
+                        };
+                        check(&cvt(&r), &cvt(d), DEFAULT_GAIN_LIMIT, &what);
+                    } else {
+                        check(&r, d, DEFAULT_GAIN_LIMIT, &what);
+                    }
+                }
+            }
+        }
+    }
+
+    /// The portable decoupling kernels against the port of libvmaf's on coefficients of every
+    /// magnitude (the frame tests above reach only the magnitudes real pictures produce).
+    #[test]
+    fn decoupling_equals_the_port_on_coefficients_of_every_magnitude() {
+        let mut rng = crate::testutil::Lcg(21);
+        let (w, h) = (24, 24);
+        let mut value = |bits: u32| -> i32 {
+            let e = rng.next() % (bits + 1);
+            let m = ((rng.next() as u64) << 8 | rng.next() as u64) & ((1u64 << e) - 1);
+            if rng.next() & 1 == 1 {
+                -(m as i64) as i32
+            } else {
+                m as i32
+            }
+        };
+        for trial in 0..40 {
+            let bits = if trial % 2 == 0 { 14 } else { 31 };
+            let mut planes: Vec<Vec<i32>> = (0..3)
+                .map(|_| (0..w * h).map(|_| value(bits)).collect())
+                .collect();
+            // Distorted coefficients equal, opposite, halved or unrelated.
+            for k in 0..3 {
+                let t: Vec<i32> = planes[k]
+                    .iter()
+                    .enumerate()
+                    .map(|(i, &v)| match i % 4 {
+                        0 => v,
+                        1 => v.wrapping_neg(),
+                        2 => v / 2,
+                        _ => value(bits),
+                    })
+                    .collect();
+                planes.push(t);
+            }
+            if bits == 14 {
+                planes
+                    .iter_mut()
+                    .flatten()
+                    .for_each(|v| *v = (*v).clamp(-22840, 22840));
+            }
+            for gain in [1.0, 2.5, 100.0] {
+                let p = Params::new(gain);
+                let mut r: [Vec<i32>; 3] = std::array::from_fn(|_| vec![0i32; w]);
+                let mut a: [Vec<i32>; 3] = std::array::from_fn(|_| vec![0i32; w]);
+                let (l, rt) = ext_range(w);
+                for y in 0..h {
+                    let o: [&[i32]; 3] = std::array::from_fn(|k| &planes[k][y * w + l..y * w + rt]);
+                    let t: [&[i32]; 3] =
+                        std::array::from_fn(|k| &planes[3 + k][y * w + l..y * w + rt]);
+                    let [r0, r1, r2] = &mut r;
+                    let [a0, a1, a2] = &mut a;
+                    let mut rr = [&mut r0[l..rt], &mut r1[l..rt], &mut r2[l..rt]];
+                    let mut aa = [&mut a0[l..rt], &mut a1[l..rt], &mut a2[l..rt]];
+                    if bits == 14 {
+                        decouple0(&p, o, t, &mut rr, &mut aa);
+                        let bands = |k0: usize| reference::Bands::<i16> {
+                            w,
+                            h,
+                            a: vec![0; w * h],
+                            hz: planes[k0].iter().map(|&v| v as i16).collect(),
+                            v: planes[k0 + 1].iter().map(|&v| v as i16).collect(),
+                            d: planes[k0 + 2].iter().map(|&v| v as i16).collect(),
+                        };
+                        let want = reference::decouple_s0(&p, &bands(0), &bands(3));
+                        for k in 0..3 {
+                            for x in l..rt {
+                                assert_eq!(
+                                    r[k][x],
+                                    want.r[k][y * w + x] as i32,
+                                    "r {k} trial {trial}"
+                                );
+                                assert_eq!(
+                                    a[k][x],
+                                    want.a[k][y * w + x] as i32,
+                                    "a {k} trial {trial}"
+                                );
+                            }
+                        }
+                    } else {
+                        decouple123(&p, o, t, &mut rr, &mut aa);
+                        let bands = |k0: usize| reference::Bands::<i32> {
+                            w,
+                            h,
+                            a: vec![0; w * h],
+                            hz: planes[k0].clone(),
+                            v: planes[k0 + 1].clone(),
+                            d: planes[k0 + 2].clone(),
+                        };
+                        let want = reference::decouple_s123(&p, &bands(0), &bands(3));
+                        for k in 0..3 {
+                            for x in l..rt {
+                                assert_eq!(r[k][x], want.r[k][y * w + x], "r {k} trial {trial}");
+                                assert_eq!(a[k][x], want.a[k][y * w + x], "a {k} trial {trial}");
+                            }
+                        }
+                    }
+                }
+            }
+        }
+    }
+
     /// Views with a stride wider than the picture score as the packed pictures do.
     #[test]
     fn strides_are_honoured() {

@@ -943,3 +943,297 @@ pub(super) fn horiz0_16(v3: V3, buf: &[i16], c: &[i32; 4], out: &mut [i16]) {
         st16(out, j, a._mm256_permute4x64_epi64::<0b11_01_10_00>(packed));
     }
 }
+
+/// Each AVX2 kernel against its portable twin on random rows that reach the extremes of each
+/// value's range (every magnitude class, signs, zeros, the boundaries the kernels branch on),
+/// with row lengths that leave partial last blocks.
+#[cfg(test)]
+mod tests {
+    use super::super::{self as adm, Params};
+    use super::*;
+    use crate::testutil::Lcg;
+
+    fn token() -> Option<V3> {
+        V3::try_new()
+    }
+
+    /// A random 32-bit value of magnitude below 2^`bits` (every magnitude class alike), with
+    /// special values mixed in.
+    fn value(rng: &mut Lcg, bits: u32) -> i32 {
+        let r = rng.next();
+        let special = [0, 1, -1, 32767, -32767, 32768, -32768, 65535, 65536, -65537];
+        if r % 11 == 0 {
+            let v = special[(r / 11) as usize % special.len()] as i64;
+            return v.clamp(-(1i64 << bits) + 1, (1i64 << bits) - 1) as i32;
+        }
+        let e = rng.next() % (bits + 1);
+        let m = ((rng.next() as u64) << 8 | rng.next() as u64) & ((1u64 << e) - 1);
+        let v = m as i64;
+        (if rng.next() & 1 == 1 { -v } else { v }) as i32
+    }
+
+    fn row(rng: &mut Lcg, n: usize, bits: u32) -> Vec<i32> {
+        (0..n).map(|_| value(rng, bits)).collect()
+    }
+
+    /// A distorted row near a reference row: equal, negated, a little larger or smaller, or
+    /// unrelated, so that every branch of the gain runs.
+    fn near(rng: &mut Lcg, o: &[i32], bits: u32) -> Vec<i32> {
+        let lim = (1i64 << bits) - 1;
+        o.iter()
+            .map(|&v| {
+                let v = v as i64;
+                let t = match rng.next() % 6 {
+                    0 => v,
+                    1 => -v,
+                    2 => v + (rng.next() % 5) as i64 - 2,
+                    3 => v / 2,
+                    4 => v * 3 / 2,
+                    _ => value(rng, bits) as i64,
+                };
+                t.clamp(-lim, lim) as i32
+            })
+            .collect()
+    }
+
+    type Rows3 = [Vec<i32>; 3];
+
+    fn run_decouple(
+        n: usize,
+        f: impl Fn([&[i32]; 3], [&[i32]; 3], &mut [&mut [i32]; 3], &mut [&mut [i32]; 3]),
+        o: &Rows3,
+        t: &Rows3,
+    ) -> (Rows3, Rows3) {
+        let mut r: Rows3 = std::array::from_fn(|_| vec![0; n]);
+        let mut a: Rows3 = std::array::from_fn(|_| vec![0; n]);
+        {
+            let [r0, r1, r2] = &mut r;
+            let [a0, a1, a2] = &mut a;
+            f(
+                [&o[0], &o[1], &o[2]],
+                [&t[0], &t[1], &t[2]],
+                &mut [r0, r1, r2],
+                &mut [a0, a1, a2],
+            );
+        }
+        (r, a)
+    }
+
+    #[test]
+    fn decoupling_equals_the_portable_kernels() {
+        let Some(v3) = token() else { return };
+        let mut rng = Lcg(5);
+        for trial in 0..400 {
+            let n = 8 + trial % 29;
+            // Scale 0: 16-bit coefficients of at most 22840 in magnitude.
+            let o: Rows3 = std::array::from_fn(|_| {
+                row(&mut rng, n, 14)
+                    .iter()
+                    .map(|&v| v.clamp(-22840, 22840))
+                    .collect()
+            });
+            let t: Rows3 = std::array::from_fn(|k| {
+                near(&mut rng, &o[k], 14)
+                    .iter()
+                    .map(|&v| v.clamp(-22840, 22840))
+                    .collect()
+            });
+            for gain in [1.0, 100.0] {
+                let p = Params::new(gain);
+                let want = run_decouple(n, |o, t, r, a| adm::decouple0(&p, o, t, r, a), &o, &t);
+                let got = run_decouple(
+                    n,
+                    |o, t, r, a| decouple0(v3, p.cos_1deg_sq, gain as i32, o, t, r, a),
+                    &o,
+                    &t,
+                );
+                assert_eq!(got, want, "scale 0, gain {gain}, trial {trial}");
+            }
+            // Scales 1 to 3: any 32-bit coefficient but the most negative.
+            let bits = [20, 26, 31][trial % 3];
+            let o: Rows3 = std::array::from_fn(|_| row(&mut rng, n.max(4), bits));
+            let t: Rows3 = std::array::from_fn(|k| near(&mut rng, &o[k], bits));
+            for gain in [1.0, 2.5, 100.0] {
+                let p = Params::new(gain);
+                let m = n.max(4);
+                let want = run_decouple(m, |o, t, r, a| adm::decouple123(&p, o, t, r, a), &o, &t);
+                let got = run_decouple(
+                    m,
+                    |o, t, r, a| decouple123(v3, p.cos_1deg_sq, gain, o, t, r, a),
+                    &o,
+                    &t,
+                );
+                assert_eq!(got, want, "scales 1-3, gain {gain}, trial {trial}");
+            }
+        }
+    }
+
+    #[test]
+    fn conversions_of_64_bit_integers_round_as_c_does() {
+        let Some(v3) = token() else { return };
+        let mut rng = Lcg(9);
+        for _ in 0..20000 {
+            let e = rng.next() % 63;
+            let m = (((rng.next() as u64) << 40) ^ ((rng.next() as u64) << 16) ^ rng.next() as u64)
+                & ((1u64 << e) - 1);
+            // Values just around f32 rounding midpoints, too.
+            let m = if rng.next() % 4 == 0 {
+                (m | (1u64 << e.max(25))) & !((1u64 << (e.max(25) - 25)) - 1)
+            } else {
+                m
+            };
+            let v = if rng.next() & 1 == 1 {
+                -(m as i64)
+            } else {
+                m as i64
+            };
+            let lanes = [v, v.wrapping_add(1), v.wrapping_sub(1), v ^ 1];
+            let got: [f64; 4] = cast(i64_to_f32_pd(v3, cast(lanes)));
+            for (g, l) in got.iter().zip(lanes) {
+                assert_eq!(g.to_bits(), (l as f32 as f64).to_bits(), "{l}");
+            }
+        }
+    }
+
+    #[test]
+    fn csf_masking_and_denominators_equal_the_portable_kernels() {
+        let Some(v3) = token() else { return };
+        let mut rng = Lcg(13);
+        for trial in 0..300 {
+            let n = 8 + trial % 27;
+            let p = Params::new(100.0);
+            let s = 1 + trial % 3;
+            for (bits, lim) in [(16, 32767), (31, i32::MAX)] {
+                let a: Rows3 = std::array::from_fn(|_| {
+                    row(&mut rng, n, bits)
+                        .iter()
+                        .map(|&v| v.clamp(-lim, lim))
+                        .collect()
+                });
+                let a3 = [&a[0][..], &a[1][..], &a[2][..]];
+                let (mut f0, mut c0, mut f1, mut c1) =
+                    (vec![0; n], vec![0; n], vec![0; n], vec![0; n]);
+                if bits == 16 {
+                    adm::csf0(&p, a3, &mut f0, &mut c0);
+                    csf0(v3, p.i_rfactor0, a3, &mut f1, &mut c1);
+                } else {
+                    adm::csf123(&p, s, a3, &mut f0, &mut c0);
+                    csf123(v3, p.i_rfactor[s], a3, &mut f1, &mut c1);
+                }
+                assert_eq!((f0, c0), (f1, c1), "csf, {bits} bits, trial {trial}");
+                let den_want = if bits == 16 {
+                    adm::den0(a3)
+                } else {
+                    adm::den123(a3, 30, 64, 7)
+                };
+                let den_got = if bits == 16 {
+                    den0(v3, a3)
+                } else {
+                    den123(v3, a3, 30, 64, 7)
+                };
+                assert_eq!(den_want, den_got, "den, {bits} bits, trial {trial}");
+                let parts: [Vec<i32>; 4] = std::array::from_fn(|_| row(&mut rng, n, 18));
+                let cub = [3 + trial as u32 % 9, 5, 1 + trial as u32 % 4];
+                let want = if bits == 16 {
+                    adm::cm0(&p, a3, &parts[0], &parts[1], &parts[2], &parts[3], cub)
+                } else {
+                    adm::cm123(
+                        &p, s, a3, &parts[0], &parts[1], &parts[2], &parts[3], cub[0],
+                    )
+                };
+                let got = if bits == 16 {
+                    cm0(
+                        v3,
+                        p.i_rfactor0,
+                        a3,
+                        &parts[0],
+                        &parts[1],
+                        &parts[2],
+                        &parts[3],
+                        cub,
+                    )
+                } else {
+                    cm123(
+                        v3,
+                        p.i_rfactor[s],
+                        a3,
+                        &parts[0],
+                        &parts[1],
+                        &parts[2],
+                        &parts[3],
+                        cub[0],
+                    )
+                };
+                assert_eq!(want, got, "cm, {bits} bits, trial {trial}");
+            }
+        }
+    }
+
+    #[test]
+    fn transforms_equal_the_portable_kernels() {
+        let Some(v3) = token() else { return };
+        let mut rng = Lcg(17);
+        for trial in 0..200 {
+            let w = 17 + trial % 40;
+            // Scale 0 from 8-bit and 15-bit samples.
+            let px8: Vec<Vec<u8>> = (0..4)
+                .map(|_| (0..w).map(|_| rng.next() as u8).collect())
+                .collect();
+            let px15: Vec<Vec<u16>> = (0..4)
+                .map(|_| (0..w).map(|_| (rng.next() & 0x7fff) as u16).collect())
+                .collect();
+            let r8 = [&px8[0][..], &px8[1][..], &px8[2][..], &px8[3][..]];
+            let r15 = [&px15[0][..], &px15[1][..], &px15[2][..], &px15[3][..]];
+            let mut want = (vec![0i16; w], vec![0i16; w]);
+            let mut got = want.clone();
+            adm::vert0(r8, 8, &mut want.0, Some(&mut want.1));
+            vert0(v3, r8, 8, &mut got.0, Some(&mut got.1));
+            assert_eq!(want, got, "vert0 8-bit, trial {trial}");
+            adm::vert0(r15, 15, &mut want.0, Some(&mut want.1));
+            vert0(v3, r15, 15, &mut got.0, Some(&mut got.1));
+            assert_eq!(want, got, "vert0 15-bit, trial {trial}");
+            // Scale 0's horizontal pass on any 16-bit row.
+            let buf: Vec<i16> = (0..w + 3).map(|_| rng.next() as i16).collect();
+            let ws = w.div_ceil(2);
+            for c in [&LO, &HI] {
+                let (mut a, mut b) = (vec![0i32; ws], vec![0i32; ws]);
+                adm::horiz0(&buf, c, &mut a, 0);
+                horiz0(v3, &buf, c, &mut b, 0);
+                assert_eq!(a, b, "horiz0, trial {trial}");
+                if ws >= 16 {
+                    let (mut a, mut b) = (vec![0i16; ws], vec![0i16; ws]);
+                    adm::horiz0_16(&buf, c, &mut a);
+                    horiz0_16(v3, &buf, c, &mut b);
+                    assert_eq!(a, b, "horiz0_16, trial {trial}");
+                }
+            }
+            // Scale 1's vertical pass on 16-bit rows, 2 and 3's on any 32-bit rows.
+            let l16: Vec<Vec<i16>> = (0..4)
+                .map(|_| (0..w).map(|_| rng.next() as i16).collect())
+                .collect();
+            let rows16 = [&l16[0][..], &l16[1][..], &l16[2][..], &l16[3][..]];
+            let mut want = (vec![0i32; w], vec![0i32; w]);
+            let mut got = want.clone();
+            adm::vert123(rows16, 0, 0, &mut want.0, Some(&mut want.1));
+            vert1(v3, rows16, &mut got.0, Some(&mut got.1));
+            assert_eq!(want, got, "vert1, trial {trial}");
+            let l32: Vec<Vec<i32>> = (0..4).map(|_| row(&mut rng, w, 31)).collect();
+            let rows32 = [&l32[0][..], &l32[1][..], &l32[2][..], &l32[3][..]];
+            adm::vert123(rows32, 32768, 16, &mut want.0, Some(&mut want.1));
+            vert23(v3, rows32, &mut got.0, Some(&mut got.1));
+            assert_eq!(want, got, "vert23, trial {trial}");
+            // The horizontal pass of scales 1 to 3 on any 32-bit row.
+            let buf = row(&mut rng, w + 3, 31);
+            let (mut hi, mut lo) = (vec![0i16; w + 3], vec![0i16; w + 3]);
+            split_row(v3, &buf, &mut hi, &mut lo);
+            for shift in [15, 16] {
+                for c in [&LO, &HI] {
+                    let (mut a, mut b) = (vec![0i32; ws], vec![0i32; ws]);
+                    adm::horiz123(&buf, c, 1 << (shift - 1), shift, &mut a, 0);
+                    horiz_split(v3, &hi, &lo, c, shift, &mut b, 0);
+                    assert_eq!(a, b, "horiz_split, shift {shift}, trial {trial}");
+                }
+            }
+        }
+    }
+}
