@@ -53,16 +53,6 @@ fn ld32_tail(s: &[i32], i: usize, n: usize) -> __m256i {
     cast(a)
 }
 
-/// Eight values from `i`, zero-padded past `n`.
-#[inline(always)]
-fn ld32_upto(s: &[i32], i: usize, n: usize) -> __m256i {
-    if i + 8 <= n {
-        ld32(s, i)
-    } else {
-        ld32_tail(s, i, n - i)
-    }
-}
-
 /// A pair of 16-bit taps `(c0, c1)` in every 32-bit lane, for `madd`.
 #[inline(always)]
 fn pair(v3: V3, c0: i32, c1: i32) -> __m256i {
@@ -372,9 +362,18 @@ fn sum64(v: __m256i) -> i64 {
         .wrapping_add(l[3])
 }
 
-/// Contrast masking of one orientation for eight pixels: `v` (non-negative 32-bit lanes, the
-/// masked coefficient) squared and rounded by `sq` bits to 32 bits as libvmaf truncates it,
-/// times `v`, rounded by the cube shift, added to the even- and odd-lane accumulators.
+/// Contrast masking of one orientation for the four 32-bit values in the low halves of the
+/// 64-bit lanes of `v` (non-negative, the masked coefficients): squared and rounded by `sq`
+/// bits to 32 bits as libvmaf truncates it, times `v`, rounded by the cube shift.
+#[inline(always)]
+fn cube4(v3: V3, v: __m256i, sq: (__m256i, __m128i), cub: (__m256i, __m128i)) -> __m256i {
+    let a = v3.avx2;
+    let v_sq = a._mm256_srl_epi64(a._mm256_add_epi64(a._mm256_mul_epu32(v, v), sq.0), sq.1);
+    let val = a._mm256_add_epi64(a._mm256_mul_epi32(v_sq, v), cub.0);
+    sra64(v3, val, cub.1)
+}
+
+/// [`cube4`] of eight lanes, added to the even- and odd-lane accumulators.
 #[inline(always)]
 fn cube8(
     v3: V3,
@@ -384,29 +383,38 @@ fn cube8(
     acc: &mut [__m256i; 2],
 ) {
     let a = v3.avx2;
-    let odd = a._mm256_srli_epi64::<32>(v);
-    for (h, lanes) in [v, odd].into_iter().enumerate() {
-        let v_sq = a._mm256_srl_epi64(
-            a._mm256_add_epi64(a._mm256_mul_epu32(lanes, lanes), sq.0),
-            sq.1,
-        );
-        let val = a._mm256_add_epi64(a._mm256_mul_epi32(v_sq, lanes), cub.0);
-        acc[h] = a._mm256_add_epi64(acc[h], sra64(v3, val, cub.1));
-    }
+    acc[0] = a._mm256_add_epi64(acc[0], cube4(v3, v, sq, cub));
+    acc[1] = a._mm256_add_epi64(acc[1], cube4(v3, a._mm256_srli_epi64::<32>(v), sq, cub));
 }
 
-/// The four threshold parts at `i`: the 3-sums of the rows above, at and below, and the centre
-/// terms (zero-padded past `n`).
+/// The threshold at eight pixels: the 3-sums of the rows above, at and below, and the centre
+/// terms.
 #[inline(always)]
-fn thr8(v3: V3, parts: [&[i32]; 4], i: usize, n: usize) -> __m256i {
+fn thr8(v3: V3, parts: [__m256i; 4]) -> __m256i {
     let a = v3.avx2;
-    let (p0, p1, p2, p3) = (
-        ld32_upto(parts[0], i, n),
-        ld32_upto(parts[1], i, n),
-        ld32_upto(parts[2], i, n),
-        ld32_upto(parts[3], i, n),
-    );
-    a._mm256_add_epi32(a._mm256_add_epi32(p0, p1), a._mm256_add_epi32(p2, p3))
+    a._mm256_add_epi32(
+        a._mm256_add_epi32(parts[0], parts[1]),
+        a._mm256_add_epi32(parts[2], parts[3]),
+    )
+}
+
+/// The constants of scale 0's contrast masking of one orientation.
+#[derive(Clone, Copy)]
+struct Cm0 {
+    rf: __m256i,
+    sub: __m128i,
+    sq: (__m256i, __m128i),
+    cub: (__m256i, __m128i),
+}
+
+/// Scale 0's contrast masking of eight pixels of one orientation: `r` restored coefficients.
+#[inline(always)]
+fn cm0_step(v3: V3, c: Cm0, r: __m256i, thr: __m256i, acc: &mut [__m256i; 2]) {
+    let a = v3.avx2;
+    let m = a._mm256_abs_epi32(a._mm256_mullo_epi32(r, c.rf));
+    let t = a._mm256_sll_epi32(thr, c.sub);
+    let v = a._mm256_max_epi32(a._mm256_sub_epi32(m, t), v3.avx._mm256_setzero_si256());
+    cube8(v3, v, c.sq, c.cub, acc);
 }
 
 /// Scale 0's contrast-masked sums of a row segment (`cm0`), eight pixels per step; the last
@@ -425,31 +433,45 @@ pub(super) fn cm0(
 ) -> [i64; 3] {
     const SHIFT_SQ: [u32; 3] = [29, 29, 30];
     const SHIFT_SUB: [u32; 3] = [10, 10, 12];
-    let (a, x) = (v3.avx2, v3.avx);
+    let x = v3.avx;
     let n = centre.len();
     let zero = x._mm256_setzero_si256();
-    let mut acc = [[zero; 2]; 3];
+    let c: [Cm0; 3] = std::array::from_fn(|k| Cm0 {
+        rf: x._mm256_set1_epi32(rf[k]),
+        sub: count(v3, SHIFT_SUB[k]),
+        sq: (
+            x._mm256_set1_epi64x(1 << (SHIFT_SQ[k] - 1)),
+            count(v3, SHIFT_SQ[k]),
+        ),
+        cub: (
+            x._mm256_set1_epi64x(super::half_of(shift_cub[k]) as i64),
+            count(v3, shift_cub[k]),
+        ),
+    });
+    let (mut a0, mut a1, mut a2) = ([zero; 2], [zero; 2], [zero; 2]);
+    let full = n / 8 * 8;
+    let (up, mid, down, centre) = (&up[..n], &mid[..n], &down[..n], &centre[..n]);
+    let (r0, r1, r2) = (&r[0][..n], &r[1][..n], &r[2][..n]);
     let mut i = 0;
-    while i < n {
-        let thr = thr8(v3, [up, mid, down, centre], i, n);
-        for k in 0..3 {
-            let rk = ld32_upto(r[k], i, n);
-            let m = a._mm256_abs_epi32(a._mm256_mullo_epi32(rk, x._mm256_set1_epi32(rf[k])));
-            let t = a._mm256_sll_epi32(thr, count(v3, SHIFT_SUB[k]));
-            let v = a._mm256_max_epi32(a._mm256_sub_epi32(m, t), zero);
-            let sq = (
-                x._mm256_set1_epi64x(1 << (SHIFT_SQ[k] - 1)),
-                count(v3, SHIFT_SQ[k]),
-            );
-            let cub = (
-                x._mm256_set1_epi64x(super::half_of(shift_cub[k]) as i64),
-                count(v3, shift_cub[k]),
-            );
-            cube8(v3, v, sq, cub, &mut acc[k]);
-        }
+    while i < full {
+        let thr = thr8(
+            v3,
+            [ld32(up, i), ld32(mid, i), ld32(down, i), ld32(centre, i)],
+        );
+        cm0_step(v3, c[0], ld32(r0, i), thr, &mut a0);
+        cm0_step(v3, c[1], ld32(r1, i), thr, &mut a1);
+        cm0_step(v3, c[2], ld32(r2, i), thr, &mut a2);
         i += 8;
     }
-    [0, 1, 2].map(|k| sum64(acc[k][0]).wrapping_add(sum64(acc[k][1])))
+    if full < n {
+        let m = n - full;
+        let t = |s: &[i32]| ld32_tail(s, full, m);
+        let thr = thr8(v3, [t(up), t(mid), t(down), t(centre)]);
+        cm0_step(v3, c[0], t(r0), thr, &mut a0);
+        cm0_step(v3, c[1], t(r1), thr, &mut a1);
+        cm0_step(v3, c[2], t(r2), thr, &mut a2);
+    }
+    [a0, a1, a2].map(|[e, o]| sum64(e).wrapping_add(sum64(o)))
 }
 
 /// Cubes of the magnitudes of eight 16-bit coefficients, added to 64-bit accumulators.
@@ -684,6 +706,23 @@ pub(super) fn csf123(v3: V3, rf: [u32; 3], ad: [&[i32]; 3], f: &mut [i32], c: &m
     }
 }
 
+/// The contrast masking of scales 1 to 3 for eight pixels of one orientation.
+#[inline(always)]
+fn cm123_step(
+    v3: V3,
+    rf: __m256i,
+    sq: (__m256i, __m128i),
+    cub: (__m256i, __m128i),
+    r: __m256i,
+    thr: __m256i,
+    acc: &mut [__m256i; 2],
+) {
+    let a = v3.avx2;
+    let v = a._mm256_abs_epi32(q28(v3, rf, r));
+    let v = a._mm256_max_epi32(a._mm256_sub_epi32(v, thr), v3.avx._mm256_setzero_si256());
+    cube8(v3, v, sq, cub, acc);
+}
+
 /// The contrast-masked sums of scales 1 to 3 (`cm123`), eight pixels per step, the last step
 /// zero-padded.
 #[inline(always)]
@@ -698,7 +737,7 @@ pub(super) fn cm123(
     centre: &[i32],
     shift_cub: u32,
 ) -> [i64; 3] {
-    let (a, x) = (v3.avx2, v3.avx);
+    let x = v3.avx;
     let n = centre.len();
     let zero = x._mm256_setzero_si256();
     let sq = (x._mm256_set1_epi64x(1 << 29), count(v3, 30));
@@ -706,23 +745,55 @@ pub(super) fn cm123(
         x._mm256_set1_epi64x(super::half_of(shift_cub) as i64),
         count(v3, shift_cub),
     );
-    let mut acc = [[zero; 2]; 3];
+    let rfv = [
+        x._mm256_set1_epi64x(rf[0] as i64),
+        x._mm256_set1_epi64x(rf[1] as i64),
+        x._mm256_set1_epi64x(rf[2] as i64),
+    ];
+    let (mut a0, mut a1, mut a2) = ([zero; 2], [zero; 2], [zero; 2]);
+    let full = n / 8 * 8;
+    let (up, mid, down, centre) = (&up[..n], &mid[..n], &down[..n], &centre[..n]);
+    let (r0, r1, r2) = (&r[0][..n], &r[1][..n], &r[2][..n]);
     let mut i = 0;
-    while i < n {
-        let thr = thr8(v3, [up, mid, down, centre], i, n);
-        for k in 0..3 {
-            let rk = ld32_upto(r[k], i, n);
-            let v = a._mm256_abs_epi32(q28(v3, x._mm256_set1_epi64x(rf[k] as i64), rk));
-            let v = a._mm256_max_epi32(a._mm256_sub_epi32(v, thr), zero);
-            cube8(v3, v, sq, cub, &mut acc[k]);
-        }
+    while i < full {
+        let thr = thr8(
+            v3,
+            [ld32(up, i), ld32(mid, i), ld32(down, i), ld32(centre, i)],
+        );
+        cm123_step(v3, rfv[0], sq, cub, ld32(r0, i), thr, &mut a0);
+        cm123_step(v3, rfv[1], sq, cub, ld32(r1, i), thr, &mut a1);
+        cm123_step(v3, rfv[2], sq, cub, ld32(r2, i), thr, &mut a2);
         i += 8;
     }
-    [0, 1, 2].map(|k| sum64(acc[k][0]).wrapping_add(sum64(acc[k][1])))
+    if full < n {
+        let m = n - full;
+        let t = |s: &[i32]| ld32_tail(s, full, m);
+        let thr = thr8(v3, [t(up), t(mid), t(down), t(centre)]);
+        cm123_step(v3, rfv[0], sq, cub, t(r0), thr, &mut a0);
+        cm123_step(v3, rfv[1], sq, cub, t(r1), thr, &mut a1);
+        cm123_step(v3, rfv[2], sq, cub, t(r2), thr, &mut a2);
+    }
+    [a0, a1, a2].map(|[e, o]| sum64(e).wrapping_add(sum64(o)))
+}
+
+/// One step of [`den123`]: the rounded cubes of the four magnitudes in the low halves of the
+/// 64-bit lanes of `m`.
+#[inline(always)]
+fn den123_4(
+    v3: V3,
+    m: __m256i,
+    round: __m256i,
+    sq: __m128i,
+    add: __m256i,
+    cub: __m128i,
+) -> __m256i {
+    let a = v3.avx2;
+    let s = a._mm256_srl_epi64(a._mm256_add_epi64(a._mm256_mul_epu32(m, m), round), sq);
+    a._mm256_srl_epi64(a._mm256_add_epi64(a._mm256_mul_epu32(s, m), add), cub)
 }
 
 /// The denominator sums of scales 1 to 3 for a row segment (`den123`), in unsigned 64-bit
-/// lanes.
+/// lanes; the last step's missing values are zeros, which add nothing.
 #[inline(always)]
 pub(super) fn den123(v3: V3, o: [&[i32]; 3], sq: u32, add_cub: u64, shift_cub: u32) -> [u64; 3] {
     let (a, x) = (v3.avx2, v3.avx);
@@ -734,19 +805,22 @@ pub(super) fn den123(v3: V3, o: [&[i32]; 3], sq: u32, add_cub: u64, shift_cub: u
     for k in 0..3 {
         let b = o[k];
         let n = b.len();
+        let full = n / 8 * 8;
         let mut acc = x._mm256_setzero_si256();
         let mut i = 0;
-        while i < n {
-            let m = a._mm256_abs_epi32(ld32_upto(b, i, n));
-            for lanes in [m, a._mm256_srli_epi64::<32>(m)] {
-                let s = a._mm256_srl_epi64(
-                    a._mm256_add_epi64(a._mm256_mul_epu32(lanes, lanes), round),
-                    sqc,
-                );
-                let v =
-                    a._mm256_srl_epi64(a._mm256_add_epi64(a._mm256_mul_epu32(s, lanes), add), cub);
-                acc = a._mm256_add_epi64(acc, v);
+        while i <= full {
+            if i == full && full == n {
+                break;
             }
+            let v = if i < full {
+                ld32(b, i)
+            } else {
+                ld32_tail(b, full, n - full)
+            };
+            let m = a._mm256_abs_epi32(v);
+            acc = a._mm256_add_epi64(acc, den123_4(v3, m, round, sqc, add, cub));
+            let odd = a._mm256_srli_epi64::<32>(m);
+            acc = a._mm256_add_epi64(acc, den123_4(v3, odd, round, sqc, add, cub));
             i += 8;
         }
         out[k] = sum64(acc) as u64;
@@ -779,6 +853,30 @@ fn split_pairs(v3: V3, p: __m256i, q: __m256i) -> (__m256i, __m256i) {
 /// The low-pass taps' correction for the split: 23171 added to the high-half sum.
 const LO_SPLIT: i32 = LO_SUM / 2;
 
+/// One filter of [`vert1`] for sixteen columns, stored in order at `i`.
+#[inline(always)]
+fn vert1_store(
+    v3: V3,
+    p01: [__m256i; 2],
+    p23: [__m256i; 2],
+    c: [__m256i; 2],
+    out: &mut [i32],
+    i: usize,
+) {
+    let a = v3.avx2;
+    let l = a._mm256_add_epi32(
+        a._mm256_madd_epi16(p01[0], c[0]),
+        a._mm256_madd_epi16(p23[0], c[1]),
+    );
+    let h = a._mm256_add_epi32(
+        a._mm256_madd_epi16(p01[1], c[0]),
+        a._mm256_madd_epi16(p23[1], c[1]),
+    );
+    // Columns 0-3 and 8-11 in `l`, 4-7 and 12-15 in `h`.
+    st32(out, i, a._mm256_permute2x128_si256::<0x20>(l, h));
+    st32(out, i + 8, a._mm256_permute2x128_si256::<0x31>(l, h));
+}
+
 /// The vertical pass of scale 1 from the 16-bit low band of scale 0: sixteen columns per step,
 /// exact in 32 bits (|sum| < 54822 * 2^15), unrounded as libvmaf's scale 1 is.
 #[inline(always)]
@@ -789,35 +887,43 @@ pub(super) fn vert1(v3: V3, rows: [&[i16]; 4], lo: &mut [i32], hi: Option<&mut [
     let ch = [pair(v3, HI[0], HI[1]), pair(v3, HI[2], HI[3])];
     let mut hi = hi;
     for i in blocks(n, 16) {
-        let s = [
-            ld16(rows[0], i),
-            ld16(rows[1], i),
-            ld16(rows[2], i),
-            ld16(rows[3], i),
-        ];
+        let s0 = ld16(rows[0], i);
+        let s1 = ld16(rows[1], i);
+        let s2 = ld16(rows[2], i);
+        let s3 = ld16(rows[3], i);
         let p01 = [
-            a._mm256_unpacklo_epi16(s[0], s[1]),
-            a._mm256_unpackhi_epi16(s[0], s[1]),
+            a._mm256_unpacklo_epi16(s0, s1),
+            a._mm256_unpackhi_epi16(s0, s1),
         ];
         let p23 = [
-            a._mm256_unpacklo_epi16(s[2], s[3]),
-            a._mm256_unpackhi_epi16(s[2], s[3]),
+            a._mm256_unpacklo_epi16(s2, s3),
+            a._mm256_unpackhi_epi16(s2, s3),
         ];
-        for (c, out) in [(cl, Some(&mut *lo)), (ch, hi.as_deref_mut())] {
-            let Some(out) = out else { continue };
-            let l = a._mm256_add_epi32(
-                a._mm256_madd_epi16(p01[0], c[0]),
-                a._mm256_madd_epi16(p23[0], c[1]),
-            );
-            let h = a._mm256_add_epi32(
-                a._mm256_madd_epi16(p01[1], c[0]),
-                a._mm256_madd_epi16(p23[1], c[1]),
-            );
-            // Columns 0-3 and 8-11 in `l`, 4-7 and 12-15 in `h`.
-            st32(out, i, a._mm256_permute2x128_si256::<0x20>(l, h));
-            st32(out, i + 8, a._mm256_permute2x128_si256::<0x31>(l, h));
+        vert1_store(v3, p01, p23, cl, lo, i);
+        if let Some(hi) = hi.as_deref_mut() {
+            vert1_store(v3, p01, p23, ch, hi, i);
         }
     }
+}
+
+/// One filter of [`vert23`] for eight columns: the high-half sum (plus the low-pass fold) and
+/// the rounded low-half sum.
+#[inline(always)]
+fn vert23_one(v3: V3, h: [__m256i; 2], l: [__m256i; 2], c: [__m256i; 2], fold: __m256i) -> __m256i {
+    let a = v3.avx2;
+    let sh = a._mm256_add_epi32(
+        a._mm256_madd_epi16(h[0], c[0]),
+        a._mm256_madd_epi16(h[1], c[1]),
+    );
+    let sl = a._mm256_add_epi32(
+        a._mm256_madd_epi16(l[0], c[0]),
+        a._mm256_madd_epi16(l[1], c[1]),
+    );
+    let round = v3.avx._mm256_set1_epi32(32768);
+    a._mm256_add_epi32(
+        a._mm256_add_epi32(sh, fold),
+        a._mm256_srai_epi32::<16>(a._mm256_add_epi32(sl, round)),
+    )
 }
 
 /// The vertical pass of scales 2 and 3 from 32-bit low bands, eight columns per step:
@@ -825,34 +931,19 @@ pub(super) fn vert1(v3: V3, rows: [&[i16]; 4], lo: &mut [i32], hi: Option<&mut [
 /// 32-bit input.
 #[inline(always)]
 pub(super) fn vert23(v3: V3, rows: [&[i32]; 4], lo: &mut [i32], hi: Option<&mut [i32]>) {
-    let (a, x) = (v3.avx2, v3.avx);
+    let x = v3.avx;
     let n = lo.len();
     let cl = [pair(v3, LO[0], LO[1]), pair(v3, LO[2], LO[3])];
     let ch = [pair(v3, HI[0], HI[1]), pair(v3, HI[2], HI[3])];
-    let round = x._mm256_set1_epi32(32768);
     let fold = x._mm256_set1_epi32(LO_SPLIT);
+    let zero = x._mm256_setzero_si256();
     let mut hi = hi;
     for i in blocks(n, 8) {
         let (h01, l01) = split_pairs(v3, ld32(rows[0], i), ld32(rows[1], i));
         let (h23, l23) = split_pairs(v3, ld32(rows[2], i), ld32(rows[3], i));
-        for (c, out, f) in [
-            (cl, Some(&mut *lo), fold),
-            (ch, hi.as_deref_mut(), x._mm256_setzero_si256()),
-        ] {
-            let Some(out) = out else { continue };
-            let sh = a._mm256_add_epi32(
-                a._mm256_madd_epi16(h01, c[0]),
-                a._mm256_madd_epi16(h23, c[1]),
-            );
-            let sl = a._mm256_add_epi32(
-                a._mm256_madd_epi16(l01, c[0]),
-                a._mm256_madd_epi16(l23, c[1]),
-            );
-            let v = a._mm256_add_epi32(
-                a._mm256_add_epi32(sh, f),
-                a._mm256_srai_epi32::<16>(a._mm256_add_epi32(sl, round)),
-            );
-            st32(out, i, v);
+        st32(lo, i, vert23_one(v3, [h01, h23], [l01, l23], cl, fold));
+        if let Some(hi) = hi.as_deref_mut() {
+            st32(hi, i, vert23_one(v3, [h01, h23], [l01, l23], ch, zero));
         }
     }
 }
