@@ -166,14 +166,20 @@ pub(super) fn horiz0(v3: V3, buf: &[i16], c: &[i32; 4], out: &mut [i32], j0: usi
     let c01 = pair(v3, c[0], c[1]);
     let c23 = pair(v3, c[2], c[3]);
     let round = v3.avx._mm256_set1_epi32(32768);
-    for jj in blocks(out.len(), 8) {
-        let j = j0 + jj;
+    let n = out.len();
+    let b = &buf[2 * j0..2 * (j0 + n) + 2];
+    // |sum| <= 54822 * 2^15, so the rounded result always fits 16 bits: libvmaf's `int16_t`
+    // store keeps it whole.
+    for jj in blocks(n, 8) {
         let acc = a._mm256_add_epi32(
-            a._mm256_madd_epi16(ld16(buf, 2 * j), c01),
-            a._mm256_madd_epi16(ld16(buf, 2 * j + 2), c23),
+            a._mm256_madd_epi16(ld16(b, 2 * jj), c01),
+            a._mm256_madd_epi16(ld16(b, 2 * jj + 2), c23),
         );
-        let v = a._mm256_srai_epi32::<16>(a._mm256_add_epi32(acc, round));
-        st32(out, jj, sext16(v3, v));
+        st32(
+            out,
+            jj,
+            a._mm256_srai_epi32::<16>(a._mm256_add_epi32(acc, round)),
+        );
     }
 }
 
@@ -197,17 +203,6 @@ fn ge_pd(v3: V3, c: __m256d, d: __m256d, o: __m256d, t: __m256d) -> __m256 {
     let lhs = x._mm256_mul_pd(d, d);
     let rhs = x._mm256_mul_pd(x._mm256_mul_pd(c, o), t);
     x._mm256_castpd_ps(x._mm256_cmp_pd::<_CMP_GE_OQ>(lhs, rhs))
-}
-
-/// 32-bit multiplication, low halves.
-#[derive(Clone, Copy)]
-struct Mul(V3);
-
-impl Mul {
-    #[inline(always)]
-    fn m(self, p: __m256i, q: __m256i) -> __m256i {
-        self.0.avx2._mm256_mullo_epi32(p, q)
-    }
 }
 
 /// libvmaf's angle test for eight pixels, from the `f32` dot product and squared magnitudes
@@ -241,12 +236,39 @@ fn angle8(v3: V3, cos_sq: __m256d, dot: __m256i, omag: __m256i, tmag: __m256i) -
     a._mm256_andnot_si256(negative, m)
 }
 
+/// `floor(2^30 / d)` for eight lanes `1 <= d <= 32768` (libvmaf's `div_lookup`): the `f64`
+/// quotient truncates correctly, its rounding error (at most 2^-23) being far below the
+/// distance 1/d >= 2^-15 from a fractional quotient to the next integer. (Two 4-lane `f64`
+/// divisions are cheaper here than an `f32` one with an integer correction.)
+#[inline(always)]
+fn recip30(v3: V3, d: __m256i) -> __m256i {
+    let (a, x) = (v3.avx2, v3.avx);
+    let two30 = x._mm256_set1_pd(1073741824.0);
+    let lo = x._mm256_cvtepi32_pd(x._mm256_castsi256_si128(d));
+    let hi = x._mm256_cvtepi32_pd(a._mm256_extracti128_si256::<1>(d));
+    let rl = x._mm256_cvttpd_epi32(x._mm256_div_pd(two30, lo));
+    let rh = x._mm256_cvttpd_epi32(x._mm256_div_pd(two30, hi));
+    x._mm256_set_m128i(rh, rl)
+}
+
+/// Products of 32-bit lanes whose factors fit 16 bits, with one multiply-add: `p` in
+/// 0..=32767 (its high half zero), `q` any value whose low half, as `i16`, is the factor.
+#[inline(always)]
+fn mul16(v3: V3, p: __m256i, q: __m256i) -> __m256i {
+    v3.avx2._mm256_madd_epi16(p, q)
+}
+
+/// The 16-bit pair `(p, q)` in each 32-bit lane (`p` low), for a dot product by `madd`.
+#[inline(always)]
+fn pack_pair(v3: V3, p: __m256i, q: __m256i) -> __m256i {
+    let a = v3.avx2;
+    a._mm256_blend_epi16::<0b1010_1010>(p, a._mm256_slli_epi32::<16>(q))
+}
+
 /// Scale 0's decoupling (`decouple0`) with an integer gain limit, eight pixels per step, in
 /// 32-bit lanes. Scale 0's coefficients are below 22841 in magnitude (the transform's gain on
 /// 16-bit intermediates), so the dot products and squared magnitudes fit 31 bits, and the
-/// reciprocal 2^30 / |o| is exact from an `f32` estimate and one `f32` correction: the estimate
-/// is within 66 of it, and the remainder's quotient, at most 66, rounds far from an integer.
-/// Where |t| > |o| the gain is 1 (32768); elsewhere R * |t| <= 2^30 fits.
+/// reciprocal 2^30 / |o| comes from [`recip30`]. Where |t| > |o| the gain is 1 (32768); elsewhere R * |t| <= 2^30 fits.
 #[inline(always)]
 #[allow(clippy::too_many_arguments)]
 pub(super) fn decouple0(
@@ -264,37 +286,34 @@ pub(super) fn decouple0(
     let one = x._mm256_set1_epi32(1);
     let full = x._mm256_set1_epi32(32768);
     let half = x._mm256_set1_epi32(16384);
-    let two30 = x._mm256_set1_epi32(1 << 30);
-    let two30f = x._mm256_set1_ps((1u32 << 30) as f32);
     let gainv = x._mm256_set1_epi32(gain);
     let cos_sq = x._mm256_set1_pd(cos_sq as f64);
     for i in blocks(n, 8) {
         let ob = [ld32(o[0], i), ld32(o[1], i), ld32(o[2], i)];
         let tb = [ld32(t[0], i), ld32(t[1], i), ld32(t[2], i)];
-        let mul = Mul(v3);
-        let dot = a._mm256_add_epi32(mul.m(ob[0], tb[0]), mul.m(ob[1], tb[1]));
-        let omag = a._mm256_add_epi32(mul.m(ob[0], ob[0]), mul.m(ob[1], ob[1]));
-        let tmag = a._mm256_add_epi32(mul.m(tb[0], tb[0]), mul.m(tb[1], tb[1]));
+        // Scale-0 coefficients fit 16 bits: the dot products are multiply-adds of pairs.
+        let po = pack_pair(v3, ob[0], ob[1]);
+        let pt = pack_pair(v3, tb[0], tb[1]);
+        let dot = a._mm256_madd_epi16(po, pt);
+        let omag = a._mm256_madd_epi16(po, po);
+        let tmag = a._mm256_madd_epi16(pt, pt);
         let angle = angle8(v3, cos_sq, dot, omag, tmag);
         for k in 0..3 {
             let (ok, tk) = (ob[k], tb[k]);
             let ao = a._mm256_abs_epi32(ok);
             let at = a._mm256_abs_epi32(tk);
-            let aon = a._mm256_max_epi32(ao, one);
-            let aof = x._mm256_cvtepi32_ps(aon);
-            let est = x._mm256_cvttps_epi32(x._mm256_div_ps(two30f, aof));
-            let rem = a._mm256_sub_epi32(two30, mul.m(est, aon));
-            let corr = x._mm256_div_ps(x._mm256_cvtepi32_ps(rem), aof);
-            let corr = x._mm256_cvttps_epi32(x._mm256_floor_ps(corr));
-            let recip = a._mm256_add_epi32(est, corr);
-            let small = a._mm256_srai_epi32::<15>(a._mm256_add_epi32(mul.m(recip, at), half));
+            let recip = recip30(v3, a._mm256_max_epi32(ao, one));
+            let prod = a._mm256_mullo_epi32(recip, at);
+            let small = a._mm256_srai_epi32::<15>(a._mm256_add_epi32(prod, half));
             let kk = a._mm256_blendv_epi8(small, full, a._mm256_cmpgt_epi32(at, ao));
             let opposite = a._mm256_cmpgt_epi32(zero, a._mm256_xor_si256(ok, tk));
             let kk = a._mm256_andnot_si256(opposite, kk);
             let kk = a._mm256_blendv_epi8(kk, full, a._mm256_cmpeq_epi32(ok, zero));
-            let rst = a._mm256_srai_epi32::<15>(a._mm256_add_epi32(mul.m(kk, ok), half));
+            // A gain of 32768 restores the coefficient itself; below, kk fits 15 bits.
+            let rst = a._mm256_srai_epi32::<15>(a._mm256_add_epi32(mul16(v3, kk, ok), half));
+            let rst = a._mm256_blendv_epi8(rst, ok, a._mm256_cmpeq_epi32(kk, full));
             // The enhancement limit where the angle test holds and the gain is positive.
-            let lim = mul.m(rst, gainv);
+            let lim = mul16(v3, gainv, rst);
             let on = a._mm256_and_si256(angle, a._mm256_cmpgt_epi32(kk, zero));
             let pos = a._mm256_and_si256(on, a._mm256_cmpgt_epi32(ok, zero));
             let neg = a._mm256_and_si256(on, a._mm256_cmpgt_epi32(zero, ok));
@@ -1012,25 +1031,21 @@ pub(super) fn horiz0_16(v3: V3, buf: &[i16], c: &[i32; 4], out: &mut [i16]) {
     let c01 = pair(v3, c[0], c[1]);
     let c23 = pair(v3, c[2], c[3]);
     let round = v3.avx._mm256_set1_epi32(32768);
-    for j in blocks(out.len(), 16) {
-        let p = a._mm256_srai_epi32::<16>(a._mm256_add_epi32(
-            a._mm256_add_epi32(
-                a._mm256_madd_epi16(ld16(buf, 2 * j), c01),
-                a._mm256_madd_epi16(ld16(buf, 2 * j + 2), c23),
-            ),
-            round,
-        ));
-        let q = a._mm256_srai_epi32::<16>(a._mm256_add_epi32(
-            a._mm256_add_epi32(
-                a._mm256_madd_epi16(ld16(buf, 2 * j + 16), c01),
-                a._mm256_madd_epi16(ld16(buf, 2 * j + 18), c23),
-            ),
-            round,
-        ));
-        // The low 16 bits of each result, as libvmaf's `int16_t` store keeps them.
-        let lo16 = v3.avx._mm256_set1_epi32(0xffff);
-        let packed =
-            a._mm256_packus_epi32(a._mm256_and_si256(p, lo16), a._mm256_and_si256(q, lo16));
+    let n = out.len();
+    let b = &buf[..2 * n + 2];
+    for j in blocks(n, 16) {
+        let p = a._mm256_add_epi32(
+            a._mm256_madd_epi16(ld16(b, 2 * j), c01),
+            a._mm256_madd_epi16(ld16(b, 2 * j + 2), c23),
+        );
+        let q = a._mm256_add_epi32(
+            a._mm256_madd_epi16(ld16(b, 2 * j + 16), c01),
+            a._mm256_madd_epi16(ld16(b, 2 * j + 18), c23),
+        );
+        // The results fit 16 bits (see `horiz0`), so the saturating pack only packs.
+        let p = a._mm256_srai_epi32::<16>(a._mm256_add_epi32(p, round));
+        let q = a._mm256_srai_epi32::<16>(a._mm256_add_epi32(q, round));
+        let packed = a._mm256_packs_epi32(p, q);
         st16(out, j, a._mm256_permute4x64_epi64::<0b11_01_10_00>(packed));
     }
 }
@@ -1155,6 +1170,18 @@ mod tests {
                     &t,
                 );
                 assert_eq!(got, want, "scales 1-3, gain {gain}, trial {trial}");
+            }
+        }
+    }
+
+    #[test]
+    fn the_reciprocal_is_libvmafs_for_every_divisor() {
+        let Some(v3) = token() else { return };
+        for d0 in (1..=32768).step_by(8) {
+            let d: [i32; 8] = std::array::from_fn(|l| (d0 + l as i32).min(32768));
+            let got: [i32; 8] = cast(recip30(v3, cast(d)));
+            for l in 0..8 {
+                assert_eq!(got[l], (1 << 30) / d[l], "{}", d[l]);
             }
         }
     }
