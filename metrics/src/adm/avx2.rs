@@ -16,11 +16,25 @@ use super::{HI, LO, LO_SUM, ONE_BY_15, ONE_BY_30};
 use core::arch::x86_64::{__m128i, __m256, __m256d, __m256i, _CMP_GE_OQ};
 use pulp::{cast, x86::V3};
 
-/// Block starts covering `0..n` with blocks of `l` lanes (`n >= l`), the last one ending at `n`.
-#[inline(always)]
-fn blocks(n: usize, l: usize) -> impl Iterator<Item = usize> {
-    let full = n / l * l;
-    (0..full).step_by(l).chain((full < n).then_some(n - l))
+/// Runs `body` for the block starts covering `0..n` with blocks of `l` lanes (`n >= l`): full
+/// blocks, then one ending at `n` that may overlap the one before. A loop bound of `i + l <= n`
+/// lets the compiler drop the bounds checks of loads from slices of length `n`; the body is
+/// repeated for the last block rather than called through a closure, which would leave the
+/// AVX2 context.
+macro_rules! each_block {
+    ($n:expr, $l:expr, |$i:ident| $body:block) => {{
+        let (n, l) = ($n, $l);
+        let mut start = 0;
+        while start + l <= n {
+            let $i = start;
+            $body
+            start += l;
+        }
+        if start < n {
+            let $i = n - l;
+            $body
+        }
+    }};
 }
 
 #[inline(always)]
@@ -137,8 +151,9 @@ pub(super) fn vert0<T: Row16>(
     let ch = [pair(v3, HI[0], HI[1]), pair(v3, HI[2], HI[3])];
     let bias_lo = x._mm256_set1_epi32(add.wrapping_sub(LO_SUM.wrapping_mul(add)));
     let bias_hi = x._mm256_set1_epi32(add);
-    let mut hi = hi;
-    for i in blocks(n, 16) {
+    let rows = [&rows[0][..n], &rows[1][..n], &rows[2][..n], &rows[3][..n]];
+    let mut hi = hi.map(|h| &mut h[..n]);
+    each_block!(n, 16, |i| {
         let s0 = T::load16(v3, rows[0], i);
         let s1 = T::load16(v3, rows[1], i);
         let s2 = T::load16(v3, rows[2], i);
@@ -155,7 +170,7 @@ pub(super) fn vert0<T: Row16>(
         if let Some(hi) = hi.as_deref_mut() {
             st16(hi, i, vfilt(v3, p01, p23, ch, bias_hi, sh));
         }
-    }
+    });
 }
 
 /// Scale 0's horizontal pass (`horiz0`): eight outputs per step, taps (2j - 1, 2j) and
@@ -170,7 +185,7 @@ pub(super) fn horiz0(v3: V3, buf: &[i16], c: &[i32; 4], out: &mut [i32], j0: usi
     let b = &buf[2 * j0..2 * (j0 + n) + 2];
     // |sum| <= 54822 * 2^15, so the rounded result always fits 16 bits: libvmaf's `int16_t`
     // store keeps it whole.
-    for jj in blocks(n, 8) {
+    each_block!(n, 8, |jj| {
         let acc = a._mm256_add_epi32(
             a._mm256_madd_epi16(ld16(b, 2 * jj), c01),
             a._mm256_madd_epi16(ld16(b, 2 * jj + 2), c23),
@@ -180,7 +195,7 @@ pub(super) fn horiz0(v3: V3, buf: &[i16], c: &[i32; 4], out: &mut [i32], j0: usi
             jj,
             a._mm256_srai_epi32::<16>(a._mm256_add_epi32(acc, round)),
         );
-    }
+    });
 }
 
 /// Lanes 0-3 (`h` = 0) or 4-7 (`h` = 1) of eight `f32`, widened to `f64`.
@@ -288,7 +303,12 @@ pub(super) fn decouple0(
     let half = x._mm256_set1_epi32(16384);
     let gainv = x._mm256_set1_epi32(gain);
     let cos_sq = x._mm256_set1_pd(cos_sq as f64);
-    for i in blocks(n, 8) {
+    let (o, t) = (o.map(|b| &b[..n]), t.map(|b| &b[..n]));
+    let [r0, r1, r2] = r;
+    let r = [&mut r0[..n], &mut r1[..n], &mut r2[..n]];
+    let [a0, a1, a2] = ad;
+    let ad = [&mut a0[..n], &mut a1[..n], &mut a2[..n]];
+    each_block!(n, 8, |i| {
         let ob = [ld32(o[0], i), ld32(o[1], i), ld32(o[2], i)];
         let tb = [ld32(t[0], i), ld32(t[1], i), ld32(t[2], i)];
         // Scale-0 coefficients fit 16 bits: the dot products are multiply-adds of pairs.
@@ -322,7 +342,7 @@ pub(super) fn decouple0(
             st32(r[k], i, rst);
             st32(ad[k], i, sext16(v3, a._mm256_sub_epi32(tk, rst)));
         }
-    }
+    });
 }
 
 /// `(int16_t)((c * m + 2048) >> 12)`, one of the masking filter's fixed-point fractions.
@@ -341,7 +361,9 @@ pub(super) fn csf0(v3: V3, rf: [i32; 3], ad: [&[i32]; 3], f: &mut [i32], c: &mut
     let by15 = x._mm256_set1_epi32(ONE_BY_15);
     let r15 = x._mm256_set1_epi32(16384);
     let r17 = x._mm256_set1_epi32(65535);
-    for i in blocks(f.len(), 8) {
+    let n = f.len();
+    let (ad, c) = (ad.map(|b| &b[..n]), &mut c[..n]);
+    each_block!(n, 8, |i| {
         let mut fs = x._mm256_setzero_si256();
         let mut cs = fs;
         for k in 0..3 {
@@ -357,7 +379,7 @@ pub(super) fn csf0(v3: V3, rf: [i32; 3], ad: [&[i32]; 3], f: &mut [i32], c: &mut
         }
         st32(f, i, fs);
         st32(c, i, a._mm256_sub_epi32(cs, fs));
-    }
+    });
 }
 
 /// `floor(x / 2^s)` of 64-bit lanes (AVX2 shifts 64-bit lanes logically only): bias by 2^63,
@@ -468,11 +490,10 @@ pub(super) fn cm0(
         ),
     });
     let (mut a0, mut a1, mut a2) = ([zero; 2], [zero; 2], [zero; 2]);
-    let full = n / 8 * 8;
     let (up, mid, down, centre) = (&up[..n], &mid[..n], &down[..n], &centre[..n]);
     let (r0, r1, r2) = (&r[0][..n], &r[1][..n], &r[2][..n]);
     let mut i = 0;
-    while i < full {
+    while i + 8 <= n {
         let thr = thr8(
             v3,
             [ld32(up, i), ld32(mid, i), ld32(down, i), ld32(centre, i)],
@@ -482,8 +503,8 @@ pub(super) fn cm0(
         cm0_step(v3, c[2], ld32(r2, i), thr, &mut a2);
         i += 8;
     }
-    if full < n {
-        let m = n - full;
+    if i < n {
+        let (full, m) = (i, n - i);
         let t = |s: &[i32]| ld32_tail(s, full, m);
         let thr = thr8(v3, [t(up), t(mid), t(down), t(centre)]);
         cm0_step(v3, c[0], t(r0), thr, &mut a0);
@@ -512,12 +533,13 @@ pub(super) fn den0(v3: V3, o: [&[i32]; 3]) -> [u64; 3] {
         let b = o[k];
         let n = b.len();
         let mut acc = [v3.avx._mm256_setzero_si256(); 2];
-        let full = n / 8 * 8;
-        for i in (0..full).step_by(8) {
+        let mut i = 0;
+        while i + 8 <= n {
             cubes8(v3, ld32(b, i), &mut acc);
+            i += 8;
         }
-        if full < n {
-            cubes8(v3, ld32_tail(b, full, n - full), &mut acc);
+        if i < n {
+            cubes8(v3, ld32_tail(b, i, n - i), &mut acc);
         }
         out[k] = sum64(acc[0]).wrapping_add(sum64(acc[1])) as u64;
     }
@@ -605,7 +627,12 @@ pub(super) fn decouple123(
     let two30 = x._mm256_set1_pd(1073741824.0);
     let gainv = x._mm256_set1_pd(gain);
     let e14 = x._mm256_set1_epi64x(14);
-    for i in blocks(n, 4) {
+    let (o, t) = (o.map(|b| &b[..n]), t.map(|b| &b[..n]));
+    let [r0, r1, r2] = r;
+    let r = [&mut r0[..n], &mut r1[..n], &mut r2[..n]];
+    let [a0, a1, a2] = ad;
+    let ad = [&mut a0[..n], &mut a1[..n], &mut a2[..n]];
+    each_block!(n, 4, |i| {
         let ob = [ld4(o[0], i), ld4(o[1], i), ld4(o[2], i)];
         let tb = [ld4(t[0], i), ld4(t[1], i), ld4(t[2], i)];
         let (oh, ov) = (
@@ -673,7 +700,7 @@ pub(super) fn decouple123(
             st4(r[k], i, ri);
             st4(ad[k], i, v3.sse2._mm_sub_epi32(tb[k], ri));
         }
-    }
+    });
 }
 
 /// `(int32_t)((c * v + 2^27) >> 28)` for eight lanes: the fixed-point scaling by a Q32 factor
@@ -711,7 +738,9 @@ pub(super) fn csf123(v3: V3, rf: [u32; 3], ad: [&[i32]; 3], f: &mut [i32], c: &m
     let (a, x) = (v3.avx2, v3.avx);
     let by30 = x._mm256_set1_epi64x(super::I4_ONE_BY_30);
     let by15 = x._mm256_set1_epi64x(super::I4_ONE_BY_15);
-    for i in blocks(f.len(), 8) {
+    let n = f.len();
+    let (ad, c) = (ad.map(|b| &b[..n]), &mut c[..n]);
+    each_block!(n, 8, |i| {
         let mut fs = x._mm256_setzero_si256();
         let mut cs = fs;
         for k in 0..3 {
@@ -722,7 +751,7 @@ pub(super) fn csf123(v3: V3, rf: [u32; 3], ad: [&[i32]; 3], f: &mut [i32], c: &m
         }
         st32(f, i, fs);
         st32(c, i, a._mm256_sub_epi32(cs, fs));
-    }
+    });
 }
 
 /// The contrast masking of scales 1 to 3 for eight pixels of one orientation.
@@ -770,11 +799,10 @@ pub(super) fn cm123(
         x._mm256_set1_epi64x(rf[2] as i64),
     ];
     let (mut a0, mut a1, mut a2) = ([zero; 2], [zero; 2], [zero; 2]);
-    let full = n / 8 * 8;
     let (up, mid, down, centre) = (&up[..n], &mid[..n], &down[..n], &centre[..n]);
     let (r0, r1, r2) = (&r[0][..n], &r[1][..n], &r[2][..n]);
     let mut i = 0;
-    while i < full {
+    while i + 8 <= n {
         let thr = thr8(
             v3,
             [ld32(up, i), ld32(mid, i), ld32(down, i), ld32(centre, i)],
@@ -784,8 +812,8 @@ pub(super) fn cm123(
         cm123_step(v3, rfv[2], sq, cub, ld32(r2, i), thr, &mut a2);
         i += 8;
     }
-    if full < n {
-        let m = n - full;
+    if i < n {
+        let (full, m) = (i, n - i);
         let t = |s: &[i32]| ld32_tail(s, full, m);
         let thr = thr8(v3, [t(up), t(mid), t(down), t(centre)]);
         cm123_step(v3, rfv[0], sq, cub, t(r0), thr, &mut a0);
@@ -824,17 +852,13 @@ pub(super) fn den123(v3: V3, o: [&[i32]; 3], sq: u32, add_cub: u64, shift_cub: u
     for k in 0..3 {
         let b = o[k];
         let n = b.len();
-        let full = n / 8 * 8;
         let mut acc = x._mm256_setzero_si256();
         let mut i = 0;
-        while i <= full {
-            if i == full && full == n {
-                break;
-            }
-            let v = if i < full {
+        while i < n {
+            let v = if i + 8 <= n {
                 ld32(b, i)
             } else {
-                ld32_tail(b, full, n - full)
+                ld32_tail(b, i, n - i)
             };
             let m = a._mm256_abs_epi32(v);
             acc = a._mm256_add_epi64(acc, den123_4(v3, m, round, sqc, add, cub));
@@ -904,8 +928,9 @@ pub(super) fn vert1(v3: V3, rows: [&[i16]; 4], lo: &mut [i32], hi: Option<&mut [
     let n = lo.len();
     let cl = [pair(v3, LO[0], LO[1]), pair(v3, LO[2], LO[3])];
     let ch = [pair(v3, HI[0], HI[1]), pair(v3, HI[2], HI[3])];
-    let mut hi = hi;
-    for i in blocks(n, 16) {
+    let rows = [&rows[0][..n], &rows[1][..n], &rows[2][..n], &rows[3][..n]];
+    let mut hi = hi.map(|h| &mut h[..n]);
+    each_block!(n, 16, |i| {
         let s0 = ld16(rows[0], i);
         let s1 = ld16(rows[1], i);
         let s2 = ld16(rows[2], i);
@@ -922,7 +947,7 @@ pub(super) fn vert1(v3: V3, rows: [&[i16]; 4], lo: &mut [i32], hi: Option<&mut [
         if let Some(hi) = hi.as_deref_mut() {
             vert1_store(v3, p01, p23, ch, hi, i);
         }
-    }
+    });
 }
 
 /// One filter of [`vert23`] for eight columns: the high-half sum (plus the low-pass fold) and
@@ -956,15 +981,16 @@ pub(super) fn vert23(v3: V3, rows: [&[i32]; 4], lo: &mut [i32], hi: Option<&mut 
     let ch = [pair(v3, HI[0], HI[1]), pair(v3, HI[2], HI[3])];
     let fold = x._mm256_set1_epi32(LO_SPLIT);
     let zero = x._mm256_setzero_si256();
-    let mut hi = hi;
-    for i in blocks(n, 8) {
+    let rows = [&rows[0][..n], &rows[1][..n], &rows[2][..n], &rows[3][..n]];
+    let mut hi = hi.map(|h| &mut h[..n]);
+    each_block!(n, 8, |i| {
         let (h01, l01) = split_pairs(v3, ld32(rows[0], i), ld32(rows[1], i));
         let (h23, l23) = split_pairs(v3, ld32(rows[2], i), ld32(rows[3], i));
         st32(lo, i, vert23_one(v3, [h01, h23], [l01, l23], cl, fold));
         if let Some(hi) = hi.as_deref_mut() {
             st32(hi, i, vert23_one(v3, [h01, h23], [l01, l23], ch, zero));
         }
-    }
+    });
 }
 
 /// Splits a padded row of 32-bit values into its high halves `v >> 16` and its low halves less
@@ -974,7 +1000,9 @@ pub(super) fn split_row(v3: V3, src: &[i32], hi: &mut [i16], lo: &mut [i16]) {
     let a = v3.avx2;
     let mask = v3.avx._mm256_set1_epi32(0xffff);
     let flip = v3.avx._mm256_set1_epi32(0x8000);
-    for i in blocks(src.len(), 16) {
+    let n = src.len();
+    let (hi, lo) = (&mut hi[..n], &mut lo[..n]);
+    each_block!(n, 16, |i| {
         let (p, q) = (ld32(src, i), ld32(src, i + 8));
         let h = a._mm256_packs_epi32(a._mm256_srai_epi32::<16>(p), a._mm256_srai_epi32::<16>(q));
         let lp = a._mm256_sub_epi32(a._mm256_and_si256(p, mask), flip);
@@ -982,7 +1010,7 @@ pub(super) fn split_row(v3: V3, src: &[i32], hi: &mut [i16], lo: &mut [i16]) {
         let l = a._mm256_packs_epi32(lp, lq);
         st16(hi, i, a._mm256_permute4x64_epi64::<0b11_01_10_00>(h));
         st16(lo, i, a._mm256_permute4x64_epi64::<0b11_01_10_00>(l));
-    }
+    });
 }
 
 /// The horizontal pass of scales 1 to 3 from a split padded row (`hi`, `lo`): eight outputs per
@@ -1005,8 +1033,10 @@ pub(super) fn horiz_split(
     let round = x._mm256_set1_epi32(1 << (shift - 1));
     let sc = count(v3, shift);
     let up = count(v3, 16 - shift);
-    for jj in blocks(out.len(), 8) {
-        let j = j0 + jj;
+    let n = out.len();
+    let (hi, lo) = (&hi[2 * j0..2 * (j0 + n) + 2], &lo[2 * j0..2 * (j0 + n) + 2]);
+    each_block!(n, 8, |jj| {
+        let j = jj;
         let sh = a._mm256_add_epi32(
             a._mm256_madd_epi16(ld16(hi, 2 * j), c01),
             a._mm256_madd_epi16(ld16(hi, 2 * j + 2), c23),
@@ -1020,7 +1050,7 @@ pub(super) fn horiz_split(
             a._mm256_sra_epi32(a._mm256_add_epi32(sl, round), sc),
         );
         st32(out, jj, v);
-    }
+    });
 }
 
 /// Scale 0's horizontal pass into 16-bit outputs (the low band kept for scale 1), sixteen per
@@ -1033,7 +1063,7 @@ pub(super) fn horiz0_16(v3: V3, buf: &[i16], c: &[i32; 4], out: &mut [i16]) {
     let round = v3.avx._mm256_set1_epi32(32768);
     let n = out.len();
     let b = &buf[..2 * n + 2];
-    for j in blocks(n, 16) {
+    each_block!(n, 16, |j| {
         let p = a._mm256_add_epi32(
             a._mm256_madd_epi16(ld16(b, 2 * j), c01),
             a._mm256_madd_epi16(ld16(b, 2 * j + 2), c23),
@@ -1047,7 +1077,7 @@ pub(super) fn horiz0_16(v3: V3, buf: &[i16], c: &[i32; 4], out: &mut [i16]) {
         let q = a._mm256_srai_epi32::<16>(a._mm256_add_epi32(q, round));
         let packed = a._mm256_packs_epi32(p, q);
         st16(out, j, a._mm256_permute4x64_epi64::<0b11_01_10_00>(packed));
-    }
+    });
 }
 
 /// Each AVX2 kernel against its portable twin on random rows that reach the extremes of each
