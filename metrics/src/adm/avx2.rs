@@ -167,7 +167,7 @@ pub(super) fn vert0<T: Row16>(
             a._mm256_unpackhi_epi16(s2, s3),
         ];
         st16(lo, i, vfilt(v3, p01, p23, cl, bias_lo, sh));
-        if let Some(hi) = hi.as_deref_mut() {
+        if let Some(hi) = hi.as_mut() {
             st16(hi, i, vfilt(v3, p01, p23, ch, bias_hi, sh));
         }
     });
@@ -944,7 +944,7 @@ pub(super) fn vert1(v3: V3, rows: [&[i16]; 4], lo: &mut [i32], hi: Option<&mut [
             a._mm256_unpackhi_epi16(s2, s3),
         ];
         vert1_store(v3, p01, p23, cl, lo, i);
-        if let Some(hi) = hi.as_deref_mut() {
+        if let Some(hi) = hi.as_mut() {
             vert1_store(v3, p01, p23, ch, hi, i);
         }
     });
@@ -987,7 +987,7 @@ pub(super) fn vert23(v3: V3, rows: [&[i32]; 4], lo: &mut [i32], hi: Option<&mut 
         let (h01, l01) = split_pairs(v3, ld32(rows[0], i), ld32(rows[1], i));
         let (h23, l23) = split_pairs(v3, ld32(rows[2], i), ld32(rows[3], i));
         st32(lo, i, vert23_one(v3, [h01, h23], [l01, l23], cl, fold));
-        if let Some(hi) = hi.as_deref_mut() {
+        if let Some(hi) = hi.as_mut() {
             st32(hi, i, vert23_one(v3, [h01, h23], [l01, l23], ch, zero));
         }
     });
