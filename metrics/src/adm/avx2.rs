@@ -13,7 +13,7 @@
 //! which add nothing.
 
 use super::{HI, LO, LO_SUM, ONE_BY_15, ONE_BY_30};
-use core::arch::x86_64::{__m128i, __m256, __m256d, __m256i, _CMP_GE_OQ};
+use core::arch::x86_64::{__m128i, __m256, __m256d, __m256i, _CMP_GE_OQ, _CMP_LE_OQ};
 use pulp::{cast, x86::V3};
 
 /// Runs `body` for the block starts covering `0..n` with blocks of `l` lanes (`n >= l`): full
@@ -220,8 +220,12 @@ fn ge_pd(v3: V3, c: __m256d, d: __m256d, o: __m256d, t: __m256d) -> __m256 {
     x._mm256_castpd_ps(x._mm256_cmp_pd::<_CMP_GE_OQ>(lhs, rhs))
 }
 
-/// libvmaf's angle test for eight pixels, from the `f32` dot product and squared magnitudes
-/// (lanes of all ones where the test passes); the comparison is in `f64` as libvmaf's.
+/// libvmaf's angle test for eight pixels, from the dot product and squared magnitudes (lanes
+/// of all ones where the test passes). libvmaf compares `A * A >= c * O * T` in `f64`, where
+/// `A`, `O`, `T` are the three converted to `f32` and `c` is cos²(1°) in `f32`. Here the
+/// comparison is first made in `f32`, with a margin of 2^-20 either way that covers its
+/// roundings (at most about 2^-22 relative); only where a lane falls inside the margin, which
+/// takes an angle within a hair of 1°, is it repeated in `f64` for the whole block.
 #[inline(always)]
 fn angle8(v3: V3, cos_sq: __m256d, dot: __m256i, omag: __m256i, tmag: __m256i) -> __m256i {
     let (a, x) = (v3.avx2, v3.avx);
@@ -230,23 +234,36 @@ fn angle8(v3: V3, cos_sq: __m256d, dot: __m256i, omag: __m256i, tmag: __m256i) -
         x._mm256_cvtepi32_ps(omag),
         x._mm256_cvtepi32_ps(tmag),
     );
-    let g0 = ge_pd(
-        v3,
-        cos_sq,
-        half_pd(v3, df, 0),
-        half_pd(v3, of, 0),
-        half_pd(v3, tf, 0),
-    );
-    let g1 = ge_pd(
-        v3,
-        cos_sq,
-        half_pd(v3, df, 1),
-        half_pd(v3, of, 1),
-        half_pd(v3, tf, 1),
-    );
-    // Each 64-bit mask holds two equal 32-bit halves: take one of each, then restore the order.
-    let m = x._mm256_castps_si256(x._mm256_shuffle_ps::<0b10_00_10_00>(g0, g1));
-    let m = a._mm256_permute4x64_epi64::<0b11_01_10_00>(m);
+    let c32 = x._mm256_cvtpd_ps(cos_sq);
+    let c = x._mm256_set_m128(c32, c32);
+    let margin = x._mm256_set1_ps(1.0 + 1.0 / 1048576.0);
+    let lhs = x._mm256_mul_ps(df, df);
+    let rhs = x._mm256_mul_ps(x._mm256_mul_ps(c, of), tf);
+    let yes = x._mm256_cmp_ps::<_CMP_GE_OQ>(lhs, x._mm256_mul_ps(rhs, margin));
+    let no = x._mm256_cmp_ps::<_CMP_LE_OQ>(x._mm256_mul_ps(lhs, margin), rhs);
+    let sure = x._mm256_or_ps(yes, no);
+    let m = if x._mm256_movemask_ps(sure) == 0xff {
+        x._mm256_castps_si256(yes)
+    } else {
+        let g0 = ge_pd(
+            v3,
+            cos_sq,
+            half_pd(v3, df, 0),
+            half_pd(v3, of, 0),
+            half_pd(v3, tf, 0),
+        );
+        let g1 = ge_pd(
+            v3,
+            cos_sq,
+            half_pd(v3, df, 1),
+            half_pd(v3, of, 1),
+            half_pd(v3, tf, 1),
+        );
+        // Each 64-bit mask holds two equal 32-bit halves: take one of each, then restore the
+        // order.
+        let m = x._mm256_castps_si256(x._mm256_shuffle_ps::<0b10_00_10_00>(g0, g1));
+        a._mm256_permute4x64_epi64::<0b11_01_10_00>(m)
+    };
     let negative = a._mm256_cmpgt_epi32(x._mm256_setzero_si256(), dot);
     a._mm256_andnot_si256(negative, m)
 }
@@ -1202,6 +1219,60 @@ mod tests {
                 assert_eq!(got, want, "scales 1-3, gain {gain}, trial {trial}");
             }
         }
+    }
+
+    /// Pairs at angles within a hair of 1°, where the `f32` angle test defers to `f64`.
+    #[test]
+    fn angles_near_one_degree_equal_the_portable_kernel() {
+        let Some(v3) = token() else { return };
+        let mut rng = Lcg(23);
+        let mut ambiguous = 0;
+        for trial in 0..300 {
+            let n = 64;
+            let mut o: Rows3 = std::array::from_fn(|_| vec![0; n]);
+            let mut t: Rows3 = std::array::from_fn(|_| vec![0; n]);
+            for x in 0..n {
+                let phi = (rng.next() % 6283) as f64 / 1000.0;
+                let mag = 2000.0 + (rng.next() % 9000) as f64;
+                let turn = (1.0f64 + ((rng.next() % 2001) as f64 - 1000.0) * 1e-5).to_radians();
+                let turn = if rng.next() & 1 == 1 { -turn } else { turn };
+                let (oh, ov) = ((mag * phi.cos()).round(), (mag * phi.sin()).round());
+                let tm = mag * (1.0 + (rng.next() % 100) as f64 / 100.0);
+                let (th, tv) = (
+                    (tm * (phi + turn).cos()).round(),
+                    (tm * (phi + turn).sin()).round(),
+                );
+                (o[0][x], o[1][x], o[2][x]) = (
+                    oh as i32,
+                    ov as i32,
+                    value(&mut rng, 14).clamp(-22840, 22840),
+                );
+                (t[0][x], t[1][x], t[2][x]) = (
+                    th as i32,
+                    tv as i32,
+                    value(&mut rng, 14).clamp(-22840, 22840),
+                );
+                let c = adm::Params::new(100.0).cos_1deg_sq as f64;
+                let dot = (oh * th + ov * tv) as f32 as f64;
+                let om = (oh * oh + ov * ov) as f32 as f64;
+                let tmg = (th * th + tv * tv) as f32 as f64;
+                if (dot * dot / (c * om * tmg) - 1.0).abs() < 1.0 / 1048576.0 {
+                    ambiguous += 1;
+                }
+            }
+            for gain in [1.0, 100.0] {
+                let p = Params::new(gain);
+                let want = run_decouple(n, |o, t, r, a| adm::decouple0(&p, o, t, r, a), &o, &t);
+                let got = run_decouple(
+                    n,
+                    |o, t, r, a| decouple0(v3, p.cos_1deg_sq, gain as i32, o, t, r, a),
+                    &o,
+                    &t,
+                );
+                assert_eq!(got, want, "gain {gain}, trial {trial}");
+            }
+        }
+        assert!(ambiguous > 20, "only {ambiguous} pairs near the threshold");
     }
 
     #[test]
