@@ -1440,9 +1440,9 @@ fn scale(
             }
         }
         // The contrast masking of row c needs the 3-sums of rows c - 1 and c + 1 (mirrored:
-        // -1 is 1, hs is hs - 1), so it runs one row behind.
-        // Rows i - 1 and, at the end, i. (No closure here: the kernels must inline into the
-        // dispatched instruction set's context.)
+        // -1 is 1, hs is hs - 1), so it runs one row behind: row i - 1 now, and at the end row
+        // i too. (A loop, not a closure: the kernels must inline into the dispatched
+        // instruction set's context.)
         for c in [i.checked_sub(1), (i + 1 == hs).then_some(i)]
             .into_iter()
             .flatten()
