@@ -352,10 +352,12 @@ pub(crate) fn num_s123(accum: [i64; 3], s: usize, w: usize, h: usize) -> f32 {
 /// libvmaf runs an AVX2 transform on 8-bit pictures whose width is a multiple of 8 when the CPU
 /// has AVX2, and its C transform otherwise. The two differ at the right edge: the AVX2 one does
 /// not mirror the last output column's fourth tap but reads one intermediate sample past the
-/// row, which is the first sample of the vertical high-pass row stored right after it (or, for
-/// widths of 16k + 8, the transform of the zeroed padding libvmaf's pictures carry, which also
-/// overwrites the first eight high-pass samples). That column feeds the coarser scales, so the
-/// scores differ. Everything else is the same integer arithmetic.
+/// row. For the low-pass row that is the first sample of the high-pass row stored after it
+/// (for widths of 16k + 8, the transform of the zeroed padding libvmaf's pictures carry, which
+/// also overwrites the first eight high-pass samples); that column feeds the coarser scales, so
+/// the scores differ, and the kernel reproduces it. For the high-pass row it is memory left
+/// from an earlier frame (or, at 16k + 8, zero), which reaches the scores only below 50 pixels
+/// wide, and the widths that [`Adm::supports`] refuses for it.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum DwtVariant {
     /// libvmaf's C code (`adm_dwt2_8`), which runs without AVX2 (or with `cpumask` masking it).
@@ -420,9 +422,9 @@ impl Adm {
         }
     }
 
-    /// Whether a `w`×`h` picture can be scored: both at least [`MIN_SIZE`], and the width not
-    /// 40 or 48, where libvmaf's AVX2 transform of 8-bit pictures lets bytes it never wrote into
-    /// the scores.
+    /// Whether a `w`×`h` picture can be scored exactly as libvmaf scores it: both at least
+    /// [`MIN_SIZE`], and the width not 40 or 48, where libvmaf's AVX2 transform of 8-bit
+    /// pictures lets memory it never wrote into the scores (see [`DwtVariant`]).
     pub fn supports(w: usize, h: usize) -> bool {
         w >= MIN_SIZE && h >= MIN_SIZE && w != 40 && w != 48
     }
