@@ -354,10 +354,12 @@ pub(crate) fn num_s123(accum: [i64; 3], s: usize, w: usize, h: usize) -> f32 {
 /// not mirror the last output column's fourth tap but reads one intermediate sample past the
 /// row. For the low-pass row that is the first sample of the high-pass row stored after it
 /// (for widths of 16k + 8, the transform of the zeroed padding libvmaf's pictures carry, which
-/// also overwrites the first eight high-pass samples); that column feeds the coarser scales, so
-/// the scores differ, and the kernel reproduces it. For the high-pass row it is memory left
-/// from an earlier frame (or, at 16k + 8, zero), which reaches the scores only below 50 pixels
-/// wide, and the widths that [`Adm::supports`] refuses for it.
+/// also overwrites the first eight high-pass samples). That column feeds the last column of
+/// every coarser scale, which the pooling takes in only where a scale is under 25 samples wide:
+/// the two transforms can give different scores only for widths up to 384 (the coarsest scale
+/// is a sixteenth as wide), and the kernel follows either. For the high-pass row the sample
+/// past the end is memory left from an earlier frame (or, at 16k + 8, zero), which reaches
+/// the scores only below 50 pixels wide: at the widths [`Adm::supports`] refuses.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum DwtVariant {
     /// libvmaf's C code (`adm_dwt2_8`), which runs without AVX2 (or with `cpumask` masking it).
