@@ -3,10 +3,11 @@
 
 use criterion::{criterion_group, criterion_main};
 
+mod adm;
 mod common;
 mod msssim;
 mod psnr;
 mod ssim;
 
-criterion_group!(kernels, psnr::bench, ssim::bench, msssim::bench);
+criterion_group!(kernels, psnr::bench, ssim::bench, msssim::bench, adm::bench);
 criterion_main!(kernels);

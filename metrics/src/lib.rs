@@ -14,12 +14,15 @@
 //! * [`vmaf`](mod@vmaf): streaming VMAF and any libvmaf feature through the vendored libvmaf 2.3.1.
 //! * [`vif`](mod@vif): an integer VIF kernel bit-identical to libvmaf's, which the VMAF scorer
 //!   uses in place of libvmaf's VIF where that equality holds, on worker threads of its own.
+//! * [`adm`](mod@adm): an integer ADM kernel bit-identical to libvmaf's (`adm2` and the four
+//!   per-scale scores).
 //! * [`y4m`](mod@y4m): the one Y4M reader and writer (sources, generated sequences, test media);
 //!   [`fps`](mod@fps): exact frame rates.
 //! * [`ratecontrol`](mod@ratecontrol): bitrate error, peak bitrate and VBV compliance of a packet trace.
 
 #![deny(unsafe_code)]
 
+pub mod adm;
 pub mod error;
 pub mod fps;
 pub mod frame;

@@ -155,3 +155,16 @@ pub(crate) fn v4() -> Option<pulp::x86::V4> {
         _ => None,
     }
 }
+
+/// The AVX2 token when the kernels are dispatched to AVX2 or AVX-512 on this thread (AVX-512
+/// CPUs have AVX2), for kernels written with AVX2 operations by name. Like [`v4`], for use
+/// inside [`dispatch`].
+#[cfg(target_arch = "x86_64")]
+#[inline]
+pub(crate) fn v3() -> Option<pulp::x86::V3> {
+    match arch() {
+        Arch::V3(v3) => Some(v3),
+        Arch::V4(v4) => Some(*v4),
+        _ => None,
+    }
+}

@@ -93,6 +93,12 @@ const FEATURES: &[(&str, &[(&str, &str)])] = &[
             ("integer_adm_scale1", "integer_adm_scale1"),
             ("integer_adm_scale2", "integer_adm_scale2"),
             ("integer_adm_scale3", "integer_adm_scale3"),
+            // With the gain limit `vmaf_v0.6.1neg` sets, libvmaf names them with a suffix.
+            ("integer_adm2_egl_1", "integer_adm2_egl_1"),
+            ("integer_adm_scale0_egl_1", "integer_adm_scale0_egl_1"),
+            ("integer_adm_scale1_egl_1", "integer_adm_scale1_egl_1"),
+            ("integer_adm_scale2_egl_1", "integer_adm_scale2_egl_1"),
+            ("integer_adm_scale3_egl_1", "integer_adm_scale3_egl_1"),
         ],
     ),
     (
