@@ -4,9 +4,16 @@
 use criterion::{criterion_group, criterion_main};
 
 mod common;
+mod motion;
 mod msssim;
 mod psnr;
 mod ssim;
 
-criterion_group!(kernels, psnr::bench, ssim::bench, msssim::bench);
+criterion_group!(
+    kernels,
+    psnr::bench,
+    ssim::bench,
+    msssim::bench,
+    motion::bench
+);
 criterion_main!(kernels);
