@@ -97,7 +97,7 @@ impl VmafFeatures {
         match feature {
             Feature::Adm2 => self.adm2,
             Feature::Motion2 => self.motion2,
-            Feature::VifScale(s) => self.vif[s as usize & 3],
+            Feature::VifScale(s) => self.vif[(s as usize).min(3)],
         }
     }
 }

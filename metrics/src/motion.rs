@@ -109,12 +109,15 @@ impl Blurred {
         &self.data[y * self.width..(y + 1) * self.width]
     }
 
-    /// Sets the size and makes room for the samples (keeping the allocation).
+    /// Sets the size and makes room for the samples, keeping the allocation (and, at an unchanged
+    /// size, the old samples, all of which the blur overwrites).
     fn reset(&mut self, width: usize, height: usize) {
         self.width = width;
         self.height = height;
-        self.data.clear();
-        self.data.resize(width * height, 0);
+        if self.data.len() != width * height {
+            self.data.clear();
+            self.data.resize(width * height, 0);
+        }
     }
 }
 
