@@ -5,9 +5,17 @@ use criterion::{criterion_group, criterion_main};
 
 mod adm;
 mod common;
+mod motion;
 mod msssim;
 mod psnr;
 mod ssim;
 
-criterion_group!(kernels, psnr::bench, ssim::bench, msssim::bench, adm::bench);
+criterion_group!(
+    kernels,
+    psnr::bench,
+    ssim::bench,
+    msssim::bench,
+    adm::bench,
+    motion::bench
+);
 criterion_main!(kernels);

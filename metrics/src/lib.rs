@@ -16,6 +16,10 @@
 //!   uses in place of libvmaf's VIF where that equality holds, on worker threads of its own.
 //! * [`adm`](mod@adm): an integer ADM kernel bit-identical to libvmaf's (`adm2` and the four
 //!   per-scale scores).
+//! * [`motion`](mod@motion): libvmaf's integer motion and motion2, bit-identical: a per-frame blur
+//!   any thread can run and a small in-order temporal stage.
+//! * [`model`](mod@model): VMAF's prediction from libvmaf's model files (`vmaf_v0.6.1`, `neg`, `4k`):
+//!   feature normalisation, libsvm's nu-SVR, transform and clipping, equal to libvmaf's scores.
 //! * [`y4m`](mod@y4m): the one Y4M reader and writer (sources, generated sequences, test media);
 //!   [`fps`](mod@fps): exact frame rates.
 //! * [`ratecontrol`](mod@ratecontrol): bitrate error, peak bitrate and VBV compliance of a packet trace.
@@ -26,6 +30,8 @@ pub mod adm;
 pub mod error;
 pub mod fps;
 pub mod frame;
+pub mod model;
+pub mod motion;
 pub mod msssim;
 pub mod pool;
 pub mod psnr;

@@ -131,6 +131,17 @@ const FEATURES: &[(&str, &[(&str, &str)])] = &[
     ),
 ];
 
+/// The neg model's features, computed by libvmaf's ADM and VIF extractors with an enhancement
+/// gain limit of 1: libvmaf names outputs of extractors with non-default options after those
+/// options, and the `vmaf` tool prints them under the same names.
+const NEG_MODEL_FEATURES: &[(&str, &str)] = &[
+    ("integer_adm2_egl_1", "integer_adm2_egl_1"),
+    ("integer_vif_scale0_egl_1", "integer_vif_scale0_egl_1"),
+    ("integer_vif_scale1_egl_1", "integer_vif_scale1_egl_1"),
+    ("integer_vif_scale2_egl_1", "integer_vif_scale2_egl_1"),
+    ("integer_vif_scale3_egl_1", "integer_vif_scale3_egl_1"),
+];
+
 /// Names of the feature extractors [`VmafConfig::features`] accepts.
 pub fn known_features() -> impl Iterator<Item = &'static str> {
     FEATURES.iter().map(|(name, _)| *name)
@@ -485,6 +496,9 @@ impl VmafScorer {
                     .expect("listed");
                 features.extend(outputs.iter().copied());
             }
+        }
+        if config.models.contains(&VmafModelVersion::V0_6_1Neg) {
+            features.extend(NEG_MODEL_FEATURES.iter().copied());
         }
         features.sort_unstable();
         features.dedup();

@@ -4,6 +4,8 @@
 
 mod support;
 
+mod model;
+mod motion;
 mod msssim;
 mod psnr;
 mod ratecontrol;

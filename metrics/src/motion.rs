@@ -1,0 +1,727 @@
+//! VMAF's motion features of 8- to 16-bit luma, computed exactly as libvmaf 2.3.1's integer
+//! `motion` extractor (`integer_motion.c`, and its AVX2 horizontal filter, which gives the same
+//! values) computes them: `VMAF_integer_feature_motion_score` (`integer_motion`) and
+//! `VMAF_integer_feature_motion2_score` (`integer_motion2`).
+//!
+//! The work comes in two parts:
+//!
+//! * [`blur`] / [`blur_into`]: the expensive, stateless part. The *reference* picture's luma is
+//!   low-passed by libvmaf's 5-tap filter, vertically (rounded by the bit depth) and then
+//!   horizontally (rounded by 16 bits), with libvmaf's borders (row -k is row k, row h-1+k is row
+//!   h-k), into a 16-bit [`Blurred`] plane. A pure function of one picture, so any worker thread
+//!   can run it.
+//! * [`Motion`]: the cheap, stateful part, fed the blurred frames in order. Motion of frame n is
+//!   the mean absolute difference between the blurred frames n-1 and n (0 for the first frame);
+//!   motion2 of frame n is min(motion(n), motion(n+1)), so it is known only once frame n+1 has
+//!   been pushed, and at [`Motion::finish`] for the last frame, where it is motion(n).
+//!   libvmaf's `motion_force_zero` option makes both scores 0 and needs no blurring at all.
+//!
+//! libvmaf runs motion, a temporal extractor, on *every* frame even when it scores only every Nth
+//! (`n_subsample`), so a caller feeds every frame to [`Motion`] and keeps the scores of the
+//! frames it reports.
+//!
+//! The blur streams row by row (a row's vertical filter output stays in cache for the
+//! horizontal pass) and adds the symmetric taps before multiplying; loops are written for the
+//! compiler to vectorise under the widest instruction set the CPU has (chosen at run time). Every
+//! sum is an integer that cannot overflow 32 bits, so the values are libvmaf's exactly. Tests
+//! check both scores, frame by frame, against libvmaf's own extractor and the kernels against a
+//! plain transcription of libvmaf's C code, on every instruction set.
+
+use crate::frame::{Plane, Sample};
+use crate::simd;
+use crate::vif::LumaPair;
+use pulp::{Simd, WithSimd};
+use thiserror::Error;
+
+/// libvmaf's motion filter (`integer_motion.h`), summing to 65536.
+const FILTER: [u32; 5] = [3571, 16004, 26386, 16004, 3571];
+
+/// The smallest width and height this kernel blurs: the filter's mirrored borders reach two
+/// samples beyond each edge.
+pub const MIN_SIZE: usize = 3;
+
+/// Whether a `w`×`h` picture can be blurred (both at least [`MIN_SIZE`]).
+pub fn supports(w: usize, h: usize) -> bool {
+    w >= MIN_SIZE && h >= MIN_SIZE
+}
+
+/// One luma plane to blur: 8-bit, or 9- to 16-bit video in 16-bit words.
+#[derive(Clone, Copy, Debug)]
+pub enum Luma<'a> {
+    /// 8-bit samples.
+    Bits8(Plane<'a, u8>),
+    /// Samples of the given bit depth (9 to 16).
+    High(Plane<'a, u16>, u8),
+}
+
+impl<'a> Luma<'a> {
+    /// The reference picture of a pair: the one libvmaf's motion is computed from.
+    pub fn reference(pair: &LumaPair<'a>) -> Self {
+        match pair {
+            LumaPair::Bits8(r, _) => Luma::Bits8(*r),
+            LumaPair::High(r, _, bpc) => Luma::High(*r, *bpc),
+        }
+    }
+
+    /// Width in samples.
+    pub fn width(&self) -> usize {
+        match self {
+            Luma::Bits8(p) => p.width(),
+            Luma::High(p, _) => p.width(),
+        }
+    }
+
+    /// Height in rows.
+    pub fn height(&self) -> usize {
+        match self {
+            Luma::Bits8(p) => p.height(),
+            Luma::High(p, _) => p.height(),
+        }
+    }
+}
+
+/// A blurred reference luma plane: libvmaf's 16-bit `blur` picture, packed row after row.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Blurred {
+    width: usize,
+    height: usize,
+    data: Vec<u16>,
+}
+
+impl Blurred {
+    /// Width in samples.
+    pub fn width(&self) -> usize {
+        self.width
+    }
+
+    /// Height in rows.
+    pub fn height(&self) -> usize {
+        self.height
+    }
+
+    /// The samples, `width` per row, rows packed.
+    pub fn samples(&self) -> &[u16] {
+        &self.data
+    }
+
+    /// Row `y`.
+    pub fn row(&self, y: usize) -> &[u16] {
+        &self.data[y * self.width..(y + 1) * self.width]
+    }
+
+    /// Sets the size and makes room for the samples, keeping the allocation (and, at an unchanged
+    /// size, the old samples, all of which the blur overwrites).
+    fn reset(&mut self, width: usize, height: usize) {
+        self.width = width;
+        self.height = height;
+        if self.data.len() != width * height {
+            self.data.clear();
+            self.data.resize(width * height, 0);
+        }
+    }
+}
+
+/// Blurs a reference luma plane as libvmaf's motion extractor does.
+///
+/// # Panics
+/// If the plane is smaller than [`MIN_SIZE`] or a high-bit-depth plane's depth is not 9..=16.
+pub fn blur(luma: &Luma<'_>) -> Blurred {
+    let mut out = Blurred::default();
+    blur_into(luma, &mut out);
+    out
+}
+
+/// [`blur`] into `out`, reusing its memory.
+///
+/// # Panics
+/// As [`blur`].
+pub fn blur_into(luma: &Luma<'_>, out: &mut Blurred) {
+    let (w, h) = (luma.width(), luma.height());
+    assert!(
+        supports(w, h),
+        "motion needs a picture of at least {MIN_SIZE}x{MIN_SIZE}, got {w}x{h}"
+    );
+    out.reset(w, h);
+    match luma {
+        Luma::Bits8(p) => simd::dispatch(BlurRun {
+            src: p,
+            shift: 8,
+            out: &mut out.data,
+        }),
+        Luma::High(p, bpc) => {
+            assert!(
+                (9..=16).contains(bpc),
+                "high-bit-depth motion needs 9 to 16 bits, not {bpc}"
+            );
+            simd::dispatch(BlurRun {
+                src: p,
+                shift: *bpc as u32,
+                out: &mut out.data,
+            })
+        }
+    }
+}
+
+/// Mirrors index `i` (at most two outside) into `0..n` as libvmaf's motion filter does: -k is k,
+/// n-1+k is n-k.
+#[inline(always)]
+fn mirror(i: isize, n: usize) -> usize {
+    if i < 0 {
+        (-i) as usize
+    } else if i as usize >= n {
+        2 * n - 1 - i as usize
+    } else {
+        i as usize
+    }
+}
+
+/// Samples each side of a padded row.
+const PAD: usize = 2;
+
+/// One blur: vertical filter of `src` rounded by `shift`, horizontal filter rounded by 16.
+struct BlurRun<'a, 'b, T: Sample> {
+    src: &'a Plane<'b, T>,
+    shift: u32,
+    out: &'a mut [u16],
+}
+
+impl<T: Sample> WithSimd for BlurRun<'_, '_, T> {
+    type Output = ();
+
+    #[inline(always)]
+    fn with_simd<S: Simd>(self, _simd: S) {
+        let BlurRun { src, shift, out } = self;
+        let (w, h) = (src.width(), src.height());
+        let round = 1u32 << (shift - 1);
+        let [c0, c1, c2, _, _] = FILTER;
+        // The vertical output of one row, padded by two mirrored samples each side.
+        let mut row = vec![0u32; w + 2 * PAD];
+        for (i, dst) in out.chunks_exact_mut(w).enumerate() {
+            let tap = |k: isize| &src.row(mirror(i as isize + k, h))[..w];
+            let (r0, r1, r2, r3, r4) = (tap(-2), tap(-1), tap(0), tap(1), tap(2));
+            let mid = &mut row[PAD..PAD + w];
+            for j in 0..w {
+                let v = c0 * (r0[j].to_u32() + r4[j].to_u32())
+                    + c1 * (r1[j].to_u32() + r3[j].to_u32())
+                    + c2 * r2[j].to_u32();
+                mid[j] = (v + round) >> shift;
+            }
+            // Padded position PAD + j holds column j; columns -1, -2 are 1, 2 and columns w,
+            // w + 1 are w - 1, w - 2.
+            row[PAD - 1] = row[PAD + 1];
+            row[PAD - 2] = row[PAD + 2];
+            row[PAD + w] = row[PAD + w - 1];
+            row[PAD + w + 1] = row[PAD + w - 2];
+            let (t0, t1, t2) = (&row[0..w], &row[1..w + 1], &row[2..w + 2]);
+            let (t3, t4) = (&row[3..w + 3], &row[4..w + 4]);
+            let dst = &mut dst[..w];
+            for j in 0..w {
+                let v = c0 * (t0[j] + t4[j]) + c1 * (t1[j] + t3[j]) + c2 * t2[j];
+                dst[j] = ((v + 32768) >> 16) as u16;
+            }
+        }
+    }
+}
+
+/// Sum of absolute differences between two blurred planes of one size, as libvmaf's `sad_c`
+/// adds them: each row in 32 bits (wrapping, as libvmaf's `uint32_t`), the rows in 64.
+fn sad(a: &Blurred, b: &Blurred) -> u64 {
+    simd::dispatch(Sad { a, b })
+}
+
+struct Sad<'a> {
+    a: &'a Blurred,
+    b: &'a Blurred,
+}
+
+impl WithSimd for Sad<'_> {
+    type Output = u64;
+
+    #[inline(always)]
+    fn with_simd<S: Simd>(self, _simd: S) -> u64 {
+        let w = self.a.width;
+        let mut total = 0u64;
+        for (ra, rb) in self.a.data.chunks_exact(w).zip(self.b.data.chunks_exact(w)) {
+            // Wrapping addition is associative, so any order of the row's terms gives libvmaf's
+            // 32-bit row sum.
+            let row = ra.iter().zip(rb).fold(0u32, |s, (&x, &y)| {
+                s.wrapping_add((x as i32 - y as i32).unsigned_abs())
+            });
+            total += row as u64;
+        }
+        total
+    }
+}
+
+/// libvmaf's `normalize_and_scale_sad`: the SAD over 256 rounded to `float`, divided by the
+/// sample count in `float`.
+fn score(sad: u64, w: usize, h: usize) -> f64 {
+    let n = (w as u32).wrapping_mul(h as u32);
+    ((sad as f64 / 256.0) as f32 / n as f32) as f64
+}
+
+/// The motion score of `cur` against `prev`, the blurred frame before it.
+///
+/// # Panics
+/// If the planes differ in size.
+pub fn motion_between(prev: &Blurred, cur: &Blurred) -> f64 {
+    assert!(
+        (prev.width, prev.height) == (cur.width, cur.height),
+        "motion compares blurred frames of one size"
+    );
+    score(sad(prev, cur), cur.width, cur.height)
+}
+
+/// Why [`Motion`] cannot take a frame.
+#[derive(Debug, Error, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum MotionError {
+    /// A frame's size differs from the first frame's.
+    #[error("frame {frame} is {got_width}x{got_height}, the sequence is {width}x{height}")]
+    SizeChanged {
+        /// Index of the offending frame.
+        frame: u32,
+        /// Size of the first frame.
+        width: usize,
+        /// Size of the first frame.
+        height: usize,
+        /// Size of this frame.
+        got_width: usize,
+        /// Size of this frame.
+        got_height: usize,
+    },
+    /// No blurred picture was given although motion is not forced to zero.
+    #[error("frame {frame} came without its blurred picture, which motion needs")]
+    NotBlurred {
+        /// Index of the frame.
+        frame: u32,
+    },
+}
+
+/// What one pushed frame yields.
+#[derive(Clone, Debug, PartialEq)]
+pub struct MotionStep {
+    /// Index of the frame just pushed (0 for the first).
+    pub index: u32,
+    /// Its motion score (`integer_motion`).
+    pub motion: f64,
+    /// A motion2 score (`integer_motion2`) that became known: (frame index, score). The previous
+    /// frame's from the third frame on; the frame's own for the first frame and when motion is
+    /// forced to zero; none for the second frame.
+    pub motion2: Option<(u32, f64)>,
+    /// A blurred picture no longer needed, to blur a later frame into.
+    pub spare: Option<Blurred>,
+}
+
+/// The temporal part of libvmaf's motion extractor: consumes the blurred reference frames in
+/// order and yields each frame's motion and motion2 scores (see the module documentation).
+#[derive(Clone, Debug, Default)]
+pub struct Motion {
+    force_zero: bool,
+    /// The last blurred frame pushed.
+    prev: Option<Blurred>,
+    /// The last frame's motion score.
+    prev_score: f64,
+    /// Frames pushed.
+    frames: u32,
+}
+
+impl Motion {
+    /// A fresh sequence; `force_zero` is libvmaf's `motion_force_zero` option (both scores 0).
+    pub fn new(force_zero: bool) -> Self {
+        Self {
+            force_zero,
+            ..Self::default()
+        }
+    }
+
+    /// Whether the scores are forced to zero, so that frames need not be blurred.
+    pub fn force_zero(&self) -> bool {
+        self.force_zero
+    }
+
+    /// Frames pushed so far.
+    pub fn frames(&self) -> u32 {
+        self.frames
+    }
+
+    /// Takes the next frame's blurred reference (`None` only when motion is forced to zero; a
+    /// given picture is then handed back unread).
+    pub fn push(&mut self, blurred: Option<Blurred>) -> Result<MotionStep, MotionError> {
+        let index = self.frames;
+        if self.force_zero {
+            self.frames += 1;
+            return Ok(MotionStep {
+                index,
+                motion: 0.0,
+                motion2: Some((index, 0.0)),
+                spare: blurred,
+            });
+        }
+        let cur = blurred.ok_or(MotionError::NotBlurred { frame: index })?;
+        let Some(prev) = self.prev.take() else {
+            self.prev = Some(cur);
+            self.frames += 1;
+            return Ok(MotionStep {
+                index,
+                motion: 0.0,
+                motion2: Some((0, 0.0)),
+                spare: None,
+            });
+        };
+        if (prev.width, prev.height) != (cur.width, cur.height) {
+            let err = MotionError::SizeChanged {
+                frame: index,
+                width: prev.width,
+                height: prev.height,
+                got_width: cur.width,
+                got_height: cur.height,
+            };
+            self.prev = Some(prev);
+            return Err(err);
+        }
+        let motion = motion_between(&prev, &cur);
+        // libvmaf recomputes the previous frame's score here from the same two pictures; it is
+        // the one kept.
+        let motion2 = (index >= 2).then(|| (index - 1, self.prev_score.min(motion)));
+        self.prev = Some(cur);
+        self.prev_score = motion;
+        self.frames += 1;
+        Ok(MotionStep {
+            index,
+            motion,
+            motion2,
+            spare: Some(prev),
+        })
+    }
+
+    /// Ends the sequence: the last frame's motion2 score, unless it was already given (one
+    /// frame, forced zero, or nothing pushed).
+    pub fn finish(self) -> Option<(u32, f64)> {
+        (!self.force_zero && self.frames >= 2).then(|| (self.frames - 1, self.prev_score))
+    }
+}
+
+/// A plain transcription of libvmaf's C code: full-frame vertical pass into a 16-bit picture with
+/// libvmaf's edge handling, horizontal pass, SAD with a 32-bit row sum.
+#[cfg(test)]
+mod reference {
+    use super::{Blurred, FILTER};
+    use crate::frame::{Plane, Sample};
+
+    fn edge(i: isize, n: usize) -> usize {
+        if i < 0 {
+            (-i) as usize
+        } else if i as usize >= n {
+            n - (i as usize - n + 1)
+        } else {
+            i as usize
+        }
+    }
+
+    pub(super) fn blur<T: Sample>(src: &Plane<'_, T>, shift: u32) -> Blurred {
+        let (w, h) = (src.width(), src.height());
+        let add = 1u32 << (shift - 1);
+        let mut tmp = vec![0u16; w * h];
+        for i in 0..h {
+            for j in 0..w {
+                let mut accum = 0u32;
+                for (k, f) in FILTER.iter().enumerate() {
+                    let y = edge(i as isize - 2 + k as isize, h);
+                    accum += f * src.row(y)[j].to_u32();
+                }
+                tmp[i * w + j] = ((accum + add) >> shift) as u16;
+            }
+        }
+        let mut data = vec![0u16; w * h];
+        for i in 0..h {
+            for j in 0..w {
+                let mut accum = 0u32;
+                for (k, f) in FILTER.iter().enumerate() {
+                    let x = edge(j as isize - 2 + k as isize, w);
+                    accum += f * tmp[i * w + x] as u32;
+                }
+                data[i * w + j] = ((accum + 32768) >> 16) as u16;
+            }
+        }
+        Blurred {
+            width: w,
+            height: h,
+            data,
+        }
+    }
+
+    pub(super) fn sad(a: &Blurred, b: &Blurred) -> u64 {
+        let mut sad = 0u64;
+        for i in 0..a.height {
+            let mut inner = 0u32;
+            for j in 0..a.width {
+                let d = a.data[i * a.width + j] as i32 - b.data[i * b.width + j] as i32;
+                inner = inner.wrapping_add(d.unsigned_abs());
+            }
+            sad += inner as u64;
+        }
+        sad
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::frame::{ChromaSampling, OwnedFrame};
+    use crate::testutil::{pair, Lcg};
+    use crate::vmaf::{VmafConfig, VmafScorer};
+
+    /// A sequence of `n` pictures at `bpc` bits: one generated picture seen through a window that
+    /// moves a few samples per frame, with fresh noise in every frame, a frame that repeats its
+    /// predecessor and a scene cut. Luma rows are `pad` samples longer than the picture.
+    fn sequence(w: usize, h: usize, bpc: u8, n: usize, pad: usize) -> Vec<OwnedFrame<u16>> {
+        let (base, _) = pair(w + 12, h + 12, bpc, 0, 7);
+        let (cut, _) = pair(w + 12, h + 12, bpc, 0, 99);
+        let max = (1i64 << bpc) - 1;
+        let mut rng = Lcg(5);
+        let mut frames: Vec<OwnedFrame<u16>> = Vec::new();
+        for k in 0..n {
+            if k == 3 {
+                frames.push(frames[2].clone());
+                continue;
+            }
+            let src = if k >= 5 { &cut } else { &base };
+            let (dx, dy) = ((k * 3) % 7, (k * 2) % 5);
+            let mut f = OwnedFrame::<u16>::new(w, h, bpc, ChromaSampling::Cs444);
+            let stride = w + pad;
+            f.planes[0] = vec![0; stride * h];
+            f.strides[0] = stride;
+            let amp = 1i64 << (bpc - 8);
+            for y in 0..h {
+                for x in 0..w {
+                    let v = src.planes[0][(y + dy) * (w + 12) + x + dx] as i64;
+                    let noise = (rng.next() % (4 * amp as u32 + 1)) as i64 - 2 * amp;
+                    f.planes[0][y * stride + x] = (v + noise).clamp(0, max) as u16;
+                }
+            }
+            for p in 1..3 {
+                f.planes[p] = src.planes[p][..w * h].to_vec();
+            }
+            frames.push(f);
+        }
+        frames
+    }
+
+    /// The same frames with 8-bit samples.
+    fn to8(frames: &[OwnedFrame<u16>]) -> Vec<OwnedFrame<u8>> {
+        frames
+            .iter()
+            .map(|f| OwnedFrame::<u8> {
+                planes: std::array::from_fn(|i| f.planes[i].iter().map(|&v| v as u8).collect()),
+                width: f.width,
+                height: f.height,
+                strides: f.strides,
+                bit_depth: 8,
+                sampling: f.sampling,
+            })
+            .collect()
+    }
+
+    /// libvmaf's per-frame motion and motion2 of a sequence (each frame scored against itself).
+    fn libvmaf_motion<T: Sample>(
+        frames: &[OwnedFrame<T>],
+        cpumask: u64,
+        n_subsample: u32,
+    ) -> (Vec<f64>, Vec<f64>) {
+        let mut s = VmafScorer::new(VmafConfig {
+            models: vec![],
+            features: vec!["motion".into()],
+            cpumask,
+            n_subsample,
+            ..Default::default()
+        })
+        .unwrap();
+        for f in frames {
+            s.push(&f.view().unwrap(), &f.view().unwrap()).unwrap();
+        }
+        let mut res = s.finish().unwrap();
+        (
+            res.features.remove("integer_motion").unwrap(),
+            res.features.remove("integer_motion2").unwrap(),
+        )
+    }
+
+    /// rdbench's motion and motion2 of a sequence, frame by frame, from the given blur.
+    fn native_motion(
+        luma: &[Luma<'_>],
+        blur: impl Fn(&Luma<'_>) -> Blurred,
+    ) -> (Vec<f64>, Vec<f64>) {
+        let n = luma.len();
+        let mut motion = vec![f64::NAN; n];
+        let mut motion2 = vec![f64::NAN; n];
+        let mut m = Motion::new(false);
+        for l in luma {
+            let step = m.push(Some(blur(l))).unwrap();
+            motion[step.index as usize] = step.motion;
+            if let Some((i, s)) = step.motion2 {
+                assert!(
+                    motion2[i as usize].is_nan(),
+                    "motion2 of frame {i} given twice"
+                );
+                motion2[i as usize] = s;
+            }
+        }
+        if let Some((i, s)) = m.finish() {
+            motion2[i as usize] = s;
+        }
+        (motion, motion2)
+    }
+
+    fn lumas<T: Sample>(frames: &[OwnedFrame<T>], bpc: u8) -> Vec<Luma<'_>> {
+        frames
+            .iter()
+            .map(|f| {
+                let v = f.view().unwrap();
+                let p = *v.luma();
+                match (T::as_u8_plane(&p), T::as_u16_plane(&p)) {
+                    (Some(p), _) => Luma::Bits8(p),
+                    (_, Some(p)) => Luma::High(p, bpc),
+                    _ => unreachable!(),
+                }
+            })
+            .collect()
+    }
+
+    fn check<T: Sample>(frames: &[OwnedFrame<T>], bpc: u8, what: &str) {
+        let w = frames[0].width;
+        let want = libvmaf_motion(frames, 255, 1);
+        if w >= 16 {
+            // libvmaf's AVX2 horizontal filter equals its C code (and crashes below 16 wide).
+            assert_eq!(
+                libvmaf_motion(frames, 0, 1),
+                want,
+                "{what}: libvmaf's AVX2 and C differ"
+            );
+        }
+        assert!(
+            want.0.iter().any(|&m| m > 0.0),
+            "{what}: a still sequence checks little"
+        );
+        let luma = lumas(frames, bpc);
+        let scalar = native_motion(&luma, |l| match l {
+            Luma::Bits8(p) => reference::blur(p, 8),
+            Luma::High(p, bpc) => reference::blur(p, *bpc as u32),
+        });
+        assert_eq!(
+            scalar, want,
+            "{what}: the scalar reference differs from libvmaf"
+        );
+        for (arch, got) in simd::on_every_arch(|| native_motion(&luma, blur)) {
+            assert_eq!(got, want, "{what} on {arch}");
+        }
+    }
+
+    #[test]
+    fn motion_equals_libvmafs_every_frame_on_every_instruction_set() {
+        for (w, h, pad) in [
+            (64, 48, 0),
+            (67, 45, 5),
+            (16, 16, 3),
+            (33, 17, 0),
+            (250, 131, 7),
+        ] {
+            let frames = to8(&sequence(w, h, 8, 8, pad));
+            check(&frames, 8, &format!("{w}x{h} 8-bit"));
+        }
+    }
+
+    #[test]
+    fn high_bit_depth_motion_equals_libvmafs_every_frame_on_every_instruction_set() {
+        for (w, h, bpc, pad) in [
+            (64, 48, 10, 0),
+            (67, 45, 10, 3),
+            (33, 17, 12, 0),
+            (130, 71, 12, 2),
+            (48, 20, 16, 0),
+        ] {
+            let frames = sequence(w, h, bpc, 7, pad);
+            check(&frames, bpc, &format!("{w}x{h} {bpc}-bit"));
+        }
+    }
+
+    #[test]
+    fn pictures_narrower_than_libvmafs_avx2_block_equal_its_c_code() {
+        for (w, h) in [(3, 3), (5, 4), (9, 7), (15, 30)] {
+            let frames = to8(&sequence(w, h, 8, 5, 1));
+            check(&frames, 8, &format!("{w}x{h} 8-bit"));
+        }
+    }
+
+    #[test]
+    fn fast_blur_and_sad_equal_the_reference_on_every_instruction_set() {
+        let frames = sequence(257, 40, 10, 3, 4);
+        let luma = lumas(&frames, 10);
+        let want: Vec<Blurred> = luma
+            .iter()
+            .map(|l| match l {
+                Luma::High(p, b) => reference::blur(p, *b as u32),
+                Luma::Bits8(_) => unreachable!(),
+            })
+            .collect();
+        for (arch, got) in simd::on_every_arch(|| luma.iter().map(blur).collect::<Vec<_>>()) {
+            assert_eq!(got, want, "blur on {arch}");
+        }
+        for (arch, got) in simd::on_every_arch(|| sad(&want[0], &want[2])) {
+            assert_eq!(got, reference::sad(&want[0], &want[2]), "sad on {arch}");
+        }
+    }
+
+    #[test]
+    fn subsampled_runs_report_the_motion_of_every_frame_they_keep() {
+        // Motion is temporal: libvmaf runs it on every frame and reports every Nth.
+        let frames = to8(&sequence(64, 36, 8, 9, 0));
+        let (m, m2) = native_motion(&lumas(&frames, 8), blur);
+        let (sm, sm2) = libvmaf_motion(&frames, 0, 3);
+        let keep = |v: &[f64]| v.iter().step_by(3).copied().collect::<Vec<_>>();
+        assert_eq!((sm, sm2), (keep(&m), keep(&m2)));
+    }
+
+    #[test]
+    fn sequences_of_one_and_two_frames() {
+        let frames = to8(&sequence(40, 24, 8, 2, 0));
+        let luma = lumas(&frames, 8);
+        for n in 1..=2 {
+            let got = native_motion(&luma[..n], blur);
+            assert_eq!(got, libvmaf_motion(&frames[..n], 0, 1), "{n} frames");
+        }
+    }
+
+    #[test]
+    fn forced_zero_gives_zeros_without_pictures() {
+        let mut m = Motion::new(true);
+        assert!(m.force_zero());
+        for i in 0..3 {
+            let s = m.push(None).unwrap();
+            assert_eq!((s.index, s.motion, s.motion2), (i, 0.0, Some((i, 0.0))));
+        }
+        assert_eq!(m.finish(), None);
+    }
+
+    #[test]
+    fn a_missing_picture_or_a_new_size_is_an_error() {
+        let frames = to8(&sequence(40, 24, 8, 1, 0));
+        let other = to8(&sequence(41, 24, 8, 1, 0));
+        let mut m = Motion::default();
+        assert_eq!(m.push(None), Err(MotionError::NotBlurred { frame: 0 }));
+        m.push(Some(blur(&lumas(&frames, 8)[0]))).unwrap();
+        assert_eq!(
+            m.push(Some(blur(&lumas(&other, 8)[0]))),
+            Err(MotionError::SizeChanged {
+                frame: 1,
+                width: 40,
+                height: 24,
+                got_width: 41,
+                got_height: 24
+            })
+        );
+        // The sequence goes on after the refused frame.
+        let s = m.push(Some(blur(&lumas(&frames, 8)[0]))).unwrap();
+        assert_eq!((s.index, s.motion), (1, 0.0));
+    }
+}
