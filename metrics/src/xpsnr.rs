@@ -32,22 +32,27 @@
 //!
 //! **Where this equals FFmpeg, and where FFmpeg is not well defined.** Every arithmetic step
 //! follows FFmpeg's C code, including its integer types and the order of its floating-point sums,
-//! so the values equal FFmpeg's bit for bit on the same pictures, with three FFmpeg defects
-//! reproduced rather than fixed:
+//! so the values are FFmpeg's to every digit it prints (the golden tests compare 8- to 16-bit,
+//! odd sizes, all three samplings, up to 3840×2160), with FFmpeg's defects reproduced, not fixed,
+//! where their outcome is defined:
 //!
 //! * Above 2048×1152, a right-most block column whose active width is 12 or less gets no spatial
 //!   activity (FFmpeg computes it and drops the result).
 //! * Samples are held as signed 16-bit numbers, so 16-bit samples of 32768 and above count as
 //!   negative in the activities (the squared errors use them unsigned). FFmpeg's x86 SSE2 line
-//!   kernel also wraps differences of 32768 or more at 15 and 16 bits; this module computes the
-//!   exact squared error, as FFmpeg's C code does.
-//! * Above 2048×1152 with an odd width or height, FFmpeg's 2×2 cell loops read past the picture:
-//!   past the right edge into the next row's first samples (FFmpeg keeps luma rows packed), past
-//!   the last row into memory beyond its buffer. This module reads the same packed layout and
-//!   zeros past the end; for 8-bit video FFmpeg's buffer ends in zeroed memory in practice. For
-//!   high bit depth FFmpeg reads the decoder's frame directly, so what lies past the end is
-//!   whatever the decoder put there; the odd-sized >2048×1152 high-bit-depth case is therefore
-//!   not reproducible and not tested.
+//!   kernel also wraps differences of 32768 or more and can overflow its 32-bit lane sums at 15
+//!   and 16 bits (never with realistic distortion); this module computes the exact squared
+//!   error, as FFmpeg's C code does.
+//! * Above 2048×1152 with an odd width, FFmpeg's 2×2 cell loops read past the right edge into
+//!   the next row's first samples (it keeps luma rows packed) and, in the last row, one sample
+//!   past the picture. This module reads the same packed layout with zeros past the end, which
+//!   equals FFmpeg 9 on 8-bit video (tested at 2049×1152). For high bit depth FFmpeg reads the
+//!   decoder's frame there (after a Y4M frame's luma, its first chroma sample), so the last digits
+//!   can differ (seen at 2049×1152, 10-bit).
+//! * Above 2048×1152 with an odd height, or a last block column or row one sample wide, FFmpeg
+//!   reads and writes up to a row past its buffers: FFmpeg 9 crashed on 2049×1153 8-bit and gave
+//!   other values at 2089×1225. No reference exists there; this module follows the zero-padded
+//!   model.
 //!
 //! FFmpeg also reads its second input of high-bit-depth video with the stride of a packed picture
 //! rather than the frame's linesize, which is right for frames straight from a raw decoder (Y4M)
