@@ -7,6 +7,13 @@ mod common;
 mod msssim;
 mod psnr;
 mod ssim;
+mod xpsnr;
 
-criterion_group!(kernels, psnr::bench, ssim::bench, msssim::bench);
+criterion_group!(
+    kernels,
+    psnr::bench,
+    ssim::bench,
+    msssim::bench,
+    xpsnr::bench
+);
 criterion_main!(kernels);

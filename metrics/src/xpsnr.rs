@@ -587,169 +587,134 @@ fn wsse_reference<T: Sample>(
     wsse
 }
 
-/// Samples per chunk of a segment sum kept in 32 bits (block widths are far below this).
-const CHUNK: usize = 256;
-
-/// Sum of squared differences of two row segments (unsigned samples). `WIDE` accumulates in 64
-/// bits (above 12 bits); otherwise chunks of [`CHUNK`] samples fit 32 bits.
+/// Sum of squared differences of two row segments (unsigned samples), in 64 bits.
 #[inline(always)]
-fn sse_seg<T: Sample, const WIDE: bool>(a: &[T], b: &[T]) -> u64 {
-    let mut total = 0u64;
-    for (ca, cb) in a.chunks(CHUNK).zip(b.chunks(CHUNK)) {
-        if WIDE {
-            for (p, q) in ca.iter().zip(cb) {
-                let d = p.to_u32().abs_diff(q.to_u32()) as u64;
-                total += d * d;
-            }
+fn sse_seg<T: Sample>(a: &[T], b: &[T]) -> u64 {
+    a.iter()
+        .zip(b)
+        .map(|(p, q)| {
+            let d = p.to_u32().abs_diff(q.to_u32()) as u64;
+            d * d
+        })
+        .sum()
+}
+
+/// Adds each sample's squared difference to its column's 32-bit sum (up to 12 bits and 256 rows,
+/// so no sum overflows).
+#[inline(always)]
+fn sse_cols<T: Sample>(a: &[T], b: &[T], acc: &mut [u32]) {
+    for ((p, q), s) in a.iter().zip(b).zip(acc.iter_mut()) {
+        let d = p.to_u32().abs_diff(q.to_u32());
+        *s += d * d;
+    }
+}
+
+/// Adds |3×3 high-pass| of each sample of `mid` but the first and last to its column's sum.
+#[inline(always)]
+fn highpass_cols<T: Sample>(up: &[T], mid: &[T], down: &[T], acc: &mut [u32]) {
+    let Some(n) = mid.len().checked_sub(2) else {
+        return;
+    };
+    let (u0, u1, u2) = (&up[..n], &up[1..][..n], &up[2..][..n]);
+    let (m0, m1, m2) = (&mid[..n], &mid[1..][..n], &mid[2..][..n]);
+    let (d0, d1, d2) = (&down[..n], &down[1..][..n], &down[2..][..n]);
+    let acc = &mut acc[1..][..n];
+    for i in 0..n {
+        let f = 12 * act(m1[i])
+            - 2 * (act(m0[i]) + act(m2[i]) + act(u1[i]) + act(d1[i]))
+            - (act(u0[i]) + act(u2[i]) + act(d0[i]) + act(d2[i]));
+        acc[i] += f.unsigned_abs();
+    }
+}
+
+/// Adds each sample's |temporal difference| to its column's sum and moves the history on (first
+/// order: `cur − prev`; `SECOND`: `cur − 2·prev + prev2`).
+#[inline(always)]
+fn temporal_cols<T: Sample, const SECOND: bool>(
+    cur: &[T],
+    m1: &mut [i16],
+    m2: &mut [i16],
+    acc: &mut [u32],
+) {
+    let n = cur.len();
+    let (m1, m2, acc) = (&mut m1[..n], &mut m2[..n], &mut acc[..n]);
+    for i in 0..n {
+        let v = act(cur[i]);
+        let t = if SECOND {
+            v - 2 * m1[i] as i32 + m2[i] as i32
         } else {
-            let mut acc = 0u32;
-            for (p, q) in ca.iter().zip(cb) {
-                let d = p.to_u32().abs_diff(q.to_u32());
-                acc = acc.wrapping_add(d * d);
-            }
-            total += acc as u64;
+            v - m1[i] as i32
+        };
+        acc[i] += t.unsigned_abs();
+        if SECOND {
+            m2[i] = m1[i];
         }
+        m1[i] = v as i16;
     }
-    total
-}
-
-/// Sum of |3×3 high-pass| over columns `a..e` of a row (`1 <= a`, `e < width`).
-#[inline(always)]
-fn highpass_seg<T: Sample>(up: &[T], mid: &[T], down: &[T], a: usize, e: usize) -> u64 {
-    let mut total = 0u64;
-    let mut s = a;
-    while s < e {
-        let n = (e - s).min(CHUNK);
-        let (u, m, d) = (
-            &up[s - 1..][..n + 2],
-            &mid[s - 1..][..n + 2],
-            &down[s - 1..][..n + 2],
-        );
-        let (u0, u1, u2) = (&u[..n], &u[1..][..n], &u[2..][..n]);
-        let (m0, m1, m2) = (&m[..n], &m[1..][..n], &m[2..][..n]);
-        let (d0, d1, d2) = (&d[..n], &d[1..][..n], &d[2..][..n]);
-        let mut acc = 0u32;
-        for i in 0..n {
-            let f = 12 * act(m1[i])
-                - 2 * (act(m0[i]) + act(m2[i]) + act(u1[i]) + act(d1[i]))
-                - (act(u0[i]) + act(u2[i]) + act(d0[i]) + act(d2[i]));
-            acc += f.unsigned_abs();
-        }
-        total += acc as u64;
-        s += n;
-    }
-    total
-}
-
-/// Sum of |temporal difference| over a row segment, moving the history on (first order:
-/// `cur − prev`; `SECOND`: `cur − 2·prev + prev2`).
-#[inline(always)]
-fn temporal_seg<T: Sample, const SECOND: bool>(cur: &[T], m1: &mut [i16], m2: &mut [i16]) -> u64 {
-    let mut total = 0u64;
-    for ((c, p1), p2) in cur
-        .chunks(CHUNK)
-        .zip(m1.chunks_mut(CHUNK))
-        .zip(m2.chunks_mut(CHUNK))
-    {
-        let n = c.len();
-        let (p1, p2) = (&mut p1[..n], &mut p2[..n]);
-        let mut acc = 0u32;
-        for i in 0..n {
-            let v = act(c[i]);
-            let t = if SECOND {
-                v - 2 * p1[i] as i32 + p2[i] as i32
-            } else {
-                v - p1[i] as i32
-            };
-            acc += t.unsigned_abs();
-            if SECOND {
-                p2[i] = p1[i];
-            }
-            p1[i] = v as i16;
-        }
-        total += acc as u64;
-    }
-    total
 }
 
 /// Splits a row into its even and odd samples (as activity values).
 #[inline(always)]
 fn deinterleave<T: Sample>(row: &[T], even: &mut [i32], odd: &mut [i32]) {
-    for (k, pair) in row.chunks_exact(2).enumerate() {
-        even[k] = act(pair[0]);
-        odd[k] = act(pair[1]);
+    for ((pair, e), o) in row.chunks_exact(2).zip(even.iter_mut()).zip(odd.iter_mut()) {
+        *e = act(pair[0]);
+        *o = act(pair[1]);
     }
     if row.len() % 2 == 1 {
         even[row.len() / 2] = act(row[row.len() - 1]);
     }
 }
 
-/// Sum of |2×2-cell high-pass| over cells `ks..ke` (cell k at columns 2k, 2k+1) of the row pair
-/// whose six rows (two above to three below the pair's first row) are split into even `e` and
-/// odd `o` samples. Needs `1 <= ks` and `ke < e[r].len()`.
+/// Adds |2×2-cell high-pass| of cells `ks..ke` (cell k at columns 2k, 2k+1) of a row pair to the
+/// cells' sums; the six rows (two above to three below the pair's first row) are split into even
+/// samples `e` and odd samples `o`. Needs `1 <= ks` and `ke < e[r].len()`.
 #[inline(always)]
-fn cells_highpass_seg<'a>(e: &'a [Vec<i32>; 6], o: &'a [Vec<i32>; 6], ks: usize, ke: usize) -> u64 {
-    let mut total = 0u64;
-    let mut s = ks;
-    while s < ke {
-        let n = (ke - s).min(CHUNK);
-        // Index i of a slice is cell s - 1 + i: cell k - 1, k, k + 1 at i, i + 1, i + 2.
-        fn sl(v: &[i32], s: usize, n: usize) -> [&[i32]; 3] {
-            let v = &v[s - 1..][..n + 2];
-            [&v[..n], &v[1..][..n], &v[2..][..n]]
-        }
-        let sl = |v: &'a Vec<i32>| sl(v, s, n);
-        let [e0, e1, e2, e3, e4, e5] = [
-            sl(&e[0]),
-            sl(&e[1]),
-            sl(&e[2]),
-            sl(&e[3]),
-            sl(&e[4]),
-            sl(&e[5]),
-        ];
-        let [o0, o1, o2, o3, o4, o5] = [
-            sl(&o[0]),
-            sl(&o[1]),
-            sl(&o[2]),
-            sl(&o[3]),
-            sl(&o[4]),
-            sl(&o[5]),
-        ];
-        let mut acc = 0u32;
-        for i in 0..n {
-            let f = 12 * (e2[1][i] + o2[1][i] + e3[1][i] + o3[1][i])
-                - 3 * (e1[1][i] + o1[1][i] + e4[1][i] + o4[1][i])
-                - 3 * (o2[0][i] + e2[2][i] + o3[0][i] + e3[2][i])
-                - 2 * (o1[0][i] + e1[2][i] + o4[0][i] + e4[2][i])
-                - (o0[0][i]
-                    + e0[1][i]
-                    + o0[1][i]
-                    + e0[2][i]
-                    + o5[0][i]
-                    + e5[1][i]
-                    + o5[1][i]
-                    + e5[2][i]
-                    + e1[0][i]
-                    + e2[0][i]
-                    + e3[0][i]
-                    + e4[0][i]
-                    + o1[2][i]
-                    + o2[2][i]
-                    + o3[2][i]
-                    + o4[2][i]);
-            acc += f.unsigned_abs();
-        }
-        total += acc as u64;
-        s += n;
+fn cells_highpass_cols(
+    e: &[Vec<i32>; 6],
+    o: &[Vec<i32>; 6],
+    ks: usize,
+    ke: usize,
+    acc: &mut [u32],
+) {
+    let n = ke - ks;
+    // Index i of each slice triple is cell ks + i - 1, ks + i, ks + i + 1.
+    fn sl(v: &[i32], ks: usize, n: usize) -> [&[i32]; 3] {
+        let v = &v[ks - 1..][..n + 2];
+        [&v[..n], &v[1..][..n], &v[2..][..n]]
     }
-    total
+    let [e0, e1, e2, e3, e4, e5] = std::array::from_fn(|r| sl(&e[r], ks, n));
+    let [o0, o1, o2, o3, o4, o5] = std::array::from_fn(|r| sl(&o[r], ks, n));
+    let acc = &mut acc[ks..ke];
+    for i in 0..n {
+        let f = 12 * (e2[1][i] + o2[1][i] + e3[1][i] + o3[1][i])
+            - 3 * (e1[1][i] + o1[1][i] + e4[1][i] + o4[1][i])
+            - 3 * (o2[0][i] + e2[2][i] + o3[0][i] + e3[2][i])
+            - 2 * (o1[0][i] + e1[2][i] + o4[0][i] + e4[2][i])
+            - (o0[0][i]
+                + e0[1][i]
+                + o0[1][i]
+                + e0[2][i]
+                + o5[0][i]
+                + e5[1][i]
+                + o5[1][i]
+                + e5[2][i]
+                + e1[0][i]
+                + e2[0][i]
+                + e3[0][i]
+                + e4[0][i]
+                + o1[2][i]
+                + o2[2][i]
+                + o3[2][i]
+                + o4[2][i]);
+        acc[i] += f.unsigned_abs();
+    }
 }
 
-/// Sum of |temporal difference| of the 2×2 cells of a segment of a row pair (even length),
-/// moving the history of both rows on.
+/// Adds |temporal difference| of the 2×2 cells of a row pair (`c0`, `c1`, even length) to the
+/// cells' sums and moves the history of both rows on.
 #[allow(clippy::too_many_arguments)]
 #[inline(always)]
-fn cells_temporal_seg<T: Sample, const SECOND: bool>(
+fn cells_temporal_cols<T: Sample, const SECOND: bool>(
     c0: &[T],
     c1: &[T],
     p1a: &mut [i16],
@@ -757,16 +722,11 @@ fn cells_temporal_seg<T: Sample, const SECOND: bool>(
     p2a: &mut [i16],
     p2b: &mut [i16],
     diff: &mut [i32],
-) -> u64 {
+    acc: &mut [u32],
+) {
     let n = c0.len();
-    let (c1, p1a, p1b, p2a, p2b) = (
-        &c1[..n],
-        &mut p1a[..n],
-        &mut p1b[..n],
-        &mut p2a[..n],
-        &mut p2b[..n],
-    );
-    let diff = &mut diff[..n];
+    let (c1, p1a, p1b) = (&c1[..n], &mut p1a[..n], &mut p1b[..n]);
+    let (p2a, p2b, diff) = (&mut p2a[..n], &mut p2b[..n], &mut diff[..n]);
     for i in 0..n {
         let (va, vb) = (act(c0[i]), act(c1[i]));
         let p1 = p1a[i] as i32 + p1b[i] as i32;
@@ -782,15 +742,21 @@ fn cells_temporal_seg<T: Sample, const SECOND: bool>(
         p1a[i] = va as i16;
         p1b[i] = vb as i16;
     }
-    let mut total = 0u64;
-    for chunk in diff.chunks(CHUNK) {
-        let mut acc = 0u32;
-        for pair in chunk.chunks_exact(2) {
-            acc += (pair[0] + pair[1]).unsigned_abs();
-        }
-        total += acc as u64;
+    for (pair, s) in diff.chunks_exact(2).zip(acc.iter_mut()) {
+        *s += (pair[0] + pair[1]).unsigned_abs();
     }
-    total
+}
+
+/// A block's share of per-column sums.
+#[inline(always)]
+fn col_sum(v: &[u32]) -> u64 {
+    v.iter().map(|&x| x as u64).sum()
+}
+
+/// Resets a per-column sum buffer to `n` zeros.
+fn zeros(v: &mut Vec<u32>, n: usize) {
+    v.clear();
+    v.resize(n, 0);
 }
 
 /// Per-block-column sums of one block row.
@@ -814,6 +780,10 @@ impl RowSums {
 #[derive(Clone, Debug, Default)]
 struct Work {
     sums: RowSums,
+    /// Per-column (or per-cell-column) sums over a block row.
+    cols_sse: Vec<u32>,
+    cols_spatial: Vec<u32>,
+    cols_temporal: Vec<u32>,
     sse_luma: Vec<u64>,
     weights: Vec<f64>,
     even: [Vec<i32>; 6],
@@ -895,7 +865,8 @@ impl<T: Sample> WithSimd for FramePass<'_, '_, T> {
 
     #[inline(always)]
     fn with_simd<S: Simd>(self, _simd: S) -> [u64; 3] {
-        if self.g.bit_depth > 12 {
+        // Squared errors summed per column in 32 bits up to 12 bits and 256 rows a block.
+        if self.g.bit_depth <= 12 && self.g.block <= 256 {
             self.run::<true>()
         } else {
             self.run::<false>()
@@ -905,7 +876,7 @@ impl<T: Sample> WithSimd for FramePass<'_, '_, T> {
 
 impl<T: Sample> FramePass<'_, '_, T> {
     #[inline(always)]
-    fn run<const WIDE: bool>(self) -> [u64; 3] {
+    fn run<const COLS: bool>(self) -> [u64; 3] {
         let FramePass {
             g,
             org,
@@ -918,12 +889,12 @@ impl<T: Sample> FramePass<'_, '_, T> {
             for (c, out) in wsse.iter_mut().enumerate() {
                 let (po, pr) = (org.plane(c), rec.plane(c));
                 *out = (0..po.height())
-                    .map(|y| sse_seg::<T, WIDE>(po.row(y), pr.row(y)))
+                    .map(|y| sse_seg(po.row(y), pr.row(y)))
                     .sum();
             }
             return wsse;
         }
-        luma::<T, WIDE>(g, org.luma(), rec.luma(), hist, work);
+        luma::<T, COLS>(g, org.luma(), rec.luma(), hist, work);
         if g.smoothing {
             min_smoothing(g, &mut work.weights);
         }
@@ -933,15 +904,48 @@ impl<T: Sample> FramePass<'_, '_, T> {
         }
         wsse[0] = round_wsse(sum, g.avg_act);
         for (c, out) in wsse.iter_mut().enumerate().skip(1) {
-            *out = chroma::<T, WIDE>(g, org.plane(c), rec.plane(c), work);
+            *out = chroma::<T, COLS>(g, org.plane(c), rec.plane(c), work);
         }
         wsse
     }
 }
 
+/// Per-block squared errors of the block row at `y0` (`bh` rows, blocks `bx`×`bh` wide) into
+/// `work.sums.sse`.
+#[inline(always)]
+fn block_row_sse<T: Sample, const COLS: bool>(
+    org: &Plane<'_, T>,
+    rec: &Plane<'_, T>,
+    y0: usize,
+    bh: usize,
+    bx: usize,
+    work: &mut Work,
+) {
+    let w = org.width();
+    let n = w.div_ceil(bx);
+    work.sums.reset(n);
+    if COLS {
+        zeros(&mut work.cols_sse, w);
+        for y in y0..y0 + bh {
+            sse_cols(org.row(y), rec.row(y), &mut work.cols_sse);
+        }
+        for (c, s) in work.sums.sse.iter_mut().enumerate() {
+            *s = col_sum(&work.cols_sse[c * bx..(c * bx + bx).min(w)]);
+        }
+    } else {
+        for y in y0..y0 + bh {
+            let (ro, rr) = (org.row(y), rec.row(y));
+            for (c, s) in work.sums.sse.iter_mut().enumerate() {
+                let r = c * bx..(c * bx + bx).min(w);
+                *s += sse_seg(&ro[r.clone()], &rr[r]);
+            }
+        }
+    }
+}
+
 /// Luma: per-block squared errors and weights (before smoothing) into `work`.
 #[inline(always)]
-fn luma<T: Sample, const WIDE: bool>(
+fn luma<T: Sample, const COLS: bool>(
     g: &Geometry,
     org: &Plane<'_, T>,
     rec: &Plane<'_, T>,
@@ -967,20 +971,12 @@ fn luma<T: Sample, const WIDE: bool>(
         let y0 = by * b;
         let bh = b.min(h - y0);
         let clean = if by < clean_rows { clean_cols } else { 0 };
-        work.sums.reset(nx);
-        for y in y0..y0 + bh {
-            let (ro, rr) = (org.row(y), rec.row(y));
-            for (c, s) in work.sums.sse.iter_mut().enumerate() {
-                let xs = c * b;
-                let xe = (xs + b).min(w);
-                *s += sse_seg::<T, WIDE>(&ro[xs..xe], &rr[xs..xe]);
-            }
-        }
+        block_row_sse::<T, COLS>(org, rec, y0, bh, b, work);
         if clean > 0 {
             if g.cells {
                 cells_rows(g, org, hist, work, y0, bh, clean);
             } else {
-                pixel_rows(g, org, hist, &mut work.sums, y0, bh, clean);
+                pixel_rows(g, org, hist, work, y0, bh);
             }
         }
         for c in 0..nx {
@@ -1005,48 +1001,40 @@ fn luma<T: Sample, const WIDE: bool>(
     }
 }
 
-/// Activities of block columns `0..cols` of a block row, one pixel at a time (up to 2048×1152).
+/// Activities of every block of a block row, one pixel at a time (up to 2048×1152).
 #[inline(always)]
 fn pixel_rows<T: Sample>(
     g: &Geometry,
     org: &Plane<'_, T>,
     hist: &mut History,
-    sums: &mut RowSums,
+    work: &mut Work,
     y0: usize,
     bh: usize,
-    cols: usize,
 ) {
     let (w, h, b) = (g.width, g.height, g.block);
+    zeros(&mut work.cols_spatial, w);
+    zeros(&mut work.cols_temporal, w);
     for y in y0..y0 + bh {
         let mid = org.row(y);
         if y >= 1 && y + 1 < h {
-            let (up, down) = (org.row(y - 1), org.row(y + 1));
-            for (c, s) in sums.spatial[..cols].iter_mut().enumerate() {
-                let a = (c * b).max(1);
-                let e = (c * b + b).min(w - 1);
-                if a < e {
-                    *s += highpass_seg(up, mid, down, a, e);
-                }
-            }
+            highpass_cols(org.row(y - 1), mid, org.row(y + 1), &mut work.cols_spatial);
         }
-        let span = (cols * b).min(w);
-        let m1 = &mut hist.m1[y * w..][..span];
-        let m2 = &mut hist.m2[y * w..][..span];
-        for (c, s) in sums.temporal[..cols].iter_mut().enumerate() {
-            let xs = c * b;
-            let xe = (xs + b).min(span);
-            let (cur, p1, p2) = (&mid[xs..xe], &mut m1[xs..xe], &mut m2[xs..xe]);
-            *s += if g.second_order {
-                temporal_seg::<T, true>(cur, p1, p2)
-            } else {
-                temporal_seg::<T, false>(cur, p1, p2)
-            };
+        let (m1, m2) = (&mut hist.m1[y * w..][..w], &mut hist.m2[y * w..][..w]);
+        if g.second_order {
+            temporal_cols::<T, true>(mid, m1, m2, &mut work.cols_temporal);
+        } else {
+            temporal_cols::<T, false>(mid, m1, m2, &mut work.cols_temporal);
         }
+    }
+    for c in 0..g.blocks_x {
+        let r = c * b..(c * b + b).min(w);
+        work.sums.spatial[c] = col_sum(&work.cols_spatial[r.clone()]);
+        work.sums.temporal[c] = col_sum(&work.cols_temporal[r]);
     }
 }
 
 /// Activities of block columns `0..cols` of a block row of even height, on 2×2 cells (above
-/// 2048×1152). The columns are those whose width is even, so no cell reaches past the picture.
+/// 2048×1152). The columns are those no cell of which reaches past the picture.
 #[inline(always)]
 fn cells_rows<T: Sample>(
     g: &Geometry,
@@ -1057,93 +1045,65 @@ fn cells_rows<T: Sample>(
     bh: usize,
     cols: usize,
 ) {
-    let (w, h, b, nx) = (g.width, g.height, g.block, g.blocks_x);
+    let (w, h, b) = (g.width, g.height, g.block);
     let half = w / 2 + 2;
     for v in work.even.iter_mut().chain(work.odd.iter_mut()) {
         v.clear();
         v.resize(half, 0);
     }
+    zeros(&mut work.cols_spatial, half);
+    zeros(&mut work.cols_temporal, half);
     work.diff.clear();
     work.diff.resize(w, 0);
+    // The clean columns span an even width; the high-pass leaves out two samples at either
+    // picture edge.
     let span = (cols * b).min(w);
+    let (ks, ke) = (
+        1,
+        if cols == g.blocks_x {
+            (w - 2) / 2
+        } else {
+            span / 2
+        },
+    );
     for y in (y0..y0 + bh).step_by(2) {
-        if y >= 2 && y + 2 < h {
+        if y >= 2 && y + 2 < h && ks < ke {
             for r in 0..6 {
                 deinterleave(org.row(y + r - 2), &mut work.even[r], &mut work.odd[r]);
             }
-            for (c, s) in work.sums.spatial[..cols].iter_mut().enumerate() {
-                let xs = c * b;
-                let start = if c == 0 { 2 } else { xs };
-                let end = if c == nx - 1 { w - 2 } else { xs + b };
-                if start < end {
-                    *s += cells_highpass_seg(&work.even, &work.odd, start / 2, end / 2);
-                }
-            }
+            cells_highpass_cols(&work.even, &work.odd, ks, ke, &mut work.cols_spatial);
         }
         let (c0, c1) = (&org.row(y)[..span], &org.row(y + 1)[..span]);
         let (m1a, m1b) = hist.m1[y * w..][..2 * w].split_at_mut(w);
         let (m2a, m2b) = hist.m2[y * w..][..2 * w].split_at_mut(w);
-        for (c, s) in work.sums.temporal[..cols].iter_mut().enumerate() {
-            let xs = c * b;
-            let xe = (xs + b).min(span);
-            let r = xs..xe;
-            let args = (
-                &c0[r.clone()],
-                &c1[r.clone()],
-                &mut m1a[r.clone()],
-                &mut m1b[r.clone()],
-                &mut m2a[r.clone()],
-                &mut m2b[r.clone()],
-            );
-            *s += if g.second_order {
-                cells_temporal_seg::<T, true>(
-                    args.0,
-                    args.1,
-                    args.2,
-                    args.3,
-                    args.4,
-                    args.5,
-                    &mut work.diff,
-                )
-            } else {
-                cells_temporal_seg::<T, false>(
-                    args.0,
-                    args.1,
-                    args.2,
-                    args.3,
-                    args.4,
-                    args.5,
-                    &mut work.diff,
-                )
-            };
+        let (diff, acc) = (&mut work.diff, &mut work.cols_temporal);
+        if g.second_order {
+            cells_temporal_cols::<T, true>(c0, c1, m1a, m1b, m2a, m2b, diff, acc);
+        } else {
+            cells_temporal_cols::<T, false>(c0, c1, m1a, m1b, m2a, m2b, diff, acc);
         }
+    }
+    for c in 0..cols {
+        let r = c * b / 2..(c * b + b).min(span) / 2;
+        work.sums.spatial[c] = col_sum(&work.cols_spatial[r.clone()]);
+        work.sums.temporal[c] = col_sum(&work.cols_temporal[r]);
     }
 }
 
 /// A chroma plane's weighted squared error, rounded to `D`.
 #[inline(always)]
-fn chroma<T: Sample, const WIDE: bool>(
+fn chroma<T: Sample, const COLS: bool>(
     g: &Geometry,
     org: &Plane<'_, T>,
     rec: &Plane<'_, T>,
     work: &mut Work,
 ) -> u64 {
-    let (pw, ph) = (org.width(), org.height());
     let (bx, by) = g.chroma_block;
-    let cols = pw.div_ceil(bx);
     let mut sum = 0.0f64;
     let mut idx = 0;
-    for y0 in (0..ph).step_by(by) {
-        let bh = by.min(ph - y0);
-        work.sums.reset(cols);
-        for y in y0..y0 + bh {
-            let (ro, rr) = (org.row(y), rec.row(y));
-            for (c, s) in work.sums.sse.iter_mut().enumerate() {
-                let xs = c * bx;
-                let xe = (xs + bx).min(pw);
-                *s += sse_seg::<T, WIDE>(&ro[xs..xe], &rr[xs..xe]);
-            }
-        }
+    for y0 in (0..org.height()).step_by(by) {
+        let bh = by.min(org.height() - y0);
+        block_row_sse::<T, COLS>(org, rec, y0, bh, bx, work);
         for s in &work.sums.sse {
             sum += *s as f64 * work.weights[idx];
             idx += 1;
