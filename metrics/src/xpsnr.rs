@@ -1,6 +1,6 @@
 //! XPSNR, the extended perceptually weighted PSNR, computed as FFmpeg's `xpsnr` filter
-//! (libavfilter/vf_xpsnr.c, FFmpeg 7.1 to 9) computes it: per frame the Y, Cb and Cr XPSNR, and
-//! over a sequence the filter's summary (per-plane averages and their minimum).
+//! (libavfilter/vf_xpsnr.c, FFmpeg 7.1 to 9; tested against 9.0.2) computes it: per frame the Y, Cb
+//! and Cr XPSNR, and over a sequence the filter's summary (per-plane averages and their minimum).
 //!
 //! The algorithm (Helmrich et al., ICASSP 2020 / ICIP 2021) weights each block's squared error by
 //! the inverse visual activity of the *reference* picture in that block:
