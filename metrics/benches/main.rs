@@ -9,6 +9,7 @@ mod motion;
 mod msssim;
 mod psnr;
 mod ssim;
+mod xpsnr;
 
 criterion_group!(
     kernels,
@@ -16,6 +17,7 @@ criterion_group!(
     ssim::bench,
     msssim::bench,
     adm::bench,
-    motion::bench
+    motion::bench,
+    xpsnr::bench
 );
 criterion_main!(kernels);

@@ -1,12 +1,17 @@
 //! Scores a reference/distorted pair of Y4M files with one rdbench metric on one thread and prints
 //! the pooled score and the speed, for side-by-side comparisons with libvmaf's `vmaf` tool.
 //!
-//! Usage: `y4m_metrics <reference.y4m> <distorted.y4m> <psnr|ssim|ms_ssim|vif|vmaf>`
+//! Usage: `y4m_metrics <reference.y4m> <distorted.y4m> <psnr|ssim|ms_ssim|vif|vmaf|xpsnr>`
 //!
 //! "kernel fps" counts only the time spent in the metric; "wall fps" includes reading the files.
+//! For `xpsnr` the "mean" is of the per-frame luma XPSNR, and a second line gives the sequence
+//! summary as FFmpeg's `xpsnr` filter prints it.
 
 use rdbench_metrics::y4m::{Y4mFrame, Y4mReader};
-use rdbench_metrics::{ms_ssim, psnr, ssim, FrameView, Pooled, Sample, VmafConfig, VmafScorer};
+use rdbench_metrics::{
+    ms_ssim, pool_xpsnr, psnr, ssim, FrameView, Pooled, Sample, VmafConfig, VmafScorer, Xpsnr,
+    XpsnrFrame,
+};
 use std::path::Path;
 use std::process::ExitCode;
 use std::time::{Duration, Instant};
@@ -15,7 +20,7 @@ fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().collect();
     if args.len() != 4 {
         eprintln!(
-            "usage: {} <reference.y4m> <distorted.y4m> <psnr|ssim|ms_ssim|vif|vmaf>",
+            "usage: {} <reference.y4m> <distorted.y4m> <psnr|ssim|ms_ssim|vif|vmaf|xpsnr>",
             args[0]
         );
         return ExitCode::from(2);
@@ -37,6 +42,8 @@ thread_local! {
 enum Scorer {
     Native(fn(&Frames<'_>) -> Result<f64, String>),
     Vmaf(Box<VmafScorer>),
+    /// XPSNR's stateful scorer and the frames scored so far.
+    Xpsnr(Box<Xpsnr>, Vec<XpsnrFrame>),
 }
 
 /// A frame pair, 8-bit or high bit depth.
@@ -88,6 +95,12 @@ fn run(reference: &Path, distorted: &Path, metric: &str) -> Result<(), String> {
         "vmaf" => Scorer::Vmaf(Box::new(
             VmafScorer::new(VmafConfig::default()).map_err(|e| e.to_string())?,
         )),
+        "xpsnr" => {
+            let h = r.header();
+            let x = Xpsnr::new(h.width, h.height, h.bit_depth, h.sampling, h.fps)
+                .map_err(|e| e.to_string())?;
+            Scorer::Xpsnr(Box::new(x), Vec::new())
+        }
         other => return Err(format!("unknown metric {other:?}")),
     };
     let mut scores = Vec::new();
@@ -113,9 +126,27 @@ fn run(reference: &Path, distorted: &Path, metric: &str) -> Result<(), String> {
                 Frames::U16(a, b) => s.push(a, b),
             }
             .map_err(|e| e.to_string())?,
+            Scorer::Xpsnr(x, done) => {
+                let f = match &frames {
+                    Frames::U8(a, b) => x.push(a, b),
+                    Frames::U16(a, b) => x.push(a, b),
+                }
+                .map_err(|e| e.to_string())?;
+                scores.push(f.xpsnr[0]);
+                done.push(f);
+            }
         }
         kernel += t.elapsed();
     }
+    let summary = match &scorer {
+        Scorer::Xpsnr(_, done) => pool_xpsnr(done).map(|s| {
+            format!(
+                "XPSNR average, {} frames  y: {:.4}  u: {:.4}  v: {:.4}  (minimum: {:.4})",
+                s.frames, s.xpsnr[0], s.xpsnr[1], s.xpsnr[2], s.minimum
+            )
+        }),
+        _ => None,
+    };
     if let Scorer::Vmaf(s) = scorer {
         let t = Instant::now();
         scores = s.finish().map_err(|e| e.to_string())?.per_frame;
@@ -132,6 +163,9 @@ fn run(reference: &Path, distorted: &Path, metric: &str) -> Result<(), String> {
         wall.as_secs_f64(),
         n as f64 / wall.as_secs_f64()
     );
+    if let Some(s) = summary {
+        println!("{s}");
+    }
     Ok(())
 }
 

@@ -1,4 +1,4 @@
-//! The error type shared by the native metric kernels (PSNR, SSIM, MS-SSIM).
+//! The error type shared by the native metric kernels (PSNR, SSIM, MS-SSIM, XPSNR).
 
 use crate::frame::{ChromaSampling, FrameView, Sample};
 use thiserror::Error;
@@ -55,6 +55,29 @@ pub enum MetricError {
         min_width: usize,
         /// Smallest accepted height.
         min_height: usize,
+    },
+    /// A frame pair fed to a stateful scorer (XPSNR) differs in format from the stream it was
+    /// set up for.
+    #[error(
+        "frame is {got_width}x{got_height} {got_bit_depth}-bit {got_sampling:?}, the scorer was set up for {width}x{height} {bit_depth}-bit {sampling:?}"
+    )]
+    FormatChanged {
+        /// Luma width the scorer was set up for.
+        width: usize,
+        /// Luma height the scorer was set up for.
+        height: usize,
+        /// Bit depth the scorer was set up for.
+        bit_depth: u8,
+        /// Chroma sampling the scorer was set up for.
+        sampling: ChromaSampling,
+        /// Luma width of the frame.
+        got_width: usize,
+        /// Luma height of the frame.
+        got_height: usize,
+        /// Bit depth of the frame.
+        got_bit_depth: u8,
+        /// Chroma sampling of the frame.
+        got_sampling: ChromaSampling,
     },
 }
 

@@ -1,6 +1,6 @@
-//! Quality metrics for rdbench: PSNR, SSIM, MS-SSIM and VMAF (through libvmaf) over plane views of
-//! decoded frames, pooling of per-frame scores, and rate-control accuracy. (BD-rate is the
-//! `rdbench-bdrate` crate, which needs no libvmaf.)
+//! Quality metrics for rdbench: PSNR, SSIM, MS-SSIM, XPSNR and VMAF (through libvmaf) over plane
+//! views of decoded frames, pooling of per-frame scores, and rate-control accuracy. (BD-rate is
+//! the `rdbench-bdrate` crate, which needs no libvmaf.)
 //!
 //! The math here never sees a codec library: kernels work on [`frame::FrameView`]s, and the glue
 //! from decoded FFmpeg frames to views lives in the bench-suite crate, which knows both sides.
@@ -10,6 +10,8 @@
 //! * [`ssim`](mod@ssim), [`msssim`](mod@msssim): SSIM and MS-SSIM as libvmaf's `float_ssim` / `float_ms_ssim` compute
 //!   them (same downscaling, filters and borders), fast SIMD kernels with scalar references in
 //!   [`reference`](mod@reference).
+//! * [`xpsnr`](mod@xpsnr): XPSNR (perceptually weighted PSNR) as FFmpeg's `xpsnr` filter computes
+//!   it, a stateful scorer fed frame pairs in order, with the filter's sequence pooling.
 //! * [`pool`](mod@pool): mean, libvmaf's harmonic mean, minimum, low percentiles, standard deviation.
 //! * [`vmaf`](mod@vmaf): streaming VMAF and any libvmaf feature through the vendored libvmaf 2.3.1.
 //! * [`vif`](mod@vif): an integer VIF kernel bit-identical to libvmaf's, which the VMAF scorer
@@ -42,6 +44,7 @@ mod simd;
 pub mod ssim;
 pub mod vif;
 pub mod vmaf;
+pub mod xpsnr;
 pub mod y4m;
 
 /// The scorer's revision, part of the key under which the bench harness caches scores. Raise it
@@ -56,6 +59,7 @@ pub use pool::Pooled;
 pub use psnr::{pool_psnr, psnr, PsnrFrame, PsnrSummary, YUV_WEIGHTS_14_1_1, YUV_WEIGHTS_6_1_1};
 pub use ssim::{ssim, ssim_plane, ssim_planes};
 pub use vmaf::{VmafConfig, VmafError, VmafModelVersion, VmafResult, VmafScorer};
+pub use xpsnr::{pool_xpsnr, Xpsnr, XpsnrFrame, XpsnrSummary};
 pub use y4m::{Y4mError, Y4mFrame, Y4mHeader, Y4mReader, Y4mWriter};
 #[cfg(test)]
 mod testutil;

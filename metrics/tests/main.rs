@@ -1,6 +1,7 @@
 //! Integration tests of rdbench-metrics: against independent implementations (libvmaf's own
-//! `vmaf` tool for PSNR, SSIM, MS-SSIM and VMAF, FFmpeg's `psnr` filter) on clips generated at
-//! test time, and rate control on known traces.
+//! `vmaf` tool for PSNR, SSIM, MS-SSIM and VMAF, FFmpeg's `psnr` filter, FFmpeg 9's `xpsnr`
+//! filter through committed goldens) on clips generated at test time, and rate control on known
+//! traces.
 
 mod support;
 
@@ -11,4 +12,5 @@ mod psnr;
 mod ratecontrol;
 mod ssim;
 mod vmaf;
+mod xpsnr;
 mod y4m;
