@@ -8,5 +8,6 @@ mod msssim;
 mod psnr;
 mod ratecontrol;
 mod ssim;
+mod ssimulacra2;
 mod vmaf;
 mod y4m;

@@ -275,7 +275,11 @@ fn content(p: usize, x: i64, y: i64, f: i64) -> i64 {
             }
             v + (hash(x as u32, y as u32, 7, 0) % (16 * 12)) as i64
         }
-        1 => 16 * 90 + tri(x * 2 - y * 3, 300, 16 * 80) + (hash(x as u32, y as u32, 8, 0) % 64) as i64,
+        1 => {
+            16 * 90
+                + tri(x * 2 - y * 3, 300, 16 * 80)
+                + (hash(x as u32, y as u32, 8, 0) % 64) as i64
+        }
         _ => 16 * 100 + tri(y * 4 + x, 410, 16 * 70) + (hash(x as u32, y as u32, 9, 0) % 64) as i64,
     }
 }
@@ -361,7 +365,8 @@ fn noise(s: &mut [u16], amp: u32, bit_depth: u8, seed: u32) {
     let scale = 1i64 << (bit_depth - 8);
     let max = (1i64 << bit_depth) - 1;
     for (i, v) in s.iter_mut().enumerate() {
-        let n = (hash(i as u32, seed, 11, 1) % (2 * amp * scale as u32 + 1)) as i64 - amp as i64 * scale;
+        let n = (hash(i as u32, seed, 11, 1) % (2 * amp * scale as u32 + 1)) as i64
+            - amp as i64 * scale;
         *v = (*v as i64 + n).clamp(0, max) as u16;
     }
 }
@@ -382,7 +387,11 @@ pub fn distorted(case: &Case, frame: usize) -> Picture {
                 noise(s, a, case.bit_depth, seed);
             }
             Distortion::Blocks => {
-                *s = if p == 0 { blocks(s, w, h, 4) } else { blur(s, w, h) };
+                *s = if p == 0 {
+                    blocks(s, w, h, 4)
+                } else {
+                    blur(s, w, h)
+                };
             }
             Distortion::Strong => {
                 *s = blocks(s, w, h, if p == 0 { 8 } else { 4 });

@@ -7,8 +7,8 @@
 //!     RAYON_NUM_THREADS=1 cargo run --release -- --bench
 
 use ssimulacra2::{
-    compute_frame_ssimulacra2, ColorPrimaries, Frame, MatrixCoefficients, Pixel,
-    Plane, TransferCharacteristic, Yuv, YuvConfig,
+    compute_frame_ssimulacra2, ColorPrimaries, Frame, MatrixCoefficients, Pixel, Plane,
+    TransferCharacteristic, Yuv, YuvConfig,
 };
 use std::time::Instant;
 
