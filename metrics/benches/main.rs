@@ -7,6 +7,13 @@ mod common;
 mod msssim;
 mod psnr;
 mod ssim;
+mod ssimulacra2;
 
-criterion_group!(kernels, psnr::bench, ssim::bench, msssim::bench);
+criterion_group!(
+    kernels,
+    psnr::bench,
+    ssim::bench,
+    msssim::bench,
+    ssimulacra2::bench
+);
 criterion_main!(kernels);
