@@ -25,14 +25,14 @@
 //! * **Score.** The 108 averages (3 channels × 6 scales × 2 norms × 3 maps) are weighted, passed
 //!   through libjxl's cubic and `100 − 10·x^0.6276` (100 when the sum is zero).
 //!
-//! **Why bit for bit.** σ² = E[x²] − μ² is a difference of nearly equal `f32` numbers compared
+//! **Why bit for bit.** σ² = E(x²) − μ² is a difference of nearly equal `f32` numbers compared
 //! with C₂ = 0.0009, so the rounding of every operation upstream shows in the scores: the oracle
 //! itself moves by up to 0.025 on small noisy pictures when built with FMA contraction, and by
 //! 1e-3 on a 1080p one. Agreeing with it to 1e-3 therefore means doing what it does: its 2.4
 //! power is José Fonseca's polynomial `exp2(2.4·log2 x)` (relative error up to 2e-4), its
 //! Y'CbCr matrix is an `f32` cofactor inverse, its cube root is correctly rounded, and each
 //! product and sum is fused or not as in the oracle's default (non-FMA) build. Both the fast
-//! path and [`reference`] do exactly that.
+//! path and [`reference`](mod@reference) do exactly that.
 //!
 //! **The fast path.** [`Ssimulacra2`] keeps its work buffers from frame to frame, so scoring a
 //! video allocates only for the first frame. Each scale is streamed by bands of rows (as many
@@ -1463,7 +1463,7 @@ fn vertical_band<S: Simd>(
 // ---------------------------------------------------------------------------------------------
 
 /// A plain scalar SSIMULACRA2 that follows the `ssimulacra2` crate step by step and operation by
-/// operation: interleaved linear RGB from its matrix and transfer ([`transfer_pow`]), whole XYB
+/// operation: interleaved linear RGB from its matrix and transfer (`transfer_pow`), whole XYB
 /// planes, the horizontal then vertical recursive filter, `f64` map sums. It gives the crate's
 /// scores exactly; slow (fused products go through the C library when the build has no FMA).
 /// Tests hold the fast path to it.
