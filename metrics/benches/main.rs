@@ -9,6 +9,7 @@ mod motion;
 mod msssim;
 mod psnr;
 mod ssim;
+mod ssimulacra2;
 mod xpsnr;
 
 criterion_group!(
@@ -18,6 +19,7 @@ criterion_group!(
     msssim::bench,
     adm::bench,
     motion::bench,
-    xpsnr::bench
+    xpsnr::bench,
+    ssimulacra2::bench
 );
 criterion_main!(kernels);

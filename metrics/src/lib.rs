@@ -1,6 +1,7 @@
-//! Quality metrics for rdbench: PSNR, SSIM, MS-SSIM, XPSNR and VMAF (through libvmaf) over plane
-//! views of decoded frames, pooling of per-frame scores, and rate-control accuracy. (BD-rate is
-//! the `rdbench-bdrate` crate, which needs no libvmaf.)
+//! Quality metrics for rdbench: PSNR, SSIM, MS-SSIM, XPSNR, SSIMULACRA2 and VMAF (native
+//! kernels, libvmaf as oracle and fallback) over plane views of decoded frames, pooling of
+//! per-frame scores, and rate-control accuracy. (BD-rate is the `rdbench-bdrate` crate, which
+//! needs no libvmaf.)
 //!
 //! The math here never sees a codec library: kernels work on [`frame::FrameView`]s, and the glue
 //! from decoded FFmpeg frames to views lives in the bench-suite crate, which knows both sides.
@@ -12,6 +13,8 @@
 //!   [`reference`](mod@reference).
 //! * [`xpsnr`](mod@xpsnr): XPSNR (perceptually weighted PSNR) as FFmpeg's `xpsnr` filter computes
 //!   it, a stateful scorer fed frame pairs in order, with the filter's sequence pooling.
+//! * [`ssimulacra2`](mod@ssimulacra2): SSIMULACRA2 (libjxl's metric, as the `ssimulacra2` crate
+//!   computes it for video) from Y'CbCr frames, with a scorer that reuses its buffers across frames.
 //! * [`pool`](mod@pool): mean, libvmaf's harmonic mean, minimum, low percentiles, standard deviation.
 //! * [`vmaf`](mod@vmaf): streaming VMAF and any libvmaf feature through the vendored libvmaf 2.3.1.
 //! * [`vif`](mod@vif): an integer VIF kernel bit-identical to libvmaf's, which the VMAF scorer
@@ -42,6 +45,7 @@ pub mod ratecontrol;
 pub mod reference;
 mod simd;
 pub mod ssim;
+pub mod ssimulacra2;
 pub mod vif;
 pub mod vmaf;
 pub mod xpsnr;
@@ -58,6 +62,7 @@ pub use msssim::{ms_ssim, ms_ssim_plane, ms_ssim_planes, MS_SSIM_MIN_SIZE};
 pub use pool::Pooled;
 pub use psnr::{pool_psnr, psnr, PsnrFrame, PsnrSummary, YUV_WEIGHTS_14_1_1, YUV_WEIGHTS_6_1_1};
 pub use ssim::{ssim, ssim_plane, ssim_planes};
+pub use ssimulacra2::{ssimulacra2, ColourSpace, Ssimulacra2, YuvMatrix, SSIMULACRA2_MIN_SIZE};
 pub use vmaf::{VmafConfig, VmafError, VmafModelVersion, VmafResult, VmafScorer};
 pub use xpsnr::{pool_xpsnr, Xpsnr, XpsnrFrame, XpsnrSummary};
 pub use y4m::{Y4mError, Y4mFrame, Y4mHeader, Y4mReader, Y4mWriter};

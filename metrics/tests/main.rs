@@ -11,6 +11,7 @@ mod msssim;
 mod psnr;
 mod ratecontrol;
 mod ssim;
+mod ssimulacra2;
 mod vmaf;
 mod xpsnr;
 mod y4m;
