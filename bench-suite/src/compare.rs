@@ -112,6 +112,8 @@ pub struct CompareOptions {
     pub decoder_threads: u32,
     /// How the distorted stream is aligned with the reference.
     pub align: Align,
+    /// Let rdbench's own kernels compute VMAF where they equal libvmaf (off: libvmaf scores all).
+    pub vmaf_native: bool,
 }
 
 impl Default for CompareOptions {
@@ -127,6 +129,7 @@ impl Default for CompareOptions {
             queue: 4,
             decoder_threads: 1,
             align: Align::Exact,
+            vmaf_native: true,
         }
     }
 }
@@ -177,6 +180,9 @@ pub struct Comparison {
     pub score_cpu_s: f64,
     /// How the streams were aligned.
     pub alignment: Alignment,
+    /// Which code computed VMAF (`native`, or `libvmaf (reason)`), when it was computed.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub vmaf_path: Option<String>,
 }
 
 /// A decoder on its own thread.
@@ -436,6 +442,7 @@ pub fn compare(
             features: options.vmaf_features.clone(),
             n_threads: options.vmaf_threads,
             n_subsample: options.vmaf_subsample.max(1),
+            native: options.vmaf_native,
             ..Default::default()
         })?)
     } else {
@@ -603,6 +610,7 @@ pub fn compare(
     let mut per_frame = PerFrame::new();
     let mut pooled = BTreeMap::new();
     let mut vmaf_frames = Vec::new();
+    let mut vmaf_path = None;
     if !scores.psnr.is_empty() {
         let cols: [(&str, Box<dyn Fn(&PsnrFrame) -> f64>); 5] = [
             ("psnr_y", Box::new(|f: &PsnrFrame| f.psnr[0])),
@@ -651,6 +659,7 @@ pub fn compare(
             );
         }
         vmaf_frames = res.frame_indices.clone();
+        vmaf_path = Some(res.path.to_string());
         per_frame.insert("vmaf".to_string(), res.per_frame.clone());
         for name in &options.vmaf_features {
             for (key, series) in res
@@ -682,5 +691,6 @@ pub fn compare(
         score_wall_s: score_start.elapsed().as_secs_f64(),
         score_cpu_s: cpu::thread_cpu_s() - score_cpu0,
         alignment,
+        vmaf_path,
     })
 }

@@ -93,6 +93,9 @@ pub struct ScoreOutcome {
     pub score_wall_s: f64,
     /// Scoring CPU seconds (on the job's thread).
     pub score_cpu_s: f64,
+    /// Which code computed VMAF, when it was computed.
+    #[serde(default)]
+    pub vmaf_path: Option<String>,
 }
 
 /// A finished job with how much CPU it took in this run (zero parts for cached work).
@@ -286,6 +289,7 @@ fn score(ctx: &Context<'_>, job: &Job, encoded: &Path) -> Result<ScoreOutcome, S
         distorted_decode_cpu_s: cmp.distorted_decode_cpu_s,
         score_wall_s: cmp.score_wall_s,
         score_cpu_s: cmp.score_cpu_s,
+        vmaf_path: cmp.vmaf_path,
     })
 }
 
@@ -743,6 +747,7 @@ fn fill_scores(
     r.decode_wall_s = s.decode_wall_s;
     r.decode_cpu_s = s.distorted_decode_cpu_s;
     r.score_wall_s = s.score_wall_s;
+    r.vmaf_path = s.vmaf_path.clone();
     r.job_cpu_s += s.decode_cpu_s + s.score_cpu_s;
     let col = |c: Column, i: usize| s.per_frame.get(c.column()).and_then(|v| v.get(i)).copied();
     for (i, f) in frames.iter_mut().enumerate() {

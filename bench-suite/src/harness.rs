@@ -290,6 +290,7 @@ pub fn run(
                         e
                     },
                     libvmaf: rdbench_metrics::vmaf::libvmaf_version(),
+                    scorer: rdbench_metrics::scorer_description(),
                 },
                 shard: options.shard,
                 merged_from: Vec::new(),

@@ -3,7 +3,7 @@
 //! feature alone and no model, its extractor running on the calling thread).
 
 use criterion::{Criterion, Throughput};
-use rdbench_metrics::adm::Adm;
+use rdbench_metrics::vmaf::adm::Adm;
 use rdbench_metrics::{VmafConfig, VmafScorer};
 use std::hint::black_box;
 use std::time::Instant;

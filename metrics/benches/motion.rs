@@ -3,7 +3,7 @@
 //! and libvmaf's `motion` extractor on the same frames as the anchor.
 
 use criterion::{Criterion, Throughput};
-use rdbench_metrics::motion::{blur, blur_into, motion_between, Blurred, Luma};
+use rdbench_metrics::vmaf::motion::{blur, blur_into, motion_between, Blurred, Luma};
 use rdbench_metrics::{OwnedFrame, VmafConfig, VmafScorer};
 use std::hint::black_box;
 

@@ -35,7 +35,7 @@ fn main() -> ExitCode {
 }
 
 thread_local! {
-    static VIF: std::cell::RefCell<rdbench_metrics::vif::Vif> = std::cell::RefCell::default();
+    static VIF: std::cell::RefCell<rdbench_metrics::vmaf::vif::Vif> = std::cell::RefCell::default();
 }
 
 /// One metric's per-frame scorer.

@@ -5,7 +5,7 @@
 //!
 //! The math here never sees a codec library: kernels work on [`frame::FrameView`]s, and the glue
 //! from decoded FFmpeg frames to views lives in the bench-suite crate, which knows both sides.
-//! The libvmaf wrapper (`vmaf`) is the only module with `unsafe` code.
+//! The libvmaf wrapper (`vmaf/ffi.rs`) is the only file with `unsafe` code.
 //!
 //! * [`psnr`](mod@psnr): per-plane MSE/PSNR with libvmaf's cap, CTC-weighted YUV PSNR, frame pooling.
 //! * [`ssim`](mod@ssim), [`msssim`](mod@msssim): SSIM and MS-SSIM as libvmaf's `float_ssim` / `float_ms_ssim` compute
@@ -16,27 +16,19 @@
 //! * [`ssimulacra2`](mod@ssimulacra2): SSIMULACRA2 (libjxl's metric, as the `ssimulacra2` crate
 //!   computes it for video) from Y'CbCr frames, with a scorer that reuses its buffers across frames.
 //! * [`pool`](mod@pool): mean, libvmaf's harmonic mean, minimum, low percentiles, standard deviation.
-//! * [`vmaf`](mod@vmaf): streaming VMAF and any libvmaf feature through the vendored libvmaf 2.3.1.
-//! * [`vif`](mod@vif): an integer VIF kernel bit-identical to libvmaf's, which the VMAF scorer
-//!   uses in place of libvmaf's VIF where that equality holds, on worker threads of its own.
-//! * [`adm`](mod@adm): an integer ADM kernel bit-identical to libvmaf's (`adm2` and the four
-//!   per-scale scores).
-//! * [`motion`](mod@motion): libvmaf's integer motion and motion2, bit-identical: a per-frame blur
-//!   any thread can run and a small in-order temporal stage.
-//! * [`model`](mod@model): VMAF's prediction from libvmaf's model files (`vmaf_v0.6.1`, `neg`, `4k`):
-//!   feature normalisation, libsvm's nu-SVR, transform and clipping, equal to libvmaf's scores.
+//! * [`vmaf`](mod@vmaf): streaming VMAF. The models' features are computed by rdbench's own integer
+//!   kernels, each equal to libvmaf 2.3.1's to the last bit (`vmaf::vif`, `vmaf::adm`,
+//!   `vmaf::motion`) and the scores predicted from libvmaf's model files (`vmaf::model`); the
+//!   vendored libvmaf is the oracle in tests and the path for everything else (`vmaf::ffi`).
 //! * [`y4m`](mod@y4m): the one Y4M reader and writer (sources, generated sequences, test media);
 //!   [`fps`](mod@fps): exact frame rates.
 //! * [`ratecontrol`](mod@ratecontrol): bitrate error, peak bitrate and VBV compliance of a packet trace.
 
 #![deny(unsafe_code)]
 
-pub mod adm;
 pub mod error;
 pub mod fps;
 pub mod frame;
-pub mod model;
-pub mod motion;
 pub mod msssim;
 pub mod pool;
 pub mod psnr;
@@ -46,14 +38,23 @@ pub mod reference;
 mod simd;
 pub mod ssim;
 pub mod ssimulacra2;
-pub mod vif;
 pub mod vmaf;
 pub mod xpsnr;
 pub mod y4m;
 
 /// The scorer's revision, part of the key under which the bench harness caches scores. Raise it
 /// whenever a change can move any score, so that no run reuses scores computed the old way.
-pub const SCORER_REVISION: u32 = 2;
+pub const SCORER_REVISION: u32 = 3;
+
+/// The scorer as a run manifest records it: its revision and how VMAF is computed.
+pub fn scorer_description() -> String {
+    format!(
+        "rdbench scorer revision {SCORER_REVISION}: VMAF by native VIF, ADM, motion and model \
+         kernels where they equal libvmaf {} (8/10/12-bit, width a multiple of 16), libvmaf \
+         elsewhere and for other libvmaf features",
+        vmaf::libvmaf_version()
+    )
+}
 
 pub use error::MetricError;
 pub use fps::Fps;

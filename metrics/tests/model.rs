@@ -5,12 +5,13 @@
 
 use crate::on_pair;
 use crate::support::{assert_close, clip, clips, pairs, tool_frames, Clip};
-use rdbench_metrics::model::{Feature, VmafFeatures, VmafModel};
+use rdbench_metrics::vmaf::model::{Feature, VmafFeatures, VmafModel};
 use rdbench_metrics::vmaf::{VmafConfig, VmafModelVersion, VmafResult, VmafScorer};
 
 fn libvmaf(c: &Clip, models: Vec<VmafModelVersion>) -> VmafResult {
     let mut s = VmafScorer::new(VmafConfig {
         models,
+        native: false,
         ..Default::default()
     })
     .unwrap();

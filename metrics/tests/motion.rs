@@ -3,7 +3,7 @@
 //! `integer_motion` and `integer_motion2` exactly, frame by frame.
 
 use crate::support::{clips, read_y4m};
-use rdbench_metrics::motion::{blur, Luma, Motion};
+use rdbench_metrics::vmaf::motion::{blur, Luma, Motion};
 use rdbench_metrics::{VmafConfig, VmafScorer, Y4mFrame};
 
 #[test]

@@ -182,6 +182,7 @@ fn record(
         bitrate_error_pct: target.map(|t| (rate - t) / t * 100.0),
         target_reachable: None,
         target_vmaf: None,
+        vmaf_path: None,
         search_probes: None,
         search_cpu_s: None,
         reachable_kbps: None,

@@ -49,6 +49,9 @@ pub struct EncodeRecord {
     pub rc_point: u32,
     /// Target bitrate (abr, cbr).
     pub target_kbps: Option<f64>,
+    /// Which code computed VMAF: `native` (rdbench's kernels), or `libvmaf (reason)`.
+    #[serde(default)]
+    pub vmaf_path: Option<String>,
     /// The VMAF target of a `target_vmaf` point (its `rc_value` is the CRF the search found).
     #[serde(default)]
     pub target_vmaf: Option<f64>,

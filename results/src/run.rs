@@ -51,6 +51,10 @@ pub struct Versions {
     pub encoders: BTreeMap<String, String>,
     /// libvmaf's version.
     pub libvmaf: String,
+    /// The scorer: rdbench's revision of its metric kernels and which VMAF path it takes
+    /// (each encode's record says which path scored it).
+    #[serde(default)]
+    pub scorer: String,
 }
 
 /// Which slice of the job list a run covers.

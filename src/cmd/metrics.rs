@@ -66,6 +66,10 @@ pub struct Args {
     /// Pair frame i with frame i and refuse files of different frame counts.
     #[arg(long)]
     pub no_align: bool,
+    /// Compute VMAF with libvmaf alone, without rdbench's own kernels (they give the same
+    /// values where they apply; this is the oracle path).
+    #[arg(long)]
+    pub libvmaf: bool,
     /// Frames searched either side for the offset that best matches the reference.
     #[arg(long, value_name = "N", default_value_t = 30)]
     pub align_window: u32,
@@ -149,6 +153,7 @@ pub fn run(args: Args) -> Result<()> {
                 window: args.align_window,
             },
         },
+        vmaf_native: !args.libvmaf,
     };
     let result = compare(&args.reference, &args.distorted, &options)?;
     if let Some(path) = &args.per_frame {
@@ -191,6 +196,7 @@ pub fn run(args: Args) -> Result<()> {
                 "frames": result.frames,
                 "pooled": result.pooled,
                 "alignment": result.alignment,
+                "vmaf_path": result.vmaf_path,
             }))?
         );
         return Ok(());
@@ -203,6 +209,9 @@ pub fn run(args: Args) -> Result<()> {
     );
     if !result.alignment.is_trivial() {
         println!("{}", result.alignment.describe());
+    }
+    if let Some(path) = &result.vmaf_path {
+        println!("VMAF computed by: {path}");
     }
     println!(
         "{:<16} {:>10} {:>10} {:>10} {:>10} {:>10} {:>10}",

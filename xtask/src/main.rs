@@ -30,8 +30,9 @@ tasks:
                      (the `debian` corpus: surveillance, underwater and screen recordings)
   bench-ladder [-n N] [--seconds S]
                      time rdbench's transcode core against the ffmpeg CLI on a 1080p ABR ladder
-  bench-metrics [-n N]
-                     time rdbench's metric kernels against libvmaf's own vmaf tool (1080p, one thread)
+  bench-metrics [-n N] [--libvmaf-src DIR]
+                     time rdbench's metrics against libvmaf's own vmaf tool, 2.3.1 and (built from
+                     DIR) 3.2.0: kernels at 1080p on one thread, VMAF on 1 thread and every core
   bench-workers [-n N]
                      time benchmark jobs in worker processes against jobs on the pool's threads
   gate BASELINE CANDIDATE [--rules FILE]

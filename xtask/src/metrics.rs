@@ -75,11 +75,26 @@ fn peak_rss_mib(cmd: &mut Command) -> Result<(f64, f64)> {
 
 /// Runs the benchmark.
 pub fn run(args: &[String]) -> Result<()> {
-    let runs: usize = match args {
-        [] => 3,
-        [flag, n] if flag == "-n" => n.parse().context("-n needs a number")?,
-        _ => bail!("usage: cargo xtask bench-metrics [-n RUNS]"),
-    };
+    let mut runs = 3usize;
+    let mut libvmaf_src: Option<PathBuf> = None;
+    let mut it = args.iter();
+    while let Some(a) = it.next() {
+        match a.as_str() {
+            "-n" => {
+                runs = it
+                    .next()
+                    .context("-n needs a number")?
+                    .parse()
+                    .context("-n needs a number")?
+            }
+            "--libvmaf-src" => {
+                libvmaf_src = Some(PathBuf::from(
+                    it.next().context("--libvmaf-src needs a folder")?,
+                ))
+            }
+            _ => bail!("usage: cargo xtask bench-metrics [-n RUNS] [--libvmaf-src DIR]"),
+        }
+    }
     let root = util::project_root();
     util::build_release(&root, &["--bin", "rdbench"])?;
     util::build_release(
@@ -316,81 +331,14 @@ pub fn run(args: &[String]) -> Result<()> {
             w / a
         );
     }
-    println!("\nVMAF end to end: rdbench from two compressed files (decode, scale, score) vs the tool on pre-decoded Y4M");
-    for (what, ref_y4m, dis_y4m, ref_mkv, dis_mkv, threads) in [
-        (
-            "8-bit H.264, 720p rung scaled to 1080p",
-            "ref_dec.y4m",
-            "rung_dec.y4m",
-            "ref.mkv",
-            "rung720.mkv",
-            1,
-        ),
-        (
-            "8-bit H.264, 720p rung scaled to 1080p",
-            "ref_dec.y4m",
-            "rung_dec.y4m",
-            "ref.mkv",
-            "rung720.mkv",
-            cores,
-        ),
-        (
-            "10-bit HEVC, 1080p",
-            "ref10.y4m",
-            "dis10.y4m",
-            "ref10.mkv",
-            "dis10.mkv",
-            1,
-        ),
-        (
-            "10-bit HEVC, 1080p",
-            "ref10.y4m",
-            "dis10.y4m",
-            "ref10.mkv",
-            "dis10.mkv",
-            cores,
-        ),
-    ] {
-        let (mut a, mut r) = (Vec::new(), Vec::new());
-        for _ in 0..runs {
-            a.push(
-                util::timed(Command::new(&tool).args([
-                    "-r",
-                    &p(ref_y4m),
-                    "-d",
-                    &p(dis_y4m),
-                    "--threads",
-                    &threads.to_string(),
-                    "-q",
-                    "--json",
-                    "-o",
-                    &p("vmaf.json"),
-                ]))?
-                .wall_s,
-            );
-            r.push(
-                util::timed(Command::new(&rdbench).args([
-                    "metrics",
-                    &p(ref_mkv),
-                    &p(dis_mkv),
-                    "--metrics",
-                    "vmaf",
-                    "--threads",
-                    &threads.to_string(),
-                    "--json",
-                ]))?
-                .wall_s,
-            );
+    let anchor32 = match &libvmaf_src {
+        Some(src) => Some(build_libvmaf(src, &work.join("libvmaf-3.2.0"))?),
+        None => {
+            println!("\nlibvmaf 3.2.0: anchor not available (give its source with --libvmaf-src DIR; ../shared/ANCHORS.md says how to get it)");
+            None
         }
-        let (a, r) = (median(&a), median(&r));
-        println!(
-            "  {what}, {threads} thread(s): libvmaf tool {a:.2} s ({:.1} fps), rdbench {r:.2} s ({:.1} fps): {:.2}x  goal >= 1x: {}",
-            120.0 / a,
-            120.0 / r,
-            a / r,
-            if r <= a { "met" } else { "NOT met" }
-        );
-    }
+    };
+    vmaf_table(&tool, anchor32.as_deref(), &rdbench, &work, runs, cores)?;
     let (mib, secs) = peak_rss_mib(Command::new(&rdbench).args([
         "metrics",
         &p("ref4k.mkv"),
@@ -400,5 +348,241 @@ pub fn run(args: &[String]) -> Result<()> {
         "--json",
     ]))?;
     println!("\n4K (3840x2160, 30 frames) vmaf+psnr+ssim+ms-ssim: peak resident memory {mib:.0} MiB in {secs:.1} s  goal <= 1024 MiB: {}", if mib <= 1024.0 { "met" } else { "NOT met" });
+    Ok(())
+}
+
+/// Builds libvmaf's `vmaf` tool from the source folder `src` (the repository's root or its
+/// `libvmaf/` folder) into `build` (meson, release), once; returns the tool's path.
+fn build_libvmaf(src: &Path, build: &Path) -> Result<PathBuf> {
+    let tool = build.join("tools/vmaf");
+    if tool.is_file() {
+        return Ok(tool);
+    }
+    let lib = if src.join("libvmaf/meson.build").is_file() {
+        src.join("libvmaf")
+    } else if src.join("meson.build").is_file() {
+        src.to_path_buf()
+    } else {
+        bail!(
+            "--libvmaf-src {}: no libvmaf/meson.build there",
+            src.display()
+        );
+    };
+    eprintln!(
+        "bench-metrics: building libvmaf from {} (meson, release)",
+        lib.display()
+    );
+    util::run(Command::new("meson").args([
+        "setup".as_ref(),
+        build.as_os_str(),
+        lib.as_os_str(),
+        "--buildtype".as_ref(),
+        "release".as_ref(),
+        "-Denable_tests=false".as_ref(),
+        "-Denable_docs=false".as_ref(),
+    ]))?;
+    util::run(Command::new("ninja").arg("-C").arg(build).arg("tools/vmaf"))?;
+    Ok(tool)
+}
+
+/// The pooled VMAF mean in a `vmaf` tool's JSON output.
+fn tool_vmaf(json: &Path) -> Result<f64> {
+    let v: serde_json::Value = serde_json::from_slice(&std::fs::read(json)?)?;
+    v["pooled_metrics"]["vmaf"]["mean"]
+        .as_f64()
+        .with_context(|| format!("{}: no pooled vmaf mean", json.display()))
+}
+
+/// One scorer's figures on one input: median wall time, CPU time, peak memory, pooled VMAF.
+struct Measured {
+    wall_s: f64,
+    cpu_s: f64,
+    peak_mib: f64,
+    vmaf: f64,
+}
+
+/// Runs `cmd` `runs` times (median wall and CPU), once more for its peak memory, and reads its
+/// pooled VMAF with `score`.
+fn measure(
+    runs: usize,
+    mut cmd: impl FnMut() -> Command,
+    score: impl Fn(&[u8]) -> Result<f64>,
+) -> Result<Measured> {
+    let (mut wall, mut cpu) = (Vec::new(), Vec::new());
+    for _ in 0..runs {
+        let t = util::timed(&mut cmd())?;
+        wall.push(t.wall_s);
+        cpu.push(t.cpu_s);
+    }
+    let (peak_mib, _) = peak_rss_mib(&mut cmd())?;
+    let out = cmd().output()?;
+    Ok(Measured {
+        wall_s: median(&wall),
+        cpu_s: median(&cpu),
+        peak_mib,
+        vmaf: score(&out.stdout)?,
+    })
+}
+
+/// VMAF (vmaf_v0.6.1), whole process: libvmaf 2.3.1's tool, libvmaf 3.2.0's tool (when built)
+/// and `rdbench metrics`, on the same pre-decoded Y4M pairs, 1 thread and every core; then
+/// rdbench from the compressed files against 3.2.0 on Y4M.
+fn vmaf_table(
+    tool23: &Path,
+    tool32: Option<&Path>,
+    rdbench: &Path,
+    work: &Path,
+    runs: usize,
+    cores: usize,
+) -> Result<()> {
+    let p = |name: &str| work.join(name);
+    let tool = |exe: &Path, r: &str, d: &str, threads: usize| {
+        let (exe, r, d, out) = (
+            exe.to_path_buf(),
+            p(r),
+            p(d),
+            p(&format!("vmaf-{threads}.json")),
+        );
+        move || {
+            let mut c = Command::new(&exe);
+            c.arg("-r")
+                .arg(&r)
+                .arg("-d")
+                .arg(&d)
+                .args(["--threads", &threads.to_string(), "-q", "--json", "-o"])
+                .arg(&out);
+            c
+        }
+    };
+    let tool_score = |threads: usize| {
+        let out = p(&format!("vmaf-{threads}.json"));
+        move |_: &[u8]| tool_vmaf(&out)
+    };
+    let ours = |r: &str, d: &str, threads: usize| {
+        let (exe, r, d) = (rdbench.to_path_buf(), p(r), p(d));
+        move || {
+            let mut c = Command::new(&exe);
+            c.arg("metrics").arg(&r).arg(&d).args([
+                "--metrics",
+                "vmaf",
+                "--no-align",
+                "--threads",
+                &threads.to_string(),
+                "--json",
+            ]);
+            c
+        }
+    };
+    let our_score = |stdout: &[u8]| -> Result<f64> {
+        let v: serde_json::Value = serde_json::from_slice(stdout)?;
+        if v["vmaf_path"].as_str() != Some("native") {
+            bail!(
+                "rdbench metrics did not take the native path: {}",
+                v["vmaf_path"]
+            );
+        }
+        v["pooled"]["vmaf"]["mean"]
+            .as_f64()
+            .context("rdbench metrics printed no VMAF mean")
+    };
+    println!("\nVMAF (vmaf_v0.6.1), 1920x1080, 120 frames, whole process on pre-decoded Y4M; median wall of {runs}, CPU, peak memory, pooled VMAF");
+    println!(
+        "  {:<22} {:>7}  {:>26}  {:>26}  {:>26}  {:>8}  {:>8}   goal",
+        "input", "threads", "libvmaf 2.3.1", "libvmaf 3.2.0", "rdbench", "vs 2.3.1", "vs 3.2.0"
+    );
+    let cell = |m: &Measured| {
+        format!(
+            "{:.2} s {:.1} CPU-s {:.0} MiB",
+            m.wall_s, m.cpu_s, m.peak_mib
+        )
+    };
+    let mut scores = Vec::new();
+    for (what, r, d) in [
+        ("8-bit, x264 CRF 30", "ref.y4m", "dis.y4m"),
+        ("10-bit, x265 CRF 30", "ref10.y4m", "dis10.y4m"),
+    ] {
+        for threads in [1, cores] {
+            let a23 = measure(runs, tool(tool23, r, d, threads), tool_score(threads))?;
+            let a32 = tool32
+                .map(|t| measure(runs, tool(t, r, d, threads), tool_score(threads)))
+                .transpose()?;
+            let us = measure(runs, ours(r, d, threads), our_score)?;
+            let (vs32, goal) = match &a32 {
+                Some(a) => {
+                    let ratio = a.wall_s / us.wall_s;
+                    let memory = us.peak_mib <= a.peak_mib;
+                    (
+                        format!("{ratio:.2}x"),
+                        format!(
+                            ">= 1.5x and memory <= 3.2.0's: {}",
+                            if ratio >= 1.5 && memory {
+                                "met"
+                            } else {
+                                "NOT met"
+                            }
+                        ),
+                    )
+                }
+                None => ("n/a".into(), "anchor not available".into()),
+            };
+            println!(
+                "  {what:<22} {threads:>7}  {:>26}  {:>26}  {:>26}  {:>7.2}x  {vs32:>8}   {goal}",
+                cell(&a23),
+                a32.as_ref().map(cell).unwrap_or_else(|| "n/a".into()),
+                cell(&us),
+                a23.wall_s / us.wall_s,
+            );
+            scores.push((what, threads, a23.vmaf, a32.map(|a| a.vmaf), us.vmaf));
+        }
+    }
+    println!("  pooled VMAF: rdbench equals libvmaf 2.3.1 (its kernels are bit-identical); 3.2.0 for comparison");
+    for (what, threads, a23, a32, us) in &scores {
+        println!(
+            "    {what}, {threads} thread(s): 2.3.1 {a23:.6}, 3.2.0 {}, rdbench {us:.6}: {}",
+            a32.map(|v| format!("{v:.6}"))
+                .unwrap_or_else(|| "n/a".into()),
+            if (us - a23).abs() <= 1e-4 {
+                "equal"
+            } else {
+                "DIFFERENT"
+            }
+        );
+    }
+    println!("\nVMAF from compressed files (rdbench decodes, and scales the 720p rung to 1080p) vs the tools on pre-decoded Y4M");
+    for (what, ref_y4m, dis_y4m, ref_mkv, dis_mkv) in [
+        (
+            "8-bit H.264, 720p rung",
+            "ref_dec.y4m",
+            "rung_dec.y4m",
+            "ref.mkv",
+            "rung720.mkv",
+        ),
+        (
+            "10-bit HEVC, 1080p",
+            "ref10.y4m",
+            "dis10.y4m",
+            "ref10.mkv",
+            "dis10.mkv",
+        ),
+    ] {
+        for threads in [1, cores] {
+            let anchor = tool32.unwrap_or(tool23);
+            let a = measure(
+                runs,
+                tool(anchor, ref_y4m, dis_y4m, threads),
+                tool_score(threads),
+            )?;
+            let us = measure(runs, ours(ref_mkv, dis_mkv, threads), our_score)?;
+            println!(
+                "  {what}, {threads} thread(s): libvmaf {} tool {:.2} s, rdbench {:.2} s: {:.2}x  goal >= 1x{}: {}",
+                if tool32.is_some() { "3.2.0" } else { "2.3.1" },
+                a.wall_s,
+                us.wall_s,
+                a.wall_s / us.wall_s,
+                if threads == cores { "" } else { " (informative)" },
+                if us.wall_s <= a.wall_s { "met" } else { "NOT met" }
+            );
+        }
+    }
     Ok(())
 }

@@ -37,7 +37,7 @@
 
 use crate::frame::Plane;
 use crate::simd;
-use crate::vif::LumaPair;
+use crate::vmaf::vif::LumaPair;
 use pulp::{Simd, WithSimd};
 
 #[cfg(target_arch = "x86_64")]
@@ -2086,7 +2086,7 @@ mod tests {
                 vec![]
             },
             features: if neg { vec![] } else { vec!["adm".into()] },
-            native_vif: false,
+            native: false,
             cpumask,
             ..Default::default()
         })

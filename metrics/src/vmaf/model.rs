@@ -34,9 +34,9 @@ use thiserror::Error;
 pub enum Feature {
     /// ADM's combined score (`VMAF_integer_feature_adm2_score`).
     Adm2,
-    /// motion2 (`VMAF_integer_feature_motion2_score`), see [`crate::motion`].
+    /// motion2 (`VMAF_integer_feature_motion2_score`), see [`crate::vmaf::motion`].
     Motion2,
-    /// VIF at scale 0 to 3 (`VMAF_integer_feature_vif_scale{n}_score`), see [`crate::vif`].
+    /// VIF at scale 0 to 3 (`VMAF_integer_feature_vif_scale{n}_score`), see [`crate::vmaf::vif`].
     VifScale(u8),
 }
 
@@ -110,9 +110,9 @@ pub const DEFAULT_ENHN_GAIN_LIMIT: f64 = 100.0;
 pub struct FeatureOptions {
     /// ADM's `adm_enhn_gain_limit` (1.0 for the neg model: no enhancement gain).
     pub adm_enhn_gain_limit: f64,
-    /// VIF's `vif_enhn_gain_limit` (1.0 for the neg model), see [`crate::vif::Vif::new`].
+    /// VIF's `vif_enhn_gain_limit` (1.0 for the neg model), see [`crate::vmaf::vif::Vif::new`].
     pub vif_enhn_gain_limit: f64,
-    /// Motion's `motion_force_zero`, see [`crate::motion::Motion::new`].
+    /// Motion's `motion_force_zero`, see [`crate::vmaf::motion::Motion::new`].
     pub motion_force_zero: bool,
 }
 
@@ -448,9 +448,9 @@ enum Norm {
 /// The embedded model files.
 fn builtin_json(version: VmafModelVersion) -> &'static str {
     match version {
-        VmafModelVersion::V0_6_1 => include_str!("../models/vmaf_v0.6.1.json"),
-        VmafModelVersion::V0_6_1Neg => include_str!("../models/vmaf_v0.6.1neg.json"),
-        VmafModelVersion::V4k0_6_1 => include_str!("../models/vmaf_4k_v0.6.1.json"),
+        VmafModelVersion::V0_6_1 => include_str!("../../models/vmaf_v0.6.1.json"),
+        VmafModelVersion::V0_6_1Neg => include_str!("../../models/vmaf_v0.6.1neg.json"),
+        VmafModelVersion::V4k0_6_1 => include_str!("../../models/vmaf_4k_v0.6.1.json"),
     }
 }
 
@@ -884,6 +884,7 @@ mod tests {
     ) -> crate::VmafResult {
         let mut s = crate::VmafScorer::new(crate::VmafConfig {
             models: vec![version],
+            native: false,
             ..Default::default()
         })
         .unwrap();

@@ -29,7 +29,7 @@
 
 use crate::frame::{Plane, Sample};
 use crate::simd;
-use crate::vif::LumaPair;
+use crate::vmaf::vif::LumaPair;
 use pulp::{Simd, WithSimd};
 use thiserror::Error;
 
