@@ -72,6 +72,134 @@ fn metrics_json_has_the_documented_shape() {
     assert!(keys.iter().all(|k| k.starts_with("psnr_")), "{keys:?}");
 }
 
+/// The metrics beyond VMAF, PSNR and SSIM, by name: each is in the pooled output with its own
+/// sequence figure where it pools otherwise than by the mean, and VMAF says which path scored.
+#[test]
+fn every_named_metric_is_computed_and_pooled_its_own_way() {
+    let d = tempfile::tempdir().unwrap();
+    clip(d.path(), "ref.y4m", "320x240", 5, &["-pix_fmt", "yuv420p"]);
+    clip(
+        d.path(),
+        "dis.mkv",
+        "320x240",
+        5,
+        &["-c:v", "libx264", "-crf", "38"],
+    );
+    let out = rdbench(
+        d.path(),
+        &[
+            "metrics",
+            "ref.y4m",
+            "dis.mkv",
+            "--metrics",
+            "vmaf,xpsnr,ssimulacra2,cambi,ciede2000,psnr-hvs,apsnr,ms-ssim-db",
+            "--json",
+            "--per-frame",
+            "pf.csv",
+        ],
+    );
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let p = &v["pooled"];
+    let num = |key: &str, field: &str| {
+        p[key][field]
+            .as_f64()
+            .unwrap_or_else(|| panic!("{key}.{field} missing: {p}"))
+    };
+    // VMAF at 320 wide: a multiple of 16 and big enough, so the native kernels scored it, with
+    // libvmaf beside them for the metrics rdbench has no kernel of its own for.
+    assert_eq!(v["vmaf_path"], "native, libvmaf for cambi, ciede, psnr_hvs");
+    for key in [
+        "xpsnr_y",
+        "xpsnr_u",
+        "xpsnr_v",
+        "xpsnr_yuv",
+        "ssimulacra2",
+        "cambi",
+        "ciede2000",
+        "psnr_hvs",
+        "psnr_hvs_y",
+        "apsnr_y",
+        "ms_ssim_db",
+        "psnr_y",
+        "ms_ssim",
+    ] {
+        assert!(num(key, "mean").is_finite(), "{key}");
+    }
+    // APSNR is the PSNR of the mean MSE: never above the mean of the per-frame PSNRs.
+    assert_eq!(num("apsnr_y", "sequence"), num("psnr_y", "global"));
+    assert!(num("apsnr_y", "sequence") <= num("psnr_y", "mean") + 1e-9);
+    // MS-SSIM in dB of the pooled MS-SSIM.
+    let db = -10.0 * (1.0 - num("ms_ssim", "mean")).log10();
+    assert!((num("ms_ssim_db", "sequence") - db).abs() < 1e-9);
+    // XPSNR: the filter's pooling, and the 6:1:1 weighting of the planes.
+    let w = (6.0 * num("xpsnr_y", "sequence")
+        + num("xpsnr_u", "sequence")
+        + num("xpsnr_v", "sequence"))
+        / 8.0;
+    assert!((num("xpsnr_yuv", "sequence") - w).abs() < 1e-9);
+    assert!((20.0..60.0).contains(&num("xpsnr_y", "sequence")));
+    // An x264 CRF 38 encode is visibly worse than the source: SSIMULACRA2 below 90.
+    assert!(num("ssimulacra2", "mean") < 90.0);
+    let csv = std::fs::read_to_string(d.path().join("pf.csv")).unwrap();
+    let header = csv.lines().next().unwrap();
+    for col in ["xpsnr_y", "ssimulacra2", "cambi", "ciede2000", "psnr_hvs"] {
+        assert!(header.split(',').any(|c| c == col), "{col} in {header}");
+    }
+    // CAMBI alone needs no VMAF model: libvmaf computes it.
+    let out = rdbench(
+        d.path(),
+        &[
+            "metrics",
+            "ref.y4m",
+            "dis.mkv",
+            "--metrics",
+            "cambi",
+            "--json",
+        ],
+    );
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert!(v["pooled"]["cambi"]["mean"].is_number(), "{v}");
+    assert!(v["pooled"]["vmaf"].is_null(), "{v}");
+    // Too small for CAMBI: an error that says so, not a missing column.
+    clip(
+        d.path(),
+        "small.y4m",
+        "176x144",
+        2,
+        &["-pix_fmt", "yuv420p"],
+    );
+    let out = rdbench(
+        d.path(),
+        &["metrics", "small.y4m", "small.y4m", "--metrics", "cambi"],
+    );
+    assert_one_line_error(&out, &["cambi", "176x144", "320"]);
+    // The oracle path on request.
+    let out = rdbench(
+        d.path(),
+        &[
+            "metrics",
+            "ref.y4m",
+            "dis.mkv",
+            "--metrics",
+            "vmaf",
+            "--libvmaf",
+            "--json",
+        ],
+    );
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(v["vmaf_path"], "libvmaf (native kernels turned off)");
+}
+
 #[test]
 fn metrics_bad_inputs_get_one_line_errors() {
     let d = tempfile::tempdir().unwrap();

@@ -14,7 +14,8 @@ use rdbench_metrics::frame::{ChromaSampling, FrameView, Plane};
 use rdbench_metrics::pool::Pooled;
 use rdbench_metrics::psnr::{pool_psnr, PsnrFrame};
 use rdbench_metrics::vmaf::{VmafConfig, VmafModelVersion, VmafScorer};
-use rdbench_metrics::{ms_ssim, psnr, ssim, MetricError};
+use rdbench_metrics::xpsnr::{pool_xpsnr, Xpsnr, XpsnrFrame};
+use rdbench_metrics::{ms_ssim, psnr, ssim, Fps, MetricError, Ssimulacra2};
 use rdbench_transcode::cpu;
 use rdbench_transcode::filter::ScaleAlgorithm;
 use rdbench_transcode::reader::{FrameReader, Picture, ReaderOptions};
@@ -35,16 +36,42 @@ pub enum Metric {
     Ssim,
     /// MS-SSIM (luma).
     MsSsim,
+    /// MS-SSIM in dB, `-10 log10(1 - MS-SSIM)` of the pooled MS-SSIM, as the AOM CTC reports it.
+    MsSsimDb,
+    /// APSNR: PSNR of the mean squared error over the sequence, per plane (where PSNR is the
+    /// mean of the per-frame PSNRs).
+    Apsnr,
+    /// XPSNR per plane and 6:1:1-weighted, pooled as FFmpeg's `xpsnr` filter pools it.
+    Xpsnr,
+    /// SSIMULACRA2 (BT.709, limited range), mean of the per-frame scores.
+    Ssimulacra2,
+    /// CAMBI (banding; lower is better), through libvmaf.
+    Cambi,
+    /// CIEDE2000 (libvmaf's `45 - 20 log10(mean ΔE00)`), through libvmaf.
+    Ciede2000,
+    /// PSNR-HVS per plane and combined, through libvmaf.
+    PsnrHvs,
 }
 
+/// Every metric, as named in suites and on the command line.
+pub const METRIC_NAMES: &str =
+    "vmaf, psnr, ssim, ms-ssim, ms-ssim-db, apsnr, xpsnr, ssimulacra2, cambi, ciede2000, psnr-hvs";
+
 impl Metric {
-    /// Parses "vmaf", "psnr", "ssim", "ms-ssim" (or "ms_ssim").
+    /// Parses a name of [`METRIC_NAMES`] (`ms_ssim` for `ms-ssim` and the like also).
     pub fn parse(name: &str) -> Option<Metric> {
         match name.trim().to_ascii_lowercase().as_str() {
             "vmaf" => Some(Metric::Vmaf),
             "psnr" => Some(Metric::Psnr),
             "ssim" => Some(Metric::Ssim),
             "ms-ssim" | "ms_ssim" | "msssim" => Some(Metric::MsSsim),
+            "ms-ssim-db" | "ms_ssim_db" => Some(Metric::MsSsimDb),
+            "apsnr" => Some(Metric::Apsnr),
+            "xpsnr" => Some(Metric::Xpsnr),
+            "ssimulacra2" => Some(Metric::Ssimulacra2),
+            "cambi" => Some(Metric::Cambi),
+            "ciede2000" | "ciede" => Some(Metric::Ciede2000),
+            "psnr-hvs" | "psnr_hvs" => Some(Metric::PsnrHvs),
             _ => None,
         }
     }
@@ -56,6 +83,33 @@ impl Metric {
             Metric::Psnr => "psnr",
             Metric::Ssim => "ssim",
             Metric::MsSsim => "ms-ssim",
+            Metric::MsSsimDb => "ms-ssim-db",
+            Metric::Apsnr => "apsnr",
+            Metric::Xpsnr => "xpsnr",
+            Metric::Ssimulacra2 => "ssimulacra2",
+            Metric::Cambi => "cambi",
+            Metric::Ciede2000 => "ciede2000",
+            Metric::PsnrHvs => "psnr-hvs",
+        }
+    }
+
+    /// The libvmaf feature extractor that computes this metric, for those rdbench has no kernel
+    /// of its own for.
+    pub fn libvmaf_feature(self) -> Option<&'static str> {
+        match self {
+            Metric::Cambi => Some("cambi"),
+            Metric::Ciede2000 => Some("ciede"),
+            Metric::PsnrHvs => Some("psnr_hvs"),
+            _ => None,
+        }
+    }
+
+    /// The metrics this one is computed from (MS-SSIM in dB from MS-SSIM, APSNR from PSNR).
+    pub fn needs(self) -> Option<Metric> {
+        match self {
+            Metric::MsSsimDb => Some(Metric::MsSsim),
+            Metric::Apsnr => Some(Metric::Psnr),
+            _ => None,
         }
     }
 }
@@ -87,6 +141,14 @@ pub enum CompareError {
     /// Nothing to compare.
     #[error("{path}: no frames")]
     Empty { path: PathBuf },
+    /// libvmaf gave no value for a metric it computes.
+    #[error("{metric}: libvmaf computed no value for {width}x{height} pictures{hint}")]
+    NoValue {
+        metric: &'static str,
+        width: u32,
+        height: u32,
+        hint: &'static str,
+    },
 }
 
 /// What to compute and how.
@@ -143,6 +205,28 @@ pub struct PooledEntry {
     /// PSNR of the mean MSE (PSNR entries only).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub global: Option<f64>,
+    /// The metric's own figure for the sequence where it pools otherwise than by the mean of
+    /// the per-frame values (XPSNR as FFmpeg's filter pools it, APSNR, MS-SSIM in dB): the
+    /// value results tables report.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub sequence: Option<f64>,
+}
+
+impl PooledEntry {
+    /// An entry pooled from `series` by its statistics alone.
+    fn of(series: &[f64]) -> Option<PooledEntry> {
+        Pooled::from_series(series).map(|pooled| PooledEntry {
+            pooled,
+            global: None,
+            sequence: None,
+        })
+    }
+
+    /// The figure a results table reports: the sequence figure when the metric has one of its
+    /// own, else the mean of the per-frame values.
+    pub fn value(&self) -> f64 {
+        self.sequence.unwrap_or(self.pooled.mean)
+    }
 }
 
 /// Per-frame values of every metric computed, by column name (vmaf, psnr_y, psnr_u, psnr_v,
@@ -285,6 +369,16 @@ struct Scores {
     psnr: Vec<PsnrFrame>,
     ssim: Vec<f64>,
     ms_ssim: Vec<f64>,
+    xpsnr: Vec<XpsnrFrame>,
+    ssimulacra2: Vec<f64>,
+}
+
+/// Scorers that keep state or buffers across frames.
+struct Stateful {
+    /// XPSNR (created at the first frame, whose format it takes), with the stream's rate.
+    xpsnr: Option<Xpsnr>,
+    fps: Fps,
+    ssimulacra2: Option<Ssimulacra2>,
 }
 
 fn score_pair<T: rdbench_metrics::Sample>(
@@ -292,8 +386,19 @@ fn score_pair<T: rdbench_metrics::Sample>(
     d: FrameView<'_, T>,
     metrics: &[Metric],
     vmaf: Option<&mut VmafScorer>,
+    stateful: &mut Stateful,
     scores: &mut Scores,
 ) -> Result<(), CompareError> {
+    if metrics.contains(&Metric::Xpsnr) {
+        let x = match &mut stateful.xpsnr {
+            Some(x) => x,
+            none => none.insert(Xpsnr::for_frame(&r, stateful.fps)?),
+        };
+        scores.xpsnr.push(x.push(&r, &d)?);
+    }
+    if let Some(s) = &mut stateful.ssimulacra2 {
+        scores.ssimulacra2.push(s.score(&r, &d)?);
+    }
     if metrics.contains(&Metric::Psnr) {
         scores.psnr.push(psnr(&r, &d)?);
     }
@@ -436,10 +541,30 @@ pub fn compare(
         skip(&ref_dec.rx, -offset);
     }
 
-    let mut vmaf = if options.metrics.contains(&Metric::Vmaf) {
+    // The metrics asked for, and those they are computed from.
+    let mut metrics = options.metrics.clone();
+    for m in &options.metrics {
+        if let Some(base) = m.needs() {
+            if !metrics.contains(&base) {
+                metrics.push(base);
+            }
+        }
+    }
+    let mut vmaf_features = options.vmaf_features.clone();
+    for f in metrics.iter().filter_map(|m| m.libvmaf_feature()) {
+        if !vmaf_features.iter().any(|x| x == f) {
+            vmaf_features.push(f.to_string());
+        }
+    }
+    let with_vmaf = metrics.contains(&Metric::Vmaf);
+    let mut vmaf = if with_vmaf || !vmaf_features.is_empty() {
         Some(VmafScorer::new(VmafConfig {
-            models: vec![options.vmaf_model],
-            features: options.vmaf_features.clone(),
+            models: if with_vmaf {
+                vec![options.vmaf_model]
+            } else {
+                Vec::new()
+            },
+            features: vmaf_features.clone(),
             n_threads: options.vmaf_threads,
             n_subsample: options.vmaf_subsample.max(1),
             native: options.vmaf_native,
@@ -453,19 +578,31 @@ pub fn compare(
     let mut frames = 0u64;
     let mut result: Result<(), CompareError> = Ok(());
     let (mut ref_left, mut dist_left) = (0u64, 0u64);
-    let score = |r: &Picture, d: &Picture, vmaf: Option<&mut VmafScorer>, scores: &mut Scores| {
-        if r.bit_depth() == 8 {
-            view_u8(r, reference).and_then(|rv| {
-                view_u8(d, distorted)
-                    .and_then(|dv| score_pair(rv, dv, &options.metrics, vmaf, scores))
-            })
-        } else {
-            view_u16(r, reference).and_then(|rv| {
-                view_u16(d, distorted)
-                    .and_then(|dv| score_pair(rv, dv, &options.metrics, vmaf, scores))
-            })
-        }
+    let mut stateful = Stateful {
+        xpsnr: None,
+        fps: Fps::new(
+            ref_info.rate.num.max(1) as u32,
+            ref_info.rate.den.max(1) as u32,
+        )
+        .unwrap_or(Fps::new(25, 1).expect("a valid rate")),
+        ssimulacra2: metrics
+            .contains(&Metric::Ssimulacra2)
+            .then(Ssimulacra2::default),
     };
+    let mut score =
+        |r: &Picture, d: &Picture, vmaf: Option<&mut VmafScorer>, scores: &mut Scores| {
+            if r.bit_depth() == 8 {
+                view_u8(r, reference).and_then(|rv| {
+                    view_u8(d, distorted)
+                        .and_then(|dv| score_pair(rv, dv, &metrics, vmaf, &mut stateful, scores))
+                })
+            } else {
+                view_u16(r, reference).and_then(|rv| {
+                    view_u16(d, distorted)
+                        .and_then(|dv| score_pair(rv, dv, &metrics, vmaf, &mut stateful, scores))
+                })
+            }
+        };
     if options.align == Align::Exact {
         loop {
             let r = ref_dec.rx.recv().ok();
@@ -628,53 +765,107 @@ pub fn compare(
                 _ => s.global_yuv_14_1_1,
             });
             if let Some(p) = Pooled::from_series(&series) {
-                pooled.insert(name.to_string(), PooledEntry { pooled: p, global });
-            }
-            per_frame.insert(name.to_string(), series);
-        }
-    }
-    for (name, series) in [("ssim", scores.ssim), ("ms_ssim", scores.ms_ssim)] {
-        if !series.is_empty() {
-            if let Some(p) = Pooled::from_series(&series) {
                 pooled.insert(
                     name.to_string(),
                     PooledEntry {
                         pooled: p,
-                        global: None,
+                        global,
+                        sequence: None,
                     },
                 );
             }
             per_frame.insert(name.to_string(), series);
         }
     }
+    if metrics.contains(&Metric::Apsnr) {
+        // The PSNR of the mean MSE, beside the per-frame PSNRs it summarises.
+        for plane in ["y", "u", "v"] {
+            if let Some(e) = pooled.get(&format!("psnr_{plane}")).cloned() {
+                let sequence = e.global;
+                pooled.insert(
+                    format!("apsnr_{plane}"),
+                    PooledEntry {
+                        sequence,
+                        global: None,
+                        ..e
+                    },
+                );
+            }
+        }
+    }
+    let ms_ssim_db = |v: f64| -10.0 * (1.0 - v).log10();
+    if metrics.contains(&Metric::MsSsimDb) && !scores.ms_ssim.is_empty() {
+        let series: Vec<f64> = scores.ms_ssim.iter().map(|&v| ms_ssim_db(v)).collect();
+        if let Some(mut e) = PooledEntry::of(&series) {
+            let mean = scores.ms_ssim.iter().sum::<f64>() / scores.ms_ssim.len() as f64;
+            e.sequence = Some(ms_ssim_db(mean));
+            pooled.insert("ms_ssim_db".into(), e);
+        }
+        per_frame.insert("ms_ssim_db".into(), series);
+    }
+    for (name, series) in [
+        ("ssim", scores.ssim),
+        ("ms_ssim", scores.ms_ssim),
+        ("ssimulacra2", scores.ssimulacra2),
+    ] {
+        if !series.is_empty() {
+            if let Some(e) = PooledEntry::of(&series) {
+                pooled.insert(name.to_string(), e);
+            }
+            per_frame.insert(name.to_string(), series);
+        }
+    }
+    if let Some(summary) = pool_xpsnr(&scores.xpsnr) {
+        // Per plane and 6:1:1-weighted; the sequence figure is the filter's own pooling.
+        let weighted = |x: [f64; 3]| (6.0 * x[0] + x[1] + x[2]) / 8.0;
+        let columns: [(&str, Box<dyn Fn([f64; 3]) -> f64>); 4] = [
+            ("xpsnr_y", Box::new(|x| x[0])),
+            ("xpsnr_u", Box::new(|x| x[1])),
+            ("xpsnr_v", Box::new(|x| x[2])),
+            ("xpsnr_yuv", Box::new(weighted)),
+        ];
+        for (name, get) in &columns {
+            let series: Vec<f64> = scores.xpsnr.iter().map(|f| get(f.xpsnr)).collect();
+            if let Some(mut e) = PooledEntry::of(&series) {
+                e.sequence = Some(get(summary.xpsnr));
+                pooled.insert(name.to_string(), e);
+            }
+            per_frame.insert(name.to_string(), series);
+        }
+    }
     if let Some(v) = vmaf {
         let res = v.finish()?;
-        if let Some(p) = Pooled::from_series(&res.per_frame) {
-            pooled.insert(
-                "vmaf".to_string(),
-                PooledEntry {
-                    pooled: p,
-                    global: None,
-                },
-            );
+        if with_vmaf {
+            if let Some(e) = PooledEntry::of(&res.per_frame) {
+                pooled.insert("vmaf".to_string(), e);
+            }
+            vmaf_path = Some(res.path.to_string());
+            per_frame.insert("vmaf".to_string(), res.per_frame.clone());
         }
         vmaf_frames = res.frame_indices.clone();
-        vmaf_path = Some(res.path.to_string());
-        per_frame.insert("vmaf".to_string(), res.per_frame.clone());
-        for name in &options.vmaf_features {
+        for m in metrics.iter().filter(|m| m.libvmaf_feature().is_some()) {
+            let f = m.libvmaf_feature().unwrap_or_default();
+            if !res.features.keys().any(|k| k.contains(f)) {
+                return Err(CompareError::NoValue {
+                    metric: m.name(),
+                    width: ref_info.width,
+                    height: ref_info.height,
+                    hint: if *m == Metric::Cambi {
+                        " (CAMBI needs a width or height of at least 320)"
+                    } else {
+                        ""
+                    },
+                });
+            }
+        }
+        for name in &vmaf_features {
             for (key, series) in res
                 .features
                 .iter()
                 .filter(|(k, _)| k.starts_with(name.as_str()) || k.contains(name.as_str()))
             {
-                if let Some(p) = Pooled::from_series(series) {
-                    pooled.insert(
-                        key.clone(),
-                        PooledEntry {
-                            pooled: p,
-                            global: None,
-                        },
-                    );
+                if let Some(e) = PooledEntry::of(series) {
+                    pooled.insert(key.clone(), e);
                 }
                 per_frame.insert(key.clone(), series.clone());
             }

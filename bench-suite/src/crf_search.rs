@@ -43,16 +43,28 @@ pub enum TargetMetric {
     Ssim,
     /// MS-SSIM (luma).
     MsSsim,
+    /// XPSNR of luma in dB.
+    Xpsnr,
+    /// SSIMULACRA2.
+    Ssimulacra2,
 }
 
 impl TargetMetric {
-    /// Parses `vmaf`, `psnr`, `ssim`, `ms-ssim`.
+    /// Parses `vmaf`, `psnr`, `ssim`, `ms-ssim`, `xpsnr`, `ssimulacra2`; the other metrics
+    /// cannot be targets.
     pub fn parse(name: &str) -> Option<TargetMetric> {
         Some(match Metric::parse(name)? {
             Metric::Vmaf => TargetMetric::Vmaf,
             Metric::Psnr => TargetMetric::Psnr,
             Metric::Ssim => TargetMetric::Ssim,
             Metric::MsSsim => TargetMetric::MsSsim,
+            Metric::Xpsnr => TargetMetric::Xpsnr,
+            Metric::Ssimulacra2 => TargetMetric::Ssimulacra2,
+            Metric::MsSsimDb
+            | Metric::Apsnr
+            | Metric::Cambi
+            | Metric::Ciede2000
+            | Metric::PsnrHvs => return None,
         })
     }
 
@@ -67,6 +79,8 @@ impl TargetMetric {
             TargetMetric::Psnr => Metric::Psnr,
             TargetMetric::Ssim => Metric::Ssim,
             TargetMetric::MsSsim => Metric::MsSsim,
+            TargetMetric::Xpsnr => Metric::Xpsnr,
+            TargetMetric::Ssimulacra2 => Metric::Ssimulacra2,
         }
     }
 
@@ -76,6 +90,8 @@ impl TargetMetric {
             TargetMetric::Psnr => Column::PsnrY,
             TargetMetric::Ssim => Column::Ssim,
             TargetMetric::MsSsim => Column::MsSsim,
+            TargetMetric::Xpsnr => Column::XpsnrY,
+            TargetMetric::Ssimulacra2 => Column::Ssimulacra2,
         }
     }
 
@@ -85,6 +101,8 @@ impl TargetMetric {
             TargetMetric::Psnr => f.psnr_y,
             TargetMetric::Ssim => f.ssim,
             TargetMetric::MsSsim => f.ms_ssim,
+            TargetMetric::Xpsnr => f.xpsnr_y,
+            TargetMetric::Ssimulacra2 => f.ssimulacra2,
         }
     }
 
@@ -92,8 +110,9 @@ impl TargetMetric {
     fn range(self) -> (f64, f64) {
         match self {
             TargetMetric::Vmaf => (0.0, 100.0),
-            TargetMetric::Psnr => (0.0, 100.0),
+            TargetMetric::Psnr | TargetMetric::Xpsnr => (0.0, 100.0),
             TargetMetric::Ssim | TargetMetric::MsSsim => (0.0, 1.0),
+            TargetMetric::Ssimulacra2 => (-100.0, 100.0),
         }
     }
 
@@ -101,8 +120,9 @@ impl TargetMetric {
     pub fn default_tolerance(self) -> f64 {
         match self {
             TargetMetric::Vmaf => 0.4,
-            TargetMetric::Psnr => 0.2,
+            TargetMetric::Psnr | TargetMetric::Xpsnr => 0.2,
             TargetMetric::Ssim | TargetMetric::MsSsim => 0.002,
+            TargetMetric::Ssimulacra2 => 0.5,
         }
     }
 }

@@ -272,12 +272,7 @@ fn score(ctx: &Context<'_>, job: &Job, encoded: &Path) -> Result<ScoreOutcome, S
     let pooled = cmp
         .pooled
         .iter()
-        .map(|(k, e)| {
-            (
-                k.clone(),
-                [e.pooled.mean, e.pooled.harmonic_mean, e.pooled.p1],
-            )
-        })
+        .map(|(k, e)| (k.clone(), [e.value(), e.pooled.harmonic_mean, e.pooled.p1]))
         .collect();
     Ok(ScoreOutcome {
         frames: cmp.frames,
@@ -756,13 +751,22 @@ fn fill_scores(
         f.psnr_v = col(Column::PsnrV, i);
         f.ssim = col(Column::Ssim, i);
         f.ms_ssim = col(Column::MsSsim, i);
-        f.vmaf = if s.vmaf_frames.is_empty() {
-            col(Column::Vmaf, i)
-        } else {
-            s.vmaf_frames
-                .iter()
-                .position(|&x| x as usize == i)
-                .and_then(|j| col(Column::Vmaf, j))
+        f.xpsnr_y = col(Column::XpsnrY, i);
+        f.ssimulacra2 = col(Column::Ssimulacra2, i);
+        // VMAF and libvmaf's features cover the frames VMAF scored (every Nth with subsampling).
+        let scored = |c: Column| {
+            if s.vmaf_frames.is_empty() {
+                col(c, i)
+            } else {
+                s.vmaf_frames
+                    .iter()
+                    .position(|&x| x as usize == i)
+                    .and_then(|j| col(c, j))
+            }
         };
+        f.vmaf = scored(Column::Vmaf);
+        f.cambi = scored(Column::Cambi);
+        f.ciede2000 = scored(Column::Ciede2000);
+        f.psnr_hvs = scored(Column::PsnrHvs);
     }
 }

@@ -54,7 +54,8 @@ pub struct SuiteSpec {
     /// Only these sequences (ids, or `corpus/id`); all when empty.
     #[serde(default)]
     pub sequences: Vec<String>,
-    /// Metrics: vmaf, psnr, ssim, ms-ssim.
+    /// Metrics: vmaf, psnr, ssim, ms-ssim, ms-ssim-db, apsnr, xpsnr, ssimulacra2, cambi, ciede2000,
+    /// psnr-hvs.
     #[serde(default = "default_metrics")]
     pub metrics: Vec<String>,
     /// VMAF model.
@@ -290,7 +291,7 @@ impl Suite {
             let parsed = Metric::parse(m).ok_or_else(|| {
                 invalid(
                     format!("metrics[{i}]"),
-                    format!("unknown metric `{m}` (vmaf, psnr, ssim, ms-ssim)"),
+                    format!("unknown metric `{m}` ({})", crate::compare::METRIC_NAMES),
                 )
             })?;
             if !metrics.contains(&parsed) {

@@ -466,3 +466,103 @@ reference = "reference.toml"
         "s.toml: ladder.config: `x266` is not a configuration (have: x264)"
     );
 }
+
+/// The metrics beyond VMAF, PSNR and SSIM, named in a suite: every record carries them, frames
+/// carry their per-frame values, and BD-rates are computed on them.
+#[test]
+fn newer_metrics_named_in_a_suite_reach_records_frames_and_bd_rates() {
+    let d = tempfile::tempdir().unwrap();
+    let corpus = tiny_corpus(d.path());
+    let text = format!(
+        r#"name = "metrics"
+corpora = ["{}"]
+metrics = ["vmaf", "psnr", "apsnr", "xpsnr", "ssimulacra2", "ciede2000", "psnr-hvs"]
+anchor = "x264"
+jobs = 2
+[[config]]
+name = "x264"
+codec = "libx264"
+preset = "veryfast"
+crf = [24, 32, 40]
+[[config]]
+name = "x264-slow"
+codec = "libx264"
+preset = "medium"
+crf = [24, 32, 40]
+"#,
+        corpus.display()
+    );
+    let suite = Suite::parse(&text, None).unwrap();
+    let out = run(&suite, &options(d.path(), "m"), &Silent).unwrap();
+    let loaded = rdbench_results::run::load(&out.dir).unwrap();
+    assert_eq!(loaded.jobs.len(), 12);
+    for j in &loaded.jobs {
+        let r = &j.record;
+        assert_eq!(r.status, JobStatus::Ok, "{}: {:?}", r.job_id, r.error);
+        for (name, v) in [
+            ("xpsnr_y", r.xpsnr_y),
+            ("xpsnr_yuv", r.xpsnr_yuv),
+            ("apsnr_y", r.apsnr_y),
+            ("ssimulacra2", r.ssimulacra2),
+            ("ciede2000", r.ciede2000),
+            ("psnr_hvs", r.psnr_hvs),
+        ] {
+            assert!(v.is_some_and(f64::is_finite), "{}: {name} {v:?}", r.job_id);
+        }
+        assert!(r.apsnr_y.unwrap() <= r.psnr_y.unwrap() + 1e-9, "{r:?}");
+        assert_eq!(
+            r.vmaf_path.as_deref(),
+            Some("native, libvmaf for ciede, psnr_hvs")
+        );
+        assert_eq!(j.frames.len(), 8);
+        assert!(j.frames.iter().all(|f| f.xpsnr_y.is_some()
+            && f.ssimulacra2.is_some()
+            && f.ciede2000.is_some()
+            && f.psnr_hvs.is_some()));
+    }
+    // Lower CRF, higher quality, on every new metric.
+    let at = |crf: f64, f: fn(&rdbench_results::EncodeRecord) -> Option<f64>| {
+        loaded
+            .jobs
+            .iter()
+            .find(|j| {
+                j.record.config == "x264" && j.record.sequence == "zoom" && j.record.rc_value == crf
+            })
+            .and_then(|j| f(&j.record))
+            .unwrap()
+    };
+    for f in [
+        (|r: &rdbench_results::EncodeRecord| r.xpsnr_y) as fn(&_) -> _,
+        |r| r.ssimulacra2,
+        |r| r.ciede2000,
+        |r| r.psnr_hvs,
+    ] {
+        assert!(at(24.0, f) > at(40.0, f));
+    }
+    let bd = &out.summary.bd_classes;
+    for m in [
+        rdbench_results::Metric::XpsnrY,
+        rdbench_results::Metric::XpsnrYuv,
+        rdbench_results::Metric::Ssimulacra2,
+        rdbench_results::Metric::Ciede2000,
+        rdbench_results::Metric::PsnrHvs,
+        rdbench_results::Metric::ApsnrY,
+    ] {
+        assert!(
+            bd.iter()
+                .any(|b| b.metric == m && b.config == "x264-slow" && b.bd_rate_percent.is_some()),
+            "no BD-rate on {m}"
+        );
+    }
+    // An unknown metric is named with the known ones.
+    let e = Suite::parse(
+        &text.replace("\"ciede2000\"", "\"ciede\", \"blockiness\""),
+        Some(std::path::Path::new("s.toml")),
+    )
+    .unwrap_err();
+    assert!(
+        e.to_string()
+            .contains("unknown metric `blockiness` (vmaf, psnr"),
+        "{e}"
+    );
+}

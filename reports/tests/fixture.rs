@@ -209,6 +209,7 @@ fn record(
         ssim: Some(q.ssim),
         ms_ssim: Some(q.ms_ssim),
         cached: false,
+        ..Default::default()
     }
 }
 
@@ -240,6 +241,7 @@ fn frames(r: &EncodeRecord) -> Vec<FrameRecord> {
                 psnr_v: r.psnr_v,
                 ssim: r.ssim,
                 ms_ssim: r.ms_ssim,
+                ..Default::default()
             }
         })
         .collect()

@@ -31,11 +31,37 @@ pub enum Metric {
     Ssim,
     /// MS-SSIM of luma, mean of the per-frame values.
     MsSsim,
+    /// MS-SSIM in dB, `-10 log10(1 - MS-SSIM)` of the pooled MS-SSIM.
+    MsSsimDb,
+    /// APSNR of luma: PSNR of the mean squared error over the sequence (dB).
+    ApsnrY,
+    /// APSNR of Cb.
+    ApsnrU,
+    /// APSNR of Cr.
+    ApsnrV,
+    /// XPSNR of luma, pooled as FFmpeg's `xpsnr` filter pools it (dB).
+    XpsnrY,
+    /// XPSNR of Cb.
+    XpsnrU,
+    /// XPSNR of Cr.
+    XpsnrV,
+    /// XPSNR weighted 6:1:1 over Y, Cb and Cr (dB).
+    XpsnrYuv,
+    /// SSIMULACRA2, mean of the per-frame scores.
+    Ssimulacra2,
+    /// CAMBI (banding, lower is better), mean of the per-frame scores.
+    Cambi,
+    /// CIEDE2000 as libvmaf scores it (`45 - 20 log10(mean dE00)`), mean of the per-frame scores.
+    Ciede2000,
+    /// PSNR-HVS of luma (dB), mean of the per-frame values.
+    PsnrHvsY,
+    /// PSNR-HVS of Y'CbCr combined as libvmaf combines it (dB).
+    PsnrHvs,
 }
 
 impl Metric {
     /// Every metric, in the order tables show them.
-    pub const ALL: [Metric; 9] = [
+    pub const ALL: [Metric; 22] = [
         Metric::Vmaf,
         Metric::VmafHmean,
         Metric::VmafP1,
@@ -45,15 +71,37 @@ impl Metric {
         Metric::PsnrYuv,
         Metric::Ssim,
         Metric::MsSsim,
+        Metric::MsSsimDb,
+        Metric::ApsnrY,
+        Metric::ApsnrU,
+        Metric::ApsnrV,
+        Metric::XpsnrY,
+        Metric::XpsnrU,
+        Metric::XpsnrV,
+        Metric::XpsnrYuv,
+        Metric::Ssimulacra2,
+        Metric::Cambi,
+        Metric::Ciede2000,
+        Metric::PsnrHvsY,
+        Metric::PsnrHvs,
     ];
 
     /// The metrics BD-rates are computed on, in report order.
-    pub const BD: [Metric; 5] = [
+    /// (CAMBI, where lower is better, has none.)
+    pub const BD: [Metric; 13] = [
         Metric::Vmaf,
         Metric::PsnrY,
         Metric::PsnrYuv,
         Metric::Ssim,
         Metric::MsSsim,
+        Metric::MsSsimDb,
+        Metric::ApsnrY,
+        Metric::XpsnrY,
+        Metric::XpsnrYuv,
+        Metric::Ssimulacra2,
+        Metric::Ciede2000,
+        Metric::PsnrHvsY,
+        Metric::PsnrHvs,
     ];
 
     /// The column name in `encodes.csv` and in JSON.
@@ -68,6 +116,19 @@ impl Metric {
             Metric::PsnrYuv => "psnr_yuv",
             Metric::Ssim => "ssim",
             Metric::MsSsim => "ms_ssim",
+            Metric::MsSsimDb => "ms_ssim_db",
+            Metric::ApsnrY => "apsnr_y",
+            Metric::ApsnrU => "apsnr_u",
+            Metric::ApsnrV => "apsnr_v",
+            Metric::XpsnrY => "xpsnr_y",
+            Metric::XpsnrU => "xpsnr_u",
+            Metric::XpsnrV => "xpsnr_v",
+            Metric::XpsnrYuv => "xpsnr_yuv",
+            Metric::Ssimulacra2 => "ssimulacra2",
+            Metric::Cambi => "cambi",
+            Metric::Ciede2000 => "ciede2000",
+            Metric::PsnrHvsY => "psnr_hvs_y",
+            Metric::PsnrHvs => "psnr_hvs",
         }
     }
 
@@ -83,6 +144,19 @@ impl Metric {
             Metric::PsnrYuv => "PSNR-YUV",
             Metric::Ssim => "SSIM",
             Metric::MsSsim => "MS-SSIM",
+            Metric::MsSsimDb => "MS-SSIM (dB)",
+            Metric::ApsnrY => "APSNR-Y",
+            Metric::ApsnrU => "APSNR-U",
+            Metric::ApsnrV => "APSNR-V",
+            Metric::XpsnrY => "XPSNR-Y",
+            Metric::XpsnrU => "XPSNR-U",
+            Metric::XpsnrV => "XPSNR-V",
+            Metric::XpsnrYuv => "XPSNR-YUV",
+            Metric::Ssimulacra2 => "SSIMULACRA2",
+            Metric::Cambi => "CAMBI",
+            Metric::Ciede2000 => "CIEDE2000",
+            Metric::PsnrHvsY => "PSNR-HVS-Y",
+            Metric::PsnrHvs => "PSNR-HVS",
         }
     }
 
@@ -90,6 +164,16 @@ impl Metric {
     pub fn unit(self) -> &'static str {
         match self {
             Metric::PsnrY | Metric::PsnrU | Metric::PsnrV | Metric::PsnrYuv => "dB",
+            Metric::MsSsimDb
+            | Metric::ApsnrY
+            | Metric::ApsnrU
+            | Metric::ApsnrV
+            | Metric::XpsnrY
+            | Metric::XpsnrU
+            | Metric::XpsnrV
+            | Metric::XpsnrYuv
+            | Metric::PsnrHvsY
+            | Metric::PsnrHvs => "dB",
             _ => "",
         }
     }
@@ -106,6 +190,19 @@ impl Metric {
             Metric::PsnrYuv => record.psnr_yuv,
             Metric::Ssim => record.ssim,
             Metric::MsSsim => record.ms_ssim,
+            Metric::MsSsimDb => record.ms_ssim_db,
+            Metric::ApsnrY => record.apsnr_y,
+            Metric::ApsnrU => record.apsnr_u,
+            Metric::ApsnrV => record.apsnr_v,
+            Metric::XpsnrY => record.xpsnr_y,
+            Metric::XpsnrU => record.xpsnr_u,
+            Metric::XpsnrV => record.xpsnr_v,
+            Metric::XpsnrYuv => record.xpsnr_yuv,
+            Metric::Ssimulacra2 => record.ssimulacra2,
+            Metric::Cambi => record.cambi,
+            Metric::Ciede2000 => record.ciede2000,
+            Metric::PsnrHvsY => record.psnr_hvs_y,
+            Metric::PsnrHvs => record.psnr_hvs,
         }
     }
 
@@ -121,12 +218,25 @@ impl Metric {
             Metric::PsnrYuv => &mut record.psnr_yuv,
             Metric::Ssim => &mut record.ssim,
             Metric::MsSsim => &mut record.ms_ssim,
+            Metric::MsSsimDb => &mut record.ms_ssim_db,
+            Metric::ApsnrY => &mut record.apsnr_y,
+            Metric::ApsnrU => &mut record.apsnr_u,
+            Metric::ApsnrV => &mut record.apsnr_v,
+            Metric::XpsnrY => &mut record.xpsnr_y,
+            Metric::XpsnrU => &mut record.xpsnr_u,
+            Metric::XpsnrV => &mut record.xpsnr_v,
+            Metric::XpsnrYuv => &mut record.xpsnr_yuv,
+            Metric::Ssimulacra2 => &mut record.ssimulacra2,
+            Metric::Cambi => &mut record.cambi,
+            Metric::Ciede2000 => &mut record.ciede2000,
+            Metric::PsnrHvsY => &mut record.psnr_hvs_y,
+            Metric::PsnrHvs => &mut record.psnr_hvs,
         };
         *slot = value;
     }
 
     /// The per-frame value of this metric, for the metrics frames carry (VMAF, PSNR per plane,
-    /// SSIM, MS-SSIM).
+    /// SSIM, MS-SSIM, XPSNR-Y, SSIMULACRA2, CAMBI, CIEDE2000, PSNR-HVS).
     pub fn of_frame(self, frame: &FrameRecord) -> Option<f64> {
         match self {
             Metric::Vmaf => frame.vmaf,
@@ -135,8 +245,26 @@ impl Metric {
             Metric::PsnrV => frame.psnr_v,
             Metric::Ssim => frame.ssim,
             Metric::MsSsim => frame.ms_ssim,
+            Metric::XpsnrY => frame.xpsnr_y,
+            Metric::Ssimulacra2 => frame.ssimulacra2,
+            Metric::Cambi => frame.cambi,
+            Metric::Ciede2000 => frame.ciede2000,
+            Metric::PsnrHvs => frame.psnr_hvs,
             Metric::VmafHmean | Metric::VmafP1 | Metric::PsnrYuv => None,
+            Metric::MsSsimDb
+            | Metric::ApsnrY
+            | Metric::ApsnrU
+            | Metric::ApsnrV
+            | Metric::XpsnrU
+            | Metric::XpsnrV
+            | Metric::XpsnrYuv
+            | Metric::PsnrHvsY => None,
         }
+    }
+
+    /// Whether a higher value means better quality (all but CAMBI, which counts banding).
+    pub fn higher_is_better(self) -> bool {
+        self != Metric::Cambi
     }
 
     /// Whether this is a VMAF score on its 0-100 scale (the AOM CTC saturation rule applies).
@@ -153,7 +281,7 @@ impl fmt::Display for Metric {
 
 /// A name that is not a metric column.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("unknown metric `{0}` (vmaf, vmaf_hmean, vmaf_p1, psnr_y, psnr_u, psnr_v, psnr_yuv, ssim, ms_ssim)")]
+#[error("unknown metric `{0}` ({known})", known = Metric::ALL.map(|m| m.column()).join(", "))]
 pub struct UnknownMetric(pub String);
 
 impl FromStr for Metric {

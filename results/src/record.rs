@@ -141,6 +141,45 @@ pub struct EncodeRecord {
     pub ssim: Option<f64>,
     /// MS-SSIM (luma, mean of per-frame values).
     pub ms_ssim: Option<f64>,
+    /// MS-SSIM in dB, `-10 log10(1 - MS-SSIM)` of the pooled MS-SSIM.
+    #[serde(default)]
+    pub ms_ssim_db: Option<f64>,
+    /// APSNR of luma: PSNR of the mean squared error over the sequence (dB).
+    #[serde(default)]
+    pub apsnr_y: Option<f64>,
+    /// APSNR of Cb.
+    #[serde(default)]
+    pub apsnr_u: Option<f64>,
+    /// APSNR of Cr.
+    #[serde(default)]
+    pub apsnr_v: Option<f64>,
+    /// XPSNR of luma, pooled as FFmpeg's `xpsnr` filter pools it (dB).
+    #[serde(default)]
+    pub xpsnr_y: Option<f64>,
+    /// XPSNR of Cb.
+    #[serde(default)]
+    pub xpsnr_u: Option<f64>,
+    /// XPSNR of Cr.
+    #[serde(default)]
+    pub xpsnr_v: Option<f64>,
+    /// XPSNR weighted 6:1:1 over Y, Cb and Cr (dB).
+    #[serde(default)]
+    pub xpsnr_yuv: Option<f64>,
+    /// SSIMULACRA2, mean of the per-frame scores.
+    #[serde(default)]
+    pub ssimulacra2: Option<f64>,
+    /// CAMBI (banding, lower is better), mean of the per-frame scores.
+    #[serde(default)]
+    pub cambi: Option<f64>,
+    /// CIEDE2000 as libvmaf scores it (`45 - 20 log10(mean dE00)`), mean of the per-frame scores.
+    #[serde(default)]
+    pub ciede2000: Option<f64>,
+    /// PSNR-HVS of luma (dB), mean of the per-frame values.
+    #[serde(default)]
+    pub psnr_hvs_y: Option<f64>,
+    /// PSNR-HVS of Y'CbCr combined as libvmaf combines it (dB).
+    #[serde(default)]
+    pub psnr_hvs: Option<f64>,
     /// Whether the result came from the cache.
     pub cached: bool,
 }
@@ -187,4 +226,19 @@ pub struct FrameRecord {
     pub ssim: Option<f64>,
     /// MS-SSIM.
     pub ms_ssim: Option<f64>,
+    /// XPSNR-Y.
+    #[serde(default)]
+    pub xpsnr_y: Option<f64>,
+    /// SSIMULACRA2.
+    #[serde(default)]
+    pub ssimulacra2: Option<f64>,
+    /// CAMBI.
+    #[serde(default)]
+    pub cambi: Option<f64>,
+    /// CIEDE2000.
+    #[serde(default)]
+    pub ciede2000: Option<f64>,
+    /// PSNR-HVS.
+    #[serde(default)]
+    pub psnr_hvs: Option<f64>,
 }

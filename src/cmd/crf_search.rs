@@ -40,7 +40,8 @@ pub struct Args {
     /// Encoder threads.
     #[arg(long, default_value_t = 1)]
     pub threads: u32,
-    /// The target: METRIC=VALUE with vmaf, psnr (luma, dB), ssim or ms-ssim.
+    /// The target: METRIC=VALUE with vmaf, psnr (luma, dB), ssim, ms-ssim, xpsnr (luma, dB) or
+    /// ssimulacra2.
     #[arg(long, value_name = "METRIC=VALUE")]
     pub target: String,
     /// The pooled figure held: mean, hmean, p1, p5 or min.
@@ -92,8 +93,9 @@ fn parse_target(text: &str) -> Result<(TargetMetric, f64)> {
     let (name, value) = text
         .split_once('=')
         .ok_or_else(|| anyhow!("--target: `{text}` is not METRIC=VALUE (e.g. vmaf=93)"))?;
-    let metric = TargetMetric::parse(name)
-        .ok_or_else(|| anyhow!("--target: unknown metric `{name}` (vmaf, psnr, ssim, ms-ssim)"))?;
+    let metric = TargetMetric::parse(name).ok_or_else(|| {
+        anyhow!("--target: unknown metric `{name}` (vmaf, psnr, ssim, ms-ssim, xpsnr, ssimulacra2)")
+    })?;
     let value: f64 = value
         .trim()
         .parse()

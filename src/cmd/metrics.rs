@@ -18,7 +18,8 @@ pub struct Args {
     pub reference: PathBuf,
     /// The distorted (encoded) file; scaled to the reference size when it differs.
     pub distorted: PathBuf,
-    /// Metrics to compute, comma-separated: vmaf, psnr, ssim, ms-ssim.
+    /// Metrics to compute, comma-separated: vmaf, psnr, ssim, ms-ssim, ms-ssim-db, apsnr, xpsnr,
+    /// ssimulacra2, cambi, ciede2000, psnr-hvs.
     #[arg(long, default_value = "vmaf,psnr,ssim", value_delimiter = ',')]
     pub metrics: Vec<String>,
     /// VMAF model: vmaf_v0.6.1, vmaf_v0.6.1neg or vmaf_4k_v0.6.1.
@@ -95,7 +96,10 @@ pub fn run(args: Args) -> Result<()> {
         match Metric::parse(m) {
             Some(x) if !metrics.contains(&x) => metrics.push(x),
             Some(_) => {}
-            None => bail!("--metrics: unknown metric `{m}` (vmaf, psnr, ssim, ms-ssim)"),
+            None => bail!(
+                "--metrics: unknown metric `{m}` ({})",
+                rdbench_bench_suite::compare::METRIC_NAMES
+            ),
         }
     }
     let model: VmafModelVersion = args.model.parse().map_err(|_| {

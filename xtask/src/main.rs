@@ -86,11 +86,20 @@ fn run() -> Result<()> {
     }
 }
 
-/// `cargo xtask test`: every test of the workspace, built in the `ci` profile (optimised, with
-/// debug assertions and overflow checks; libvmaf's C code is unusably slow at -O0).
+/// `cargo xtask test`: builds the criterion benches, then runs every test of the workspace, in
+/// the `ci` profile (optimised, with debug assertions and overflow checks; libvmaf's C code is
+/// unusably slow at -O0).
 fn test(rest: &[String]) -> Result<()> {
     deps::ensure(deps::Need::Test)?;
     let root = util::project_root();
+    // The criterion benches are built (not run) with the tests, so that they cannot rot.
+    util::run(util::cargo().current_dir(&root).args([
+        "build",
+        "--workspace",
+        "--benches",
+        "--profile",
+        "ci",
+    ]))?;
     let mut cmd = util::cargo();
     cmd.current_dir(&root)
         // Every test binary runs even when an earlier one fails, so one report shows them all.
