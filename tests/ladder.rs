@@ -210,6 +210,63 @@ fn the_ladder_is_measured_against_a_reference_ladder_and_charted() {
     );
 }
 
+/// A grid of constant-quantiser points: the encodes and the job's rungs are QP encodes.
+#[test]
+fn a_qp_grid_gives_qp_rungs() {
+    let _g = heavy();
+    let d = tempfile::tempdir().unwrap();
+    ffmpeg(
+        d.path(),
+        &[
+            "-f",
+            "lavfi",
+            "-i",
+            "testsrc2=size=192x108:rate=10:duration=1",
+            "-c:v",
+            "libx264",
+            "-crf",
+            "10",
+            "v.mkv",
+        ],
+    );
+    let r = json(&rdbench(
+        d.path(),
+        &[
+            "ladder",
+            "v.mkv",
+            "--cache-dir",
+            "cache",
+            "--preset",
+            "veryfast",
+            "--heights",
+            "108,72",
+            "--qp",
+            "24,36,48",
+            "--reference",
+            "none",
+            "--job",
+            "job.toml",
+            "--json",
+        ],
+    ));
+    let grid = r["grid"].as_array().unwrap();
+    assert_eq!(grid.len(), 6);
+    assert!(grid.iter().all(|g| g["mode"] == "qp"), "{grid:?}");
+    // A higher QP spends fewer bits at the same height.
+    let kbps = |h: u64, qp: f64| {
+        grid.iter()
+            .find(|g| g["height"] == h && g["value"] == qp)
+            .unwrap()["kbps"]
+            .as_f64()
+            .unwrap()
+    };
+    assert!(kbps(108, 24.0) > kbps(108, 48.0));
+    assert!(r["reference"].is_null());
+    let job = std::fs::read_to_string(d.path().join("job.toml")).unwrap();
+    assert!(job.contains("mode = \"qp\""), "{job}");
+    assert!(!job.contains("mode = \"crf\""), "{job}");
+}
+
 #[test]
 fn bad_ladder_arguments_get_one_line() {
     let d = tempfile::tempdir().unwrap();
@@ -235,6 +292,7 @@ fn bad_ladder_arguments_get_one_line() {
         &["--heights", "1080", "160x90"],
     );
     assert_one_line_error(&run(&["--crf", "99"]), &["--crf", "99", "out of range"]);
+    assert_one_line_error(&run(&["--qp", "99"]), &["--qp", "99", "out of range"]);
     assert_one_line_error(&run(&["--quality-step", "0"]), &["--quality-step"]);
     assert_one_line_error(&run(&["--scale", "blur"]), &["--scale", "`blur`"]);
     assert_one_line_error(

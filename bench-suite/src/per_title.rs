@@ -89,8 +89,10 @@ pub struct LadderRequest {
     /// Leave out the `heights` above the input's instead of refusing them (a suite's ladder
     /// over sequences of several sizes).
     pub clamp_heights: bool,
-    /// CRFs of every resolution.
-    pub crfs: Vec<f64>,
+    /// The rate points of every resolution: CRFs, or QPs with `qp`.
+    pub points: Vec<f64>,
+    /// The points are QPs (constant quantiser) rather than CRFs.
+    pub qp: bool,
     /// How rungs are picked.
     pub choice: RungChoice,
     /// The top rung's bitrate cap in kbit/s.
@@ -138,8 +140,8 @@ fn arg(flag: &'static str, message: String) -> LadderError {
 
 /// Builds the ladder of `req`.
 pub fn build(req: &LadderRequest) -> Result<LadderReport, LadderError> {
-    if req.crfs.is_empty() {
-        return Err(arg("--crf", "names no CRF".into()));
+    if req.points.is_empty() {
+        return Err(arg(req.flag(), "names no rate point".into()));
     }
     match &req.choice {
         RungChoice::Bitrates(b)
@@ -191,10 +193,10 @@ pub fn build_on(
     } else {
         heights
     };
-    // Every CRF must pass the core's encoder rules before anything is encoded.
-    for &crf in &req.crfs {
-        check_settings(&src.path, &grid_settings(req, heights[0], crf))
-            .map_err(|e| arg("--crf", e))?;
+    // Every rate point must pass the core's encoder rules before anything is encoded.
+    for &v in &req.points {
+        check_settings(&src.path, &grid_settings(req, heights[0], v))
+            .map_err(|e| arg(req.flag(), e))?;
     }
     let (reference_source, reference_cells, skipped) = reference_cells(req, &src.path, sw, sh)?;
     let results = ResultCache::new(req.use_cache.then(|| cache.root().to_path_buf()).as_deref());
@@ -206,7 +208,7 @@ pub fn build_on(
         .map_err(|e| LadderError::Failed(format!("{}: {e}", scratch.display())))?;
     let cells: Vec<(u32, f64)> = heights
         .iter()
-        .flat_map(|&h| req.crfs.iter().map(move |&c| (h, c)))
+        .flat_map(|&h| req.points.iter().map(move |&c| (h, c)))
         .collect();
     let jobs = req.jobs.unwrap_or_else(|| {
         std::thread::available_parallelism()
@@ -220,7 +222,7 @@ pub fn build_on(
     // The grid and the reference rungs, as one list of encodes for the pool.
     let mut work: Vec<(String, OutputSettings)> = cells
         .iter()
-        .map(|&(h, crf)| (format!("{h}p crf {crf}"), grid_settings(req, h, crf)))
+        .map(|&(h, v)| (format!("{h}p {} {v}", req.mode()), grid_settings(req, h, v)))
         .collect();
     work.extend(
         reference_cells
@@ -237,10 +239,11 @@ pub fn build_on(
     let grid: Vec<GridEncode> = cells
         .iter()
         .zip(&measured)
-        .map(|(&(height, crf), m)| GridEncode {
+        .map(|(&(height, value), m)| GridEncode {
             height,
             width: m.width,
-            crf,
+            mode: req.mode(),
+            value,
             kbps: m.kbps,
             vmaf: m.vmaf,
         })
@@ -336,11 +339,39 @@ fn encoder_defaults(req: &LadderRequest) -> OutputSettings {
 }
 
 /// The settings of one grid encode.
-fn grid_settings(req: &LadderRequest, height: u32, crf: f64) -> OutputSettings {
+fn grid_settings(req: &LadderRequest, height: u32, value: f64) -> OutputSettings {
     OutputSettings {
         height: Some(height),
-        rc: Some(RcSpec::Crf { value: crf }),
+        rc: Some(rc_spec(req.mode(), value)),
         ..encoder_defaults(req)
+    }
+}
+
+/// The rate control of a grid point.
+fn rc_spec(mode: RcMode, value: f64) -> RcSpec {
+    match mode {
+        RcMode::Qp => RcSpec::Qp { value },
+        _ => RcSpec::Crf { value },
+    }
+}
+
+impl LadderRequest {
+    /// The grid's rate-control mode.
+    pub fn mode(&self) -> RcMode {
+        if self.qp {
+            RcMode::Qp
+        } else {
+            RcMode::Crf
+        }
+    }
+
+    /// The command-line flag that gave the grid's points.
+    fn flag(&self) -> &'static str {
+        if self.qp {
+            "--qp"
+        } else {
+            "--crf"
+        }
     }
 }
 
@@ -590,9 +621,7 @@ pub fn job_toml(req: &LadderRequest, report: &LadderReport, stem: &str, ext: &st
                     r.encode.height, r.encode.kbps
                 )),
                 height: Some(r.encode.height),
-                rc: Some(RcSpec::Crf {
-                    value: r.encode.crf,
-                }),
+                rc: Some(rc_spec(r.encode.mode, r.encode.value)),
                 ..Default::default()
             })
             .collect(),
@@ -642,7 +671,8 @@ pub fn suite_ladders(
             params: config.params.clone(),
             heights: spec.heights.clone(),
             clamp_heights: true,
-            crfs: spec.crf.clone(),
+            points: spec.qp.clone().unwrap_or_else(|| spec.crf.clone()),
+            qp: spec.qp.is_some(),
             choice: match &spec.bitrates {
                 Some(b) => RungChoice::Bitrates(b.clone()),
                 None => RungChoice::QualityStep(spec.quality_step.unwrap_or(6.0)),

@@ -101,6 +101,8 @@ pub struct LadderSpec {
     /// CRFs of every resolution.
     #[serde(default = "default_ladder_crfs")]
     pub crf: Vec<f64>,
+    /// QPs of every resolution instead of CRFs.
+    pub qp: Option<Vec<f64>>,
     /// Rungs at these bitrates (kbit/s); otherwise rungs `quality_step` VMAF apart.
     pub bitrates: Option<Vec<f64>>,
     /// VMAF between rungs (default 6).
@@ -1143,9 +1145,23 @@ fn check_ladder(
             }
         }
     }
-    for (i, crf) in l.crf.iter().enumerate() {
-        let field = format!("ladder.crf[{i}]");
-        let rc = RateControl::from_spec(&RcSpec::Crf { value: *crf }, &field).map_err(split_err)?;
+    let (name, points) = match &l.qp {
+        Some(qp) => ("qp", qp),
+        None => ("crf", &l.crf),
+    };
+    if points.is_empty() {
+        return Err((
+            format!("ladder.{name}"),
+            format!("names no {}", name.to_uppercase()),
+        ));
+    }
+    for (i, v) in points.iter().enumerate() {
+        let field = format!("ladder.{name}[{i}]");
+        let spec = match l.qp {
+            Some(_) => RcSpec::Qp { value: *v },
+            None => RcSpec::Crf { value: *v },
+        };
+        let rc = RateControl::from_spec(&spec, &field).map_err(split_err)?;
         let stats = std::path::PathBuf::from("/dev/null");
         let req = EncoderRequest {
             field: &field,

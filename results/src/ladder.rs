@@ -18,8 +18,10 @@ pub struct GridEncode {
     pub height: u32,
     /// Encoded width.
     pub width: u32,
-    /// CRF.
-    pub crf: f64,
+    /// The rate point's mode: CRF or QP.
+    pub mode: RcMode,
+    /// Its CRF or QP.
+    pub value: f64,
     /// Bitrate in kbit/s.
     pub kbps: f64,
     /// Pooled VMAF (mean) at the input's resolution.
@@ -244,7 +246,8 @@ mod tests {
         GridEncode {
             height,
             width: height * 16 / 9,
-            crf: 0.0,
+            mode: RcMode::Crf,
+            value: 0.0,
             kbps,
             vmaf,
         }

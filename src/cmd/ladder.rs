@@ -30,6 +30,9 @@ pub struct Args {
     /// CRFs of every resolution, comma-separated.
     #[arg(long, value_delimiter = ',', default_value = "20,24,28,32,36")]
     pub crf: Vec<f64>,
+    /// QPs of every resolution (constant quantiser), comma-separated, instead of CRFs.
+    #[arg(long, value_delimiter = ',')]
+    pub qp: Option<Vec<f64>>,
     /// Rungs at these bitrates (kbit/s, comma-separated): the best hull point under each.
     #[arg(long, value_delimiter = ',', conflicts_with = "quality_step")]
     pub bitrates: Option<Vec<f64>>,
@@ -85,7 +88,8 @@ pub fn run(args: Args) -> Result<()> {
         params: args.params.clone(),
         heights: args.heights.clone(),
         clamp_heights: false,
-        crfs: args.crf.clone(),
+        points: args.qp.clone().unwrap_or_else(|| args.crf.clone()),
+        qp: args.qp.is_some(),
         choice: match &args.bitrates {
             Some(b) => RungChoice::Bitrates(b.clone()),
             None => RungChoice::QualityStep(args.quality_step.unwrap_or(6.0)),
@@ -138,10 +142,11 @@ pub fn run(args: Args) -> Result<()> {
     for g in &report.grid {
         let on = report.hull.iter().any(|h| h == g);
         println!(
-            "  {}{:>5}p crf {:>5}  {:>9.1} kbit/s  vmaf {:6.2}",
+            "  {}{:>5}p {} {:>5}  {:>9.1} kbit/s  vmaf {:6.2}",
             if on { "*" } else { " " },
             g.height,
-            g.crf,
+            g.mode,
+            g.value,
             g.kbps,
             g.vmaf
         );
@@ -149,10 +154,11 @@ pub fn run(args: Args) -> Result<()> {
     println!("rungs:");
     for r in &report.rungs {
         println!(
-            "  {}x{} crf {}  {:.1} kbit/s  vmaf {:.2}{}",
+            "  {}x{} {} {}  {:.1} kbit/s  vmaf {:.2}{}",
             r.encode.width,
             r.encode.height,
-            r.encode.crf,
+            r.encode.mode,
+            r.encode.value,
             r.encode.kbps,
             r.encode.vmaf,
             r.target_kbps
