@@ -704,7 +704,7 @@ fn time_ratios(reference: &Dataset, test: &Dataset, pairs: &[(String, String)]) 
                     });
                 }
             }
-            let mut scopes: Vec<(String, Vec<&(String, String, f64, Option<f64>)>)> = test
+            let mut scopes: Vec<(String, Vec<&SeqRatio>)> = test
                 .classes
                 .iter()
                 .map(|c| (c.clone(), per_seq.iter().filter(|x| x.1 == *c).collect()))
@@ -796,3 +796,6 @@ pub fn point_keys(ds: &Dataset, config: &str) -> BTreeSet<(String, RcPoint)> {
         .map(|p| (p.record.sequence.clone(), p.point()))
         .collect()
 }
+
+/// One sequence's (id, class, encode-time ratio, decode-time ratio).
+type SeqRatio = (String, String, f64, Option<f64>);
