@@ -886,3 +886,33 @@ mod tests {
         );
     }
 }
+
+/// The encoder's own choice of pixel format closest to `wanted` (wanted itself when supported).
+pub(crate) fn best_pix_fmt(codec: &ff::Codec, wanted: ff::format::Pixel) -> ff::format::Pixel {
+    // SAFETY: the codec's pix_fmts list is static and terminated by AV_PIX_FMT_NONE;
+    // avcodec_find_best_pix_fmt_of_list only reads it.
+    unsafe {
+        let list = (*codec.as_ptr()).pix_fmts;
+        if list.is_null() {
+            return wanted;
+        }
+        let mut i = 0;
+        loop {
+            let p = *list.add(i);
+            if p == ffmpeg_sys_next::AVPixelFormat::AV_PIX_FMT_NONE {
+                break;
+            }
+            if p == wanted.into() {
+                return wanted;
+            }
+            i += 1;
+        }
+        let mut loss = 0;
+        ff::format::Pixel::from(ffmpeg_sys_next::avcodec_find_best_pix_fmt_of_list(
+            list,
+            wanted.into(),
+            0,
+            &mut loss,
+        ))
+    }
+}

@@ -315,6 +315,23 @@ const X26X_PRESETS: [&str; 10] = [
     "placebo",
 ];
 
+/// Every file a two-pass encode may leave for the statistics file `stats`: the file itself, the
+/// macroblock-tree (x264) and CU-tree (x265) files beside it, and the temporaries both write
+/// before renaming.
+pub fn two_pass_files(stats: &Path) -> Vec<PathBuf> {
+    [
+        "",
+        ".mbtree",
+        ".cutree",
+        ".temp",
+        ".mbtree.temp",
+        ".cutree.temp",
+    ]
+    .iter()
+    .map(|ext| PathBuf::from(format!("{}{ext}", stats.display())))
+    .collect()
+}
+
 /// Translates a request into libavcodec settings, checking every value against the encoder's
 /// valid range and naming the job-spec field of anything out of range.
 pub fn encoder_config(req: &EncoderRequest<'_>) -> Result<EncoderConfig> {
@@ -622,6 +639,25 @@ fn int_in(p: &Scalar, lo: i64, hi: i64, field: &str, codec: &str) -> Result<i64>
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn two_pass_leftovers_are_named_beside_the_stats_file() {
+        let names: Vec<String> = two_pass_files(Path::new("/o/a.2pass.log"))
+            .iter()
+            .map(|p| p.display().to_string())
+            .collect();
+        assert_eq!(
+            names,
+            [
+                "/o/a.2pass.log",
+                "/o/a.2pass.log.mbtree",
+                "/o/a.2pass.log.cutree",
+                "/o/a.2pass.log.temp",
+                "/o/a.2pass.log.mbtree.temp",
+                "/o/a.2pass.log.cutree.temp"
+            ]
+        );
+    }
 
     fn req<'a>(codec: &'a str, rc: Option<&'a RateControl>) -> EncoderRequest<'a> {
         EncoderRequest {

@@ -1,0 +1,570 @@
+//! Jobs: a validated plan of outputs (pipelines) over one input, and the runner that demuxes and
+//! decodes the input once and feeds every pipeline.
+//!
+//! A pipeline is one output; its video flow is filter -> encode -> mux and its audio flow is
+//! encode -> mux (or packet copy -> mux). Planning happens in two steps: [`Job::from_spec`] checks
+//! what can be checked without the input (rate-control numbers, containers, writable folders),
+//! and [`run`] resolves sizes, pixel formats and encoder settings against the source. An output
+//! whose settings are wrong fails alone; the others run.
+//!
+//! The job is three parts: [`plan`] (the spec checked and resolved, pure), [`report`] (what the
+//! job did) and the runtime here (the decode, filter, encode and mux tasks wired and run).
+
+mod plan;
+mod report;
+
+pub use plan::{AudioPlan, FlowModes, Job, OutputPlan};
+pub use report::{JobReport, NoProgress, OutputReport, Progress, SourceSummary};
+
+use plan::{resolve_output, Resolved};
+use report::summarize;
+
+use std::collections::BTreeMap;
+use std::path::Path;
+use std::time::Instant;
+
+use ffmpeg_next as ff;
+use ffmpeg_sys_next as ffi;
+
+use crate::encode::{AudioEncode, AudioEncodeSetup, VideoEncode, VideoEncodeSetup};
+use crate::error::{Error, Result};
+use crate::external::{ExternalEncode, ExternalEncodeSetup};
+use crate::input::{self, AudioDecode, AudioInfo, InputSource, VideoDecode, VideoInfo};
+use crate::media::{self, AudioFrame, MuxItem, MuxPacket, VideoFrame};
+use crate::mux::{MuxSetup, Muxer};
+use crate::settings::{encoder_config, EncoderRequest, Pass, StatsChannel};
+use crate::task::{self, Mode, NullSink, PipelineState, Shared, Sink, TaskStats, Tee};
+
+/// Runs a job: every output that passed validation is produced (or fails alone). The error
+/// case is for the job as a whole: the input cannot be read.
+pub fn run(job: &Job, progress: &dyn Progress) -> Result<JobReport> {
+    crate::init();
+    let start = Instant::now();
+    let cpu0 = crate::cpu::process_cpu_s();
+    let path = job.input.display_path();
+    let probe = input::open(&job.input)?;
+    let vinfo = input::video_info(&probe, &path)?;
+    let ainfo = input::audio_info(&probe);
+    drop(probe);
+
+    let mut reports: BTreeMap<usize, OutputReport> = BTreeMap::new();
+    for (i, p, e) in &job.rejected {
+        let e = clone_error(e);
+        reports.insert(*i, OutputReport::failed(*i, p.clone(), String::new(), e));
+    }
+    let mut resolved = Vec::new();
+    for plan in &job.outputs {
+        match resolve_output(plan, &vinfo) {
+            Ok(r) => resolved.push(r),
+            Err(e) => {
+                reports.insert(
+                    plan.index,
+                    OutputReport::failed(
+                        plan.index,
+                        Some(plan.path.clone()),
+                        plan.codec.clone(),
+                        e,
+                    ),
+                );
+            }
+        }
+    }
+
+    let two_pass: Vec<usize> = (0..resolved.len())
+        .filter(|&i| resolved[i].passes == 2)
+        .collect();
+    let passes = if two_pass.is_empty() { 1 } else { 2 };
+    let mut first_pass_failed: BTreeMap<usize, Error> = BTreeMap::new();
+    if !two_pass.is_empty() {
+        let flows: Vec<&Resolved> = two_pass.iter().map(|&i| &resolved[i]).collect();
+        progress.pass_started(1, passes, vinfo.frames);
+        let outcome = execute(job, &path, &vinfo, None, &flows, PassKind::First, progress)?;
+        for (r, (errors, _)) in flows.iter().zip(outcome.flows) {
+            if let Some(e) = errors.into_iter().next() {
+                first_pass_failed.insert(r.plan.index, e);
+            }
+        }
+    }
+    let (ok, failed_first): (Vec<&Resolved>, Vec<&Resolved>) = resolved
+        .iter()
+        .partition(|r| !first_pass_failed.contains_key(&r.plan.index));
+    for r in failed_first {
+        let e = first_pass_failed.remove(&r.plan.index).expect("recorded");
+        reports.insert(
+            r.plan.index,
+            OutputReport::failed(
+                r.plan.index,
+                Some(r.plan.path.clone()),
+                r.plan.codec.clone(),
+                e,
+            ),
+        );
+    }
+    progress.pass_started(passes, passes, vinfo.frames);
+    let outcome = execute(
+        job,
+        &path,
+        &vinfo,
+        ainfo.as_ref(),
+        &ok,
+        PassKind::Final,
+        progress,
+    )?;
+    for (r, (errors, tasks)) in ok.iter().zip(outcome.flows) {
+        let report = summarize(r, errors.into_iter().next(), tasks);
+        reports.insert(r.plan.index, report);
+    }
+    for r in &resolved {
+        if let Some(f) = &r.stats_file {
+            for leftover in crate::settings::two_pass_files(f) {
+                let _ = std::fs::remove_file(leftover);
+            }
+        }
+    }
+    Ok(JobReport {
+        input: path,
+        source: SourceSummary {
+            width: vinfo.width,
+            height: vinfo.height,
+            fps: vinfo.rate.fps(),
+            pix_fmt: media::pix_fmt_name(vinfo.pix_fmt),
+            duration_s: vinfo.duration_s,
+            frames: vinfo.frames,
+        },
+        outputs: reports.into_values().collect(),
+        input_tasks: outcome.input_tasks,
+        wall_s: start.elapsed().as_secs_f64(),
+        cpu_s: crate::cpu::process_cpu_s() - cpu0,
+        corrupt_packets: outcome.corrupt,
+    })
+}
+
+/// Errors are not Clone (they may hold io::Error); rejected outputs are reported once per run,
+/// so a textual copy keeps the message intact.
+fn clone_error(e: &Error) -> Error {
+    match e {
+        Error::Spec { field, message } => Error::Spec {
+            field: field.clone(),
+            message: message.clone(),
+        },
+        Error::UnknownCodec { field, what, name } => Error::UnknownCodec {
+            field: field.clone(),
+            what,
+            name: name.clone(),
+        },
+        other => Error::Spec {
+            field: "output".into(),
+            message: other.to_string(),
+        },
+    }
+}
+
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum PassKind {
+    First,
+    Final,
+}
+
+struct Outcome {
+    flows: Vec<(Vec<Error>, Vec<TaskStats>)>,
+    input_tasks: Vec<TaskStats>,
+    corrupt: u64,
+}
+
+/// Copies audio packets into a muxer.
+struct AudioCopy {
+    stream: usize,
+    params: Option<ff::codec::Parameters>,
+    time_base: ff::Rational,
+    next: Box<dyn Sink<MuxItem>>,
+}
+
+impl Sink<ff::Packet> for AudioCopy {
+    fn push(&mut self, mut packet: ff::Packet) -> Result<()> {
+        if let Some(params) = self.params.take() {
+            self.next.push(MuxItem::Stream {
+                stream: self.stream,
+                params,
+                time_base: self.time_base,
+                side_data: Vec::new(),
+            })?;
+        }
+        packet.set_stream(self.stream);
+        self.next.push(MuxItem::Packet(MuxPacket {
+            stream: self.stream,
+            packet,
+            time_base: self.time_base,
+        }))
+    }
+    fn close(&mut self) -> Result<()> {
+        self.next.close()
+    }
+}
+
+/// Feeds a packet-copy branch only the packets it needs; a Tee of packets clones them (a new
+/// reference, no copy).
+struct PacketBranch(Box<dyn Sink<ff::Packet>>);
+impl Sink<ff::Packet> for PacketBranch {
+    fn push(&mut self, p: ff::Packet) -> Result<()> {
+        self.0.push(p)
+    }
+    fn close(&mut self) -> Result<()> {
+        self.0.close()
+    }
+}
+
+#[allow(clippy::too_many_arguments)]
+fn execute(
+    job: &Job,
+    path: &Path,
+    vinfo: &VideoInfo,
+    ainfo: Option<&AudioInfo>,
+    flows: &[&Resolved],
+    kind: PassKind,
+    progress: &dyn Progress,
+) -> Result<Outcome> {
+    let mut ictx = input::open(&job.input)?;
+    let policy = job.policy;
+    let input_state = PipelineState::new();
+    let mut states = Vec::new();
+    let mut video_branches: Vec<Box<dyn Sink<VideoFrame>>> = Vec::new();
+    let mut audio_enc_branches: Vec<Box<dyn Sink<AudioFrame>>> = Vec::new();
+    let mut audio_copy_branches: Vec<Box<dyn Sink<ff::Packet>>> = Vec::new();
+
+    for r in flows {
+        let p = &r.plan;
+        let state = PipelineState::new();
+        states.push(state.clone());
+        let with_audio = kind == PassKind::Final && ainfo.is_some() && p.audio != AudioPlan::Drop;
+        let global_header = p.container.global_header();
+        // Mux (or nothing, in a first pass).
+        let mut mux_handles: Vec<Shared<MuxItem>> = if kind == PassKind::Final {
+            let codec_id = ff::encoder::find_by_name(&p.codec)
+                .map(|c| c.id())
+                .unwrap_or(ff::codec::Id::None);
+            let setup = MuxSetup {
+                field: p.field.clone(),
+                path: p.path.clone(),
+                container: p.container,
+                streams: if with_audio { 2 } else { 1 },
+                hls_time: p.hls_time,
+                hls_fmp4: matches!(
+                    codec_id,
+                    ff::codec::Id::HEVC | ff::codec::Id::AV1 | ff::codec::Id::VP9
+                ),
+            };
+            let muxer = task::stage(
+                p.modes.mux,
+                policy,
+                Muxer::new(setup),
+                format!("mux[{}]", p.index),
+                "mux",
+                Box::new(NullSink),
+                state.clone(),
+            );
+            Shared::split(muxer, if with_audio { 2 } else { 1 })
+        } else {
+            Vec::new()
+        };
+        let video_mux: Box<dyn Sink<MuxItem>> = if kind == PassKind::Final {
+            Box::new(mux_handles.remove(0))
+        } else {
+            Box::new(NullSink)
+        };
+        let (pass, stats_out, stats_in) = match (kind, r.passes) {
+            (PassKind::First, _) => (Pass::First, Some(r.stats_text.clone()), None),
+            (PassKind::Final, 2) => (Pass::Second, None, Some(r.stats_text.clone())),
+            _ => (Pass::Only, None, None),
+        };
+        let encode = match &p.external {
+            Some(ext) => {
+                let setup = ExternalEncodeSetup {
+                    field: p.field.clone(),
+                    encoder: ext.clone(),
+                    rc: p.rc.clone(),
+                    threads: p.threads.unwrap_or(0),
+                    pass: match pass {
+                        Pass::First => Some(1),
+                        Pass::Second => Some(2),
+                        Pass::Only => None,
+                    },
+                    stats_file: r.stats_file.clone(),
+                    frame_rate: r.rate,
+                    frames: if p.fps.is_none() {
+                        vinfo.frames.unwrap_or(0)
+                    } else {
+                        0
+                    },
+                    stream: 0,
+                    keep_output: kind == PassKind::Final,
+                };
+                task::stage(
+                    p.modes.encode,
+                    policy,
+                    ExternalEncode::new(setup),
+                    format!("encode[{}] {}", p.index, p.codec),
+                    "encode",
+                    video_mux,
+                    state.clone(),
+                )
+            }
+            None => {
+                let config = encoder_config(&EncoderRequest {
+                    field: &p.field,
+                    codec: &p.codec,
+                    preset: p.preset.as_ref(),
+                    threads: p.threads,
+                    rc: p.rc.as_ref(),
+                    params: p.params.as_deref(),
+                    options: Some(&p.options),
+                    gop: p.gop,
+                    bit_depth: media::bit_depth(r.pix_fmt),
+                    pass,
+                    stats_file: r.stats_file.as_deref(),
+                })?;
+                let uses_context_stats = config.stats == Some(StatsChannel::Context);
+                let setup = VideoEncodeSetup {
+                    field: p.field.clone(),
+                    config,
+                    stream: 0,
+                    frame_rate: r.rate,
+                    cfr_time_base: r.cfr_time_base,
+                    global_header,
+                    force_key_every_s: p.hls_time,
+                    passthrough: p.passthrough,
+                    stats_out: if uses_context_stats { stats_out } else { None },
+                    stats_in: if uses_context_stats { stats_in } else { None },
+                };
+                task::stage(
+                    p.modes.encode,
+                    policy,
+                    VideoEncode::new(setup),
+                    format!("encode[{}] {}", p.index, p.codec),
+                    "encode",
+                    video_mux,
+                    state.clone(),
+                )
+            }
+        };
+        let filter_threads = p.threads.unwrap_or(0);
+        let vf = crate::video_filter::VideoFilter::new(
+            p.field.clone(),
+            r.sampler.clone(),
+            r.graph.clone(),
+            filter_threads,
+        );
+        let filter = task::stage(
+            p.modes.filter,
+            policy,
+            vf,
+            format!("filter[{}]", p.index),
+            "filter",
+            encode,
+            state.clone(),
+        );
+        video_branches.push(filter);
+
+        if with_audio {
+            let a = ainfo.expect("checked");
+            let audio_mux: Box<dyn Sink<MuxItem>> = Box::new(mux_handles.remove(0));
+            match &p.audio {
+                AudioPlan::Copy => {
+                    let stream = ictx.stream(a.index).expect("audio stream");
+                    let id = stream.parameters().id();
+                    if p.container.can_carry(id) == Some(false) {
+                        state.fail(Error::Spec {
+                            field: format!("{}.audio", p.field),
+                            message: format!("the {} container cannot carry the input's {} audio; encode it (audio = {{ codec = \"aac\" }})", p.container.muxer(), id.name()),
+                        });
+                    }
+                    audio_copy_branches.push(Box::new(PacketBranch(Box::new(AudioCopy {
+                        stream: 1,
+                        params: Some(stream.parameters()),
+                        time_base: a.time_base,
+                        next: audio_mux,
+                    }))));
+                }
+                AudioPlan::Encode {
+                    codec,
+                    bitrate_kbps,
+                    channels,
+                    sample_rate,
+                } => {
+                    let setup = AudioEncodeSetup {
+                        field: p.field.clone(),
+                        codec: codec.clone(),
+                        bit_rate: bitrate_kbps.map(|k| (k * 1000.0) as i64).unwrap_or(0),
+                        channels: *channels,
+                        sample_rate: *sample_rate,
+                        stream: 1,
+                        global_header,
+                        options: BTreeMap::new(),
+                    };
+                    // Audio is cheap: its encoder runs inline on the audio decoder's thread.
+                    let st = task::stage(
+                        Mode::Serial,
+                        policy,
+                        AudioEncode::new(setup),
+                        format!("audio[{}] {codec}", p.index),
+                        "encode-audio",
+                        audio_mux,
+                        state.clone(),
+                    );
+                    audio_enc_branches.push(st);
+                }
+                AudioPlan::Drop => unreachable!("with_audio excludes drop"),
+            }
+        }
+    }
+
+    // Input side: video decode feeding every pipeline, audio decode feeding audio encoders.
+    let passthrough = flows.iter().any(|r| r.plan.passthrough);
+    let vdec = VideoDecode::new(&ictx, vinfo, job.decoder_threads, passthrough, path)?;
+    let mut video_in = task::stage(
+        job.decode_mode,
+        policy,
+        vdec,
+        "decode-video".into(),
+        "decode",
+        Box::new(Tee::new(video_branches)),
+        input_state.clone(),
+    );
+    let mut audio_in: Option<Box<dyn Sink<ff::Packet>>> = None;
+    let mut audio_copy: Option<Tee<ff::Packet>> = None;
+    if let Some(a) = ainfo {
+        if !audio_enc_branches.is_empty() {
+            let adec = AudioDecode::new(&ictx, a, path)?;
+            audio_in = Some(task::stage(
+                Mode::Serial,
+                policy,
+                adec,
+                "decode-audio".into(),
+                "decode",
+                Box::new(Tee::new(audio_enc_branches)),
+                input_state.clone(),
+            ));
+        }
+        if !audio_copy_branches.is_empty() {
+            audio_copy = Some(Tee::new(audio_copy_branches));
+        }
+    }
+
+    // Demux.
+    let demux_start = Instant::now();
+    let mut demux_stats = TaskStats {
+        name: "demux".into(),
+        kind: "demux",
+        ..Default::default()
+    };
+    let v_index = vinfo.index;
+    let a_index = ainfo.map(|a| a.index);
+    let v_start = ictx
+        .stream(v_index)
+        .map(|s| s.start_time())
+        .filter(|&t| t != ffi::AV_NOPTS_VALUE)
+        .unwrap_or(0);
+    let mut reached_s: f64 = 0.0;
+    let mut video_packets: u64 = 0;
+    let mut read_error: Option<Error> = None;
+    let mut video_alive = true;
+    // The demux task's own time is the reading; the stages it feeds (inline when serial) are
+    // measured by their own stats.
+    let (mut demux_busy, mut demux_cpu) = (0.0f64, 0.0f64);
+    loop {
+        let mut packet = ff::Packet::empty();
+        let (w, c) = (Instant::now(), crate::cpu::thread_cpu_s());
+        let read = packet.read(&mut ictx);
+        demux_busy += w.elapsed().as_secs_f64();
+        demux_cpu += crate::cpu::thread_cpu_s() - c;
+        match read {
+            Ok(()) => {}
+            Err(ff::Error::Eof) => break,
+            Err(ff::Error::Other {
+                errno: libc::EAGAIN,
+            }) => continue,
+            Err(e) => {
+                read_error = Some(Error::ffmpeg(format!("{}: reading", path.display()), e));
+                break;
+            }
+        }
+        demux_stats.frames_in += 1;
+        demux_stats.bytes_out += packet.size() as u64;
+        let idx = packet.stream();
+        if idx == v_index {
+            if let Some(pts) = packet.pts().or(packet.dts()) {
+                let end = media::seconds(pts - v_start + packet.duration().max(0), vinfo.time_base);
+                reached_s = reached_s.max(end);
+            }
+            video_packets += 1;
+            if video_alive && video_in.push(packet).is_err() {
+                // Every pipeline has failed (or the decoder did): stop reading.
+                video_alive = false;
+                break;
+            }
+            if video_packets % 8 == 0 {
+                progress.decoded(video_packets);
+            }
+        } else if Some(idx) == a_index {
+            if let Some(c) = audio_copy.as_mut() {
+                let shared = packet.clone();
+                let _ = c.push(shared);
+            }
+            if let Some(a) = audio_in.as_mut() {
+                let _ = a.push(packet);
+            }
+        }
+    }
+    progress.decoded(video_packets);
+    demux_stats.wall_s = demux_start.elapsed().as_secs_f64();
+    demux_stats.busy_s = demux_busy;
+    demux_stats.cpu_s = demux_cpu;
+    demux_stats.frames_out = demux_stats.frames_in;
+
+    // A file that ends well before its declared duration is truncated: fail every output
+    // before its muxer commits anything.
+    let declared = vinfo.duration_s.unwrap_or(0.0);
+    let truncated = video_alive
+        && input::is_truncated(vinfo.duration_s, reached_s)
+        && matches!(job.input, InputSource::File(_));
+    let job_error: Option<Error> = if truncated {
+        Some(Error::Truncated {
+            path: path.to_path_buf(),
+            reached_s,
+            declared_s: declared,
+        })
+    } else {
+        read_error
+    };
+    if let Some(e) = &job_error {
+        for s in &states {
+            s.fail(Error::Spec {
+                field: "input".into(),
+                message: e.to_string(),
+            });
+        }
+    }
+
+    let _ = video_in.close();
+    if let Some(mut a) = audio_in {
+        let _ = a.close();
+    }
+    if let Some(mut c) = audio_copy {
+        let _ = c.close();
+    }
+    drop(video_in);
+    if let Some(e) = job_error {
+        return Err(e);
+    }
+    let mut input_tasks = vec![demux_stats];
+    input_tasks.extend(input_state.take_stats());
+    let corrupt = input_tasks.iter().map(|t| t.corrupt).sum();
+    let flows_out = states
+        .iter()
+        .map(|s| (s.take_errors(), s.take_stats()))
+        .collect();
+    Ok(Outcome {
+        flows: flows_out,
+        input_tasks,
+        corrupt,
+    })
+}

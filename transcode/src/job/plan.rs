@@ -1,0 +1,957 @@
+//! Planning: a job spec checked into outputs that can run ([`Job::from_spec`], no input
+//! needed), then each output resolved against the source's size, rate and pixel format
+//! ([`resolve_output`]). Pure apart from FFmpeg's encoder registry and the writability check of
+//! each output's folder; the tests below check plans by exact value.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex};
+
+use ffmpeg_next as ff;
+
+use crate::encode::best_pix_fmt;
+use crate::error::{Error, Result};
+use crate::external::{Bitstream, ExternalEncoder};
+use crate::filter::{
+    declared_rate, frame_rate_plan, output_size, Rate, Sampler, ScaleAlgorithm, VideoGraphPlan,
+};
+use crate::input::{InputSource, VideoInfo};
+use crate::media;
+use crate::mux::{self, Container};
+use crate::settings::{encoder_config, EncoderRequest, Pass, RateControl};
+use crate::spec::{
+    AudioKeyword, AudioSpec, CropSpec, FpsMode, JobSpec, Scalar, TaskMode, TemplateFile,
+};
+use crate::task::{Mode, QueuePolicy};
+
+/// What happens to the input's audio in one output.
+#[derive(Clone, Debug, PartialEq)]
+pub enum AudioPlan {
+    /// No audio.
+    Drop,
+    /// Copy the packets.
+    Copy,
+    /// Encode.
+    Encode {
+        /// Encoder name.
+        codec: String,
+        /// Bitrate in kbit/s.
+        bitrate_kbps: Option<f64>,
+        /// Channels.
+        channels: Option<u32>,
+        /// Sample rate.
+        sample_rate: Option<u32>,
+    },
+}
+
+/// Serial or parallel, per task of an output.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct FlowModes {
+    /// The filter task.
+    pub filter: Mode,
+    /// The encode task.
+    pub encode: Mode,
+    /// The mux task.
+    pub mux: Mode,
+}
+
+impl Default for FlowModes {
+    /// Filter on its own thread; encode and mux inline after it: one thread per rung.
+    fn default() -> Self {
+        FlowModes {
+            filter: Mode::Parallel,
+            encode: Mode::Serial,
+            mux: Mode::Serial,
+        }
+    }
+}
+
+/// One validated output.
+#[derive(Clone, Debug)]
+pub struct OutputPlan {
+    /// Position in the job.
+    pub index: usize,
+    /// Job-spec field prefix, `output[i]`.
+    pub field: String,
+    /// Final path.
+    pub path: PathBuf,
+    /// Container.
+    pub container: Container,
+    /// Video encoder.
+    pub codec: String,
+    /// Preset.
+    pub preset: Option<Scalar>,
+    /// Encoder threads (None: automatic).
+    pub threads: Option<u32>,
+    /// Rate control.
+    pub rc: Option<RateControl>,
+    /// Requested width.
+    pub width: Option<u32>,
+    /// Requested height.
+    pub height: Option<u32>,
+    /// Scaling algorithm.
+    pub scale: ScaleAlgorithm,
+    /// Target frame rate.
+    pub fps: Option<Rate>,
+    /// How the frame rate is reached.
+    pub fps_mode: Option<FpsMode>,
+    /// Crop.
+    pub crop: Option<CropSpec>,
+    /// Output pixel format.
+    pub pix_fmt: Option<String>,
+    /// Extra filter graph.
+    pub filter: Option<String>,
+    /// Encoder parameter string.
+    pub params: Option<String>,
+    /// Raw encoder options.
+    pub options: BTreeMap<String, Scalar>,
+    /// Keyframe interval.
+    pub gop: Option<u32>,
+    /// Audio.
+    pub audio: AudioPlan,
+    /// HLS segment duration.
+    pub hls_time: Option<f64>,
+    /// Pass SEI/HDR/captions through.
+    pub passthrough: bool,
+    /// Serial or parallel per task.
+    pub modes: FlowModes,
+    /// An encoder program instead of the libavcodec encoder `codec`.
+    pub external: Option<ExternalEncoder>,
+}
+
+/// A validated job.
+#[derive(Debug)]
+pub struct Job {
+    /// The input.
+    pub input: InputSource,
+    /// Outputs that passed validation.
+    pub outputs: Vec<OutputPlan>,
+    /// Outputs refused by validation, with their index and path (when known).
+    pub rejected: Vec<(usize, Option<PathBuf>, Error)>,
+    /// Queueing rules.
+    pub policy: QueuePolicy,
+    /// The decode task's mode.
+    pub decode_mode: Mode,
+    /// Decoder threads (0: automatic).
+    pub decoder_threads: u32,
+}
+
+fn mode(m: Option<TaskMode>, default: Mode) -> Mode {
+    match m {
+        Some(TaskMode::Serial) => Mode::Serial,
+        Some(TaskMode::Parallel) => Mode::Parallel,
+        None => default,
+    }
+}
+
+impl Job {
+    /// Validates a spec. `spec_path` resolves relative paths (None: the current folder).
+    pub fn from_spec(
+        spec: &JobSpec,
+        templates: Option<&TemplateFile>,
+        spec_path: Option<&Path>,
+    ) -> Result<Job> {
+        crate::init();
+        if spec.outputs.is_empty() {
+            return Err(Error::Spec {
+                field: "output".into(),
+                message: "the job has no [[output]]".into(),
+            });
+        }
+        let ex = &spec.execution;
+        let queue = ex.queue.unwrap_or(8);
+        if queue == 0 {
+            return Err(Error::Spec {
+                field: "execution.queue".into(),
+                message: "must be at least 1".into(),
+            });
+        }
+        let policy = QueuePolicy {
+            capacity: queue,
+            mode: ex.mode.unwrap_or_default(),
+            live_drop_threshold: ex
+                .live_drop_threshold
+                .unwrap_or(queue.saturating_sub(2).max(1)),
+        };
+        if policy.live_drop_threshold == 0 || policy.live_drop_threshold > queue {
+            return Err(Error::Spec {
+                field: "execution.live_drop_threshold".into(),
+                message: format!(
+                    "must be between 1 and the queue size {queue}, not {}",
+                    policy.live_drop_threshold
+                ),
+            });
+        }
+        let defaults = FlowModes::default();
+        let mut outputs = Vec::new();
+        let mut rejected = Vec::new();
+        let mut seen_paths: Vec<PathBuf> = Vec::new();
+        for i in 0..spec.outputs.len() {
+            let path_hint = spec.outputs[i].path.as_ref().map(|p| resolve(spec_path, p));
+            match plan_output(spec, templates, spec_path, i, defaults, ex) {
+                Ok(plan) => {
+                    if seen_paths.contains(&plan.path) {
+                        rejected.push((
+                            i,
+                            Some(plan.path.clone()),
+                            Error::Spec {
+                                field: format!("output[{i}].path"),
+                                message: format!(
+                                    "{} is already written by another output",
+                                    plan.path.display()
+                                ),
+                            },
+                        ));
+                    } else {
+                        seen_paths.push(plan.path.clone());
+                        outputs.push(plan);
+                    }
+                }
+                Err(e) => rejected.push((i, path_hint, e)),
+            }
+        }
+        Ok(Job {
+            input: InputSource::parse(&spec.input, spec_path),
+            outputs,
+            rejected,
+            policy,
+            decode_mode: mode(ex.decode, Mode::Serial),
+            decoder_threads: 0,
+        })
+    }
+}
+
+fn resolve(spec_path: Option<&Path>, p: &str) -> PathBuf {
+    match spec_path {
+        Some(s) => crate::spec::resolve(s, p),
+        None => PathBuf::from(p),
+    }
+}
+
+fn plan_output(
+    spec: &JobSpec,
+    templates: Option<&TemplateFile>,
+    spec_path: Option<&Path>,
+    i: usize,
+    defaults: FlowModes,
+    ex: &crate::spec::ExecutionSpec,
+) -> Result<OutputPlan> {
+    let o = crate::spec::effective_output(spec, templates, i)?;
+    let field = format!("output[{i}]");
+    let path = o
+        .path
+        .as_deref()
+        .map(|p| resolve(spec_path, p))
+        .ok_or_else(|| Error::Spec {
+            field: format!("{field}.path"),
+            message: "missing".into(),
+        })?;
+    let container = container_of(o.format.as_deref(), &path, &field)?;
+    // A Y4M output is raw video: encoder settings inherited from defaults or templates do not
+    // apply to it (FFmpeg's Y4M muxer takes decoded frames wrapped as packets).
+    let mut o = o;
+    if container == Container::Y4m {
+        o.codec = Some("wrapped_avframe".into());
+        o.rc = None;
+        o.preset = None;
+        o.params = None;
+        o.options = None;
+        o.threads = None;
+        o.gop = None;
+    }
+    let rc =
+        o.rc.as_ref()
+            .map(|r| RateControl::from_spec(r, &format!("{field}.rc")))
+            .transpose()?;
+    let external = external_plan(&o, rc.as_ref(), &field, container)?;
+    let codec = match (&external, o.codec.as_deref()) {
+        (Some(e), _) => external_name(e),
+        (None, Some(c)) => c.to_string(),
+        (None, None) => {
+            return Err(Error::Spec {
+                field: format!("{field}.codec"),
+                message: "missing (e.g. codec = \"libx264\", or a `command`)".into(),
+            })
+        }
+    };
+    if external.is_none() {
+        let enc = ff::encoder::find_by_name(&codec).ok_or_else(|| Error::UnknownCodec {
+            field: format!("{field}.codec"),
+            what: "encoder",
+            name: codec.clone(),
+        })?;
+        if enc.medium() != ff::media::Type::Video {
+            return Err(Error::Spec {
+                field: format!("{field}.codec"),
+                message: format!("{codec} is not a video encoder"),
+            });
+        }
+        if container.can_carry(enc.id()) == Some(false) {
+            return Err(Error::Spec {
+                field: format!("{field}.codec"),
+                message: format!(
+                    "the {} container cannot carry {codec} ({})",
+                    container.muxer(),
+                    enc.id().name()
+                ),
+            });
+        }
+    }
+    let scale = match &o.scale {
+        Some(name) => ScaleAlgorithm::parse(name).ok_or_else(|| Error::Spec {
+            field: format!("{field}.scale"),
+            message: format!(
+                "unknown algorithm `{name}` ({})",
+                ScaleAlgorithm::ALL
+                    .iter()
+                    .map(|(n, _)| *n)
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            ),
+        })?,
+        None => ScaleAlgorithm::default(),
+    };
+    let fps = match &o.fps {
+        Some(v) => Some(Rate::parse(&v.to_string()).ok_or_else(|| Error::Spec {
+            field: format!("{field}.fps"),
+            message: format!("`{v}` is not a frame rate (30, 29.97, 30000/1001)"),
+        })?),
+        None => None,
+    };
+    if o.fps_mode.is_some() && fps.is_none() {
+        return Err(Error::Spec {
+            field: format!("{field}.fps_mode"),
+            message: "needs a target `fps`".into(),
+        });
+    }
+    for (name, v) in [("width", o.width), ("height", o.height)] {
+        if v == Some(0) {
+            return Err(Error::Spec {
+                field: format!("{field}.{name}"),
+                message: "must be positive".into(),
+            });
+        }
+    }
+    if let Some(p) = &o.pix_fmt {
+        if media::pix_fmt_by_name(p).is_none() {
+            return Err(Error::Spec {
+                field: format!("{field}.pix_fmt"),
+                message: format!("unknown pixel format `{p}`"),
+            });
+        }
+    }
+    let hls_time = hls_time(container, o.hls_time, &field)?;
+    let audio = audio_plan(o.audio.as_ref(), container, &field)?;
+    // Rate-control numbers that do not depend on the source (ranges are checked per source
+    // bit depth when the job runs; this catches them early for 8-bit output). An external
+    // program's ranges are its own business.
+    let probe_req = EncoderRequest {
+        field: &field,
+        codec: &codec,
+        preset: o.preset.as_ref(),
+        threads: o.threads,
+        rc: rc.as_ref(),
+        params: o.params.as_deref(),
+        options: o.options.as_ref(),
+        gop: o.gop,
+        bit_depth: o
+            .pix_fmt
+            .as_deref()
+            .and_then(media::pix_fmt_by_name)
+            .map(media::bit_depth)
+            .unwrap_or(8),
+        pass: Pass::Only,
+        stats_file: None,
+    };
+    if external.is_none() {
+        encoder_config(&probe_req)?;
+    }
+    mux::check_writable(&path, &field)?;
+    let t = o.tasks.unwrap_or_default();
+    Ok(OutputPlan {
+        index: i,
+        field,
+        path,
+        container,
+        codec,
+        preset: o.preset.clone(),
+        threads: o.threads,
+        rc,
+        width: o.width,
+        height: o.height,
+        scale,
+        fps,
+        fps_mode: o.fps_mode,
+        crop: o.crop,
+        pix_fmt: o.pix_fmt.clone(),
+        filter: o.filter.clone(),
+        params: o.params.clone(),
+        options: o.options.clone().unwrap_or_default(),
+        gop: o.gop,
+        audio,
+        hls_time,
+        passthrough: o.passthrough.unwrap_or(true),
+        modes: FlowModes {
+            filter: mode(t.filter.or(ex.filter), defaults.filter),
+            encode: mode(t.encode.or(ex.encode), defaults.encode),
+            mux: mode(t.mux.or(ex.mux), defaults.mux),
+        },
+        external,
+    })
+}
+
+/// The container an output names with `format`, or else the one its path's extension implies.
+fn container_of(format: Option<&str>, path: &Path, field: &str) -> Result<Container> {
+    Ok(match format {
+        Some(name) => Container::from_name(name).ok_or_else(|| Error::Spec {
+            field: format!("{field}.format"),
+            message: format!("unknown container `{name}` (mp4, mov, mkv, webm, ts, flv, ivf, y4m, hls, h264, hevc)"),
+        })?,
+        None => Container::from_path(path).ok_or_else(|| Error::Spec {
+            field: format!("{field}.path"),
+            message: format!("cannot tell the container from `{}`; add an extension or set `format`", path.display()),
+        })?,
+    })
+}
+
+/// The segment duration of an HLS output (6 s unless given, 1 to 60 s); none for other
+/// containers, where setting it is an error.
+fn hls_time(container: Container, given: Option<f64>, field: &str) -> Result<Option<f64>> {
+    Ok(match (container, given) {
+        (Container::Hls, t) => {
+            let t = t.unwrap_or(6.0);
+            if !(1.0..=60.0).contains(&t) {
+                return Err(Error::Spec {
+                    field: format!("{field}.hls_time"),
+                    message: format!("must be between 1 and 60 seconds, not {t}"),
+                });
+            }
+            Some(t)
+        }
+        (_, Some(_)) => {
+            return Err(Error::Spec {
+                field: format!("{field}.hls_time"),
+                message: "only applies to HLS outputs (.m3u8)".into(),
+            })
+        }
+        (_, None) => None,
+    })
+}
+
+/// What an output does with the input's audio: as asked, or by default AAC at 128 kbit/s (Opus
+/// at 96 kbit/s in WebM, none in containers without audio).
+fn audio_plan(audio: Option<&AudioSpec>, container: Container, field: &str) -> Result<AudioPlan> {
+    Ok(match audio {
+        Some(AudioSpec::Keyword(AudioKeyword::Drop)) => AudioPlan::Drop,
+        Some(AudioSpec::Keyword(AudioKeyword::Copy)) => AudioPlan::Copy,
+        Some(AudioSpec::Encode(a)) => {
+            let enc = ff::encoder::find_by_name(&a.codec).ok_or_else(|| Error::UnknownCodec {
+                field: format!("{field}.audio.codec"),
+                what: "encoder",
+                name: a.codec.clone(),
+            })?;
+            if enc.medium() != ff::media::Type::Audio {
+                return Err(Error::Spec {
+                    field: format!("{field}.audio.codec"),
+                    message: format!("{} is not an audio encoder", a.codec),
+                });
+            }
+            if container.can_carry(enc.id()) == Some(false) {
+                return Err(Error::Spec {
+                    field: format!("{field}.audio.codec"),
+                    message: format!(
+                        "the {} container cannot carry {}",
+                        container.muxer(),
+                        a.codec
+                    ),
+                });
+            }
+            AudioPlan::Encode {
+                codec: a.codec.clone(),
+                bitrate_kbps: a.bitrate_kbps,
+                channels: a.channels,
+                sample_rate: a.sample_rate,
+            }
+        }
+        None => match container {
+            Container::Webm => AudioPlan::Encode {
+                codec: "libopus".into(),
+                bitrate_kbps: Some(96.0),
+                channels: None,
+                sample_rate: None,
+            },
+            Container::Ivf | Container::Y4m | Container::H264 | Container::Hevc => AudioPlan::Drop,
+            _ => AudioPlan::Encode {
+                codec: "aac".into(),
+                bitrate_kbps: Some(128.0),
+                channels: None,
+                sample_rate: None,
+            },
+        },
+    })
+}
+
+/// How an output's encoder program is named in reports: `external:` and the program's file
+/// name.
+fn external_name(e: &ExternalEncoder) -> String {
+    let program = e.command.first().map(String::as_str).unwrap_or("");
+    let base = Path::new(program)
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_else(|| program.to_string());
+    format!("external:{base}")
+}
+
+/// The encoder program of an output that names one, checked: its template against the rate
+/// control, its bitstream format, what the container can carry.
+fn external_plan(
+    o: &crate::spec::OutputSettings,
+    rc: Option<&RateControl>,
+    field: &str,
+    container: Container,
+) -> Result<Option<ExternalEncoder>> {
+    let Some(command) = &o.command else {
+        for (name, set) in [
+            ("command_version", o.command_version.is_some()),
+            ("output_format", o.output_format.is_some()),
+            ("command_input", o.command_input.is_some()),
+            ("timeout_s", o.timeout_s.is_some()),
+        ] {
+            if set {
+                return Err(Error::Spec {
+                    field: format!("{field}.{name}"),
+                    message: "only applies to an encoder program (`command`)".into(),
+                });
+            }
+        }
+        return Ok(None);
+    };
+    crate::external::check_template(command, rc, &format!("{field}.command"))?;
+    let names = || {
+        Bitstream::ALL
+            .iter()
+            .map(|b| b.name())
+            .collect::<Vec<_>>()
+            .join(", ")
+    };
+    let output_format = match &o.output_format {
+        None => {
+            return Err(Error::Spec {
+                field: format!("{field}.output_format"),
+                message: format!("missing: the bitstream the program writes ({})", names()),
+            })
+        }
+        Some(n) => Bitstream::from_name(n).ok_or_else(|| Error::Spec {
+            field: format!("{field}.output_format"),
+            message: format!("unknown bitstream `{n}` ({})", names()),
+        })?,
+    };
+    let carried = match output_format {
+        Bitstream::H264 => Some(ff::codec::Id::H264),
+        Bitstream::Hevc => Some(ff::codec::Id::HEVC),
+        Bitstream::Obu => Some(ff::codec::Id::AV1),
+        _ => None,
+    };
+    if let Some(id) = carried {
+        if container.can_carry(id) == Some(false) {
+            return Err(Error::Spec {
+                field: format!("{field}.output_format"),
+                message: format!(
+                    "the {} container cannot carry {}",
+                    container.muxer(),
+                    id.name()
+                ),
+            });
+        }
+    }
+    if let Some(t) = o.timeout_s {
+        if !(t.is_finite() && t > 0.0) {
+            return Err(Error::Spec {
+                field: format!("{field}.timeout_s"),
+                message: format!("must be a positive number of seconds, not {t}"),
+            });
+        }
+    }
+    Ok(Some(ExternalEncoder {
+        command: command.clone(),
+        version: o.command_version.clone(),
+        output_format,
+        input: o.command_input.unwrap_or_default(),
+        timeout_s: o.timeout_s,
+    }))
+}
+
+/// One output resolved against the source.
+pub(super) struct Resolved {
+    pub(super) plan: OutputPlan,
+    pub(super) width: u32,
+    pub(super) height: u32,
+    pub(super) pix_fmt: ff::format::Pixel,
+    pub(super) graph: Option<String>,
+    pub(super) sampler: Sampler,
+    pub(super) rate: Rate,
+    pub(super) cfr_time_base: bool,
+    pub(super) passes: u8,
+    pub(super) stats_file: Option<PathBuf>,
+    pub(super) stats_text: Arc<Mutex<String>>,
+}
+
+pub(super) fn resolve_output(plan: &OutputPlan, v: &VideoInfo) -> Result<Resolved> {
+    let field = &plan.field;
+    let (base_w, base_h) = match plan.crop {
+        Some(c) => {
+            if c.width == 0 || c.height == 0 || c.x + c.width > v.width || c.y + c.height > v.height
+            {
+                return Err(Error::Spec {
+                    field: format!("{field}.crop"),
+                    message: format!(
+                        "{}x{} at ({},{}) does not fit the {}x{} source",
+                        c.width, c.height, c.x, c.y, v.width, v.height
+                    ),
+                });
+            }
+            (c.width, c.height)
+        }
+        None => (v.width, v.height),
+    };
+    let (w, h) = output_size(base_w, base_h, plan.width, plan.height);
+    let wanted = match &plan.pix_fmt {
+        Some(p) => media::pix_fmt_by_name(p).expect("validated"),
+        None => v.pix_fmt,
+    };
+    let pix_fmt = match &plan.external {
+        // An encoder program reads Y4M: the nearest planar format of the same depth.
+        Some(_) => crate::external::y4m_format(wanted),
+        None => {
+            let codec =
+                ff::encoder::find_by_name(&plan.codec).ok_or_else(|| Error::UnknownCodec {
+                    field: format!("{field}.codec"),
+                    what: "encoder",
+                    name: plan.codec.clone(),
+                })?;
+            best_pix_fmt(&codec, wanted)
+        }
+    };
+    if plan.pix_fmt.is_some() && pix_fmt != wanted {
+        return Err(Error::Spec {
+            field: format!("{field}.pix_fmt"),
+            message: format!(
+                "{} cannot encode {}",
+                plan.codec,
+                media::pix_fmt_name(wanted)
+            ),
+        });
+    }
+    let fr = frame_rate_plan(v.rate, plan.fps, plan.fps_mode);
+    let graph = VideoGraphPlan {
+        cfr: fr.cfr,
+        crop: plan.crop,
+        scale: ((w, h) != (base_w, base_h)).then_some((w, h, plan.scale)),
+        pix_fmt: (pix_fmt != v.pix_fmt).then(|| media::pix_fmt_name(pix_fmt)),
+        extra: plan.filter.clone(),
+    }
+    .graph();
+    // Y4M has no timestamps: its frames are written in order under one declared rate.
+    let timestamp_free = plan.container == Container::Y4m;
+    let vfr_out = !timestamp_free
+        && (matches!(fr.sampling, crate::filter::Sampling::MaxRate(_))
+            || (!v.cfr && fr.cfr.is_none() && plan.fps_mode != Some(FpsMode::VfrHalf)));
+    let rate = if timestamp_free {
+        declared_rate(&fr, v.base_rate)
+    } else {
+        fr.output
+    };
+    let passes = plan.rc.as_ref().map(RateControl::passes).unwrap_or(1);
+    let stats_file = (passes == 2).then(|| {
+        let p = mux::temp_path(&plan.path);
+        p.with_extension("2pass.log")
+    });
+    // Check encoder settings against the real bit depth now.
+    let req = EncoderRequest {
+        field,
+        codec: &plan.codec,
+        preset: plan.preset.as_ref(),
+        threads: plan.threads,
+        rc: plan.rc.as_ref(),
+        params: plan.params.as_deref(),
+        options: Some(&plan.options),
+        gop: plan.gop,
+        bit_depth: media::bit_depth(pix_fmt),
+        pass: if passes == 2 { Pass::First } else { Pass::Only },
+        stats_file: stats_file.as_deref(),
+    };
+    if plan.external.is_none() {
+        encoder_config(&req)?;
+    }
+    Ok(Resolved {
+        plan: plan.clone(),
+        width: w,
+        height: h,
+        pix_fmt,
+        graph,
+        sampler: Sampler::new(fr.sampling),
+        rate,
+        cfr_time_base: !vfr_out,
+        passes,
+        stats_file,
+        stats_text: Arc::new(Mutex::new(String::new())),
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::spec::{parse_job, parse_templates};
+
+    /// Plans `text` as a job file in `dir` (outputs' folders are checked for writability there).
+    fn plan(dir: &Path, text: &str, templates: Option<&str>) -> Job {
+        let spec_path = dir.join("job.toml");
+        let spec = parse_job(text, &spec_path).unwrap();
+        let templates = templates.map(|t| parse_templates(t, &dir.join("t.toml")).unwrap());
+        Job::from_spec(&spec, templates.as_ref(), Some(&spec_path)).unwrap()
+    }
+
+    fn errors(job: &Job) -> Vec<String> {
+        job.rejected.iter().map(|(_, _, e)| e.to_string()).collect()
+    }
+
+    fn source(width: u32, height: u32, pix_fmt: &str, num: i32, den: i32) -> VideoInfo {
+        VideoInfo {
+            index: 0,
+            codec: "h264".into(),
+            width,
+            height,
+            pix_fmt: media::pix_fmt_by_name(pix_fmt).unwrap(),
+            bit_depth: 8,
+            rate: Rate { num, den },
+            cfr: true,
+            base_rate: Some(Rate { num, den }),
+            time_base: ff::Rational::new(den, num),
+            duration_s: Some(10.0),
+            frames: Some(300),
+        }
+    }
+
+    #[test]
+    fn defaults_templates_and_outputs_merge_into_one_plan() {
+        let dir = tempfile::tempdir().unwrap();
+        let job = plan(
+            dir.path(),
+            r#"
+input = "in.mp4"
+[defaults]
+codec = "libx264"
+preset = "medium"
+threads = 2
+[[output]]
+path = "out/720.mp4"
+template = "hd"
+threads = 1
+fps = "30000/1001"
+gop = 60
+"#,
+            Some("[template.hd]\nheight = 720\nrc = { mode = \"crf\", value = 23 }\nscale = \"lanczos\"\n"),
+        );
+        assert!(job.rejected.is_empty(), "{:?}", errors(&job));
+        let o = &job.outputs[0];
+        assert_eq!(o.field, "output[0]");
+        assert_eq!(o.path, dir.path().join("out/720.mp4"));
+        assert_eq!(o.container, Container::Mp4);
+        assert_eq!(o.codec, "libx264");
+        assert_eq!(o.preset, Some(Scalar::Str("medium".into())));
+        assert_eq!(o.threads, Some(1), "the output overrides the defaults");
+        assert_eq!(o.rc, Some(RateControl::Crf(23.0)), "from the template");
+        assert_eq!((o.width, o.height), (None, Some(720)));
+        assert_eq!(o.scale.name(), "lanczos");
+        assert_eq!(
+            o.fps,
+            Some(Rate {
+                num: 30000,
+                den: 1001
+            })
+        );
+        assert_eq!(o.gop, Some(60));
+        assert_eq!(
+            o.audio,
+            AudioPlan::Encode {
+                codec: "aac".into(),
+                bitrate_kbps: Some(128.0),
+                channels: None,
+                sample_rate: None
+            }
+        );
+        assert_eq!(o.hls_time, None);
+        assert_eq!(o.modes, FlowModes::default());
+        assert!(o.passthrough);
+        assert!(o.external.is_none());
+    }
+
+    #[test]
+    fn containers_choose_their_default_audio_and_segments() {
+        let dir = tempfile::tempdir().unwrap();
+        let job = plan(
+            dir.path(),
+            r#"
+input = "in.mp4"
+[defaults]
+codec = "libvpx-vp9"
+[[output]]
+path = "a.webm"
+[[output]]
+path = "b.ivf"
+[[output]]
+path = "c.m3u8"
+codec = "libx264"
+[[output]]
+path = "d.y4m"
+rc = { mode = "crf", value = 30 }
+[execution]
+encode = "parallel"
+"#,
+            None,
+        );
+        assert!(job.rejected.is_empty(), "{:?}", errors(&job));
+        let o = &job.outputs;
+        assert_eq!(
+            o[0].audio,
+            AudioPlan::Encode {
+                codec: "libopus".into(),
+                bitrate_kbps: Some(96.0),
+                channels: None,
+                sample_rate: None
+            }
+        );
+        assert_eq!(o[1].audio, AudioPlan::Drop);
+        assert_eq!(o[2].container, Container::Hls);
+        assert_eq!(o[2].hls_time, Some(6.0));
+        // Raw video: encoder settings from the defaults do not apply.
+        assert_eq!(o[3].codec, "wrapped_avframe");
+        assert_eq!(o[3].rc, None);
+        assert_eq!(o[3].audio, AudioPlan::Drop);
+        for p in o {
+            assert_eq!(p.modes.encode, Mode::Parallel, "{}", p.field);
+            assert_eq!(p.modes.filter, Mode::Parallel, "{}", p.field);
+            assert_eq!(p.modes.mux, Mode::Serial, "{}", p.field);
+        }
+    }
+
+    #[test]
+    fn each_bad_output_is_refused_alone_with_its_field() {
+        let dir = tempfile::tempdir().unwrap();
+        let job = plan(
+            dir.path(),
+            r#"
+input = "in.mp4"
+[defaults]
+codec = "libx264"
+[[output]]
+path = "ok.mp4"
+[[output]]
+path = "a.mp4"
+format = "mp5"
+[[output]]
+path = "b.mp4"
+hls_time = 4
+[[output]]
+path = "c.mp4"
+fps_mode = "cfr"
+[[output]]
+path = "d.mp4"
+width = 0
+[[output]]
+path = "ok.mp4"
+[[output]]
+path = "e.webm"
+codec = "libx264"
+[[output]]
+path = "f.mp4"
+audio = { codec = "libx264" }
+[[output]]
+path = "g.mp4"
+scale = "nearest-ish"
+[[output]]
+path = "h.m3u8"
+hls_time = 0.5
+"#,
+            None,
+        );
+        assert_eq!(job.outputs.len(), 1);
+        let ok = dir.path().join("ok.mp4");
+        assert_eq!(
+            errors(&job),
+            vec![
+                "output[1].format: unknown container `mp5` (mp4, mov, mkv, webm, ts, flv, ivf, y4m, hls, h264, hevc)".to_string(),
+                "output[2].hls_time: only applies to HLS outputs (.m3u8)".into(),
+                "output[3].fps_mode: needs a target `fps`".into(),
+                "output[4].width: must be positive".into(),
+                format!("output[5].path: {} is already written by another output", ok.display()),
+                "output[6].codec: the webm container cannot carry libx264 (h264)".into(),
+                "output[7].audio.codec: libx264 is not an audio encoder".into(),
+                format!(
+                    "output[8].scale: unknown algorithm `nearest-ish` ({})",
+                    ScaleAlgorithm::ALL.iter().map(|(n, _)| *n).collect::<Vec<_>>().join(", ")
+                ),
+                "output[9].hls_time: must be between 1 and 60 seconds, not 0.5".into(),
+            ]
+        );
+        let indices: Vec<usize> = job.rejected.iter().map(|r| r.0).collect();
+        assert_eq!(indices, vec![1, 2, 3, 4, 5, 6, 7, 8, 9]);
+    }
+
+    #[test]
+    fn outputs_resolve_against_the_source() {
+        let dir = tempfile::tempdir().unwrap();
+        let job = plan(
+            dir.path(),
+            r#"
+input = "in.mp4"
+[defaults]
+codec = "libx264"
+[[output]]
+path = "a.mp4"
+height = 360
+[[output]]
+path = "b.mp4"
+crop = { width = 1280, height = 536, y = 92 }
+width = 640
+fps = 30
+pix_fmt = "yuv420p10le"
+rc = { mode = "abr", bitrate_kbps = 800, passes = 2 }
+[[output]]
+path = "c.mp4"
+crop = { width = 1280, height = 800 }
+"#,
+            None,
+        );
+        let src = source(1280, 720, "yuv420p", 60, 1);
+        let a = resolve_output(&job.outputs[0], &src).unwrap();
+        assert_eq!((a.width, a.height), (640, 360));
+        assert_eq!(a.graph.as_deref(), Some("scale=640:360:flags=bicubic"));
+        assert_eq!(a.passes, 1);
+        assert!(a.stats_file.is_none());
+        assert!(a.cfr_time_base);
+
+        let b = resolve_output(&job.outputs[1], &src).unwrap();
+        assert_eq!((b.width, b.height), (640, 268));
+        assert_eq!(media::pix_fmt_name(b.pix_fmt), "yuv420p10le");
+        assert_eq!(
+            b.graph.as_deref(),
+            Some("fps=30,crop=1280:536:0:92,scale=640:268:flags=bicubic,format=yuv420p10le")
+        );
+        assert_eq!(b.rate, Rate { num: 30, den: 1 });
+        assert_eq!(b.passes, 2);
+        let stats = b.stats_file.as_ref().unwrap();
+        assert!(
+            stats.to_string_lossy().ends_with(".2pass.log"),
+            "{}",
+            stats.display()
+        );
+        assert_eq!(stats.parent(), Some(dir.path()));
+
+        let c = resolve_output(&job.outputs[2], &src).err().unwrap();
+        assert_eq!(
+            c.to_string(),
+            "output[2].crop: 1280x800 at (0,0) does not fit the 1280x720 source"
+        );
+    }
+}
