@@ -625,6 +625,7 @@ pub fn job_toml(req: &LadderRequest, report: &LadderReport, stem: &str, ext: &st
                 ..Default::default()
             })
             .collect(),
+        snapshots: Vec::new(),
     };
     toml::to_string(&spec).expect("a job spec serialises")
 }

@@ -115,14 +115,28 @@ pub fn run(args: Args) -> Result<()> {
     if args.json {
         println!("{}", serde_json::to_string(&report)?);
     }
-    let failed: Vec<&job::OutputReport> = report
+    let mut failed: Vec<String> = report
         .outputs
         .iter()
         .filter(|o| o.error.is_some())
+        .map(summary_line)
         .collect();
     for o in &report.outputs {
         if o.error.is_none() && !args.json {
             println!("{}", summary_line(o));
+        }
+    }
+    for s in &report.snapshots {
+        match &s.error {
+            Some(e) => failed.push(format!("FAILED {e}")),
+            None if !args.json => println!(
+                "{}  {} images  {}x{}",
+                s.pattern.display(),
+                s.files.len(),
+                s.width,
+                s.height
+            ),
+            None => {}
         }
     }
     if report.corrupt_packets > 0 {
@@ -132,15 +146,21 @@ pub fn run(args: Args) -> Result<()> {
             report.corrupt_packets
         );
     }
+    let total = report.outputs.len() + report.snapshots.len();
     match failed.as_slice() {
         [] => Ok(()),
         // One failure is the error itself: one line.
-        [one] => bail!("{}", summary_line(one).trim_start_matches("FAILED ")),
+        [one] => bail!("{}", one.trim_start_matches("FAILED ")),
         many => {
-            for o in many {
-                eprintln!("{}", summary_line(o));
+            for line in many {
+                eprintln!("{line}");
             }
-            bail!("{} of {} outputs failed", many.len(), report.outputs.len())
+            let what = if report.snapshots.is_empty() {
+                "outputs"
+            } else {
+                "outputs and snapshot sets"
+            };
+            bail!("{} of {total} {what} failed", many.len())
         }
     }
 }

@@ -859,34 +859,6 @@ impl Task for AudioEncode {
     }
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn hdr_metadata_is_added_without_overriding_the_user() {
-        let hdr = HdrMetadata {
-            mastering: None,
-            light_level: Some((1000, 400)),
-        };
-        let mut opts = vec![("x265-params".to_string(), "max-cll=500,100".to_string())];
-        add_hdr_params("libx265", &hdr, &mut opts);
-        assert_eq!(opts[0].1, "max-cll=500,100:hdr10=1");
-        let mut none = Vec::new();
-        add_hdr_params("libx264", &hdr, &mut none);
-        assert!(none.is_empty());
-        let mut svt = Vec::new();
-        add_hdr_params("libsvtav1", &hdr, &mut svt);
-        assert_eq!(
-            svt,
-            vec![(
-                "svtav1-params".to_string(),
-                "content-light=1000,400".to_string()
-            )]
-        );
-    }
-}
-
 /// The encoder's own choice of pixel format closest to `wanted` (wanted itself when supported).
 pub(crate) fn best_pix_fmt(codec: &ff::Codec, wanted: ff::format::Pixel) -> ff::format::Pixel {
     // SAFETY: the codec's pix_fmts list is static and terminated by AV_PIX_FMT_NONE;
@@ -914,5 +886,33 @@ pub(crate) fn best_pix_fmt(codec: &ff::Codec, wanted: ff::format::Pixel) -> ff::
             0,
             &mut loss,
         ))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn hdr_metadata_is_added_without_overriding_the_user() {
+        let hdr = HdrMetadata {
+            mastering: None,
+            light_level: Some((1000, 400)),
+        };
+        let mut opts = vec![("x265-params".to_string(), "max-cll=500,100".to_string())];
+        add_hdr_params("libx265", &hdr, &mut opts);
+        assert_eq!(opts[0].1, "max-cll=500,100:hdr10=1");
+        let mut none = Vec::new();
+        add_hdr_params("libx264", &hdr, &mut none);
+        assert!(none.is_empty());
+        let mut svt = Vec::new();
+        add_hdr_params("libsvtav1", &hdr, &mut svt);
+        assert_eq!(
+            svt,
+            vec![(
+                "svtav1-params".to_string(),
+                "content-light=1000,400".to_string()
+            )]
+        );
     }
 }

@@ -24,6 +24,7 @@ pub mod probe;
 pub mod process;
 pub mod reader;
 pub mod settings;
+pub mod snapshot;
 pub mod spec;
 pub mod task;
 pub mod versions;

@@ -31,6 +31,33 @@ pub struct JobSpec {
     /// The outputs, one pipeline each.
     #[serde(default, rename = "output")]
     pub outputs: Vec<OutputSettings>,
+    /// Still images of chosen frames (`[[snapshot]]`).
+    #[serde(default, rename = "snapshot", skip_serializing_if = "Vec::is_empty")]
+    pub snapshots: Vec<SnapshotSpec>,
+}
+
+/// A set of still images taken from the input, as written.
+#[derive(Clone, Debug, Default, Deserialize, Serialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct SnapshotSpec {
+    /// File-name pattern with `%d` or `%0Nd` for the image number, e.g. `thumbs/%03d.jpg`.
+    pub path: Option<String>,
+    /// `jpeg` or `png`, when the extension does not tell.
+    pub format: Option<String>,
+    /// Times in seconds: the first frame at or after each.
+    pub times: Option<Vec<f64>>,
+    /// This many images evenly spaced over the input.
+    pub count: Option<u32>,
+    /// Every keyframe.
+    pub keyframes: Option<bool>,
+    /// At most this many keyframes.
+    pub max: Option<u32>,
+    /// Image width (the height follows the aspect unless given).
+    pub width: Option<u32>,
+    /// Image height.
+    pub height: Option<u32>,
+    /// JPEG quantiser scale, 2 (best, the default) to 31.
+    pub quality: Option<u32>,
 }
 
 /// The settings of one output; every field is optional so that templates and defaults can
@@ -229,6 +256,7 @@ impl JobSpec {
                 ..Default::default()
             },
             outputs,
+            snapshots: Vec::new(),
         }
     }
 }

@@ -9,4 +9,5 @@ mod ratecontrol;
 mod reader;
 mod sampling;
 mod segments;
+mod snapshots;
 mod stats;

@@ -14,13 +14,15 @@ mod plan;
 mod report;
 
 pub use plan::{AudioPlan, FlowModes, Job, OutputPlan};
+pub(crate) use report::error_text;
 pub use report::{JobReport, NoProgress, OutputReport, Progress, SourceSummary};
 
 use plan::{resolve_output, Resolved};
 use report::summarize;
 
 use std::collections::BTreeMap;
-use std::path::Path;
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex};
 use std::time::Instant;
 
 use ffmpeg_next as ff;
@@ -29,10 +31,12 @@ use ffmpeg_sys_next as ffi;
 use crate::encode::{AudioEncode, AudioEncodeSetup, VideoEncode, VideoEncodeSetup};
 use crate::error::{Error, Result};
 use crate::external::{ExternalEncode, ExternalEncodeSetup};
+use crate::filter::{output_size, Sampler, Sampling};
 use crate::input::{self, AudioDecode, AudioInfo, InputSource, VideoDecode, VideoInfo};
 use crate::media::{self, AudioFrame, MuxItem, MuxPacket, VideoFrame};
 use crate::mux::{MuxSetup, Muxer};
 use crate::settings::{encoder_config, EncoderRequest, Pass, StatsChannel};
+use crate::snapshot::{ImageWrite, Select, Selection, SnapshotPlan, SnapshotReport};
 use crate::task::{self, Mode, NullSink, PipelineState, Shared, Sink, TaskStats, Tee};
 
 /// Runs a job: every output that passed validation is produced (or fails alone). The error
@@ -78,7 +82,16 @@ pub fn run(job: &Job, progress: &dyn Progress) -> Result<JobReport> {
     if !two_pass.is_empty() {
         let flows: Vec<&Resolved> = two_pass.iter().map(|&i| &resolved[i]).collect();
         progress.pass_started(1, passes, vinfo.frames);
-        let outcome = execute(job, &path, &vinfo, None, &flows, PassKind::First, progress)?;
+        let outcome = execute(
+            job,
+            &path,
+            &vinfo,
+            None,
+            &flows,
+            &[],
+            PassKind::First,
+            progress,
+        )?;
         for (r, (errors, _)) in flows.iter().zip(outcome.flows) {
             if let Some(e) = errors.into_iter().next() {
                 first_pass_failed.insert(r.plan.index, e);
@@ -100,16 +113,84 @@ pub fn run(job: &Job, progress: &dyn Progress) -> Result<JobReport> {
             ),
         );
     }
+    // Snapshot sets: their times (a count needs the duration) and graph from the source.
+    let mut snapshot_reports: BTreeMap<usize, SnapshotReport> = BTreeMap::new();
+    let failed_set = |p: &SnapshotPlan, index: usize, e: Error| SnapshotReport {
+        index,
+        pattern: p.pattern.clone(),
+        files: Vec::new(),
+        width: 0,
+        height: 0,
+        error: Some(e),
+    };
+    for (i, e) in &job.rejected_snapshots {
+        snapshot_reports.insert(
+            *i,
+            SnapshotReport {
+                index: *i,
+                pattern: PathBuf::new(),
+                files: Vec::new(),
+                width: 0,
+                height: 0,
+                error: Some(clone_error(e)),
+            },
+        );
+    }
+    let duration = vinfo.duration_s.or_else(|| {
+        let fps = vinfo.rate.fps();
+        vinfo.frames.filter(|_| fps > 0.0).map(|n| n as f64 / fps)
+    });
+    let mut snapshot_runs = Vec::new();
+    for p in &job.snapshots {
+        match p.times(duration) {
+            Ok(times) => snapshot_runs.push(SnapshotRun {
+                plan: p.clone(),
+                times,
+                graph: p.graph(&vinfo),
+                written: Arc::new(Mutex::new(Vec::new())),
+            }),
+            Err(e) => {
+                snapshot_reports.insert(p.index, failed_set(p, p.index, e));
+            }
+        }
+    }
     progress.pass_started(passes, passes, vinfo.frames);
-    let outcome = execute(
+    let mut outcome = execute(
         job,
         &path,
         &vinfo,
         ainfo.as_ref(),
         &ok,
+        &snapshot_runs,
         PassKind::Final,
         progress,
     )?;
+    let snapshot_flows = outcome.flows.split_off(ok.len());
+    for (sr, (errors, _)) in snapshot_runs.iter().zip(snapshot_flows) {
+        let files = std::mem::take(&mut *sr.written.lock().expect("not poisoned"));
+        let p = &sr.plan;
+        let report = match errors.into_iter().next() {
+            // A set that failed leaves no images: a partial set would pass for a whole one.
+            Some(e) => {
+                for f in &files {
+                    let _ = std::fs::remove_file(f);
+                }
+                failed_set(p, p.index, e)
+            }
+            None => {
+                let (width, height) = output_size(vinfo.width, vinfo.height, p.width, p.height);
+                SnapshotReport {
+                    index: p.index,
+                    pattern: p.pattern.clone(),
+                    files,
+                    width,
+                    height,
+                    error: None,
+                }
+            }
+        };
+        snapshot_reports.insert(p.index, report);
+    }
     for (r, (errors, tasks)) in ok.iter().zip(outcome.flows) {
         let report = summarize(r, errors.into_iter().next(), tasks);
         reports.insert(r.plan.index, report);
@@ -136,6 +217,7 @@ pub fn run(job: &Job, progress: &dyn Progress) -> Result<JobReport> {
         wall_s: start.elapsed().as_secs_f64(),
         cpu_s: crate::cpu::process_cpu_s() - cpu0,
         corrupt_packets: outcome.corrupt,
+        snapshots: snapshot_reports.into_values().collect(),
     })
 }
 
@@ -157,6 +239,15 @@ fn clone_error(e: &Error) -> Error {
             message: other.to_string(),
         },
     }
+}
+
+/// A snapshot set resolved against the source: its times, its filter graph, and the files its
+/// image task has written.
+struct SnapshotRun {
+    plan: SnapshotPlan,
+    times: Option<Vec<f64>>,
+    graph: String,
+    written: Arc<Mutex<Vec<PathBuf>>>,
 }
 
 #[derive(Clone, Copy, PartialEq, Eq)]
@@ -220,6 +311,7 @@ fn execute(
     vinfo: &VideoInfo,
     ainfo: Option<&AudioInfo>,
     flows: &[&Resolved],
+    snapshots: &[SnapshotRun],
     kind: PassKind,
     progress: &dyn Progress,
 ) -> Result<Outcome> {
@@ -415,6 +507,50 @@ fn execute(
                 AudioPlan::Drop => unreachable!("with_audio excludes drop"),
             }
         }
+    }
+
+    // Snapshot sets: select -> filter -> image encoder, on a thread of their own.
+    for sr in snapshots {
+        let p = &sr.plan;
+        let state = PipelineState::new();
+        states.push(state.clone());
+        let writer = task::stage(
+            Mode::Serial,
+            policy,
+            ImageWrite::new(p.clone(), sr.written.clone()),
+            format!("{} {:?}", p.field, p.format),
+            "snapshot",
+            Box::new(NullSink),
+            state.clone(),
+        );
+        let vf = crate::video_filter::VideoFilter::new(
+            p.field.clone(),
+            Sampler::new(Sampling::All),
+            Some(sr.graph.clone()),
+            1,
+        );
+        let filter = task::stage(
+            Mode::Serial,
+            policy,
+            vf,
+            format!("filter {}", p.field),
+            "filter",
+            writer,
+            state.clone(),
+        );
+        let max = match p.selection {
+            Selection::Keyframes(m) => m,
+            _ => None,
+        };
+        video_branches.push(task::stage(
+            Mode::Parallel,
+            policy,
+            Select::new(p.field.clone(), sr.times.clone(), max),
+            format!("select {}", p.field),
+            "select",
+            filter,
+            state.clone(),
+        ));
     }
 
     // Input side: video decode feeding every pipeline, audio decode feeding audio encoders.

@@ -19,6 +19,7 @@ use crate::input::{InputSource, VideoInfo};
 use crate::media;
 use crate::mux::{self, Container};
 use crate::settings::{encoder_config, EncoderRequest, Pass, RateControl};
+use crate::snapshot::SnapshotPlan;
 use crate::spec::{
     AudioKeyword, AudioSpec, CropSpec, FpsMode, JobSpec, Scalar, TaskMode, TemplateFile,
 };
@@ -128,6 +129,10 @@ pub struct Job {
     pub outputs: Vec<OutputPlan>,
     /// Outputs refused by validation, with their index and path (when known).
     pub rejected: Vec<(usize, Option<PathBuf>, Error)>,
+    /// Snapshot sets that passed validation.
+    pub snapshots: Vec<SnapshotPlan>,
+    /// Snapshot sets refused by validation, with their index.
+    pub rejected_snapshots: Vec<(usize, Error)>,
     /// Queueing rules.
     pub policy: QueuePolicy,
     /// The decode task's mode.
@@ -152,10 +157,10 @@ impl Job {
         spec_path: Option<&Path>,
     ) -> Result<Job> {
         crate::init();
-        if spec.outputs.is_empty() {
+        if spec.outputs.is_empty() && spec.snapshots.is_empty() {
             return Err(Error::Spec {
                 field: "output".into(),
-                message: "the job has no [[output]]".into(),
+                message: "the job has no [[output]] (and no [[snapshot]])".into(),
             });
         }
         let ex = &spec.execution;
@@ -210,10 +215,20 @@ impl Job {
                 Err(e) => rejected.push((i, path_hint, e)),
             }
         }
+        let mut snapshots = Vec::new();
+        let mut rejected_snapshots = Vec::new();
+        for (i, s) in spec.snapshots.iter().enumerate() {
+            match SnapshotPlan::from_spec(s, i, |p| resolve(spec_path, p)) {
+                Ok(plan) => snapshots.push(plan),
+                Err(e) => rejected_snapshots.push((i, e)),
+            }
+        }
         Ok(Job {
             input: InputSource::parse(&spec.input, spec_path),
             outputs,
             rejected,
+            snapshots,
+            rejected_snapshots,
             policy,
             decode_mode: mode(ex.decode, Mode::Serial),
             decoder_threads: 0,

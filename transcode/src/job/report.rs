@@ -9,6 +9,7 @@ use super::plan::Resolved;
 use crate::error::Error;
 use crate::media;
 use crate::settings::RateControl;
+use crate::snapshot::SnapshotReport;
 use crate::task::TaskStats;
 
 /// What one output became.
@@ -57,7 +58,7 @@ pub struct OutputReport {
     pub tasks: Vec<TaskStats>,
 }
 
-fn error_text<S: serde::Serializer>(
+pub(crate) fn error_text<S: serde::Serializer>(
     e: &Option<Error>,
     s: S,
 ) -> std::result::Result<S::Ok, S::Error> {
@@ -116,12 +117,16 @@ pub struct JobReport {
     pub cpu_s: f64,
     /// Corrupt packets skipped while decoding.
     pub corrupt_packets: u64,
+    /// Every snapshot set, in job order.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub snapshots: Vec<SnapshotReport>,
 }
 
 impl JobReport {
     /// Whether every output succeeded.
     pub fn all_ok(&self) -> bool {
         self.outputs.iter().all(|o| o.error.is_none())
+            && self.snapshots.iter().all(|s| s.error.is_none())
     }
 }
 
