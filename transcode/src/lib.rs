@@ -15,6 +15,7 @@ pub mod error;
 pub mod external;
 pub mod filter;
 pub mod fit;
+pub mod hls_crypt;
 pub mod input;
 pub mod job;
 mod log;

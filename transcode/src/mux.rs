@@ -188,6 +188,8 @@ pub struct MuxSetup {
     pub hls_time: Option<f64>,
     /// HLS: segments in fragmented MP4 rather than MPEG-TS.
     pub hls_fmp4: bool,
+    /// HLS: AES-128 encryption of the segments.
+    pub hls_encryption: Option<crate::hls_crypt::HlsEncryption>,
 }
 
 static TEMP_SERIAL: AtomicU64 = AtomicU64::new(0);
@@ -449,6 +451,13 @@ impl Muxer {
         if self.setup.container == Container::Hls {
             let dir = path.parent().map(Path::to_path_buf).unwrap_or_default();
             let playlist = self.target();
+            if let Some(enc) = &self.setup.hls_encryption {
+                let stem = path
+                    .file_stem()
+                    .map(|x| x.to_string_lossy().into_owned())
+                    .unwrap_or_else(|| "index".into());
+                crate::hls_crypt::encrypt_output(enc, &self.staging, &playlist, &stem)?;
+            }
             let mut entries: Vec<PathBuf> = std::fs::read_dir(&self.staging)
                 .map_err(|e| Error::io(&self.staging, "listing", e))?
                 .filter_map(|e| e.ok().map(|e| e.path()))

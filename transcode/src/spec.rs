@@ -36,6 +36,20 @@ pub struct JobSpec {
     pub snapshots: Vec<SnapshotSpec>,
 }
 
+/// HLS AES-128 encryption as written.
+#[derive(Clone, Debug, Default, Deserialize, Serialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct HlsEncryptionSpec {
+    /// A 16-byte key file; keys are generated when absent.
+    pub key_file: Option<String>,
+    /// The key URI in the playlist: `{n}` the key number, `{file}` its file name (default).
+    pub key_uri: Option<String>,
+    /// A new generated key every this many segments.
+    pub rotate_segments: Option<u32>,
+    /// `sequence` (the segment's media sequence number, the default) or `random` per segment.
+    pub iv: Option<String>,
+}
+
 /// A set of still images taken from the input, as written.
 #[derive(Clone, Debug, Default, Deserialize, Serialize, PartialEq)]
 #[serde(deny_unknown_fields)]
@@ -105,6 +119,8 @@ pub struct OutputSettings {
     pub audio: Option<AudioSpec>,
     /// HLS segment duration in seconds (1 to 60).
     pub hls_time: Option<f64>,
+    /// HLS AES-128 segment encryption.
+    pub hls_encryption: Option<HlsEncryptionSpec>,
     /// Pass HDR side data, unregistered SEI and A/53 captions to the output (default true).
     pub passthrough: Option<bool>,
     /// Serial or parallel execution of this output's tasks.
@@ -356,6 +372,7 @@ impl OutputSettings {
             gop: self.gop.or(l.gop),
             audio: self.audio.or(l.audio),
             hls_time: self.hls_time.or(l.hls_time),
+            hls_encryption: self.hls_encryption.or(l.hls_encryption),
             passthrough: self.passthrough.or(l.passthrough),
             tasks: match (self.tasks, l.tasks) {
                 (Some(a), Some(b)) => Some(TaskModesSpec {

@@ -3,6 +3,7 @@
 
 mod support;
 
+mod hls_crypt;
 mod ladder;
 mod metadata;
 mod ratecontrol;

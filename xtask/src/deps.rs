@@ -50,6 +50,8 @@ const TEST: &[&str] = &[
     // A single-node Slurm cluster that the sharding test starts and stops itself.
     "slurm-wlm",
     "munge",
+    // The HLS AES-128 tests decrypt segments with its command-line tool.
+    "openssl",
 ];
 
 /// Packages whose files are the `debian` corpus (corpora/manifests/debian.toml).

@@ -340,6 +340,7 @@ fn execute(
                 container: p.container,
                 streams: if with_audio { 2 } else { 1 },
                 hls_time: p.hls_time,
+                hls_encryption: p.hls_encryption.clone(),
                 hls_fmp4: matches!(
                     codec_id,
                     ff::codec::Id::HEVC | ff::codec::Id::AV1 | ff::codec::Id::VP9

@@ -15,6 +15,7 @@ use crate::external::{Bitstream, ExternalEncoder};
 use crate::filter::{
     declared_rate, frame_rate_plan, output_size, Rate, Sampler, ScaleAlgorithm, VideoGraphPlan,
 };
+use crate::hls_crypt::HlsEncryption;
 use crate::input::{InputSource, VideoInfo};
 use crate::media;
 use crate::mux::{self, Container};
@@ -112,6 +113,8 @@ pub struct OutputPlan {
     pub audio: AudioPlan,
     /// HLS segment duration.
     pub hls_time: Option<f64>,
+    /// HLS AES-128 encryption.
+    pub hls_encryption: Option<HlsEncryption>,
     /// Pass SEI/HDR/captions through.
     pub passthrough: bool,
     /// Serial or parallel per task.
@@ -356,6 +359,34 @@ fn plan_output(
         }
     }
     let hls_time = hls_time(container, o.hls_time, &field)?;
+    let hls_encryption = match (&o.hls_encryption, container) {
+        (None, _) => None,
+        (Some(_), c) if c != Container::Hls => {
+            return Err(Error::Spec {
+                field: format!("{field}.hls_encryption"),
+                message: "only applies to HLS outputs (.m3u8)".into(),
+            })
+        }
+        (Some(e), _) => {
+            let fmp4 = ff::encoder::find_by_name(&codec).is_some_and(|c| {
+                matches!(
+                    c.id(),
+                    ff::codec::Id::HEVC | ff::codec::Id::AV1 | ff::codec::Id::VP9
+                )
+            });
+            if fmp4 {
+                return Err(Error::Spec {
+                    field: format!("{field}.hls_encryption"),
+                    message: format!(
+                        "AES-128 applies to MPEG-TS segments; {codec} writes fragmented MP4 ones"
+                    ),
+                });
+            }
+            Some(HlsEncryption::from_spec(e, &field, |p| {
+                resolve(spec_path, p)
+            })?)
+        }
+    };
     let audio = audio_plan(o.audio.as_ref(), container, &field)?;
     // Rate-control numbers that do not depend on the source (ranges are checked per source
     // bit depth when the job runs; this catches them early for 8-bit output). An external
@@ -405,6 +436,7 @@ fn plan_output(
         gop: o.gop,
         audio,
         hls_time,
+        hls_encryption,
         passthrough: o.passthrough.unwrap_or(true),
         modes: FlowModes {
             filter: mode(t.filter.or(ex.filter), defaults.filter),
