@@ -30,6 +30,7 @@ pub mod spec;
 pub mod task;
 pub mod versions;
 pub mod video_filter;
+pub mod watermark;
 
 pub use error::{Error, Result};
 

@@ -36,6 +36,34 @@ pub struct JobSpec {
     pub snapshots: Vec<SnapshotSpec>,
 }
 
+/// A watermark as written: an `image` or a `text`.
+#[derive(Clone, Debug, Default, Deserialize, Serialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct WatermarkSpec {
+    /// An image file (PNG with alpha, or any still image).
+    pub image: Option<String>,
+    /// Text to draw.
+    pub text: Option<String>,
+    /// A font file for text (default: the system's font).
+    pub font: Option<String>,
+    /// Text size: a fraction of the frame height, or pixels (default 0.05).
+    pub size: Option<f64>,
+    /// Text colour (default white).
+    pub color: Option<String>,
+    /// top-left (default), top-right, bottom-left, bottom-right or center.
+    pub position: Option<String>,
+    /// Horizontal offset inwards: a fraction of the frame width, or pixels.
+    pub x: Option<f64>,
+    /// Vertical offset inwards: a fraction of the frame height, or pixels.
+    pub y: Option<f64>,
+    /// Image width: a fraction of the frame width, or pixels (default: its own size).
+    pub width: Option<f64>,
+    /// Shown from this time, in seconds.
+    pub start: Option<f64>,
+    /// Shown until this time, in seconds.
+    pub end: Option<f64>,
+}
+
 /// HLS AES-128 encryption as written.
 #[derive(Clone, Debug, Default, Deserialize, Serialize, PartialEq)]
 #[serde(deny_unknown_fields)]
@@ -121,6 +149,8 @@ pub struct OutputSettings {
     pub hls_time: Option<f64>,
     /// HLS AES-128 segment encryption.
     pub hls_encryption: Option<HlsEncryptionSpec>,
+    /// Image and text watermarks, drawn in order (at most 20).
+    pub watermarks: Option<Vec<WatermarkSpec>>,
     /// Pass HDR side data, unregistered SEI and A/53 captions to the output (default true).
     pub passthrough: Option<bool>,
     /// Serial or parallel execution of this output's tasks.
@@ -373,6 +403,7 @@ impl OutputSettings {
             audio: self.audio.or(l.audio),
             hls_time: self.hls_time.or(l.hls_time),
             hls_encryption: self.hls_encryption.or(l.hls_encryption),
+            watermarks: self.watermarks.or(l.watermarks),
             passthrough: self.passthrough.or(l.passthrough),
             tasks: match (self.tasks, l.tasks) {
                 (Some(a), Some(b)) => Some(TaskModesSpec {

@@ -12,3 +12,4 @@ mod sampling;
 mod segments;
 mod snapshots;
 mod stats;
+mod watermarks;

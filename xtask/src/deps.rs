@@ -52,6 +52,8 @@ const TEST: &[&str] = &[
     "munge",
     // The HLS AES-128 tests decrypt segments with its command-line tool.
     "openssl",
+    // The text-watermark test draws with the system's default font.
+    "fonts-dejavu-core",
 ];
 
 /// Packages whose files are the `debian` corpus (corpora/manifests/debian.toml).

@@ -25,6 +25,7 @@ use crate::spec::{
     AudioKeyword, AudioSpec, CropSpec, FpsMode, JobSpec, Scalar, TaskMode, TemplateFile,
 };
 use crate::task::{Mode, QueuePolicy};
+use crate::watermark::{Watermark, MAX_WATERMARKS};
 
 /// What happens to the input's audio in one output.
 #[derive(Clone, Debug, PartialEq)]
@@ -115,6 +116,8 @@ pub struct OutputPlan {
     pub hls_time: Option<f64>,
     /// HLS AES-128 encryption.
     pub hls_encryption: Option<HlsEncryption>,
+    /// Watermarks, drawn in order.
+    pub watermarks: Vec<Watermark>,
     /// Pass SEI/HDR/captions through.
     pub passthrough: bool,
     /// Serial or parallel per task.
@@ -359,6 +362,7 @@ fn plan_output(
         }
     }
     let hls_time = hls_time(container, o.hls_time, &field)?;
+    let watermarks = watermarks(o.watermarks.as_deref(), &field, spec_path, container)?;
     let hls_encryption = match (&o.hls_encryption, container) {
         (None, _) => None,
         (Some(_), c) if c != Container::Hls => {
@@ -437,6 +441,7 @@ fn plan_output(
         audio,
         hls_time,
         hls_encryption,
+        watermarks,
         passthrough: o.passthrough.unwrap_or(true),
         modes: FlowModes {
             filter: mode(t.filter.or(ex.filter), defaults.filter),
@@ -459,6 +464,35 @@ fn container_of(format: Option<&str>, path: &Path, field: &str) -> Result<Contai
             message: format!("cannot tell the container from `{}`; add an extension or set `format`", path.display()),
         })?,
     })
+}
+
+/// An output's checked watermarks (none for raw Y4M, which is not filtered for them).
+fn watermarks(
+    specs: Option<&[crate::spec::WatermarkSpec]>,
+    field: &str,
+    spec_path: Option<&Path>,
+    container: Container,
+) -> Result<Vec<Watermark>> {
+    let Some(specs) = specs else {
+        return Ok(Vec::new());
+    };
+    if specs.len() > MAX_WATERMARKS {
+        return Err(Error::Spec {
+            field: format!("{field}.watermarks"),
+            message: format!("{} watermarks; at most {MAX_WATERMARKS}", specs.len()),
+        });
+    }
+    if container == Container::Y4m && !specs.is_empty() {
+        return Err(Error::Spec {
+            field: format!("{field}.watermarks"),
+            message: "a Y4M output is the decoded source; it takes no watermarks".into(),
+        });
+    }
+    specs
+        .iter()
+        .enumerate()
+        .map(|(i, s)| Watermark::from_spec(s, field, i, &|p| resolve(spec_path, p)))
+        .collect()
 }
 
 /// The segment duration of an HLS output (6 s unless given, 1 to 60 s); none for other
@@ -690,14 +724,30 @@ pub(super) fn resolve_output(plan: &OutputPlan, v: &VideoInfo) -> Result<Resolve
         });
     }
     let fr = frame_rate_plan(v.rate, plan.fps, plan.fps_mode);
-    let graph = VideoGraphPlan {
+    let mut graph_plan = VideoGraphPlan {
         cfr: fr.cfr,
         crop: plan.crop,
         scale: ((w, h) != (base_w, base_h)).then_some((w, h, plan.scale)),
         pix_fmt: (pix_fmt != v.pix_fmt).then(|| media::pix_fmt_name(pix_fmt)),
         extra: plan.filter.clone(),
-    }
-    .graph();
+    };
+    let graph = if plan.watermarks.is_empty() {
+        graph_plan.graph()
+    } else {
+        // Marks go on the output-sized picture, before any user graph.
+        let extra = graph_plan.extra.take();
+        let marked = crate::watermark::graph(
+            graph_plan.graph().as_deref(),
+            &plan.watermarks,
+            w,
+            h,
+            &media::pix_fmt_name(pix_fmt),
+        );
+        Some(match extra.filter(|e| !e.trim().is_empty()) {
+            Some(e) => format!("{marked},{}", e.trim()),
+            None => marked,
+        })
+    };
     // Y4M has no timestamps: its frames are written in order under one declared rate.
     let timestamp_free = plan.container == Container::Y4m;
     let vfr_out = !timestamp_free
