@@ -244,6 +244,8 @@ pub struct VideoGraphPlan {
     pub cfr: Option<Rate>,
     /// A crop.
     pub crop: Option<CropSpec>,
+    /// Filters that turn or flip the picture (after the crop).
+    pub turn: Vec<&'static str>,
     /// A scale to this size with this algorithm.
     pub scale: Option<(u32, u32, ScaleAlgorithm)>,
     /// A pixel format conversion.
@@ -266,6 +268,7 @@ impl VideoGraphPlan {
         if let Some(c) = self.crop {
             parts.push(format!("crop={}:{}:{}:{}", c.width, c.height, c.x, c.y));
         }
+        parts.extend(self.turn.iter().map(|f| f.to_string()));
         if let Some((w, h, algo)) = self.scale {
             parts.push(format!("scale={w}:{h}:flags={}", algo.name()));
         }
@@ -470,13 +473,14 @@ mod tests {
                 x: 0,
                 y: 140,
             }),
+            turn: vec!["transpose=clock"],
             scale: Some((1280, 534, ScaleAlgorithm::Lanczos)),
             pix_fmt: Some("yuv420p10le".into()),
             extra: Some("hqdn3d".into()),
         };
         assert_eq!(
             plan.graph().unwrap(),
-            "fps=30000/1001,crop=1920:800:0:140,scale=1280:534:flags=lanczos,format=yuv420p10le,hqdn3d"
+            "fps=30000/1001,crop=1920:800:0:140,transpose=clock,scale=1280:534:flags=lanczos,format=yuv420p10le,hqdn3d"
         );
         assert_eq!(VideoGraphPlan::default().graph(), None);
         let scale_only = VideoGraphPlan {

@@ -181,6 +181,8 @@ pub struct VideoInfo {
     pub duration_s: Option<f64>,
     /// Frames, when known (declared or estimated from the duration).
     pub frames: Option<u64>,
+    /// The clockwise turn (0, 90, 180, 270) the stream's display matrix asks players for.
+    pub rotation: u32,
 }
 
 /// The facts about an audio stream.
@@ -266,6 +268,19 @@ pub fn video_info(input: &ff::format::context::Input, path: &Path) -> Result<Vid
         time_base: tb,
         duration_s,
         frames,
+        rotation: stream
+            .side_data()
+            .find(|sd| sd.kind() == ff::codec::packet::side_data::Type::DisplayMatrix)
+            .and_then(|sd| {
+                let b = sd.data();
+                (b.len() >= 36).then(|| {
+                    let m: [i32; 9] = std::array::from_fn(|i| {
+                        i32::from_ne_bytes(b[i * 4..i * 4 + 4].try_into().expect("4 bytes"))
+                    });
+                    crate::orient::display_rotation(&m)
+                })
+            })
+            .unwrap_or(0),
     })
 }
 

@@ -21,6 +21,7 @@ pub mod job;
 mod log;
 pub mod media;
 pub mod mux;
+pub mod orient;
 pub mod probe;
 pub mod process;
 pub mod reader;

@@ -149,6 +149,14 @@ pub struct OutputSettings {
     pub hls_time: Option<f64>,
     /// HLS AES-128 segment encryption.
     pub hls_encryption: Option<HlsEncryptionSpec>,
+    /// Turn the picture clockwise: 90, 180 or 270 degrees.
+    pub rotate: Option<u32>,
+    /// Flip the picture (after any turn): horizontal, vertical or both.
+    pub flip: Option<String>,
+    /// Apply the rotation the source's display matrix asks for.
+    pub autorotate: Option<bool>,
+    /// Detect the source's black borders and crop them.
+    pub crop_black: Option<bool>,
     /// Image and text watermarks, drawn in order (at most 20).
     pub watermarks: Option<Vec<WatermarkSpec>>,
     /// Pass HDR side data, unregistered SEI and A/53 captions to the output (default true).
@@ -403,6 +411,10 @@ impl OutputSettings {
             audio: self.audio.or(l.audio),
             hls_time: self.hls_time.or(l.hls_time),
             hls_encryption: self.hls_encryption.or(l.hls_encryption),
+            rotate: self.rotate.or(l.rotate),
+            flip: self.flip.or(l.flip),
+            autorotate: self.autorotate.or(l.autorotate),
+            crop_black: self.crop_black.or(l.crop_black),
             watermarks: self.watermarks.or(l.watermarks),
             passthrough: self.passthrough.or(l.passthrough),
             tasks: match (self.tasks, l.tasks) {

@@ -6,6 +6,7 @@ mod support;
 mod hls_crypt;
 mod ladder;
 mod metadata;
+mod orient;
 mod ratecontrol;
 mod reader;
 mod sampling;

@@ -56,9 +56,24 @@ pub fn run(job: &Job, progress: &dyn Progress) -> Result<JobReport> {
         let e = clone_error(e);
         reports.insert(*i, OutputReport::failed(*i, p.clone(), String::new(), e));
     }
+    // Black borders are looked for once, for every output that crops them.
+    let mut black = None;
+    if let Some(first) = job.outputs.iter().find(|p| p.crop_black) {
+        match &job.input {
+            InputSource::File(f) => {
+                black = crate::orient::detect_borders(f, &format!("{}.crop_black", first.field))?
+            }
+            _ => {
+                return Err(Error::Spec {
+                    field: format!("{}.crop_black", first.field),
+                    message: "black borders are detected in a file input only".into(),
+                })
+            }
+        }
+    }
     let mut resolved = Vec::new();
     for plan in &job.outputs {
-        match resolve_output(plan, &vinfo) {
+        match resolve_output(plan, &vinfo, black) {
             Ok(r) => resolved.push(r),
             Err(e) => {
                 reports.insert(

@@ -19,6 +19,7 @@ use crate::hls_crypt::HlsEncryption;
 use crate::input::{InputSource, VideoInfo};
 use crate::media;
 use crate::mux::{self, Container};
+use crate::orient::Flip;
 use crate::settings::{encoder_config, EncoderRequest, Pass, RateControl};
 use crate::snapshot::SnapshotPlan;
 use crate::spec::{
@@ -98,8 +99,16 @@ pub struct OutputPlan {
     pub fps: Option<Rate>,
     /// How the frame rate is reached.
     pub fps_mode: Option<FpsMode>,
-    /// Crop.
+    /// Crop (in the source's stored pixels, before any turn).
     pub crop: Option<CropSpec>,
+    /// Crop the black borders found in the source.
+    pub crop_black: bool,
+    /// Clockwise turn requested (0, 90, 180, 270), on top of the source's own with `autorotate`.
+    pub rotate: u32,
+    /// Apply the source's display-matrix rotation.
+    pub autorotate: bool,
+    /// Flip after turning.
+    pub flip: Option<Flip>,
     /// Output pixel format.
     pub pix_fmt: Option<String>,
     /// Extra filter graph.
@@ -363,6 +372,30 @@ fn plan_output(
     }
     let hls_time = hls_time(container, o.hls_time, &field)?;
     let watermarks = watermarks(o.watermarks.as_deref(), &field, spec_path, container)?;
+    let rotate = match o.rotate {
+        None => 0,
+        Some(r @ (0 | 90 | 180 | 270)) => r,
+        Some(r) => {
+            return Err(Error::Spec {
+                field: format!("{field}.rotate"),
+                message: format!("must be 90, 180 or 270 (degrees clockwise), not {r}"),
+            })
+        }
+    };
+    let flip = match o.flip.as_deref() {
+        None => None,
+        Some(f) => Some(Flip::parse(f).ok_or_else(|| Error::Spec {
+            field: format!("{field}.flip"),
+            message: format!("unknown flip `{f}` (horizontal, vertical, both)"),
+        })?),
+    };
+    let crop_black = o.crop_black.unwrap_or(false);
+    if crop_black && o.crop.is_some() {
+        return Err(Error::Spec {
+            field: format!("{field}.crop_black"),
+            message: "conflicts with `crop`: give one".into(),
+        });
+    }
     let hls_encryption = match (&o.hls_encryption, container) {
         (None, _) => None,
         (Some(_), c) if c != Container::Hls => {
@@ -433,6 +466,10 @@ fn plan_output(
         fps,
         fps_mode: o.fps_mode,
         crop: o.crop,
+        crop_black,
+        rotate,
+        autorotate: o.autorotate.unwrap_or(false),
+        flip,
         pix_fmt: o.pix_fmt.clone(),
         filter: o.filter.clone(),
         params: o.params.clone(),
@@ -677,9 +714,16 @@ pub(super) struct Resolved {
     pub(super) stats_text: Arc<Mutex<String>>,
 }
 
-pub(super) fn resolve_output(plan: &OutputPlan, v: &VideoInfo) -> Result<Resolved> {
+/// Resolves `plan` against the source `v`; `black` is the crop that removes the source's black
+/// borders, when they were looked for.
+pub(super) fn resolve_output(
+    plan: &OutputPlan,
+    v: &VideoInfo,
+    black: Option<CropSpec>,
+) -> Result<Resolved> {
     let field = &plan.field;
-    let (base_w, base_h) = match plan.crop {
+    let crop = if plan.crop_black { black } else { plan.crop };
+    let (base_w, base_h) = match crop {
         Some(c) => {
             if c.width == 0 || c.height == 0 || c.x + c.width > v.width || c.y + c.height > v.height
             {
@@ -695,6 +739,8 @@ pub(super) fn resolve_output(plan: &OutputPlan, v: &VideoInfo) -> Result<Resolve
         }
         None => (v.width, v.height),
     };
+    let rotate = (plan.rotate + if plan.autorotate { v.rotation } else { 0 }) % 360;
+    let (base_w, base_h) = crate::orient::turned(base_w, base_h, rotate);
     let (w, h) = output_size(base_w, base_h, plan.width, plan.height);
     let wanted = match &plan.pix_fmt {
         Some(p) => media::pix_fmt_by_name(p).expect("validated"),
@@ -726,7 +772,8 @@ pub(super) fn resolve_output(plan: &OutputPlan, v: &VideoInfo) -> Result<Resolve
     let fr = frame_rate_plan(v.rate, plan.fps, plan.fps_mode);
     let mut graph_plan = VideoGraphPlan {
         cfr: fr.cfr,
-        crop: plan.crop,
+        crop,
+        turn: crate::orient::filters(rotate, plan.flip),
         scale: ((w, h) != (base_w, base_h)).then_some((w, h, plan.scale)),
         pix_fmt: (pix_fmt != v.pix_fmt).then(|| media::pix_fmt_name(pix_fmt)),
         extra: plan.filter.clone(),
@@ -826,6 +873,7 @@ mod tests {
             time_base: ff::Rational::new(den, num),
             duration_s: Some(10.0),
             frames: Some(300),
+            rotation: 0,
         }
     }
 
@@ -1021,14 +1069,14 @@ crop = { width = 1280, height = 800 }
             None,
         );
         let src = source(1280, 720, "yuv420p", 60, 1);
-        let a = resolve_output(&job.outputs[0], &src).unwrap();
+        let a = resolve_output(&job.outputs[0], &src, None).unwrap();
         assert_eq!((a.width, a.height), (640, 360));
         assert_eq!(a.graph.as_deref(), Some("scale=640:360:flags=bicubic"));
         assert_eq!(a.passes, 1);
         assert!(a.stats_file.is_none());
         assert!(a.cfr_time_base);
 
-        let b = resolve_output(&job.outputs[1], &src).unwrap();
+        let b = resolve_output(&job.outputs[1], &src, None).unwrap();
         assert_eq!((b.width, b.height), (640, 268));
         assert_eq!(media::pix_fmt_name(b.pix_fmt), "yuv420p10le");
         assert_eq!(
@@ -1045,7 +1093,7 @@ crop = { width = 1280, height = 800 }
         );
         assert_eq!(stats.parent(), Some(dir.path()));
 
-        let c = resolve_output(&job.outputs[2], &src).err().unwrap();
+        let c = resolve_output(&job.outputs[2], &src, None).err().unwrap();
         assert_eq!(
             c.to_string(),
             "output[2].crop: 1280x800 at (0,0) does not fit the 1280x720 source"
