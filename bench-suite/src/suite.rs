@@ -328,7 +328,7 @@ impl Suite {
                     ),
                 ))
             }
-            Some(Container::Hls | Container::Y4m | Container::Flv) => {
+            Some(Container::Hls | Container::Y4m | Container::Flv | Container::Gif) => {
                 return Err(invalid(
                     "container".into(),
                     format!(

@@ -42,6 +42,8 @@ pub enum Container {
     H264,
     /// Raw HEVC Annex B.
     Hevc,
+    /// Animated GIF (palette made per output).
+    Gif,
 }
 
 impl Container {
@@ -59,6 +61,7 @@ impl Container {
             "hls" | "m3u8" => Container::Hls,
             "h264" | "264" => Container::H264,
             "hevc" | "h265" | "265" => Container::Hevc,
+            "gif" => Container::Gif,
             _ => return None,
         })
     }
@@ -82,6 +85,7 @@ impl Container {
             Container::Hls => "m3u8",
             Container::H264 => "h264",
             Container::Hevc => "hevc",
+            Container::Gif => "gif",
         }
     }
 
@@ -99,6 +103,7 @@ impl Container {
             Container::Hls => "hls",
             Container::H264 => "h264",
             Container::Hevc => "hevc",
+            Container::Gif => "gif",
         }
     }
 

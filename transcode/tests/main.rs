@@ -3,6 +3,7 @@
 
 mod support;
 
+mod gif;
 mod hls_crypt;
 mod ladder;
 mod metadata;

@@ -289,6 +289,22 @@ fn plan_output(
         o.threads = None;
         o.gop = None;
     }
+    // A GIF has one encoder and no rate control; unless told otherwise it is kept small: at
+    // most 15 frames per second and 480 pixels wide.
+    if container == Container::Gif {
+        o.codec = Some("gif".into());
+        o.rc = None;
+        o.preset = None;
+        o.params = None;
+        o.options = None;
+        o.gop = None;
+        if o.pix_fmt.is_some() {
+            return Err(Error::Spec {
+                field: format!("{field}.pix_fmt"),
+                message: "a GIF is 8-bit palette colour; its palette is made per output".into(),
+            });
+        }
+    }
     let rc =
         o.rc.as_ref()
             .map(|r| RateControl::from_spec(r, &format!("{field}.rc")))
@@ -494,7 +510,7 @@ fn container_of(format: Option<&str>, path: &Path, field: &str) -> Result<Contai
     Ok(match format {
         Some(name) => Container::from_name(name).ok_or_else(|| Error::Spec {
             field: format!("{field}.format"),
-            message: format!("unknown container `{name}` (mp4, mov, mkv, webm, ts, flv, ivf, y4m, hls, h264, hevc)"),
+            message: format!("unknown container `{name}` (mp4, mov, mkv, webm, ts, flv, ivf, y4m, hls, h264, hevc, gif)"),
         })?,
         None => Container::from_path(path).ok_or_else(|| Error::Spec {
             field: format!("{field}.path"),
@@ -502,6 +518,11 @@ fn container_of(format: Option<&str>, path: &Path, field: &str) -> Result<Contai
         })?,
     })
 }
+
+/// The largest width a GIF output gets unless it asks for one.
+const GIF_MAX_WIDTH: u32 = 480;
+/// The highest frame rate a GIF output gets unless it asks for one.
+const GIF_MAX_FPS: u32 = 15;
 
 /// An output's checked watermarks (none for raw Y4M, which is not filtered for them).
 fn watermarks(
@@ -598,7 +619,11 @@ fn audio_plan(audio: Option<&AudioSpec>, container: Container, field: &str) -> R
                 channels: None,
                 sample_rate: None,
             },
-            Container::Ivf | Container::Y4m | Container::H264 | Container::Hevc => AudioPlan::Drop,
+            Container::Ivf
+            | Container::Y4m
+            | Container::H264
+            | Container::Hevc
+            | Container::Gif => AudioPlan::Drop,
             _ => AudioPlan::Encode {
                 codec: "aac".into(),
                 bitrate_kbps: Some(128.0),
@@ -741,12 +766,19 @@ pub(super) fn resolve_output(
     };
     let rotate = (plan.rotate + if plan.autorotate { v.rotation } else { 0 }) % 360;
     let (base_w, base_h) = crate::orient::turned(base_w, base_h, rotate);
-    let (w, h) = output_size(base_w, base_h, plan.width, plan.height);
+    let gif = plan.container == Container::Gif;
+    let (want_w, want_h) = match (plan.width, plan.height) {
+        (None, None) if gif && base_w > GIF_MAX_WIDTH => (Some(GIF_MAX_WIDTH), None),
+        given => given,
+    };
+    let (w, h) = output_size(base_w, base_h, want_w, want_h);
     let wanted = match &plan.pix_fmt {
         Some(p) => media::pix_fmt_by_name(p).expect("validated"),
         None => v.pix_fmt,
     };
     let pix_fmt = match &plan.external {
+        // GIF: the palette filter makes 8-bit palette pictures.
+        None if gif => ff::format::Pixel::PAL8,
         // An encoder program reads Y4M: the nearest planar format of the same depth.
         Some(_) => crate::external::y4m_format(wanted),
         None => {
@@ -769,15 +801,32 @@ pub(super) fn resolve_output(
             ),
         });
     }
-    let fr = frame_rate_plan(v.rate, plan.fps, plan.fps_mode);
+    let fps = match plan.fps {
+        None if gif && v.rate.fps() > GIF_MAX_FPS as f64 => Some(Rate {
+            num: GIF_MAX_FPS as i32,
+            den: 1,
+        }),
+        given => given,
+    };
+    let fr = frame_rate_plan(v.rate, fps, plan.fps_mode);
     let mut graph_plan = VideoGraphPlan {
         cfr: fr.cfr,
         crop,
         turn: crate::orient::filters(rotate, plan.flip),
         scale: ((w, h) != (base_w, base_h)).then_some((w, h, plan.scale)),
-        pix_fmt: (pix_fmt != v.pix_fmt).then(|| media::pix_fmt_name(pix_fmt)),
+        pix_fmt: (pix_fmt != v.pix_fmt && !gif).then(|| media::pix_fmt_name(pix_fmt)),
         extra: plan.filter.clone(),
     };
+    if gif {
+        // One palette for the whole animation, from every frame, then dithered onto it.
+        let palette = "split[gif_a][gif_b];[gif_a]palettegen=stats_mode=diff[gif_p];[gif_b][gif_p]paletteuse=dither=bayer:bayer_scale=3";
+        graph_plan.extra = Some(
+            match graph_plan.extra.take().filter(|e| !e.trim().is_empty()) {
+                Some(e) => format!("{},{palette}", e.trim()),
+                None => palette.to_string(),
+            },
+        );
+    }
     let graph = if plan.watermarks.is_empty() {
         graph_plan.graph()
     } else {
@@ -788,7 +837,11 @@ pub(super) fn resolve_output(
             &plan.watermarks,
             w,
             h,
-            &media::pix_fmt_name(pix_fmt),
+            &if gif {
+                "rgb24".to_string()
+            } else {
+                media::pix_fmt_name(pix_fmt)
+            },
         );
         Some(match extra.filter(|e| !e.trim().is_empty()) {
             Some(e) => format!("{marked},{}", e.trim()),
@@ -1025,7 +1078,7 @@ hls_time = 0.5
         assert_eq!(
             errors(&job),
             vec![
-                "output[1].format: unknown container `mp5` (mp4, mov, mkv, webm, ts, flv, ivf, y4m, hls, h264, hevc)".to_string(),
+                "output[1].format: unknown container `mp5` (mp4, mov, mkv, webm, ts, flv, ivf, y4m, hls, h264, hevc, gif)".to_string(),
                 "output[2].hls_time: only applies to HLS outputs (.m3u8)".into(),
                 "output[3].fps_mode: needs a target `fps`".into(),
                 "output[4].width: must be positive".into(),
