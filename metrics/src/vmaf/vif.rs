@@ -210,6 +210,9 @@ fn mirror(i: isize, n: usize) -> usize {
 /// Per-row work buffers, padded by the widest half filter (8) on both sides.
 #[derive(Default)]
 struct Rows {
+    /// The row re-encoded for the AVX2 horizontal pass.
+    #[cfg(target_arch = "x86_64")]
+    packed: avx2::Packed,
     mu1: Vec<u32>,
     mu2: Vec<u32>,
     xx: Vec<u32>,
@@ -533,7 +536,7 @@ fn horizontal_block<const H: usize>(rows: &Rows, f: &[u32], s: usize, n: usize) 
 /// Horizontal pass of one row and its statistic, block by block.
 #[inline(always)]
 fn horizontal_and_statistic(
-    rows: &Rows,
+    rows: &mut Rows,
     f: &[u32],
     w: usize,
     table: &[u16],
@@ -542,7 +545,7 @@ fn horizontal_and_statistic(
 ) {
     #[inline(always)]
     fn run<const H: usize>(
-        rows: &Rows,
+        rows: &mut Rows,
         f: &[u32],
         w: usize,
         table: &[u16],
@@ -573,6 +576,12 @@ fn horizontal_and_statistic(
         if let Some(v3) = crate::simd::v3() {
             let table: &[u16; 65537] = table.try_into().expect("the log2 table has 65537 entries");
             let mut st = avx2::StatAcc::new(v3);
+            // The filters up to scale 2 have taps below 2^15, for 16-bit multiplications.
+            if H >= 2 {
+                avx2::horizontal_and_statistic::<H>(v3, rows, f, w, table, gain_limit, &mut st);
+                st.flush(acc);
+                return;
+            }
             if w < L {
                 let out = horizontal_block::<H>(rows, f, 0, w);
                 avx2::statistic_block(v3, &out, 0, w, table, gain_limit, &mut st);
@@ -875,7 +884,7 @@ impl WithSimd for Run<'_, '_> {
             ] {
                 pad_row(v, w, half);
             }
-            horizontal_and_statistic(&vif.rows, f, w, table, gain_limit, &mut acc);
+            horizontal_and_statistic(&mut vif.rows, f, w, table, gain_limit, &mut acc);
         }
         out[0] = acc.finish();
         #[cfg(test)]
@@ -963,7 +972,7 @@ impl WithSimd for Run<'_, '_> {
                 ] {
                     pad_row(v, ws, half);
                 }
-                horizontal_and_statistic(&vif.rows, f, ws, table, gain_limit, &mut acc);
+                horizontal_and_statistic(&mut vif.rows, f, ws, table, gain_limit, &mut acc);
             }
             out[s] = acc.finish();
             #[cfg(test)]

@@ -1,20 +1,26 @@
-//! VIF's per-pixel statistic written with AVX2 operations by name (through `pulp`'s safe
-//! wrappers), eight pixels at a time: the same integer and double-precision operations as the
-//! scalar [`super::statistic`], lane by lane, with its branches turned into masks. Every
-//! accumulated quantity is an integer, so summing lanes in another order gives the same totals;
-//! the tests check the totals against the scalar statistic on every instruction set, on extreme
-//! inputs included.
+//! VIF's horizontal filter pass and per-pixel statistic written with AVX2 operations by name
+//! (through `pulp`'s safe wrappers). The statistic takes eight pixels at a time: the same integer
+//! and double-precision operations as the scalar [`super::statistic`], lane by lane, with its
+//! branches turned into masks. Every accumulated quantity is an integer, so summing lanes in
+//! another order gives the same totals; the tests check the totals against the scalar statistic
+//! on every instruction set, on extreme inputs included.
+//!
+//! The horizontal pass (of the filters whose taps are below 2^15: scales 0 to 2) multiplies
+//! 16-bit words in pairs of taps with `_mm256_madd_epi16`: the vertical outputs are re-encoded as
+//! signed words (the means, and the squares' high and low halves, each less 2^15), and the
+//! filter sums, which come out less 2^31, are corrected in wrapping 32-bit arithmetic, exactly.
 //!
 //! Two facts keep the double-precision part exact without 64-bit conversions, which AVX2 lacks:
 //! every integer it handles is below 2^53, so a double holds it exactly; and the 16 leading bits
 //! and the bit length libvmaf's `get_best16_from32/64` extract from an integer of at least 2^15
 //! are the top of the double's mantissa and its exponent. The log2 table is read by scalar
-//! loads (AVX2's gathers take raw pointers); inactive lanes read entry 0, which is 0.
+//! loads (AVX2's gathers take raw pointers), from indices packed four to a 64-bit word; inactive
+//! lanes read entry 0, which is 0.
 //!
 //! Everything here is `#[inline(always)]` functions and no closures, so that it inlines into the
 //! AVX2 context `pulp` dispatches to.
 
-use super::{Accum, Filtered, L};
+use super::{Accum, Filtered, Rows, L, PAD};
 use core::arch::x86_64::{__m128i, __m256d, __m256i, _MM_FROUND_NO_EXC, _MM_FROUND_TO_ZERO};
 use pulp::{cast, x86::V3};
 
@@ -98,17 +104,26 @@ fn best16(v3: V3, bits: __m256i) -> __m256i {
     x._mm256_or_si256(top, v3.avx._mm256_set1_epi64x(0x8000))
 }
 
-/// Table entries at four indices (each masked to 16 bits, so always in the table).
+/// The table look-ups of eight pixels: `words` holds four 64-bit words of four 16-bit indices
+/// each (two of the denominator's, two of the numerator's), `sub` four words of two indices
+/// whose entries the numerator subtracts. Inactive lanes hold index 0, whose entry is 0.
 #[inline(always)]
-fn lookup_sum(table: &[u16; 65537], idx: __m256i) -> i64 {
-    let idx: [u64; 4] = cast(idx);
-    let at = |l: usize| table[(idx[l] & 0xffff) as usize] as i64;
-    at(0) + at(1) + at(2) + at(3)
+fn look_up(table: &[u16; 65537], words: __m256i, sub: __m256i, acc: &mut StatAcc) {
+    let (words, sub): ([u64; 4], [u64; 4]) = (cast(words), cast(sub));
+    let at = |v: u64| table[(v & 0xffff) as usize] as i64;
+    let (mut den, mut num) = (0, 0);
+    for (w, s) in words.into_iter().zip(sub) {
+        den += at(w) + at(w >> 16);
+        num += at(w >> 32) + at(w >> 48) - at(s) - at(s >> 16);
+    }
+    acc.den_log += den;
+    acc.num_log += num;
 }
 
 /// The log branch of four lanes (`H` picks the half of the eight), for the lanes set in `log`;
 /// `pos` marks those of them with a non-negative covariance, `s2_zero` a zero distorted
-/// variance.
+/// variance. Returns the table indices in 64-bit lanes, 0 where inactive: the denominator's,
+/// the numerator's and the one the numerator subtracts.
 #[inline(always)]
 #[allow(clippy::too_many_arguments)] // one half-block's sigmas and masks, kept in registers
 fn log_half<const H: i32>(
@@ -119,10 +134,9 @@ fn log_half<const H: i32>(
     log: __m256i,
     pos: __m256i,
     s2_zero: __m256i,
-    table: &[u16; 65537],
     gain_limit: f64,
     acc: &mut StatAcc,
-) {
+) -> [__m256i; 3] {
     let (x, a) = (v3.avx2, v3.avx);
     let (s1d, s2d, s12d) = (
         a._mm256_cvtepi32_pd(half::<H>(v3, s1)),
@@ -138,7 +152,7 @@ fn log_half<const H: i32>(
     let e = x._mm256_srli_epi64::<52>(v);
     let k = x._mm256_sub_epi64(e, a._mm256_set1_epi64x(1023 + 15));
     acc.x = x._mm256_sub_epi64(acc.x, x._mm256_and_si256(k, log));
-    acc.den_log += lookup_sum(table, x._mm256_and_si256(best16(v3, v), log));
+    let den_idx = x._mm256_and_si256(best16(v3, v), log);
 
     // The gain and the numerator's variance, zero where the distorted variance is.
     let g = a._mm256_div_pd(s12d, a._mm256_add_pd(s1d, a._mm256_set1_pd(EPS)));
@@ -162,8 +176,11 @@ fn log_half<const H: i32>(
     // x2 - x1 of libvmaf: the difference of the two bit lengths.
     let dx = x._mm256_sub_epi64(x._mm256_srli_epi64::<52>(tb), x._mm256_srli_epi64::<52>(nb));
     acc.x2 = x._mm256_add_epi64(acc.x2, x._mm256_and_si256(dx, pos));
-    acc.num_log += lookup_sum(table, x._mm256_and_si256(best16(v3, tb), pos))
-        - lookup_sum(table, x._mm256_and_si256(best16(v3, nb), pos));
+    [
+        den_idx,
+        x._mm256_and_si256(best16(v3, tb), pos),
+        x._mm256_and_si256(best16(v3, nb), pos),
+    ]
 }
 
 /// The statistic of eight pixels' filter outputs, for the lanes set (all ones) in `active`.
@@ -206,8 +223,14 @@ pub(super) fn statistic8(
     acc.num_x += log_bits.count_ones() as i64;
     let pos = x._mm256_andnot_si256(x._mm256_cmpgt_epi32(zero, s12), log);
     let s2_zero = x._mm256_cmpeq_epi32(s2, zero);
-    log_half::<0>(v3, s1, s2, s12, log, pos, s2_zero, table, gain_limit, acc);
-    log_half::<1>(v3, s1, s2, s12, log, pos, s2_zero, table, gain_limit, acc);
+    let [d0, n0, sub0] = log_half::<0>(v3, s1, s2, s12, log, pos, s2_zero, gain_limit, acc);
+    let [d1, n1, sub1] = log_half::<1>(v3, s1, s2, s12, log, pos, s2_zero, gain_limit, acc);
+    let words = x._mm256_or_si256(
+        x._mm256_or_si256(d0, x._mm256_slli_epi64::<16>(d1)),
+        x._mm256_or_si256(x._mm256_slli_epi64::<32>(n0), x._mm256_slli_epi64::<48>(n1)),
+    );
+    let sub = x._mm256_or_si256(sub0, x._mm256_slli_epi64::<16>(sub1));
+    look_up(table, words, sub, acc);
 }
 
 /// The statistic of a block's lanes `first..end` (of [`L`]).
@@ -236,6 +259,201 @@ pub(super) fn statistic_block(
             eight(&out.xx, h),
             eight(&out.yy, h),
             eight(&out.xy, h),
+            active,
+            table,
+            gain_limit,
+            acc,
+        );
+    }
+}
+
+/// One padded row's five filter outputs re-encoded for `_mm256_madd_epi16`: the means and the
+/// high and low 16 bits of the squares and product, each less 2^15 so that it is a signed 16-bit
+/// word (every vertical output is below 2^16, or split so). The filter sums then come out less
+/// 2^31 (the filters sum to 2^16), which wrapping 32-bit arithmetic adds back exactly.
+#[derive(Default)]
+pub(super) struct Packed([Vec<i16>; 8]);
+
+impl Packed {
+    /// Re-encodes the row's `w + 2 * PAD` padded samples.
+    #[inline(always)]
+    fn fill(&mut self, rows: [&[u32]; 5], w: usize) {
+        let [mu1, mu2, xx, yy, xy] = rows;
+        let len = w + 2 * PAD;
+        // Room for a full block's reads past the end of a narrow row.
+        let room = len + L + 2;
+        for p in self.0.iter_mut() {
+            if p.len() < room {
+                p.resize(room, 0);
+            }
+        }
+        let [m1, m2, xh, xl, yh, yl, zh, zl] = &mut self.0;
+        let word = |v: u32| (v as u16 ^ 0x8000) as i16;
+        for (d, &v) in m1[..len].iter_mut().zip(&mu1[..len]) {
+            *d = word(v);
+        }
+        for (d, &v) in m2[..len].iter_mut().zip(&mu2[..len]) {
+            *d = word(v);
+        }
+        for (src, hi, lo) in [
+            (xx, &mut *xh, &mut *xl),
+            (yy, &mut *yh, &mut *yl),
+            (xy, &mut *zh, &mut *zl),
+        ] {
+            for ((h, l), &v) in hi[..len]
+                .iter_mut()
+                .zip(lo[..len].iter_mut())
+                .zip(&src[..len])
+            {
+                *h = word(v >> 16);
+                *l = word(v);
+            }
+        }
+    }
+}
+
+/// Sixteen 16-bit words from `s[i..i + 16]`.
+#[inline(always)]
+fn load16(s: &[i16], i: usize) -> __m256i {
+    let a: &[i16; 16] = s[i..i + 16].try_into().expect("sixteen words");
+    cast(*a)
+}
+
+/// The horizontal filter (`H` taps each side, coefficients paired in `coef`) of sixteen outputs
+/// of one re-encoded quantity, from padded position `base`: the outputs 0-3 and 8-11 in the
+/// first vector, 4-7 and 12-15 in the second (the order of AVX2's in-lane unpacking), each less
+/// 2^31 as [`Packed`] says.
+#[inline(always)]
+fn filter16<const H: usize>(v3: V3, q: &[i16], base: usize, coef: &[__m256i; 9]) -> [__m256i; 2] {
+    let x = v3.avx2;
+    let q = &q[base..base + 2 * H + 2 + 16];
+    let (mut lo, mut hi) = (v3.avx._mm256_setzero_si256(), v3.avx._mm256_setzero_si256());
+    for (p, &c) in coef.iter().enumerate().take(H + 1) {
+        let (a, b) = (load16(q, 2 * p), load16(q, 2 * p + 1));
+        lo = x._mm256_add_epi32(lo, x._mm256_madd_epi16(x._mm256_unpacklo_epi16(a, b), c));
+        hi = x._mm256_add_epi32(hi, x._mm256_madd_epi16(x._mm256_unpackhi_epi16(a, b), c));
+    }
+    [lo, hi]
+}
+
+/// One square or product's horizontal filter from its high and low words: `hi + ((lo + 2^15)
+/// >> 16)`, both sums' 2^31 added back.
+#[inline(always)]
+fn filter16_sq<const H: usize>(
+    v3: V3,
+    hi: &[i16],
+    lo: &[i16],
+    base: usize,
+    coef: &[__m256i; 9],
+) -> [__m256i; 2] {
+    let x = v3.avx2;
+    let bias_round = v3.avx._mm256_set1_epi32(i32::MIN + (1 << 15));
+    let bias = v3.avx._mm256_set1_epi32(i32::MIN);
+    let (hi, lo) = (
+        filter16::<H>(v3, hi, base, coef),
+        filter16::<H>(v3, lo, base, coef),
+    );
+    let one = |k: usize| {
+        let lo = x._mm256_add_epi32(lo[k], bias_round);
+        x._mm256_add_epi32(
+            x._mm256_add_epi32(hi[k], bias),
+            x._mm256_srli_epi32::<16>(lo),
+        )
+    };
+    [one(0), one(1)]
+}
+
+/// The horizontal pass of one padded row (filter `f` of `2 * H + 1` taps, each below 2^15) and
+/// the statistic of its `w` outputs, sixteen at a time with `_mm256_madd_epi16`.
+#[inline(always)]
+#[allow(clippy::too_many_arguments)] // the row, the filter and the statistic's state
+pub(super) fn horizontal_and_statistic<const H: usize>(
+    v3: V3,
+    rows: &mut Rows,
+    f: &[u32],
+    w: usize,
+    table: &[u16; 65537],
+    gain_limit: f64,
+    acc: &mut StatAcc,
+) {
+    let a = v3.avx;
+    let Rows {
+        packed,
+        mu1,
+        mu2,
+        xx,
+        yy,
+        xy,
+    } = rows;
+    packed.fill([mu1, mu2, xx, yy, xy], w);
+    // Taps 2p and 2p + 1 as one 32-bit word, the first tap low (a tap past the filter is 0).
+    let mut coef = [a._mm256_setzero_si256(); 9];
+    for (p, c) in coef.iter_mut().enumerate().take(H + 1) {
+        let hi = if 2 * p < 2 * H { f[2 * p + 1] } else { 0 };
+        *c = a._mm256_set1_epi32((f[2 * p] | hi << 16) as i32);
+    }
+    if w < L {
+        block::<H>(v3, packed, 0, 0, w, &coef, table, gain_limit, acc);
+    } else {
+        // Full blocks, then a last block ending at w whose lanes before `done` were counted.
+        let mut done = 0;
+        for start in super::block_starts(w) {
+            block::<H>(
+                v3,
+                packed,
+                start,
+                done - start,
+                L,
+                &coef,
+                table,
+                gain_limit,
+                acc,
+            );
+            done = start + L;
+        }
+    }
+}
+
+/// The horizontal pass and statistic of the block of outputs `start..start + L`, for its lanes
+/// `first..end`.
+#[inline(always)]
+#[allow(clippy::too_many_arguments)] // the block, the filter and the statistic's state
+fn block<const H: usize>(
+    v3: V3,
+    packed: &Packed,
+    start: usize,
+    first: usize,
+    end: usize,
+    coef: &[__m256i; 9],
+    table: &[u16; 65537],
+    gain_limit: f64,
+    acc: &mut StatAcc,
+) {
+    let (x, a) = (v3.avx2, v3.avx);
+    let [m1, m2, xh, xl, yh, yl, zh, zl] = &packed.0;
+    let base = PAD + start - H;
+    let mu1 = filter16::<H>(v3, m1, base, coef);
+    let mu2 = filter16::<H>(v3, m2, base, coef);
+    let xx = filter16_sq::<H>(v3, xh, xl, base, coef);
+    let yy = filter16_sq::<H>(v3, yh, yl, base, coef);
+    let xy = filter16_sq::<H>(v3, zh, zl, base, coef);
+    let bias = a._mm256_set1_epi32(i32::MIN);
+    let order: [__m256i; 2] = [
+        cast([0i32, 1, 2, 3, 8, 9, 10, 11]),
+        cast([4i32, 5, 6, 7, 12, 13, 14, 15]),
+    ];
+    for k in 0..2 {
+        let active = x._mm256_and_si256(
+            x._mm256_cmpgt_epi32(order[k], a._mm256_set1_epi32(first as i32 - 1)),
+            x._mm256_cmpgt_epi32(a._mm256_set1_epi32(end as i32), order[k]),
+        );
+        statistic8(
+            v3,
+            x._mm256_add_epi32(mu1[k], bias),
+            x._mm256_add_epi32(mu2[k], bias),
+            xx[k],
+            yy[k],
+            xy[k],
             active,
             table,
             gain_limit,
