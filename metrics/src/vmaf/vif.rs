@@ -277,21 +277,21 @@ fn block_starts(n: usize) -> impl Iterator<Item = usize> {
     (0..full).step_by(L).chain((full < n).then_some(n - L))
 }
 
-/// Vertical pass of scale 0 (8-bit) over columns `s..s + L` of one output row, with the taps'
+/// Vertical pass of scale 0 (8-bit) over columns `s..s + N` of one output row, with the taps'
 /// rows in `r` and `d`: means rounded to 8 fractional bits, squares and product unshifted (they
 /// fit 32 bits).
 #[inline(always)]
-fn vertical_s0_block(r: &[&[u8]; 17], d: &[&[u8]; 17], s: usize, out: &mut Rows) {
+fn vertical_s0_block<const N: usize>(r: &[&[u8]; 17], d: &[&[u8]; 17], s: usize, out: &mut Rows) {
     const H: usize = 8;
     let f = FILTERS[0];
-    let mut m1 = [0u32; L];
-    let mut m2 = [0u32; L];
-    let mut xx = [0u32; L];
-    let mut yy = [0u32; L];
-    let mut xy = [0u32; L];
+    let mut m1 = [0u32; N];
+    let mut m2 = [0u32; N];
+    let mut xx = [0u32; N];
+    let mut yy = [0u32; N];
+    let mut xy = [0u32; N];
     let c = f[H];
-    let (rc, dc) = (&r[H][s..s + L], &d[H][s..s + L]);
-    for l in 0..L {
+    let (rc, dc) = (&r[H][s..s + N], &d[H][s..s + N]);
+    for l in 0..N {
         let (a, b) = (rc[l] as u32, dc[l] as u32);
         m1[l] = c * a;
         m2[l] = c * b;
@@ -301,9 +301,9 @@ fn vertical_s0_block(r: &[&[u8]; 17], d: &[&[u8]; 17], s: usize, out: &mut Rows)
     }
     for k in 0..H {
         let c = f[k];
-        let (r0, r1) = (&r[k][s..s + L], &r[2 * H - k][s..s + L]);
-        let (d0, d1) = (&d[k][s..s + L], &d[2 * H - k][s..s + L]);
-        for l in 0..L {
+        let (r0, r1) = (&r[k][s..s + N], &r[2 * H - k][s..s + N]);
+        let (d0, d1) = (&d[k][s..s + N], &d[2 * H - k][s..s + N]);
+        for l in 0..N {
             let (a0, a1, b0, b1) = (r0[l] as u32, r1[l] as u32, d0[l] as u32, d1[l] as u32);
             m1[l] += c * (a0 + a1);
             m2[l] += c * (b0 + b1);
@@ -313,22 +313,22 @@ fn vertical_s0_block(r: &[&[u8]; 17], d: &[&[u8]; 17], s: usize, out: &mut Rows)
         }
     }
     let o = PAD + s;
-    for (d, m) in out.mu1[o..o + L].iter_mut().zip(m1) {
+    for (d, m) in out.mu1[o..o + N].iter_mut().zip(m1) {
         *d = (m + 128) >> 8;
     }
-    for (d, m) in out.mu2[o..o + L].iter_mut().zip(m2) {
+    for (d, m) in out.mu2[o..o + N].iter_mut().zip(m2) {
         *d = (m + 128) >> 8;
     }
-    out.xx[o..o + L].copy_from_slice(&xx);
-    out.yy[o..o + L].copy_from_slice(&yy);
-    out.xy[o..o + L].copy_from_slice(&xy);
+    out.xx[o..o + N].copy_from_slice(&xx);
+    out.yy[o..o + N].copy_from_slice(&yy);
+    out.xy[o..o + N].copy_from_slice(&xy);
 }
 
 /// Vertical pass of one output row at scale 0 (8-bit).
 #[inline(always)]
 fn vertical_s0(r: &[&[u8]; 17], d: &[&[u8]; 17], w: usize, out: &mut Rows) {
     for s in block_starts(w) {
-        vertical_s0_block(r, d, s, out);
+        vertical_s0_block::<L>(r, d, s, out);
     }
 }
 
@@ -353,13 +353,13 @@ impl Shifts {
 }
 
 /// Vertical pass over 16-bit samples (scale 0 of high-bit-depth video, and scales 1 to 3) over
-/// columns `s..s + n` (`n` is [`L`], or less for a row narrower than one block), rounded as
+/// columns `s..s + n` (`n` is `N`, or less for a row narrower than one block), rounded as
 /// `shifts` says, squares accumulated in 64 bits.
 ///
 /// `NARROW` says the samples have at most 12 bits (scale 0 of 10- and 12-bit video), so that the
 /// sums of two squares or products fit 32 bits and only the multiplication by the tap widens.
 #[inline(always)]
-fn vertical_s16_block<const H: usize, const NARROW: bool>(
+fn vertical_s16_block<const H: usize, const NARROW: bool, const N: usize>(
     r: &[&[u16]],
     d: &[&[u16]],
     f: &[u32],
@@ -368,11 +368,11 @@ fn vertical_s16_block<const H: usize, const NARROW: bool>(
     out: &mut Rows,
     shifts: Shifts,
 ) {
-    let mut m1 = [0u32; L];
-    let mut m2 = [0u32; L];
-    let mut xx = [0u64; L];
-    let mut yy = [0u64; L];
-    let mut xy = [0u64; L];
+    let mut m1 = [0u32; N];
+    let mut m2 = [0u32; N];
+    let mut xx = [0u64; N];
+    let mut yy = [0u64; N];
+    let mut xy = [0u64; N];
     let c = f[H];
     let (rc, dc) = (&r[H][s..s + n], &d[H][s..s + n]);
     for l in 0..n {
@@ -446,10 +446,12 @@ fn vertical_s16(r: &[&[u16]], d: &[&[u16]], f: &[u32], w: usize, out: &mut Rows,
     ) {
         // The block width stays a constant in the loop, for the compiler to vectorise.
         if w < L {
-            vertical_s16_block::<H, NARROW>(r, d, f, 0, w, out, shifts);
+            vertical_s16_block::<H, NARROW, L>(r, d, f, 0, w, out, shifts);
         } else {
             for s in block_starts(w) {
-                vertical_s16_block::<H, NARROW>(r, d, f, s, L, out, shifts);
+                // Eight lanes at a time, for the sums to stay in registers.
+                vertical_s16_block::<H, NARROW, 8>(r, d, f, s, 8, out, shifts);
+                vertical_s16_block::<H, NARROW, 8>(r, d, f, s + 8, 8, out, shifts);
             }
         }
     }
