@@ -10,6 +10,7 @@ mod msssim;
 mod psnr;
 mod ssim;
 mod ssimulacra2;
+mod vif;
 mod xpsnr;
 
 criterion_group!(
@@ -20,6 +21,7 @@ criterion_group!(
     adm::bench,
     motion::bench,
     xpsnr::bench,
-    ssimulacra2::bench
+    ssimulacra2::bench,
+    vif::bench
 );
 criterion_main!(kernels);

@@ -13,15 +13,20 @@
 //! * the low-pass filter that feeds the next scale is evaluated only at the even rows and columns
 //!   the decimation keeps, where libvmaf filters every pixel and then drops three in four;
 //! * loops are written for the compiler to vectorise under the widest instruction set the CPU has
-//!   (AVX-512, AVX2 or scalar, chosen at run time); on AVX-512 the per-pixel statistic, whose
-//!   branches and divisions defeat the compiler, is written with AVX-512 operations by name
-//!   (`pulp`'s safe wrappers) and turns its branches into masks.
+//!   (AVX-512, AVX2 or scalar, chosen at run time); on AVX-512 and on AVX2 the per-pixel
+//!   statistic, whose branches, divisions and table look-ups defeat the compiler, is written with
+//!   operations by name (`pulp`'s safe wrappers; the AVX2 one in [`avx2`]) and turns its branches
+//!   into masks.
 //!
 //! Tests check the four scores against libvmaf's own extractor for equality, on every instruction
-//! set the CPU has, on even and odd picture sizes.
+//! set the CPU has, on even and odd picture sizes, and every instruction set's integer
+//! accumulators against the scalar path's on extreme content at 8 to 16 bits.
 
 use crate::frame::Plane;
 use crate::simd;
+
+#[cfg(target_arch = "x86_64")]
+mod avx2;
 use pulp::{Simd, WithSimd};
 
 /// libvmaf's VIF filters per scale (`vif_filter1d_table`), each summing to 65536.
@@ -68,7 +73,7 @@ pub(crate) fn log2_table() -> Vec<u16> {
 }
 
 /// The fixed-point accumulators of one scale's statistic.
-#[derive(Clone, Copy, Debug, Default)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub(crate) struct Accum {
     pub(crate) num_log: i64,
     pub(crate) den_log: i64,
@@ -173,12 +178,13 @@ pub(crate) fn statistic(
     let sv_sq = sv_sq.max(0);
     let g = if g < gain_limit { g } else { gain_limit };
 
-    let (log_den1, x) = best16_from32((SIGMA_NSQ + sigma1_sq) as u32);
+    // Both sums are taken in 32-bit unsigned arithmetic, as libvmaf stores them.
+    let (log_den1, x) = best16_from32(sigma1_sq as u32 + SIGMA_NSQ as u32);
     a.num_x += 1;
     a.x += x as i64;
     let den_val = table[log_den1 as usize] as i64;
     if sigma12 >= 0 {
-        let numer1 = (sv_sq + SIGMA_NSQ) as u32;
+        let numer1 = sv_sq as u32 + SIGMA_NSQ as u32;
         let numer1_tmp = (g * g * sigma1_sq as f64) as i64 + numer1 as i64;
         let (numlog, x1) = best16_from64(numer1_tmp as u64);
         let (denlog, x2) = best16_from64(numer1 as u64);
@@ -204,6 +210,9 @@ fn mirror(i: isize, n: usize) -> usize {
 /// Per-row work buffers, padded by the widest half filter (8) on both sides.
 #[derive(Default)]
 struct Rows {
+    /// The row re-encoded for the AVX2 horizontal pass.
+    #[cfg(target_arch = "x86_64")]
+    packed: avx2::Packed,
     mu1: Vec<u32>,
     mu2: Vec<u32>,
     xx: Vec<u32>,
@@ -268,21 +277,21 @@ fn block_starts(n: usize) -> impl Iterator<Item = usize> {
     (0..full).step_by(L).chain((full < n).then_some(n - L))
 }
 
-/// Vertical pass of scale 0 (8-bit) over columns `s..s + L` of one output row, with the taps'
+/// Vertical pass of scale 0 (8-bit) over columns `s..s + N` of one output row, with the taps'
 /// rows in `r` and `d`: means rounded to 8 fractional bits, squares and product unshifted (they
 /// fit 32 bits).
 #[inline(always)]
-fn vertical_s0_block(r: &[&[u8]; 17], d: &[&[u8]; 17], s: usize, out: &mut Rows) {
+fn vertical_s0_block<const N: usize>(r: &[&[u8]; 17], d: &[&[u8]; 17], s: usize, out: &mut Rows) {
     const H: usize = 8;
     let f = FILTERS[0];
-    let mut m1 = [0u32; L];
-    let mut m2 = [0u32; L];
-    let mut xx = [0u32; L];
-    let mut yy = [0u32; L];
-    let mut xy = [0u32; L];
+    let mut m1 = [0u32; N];
+    let mut m2 = [0u32; N];
+    let mut xx = [0u32; N];
+    let mut yy = [0u32; N];
+    let mut xy = [0u32; N];
     let c = f[H];
-    let (rc, dc) = (&r[H][s..s + L], &d[H][s..s + L]);
-    for l in 0..L {
+    let (rc, dc) = (&r[H][s..s + N], &d[H][s..s + N]);
+    for l in 0..N {
         let (a, b) = (rc[l] as u32, dc[l] as u32);
         m1[l] = c * a;
         m2[l] = c * b;
@@ -292,9 +301,9 @@ fn vertical_s0_block(r: &[&[u8]; 17], d: &[&[u8]; 17], s: usize, out: &mut Rows)
     }
     for k in 0..H {
         let c = f[k];
-        let (r0, r1) = (&r[k][s..s + L], &r[2 * H - k][s..s + L]);
-        let (d0, d1) = (&d[k][s..s + L], &d[2 * H - k][s..s + L]);
-        for l in 0..L {
+        let (r0, r1) = (&r[k][s..s + N], &r[2 * H - k][s..s + N]);
+        let (d0, d1) = (&d[k][s..s + N], &d[2 * H - k][s..s + N]);
+        for l in 0..N {
             let (a0, a1, b0, b1) = (r0[l] as u32, r1[l] as u32, d0[l] as u32, d1[l] as u32);
             m1[l] += c * (a0 + a1);
             m2[l] += c * (b0 + b1);
@@ -304,22 +313,22 @@ fn vertical_s0_block(r: &[&[u8]; 17], d: &[&[u8]; 17], s: usize, out: &mut Rows)
         }
     }
     let o = PAD + s;
-    for (d, m) in out.mu1[o..o + L].iter_mut().zip(m1) {
+    for (d, m) in out.mu1[o..o + N].iter_mut().zip(m1) {
         *d = (m + 128) >> 8;
     }
-    for (d, m) in out.mu2[o..o + L].iter_mut().zip(m2) {
+    for (d, m) in out.mu2[o..o + N].iter_mut().zip(m2) {
         *d = (m + 128) >> 8;
     }
-    out.xx[o..o + L].copy_from_slice(&xx);
-    out.yy[o..o + L].copy_from_slice(&yy);
-    out.xy[o..o + L].copy_from_slice(&xy);
+    out.xx[o..o + N].copy_from_slice(&xx);
+    out.yy[o..o + N].copy_from_slice(&yy);
+    out.xy[o..o + N].copy_from_slice(&xy);
 }
 
 /// Vertical pass of one output row at scale 0 (8-bit).
 #[inline(always)]
 fn vertical_s0(r: &[&[u8]; 17], d: &[&[u8]; 17], w: usize, out: &mut Rows) {
     for s in block_starts(w) {
-        vertical_s0_block(r, d, s, out);
+        vertical_s0_block::<L>(r, d, s, out);
     }
 }
 
@@ -344,13 +353,13 @@ impl Shifts {
 }
 
 /// Vertical pass over 16-bit samples (scale 0 of high-bit-depth video, and scales 1 to 3) over
-/// columns `s..s + n` (`n` is [`L`], or less for a row narrower than one block), rounded as
+/// columns `s..s + n` (`n` is `N`, or less for a row narrower than one block), rounded as
 /// `shifts` says, squares accumulated in 64 bits.
 ///
 /// `NARROW` says the samples have at most 12 bits (scale 0 of 10- and 12-bit video), so that the
 /// sums of two squares or products fit 32 bits and only the multiplication by the tap widens.
 #[inline(always)]
-fn vertical_s16_block<const H: usize, const NARROW: bool>(
+fn vertical_s16_block<const H: usize, const NARROW: bool, const N: usize>(
     r: &[&[u16]],
     d: &[&[u16]],
     f: &[u32],
@@ -359,11 +368,11 @@ fn vertical_s16_block<const H: usize, const NARROW: bool>(
     out: &mut Rows,
     shifts: Shifts,
 ) {
-    let mut m1 = [0u32; L];
-    let mut m2 = [0u32; L];
-    let mut xx = [0u64; L];
-    let mut yy = [0u64; L];
-    let mut xy = [0u64; L];
+    let mut m1 = [0u32; N];
+    let mut m2 = [0u32; N];
+    let mut xx = [0u64; N];
+    let mut yy = [0u64; N];
+    let mut xy = [0u64; N];
     let c = f[H];
     let (rc, dc) = (&r[H][s..s + n], &d[H][s..s + n]);
     for l in 0..n {
@@ -437,10 +446,12 @@ fn vertical_s16(r: &[&[u16]], d: &[&[u16]], f: &[u32], w: usize, out: &mut Rows,
     ) {
         // The block width stays a constant in the loop, for the compiler to vectorise.
         if w < L {
-            vertical_s16_block::<H, NARROW>(r, d, f, 0, w, out, shifts);
+            vertical_s16_block::<H, NARROW, L>(r, d, f, 0, w, out, shifts);
         } else {
             for s in block_starts(w) {
-                vertical_s16_block::<H, NARROW>(r, d, f, s, L, out, shifts);
+                // Eight lanes at a time, for the sums to stay in registers.
+                vertical_s16_block::<H, NARROW, 8>(r, d, f, s, 8, out, shifts);
+                vertical_s16_block::<H, NARROW, 8>(r, d, f, s + 8, 8, out, shifts);
             }
         }
     }
@@ -527,7 +538,7 @@ fn horizontal_block<const H: usize>(rows: &Rows, f: &[u32], s: usize, n: usize) 
 /// Horizontal pass of one row and its statistic, block by block.
 #[inline(always)]
 fn horizontal_and_statistic(
-    rows: &Rows,
+    rows: &mut Rows,
     f: &[u32],
     w: usize,
     table: &[u16],
@@ -536,7 +547,7 @@ fn horizontal_and_statistic(
 ) {
     #[inline(always)]
     fn run<const H: usize>(
-        rows: &Rows,
+        rows: &mut Rows,
         f: &[u32],
         w: usize,
         table: &[u16],
@@ -561,6 +572,30 @@ fn horizontal_and_statistic(
                 }
             }
             row.flush(v4, acc);
+            return;
+        }
+        #[cfg(target_arch = "x86_64")]
+        if let Some(v3) = crate::simd::v3() {
+            let table: &[u16; 65537] = table.try_into().expect("the log2 table has 65537 entries");
+            let mut st = avx2::StatAcc::new(v3);
+            // The filters up to scale 2 have taps below 2^15, for 16-bit multiplications.
+            if H >= 2 {
+                avx2::horizontal_and_statistic::<H>(v3, rows, f, w, table, gain_limit, &mut st);
+                st.flush(acc);
+                return;
+            }
+            if w < L {
+                let out = horizontal_block::<H>(rows, f, 0, w);
+                avx2::statistic_block(v3, &out, 0, w, table, gain_limit, &mut st);
+            } else {
+                let mut done = 0;
+                for start in block_starts(w) {
+                    let out = horizontal_block::<H>(rows, f, start, L);
+                    avx2::statistic_block(v3, &out, done - start, L, table, gain_limit, &mut st);
+                    done = start + L;
+                }
+            }
+            st.flush(acc);
             return;
         }
         if w < L {
@@ -851,9 +886,11 @@ impl WithSimd for Run<'_, '_> {
             ] {
                 pad_row(v, w, half);
             }
-            horizontal_and_statistic(&vif.rows, f, w, table, gain_limit, &mut acc);
+            horizontal_and_statistic(&mut vif.rows, f, w, table, gain_limit, &mut acc);
         }
         out[0] = acc.finish();
+        #[cfg(test)]
+        tests::ACCUMS.with(|a| a.borrow_mut()[0] = acc);
 
         // Scale 1 from the pictures.
         let (w1, h1) = (w / 2, h / 2);
@@ -937,9 +974,11 @@ impl WithSimd for Run<'_, '_> {
                 ] {
                     pad_row(v, ws, half);
                 }
-                horizontal_and_statistic(&vif.rows, f, ws, table, gain_limit, &mut acc);
+                horizontal_and_statistic(&mut vif.rows, f, ws, table, gain_limit, &mut acc);
             }
             out[s] = acc.finish();
+            #[cfg(test)]
+            tests::ACCUMS.with(|a| a.borrow_mut()[s] = acc);
         }
         out
     }
@@ -1129,8 +1168,121 @@ mod avx512 {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::testutil::pair8;
+    use crate::testutil::{pair8, Lcg};
     use crate::vmaf::{VmafConfig, VmafScorer};
+
+    thread_local! {
+        /// The accumulators of each scale of the last run on this thread.
+        pub(super) static ACCUMS: std::cell::RefCell<[Accum; 4]> =
+            std::cell::RefCell::new([Accum::default(); 4]);
+    }
+
+    /// Pairs of `bpc`-bit luma (held in 16-bit words) that drive the statistic to its extremes:
+    /// independent full-range noise, an inverted copy (negative covariance), a faint reference
+    /// against a strongly correlated distorted picture (gains past the limit), flat pictures on
+    /// either side (zero variances), a maximal-contrast checkerboard against noise, and mild
+    /// noise on texture.
+    fn extreme_pairs(
+        w: usize,
+        h: usize,
+        bpc: u32,
+        seed: u32,
+    ) -> Vec<(&'static str, Vec<u16>, Vec<u16>)> {
+        let max = (1u32 << bpc) - 1;
+        let mut rng = Lcg(seed);
+        let mut noise = |n: usize| -> Vec<u16> {
+            (0..n)
+                .map(|_| ((rng.next() as u64 * (max as u64 + 1)) >> 24) as u16)
+                .collect()
+        };
+        let n = w * h;
+        let (a, b) = (noise(n), noise(n));
+        let faint: Vec<u16> = a
+            .iter()
+            .map(|&v| ((v as u32 >> (bpc - 1)) + max / 2) as u16)
+            .collect();
+        let strong: Vec<u16> = faint
+            .iter()
+            .map(|&v| if v as u32 > max / 2 { max as u16 } else { 0 })
+            .collect();
+        let inverted: Vec<u16> = a.iter().map(|&v| max as u16 - v).collect();
+        let flat = vec![(max / 3) as u16; n];
+        let checker: Vec<u16> = (0..n)
+            .map(|k| {
+                if (k % w + k / w) % 2 == 0 {
+                    max as u16
+                } else {
+                    0
+                }
+            })
+            .collect();
+        let texture: Vec<u16> = (0..n)
+            .map(|k| (((k % w) * 37 + (k / w) * 11) as u32 % (max + 1)) as u16)
+            .collect();
+        let mild: Vec<u16> = texture
+            .iter()
+            .zip(&b)
+            .map(|(&t, &r)| {
+                (t as i64 + (r as i64 >> (bpc - 3)) - (1 << 2)).clamp(0, max as i64) as u16
+            })
+            .collect();
+        vec![
+            ("noise", a.clone(), b.clone()),
+            ("inverted", a.clone(), inverted),
+            ("gain", faint.clone(), strong),
+            ("flat reference", flat.clone(), b.clone()),
+            ("flat distorted", a.clone(), flat.clone()),
+            ("flat both", flat.clone(), flat),
+            ("checker", checker, b),
+            ("texture", texture, mild),
+        ]
+    }
+
+    /// The whole kernel equals its scalar path on every instruction set this CPU has, scale by
+    /// scale down to the integer accumulators, on extreme content at 8, 10, 12 and 16 bits and
+    /// on odd and even sizes (partial blocks, picture-wide blocks, odd decimations).
+    #[test]
+    fn every_instruction_set_accumulates_what_the_scalar_path_does() {
+        for (w, h) in [(16, 16), (17, 19), (33, 16), (67, 45), (130, 37), (251, 66)] {
+            for bpc in [8u32, 10, 12, 16] {
+                for (what, r, d) in extreme_pairs(w, h, bpc, (w * h) as u32 + bpc) {
+                    // libvmaf's default gain limit, and its smallest, which clamps most gains.
+                    for gain_limit in [DEFAULT_GAIN_LIMIT, 1.0] {
+                        let run = || {
+                            let mut vif = Vif::new(gain_limit);
+                            let scales = if bpc == 8 {
+                                let r8: Vec<u8> = r.iter().map(|&v| v as u8).collect();
+                                let d8: Vec<u8> = d.iter().map(|&v| v as u8).collect();
+                                vif.scales(
+                                    &Plane::new(&r8, w, h, w).unwrap(),
+                                    &Plane::new(&d8, w, h, w).unwrap(),
+                                )
+                            } else {
+                                vif.scales_hbd(
+                                    &Plane::new(&r, w, h, w).unwrap(),
+                                    &Plane::new(&d, w, h, w).unwrap(),
+                                    bpc as u8,
+                                )
+                            };
+                            (
+                                scales.map(|s| (s.num.to_bits(), s.den.to_bits())),
+                                ACCUMS.with(|a| *a.borrow()),
+                            )
+                        };
+                        let all = crate::simd::on_every_arch(run);
+                        let (_, want) = &all[0];
+                        for (arch, got) in &all[1..] {
+                            assert_eq!(
+                                got, want,
+                                "{what} {w}x{h} {bpc}-bit, gain limit {gain_limit}: {arch} and \
+                                 scalar differ"
+                            );
+                        }
+                    }
+                }
+            }
+        }
+    }
 
     /// libvmaf's own integer VIF scores of one pair, scale by scale; `cpumask` 255 keeps
     /// libvmaf to its C code.
