@@ -92,6 +92,20 @@ pub struct SnapshotPlan {
     pub height: Option<u32>,
     /// JPEG quantiser scale, 2 (best) to 31.
     pub quality: u32,
+    /// Sprite sheets instead of single images.
+    pub sprite: Option<Sprite>,
+}
+
+/// Sprite sheets: the images tiled `columns` x `rows` per sheet (the last sheet partly
+/// filled, the rest black), with a WebVTT track whose cues point at each tile.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Sprite {
+    /// Tiles per row.
+    pub columns: u32,
+    /// Rows per sheet.
+    pub rows: u32,
+    /// The WebVTT file.
+    pub vtt: PathBuf,
 }
 
 /// A `%d` or `%0Nd` in a file name: the text before it, the zero-padded width, the text after.
@@ -241,6 +255,37 @@ impl SnapshotPlan {
             }
             (_, q) => q.unwrap_or(2),
         };
+        let sprite = match &s.sprite {
+            None => None,
+            Some(sp) => {
+                let (columns, rows) = match (sp.columns, sp.rows) {
+                    (Some(c), Some(r)) if (1..=20).contains(&c) && (1..=20).contains(&r) => (c, r),
+                    (c, r) => {
+                        return Err(err(
+                            "sprite",
+                            format!(
+                                "needs `columns` and `rows`, each 1 to 20 (got {} x {})",
+                                c.map_or("none".into(), |v| v.to_string()),
+                                r.map_or("none".into(), |v| v.to_string())
+                            ),
+                        ))
+                    }
+                };
+                let vtt = sp
+                    .vtt
+                    .as_deref()
+                    .filter(|v| v.ends_with(".vtt"))
+                    .ok_or_else(|| {
+                        err(
+                            "sprite.vtt",
+                            "missing: a `.vtt` file for the thumbnails track".into(),
+                        )
+                    })?;
+                let vtt = resolve(vtt);
+                mux::check_writable(&vtt, &format!("{field}.sprite.vtt"))?;
+                Some(Sprite { columns, rows, vtt })
+            }
+        };
         let pattern_path = resolve(path);
         mux::check_writable(&pattern_path, &field)?;
         Ok(SnapshotPlan {
@@ -252,6 +297,7 @@ impl SnapshotPlan {
             width: s.width,
             height: s.height,
             quality,
+            sprite,
         })
     }
 
@@ -301,9 +347,55 @@ impl SnapshotPlan {
         if (w, h) != (v.width, v.height) {
             g.push_str(&format!("scale={w}:{h}:flags=bicubic,"));
         }
+        if let Some(s) = &self.sprite {
+            g.push_str(&format!("tile={}x{},", s.columns, s.rows));
+        }
         g.push_str(&format!("format={}", self.format.pix_fmt()));
         g
     }
+}
+
+/// Formats seconds as a WebVTT timestamp, `hh:mm:ss.mmm`.
+fn vtt_time(t: f64) -> String {
+    let ms = (t.max(0.0) * 1000.0).round() as u64;
+    format!(
+        "{:02}:{:02}:{:02}.{:03}",
+        ms / 3_600_000,
+        ms / 60_000 % 60,
+        ms / 1000 % 60,
+        ms % 1000
+    )
+}
+
+/// The WebVTT thumbnails track of a sprite set: image `i` (from 0) shows from `starts[i]`
+/// to the next start (the last until `end`), as the tile `#xywh=x,y,w,h` of sheet
+/// `sheet(i / (columns * rows))`.
+pub fn sprite_vtt(
+    starts: &[f64],
+    end: f64,
+    sprite: &Sprite,
+    tile: (u32, u32),
+    sheet: impl Fn(usize) -> String,
+) -> String {
+    let per_sheet = (sprite.columns * sprite.rows) as usize;
+    let mut out = String::from("WEBVTT\n");
+    for (i, &t) in starts.iter().enumerate() {
+        let until = starts.get(i + 1).copied().unwrap_or(end.max(t));
+        let k = i % per_sheet;
+        let (x, y) = (
+            (k as u32 % sprite.columns) * tile.0,
+            (k as u32 / sprite.columns) * tile.1,
+        );
+        out.push_str(&format!(
+            "\n{} --> {}\n{}#xywh={x},{y},{},{}\n",
+            vtt_time(t),
+            vtt_time(until),
+            sheet(i / per_sheet),
+            tile.0,
+            tile.1
+        ));
+    }
+    out
 }
 
 /// The selection task: passes on the chosen frames (a frame chosen for two times twice).
@@ -313,18 +405,26 @@ pub struct Select {
     keyframes_left: Option<u64>,
     first: Option<f64>,
     last: f64,
+    taken: Arc<Mutex<Vec<f64>>>,
 }
 
 impl Select {
     /// Takes the frames at `times` (seconds from the first frame), or keyframes (at most
     /// `max_keyframes`) when `times` is None.
-    pub fn new(field: String, times: Option<Vec<f64>>, max_keyframes: Option<u32>) -> Self {
+    /// The times (from the first frame) of the frames passed on are pushed to `taken`.
+    pub fn new(
+        field: String,
+        times: Option<Vec<f64>>,
+        max_keyframes: Option<u32>,
+        taken: Arc<Mutex<Vec<f64>>>,
+    ) -> Self {
         Select {
             field,
             targets: times.map(VecDeque::from),
             keyframes_left: max_keyframes.map(u64::from),
             first: None,
             last: 0.0,
+            taken,
         }
     }
 
@@ -373,7 +473,9 @@ impl Task for Select {
     fn process(&mut self, frame: VideoFrame, out: &mut dyn Sink<VideoFrame>) -> Result<()> {
         let t = media::seconds(frame.frame.pts().unwrap_or(0), frame.time_base);
         let n = self.take(t, frame.frame.is_key());
+        let rel = self.last;
         for _ in 0..n {
+            self.taken.lock().expect("not poisoned").push(rel);
             out.push(frame.clone())?;
         }
         Ok(())
@@ -531,6 +633,9 @@ pub struct SnapshotReport {
     pub width: u32,
     /// Image height.
     pub height: u32,
+    /// The WebVTT thumbnails track of a sprite set.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub vtt: Option<PathBuf>,
     /// Why it failed, or None.
     #[serde(serialize_with = "crate::job::error_text")]
     pub error: Option<Error>,
@@ -649,19 +754,80 @@ mod tests {
     }
 
     #[test]
+    fn sprite_sheets_get_a_thumbnails_track() {
+        let p = plan(
+            "path = \"s%d.jpg\"\ncount = 5\nwidth = 160\nsprite = { columns = 2, rows = 2, vtt = \"t.vtt\" }\n",
+        )
+        .unwrap();
+        let sprite = p.sprite.clone().unwrap();
+        assert_eq!((sprite.columns, sprite.rows), (2, 2));
+        let v = crate::input::VideoInfo {
+            index: 0,
+            codec: "h264".into(),
+            width: 640,
+            height: 360,
+            pix_fmt: ff::format::Pixel::YUV420P,
+            bit_depth: 8,
+            rate: crate::filter::Rate { num: 25, den: 1 },
+            cfr: true,
+            base_rate: None,
+            time_base: ff::Rational::new(1, 25),
+            duration_s: Some(10.0),
+            frames: Some(250),
+            rotation: 0,
+        };
+        assert_eq!(
+            p.graph(&v),
+            "scale=160:90:flags=bicubic,tile=2x2,format=yuvj420p"
+        );
+        let text = sprite_vtt(&[0.0, 2.0, 4.0, 6.0, 8.0], 10.0, &sprite, (160, 90), |k| {
+            format!("s{}.jpg", k + 1)
+        });
+        assert_eq!(
+            text,
+            "WEBVTT\n\n00:00:00.000 --> 00:00:02.000\ns1.jpg#xywh=0,0,160,90\n\
+             \n00:00:02.000 --> 00:00:04.000\ns1.jpg#xywh=160,0,160,90\n\
+             \n00:00:04.000 --> 00:00:06.000\ns1.jpg#xywh=0,90,160,90\n\
+             \n00:00:06.000 --> 00:00:08.000\ns1.jpg#xywh=160,90,160,90\n\
+             \n00:00:08.000 --> 00:00:10.000\ns2.jpg#xywh=0,0,160,90\n"
+        );
+        assert_eq!(vtt_time(3725.5), "01:02:05.500");
+        assert_eq!(
+            plan("path = \"s%d.jpg\"\ncount = 5\nsprite = { columns = 2, vtt = \"t.vtt\" }\n")
+                .err()
+                .unwrap()
+                .to_string(),
+            "snapshot[0].sprite: needs `columns` and `rows`, each 1 to 20 (got 2 x none)"
+        );
+        assert_eq!(
+            plan("path = \"s%d.jpg\"\ncount = 5\nsprite = { columns = 2, rows = 2 }\n")
+                .err()
+                .unwrap()
+                .to_string(),
+            "snapshot[0].sprite.vtt: missing: a `.vtt` file for the thumbnails track"
+        );
+    }
+
+    #[test]
     fn selection_takes_the_first_frame_at_or_after_each_time() {
         // 10 fps from t = 0.5 s (a stream whose first frame is not at 0).
         let mut s = Select::new(
             "snapshot[0]".into(),
             Some(vec![0.0, 0.25, 0.3, 0.31, 1.0]),
             None,
+            Arc::default(),
         );
         let taken: Vec<usize> = (0..12)
             .map(|i| s.take(0.5 + i as f64 * 0.1, false))
             .collect();
         assert_eq!(taken, vec![1, 0, 0, 2, 1, 0, 0, 0, 0, 0, 1, 0]);
         assert!(s.unreached().is_none());
-        let mut s = Select::new("snapshot[0]".into(), Some(vec![0.0, 5.0]), None);
+        let mut s = Select::new(
+            "snapshot[0]".into(),
+            Some(vec![0.0, 5.0]),
+            None,
+            Arc::default(),
+        );
         for i in 0..10 {
             s.take(i as f64 * 0.1, false);
         }
@@ -669,7 +835,7 @@ mod tests {
             s.unreached().unwrap().to_string(),
             "snapshot[0].times: the input ended at 0.900 s, before 5 s"
         );
-        let mut k = Select::new("snapshot[0]".into(), None, Some(2));
+        let mut k = Select::new("snapshot[0]".into(), None, Some(2), Arc::default());
         let taken: Vec<usize> = [true, false, true, false, true]
             .iter()
             .enumerate()

@@ -100,6 +100,20 @@ pub struct SnapshotSpec {
     pub height: Option<u32>,
     /// JPEG quantiser scale, 2 (best, the default) to 31.
     pub quality: Option<u32>,
+    /// Tile the images into sprite sheets with a WebVTT thumbnails track.
+    pub sprite: Option<SpriteSpec>,
+}
+
+/// Sprite sheets as written.
+#[derive(Clone, Debug, Default, Deserialize, Serialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct SpriteSpec {
+    /// Thumbnails per row.
+    pub columns: Option<u32>,
+    /// Rows per sheet.
+    pub rows: Option<u32>,
+    /// The WebVTT file mapping time ranges to tiles.
+    pub vtt: Option<String>,
 }
 
 /// The settings of one output; every field is optional so that templates and defaults can

@@ -216,3 +216,45 @@ count = 2
     assert!(!dir.path().join("late-1.jpg").exists());
     assert!(!report.all_ok());
 }
+
+#[test]
+fn sprite_sheets_tile_the_thumbnails_and_the_track_points_at_each() {
+    let dir = tempfile::tempdir().unwrap();
+    let src = source(dir.path(), "src.mp4", "320x240", 25, 4.0, false);
+    let report = run_ok(
+        dir.path(),
+        r#"
+input = "src.mp4"
+[[snapshot]]
+path = "sheet-%d.png"
+count = 5
+width = 80
+sprite = { columns = 2, rows = 2, vtt = "thumbs.vtt" }
+"#,
+    );
+    assert!(report.all_ok(), "{:?}", report.snapshots);
+    let s = &report.snapshots[0];
+    assert_eq!(s.files.len(), 2, "5 thumbnails on 2x2 sheets");
+    for f in &s.files {
+        let p = probe(f);
+        assert_eq!((p.width, p.height), (160, 120), "{}", f.display());
+    }
+    let vtt = std::fs::read_to_string(dir.path().join("thumbs.vtt")).unwrap();
+    assert_eq!(
+        vtt,
+        "WEBVTT\n\n00:00:00.000 --> 00:00:00.800\nsheet-1.png#xywh=0,0,80,60\n\
+         \n00:00:00.800 --> 00:00:01.600\nsheet-1.png#xywh=80,0,80,60\n\
+         \n00:00:01.600 --> 00:00:02.400\nsheet-1.png#xywh=0,60,80,60\n\
+         \n00:00:02.400 --> 00:00:03.200\nsheet-1.png#xywh=80,60,80,60\n\
+         \n00:00:03.200 --> 00:00:04.000\nsheet-2.png#xywh=0,0,80,60\n"
+    );
+    // The third tile is the frame in the middle of the third part (2.0 s), as a single
+    // snapshot would be.
+    let sheet = image(&s.files[0]);
+    let tile: Vec<u8> = (60..120)
+        .flat_map(|y| sheet[(y * 160) * 3..(y * 160 + 80) * 3].to_vec())
+        .collect();
+    let right = mean_abs_diff(&tile, &oracle(&src, 2.0, 80, 60));
+    let next = mean_abs_diff(&tile, &oracle(&src, 2.04, 80, 60));
+    assert!(right < 0.5 && next > 2.0 * right.max(0.1), "{right} vs {next}");
+}

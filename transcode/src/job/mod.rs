@@ -136,6 +136,7 @@ pub fn run(job: &Job, progress: &dyn Progress) -> Result<JobReport> {
         files: Vec::new(),
         width: 0,
         height: 0,
+        vtt: None,
         error: Some(e),
     };
     for (i, e) in &job.rejected_snapshots {
@@ -147,6 +148,7 @@ pub fn run(job: &Job, progress: &dyn Progress) -> Result<JobReport> {
                 files: Vec::new(),
                 width: 0,
                 height: 0,
+                vtt: None,
                 error: Some(clone_error(e)),
             },
         );
@@ -163,6 +165,7 @@ pub fn run(job: &Job, progress: &dyn Progress) -> Result<JobReport> {
                 times,
                 graph: p.graph(&vinfo),
                 written: Arc::new(Mutex::new(Vec::new())),
+                taken: Arc::new(Mutex::new(Vec::new())),
             }),
             Err(e) => {
                 snapshot_reports.insert(p.index, failed_set(p, p.index, e));
@@ -184,7 +187,49 @@ pub fn run(job: &Job, progress: &dyn Progress) -> Result<JobReport> {
     for (sr, (errors, _)) in snapshot_runs.iter().zip(snapshot_flows) {
         let files = std::mem::take(&mut *sr.written.lock().expect("not poisoned"));
         let p = &sr.plan;
-        let report = match errors.into_iter().next() {
+        let (width, height) = output_size(vinfo.width, vinfo.height, p.width, p.height);
+        let mut error = errors.into_iter().next();
+        let mut vtt = None;
+        if let (None, Some(sprite)) = (&error, &p.sprite) {
+            let taken = sr.taken.lock().expect("not poisoned").clone();
+            let images = taken.len();
+            let starts: Vec<f64> = match &p.selection {
+                Selection::Count(n) => {
+                    let d = duration.unwrap_or(0.0);
+                    (0..images).map(|i| d * i as f64 / *n as f64).collect()
+                }
+                Selection::Times(t) => t[..images.min(t.len())].to_vec(),
+                Selection::Keyframes(_) => taken.clone(),
+            };
+            let end = duration.unwrap_or_else(|| taken.last().copied().unwrap_or(0.0));
+            let base = sprite
+                .vtt
+                .parent()
+                .map(Path::to_path_buf)
+                .unwrap_or_default();
+            let text = crate::snapshot::sprite_vtt(&starts, end, sprite, (width, height), |k| {
+                files
+                    .get(k)
+                    .map(|f| {
+                        f.strip_prefix(&base)
+                            .unwrap_or(f)
+                            .to_string_lossy()
+                            .into_owned()
+                    })
+                    .unwrap_or_default()
+            });
+            let tmp = crate::mux::temp_path(&sprite.vtt);
+            let written =
+                std::fs::write(&tmp, text).and_then(|_| std::fs::rename(&tmp, &sprite.vtt));
+            match written {
+                Ok(()) => vtt = Some(sprite.vtt.clone()),
+                Err(e) => {
+                    let _ = std::fs::remove_file(&tmp);
+                    error = Some(Error::io(&sprite.vtt, "writing the thumbnails track", e));
+                }
+            }
+        }
+        let report = match error {
             // A set that failed leaves no images: a partial set would pass for a whole one.
             Some(e) => {
                 for f in &files {
@@ -192,17 +237,15 @@ pub fn run(job: &Job, progress: &dyn Progress) -> Result<JobReport> {
                 }
                 failed_set(p, p.index, e)
             }
-            None => {
-                let (width, height) = output_size(vinfo.width, vinfo.height, p.width, p.height);
-                SnapshotReport {
-                    index: p.index,
-                    pattern: p.pattern.clone(),
-                    files,
-                    width,
-                    height,
-                    error: None,
-                }
-            }
+            None => SnapshotReport {
+                index: p.index,
+                pattern: p.pattern.clone(),
+                files,
+                width,
+                height,
+                vtt,
+                error: None,
+            },
         };
         snapshot_reports.insert(p.index, report);
     }
@@ -263,6 +306,7 @@ struct SnapshotRun {
     times: Option<Vec<f64>>,
     graph: String,
     written: Arc<Mutex<Vec<PathBuf>>>,
+    taken: Arc<Mutex<Vec<f64>>>,
 }
 
 #[derive(Clone, Copy, PartialEq, Eq)]
@@ -561,7 +605,7 @@ fn execute(
         video_branches.push(task::stage(
             Mode::Parallel,
             policy,
-            Select::new(p.field.clone(), sr.times.clone(), max),
+            Select::new(p.field.clone(), sr.times.clone(), max, sr.taken.clone()),
             format!("select {}", p.field),
             "select",
             filter,
