@@ -626,6 +626,7 @@ pub fn job_toml(req: &LadderRequest, report: &LadderReport, stem: &str, ext: &st
             })
             .collect(),
         snapshots: Vec::new(),
+        clip: None,
     };
     toml::to_string(&spec).expect("a job spec serialises")
 }

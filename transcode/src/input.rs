@@ -370,6 +370,50 @@ fn open_decoder(
     })
 }
 
+/// A clip of the input: the frames from `start` seconds (the first at or after it) for
+/// `duration` seconds (to the end when None), timed from the video stream's start.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct Clip {
+    /// Seconds from the start.
+    pub start: f64,
+    /// Seconds kept.
+    pub duration: Option<f64>,
+}
+
+/// A clip in one stream's time base: the frames it keeps, and their timestamps moved so the
+/// clip starts at 0.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct Cut {
+    from: i64,
+    to: Option<i64>,
+}
+
+impl Cut {
+    /// `clip` for a stream of time base `tb`, with the video stream starting at `origin_s`.
+    pub fn new(clip: Clip, origin_s: f64, tb: Rational) -> Cut {
+        let ticks = |s: f64| {
+            if tb.numerator() <= 0 {
+                0
+            } else {
+                (s * tb.denominator() as f64 / tb.numerator() as f64).round() as i64
+            }
+        };
+        Cut {
+            from: ticks(origin_s + clip.start),
+            to: clip.duration.map(|d| ticks(origin_s + clip.start + d)),
+        }
+    }
+
+    /// The new timestamp of a frame at `pts`, or None when the clip leaves it out.
+    pub fn apply(&self, pts: i64) -> Option<i64> {
+        if pts < self.from || self.to.is_some_and(|t| pts >= t) {
+            None
+        } else {
+            Some(pts - self.from)
+        }
+    }
+}
+
 /// Decodes the packets of one video stream into frames for every pipeline.
 pub struct VideoDecode {
     decoder: ff::decoder::Video,
@@ -378,6 +422,7 @@ pub struct VideoDecode {
     corrupt: u64,
     corrupt_frames: u64,
     passthrough: bool,
+    cut: Option<Cut>,
 }
 
 impl VideoDecode {
@@ -401,7 +446,14 @@ impl VideoDecode {
             corrupt: 0,
             corrupt_frames: 0,
             passthrough,
+            cut: None,
         })
+    }
+
+    /// Keeps only the frames of `cut`, retimed to start at 0.
+    pub fn with_cut(mut self, cut: Option<Cut>) -> Self {
+        self.cut = cut;
+        self
     }
 
     fn drain(&mut self, out: &mut dyn Sink<VideoFrame>) -> Result<()> {
@@ -409,7 +461,13 @@ impl VideoDecode {
             let mut frame = ff::frame::Video::empty();
             match self.decoder.receive_frame(&mut frame) {
                 Ok(()) => {
-                    let ts = frame.timestamp();
+                    let mut ts = frame.timestamp();
+                    if let Some(cut) = &self.cut {
+                        match cut.apply(ts.unwrap_or(i64::MIN)) {
+                            Some(t) => ts = Some(t),
+                            None => continue,
+                        }
+                    }
                     frame.set_pts(ts);
                     // SAFETY: reading plain fields of a frame we own.
                     let flags = unsafe { (*frame.as_ptr()).decode_error_flags };
@@ -476,6 +534,7 @@ pub struct AudioDecode {
     time_base: Rational,
     helpers: HelperThreads,
     corrupt: u64,
+    cut: Option<Cut>,
 }
 
 impl AudioDecode {
@@ -491,7 +550,14 @@ impl AudioDecode {
             time_base: info.time_base,
             helpers,
             corrupt: 0,
+            cut: None,
         })
+    }
+
+    /// Keeps only the frames of `cut` (whole frames starting in it), retimed to start at 0.
+    pub fn with_cut(mut self, cut: Option<Cut>) -> Self {
+        self.cut = cut;
+        self
     }
 
     fn drain(&mut self, out: &mut dyn Sink<AudioFrame>) -> Result<()> {
@@ -499,7 +565,13 @@ impl AudioDecode {
             let mut frame = ff::frame::Audio::empty();
             match self.decoder.receive_frame(&mut frame) {
                 Ok(()) => {
-                    let ts = frame.timestamp();
+                    let mut ts = frame.timestamp();
+                    if let Some(cut) = &self.cut {
+                        match cut.apply(ts.unwrap_or(i64::MIN)) {
+                            Some(t) => ts = Some(t),
+                            None => continue,
+                        }
+                    }
                     frame.set_pts(ts);
                     out.push(AudioFrame {
                         frame,
@@ -538,5 +610,36 @@ impl Task for AudioDecode {
         let helper = self.helpers.cpu_s();
         stats.cpu_s += helper;
         stats.helper_cpu_s += helper;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_cut_keeps_its_frames_and_retimes_them_from_zero() {
+        // 1/90000 time base, a stream starting at 0.5 s, the clip 2 s to 3 s.
+        let clip = Clip {
+            start: 2.0,
+            duration: Some(1.0),
+        };
+        let cut = Cut::new(clip, 0.5, Rational::new(1, 90000));
+        assert_eq!(cut.apply(224_999), None, "just before 2.5 s");
+        assert_eq!(cut.apply(225_000), Some(0));
+        assert_eq!(cut.apply(228_600), Some(3600));
+        assert_eq!(cut.apply(314_999), Some(89_999));
+        assert_eq!(cut.apply(315_000), None, "3.5 s is past the end");
+        let open = Cut::new(
+            Clip {
+                start: 1.0,
+                duration: None,
+            },
+            0.0,
+            Rational::new(1, 25),
+        );
+        assert_eq!(open.apply(24), None);
+        assert_eq!(open.apply(25), Some(0));
+        assert_eq!(open.apply(1_000_000), Some(999_975));
     }
 }

@@ -34,6 +34,19 @@ pub struct JobSpec {
     /// Still images of chosen frames (`[[snapshot]]`).
     #[serde(default, rename = "snapshot", skip_serializing_if = "Vec::is_empty")]
     pub snapshots: Vec<SnapshotSpec>,
+    /// A part of the input to transcode, cut on decoded frames.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub clip: Option<ClipSpec>,
+}
+
+/// A clip as written.
+#[derive(Clone, Copy, Debug, Default, Deserialize, Serialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct ClipSpec {
+    /// Seconds from the start of the input (0 when absent).
+    pub start: Option<f64>,
+    /// Seconds kept (to the end when absent).
+    pub duration: Option<f64>,
 }
 
 /// A watermark as written: an `image` or a `text`.
@@ -325,6 +338,7 @@ impl JobSpec {
             },
             outputs,
             snapshots: Vec::new(),
+            clip: None,
         }
     }
 }

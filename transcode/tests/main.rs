@@ -3,6 +3,7 @@
 
 mod support;
 
+mod clip;
 mod gif;
 mod hls_crypt;
 mod ladder;

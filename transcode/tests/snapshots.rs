@@ -256,5 +256,8 @@ sprite = { columns = 2, rows = 2, vtt = "thumbs.vtt" }
         .collect();
     let right = mean_abs_diff(&tile, &oracle(&src, 2.0, 80, 60));
     let next = mean_abs_diff(&tile, &oracle(&src, 2.04, 80, 60));
-    assert!(right < 0.5 && next > 2.0 * right.max(0.1), "{right} vs {next}");
+    assert!(
+        right < 0.5 && next > 2.0 * right.max(0.1),
+        "{right} vs {next}"
+    );
 }

@@ -32,7 +32,7 @@ use crate::encode::{AudioEncode, AudioEncodeSetup, VideoEncode, VideoEncodeSetup
 use crate::error::{Error, Result};
 use crate::external::{ExternalEncode, ExternalEncodeSetup};
 use crate::filter::{output_size, Sampler, Sampling};
-use crate::input::{self, AudioDecode, AudioInfo, InputSource, VideoDecode, VideoInfo};
+use crate::input::{self, AudioDecode, AudioInfo, Cut, InputSource, VideoDecode, VideoInfo};
 use crate::media::{self, AudioFrame, MuxItem, MuxPacket, VideoFrame};
 use crate::mux::{MuxSetup, Muxer};
 use crate::settings::{encoder_config, EncoderRequest, Pass, StatsChannel};
@@ -47,7 +47,30 @@ pub fn run(job: &Job, progress: &dyn Progress) -> Result<JobReport> {
     let cpu0 = crate::cpu::process_cpu_s();
     let path = job.input.display_path();
     let probe = input::open(&job.input)?;
-    let vinfo = input::video_info(&probe, &path)?;
+    let mut vinfo = input::video_info(&probe, &path)?;
+    if let Some(clip) = job.clip {
+        // The clip must start inside the input; it then lasts what is left, at most.
+        if let Some(d) = vinfo.duration_s {
+            if clip.start >= d {
+                return Err(Error::Spec {
+                    field: "clip.start".into(),
+                    message: format!(
+                        "{} s is not before the end of {} ({d:.3} s)",
+                        clip.start,
+                        path.display()
+                    ),
+                });
+            }
+            let kept = clip
+                .duration
+                .map_or(d - clip.start, |c| c.min(d - clip.start));
+            vinfo.duration_s = Some(kept);
+            vinfo.frames = Some((kept * vinfo.rate.fps()).round() as u64);
+        } else {
+            vinfo.duration_s = clip.duration;
+            vinfo.frames = clip.duration.map(|c| (c * vinfo.rate.fps()).round() as u64);
+        }
+    }
     let ainfo = input::audio_info(&probe);
     drop(probe);
 
@@ -615,7 +638,15 @@ fn execute(
 
     // Input side: video decode feeding every pipeline, audio decode feeding audio encoders.
     let passthrough = flows.iter().any(|r| r.plan.passthrough);
-    let vdec = VideoDecode::new(&ictx, vinfo, job.decoder_threads, passthrough, path)?;
+    // A clip is timed from the video stream's start, for audio as for video.
+    let origin_s = ictx
+        .stream(vinfo.index)
+        .map(|s| s.start_time())
+        .filter(|&t| t != ffi::AV_NOPTS_VALUE)
+        .map(|t| media::seconds(t, vinfo.time_base))
+        .unwrap_or(0.0);
+    let vdec = VideoDecode::new(&ictx, vinfo, job.decoder_threads, passthrough, path)?
+        .with_cut(job.clip.map(|c| Cut::new(c, origin_s, vinfo.time_base)));
     let mut video_in = task::stage(
         job.decode_mode,
         policy,
@@ -629,7 +660,8 @@ fn execute(
     let mut audio_copy: Option<Tee<ff::Packet>> = None;
     if let Some(a) = ainfo {
         if !audio_enc_branches.is_empty() {
-            let adec = AudioDecode::new(&ictx, a, path)?;
+            let adec = AudioDecode::new(&ictx, a, path)?
+                .with_cut(job.clip.map(|c| Cut::new(c, origin_s, a.time_base)));
             audio_in = Some(task::stage(
                 Mode::Serial,
                 policy,
@@ -659,6 +691,16 @@ fn execute(
         .map(|s| s.start_time())
         .filter(|&t| t != ffi::AV_NOPTS_VALUE)
         .unwrap_or(0);
+    // A clip starts reading at the keyframe before its start, and stops a few seconds past its
+    // end (past any frame reordering).
+    let clip_end_s = job
+        .clip
+        .and_then(|c| c.duration.map(|d| origin_s + c.start + d + 3.0));
+    if let Some(c) = job.clip.filter(|c| c.start > 0.0) {
+        let ts = ((origin_s + c.start) * ffi::AV_TIME_BASE as f64) as i64;
+        // A failed seek only costs decoding from the start: the decoder drops those frames.
+        let _ = ictx.seek(ts, ..ts);
+    }
     let mut reached_s: f64 = 0.0;
     let mut video_packets: u64 = 0;
     let mut read_error: Option<Error> = None;
@@ -692,6 +734,11 @@ fn execute(
                 reached_s = reached_s.max(end);
             }
             video_packets += 1;
+            if let (Some(end), Some(dts)) = (clip_end_s, packet.dts().or(packet.pts())) {
+                if media::seconds(dts, vinfo.time_base) > end {
+                    break;
+                }
+            }
             if video_alive && video_in.push(packet).is_err() {
                 // Every pipeline has failed (or the decoder did): stop reading.
                 video_alive = false;
@@ -720,6 +767,7 @@ fn execute(
     // before its muxer commits anything.
     let declared = vinfo.duration_s.unwrap_or(0.0);
     let truncated = video_alive
+        && job.clip.is_none()
         && input::is_truncated(vinfo.duration_s, reached_s)
         && matches!(job.input, InputSource::File(_));
     let job_error: Option<Error> = if truncated {

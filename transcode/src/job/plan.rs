@@ -16,7 +16,7 @@ use crate::filter::{
     declared_rate, frame_rate_plan, output_size, Rate, Sampler, ScaleAlgorithm, VideoGraphPlan,
 };
 use crate::hls_crypt::HlsEncryption;
-use crate::input::{InputSource, VideoInfo};
+use crate::input::{Clip, InputSource, VideoInfo};
 use crate::media;
 use crate::mux::{self, Container};
 use crate::orient::Flip;
@@ -144,6 +144,8 @@ pub struct Job {
     pub outputs: Vec<OutputPlan>,
     /// Outputs refused by validation, with their index and path (when known).
     pub rejected: Vec<(usize, Option<PathBuf>, Error)>,
+    /// The part of the input transcoded, when not all of it.
+    pub clip: Option<Clip>,
     /// Snapshot sets that passed validation.
     pub snapshots: Vec<SnapshotPlan>,
     /// Snapshot sets refused by validation, with their index.
@@ -230,6 +232,28 @@ impl Job {
                 Err(e) => rejected.push((i, path_hint, e)),
             }
         }
+        let clip = match spec.clip {
+            None => None,
+            Some(c) => Some(check_clip(c)?),
+        };
+        if clip.is_some() {
+            // Copied audio packets cannot be cut at the clip's frames: those outputs fail alone.
+            let (keep, copy): (Vec<OutputPlan>, Vec<OutputPlan>) = std::mem::take(&mut outputs)
+                .into_iter()
+                .partition(|p| p.audio != AudioPlan::Copy);
+            outputs = keep;
+            for p in copy {
+                rejected.push((
+                    p.index,
+                    Some(p.path.clone()),
+                    Error::Spec {
+                        field: format!("{}.audio", p.field),
+                        message: "`copy` cannot be cut to the clip; encode the audio".into(),
+                    },
+                ));
+            }
+            rejected.sort_by_key(|r| r.0);
+        }
         let mut snapshots = Vec::new();
         let mut rejected_snapshots = Vec::new();
         for (i, s) in spec.snapshots.iter().enumerate() {
@@ -242,6 +266,7 @@ impl Job {
             input: InputSource::parse(&spec.input, spec_path),
             outputs,
             rejected,
+            clip,
             snapshots,
             rejected_snapshots,
             policy,
@@ -249,6 +274,33 @@ impl Job {
             decoder_threads: 0,
         })
     }
+}
+
+/// Checks a clip: a start of 0 or more, a positive duration, at least one of them.
+fn check_clip(c: crate::spec::ClipSpec) -> Result<Clip> {
+    let err = |name: &str, message: String| Error::Spec {
+        field: format!("clip.{name}"),
+        message,
+    };
+    if c.start.is_none() && c.duration.is_none() {
+        return Err(err("start", "give `start`, `duration` or both".into()));
+    }
+    let start = c.start.unwrap_or(0.0);
+    if !(start.is_finite() && start >= 0.0) {
+        return Err(err("start", format!("{start} is not a time in seconds")));
+    }
+    if let Some(d) = c.duration {
+        if !(d.is_finite() && d > 0.0) {
+            return Err(err(
+                "duration",
+                format!("must be a positive number of seconds, not {d}"),
+            ));
+        }
+    }
+    Ok(Clip {
+        start,
+        duration: c.duration,
+    })
 }
 
 fn resolve(spec_path: Option<&Path>, p: &str) -> PathBuf {
