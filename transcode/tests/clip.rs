@@ -6,38 +6,6 @@ use std::process::Command;
 
 use crate::support::*;
 
-fn first_frame(args: &[&str]) -> Vec<u8> {
-    let out = Command::new("ffmpeg")
-        .args(["-hide_banner", "-loglevel", "error", "-nostdin"])
-        .args(args)
-        .args([
-            "-frames:v",
-            "1",
-            "-f",
-            "rawvideo",
-            "-pix_fmt",
-            "rgb24",
-            "pipe:1",
-        ])
-        .output()
-        .expect("ffmpeg runs");
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    out.stdout
-}
-
-fn mad(a: &[u8], b: &[u8]) -> f64 {
-    assert_eq!(a.len(), b.len());
-    a.iter()
-        .zip(b)
-        .map(|(x, y)| x.abs_diff(*y) as f64)
-        .sum::<f64>()
-        / a.len() as f64
-}
-
 fn audio_seconds(path: &Path) -> f64 {
     let out = Command::new("ffprobe")
         .args([
@@ -90,15 +58,15 @@ times = [0]
     assert!((a - 2.0).abs() < 0.1, "audio lasts the clip: {a}");
     assert_eq!(probe(&dir.path().join("clip.m3u8")).frames, 50);
     // The first frame is the source's at 2.5 s, not its neighbours.
-    let ours = first_frame(&["-i", &dir.path().join("clip.mp4").to_string_lossy()]);
-    let at = |t: f64| first_frame(&["-ss", &t.to_string(), "-i", &src.to_string_lossy()]);
-    let right = mad(&ours, &at(2.5));
+    let ours = rgb_frame(&["-i", &dir.path().join("clip.mp4").to_string_lossy()]);
+    let at = |t: f64| rgb_frame(&["-ss", &t.to_string(), "-i", &src.to_string_lossy()]);
+    let right = mean_abs_diff(&ours, &at(2.5));
     assert!(right < 1.5, "{right}");
-    assert!(mad(&ours, &at(2.54)) > 2.0 * right.max(0.2));
-    assert!(mad(&ours, &at(2.46)) > 2.0 * right.max(0.2));
+    assert!(mean_abs_diff(&ours, &at(2.54)) > 2.0 * right.max(0.2));
+    assert!(mean_abs_diff(&ours, &at(2.46)) > 2.0 * right.max(0.2));
     // Snapshots are timed from the clip's start.
-    let snap = first_frame(&["-i", &dir.path().join("first.png").to_string_lossy()]);
-    assert!(mad(&snap, &at(2.5)) < 1.0);
+    let snap = rgb_frame(&["-i", &dir.path().join("first.png").to_string_lossy()]);
+    assert!(mean_abs_diff(&snap, &at(2.5)) < 1.0);
 }
 
 #[test]

@@ -1,43 +1,16 @@
 //! GIF outputs: a palette per output, kept small by default (15 fps, 480 pixels wide), read
 //! back and compared with the source by the `ffmpeg` CLI.
 
-use std::process::Command;
-
 use crate::support::*;
 
 fn rgb_at(path: &std::path::Path, t: f64, vf: Option<&str>) -> Vec<u8> {
-    let mut cmd = Command::new("ffmpeg");
-    cmd.args([
-        "-hide_banner",
-        "-loglevel",
-        "error",
-        "-nostdin",
-        "-ss",
-        &t.to_string(),
-        "-i",
-    ])
-    .arg(path);
+    let t = t.to_string();
+    let path = path.to_string_lossy();
+    let mut args = vec!["-ss", &t, "-i", &path];
     if let Some(f) = vf {
-        cmd.args(["-vf", f]);
+        args.extend(["-vf", f]);
     }
-    let out = cmd
-        .args([
-            "-frames:v",
-            "1",
-            "-f",
-            "rawvideo",
-            "-pix_fmt",
-            "rgb24",
-            "pipe:1",
-        ])
-        .output()
-        .expect("ffmpeg runs");
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    out.stdout
+    rgb_frame(&args)
 }
 
 #[test]

@@ -2,49 +2,16 @@
 //! display-matrix rotation is checked against the `ffmpeg` CLI's own autorotation.
 
 use std::path::Path;
-use std::process::Command;
 
 use crate::support::*;
 
-fn first_frame(args: &[&str]) -> Vec<u8> {
-    let out = Command::new("ffmpeg")
-        .args(["-hide_banner", "-loglevel", "error", "-nostdin"])
-        .args(args)
-        .args([
-            "-frames:v",
-            "1",
-            "-f",
-            "rawvideo",
-            "-pix_fmt",
-            "rgb24",
-            "pipe:1",
-        ])
-        .output()
-        .expect("ffmpeg runs");
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    out.stdout
-}
-
 fn frame(path: &Path) -> Vec<u8> {
-    first_frame(&["-i", &path.to_string_lossy()])
+    rgb_frame(&["-i", &path.to_string_lossy()])
 }
 
 fn red_at(rgb: &[u8], w: u32, x: u32, y: u32) -> bool {
     let i = ((y * w + x) * 3) as usize;
     rgb[i] > 180 && rgb[i + 1] < 80 && rgb[i + 2] < 80
-}
-
-fn mean_abs_diff(a: &[u8], b: &[u8]) -> f64 {
-    assert_eq!(a.len(), b.len(), "same picture size");
-    a.iter()
-        .zip(b)
-        .map(|(x, y)| x.abs_diff(*y) as f64)
-        .sum::<f64>()
-        / a.len() as f64
 }
 
 #[test]
@@ -137,7 +104,7 @@ autorotate = true
     assert_eq!((stored.width, stored.height), (320, 240));
     let auto = probe(&dir.path().join("auto.mp4"));
     assert_eq!((auto.width, auto.height), (240, 320));
-    let cli = first_frame(&["-i", &d("rot.mp4")]);
+    let cli = rgb_frame(&["-i", &d("rot.mp4")]);
     let ours = frame(&dir.path().join("auto.mp4"));
     let diff = mean_abs_diff(&ours, &cli);
     assert!(diff < 2.0, "autorotated like the ffmpeg CLI: {diff}");
@@ -199,7 +166,7 @@ crop_black = true
         let out = dir.path().join(format!("cut-{input}"));
         let p = probe(&out);
         assert_eq!((p.width, p.height), (320, 180), "{input}");
-        let cli = first_frame(&["-i", &d(input), "-vf", &format!("crop={crop}")]);
+        let cli = rgb_frame(&["-i", &d(input), "-vf", &format!("crop={crop}")]);
         let diff = mean_abs_diff(&frame(&out), &cli);
         assert!(
             diff < 3.0,

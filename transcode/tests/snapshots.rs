@@ -2,41 +2,15 @@
 //! with an accurate seek (an independent reading of the same source).
 
 use std::path::Path;
-use std::process::Command;
 
 use crate::support::*;
 
-/// `path` decoded to `w`x`h` RGB by the ffmpeg CLI (scaled the same way when `scale_from`
-/// is a source and `t` a time: the oracle's frame at `t`).
-fn rgb(args: &[&str]) -> Vec<u8> {
-    let out = Command::new("ffmpeg")
-        .args(["-hide_banner", "-loglevel", "error", "-nostdin"])
-        .args(args)
-        .args([
-            "-frames:v",
-            "1",
-            "-f",
-            "rawvideo",
-            "-pix_fmt",
-            "rgb24",
-            "pipe:1",
-        ])
-        .output()
-        .expect("ffmpeg runs");
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    out.stdout
-}
-
 fn image(path: &Path) -> Vec<u8> {
-    rgb(&["-i", &path.to_string_lossy()])
+    rgb_frame(&["-i", &path.to_string_lossy()])
 }
 
 fn oracle(src: &Path, t: f64, w: u32, h: u32) -> Vec<u8> {
-    rgb(&[
+    rgb_frame(&[
         "-ss",
         &format!("{t}"),
         "-i",
@@ -44,15 +18,6 @@ fn oracle(src: &Path, t: f64, w: u32, h: u32) -> Vec<u8> {
         "-vf",
         &format!("scale={w}:{h}:flags=bicubic"),
     ])
-}
-
-fn mean_abs_diff(a: &[u8], b: &[u8]) -> f64 {
-    assert_eq!(a.len(), b.len());
-    a.iter()
-        .zip(b)
-        .map(|(x, y)| x.abs_diff(*y) as f64)
-        .sum::<f64>()
-        / a.len() as f64
 }
 
 /// Checks each image is the oracle's frame at its time, and closer to it than to the next

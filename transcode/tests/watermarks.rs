@@ -3,40 +3,12 @@
 //! `ffmpeg` CLI.
 
 use std::path::Path;
-use std::process::Command;
 
 use crate::support::*;
 
 /// The frame of `path` at `t` seconds as RGB bytes.
 fn frame_at(path: &Path, t: f64) -> Vec<u8> {
-    let out = Command::new("ffmpeg")
-        .args([
-            "-hide_banner",
-            "-loglevel",
-            "error",
-            "-nostdin",
-            "-ss",
-            &t.to_string(),
-            "-i",
-        ])
-        .arg(path)
-        .args([
-            "-frames:v",
-            "1",
-            "-f",
-            "rawvideo",
-            "-pix_fmt",
-            "rgb24",
-            "pipe:1",
-        ])
-        .output()
-        .expect("ffmpeg runs");
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    out.stdout
+    rgb_frame(&["-ss", &t.to_string(), "-i", &path.to_string_lossy()])
 }
 
 fn pixel(rgb: &[u8], w: u32, x: u32, y: u32) -> [u8; 3] {

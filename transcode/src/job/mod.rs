@@ -153,9 +153,9 @@ pub fn run(job: &Job, progress: &dyn Progress) -> Result<JobReport> {
     }
     // Snapshot sets: their times (a count needs the duration) and graph from the source.
     let mut snapshot_reports: BTreeMap<usize, SnapshotReport> = BTreeMap::new();
-    let failed_set = |p: &SnapshotPlan, index: usize, e: Error| SnapshotReport {
+    let failed_set = |index: usize, pattern: PathBuf, e: Error| SnapshotReport {
         index,
-        pattern: p.pattern.clone(),
+        pattern,
         files: Vec::new(),
         width: 0,
         height: 0,
@@ -163,18 +163,7 @@ pub fn run(job: &Job, progress: &dyn Progress) -> Result<JobReport> {
         error: Some(e),
     };
     for (i, e) in &job.rejected_snapshots {
-        snapshot_reports.insert(
-            *i,
-            SnapshotReport {
-                index: *i,
-                pattern: PathBuf::new(),
-                files: Vec::new(),
-                width: 0,
-                height: 0,
-                vtt: None,
-                error: Some(clone_error(e)),
-            },
-        );
+        snapshot_reports.insert(*i, failed_set(*i, PathBuf::new(), clone_error(e)));
     }
     let duration = vinfo.duration_s.or_else(|| {
         let fps = vinfo.rate.fps();
@@ -191,7 +180,7 @@ pub fn run(job: &Job, progress: &dyn Progress) -> Result<JobReport> {
                 taken: Arc::new(Mutex::new(Vec::new())),
             }),
             Err(e) => {
-                snapshot_reports.insert(p.index, failed_set(p, p.index, e));
+                snapshot_reports.insert(p.index, failed_set(p.index, p.pattern.clone(), e));
             }
         }
     }
@@ -258,7 +247,7 @@ pub fn run(job: &Job, progress: &dyn Progress) -> Result<JobReport> {
                 for f in &files {
                     let _ = std::fs::remove_file(f);
                 }
-                failed_set(p, p.index, e)
+                failed_set(p.index, p.pattern.clone(), e)
             }
             None => SnapshotReport {
                 index: p.index,

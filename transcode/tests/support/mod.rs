@@ -182,3 +182,38 @@ pub fn count_bytes(path: &Path, needle: &[u8]) -> usize {
     let data = std::fs::read(path).unwrap();
     data.windows(needle.len()).filter(|w| *w == needle).count()
 }
+
+/// The first frame the `ffmpeg` CLI decodes with `args` (an input and any options), as RGB
+/// bytes: the tests' independent reading of pictures.
+pub fn rgb_frame(args: &[&str]) -> Vec<u8> {
+    let out = Command::new("ffmpeg")
+        .args(["-hide_banner", "-loglevel", "error", "-nostdin"])
+        .args(args)
+        .args([
+            "-frames:v",
+            "1",
+            "-f",
+            "rawvideo",
+            "-pix_fmt",
+            "rgb24",
+            "pipe:1",
+        ])
+        .output()
+        .expect("ffmpeg runs");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    out.stdout
+}
+
+/// The mean absolute difference of two pictures of the same size.
+pub fn mean_abs_diff(a: &[u8], b: &[u8]) -> f64 {
+    assert_eq!(a.len(), b.len(), "same picture size");
+    a.iter()
+        .zip(b)
+        .map(|(x, y)| x.abs_diff(*y) as f64)
+        .sum::<f64>()
+        / a.len() as f64
+}
