@@ -7,7 +7,8 @@ use std::path::PathBuf;
 use anyhow::{bail, Context, Result};
 use clap::Args as ClapArgs;
 use indicatif::{ProgressBar, ProgressStyle};
-use rdbench_transcode::job::{self, Job, JobReport, Progress};
+use rdbench_transcode::chunk::Slice;
+use rdbench_transcode::job::{self, Job, JobReport, Part, Progress};
 use rdbench_transcode::spec;
 
 /// Run a transcode job (TOML or JSON spec).
@@ -21,6 +22,17 @@ pub struct Args {
     /// Write the full report as JSON to this file.
     #[arg(long, value_name = "FILE")]
     pub report: Option<PathBuf>,
+    /// A chunked job: encode only the K-th of N slices of its chunks (into each output's
+    /// `OUTPUT.chunks/` folder) and stop; `--join` makes the outputs once every slice has run.
+    #[arg(long, value_name = "K/N", value_parser = parse_slice, conflicts_with = "join")]
+    pub chunks: Option<Slice>,
+    /// A chunked job: join every output from the chunks its slices made.
+    #[arg(long)]
+    pub join: bool,
+}
+
+fn parse_slice(text: &str) -> Result<Slice, String> {
+    Slice::parse(text)
 }
 
 /// A progress bar on a terminal, nothing otherwise.
@@ -105,7 +117,11 @@ pub fn run(args: Args) -> Result<()> {
     let (spec, templates) = spec::load_job(&args.job)?;
     let job = Job::from_spec(&spec, templates.as_ref(), Some(&args.job))?;
     let bar = Bar::new();
-    let report: Result<JobReport, _> = job::run(&job, &bar);
+    let report: Result<JobReport, _> = match (args.chunks, args.join) {
+        (Some(slice), _) => job::run_part(&job, Part::Slice(slice), &bar),
+        (None, true) => job::run_part(&job, Part::Join, &bar),
+        (None, false) => job::run(&job, &bar),
+    };
     bar.finish();
     let report = report?;
     if let Some(path) = &args.report {

@@ -404,6 +404,11 @@ impl Cut {
         }
     }
 
+    /// The frames from presentation time `from` up to `to` (excluded), in the stream's ticks.
+    pub fn ticks(from: i64, to: Option<i64>) -> Cut {
+        Cut { from, to }
+    }
+
     /// The new timestamp of a frame at `pts`, or None when the clip leaves it out.
     pub fn apply(&self, pts: i64) -> Option<i64> {
         if pts < self.from || self.to.is_some_and(|t| pts >= t) {

@@ -361,6 +361,26 @@ pub struct ExecutionSpec {
     pub encode: Option<TaskMode>,
     /// Default mode of every output's mux task.
     pub mux: Option<TaskMode>,
+    /// Chunked parallel transcoding: the input split into chunks encoded in parallel and joined
+    /// without re-encoding.
+    pub chunked: Option<ChunkedSpec>,
+}
+
+/// `[execution] chunked = { ... }`: how the input is split and how many chunks encode at once.
+#[derive(Clone, Debug, Default, Deserialize, Serialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct ChunkedSpec {
+    /// Chunk length in seconds: chunks start at the first source keyframe at or after each
+    /// multiple (with `scene_cuts`, the longest a scene runs before it is split).
+    pub seconds: Option<f64>,
+    /// Start chunks at detected scene cuts instead of source keyframes.
+    pub scene_cuts: Option<bool>,
+    /// Scene-change score (0 to 100, on downscaled luma) at which a cut is detected.
+    pub threshold: Option<f64>,
+    /// With scene cuts: the shortest chunk, in seconds.
+    pub min_seconds: Option<f64>,
+    /// Chunks encoded at once (default: the machine's cores).
+    pub workers: Option<usize>,
 }
 
 /// Serial or parallel per task kind of an output.

@@ -3,6 +3,7 @@
 
 mod support;
 
+mod chunked;
 mod clip;
 mod gif;
 mod hls_crypt;

@@ -10,9 +10,11 @@
 //! The job is three parts: [`plan`] (the spec checked and resolved, pure), [`report`] (what the
 //! job did) and the runtime here (the decode, filter, encode and mux tasks wired and run).
 
+mod chunked;
 mod plan;
 mod report;
 
+pub use chunked::{chunk_dir, Part};
 pub use plan::{AudioPlan, FlowModes, Job, OutputPlan};
 pub(crate) use report::error_text;
 pub use report::{JobReport, NoProgress, OutputReport, Progress, SourceSummary};
@@ -43,11 +45,19 @@ use crate::task::{self, Mode, NullSink, PipelineState, Shared, Sink, TaskStats, 
 /// case is for the job as a whole: the input cannot be read.
 pub fn run(job: &Job, progress: &dyn Progress) -> Result<JobReport> {
     crate::init();
+    if let Some(c) = &job.chunked {
+        return chunked::run(job, c, progress);
+    }
     let start = Instant::now();
     let cpu0 = crate::cpu::process_cpu_s();
     let path = job.input.display_path();
     let probe = input::open(&job.input)?;
     let mut vinfo = input::video_info(&probe, &path)?;
+    if let Some(span) = &job.span {
+        vinfo.frames = Some(span.frames);
+        let fps = vinfo.rate.fps();
+        vinfo.duration_s = (fps > 0.0).then(|| span.frames as f64 / fps);
+    }
     if let Some(clip) = job.clip {
         // The clip must start inside the input; it then lasts what is left, at most.
         if let Some(d) = vinfo.duration_s {
@@ -288,7 +298,21 @@ pub fn run(job: &Job, progress: &dyn Progress) -> Result<JobReport> {
         cpu_s: crate::cpu::process_cpu_s() - cpu0,
         corrupt_packets: outcome.corrupt,
         snapshots: snapshot_reports.into_values().collect(),
+        chunks: Vec::new(),
     })
+}
+
+/// Runs part of a chunked job: all of it, one slice of its chunks (`--chunks K/N`), or the join
+/// of chunks made before (`--join`).
+pub fn run_part(job: &Job, part: Part, progress: &dyn Progress) -> Result<JobReport> {
+    crate::init();
+    match &job.chunked {
+        Some(c) => chunked::run_part(job, c, part, progress),
+        None => Err(Error::Spec {
+            field: "execution.chunked".into(),
+            message: "the job is not chunked: slices and joins need `[execution] chunked = { seconds = ... }`".into(),
+        }),
+    }
 }
 
 /// Errors are not Clone (they may hold io::Error); rejected outputs are reported once per run,
@@ -375,6 +399,88 @@ impl Sink<ff::Packet> for PacketBranch {
     }
 }
 
+/// The mux task's setup for output `p`, with or without its audio stream.
+fn mux_setup(p: &OutputPlan, with_audio: bool) -> MuxSetup {
+    let codec_id = ff::encoder::find_by_name(&p.codec)
+        .map(|c| c.id())
+        .unwrap_or(ff::codec::Id::None);
+    MuxSetup {
+        field: p.field.clone(),
+        path: p.path.clone(),
+        container: p.container,
+        streams: if with_audio { 2 } else { 1 },
+        hls_time: p.hls_time,
+        hls_encryption: p.hls_encryption.clone(),
+        hls_fmp4: matches!(
+            codec_id,
+            ff::codec::Id::HEVC | ff::codec::Id::AV1 | ff::codec::Id::VP9
+        ),
+    }
+}
+
+/// Where an output's audio enters: packets to copy, or decoded frames to encode.
+enum AudioBranch {
+    Copy(Box<dyn Sink<ff::Packet>>),
+    Encode(Box<dyn Sink<AudioFrame>>),
+}
+
+/// The audio flow of output `p` (stream 1 of its muxer) from the input's audio `a`.
+fn audio_branch(
+    p: &OutputPlan,
+    ictx: &ff::format::context::Input,
+    a: &AudioInfo,
+    audio_mux: Box<dyn Sink<MuxItem>>,
+    state: &Arc<PipelineState>,
+    policy: task::QueuePolicy,
+) -> AudioBranch {
+    match &p.audio {
+        AudioPlan::Copy => {
+            let stream = ictx.stream(a.index).expect("audio stream");
+            let id = stream.parameters().id();
+            if p.container.can_carry(id) == Some(false) {
+                state.fail(Error::Spec {
+                    field: format!("{}.audio", p.field),
+                    message: format!("the {} container cannot carry the input's {} audio; encode it (audio = {{ codec = \"aac\" }})", p.container.muxer(), id.name()),
+                });
+            }
+            AudioBranch::Copy(Box::new(PacketBranch(Box::new(AudioCopy {
+                stream: 1,
+                params: Some(stream.parameters()),
+                time_base: a.time_base,
+                next: audio_mux,
+            }))))
+        }
+        AudioPlan::Encode {
+            codec,
+            bitrate_kbps,
+            channels,
+            sample_rate,
+        } => {
+            let setup = AudioEncodeSetup {
+                field: p.field.clone(),
+                codec: codec.clone(),
+                bit_rate: bitrate_kbps.map(|k| (k * 1000.0) as i64).unwrap_or(0),
+                channels: *channels,
+                sample_rate: *sample_rate,
+                stream: 1,
+                global_header: p.container.global_header(),
+                options: BTreeMap::new(),
+            };
+            // Audio is cheap: its encoder runs inline on the audio decoder's thread.
+            AudioBranch::Encode(task::stage(
+                Mode::Serial,
+                policy,
+                AudioEncode::new(setup),
+                format!("audio[{}] {codec}", p.index),
+                "encode-audio",
+                audio_mux,
+                state.clone(),
+            ))
+        }
+        AudioPlan::Drop => unreachable!("an output without audio has no audio flow"),
+    }
+}
+
 #[allow(clippy::too_many_arguments)]
 fn execute(
     job: &Job,
@@ -402,25 +508,10 @@ fn execute(
         let global_header = p.container.global_header();
         // Mux (or nothing, in a first pass).
         let mut mux_handles: Vec<Shared<MuxItem>> = if kind == PassKind::Final {
-            let codec_id = ff::encoder::find_by_name(&p.codec)
-                .map(|c| c.id())
-                .unwrap_or(ff::codec::Id::None);
-            let setup = MuxSetup {
-                field: p.field.clone(),
-                path: p.path.clone(),
-                container: p.container,
-                streams: if with_audio { 2 } else { 1 },
-                hls_time: p.hls_time,
-                hls_encryption: p.hls_encryption.clone(),
-                hls_fmp4: matches!(
-                    codec_id,
-                    ff::codec::Id::HEVC | ff::codec::Id::AV1 | ff::codec::Id::VP9
-                ),
-            };
             let muxer = task::stage(
                 p.modes.mux,
                 policy,
-                Muxer::new(setup),
+                Muxer::new(mux_setup(p, with_audio)),
                 format!("mux[{}]", p.index),
                 "mux",
                 Box::new(NullSink),
@@ -531,52 +622,9 @@ fn execute(
         if with_audio {
             let a = ainfo.expect("checked");
             let audio_mux: Box<dyn Sink<MuxItem>> = Box::new(mux_handles.remove(0));
-            match &p.audio {
-                AudioPlan::Copy => {
-                    let stream = ictx.stream(a.index).expect("audio stream");
-                    let id = stream.parameters().id();
-                    if p.container.can_carry(id) == Some(false) {
-                        state.fail(Error::Spec {
-                            field: format!("{}.audio", p.field),
-                            message: format!("the {} container cannot carry the input's {} audio; encode it (audio = {{ codec = \"aac\" }})", p.container.muxer(), id.name()),
-                        });
-                    }
-                    audio_copy_branches.push(Box::new(PacketBranch(Box::new(AudioCopy {
-                        stream: 1,
-                        params: Some(stream.parameters()),
-                        time_base: a.time_base,
-                        next: audio_mux,
-                    }))));
-                }
-                AudioPlan::Encode {
-                    codec,
-                    bitrate_kbps,
-                    channels,
-                    sample_rate,
-                } => {
-                    let setup = AudioEncodeSetup {
-                        field: p.field.clone(),
-                        codec: codec.clone(),
-                        bit_rate: bitrate_kbps.map(|k| (k * 1000.0) as i64).unwrap_or(0),
-                        channels: *channels,
-                        sample_rate: *sample_rate,
-                        stream: 1,
-                        global_header,
-                        options: BTreeMap::new(),
-                    };
-                    // Audio is cheap: its encoder runs inline on the audio decoder's thread.
-                    let st = task::stage(
-                        Mode::Serial,
-                        policy,
-                        AudioEncode::new(setup),
-                        format!("audio[{}] {codec}", p.index),
-                        "encode-audio",
-                        audio_mux,
-                        state.clone(),
-                    );
-                    audio_enc_branches.push(st);
-                }
-                AudioPlan::Drop => unreachable!("with_audio excludes drop"),
+            match audio_branch(p, &ictx, a, audio_mux, &state, policy) {
+                AudioBranch::Copy(b) => audio_copy_branches.push(b),
+                AudioBranch::Encode(b) => audio_enc_branches.push(b),
             }
         }
     }
@@ -634,8 +682,13 @@ fn execute(
         .filter(|&t| t != ffi::AV_NOPTS_VALUE)
         .map(|t| media::seconds(t, vinfo.time_base))
         .unwrap_or(0.0);
-    let vdec = VideoDecode::new(&ictx, vinfo, job.decoder_threads, passthrough, path)?
-        .with_cut(job.clip.map(|c| Cut::new(c, origin_s, vinfo.time_base)));
+    let video_cut = match (job.clip, &job.span) {
+        (Some(c), _) => Some(Cut::new(c, origin_s, vinfo.time_base)),
+        (None, Some(span)) => Some(Cut::ticks(span.from, span.to)),
+        (None, None) => None,
+    };
+    let vdec =
+        VideoDecode::new(&ictx, vinfo, job.decoder_threads, passthrough, path)?.with_cut(video_cut);
     let mut video_in = task::stage(
         job.decode_mode,
         policy,
@@ -682,11 +735,21 @@ fn execute(
         .unwrap_or(0);
     // A clip starts reading at the keyframe before its start, and stops a few seconds past its
     // end (past any frame reordering).
-    let clip_end_s = job
-        .clip
-        .and_then(|c| c.duration.map(|d| origin_s + c.start + d + 3.0));
-    if let Some(c) = job.clip.filter(|c| c.start > 0.0) {
-        let ts = ((origin_s + c.start) * ffi::AV_TIME_BASE as f64) as i64;
+    let clip_end_s = match (job.clip, &job.span) {
+        (Some(c), _) => c.duration.map(|d| origin_s + c.start + d + 3.0),
+        (None, Some(span)) => span.to.map(|t| media::seconds(t, vinfo.time_base) + 3.0),
+        (None, None) => None,
+    };
+    let seek_to = match (job.clip, &job.span) {
+        (Some(c), _) => {
+            (c.start > 0.0).then(|| ((origin_s + c.start) * ffi::AV_TIME_BASE as f64) as i64)
+        }
+        // A microsecond late, so the keyframe the chunk starts at is at or before it.
+        (None, Some(span)) => (span.index > 0)
+            .then(|| (media::seconds(span.from, vinfo.time_base) * 1e6).ceil() as i64 + 1),
+        (None, None) => None,
+    };
+    if let Some(ts) = seek_to {
         // A failed seek only costs decoding from the start: the decoder drops those frames.
         let _ = ictx.seek(ts, ..ts);
     }
@@ -757,6 +820,7 @@ fn execute(
     let declared = vinfo.duration_s.unwrap_or(0.0);
     let truncated = video_alive
         && job.clip.is_none()
+        && job.span.is_none()
         && input::is_truncated(vinfo.duration_s, reached_s)
         && matches!(job.input, InputSource::File(_));
     let job_error: Option<Error> = if truncated {

@@ -9,6 +9,7 @@ use std::sync::{Arc, Mutex};
 
 use ffmpeg_next as ff;
 
+use crate::chunk::{Chunk, Chunking};
 use crate::encode::best_pix_fmt;
 use crate::error::{Error, Result};
 use crate::external::{Bitstream, ExternalEncoder};
@@ -156,6 +157,10 @@ pub struct Job {
     pub decode_mode: Mode,
     /// Decoder threads (0: automatic).
     pub decoder_threads: u32,
+    /// Chunked parallel transcoding, when asked for.
+    pub chunked: Option<Chunking>,
+    /// The one chunk of the input this job encodes (a chunked job's part).
+    pub(crate) span: Option<Chunk>,
 }
 
 fn mode(m: Option<TaskMode>, default: Mode) -> Mode {
@@ -254,6 +259,40 @@ impl Job {
             }
             rejected.sort_by_key(|r| r.0);
         }
+        let chunked = match &ex.chunked {
+            None => None,
+            Some(c) => {
+                if clip.is_some() {
+                    return Err(Error::Spec {
+                        field: "execution.chunked".into(),
+                        message:
+                            "a chunked job transcodes the whole input; remove `clip` or `chunked`"
+                                .into(),
+                    });
+                }
+                // Pictures and animations are not joined from chunks: those outputs fail alone.
+                let (keep, whole): (Vec<OutputPlan>, Vec<OutputPlan>) =
+                    std::mem::take(&mut outputs)
+                        .into_iter()
+                        .partition(|p| !matches!(p.container, Container::Gif | Container::Y4m));
+                outputs = keep;
+                for p in whole {
+                    rejected.push((
+                        p.index,
+                        Some(p.path.clone()),
+                        Error::Spec {
+                            field: format!("{}.format", p.field),
+                            message: format!(
+                                "a {} output is not chunked; run it in a job without `execution.chunked`",
+                                p.container.extension()
+                            ),
+                        },
+                    ));
+                }
+                rejected.sort_by_key(|r| r.0);
+                Some(Chunking::from_spec(c)?)
+            }
+        };
         let mut snapshots = Vec::new();
         let mut rejected_snapshots = Vec::new();
         for (i, s) in spec.snapshots.iter().enumerate() {
@@ -272,6 +311,8 @@ impl Job {
             policy,
             decode_mode: mode(ex.decode, Mode::Serial),
             decoder_threads: 0,
+            chunked,
+            span: None,
         })
     }
 }

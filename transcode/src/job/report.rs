@@ -120,6 +120,9 @@ pub struct JobReport {
     /// Every snapshot set, in job order.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub snapshots: Vec<SnapshotReport>,
+    /// The chunks of a chunked job, in order.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub chunks: Vec<crate::chunk::Chunk>,
 }
 
 impl JobReport {
