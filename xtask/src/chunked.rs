@@ -244,23 +244,35 @@ fn vmaf(rdbench: &Path, src: &Path, out: &Path, commands: &mut Vec<String>) -> R
         .context("no pooled VMAF mean in rdbench metrics' JSON")
 }
 
-/// Wall seconds of each chunk, when the job report lists chunks (an array `chunks` of objects
-/// with `wall_s`, anywhere in the report).
-fn chunk_walls(report: &serde_json::Value) -> Option<Vec<f64>> {
+/// What the chunked job's report says of its chunks (the first array `chunks` of objects found
+/// in it): each chunk's wall seconds when every entry has `wall_s`, else each chunk's source
+/// frames when every entry has `frames`.
+#[derive(Debug, PartialEq)]
+enum ReportChunks {
+    Walls(Vec<f64>),
+    Frames(Vec<f64>),
+}
+
+fn report_chunks(report: &serde_json::Value) -> Option<ReportChunks> {
     match report {
         serde_json::Value::Object(map) => {
-            if let Some(walls) = map.get("chunks").and_then(|c| c.as_array()).and_then(|c| {
-                c.iter()
-                    .map(|x| x["wall_s"].as_f64())
-                    .collect::<Option<Vec<f64>>>()
-            }) {
-                if !walls.is_empty() {
-                    return Some(walls);
-                }
-            }
-            map.values().find_map(chunk_walls)
+            let found = map
+                .get("chunks")
+                .and_then(|c| c.as_array())
+                .filter(|c| !c.is_empty())
+                .and_then(|c| {
+                    let all = |key: &str| {
+                        c.iter()
+                            .map(|x| x[key].as_f64())
+                            .collect::<Option<Vec<f64>>>()
+                    };
+                    all("wall_s")
+                        .map(ReportChunks::Walls)
+                        .or_else(|| all("frames").map(ReportChunks::Frames))
+                });
+            found.or_else(|| map.values().find_map(report_chunks))
         }
-        serde_json::Value::Array(items) => items.iter().find_map(chunk_walls),
+        serde_json::Value::Array(items) => items.iter().find_map(report_chunks),
         _ => None,
     }
 }
@@ -495,14 +507,19 @@ pub fn run(args: &[String]) -> Result<()> {
     let report: Option<serde_json::Value> = std::fs::read(&sides[0].report)
         .ok()
         .and_then(|b| serde_json::from_slice(&b).ok());
-    let (durations, from) = match report.as_ref().and_then(chunk_walls) {
-        Some(d) => (d, "per chunk from rdbench's report"),
+    let share = |parts: &[f64]| -> Vec<f64> {
+        let sum: f64 = parts.iter().sum();
+        parts.iter().map(|p| un.wall * p / sum).collect()
+    };
+    let (durations, from) = match report.as_ref().and_then(report_chunks) {
+        Some(ReportChunks::Walls(w)) => (w, "per chunk, from rdbench's report"),
+        Some(ReportChunks::Frames(f)) => (
+            share(&f),
+            "the unchunked wall shared by the chunks' frames in rdbench's report",
+        ),
         None => (
-            planned
-                .iter()
-                .map(|len| un.wall * len / f64::from(opts.seconds))
-                .collect(),
-            "estimated: the unchunked wall shared over equal chunks; the report gives no chunks",
+            share(&planned),
+            "the unchunked wall shared by equal chunks; the report lists no chunks",
         ),
     };
     let total: f64 = durations.iter().sum();
@@ -512,9 +529,10 @@ pub fn run(args: &[String]) -> Result<()> {
         "\n  on N cores: chunked wall ~ max(E / min(N, K), L) + J at best, and with chunks taken in turn \
          by the first free worker, the time the last one ends + J"
     );
+    println!("  chunk times: {from}");
     println!(
-        "  E = {total:.1} s of encoding, K = {} chunks, L = {longest:.1} s the longest ({from}), \
-         J = {join:.1} s (the rest of the chunked wall on {} workers: the split, the join, start-up)",
+        "  E = {total:.1} s of encoding, K = {} chunks, L = {longest:.1} s the longest, J = {join:.1} s \
+         (the rest of the chunked wall on {} workers: split, join, start-up)",
         durations.len(),
         c.workers
     );
@@ -657,11 +675,19 @@ mod tests {
     }
 
     #[test]
-    fn chunk_walls_found_anywhere_in_the_report() {
+    fn chunks_found_anywhere_in_the_report() {
         let r = serde_json::json!({"outputs": [{"tasks": [], "chunks": [{"wall_s": 1.5}, {"wall_s": 2.0}]}]});
-        assert_eq!(chunk_walls(&r), Some(vec![1.5, 2.0]));
+        assert_eq!(report_chunks(&r), Some(ReportChunks::Walls(vec![1.5, 2.0])));
+        let r = serde_json::json!({"outputs": [], "chunks": [{"index": 0, "frames": 600}, {"index": 1, "frames": 300}]});
+        assert_eq!(
+            report_chunks(&r),
+            Some(ReportChunks::Frames(vec![600.0, 300.0]))
+        );
         let r = serde_json::json!({"outputs": [{"chunks": [{"index": 0}]}]});
-        assert_eq!(chunk_walls(&r), None);
-        assert_eq!(chunk_walls(&serde_json::json!({"outputs": []})), None);
+        assert_eq!(report_chunks(&r), None);
+        assert_eq!(
+            report_chunks(&serde_json::json!({"outputs": [], "chunks": []})),
+            None
+        );
     }
 }
