@@ -4,6 +4,7 @@
 //! - `cargo xtask bench`: install missing system packages, then run the main benchmark job.
 //! - `cargo xtask bench-real`: the main job on real video from Debian packages (`debian` corpus).
 //! - `cargo xtask bench-ladder`: the transcode core against the `ffmpeg` CLI on the same ladder.
+//! - `cargo xtask bench-chunked`: a chunked parallel transcode against the same job unchunked.
 //! - `cargo xtask bench-metrics`: the metric kernels against libvmaf's own `vmaf` tool.
 //! - `cargo xtask bench-workers`: benchmark jobs in worker processes against jobs on the pool's threads.
 //! - `cargo xtask gate BASELINE CANDIDATE`: the regression gate between two runs.
@@ -11,6 +12,7 @@
 //!
 //! Every task calls cargo through `$CARGO`, so it uses the toolchain that runs xtask.
 
+mod chunked;
 mod deps;
 mod ladder;
 mod metrics;
@@ -30,6 +32,9 @@ tasks:
                      (the `debian` corpus: surveillance, underwater and screen recordings)
   bench-ladder [-n N] [--seconds S]
                      time rdbench's transcode core against the ffmpeg CLI on a 1080p ABR ladder
+  bench-chunked [-n N] [--seconds S] [--chunk-seconds S] [--workers N] [--rdbench PATH]
+                     a 1080p x265 job split into chunks encoded in parallel against the same job
+                     unchunked: wall, peak memory, size, frames and VMAF side by side
   bench-metrics [-n N] [--libvmaf-src DIR]
                      time rdbench's metrics against libvmaf's own vmaf tool, 2.3.1 and (built from
                      DIR) 3.2.0: kernels at 1080p on one thread, VMAF on 1 thread and every core
@@ -63,6 +68,10 @@ fn run() -> Result<()> {
         Some("bench-ladder") => {
             deps::ensure(deps::Need::Build)?;
             ladder::run(&rest)
+        }
+        Some("bench-chunked") => {
+            deps::ensure(deps::Need::Build)?;
+            chunked::run(&rest)
         }
         Some("bench-metrics") => {
             deps::ensure(deps::Need::Build)?;

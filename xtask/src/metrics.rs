@@ -5,7 +5,6 @@
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
-use std::time::{Duration, Instant};
 
 use anyhow::{bail, Context, Result};
 
@@ -40,37 +39,6 @@ fn fps_after(text: &str, label: &str) -> Option<f64> {
     let rest = &text[i..];
     let open = rest.find('(')?;
     rest[open + 1..].split_whitespace().next()?.parse().ok()
-}
-
-/// Runs `cmd` and samples its peak resident memory (VmHWM) while it runs.
-fn peak_rss_mib(cmd: &mut Command) -> Result<(f64, f64)> {
-    let start = Instant::now();
-    let mut child = cmd
-        .stdout(std::process::Stdio::null())
-        .stderr(std::process::Stdio::piped())
-        .spawn()?;
-    let status_path = format!("/proc/{}/status", child.id());
-    let mut peak_kib = 0.0f64;
-    loop {
-        if let Ok(s) = std::fs::read_to_string(&status_path) {
-            if let Some(v) = s
-                .lines()
-                .find(|l| l.starts_with("VmHWM:"))
-                .and_then(|l| l.split_whitespace().nth(1))
-                .and_then(|v| v.parse::<f64>().ok())
-            {
-                peak_kib = peak_kib.max(v);
-            }
-        }
-        if let Some(status) = child.try_wait()? {
-            if !status.success() {
-                bail!("{cmd:?} failed: {status}");
-            }
-            break;
-        }
-        std::thread::sleep(Duration::from_millis(10));
-    }
-    Ok((peak_kib / 1024.0, start.elapsed().as_secs_f64()))
 }
 
 /// Runs the benchmark.
@@ -339,7 +307,7 @@ pub fn run(args: &[String]) -> Result<()> {
         }
     };
     vmaf_table(&tool, anchor32.as_deref(), &rdbench, &work, runs, cores)?;
-    let (mib, secs) = peak_rss_mib(Command::new(&rdbench).args([
+    let usage = util::measured(Command::new(&rdbench).args([
         "metrics",
         &p("ref4k.mkv"),
         &p("dis4k.mkv"),
@@ -347,6 +315,7 @@ pub fn run(args: &[String]) -> Result<()> {
         "vmaf,psnr,ssim,ms-ssim",
         "--json",
     ]))?;
+    let (mib, secs) = (usage.peak_rss_mib, usage.wall_s);
     println!("\n4K (3840x2160, 30 frames) vmaf+psnr+ssim+ms-ssim: peak resident memory {mib:.0} MiB in {secs:.1} s  goal <= 1024 MiB: {}", if mib <= 1024.0 { "met" } else { "NOT met" });
     Ok(())
 }
@@ -414,7 +383,7 @@ fn measure(
         wall.push(t.wall_s);
         cpu.push(t.cpu_s);
     }
-    let (peak_mib, _) = peak_rss_mib(&mut cmd())?;
+    let peak_mib = util::measured(&mut cmd())?.peak_rss_mib;
     let out = cmd().output()?;
     Ok(Measured {
         wall_s: median(&wall),

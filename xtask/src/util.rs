@@ -1,10 +1,11 @@
 //! Small helpers shared by the tasks: finding the project, calling cargo, running commands,
-//! and measuring a child process's wall and CPU time.
+//! showing a command line, and measuring a child process's wall and CPU time and peak memory.
 
 use anyhow::{bail, Context, Result};
+use std::io::Read;
 use std::path::PathBuf;
-use std::process::Command;
-use std::time::Instant;
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
 
 /// The workspace root (the parent of `xtask/`).
 pub fn project_root() -> PathBuf {
@@ -69,6 +70,127 @@ pub fn timed(cmd: &mut Command) -> Result<Timing> {
     })
 }
 
+/// Wall and CPU time and peak resident memory of one finished child process.
+#[derive(Clone, Copy, Debug)]
+pub struct Usage {
+    pub wall_s: f64,
+    pub cpu_s: f64,
+    /// Peak resident memory of the process and its descendants together, MiB.
+    pub peak_rss_mib: f64,
+}
+
+/// Runs `cmd` to completion with its output discarded and returns its wall time, CPU time (as
+/// [`timed`] measures it) and peak resident memory. The memory is sampled every 10 ms from
+/// `/proc`: the larger of the process's own high-water mark (`VmHWM`, exact) and the largest sum
+/// of the resident memory (`VmRSS`) of the process and all its descendants at one sample, so that
+/// work spread over child processes counts in full (pages they share, such as the binary's own,
+/// count once per process). A failure is reported with the last line the process wrote to stderr.
+pub fn measured(cmd: &mut Command) -> Result<Usage> {
+    let before = children_cpu_s()?;
+    let start = Instant::now();
+    let mut child = cmd
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .with_context(|| format!("starting {}", shell_line(cmd)))?;
+    // Drained on its own thread so that a chatty child never blocks on a full pipe.
+    let mut stderr = child.stderr.take().context("the child's stderr")?;
+    let reader = std::thread::spawn(move || {
+        let mut bytes = Vec::new();
+        let _ = stderr.read_to_end(&mut bytes);
+        String::from_utf8_lossy(&bytes).into_owned()
+    });
+    let mut peak_kib = 0u64;
+    let status = loop {
+        peak_kib = peak_kib.max(tree_rss_kib(child.id()));
+        if let Some(status) = child.try_wait()? {
+            break status;
+        }
+        std::thread::sleep(Duration::from_millis(10));
+    };
+    let wall_s = start.elapsed().as_secs_f64();
+    let cpu_s = children_cpu_s()? - before;
+    let stderr = reader.join().unwrap_or_default();
+    if !status.success() {
+        let program = std::path::Path::new(cmd.get_program())
+            .file_name()
+            .unwrap_or(cmd.get_program())
+            .to_string_lossy()
+            .into_owned();
+        let last = stderr
+            .lines()
+            .rev()
+            .find(|l| !l.trim().is_empty())
+            .unwrap_or("(nothing on stderr)");
+        bail!("{program} failed ({status}): {}", last.trim());
+    }
+    Ok(Usage {
+        wall_s,
+        cpu_s,
+        peak_rss_mib: peak_kib as f64 / 1024.0,
+    })
+}
+
+/// One `/proc` sample of the memory of process `pid` and its descendants, KiB (see [`measured`]).
+fn tree_rss_kib(pid: u32) -> u64 {
+    let field = |pid: u32, name: &str| -> u64 {
+        std::fs::read_to_string(format!("/proc/{pid}/status"))
+            .ok()
+            .and_then(|s| {
+                s.lines()
+                    .find(|l| l.starts_with(name))
+                    .and_then(|l| l.split_whitespace().nth(1))
+                    .and_then(|v| v.parse().ok())
+            })
+            .unwrap_or(0)
+    };
+    let mut sum = 0;
+    let mut todo = vec![pid];
+    while let Some(p) = todo.pop() {
+        sum += field(p, "VmRSS:");
+        todo.extend(child_pids(p));
+    }
+    field(pid, "VmHWM:").max(sum)
+}
+
+/// The child processes of `pid`, from every thread's `/proc/PID/task/TID/children`.
+fn child_pids(pid: u32) -> Vec<u32> {
+    let Ok(tasks) = std::fs::read_dir(format!("/proc/{pid}/task")) else {
+        return Vec::new();
+    };
+    tasks
+        .flatten()
+        .filter_map(|t| std::fs::read_to_string(t.path().join("children")).ok())
+        .flat_map(|s| {
+            s.split_whitespace()
+                .filter_map(|p| p.parse().ok())
+                .collect::<Vec<u32>>()
+        })
+        .collect()
+}
+
+/// `cmd` as a shell command line: the program and its arguments, each single-quoted when it
+/// holds anything but letters, digits and `-_./=:,+`.
+pub fn shell_line(cmd: &Command) -> String {
+    std::iter::once(cmd.get_program())
+        .chain(cmd.get_args())
+        .map(|a| shell_word(&a.to_string_lossy()))
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
+fn shell_word(word: &str) -> String {
+    let plain = !word.is_empty()
+        && word
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || "-_./=:,+".contains(c));
+    if plain {
+        word.to_string()
+    } else {
+        format!("'{}'", word.replace('\'', r"'\''"))
+    }
+}
+
 /// User + system CPU seconds of all waited-for children (`cutime` + `cstime` of `/proc/self/stat`).
 fn children_cpu_s() -> Result<f64> {
     let stat = std::fs::read_to_string("/proc/self/stat").context("reading /proc/self/stat")?;
@@ -108,5 +230,20 @@ pub fn median(values: &[f64]) -> f64 {
         v[n / 2]
     } else {
         (v[n / 2 - 1] + v[n / 2]) / 2.0
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn shell_line_quotes_what_a_shell_would_split() {
+        let mut c = Command::new("ffmpeg");
+        c.args(["-i", "a b.mp4", "-vf", "x='1'", "", "out/c.mp4"]);
+        assert_eq!(
+            shell_line(&c),
+            r"ffmpeg -i 'a b.mp4' -vf 'x='\''1'\''' '' out/c.mp4"
+        );
     }
 }
