@@ -1,5 +1,6 @@
 //! A real single-node Slurm cluster runs `examples/cluster/slurm-array.sh` as a user submits it,
-//! and the merged shards equal the unsharded run.
+//! and the merged shards equal the unsharded run; and it runs `examples/cluster/slurm-chunked.sh`,
+//! whose slices of one chunked transcode join into the output of the same job in one process.
 //!
 //! The test starts Debian's `munged`, `slurmctld` and `slurmd` itself, from a `slurm.conf` it
 //! generates in a temporary folder (the machine's host name and cores, free loopback ports, its
@@ -311,4 +312,122 @@ fn a_slurm_array_of_three_shards_merges_into_the_unsharded_run() {
         "daemons still running after the test: {}",
         String::from_utf8_lossy(&left.stdout)
     );
+}
+
+/// The video stream of `path`, hashed by the ffmpeg CLI.
+fn video_md5(dir: &Path, path: &str) -> String {
+    let out = Command::new("ffmpeg")
+        .args(["-hide_banner", "-loglevel", "error", "-nostdin", "-i", path])
+        .args(["-map", "0:v", "-c", "copy", "-f", "md5", "-"])
+        .current_dir(dir)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8_lossy(&out.stdout).trim().to_string()
+}
+
+#[test]
+fn a_slurm_array_transcodes_slices_of_one_chunked_job_that_join_into_the_one_process_output() {
+    let _heavy = heavy();
+    let d = tempfile::tempdir().unwrap();
+    ffmpeg(
+        d.path(),
+        &[
+            "-f",
+            "lavfi",
+            "-i",
+            "testsrc2=size=320x240:rate=25:duration=12",
+            "-f",
+            "lavfi",
+            "-i",
+            "sine=frequency=440:sample_rate=48000:duration=12",
+            "-c:v",
+            "libx264",
+            "-preset",
+            "ultrafast",
+            "-g",
+            "25",
+            "-pix_fmt",
+            "yuv420p",
+            "-c:a",
+            "aac",
+            "-shortest",
+            "src.mp4",
+        ],
+    );
+    let job = |out: &str| {
+        format!(
+            "input = \"src.mp4\"\n[execution]\nchunked = {{ seconds = 2 }}\n[[output]]\npath = \"{out}\"\n\
+             codec = \"libx264\"\npreset = \"veryfast\"\nthreads = 1\nrc = {{ mode = \"crf\", value = 23 }}\n\
+             audio = {{ codec = \"aac\" }}\n"
+        )
+    };
+    std::fs::write(d.path().join("one.toml"), job("one.mp4")).unwrap();
+    std::fs::write(d.path().join("movie.toml"), job("movie.mp4")).unwrap();
+    let one = rdbench(d.path(), &["transcode", "one.toml"]);
+    assert!(
+        one.status.success(),
+        "{}",
+        String::from_utf8_lossy(&one.stderr)
+    );
+
+    let cluster = Cluster::start(d.path());
+    let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("examples/cluster/slurm-chunked.sh");
+    let bin = Path::new(env!("CARGO_BIN_EXE_rdbench")).parent().unwrap();
+    let path = format!("{}:{}", bin.display(), std::env::var("PATH").unwrap());
+    let out = Command::new("sbatch")
+        .args(["--wait", "--parsable", "--array=0-2"])
+        .arg(format!("--output={}/slurm-%A_%a.out", d.path().display()))
+        .arg(format!("--chdir={}", d.path().display()))
+        .arg(&script)
+        .arg("movie.toml")
+        .env("SLURM_CONF", &cluster.conf)
+        .env("PATH", path)
+        .output()
+        .unwrap();
+    let logs = || {
+        let mut all = String::new();
+        for e in std::fs::read_dir(d.path()).unwrap().flatten() {
+            let n = e.file_name().to_string_lossy().into_owned();
+            if n.starts_with("slurm-") {
+                all += &format!("--- {n}\n{}", std::fs::read_to_string(e.path()).unwrap());
+            }
+        }
+        all
+    };
+    assert!(
+        out.status.success(),
+        "sbatch --wait: {}{}\n{}\n{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr),
+        logs(),
+        cluster.logs()
+    );
+    drop(cluster);
+    // Six 2 s chunks in three slices: every chunk made, no output yet.
+    let chunks = d.path().join("movie.mp4.chunks");
+    for k in 0..6 {
+        assert!(
+            chunks.join(format!("{k:05}.mp4")).is_file(),
+            "chunk {k}:\n{}",
+            logs()
+        );
+    }
+    assert!(!d.path().join("movie.mp4").exists());
+    let join = rdbench(d.path(), &["transcode", "movie.toml", "--join"]);
+    assert!(
+        join.status.success(),
+        "{}",
+        String::from_utf8_lossy(&join.stderr)
+    );
+    assert!(String::from_utf8_lossy(&join.stdout).contains("300 frames"));
+    assert_eq!(
+        video_md5(d.path(), "movie.mp4"),
+        video_md5(d.path(), "one.mp4")
+    );
+    assert!(!chunks.exists());
 }

@@ -243,3 +243,33 @@ fn one_failing_output_does_not_take_the_others_down() {
         "the failed output left nothing behind"
     );
 }
+
+#[test]
+fn bad_chunk_slices_are_named() {
+    let d = tempfile::tempdir().unwrap();
+    std::fs::write(
+        d.path().join("job.toml"),
+        "input = \"in.mp4\"\n[[output]]\npath = \"o.mp4\"\ncodec = \"libx264\"\n",
+    )
+    .unwrap();
+    let out = rdbench(d.path(), &["transcode", "job.toml", "--chunks", "3/2"]);
+    let e = String::from_utf8_lossy(&out.stderr).to_string();
+    assert!(!out.status.success());
+    assert!(e.contains("--chunks") && e.contains("`3/2`"), "{e}");
+    assert!(!e.contains("panicked"), "{e}");
+    // A job that is not chunked has no slices.
+    ffmpeg(
+        d.path(),
+        &[
+            "-f",
+            "lavfi",
+            "-i",
+            "testsrc2=size=160x120:rate=25:duration=1",
+            "in.mp4",
+        ],
+    );
+    assert_one_line_error(
+        &rdbench(d.path(), &["transcode", "job.toml", "--chunks", "1/2"]),
+        &["execution.chunked", "not chunked"],
+    );
+}

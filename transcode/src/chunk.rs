@@ -108,8 +108,8 @@ pub struct Chunk {
 /// chunks. `starts` are the indices of frames a chunk may start at (source keyframes, or the
 /// first frames of scenes), ascending.
 ///
-/// At keyframes (`scenes` false) a chunk ends at the first start at least `seconds` after its
-/// own. At scene cuts, a chunk ends at the first cut at least `min_seconds` after its start; a
+/// At keyframes (`scenes` false) chunk m starts at the keyframe nearest to m x `seconds`, at
+/// least `min_seconds` after the chunk before. At scene cuts, a chunk ends at the first cut at least `min_seconds` after its start; a
 /// scene longer than `seconds` is split at the first frame `seconds` in. Either way a last chunk
 /// shorter than `min_seconds` joins the one before it.
 pub fn split(
@@ -123,31 +123,6 @@ pub fn split(
         return Vec::new();
     }
     let t = |i: usize| (pts[i] - pts[0]) as f64 * tick_s;
-    let mut bounds = vec![0usize];
-    loop {
-        let cur = *bounds.last().expect("not empty");
-        let cur_t = t(cur);
-        let next = if scenes {
-            let cut = starts
-                .iter()
-                .copied()
-                .find(|&s| s > cur && t(s) >= cur_t + chunking.min_seconds - 1e-9);
-            let long = (cur + 1..pts.len()).find(|&i| t(i) >= cur_t + chunking.seconds - 1e-9);
-            match (cut, long) {
-                (Some(c), Some(l)) => Some(c.min(l)),
-                (c, l) => c.or(l),
-            }
-        } else {
-            starts
-                .iter()
-                .copied()
-                .find(|&s| s > cur && t(s) >= cur_t + chunking.seconds - 1e-9)
-        };
-        match next {
-            Some(n) => bounds.push(n),
-            None => break,
-        }
-    }
     // The last chunk runs to the last frame plus one frame's duration.
     let frame_s = if pts.len() > 1 {
         t(pts.len() - 1) / (pts.len() - 1) as f64
@@ -155,6 +130,49 @@ pub fn split(
         0.0
     };
     let end_t = t(pts.len() - 1) + frame_s;
+    let mut bounds = vec![0usize];
+    if scenes {
+        loop {
+            let cur = *bounds.last().expect("not empty");
+            let cur_t = t(cur);
+            let cut = starts
+                .iter()
+                .copied()
+                .find(|&s| s > cur && t(s) >= cur_t + chunking.min_seconds - 1e-9);
+            let long = (cur + 1..pts.len()).find(|&i| t(i) >= cur_t + chunking.seconds - 1e-9);
+            let next = match (cut, long) {
+                (Some(c), Some(l)) => Some(c.min(l)),
+                (c, l) => c.or(l),
+            };
+            match next {
+                Some(n) => bounds.push(n),
+                None => break,
+            }
+        }
+    } else {
+        // Chunk m starts at the keyframe nearest to m x seconds (on the input's clock, so
+        // keyframes a little early or late do not make the chunks drift).
+        let mut m = 1u64;
+        loop {
+            let cur = *bounds.last().expect("not empty");
+            let cur_t = t(cur);
+            m = m.max((cur_t / chunking.seconds).floor() as u64 + 1);
+            let target = m as f64 * chunking.seconds;
+            if target >= end_t {
+                break;
+            }
+            let best = starts
+                .iter()
+                .copied()
+                .filter(|&s| s > cur && t(s) >= cur_t + chunking.min_seconds - 1e-9)
+                .min_by(|&a, &b| (t(a) - target).abs().total_cmp(&(t(b) - target).abs()));
+            match best {
+                Some(b) => bounds.push(b),
+                None => break,
+            }
+            m += 1;
+        }
+    }
     if bounds.len() > 1 {
         let last = *bounds.last().expect("not empty");
         if end_t - t(last) < chunking.min_seconds - 1e-9 {
@@ -370,33 +388,50 @@ mod tests {
     }
 
     #[test]
-    fn keyframe_chunks_start_at_the_first_keyframe_past_each_length() {
+    fn keyframe_chunks_start_at_the_keyframe_nearest_each_multiple() {
         let (pts, keys) = frames(500); // 20 s, keyframes every 2 s
         let c = split(&pts, &keys, 1.0 / 12800.0, &chunking(5.0), false);
-        // 5 s chunks start at the keyframes at 0, 6, 12 and 18 s; the last lasts 2 s, which
-        // is not shorter than min_seconds.
+        // 5 s chunks: the keyframes nearest 5 s (4 s and 6 s tie: the earlier), 10 s and 15 s.
         let from: Vec<i64> = c.iter().map(|c| c.from).collect();
-        assert_eq!(from, [0, 150, 300, 450].map(|f| 1000 + f * 512));
+        assert_eq!(from, [0, 100, 250, 350].map(|f| 1000 + f * 512));
         assert_eq!(
             c.iter().map(|c| c.frames).collect::<Vec<_>>(),
-            [150, 150, 150, 50]
+            [100, 150, 100, 150]
         );
         assert_eq!(c[1].to, Some(c[2].from));
         assert_eq!(c[3].to, None);
-        assert!((c[2].start_s - 12.0).abs() < 1e-9);
-        // A last chunk shorter than min_seconds joins the one before.
+        assert!((c[2].start_s - 10.0).abs() < 1e-9);
+        // A last chunk shorter than min_seconds joins the one before: 21 s, the last from 20 s.
+        let (pts, keys) = frames(525);
         let mut merge = chunking(5.0);
         merge.min_seconds = 3.0;
         let c = split(&pts, &keys, 1.0 / 12800.0, &merge, false);
         assert_eq!(
             c.iter().map(|c| c.frames).collect::<Vec<_>>(),
-            [150, 150, 200]
+            [100, 150, 100, 175]
         );
-        assert_eq!(c[2].to, None);
+        assert_eq!(c[3].to, None);
+        // Keyframes a frame early (every 49 frames) still give chunks near each multiple.
+        let early: Vec<usize> = (0..500).step_by(49).collect();
+        let c = split(&frames(500).0, &early, 1.0 / 12800.0, &chunking(5.0), false);
+        assert_eq!(
+            c.iter().map(|c| c.from).collect::<Vec<_>>(),
+            [0, 147, 245, 392].map(|f| 1000 + f * 512)
+        );
+        // Sparse keyframes: chunks as close to the multiples as they allow, none skipped twice.
+        let sparse = [0usize, 300];
+        let c = split(
+            &frames(500).0,
+            &sparse,
+            1.0 / 12800.0,
+            &chunking(5.0),
+            false,
+        );
+        assert_eq!(c.iter().map(|c| c.frames).collect::<Vec<_>>(), [300, 200]);
         // Longer than the input: one chunk.
         let c = split(&pts, &keys, 1.0 / 12800.0, &chunking(60.0), false);
         assert_eq!(c.len(), 1);
-        assert_eq!((c[0].from, c[0].to, c[0].frames), (1000, None, 500));
+        assert_eq!((c[0].from, c[0].to, c[0].frames), (1000, None, 525));
     }
 
     #[test]

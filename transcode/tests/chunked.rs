@@ -72,7 +72,11 @@ fn video_column(path: &Path, section: &str, entries: &str) -> Vec<String> {
         .lines()
         .map(|l| l.trim().trim_end_matches(',').to_string())
         // Side data (SEI) comes on lines of its own, or after the fields.
-        .filter(|l| l.split(',').next().is_some_and(|f| f.parse::<f64>().is_ok()))
+        .filter(|l| {
+            l.split(',')
+                .next()
+                .is_some_and(|f| f.parse::<f64>().is_ok())
+        })
         .collect()
 }
 

@@ -67,8 +67,10 @@ fn parse(args: &[String], cores: usize) -> Result<Options> {
     let mut o = Options {
         runs: 1,
         seconds: 60,
+        // Six chunks of a minute spread evenly over two workers (three would leave one idle
+        // for a third of the run).
         chunking: Chunking {
-            seconds: 20.0,
+            seconds: 10.0,
             workers: cores.max(1),
         },
         rdbench: None,
@@ -586,7 +588,7 @@ mod tests {
                 runs: 1,
                 seconds: 60,
                 chunking: Chunking {
-                    seconds: 20.0,
+                    seconds: 10.0,
                     workers: 2
                 },
                 rdbench: None
