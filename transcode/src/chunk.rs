@@ -265,6 +265,66 @@ pub fn fingerprint(text: &str) -> String {
     format!("{h:016x}")
 }
 
+/// The parameter sets (SPS, PPS, and VPS for HEVC) of an `avcC` or `hvcC` record, written as
+/// the length-prefixed NAL units a packet carries in-band. A chunk whose encoder chose other
+/// parameter sets than the first chunk's (an x264 ABR chunk's initial QP, say) carries its own in
+/// its first packet, so the joined stream decodes with one sample description. None when the
+/// record cannot be read.
+pub fn in_band_parameter_sets(hevc: bool, record: &[u8]) -> Option<Vec<u8>> {
+    let mut nalus: Vec<&[u8]> = Vec::new();
+    let read_u16 = |b: &[u8], at: usize| -> Option<usize> {
+        Some(usize::from(u16::from_be_bytes([
+            *b.get(at)?,
+            *b.get(at + 1)?,
+        ])))
+    };
+    let len_size = if hevc {
+        if record.len() < 23 || record[0] != 1 {
+            return None;
+        }
+        let arrays = usize::from(record[22]);
+        let mut at = 23;
+        for _ in 0..arrays {
+            let count = read_u16(record, at + 1)?;
+            at += 3;
+            for _ in 0..count {
+                let len = read_u16(record, at)?;
+                nalus.push(record.get(at + 2..at + 2 + len)?);
+                at += 2 + len;
+            }
+        }
+        usize::from(record[21] & 3) + 1
+    } else {
+        if record.len() < 7 || record[0] != 1 {
+            return None;
+        }
+        let mut at = 6;
+        for _ in 0..(record[5] & 0x1f) {
+            let len = read_u16(record, at)?;
+            nalus.push(record.get(at + 2..at + 2 + len)?);
+            at += 2 + len;
+        }
+        let pps = *record.get(at)?;
+        at += 1;
+        for _ in 0..pps {
+            let len = read_u16(record, at)?;
+            nalus.push(record.get(at + 2..at + 2 + len)?);
+            at += 2 + len;
+        }
+        usize::from(record[4] & 3) + 1
+    };
+    if nalus.is_empty() || len_size == 3 {
+        return None;
+    }
+    let mut out = Vec::new();
+    for n in nalus {
+        let len = (n.len() as u32).to_be_bytes();
+        out.extend_from_slice(&len[4 - len_size..]);
+        out.extend_from_slice(n);
+    }
+    Some(out)
+}
+
 /// A luma thumbnail: the mean of each `block` x `block` square of a plane of `width` x `height`
 /// samples (8-bit, or 16-bit little-endian when `wide`) whose rows are `stride` bytes apart,
 /// scaled to 0..=255.
@@ -451,6 +511,38 @@ mod tests {
             got.iter().map(|c| c.index).collect::<Vec<_>>(),
             [0, 1, 2, 3]
         );
+    }
+
+    #[test]
+    fn parameter_sets_come_out_length_prefixed() {
+        // avcC: 4-byte lengths, one SPS (3 bytes), one PPS (2 bytes), then high-profile bytes.
+        let avcc = [
+            1, 100, 0, 40, 0xff, 0xe1, 0, 3, 0x67, 1, 2, 1, 0, 2, 0x68, 9, 0xfd, 0xf8, 0xf8, 0,
+        ];
+        assert_eq!(
+            in_band_parameter_sets(false, &avcc).unwrap(),
+            [0, 0, 0, 3, 0x67, 1, 2, 0, 0, 0, 2, 0x68, 9]
+        );
+        // hvcC: 22 header bytes (length size 4), then VPS, SPS and PPS arrays of one unit each.
+        let mut hvcc = vec![1u8; 21];
+        hvcc.push(0xf3);
+        hvcc.push(3);
+        for (kind, unit) in [
+            (32u8, &[0x40u8, 1][..]),
+            (33, &[0x42, 1, 7]),
+            (34, &[0x44, 1]),
+        ] {
+            hvcc.extend_from_slice(&[kind, 0, 1, 0, unit.len() as u8]);
+            hvcc.extend_from_slice(unit);
+        }
+        assert_eq!(
+            in_band_parameter_sets(true, &hvcc).unwrap(),
+            [0, 0, 0, 2, 0x40, 1, 0, 0, 0, 3, 0x42, 1, 7, 0, 0, 0, 2, 0x44, 1]
+        );
+        // Truncated or not a record: None.
+        assert_eq!(in_band_parameter_sets(false, &avcc[..9]), None);
+        assert_eq!(in_band_parameter_sets(false, &[0, 0, 0, 1, 0x67]), None);
+        assert_eq!(in_band_parameter_sets(true, &hvcc[..30]), None);
     }
 
     #[test]

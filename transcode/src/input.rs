@@ -200,6 +200,29 @@ pub struct AudioInfo {
     pub time_base: Rational,
 }
 
+impl VideoInfo {
+    /// Stands for the video stream of an input that has none (its outputs are audio alone):
+    /// no stream index matches it; the duration is the input's.
+    pub fn absent(input: &ff::format::context::Input) -> VideoInfo {
+        VideoInfo {
+            index: usize::MAX,
+            codec: String::new(),
+            width: 0,
+            height: 0,
+            pix_fmt: ff::format::Pixel::None,
+            bit_depth: 8,
+            rate: Rate { num: 25, den: 1 },
+            cfr: true,
+            base_rate: None,
+            time_base: Rational::new(1, 1000),
+            duration_s: (input.duration() > 0)
+                .then(|| input.duration() as f64 / ffi::AV_TIME_BASE as f64),
+            frames: None,
+            rotation: 0,
+        }
+    }
+}
+
 /// The best video stream of `input`.
 pub fn video_info(input: &ff::format::context::Input, path: &Path) -> Result<VideoInfo> {
     let stream = input

@@ -44,6 +44,16 @@ pub enum Container {
     Hevc,
     /// Animated GIF (palette made per output).
     Gif,
+    /// MP3 audio alone.
+    Mp3,
+    /// AAC (or ALAC) audio alone in an MP4 file (`.m4a`).
+    M4a,
+    /// Ogg audio (Vorbis, Opus, FLAC) alone.
+    Ogg,
+    /// Opus audio alone in Ogg (`.opus`).
+    Opus,
+    /// FLAC audio alone.
+    Flac,
 }
 
 impl Container {
@@ -62,6 +72,11 @@ impl Container {
             "h264" | "264" => Container::H264,
             "hevc" | "h265" | "265" => Container::Hevc,
             "gif" => Container::Gif,
+            "mp3" => Container::Mp3,
+            "m4a" => Container::M4a,
+            "ogg" | "oga" => Container::Ogg,
+            "opus" => Container::Opus,
+            "flac" => Container::Flac,
             _ => return None,
         })
     }
@@ -86,7 +101,20 @@ impl Container {
             Container::H264 => "h264",
             Container::Hevc => "hevc",
             Container::Gif => "gif",
+            Container::Mp3 => "mp3",
+            Container::M4a => "m4a",
+            Container::Ogg => "ogg",
+            Container::Opus => "opus",
+            Container::Flac => "flac",
         }
+    }
+
+    /// Whether the container holds audio alone (no video flow).
+    pub fn audio_only(self) -> bool {
+        matches!(
+            self,
+            Container::Mp3 | Container::M4a | Container::Ogg | Container::Opus | Container::Flac
+        )
     }
 
     /// libavformat's muxer name.
@@ -104,6 +132,11 @@ impl Container {
             Container::H264 => "h264",
             Container::Hevc => "hevc",
             Container::Gif => "gif",
+            Container::Mp3 => "mp3",
+            Container::M4a => "ipod",
+            Container::Ogg => "ogg",
+            Container::Opus => "opus",
+            Container::Flac => "flac",
         }
     }
 
@@ -127,6 +160,19 @@ impl Container {
 
     /// Whether the muxer can carry `codec` (an encoder or codec name). None when FFmpeg cannot tell.
     pub fn can_carry(self, codec_id: ff::codec::Id) -> Option<bool> {
+        use ff::codec::Id;
+        // The audio containers' muxers do not all say; what each holds is fixed.
+        let fixed: Option<&[Id]> = match self {
+            Container::Mp3 => Some(&[Id::MP3]),
+            Container::M4a => Some(&[Id::AAC, Id::ALAC]),
+            Container::Ogg => Some(&[Id::VORBIS, Id::OPUS, Id::FLAC]),
+            Container::Opus => Some(&[Id::OPUS]),
+            Container::Flac => Some(&[Id::FLAC]),
+            _ => None,
+        };
+        if let Some(ids) = fixed {
+            return Some(ids.contains(&codec_id));
+        }
         let name = CString::new(self.muxer()).expect("static name");
         // SAFETY: av_guess_format returns null or a static muxer description, which
         // avformat_query_codec only reads.

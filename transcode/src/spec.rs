@@ -186,6 +186,8 @@ pub struct OutputSettings {
     pub crop_black: Option<bool>,
     /// Image and text watermarks, drawn in order (at most 20).
     pub watermarks: Option<Vec<WatermarkSpec>>,
+    /// Subtitles from a file, burned into the picture.
+    pub subtitles: Option<SubtitlesSpec>,
     /// Pass HDR side data, unregistered SEI and A/53 captions to the output (default true).
     pub passthrough: Option<bool>,
     /// Serial or parallel execution of this output's tasks.
@@ -366,6 +368,16 @@ pub struct ExecutionSpec {
     pub chunked: Option<ChunkedSpec>,
 }
 
+/// `subtitles = { file = "subs.srt", burn = true }`: a subtitle file (SRT, ASS/SSA, WebVTT).
+#[derive(Clone, Debug, Default, Deserialize, Serialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct SubtitlesSpec {
+    /// The subtitle file.
+    pub file: String,
+    /// Draw them into the picture (the only way supported: soft subtitle streams are not).
+    pub burn: Option<bool>,
+}
+
 /// `[execution] chunked = { ... }`: how the input is split and how many chunks encode at once.
 #[derive(Clone, Debug, Default, Deserialize, Serialize, PartialEq)]
 #[serde(deny_unknown_fields)]
@@ -464,6 +476,7 @@ impl OutputSettings {
             autorotate: self.autorotate.or(l.autorotate),
             crop_black: self.crop_black.or(l.crop_black),
             watermarks: self.watermarks.or(l.watermarks),
+            subtitles: self.subtitles.or(l.subtitles),
             passthrough: self.passthrough.or(l.passthrough),
             tasks: match (self.tasks, l.tasks) {
                 (Some(a), Some(b)) => Some(TaskModesSpec {

@@ -1,6 +1,12 @@
 //! The filter task of a video flow: frame-rate sampling (VFR, VFR-HALF), then a libavfilter
 //! graph for CFR conversion, crop, scale, pixel format and any user graph. A flow that needs no
 //! filtering passes frames through untouched (no copy).
+//!
+//! The graph was planned for the source's first picture size and format. When the source changes
+//! them mid-stream (a live source switching layouts, a stream spliced from others), the old graph
+//! is flushed (no frame lost) and a new one first fits the new pictures into the first size,
+//! keeping their aspect ratio (letterbox or pillarbox), then runs the planned graph: the encoder
+//! keeps its size and every output its geometry.
 
 use ffmpeg_next as ff;
 use ffmpeg_sys_next as ffi;
@@ -17,7 +23,17 @@ pub struct VideoFilter {
     graph_desc: Option<String>,
     threads: u32,
     graph: Option<Configured>,
+    /// The first picture's size and format: what the planned graph expects.
+    first: Option<(u32, u32, ffi::AVPixelFormat)>,
     dropped: u64,
+}
+
+/// The filters fitting pictures into `w` x `h` in `fmt`, keeping their aspect ratio.
+pub fn fit_graph(w: u32, h: u32, fmt: &str) -> String {
+    format!(
+        "scale={w}:{h}:force_original_aspect_ratio=decrease:force_divisible_by=2,\
+         pad={w}:{h}:(ow-iw)/2:(oh-ih)/2,setsar=1,format={fmt}"
+    )
 }
 
 struct Configured {
@@ -36,21 +52,44 @@ impl VideoFilter {
             graph_desc,
             threads,
             graph: None,
+            first: None,
             dropped: 0,
         }
     }
 
-    fn configure(&mut self, frame: &VideoFrame) -> Result<()> {
-        let desc = self
-            .graph_desc
-            .clone()
-            .expect("configure is only called with a graph");
+    /// The graph for pictures of `(w, h, fmt)`: the planned one for the first size and format,
+    /// a fit into the first size before it for any other (None: pass frames through).
+    fn desc_for(&self, w: u32, h: u32, fmt: ffi::AVPixelFormat) -> Option<String> {
+        let first = self.first.unwrap_or((w, h, fmt));
+        if first == (w, h, fmt) {
+            return self.graph_desc.clone();
+        }
+        let name = media::pix_fmt_name(ff::format::Pixel::from(first.2));
+        let fit = fit_graph(first.0, first.1, &name);
+        Some(match &self.graph_desc {
+            Some(d) => format!("{fit},{d}"),
+            None => fit,
+        })
+    }
+
+    /// Makes the graph fit `frame`; flushes the previous one into `out` when the pictures
+    /// changed. Returns false when frames of this kind pass through unfiltered.
+    fn configure(&mut self, frame: &VideoFrame, out: &mut dyn Sink<VideoFrame>) -> Result<bool> {
         let f = &frame.frame;
         let fmt: ffi::AVPixelFormat = f.format().into();
         let key = (f.width(), f.height(), fmt, frame.time_base);
         if self.graph.as_ref().is_some_and(|g| g.key == key) {
-            return Ok(());
+            return Ok(true);
         }
+        self.first.get_or_insert((f.width(), f.height(), fmt));
+        if self.graph.is_some() {
+            // The pictures changed: what the old graph holds goes out first.
+            self.flush(out)?;
+            self.graph = None;
+        }
+        let Some(desc) = self.desc_for(f.width(), f.height(), fmt) else {
+            return Ok(false);
+        };
         let err = |message: String| Error::Filter {
             field: format!("{}.filter", self.field),
             graph: desc.clone(),
@@ -100,7 +139,18 @@ impl VideoFilter {
             ff::Rational::from(unsafe { ffi::av_buffersink_get_time_base(ctx.as_ptr()) })
         };
         self.graph = Some(Configured { graph, key, out_tb });
-        Ok(())
+        Ok(true)
+    }
+
+    fn flush(&mut self, out: &mut dyn Sink<VideoFrame>) -> Result<()> {
+        let Some(g) = self.graph.as_mut() else {
+            return Ok(());
+        };
+        let mut src = g.graph.get("in").expect("source was added");
+        src.source()
+            .flush()
+            .map_err(|e| Error::ffmpeg(format!("{}: flushing the filter", self.field), e))?;
+        self.pull(out)
     }
 
     fn pull(&mut self, out: &mut dyn Sink<VideoFrame>) -> Result<()> {
@@ -133,10 +183,16 @@ impl Task for VideoFilter {
             self.dropped += 1;
             return Ok(());
         }
-        if self.graph_desc.is_none() {
+        if self.graph_desc.is_none() && self.graph.is_none() {
+            let f = &frame.frame;
+            let kind = (f.width(), f.height(), f.format().into());
+            if *self.first.get_or_insert(kind) == kind {
+                return out.push(frame);
+            }
+        }
+        if !self.configure(&frame, out)? {
             return out.push(frame);
         }
-        self.configure(&frame)?;
         {
             let g = self.graph.as_mut().expect("graph configured");
             let mut src = g.graph.get("in").expect("source was added");
@@ -148,14 +204,7 @@ impl Task for VideoFilter {
     }
 
     fn finish(&mut self, out: &mut dyn Sink<VideoFrame>) -> Result<()> {
-        let Some(g) = self.graph.as_mut() else {
-            return Ok(());
-        };
-        let mut src = g.graph.get("in").expect("source was added");
-        src.source()
-            .flush()
-            .map_err(|e| Error::ffmpeg(format!("{}: flushing the filter", self.field), e))?;
-        self.pull(out)
+        self.flush(out)
     }
 
     fn report(&mut self, stats: &mut TaskStats) {

@@ -116,7 +116,7 @@ pub struct Watermark {
 
 /// Escapes a value for a filter option and then for the graph text (libavfilter's two
 /// levels of quoting).
-fn escape(v: &str) -> String {
+pub(crate) fn escape(v: &str) -> String {
     let mut level1 = String::new();
     for c in v.chars() {
         if matches!(c, '\\' | '\'' | ':') {

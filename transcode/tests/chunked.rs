@@ -367,3 +367,65 @@ fn bad_chunked_jobs_are_named() {
         .to_string();
     assert!(e.contains("execution.chunked"), "{e}");
 }
+
+#[test]
+fn a_bitrate_target_is_held_per_chunk_with_two_passes_and_reported_for_the_file() {
+    let dir = tempfile::tempdir().unwrap();
+    keyed_source(dir.path());
+    let job = load(
+        dir.path(),
+        r#"
+input = "src.mp4"
+[execution]
+chunked = { seconds = 3 }
+[[output]]
+path = "out.mp4"
+codec = "libx264"
+preset = "veryfast"
+threads = 1
+rc = { mode = "abr", bitrate_kbps = 400, passes = 2 }
+audio = "drop"
+"#,
+    )
+    .unwrap();
+    let report = job::run(&job, &NoProgress).unwrap();
+    let o = &report.outputs[0];
+    assert!(o.error.is_none(), "{}", o.error.as_ref().unwrap());
+    assert_eq!(o.target_kbps, Some(400.0));
+    assert_eq!(o.frames, 250);
+    // Two passes per 3 s chunk land near the target for the whole file.
+    let err = (o.video_kbps - 400.0).abs() / 400.0;
+    assert!(err < 0.1, "{} kbit/s for a 400 kbit/s target", o.video_kbps);
+    // The file's bitrate as ffprobe reads it agrees with the report: the encoders' bytes, and
+    // the parameter sets of the chunks whose x264 chose another initial QP, carried in-band.
+    let bytes: u64 = video_column(&dir.path().join("out.mp4"), "-show_packets", "packet=size")
+        .iter()
+        .map(|s| s.parse::<u64>().unwrap())
+        .sum();
+    assert!(
+        bytes >= o.video_bytes && bytes - o.video_bytes < 200 * 3,
+        "{bytes} bytes in the file, {} encoded",
+        o.video_bytes
+    );
+    // Every frame decodes, in order, with the source's pictures.
+    let (avg, min) = psnr(&dir.path().join("out.mp4"), &dir.path().join("src.mp4"));
+    assert!(
+        avg > 30.0 && min > 25.0,
+        "PSNR {avg} average, {min} minimum"
+    );
+    // The encoder's packets, on the file's clock: one per frame, every 40 ms from 0.
+    let enc = o.encode_stats().unwrap();
+    let mut pts: Vec<f64> = enc.packets.iter().map(|p| p.pts_s).collect();
+    pts.sort_by(f64::total_cmp);
+    assert_eq!(pts.len(), 250);
+    for (i, t) in pts.iter().enumerate() {
+        assert!((t - i as f64 * 0.04).abs() < 1e-3, "packet {i} at {t}");
+    }
+    // Nothing left behind: no chunk folder, no first-pass statistics.
+    let mut left: Vec<String> = std::fs::read_dir(dir.path())
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    left.sort();
+    assert_eq!(left, ["job.toml", "out.mp4", "src.mp4"]);
+}

@@ -3,6 +3,7 @@
 
 mod support;
 
+mod audio;
 mod chunked;
 mod clip;
 mod gif;
@@ -14,6 +15,8 @@ mod ratecontrol;
 mod reader;
 mod sampling;
 mod segments;
+mod size_change;
 mod snapshots;
 mod stats;
+mod subtitles;
 mod watermarks;

@@ -21,7 +21,8 @@ use super::plan::{AudioPlan, Job, OutputPlan};
 use super::report::{JobReport, OutputReport, Progress, SourceSummary};
 use super::{audio_branch, clone_error, mux_setup, AudioBranch, NoProgress};
 use crate::chunk::{
-    fingerprint, scene_score, split, thumbnail, Chunk, ChunkRecord, Chunking, Slice,
+    fingerprint, in_band_parameter_sets, scene_score, split, thumbnail, Chunk, ChunkRecord,
+    Chunking, Slice,
 };
 use crate::error::{Error, Result};
 use crate::input::{self, AudioDecode, AudioInfo, InputSource, VideoDecode, VideoInfo};
@@ -277,6 +278,9 @@ fn chunk_plan(p: &OutputPlan, chunk: &Chunk, dir: &Path) -> OutputPlan {
     c.container = Container::Mp4;
     c.audio = AudioPlan::Drop;
     c.hls_encryption = None;
+    if let Some(s) = &mut c.subtitles {
+        s.offset_s += chunk.start_s;
+    }
     c.watermarks = p
         .watermarks
         .iter()
@@ -678,7 +682,7 @@ fn join_output(
             let ictx = input::open(&job.input)?;
             let mux: Box<dyn Sink<MuxItem>> = Box::new(handles.remove(0));
             let sink: Box<dyn Sink<ff::Packet>> =
-                match audio_branch(p, &ictx, a, mux, &state, job.policy) {
+                match audio_branch(p, &ictx, a, 1, mux, &state, job.policy) {
                     AudioBranch::Copy(b) => b,
                     AudioBranch::Encode(enc) => task::stage(
                         Mode::Serial,
@@ -725,6 +729,8 @@ fn join_output(
                 (s.index(), s.time_base(), s.parameters())
             };
             let extra = extradata(&params);
+            let codec = params.id();
+            let mut in_band: Option<Vec<u8>> = None;
             let tb0 = match &first {
                 None => {
                     video.push(MuxItem::Stream {
@@ -738,13 +744,19 @@ fn join_output(
                 }
                 Some((tb0, extra0)) => {
                     if *extra0 != extra {
-                        return Err(Error::Spec {
-                            field: format!("{}.chunks", p.field),
-                            message: format!(
-                                "{} has other parameter sets (codec header) than the first chunk: the encoder's settings differ between chunks",
-                                path.display()
-                            ),
-                        });
+                        in_band = match codec {
+                            ff::codec::Id::H264 | ff::codec::Id::HEVC => {
+                                Some(in_band_parameter_sets(codec == ff::codec::Id::HEVC, &extra).ok_or_else(|| Error::Spec {
+                                    field: format!("{}.chunks", p.field),
+                                    message: format!(
+                                        "{} has other parameter sets than the first chunk, in a record that cannot be read",
+                                        path.display()
+                                    ),
+                                })?)
+                            }
+                            // AV1 and VP9 keyframes carry their sequence headers in-band.
+                            _ => None,
+                        };
                     }
                     *tb0
                 }
@@ -760,6 +772,17 @@ fn join_output(
             let shift = c.from.rescale(src_tb, tb0) - min_pts;
             for mut packet in packets {
                 join.frames_in += 1;
+                if let Some(sets) = in_band.take() {
+                    // This chunk's own parameter sets ahead of its first picture.
+                    let mut data = sets;
+                    data.extend_from_slice(packet.data().unwrap_or(&[]));
+                    let mut with = ff::Packet::copy(&data);
+                    with.set_pts(packet.pts());
+                    with.set_dts(packet.dts());
+                    with.set_duration(packet.duration());
+                    with.set_flags(packet.flags());
+                    packet = with;
+                }
                 let pts = packet.pts().map(|t| t + shift);
                 let mut dts = packet.dts().map(|t| t + shift);
                 // Decode times keep rising across a joint even if the encoder's delay changed.

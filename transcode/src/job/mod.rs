@@ -15,7 +15,7 @@ mod plan;
 mod report;
 
 pub use chunked::{chunk_dir, Part};
-pub use plan::{AudioPlan, FlowModes, Job, OutputPlan};
+pub use plan::{AudioPlan, BurnedSubtitles, FlowModes, Job, OutputPlan};
 pub(crate) use report::error_text;
 pub use report::{JobReport, NoProgress, OutputReport, Progress, SourceSummary};
 
@@ -52,7 +52,14 @@ pub fn run(job: &Job, progress: &dyn Progress) -> Result<JobReport> {
     let cpu0 = crate::cpu::process_cpu_s();
     let path = job.input.display_path();
     let probe = input::open(&job.input)?;
-    let mut vinfo = input::video_info(&probe, &path)?;
+    let audio_alone = !job.outputs.is_empty()
+        && job.outputs.iter().all(|p| p.container.audio_only())
+        && job.snapshots.is_empty();
+    let mut vinfo = match input::video_info(&probe, &path) {
+        // An input without video (a music file) serves outputs of audio alone.
+        Err(Error::NoStream { kind: "video", .. }) if audio_alone => VideoInfo::absent(&probe),
+        other => other?,
+    };
     if let Some(span) = &job.span {
         vinfo.frames = Some(span.frames);
         let fps = vinfo.rate.fps();
@@ -408,7 +415,11 @@ fn mux_setup(p: &OutputPlan, with_audio: bool) -> MuxSetup {
         field: p.field.clone(),
         path: p.path.clone(),
         container: p.container,
-        streams: if with_audio { 2 } else { 1 },
+        streams: if with_audio && !p.container.audio_only() {
+            2
+        } else {
+            1
+        },
         hls_time: p.hls_time,
         hls_encryption: p.hls_encryption.clone(),
         hls_fmp4: matches!(
@@ -424,19 +435,20 @@ enum AudioBranch {
     Encode(Box<dyn Sink<AudioFrame>>),
 }
 
-/// The audio flow of output `p` (stream 1 of its muxer) from the input's audio `a`.
+/// The audio flow of output `p` (stream `stream` of its muxer) from the input's audio `a`.
 fn audio_branch(
     p: &OutputPlan,
     ictx: &ff::format::context::Input,
     a: &AudioInfo,
+    stream: usize,
     audio_mux: Box<dyn Sink<MuxItem>>,
     state: &Arc<PipelineState>,
     policy: task::QueuePolicy,
 ) -> AudioBranch {
     match &p.audio {
         AudioPlan::Copy => {
-            let stream = ictx.stream(a.index).expect("audio stream");
-            let id = stream.parameters().id();
+            let input_stream = ictx.stream(a.index).expect("audio stream");
+            let id = input_stream.parameters().id();
             if p.container.can_carry(id) == Some(false) {
                 state.fail(Error::Spec {
                     field: format!("{}.audio", p.field),
@@ -444,8 +456,8 @@ fn audio_branch(
                 });
             }
             AudioBranch::Copy(Box::new(PacketBranch(Box::new(AudioCopy {
-                stream: 1,
-                params: Some(stream.parameters()),
+                stream,
+                params: Some(input_stream.parameters()),
                 time_base: a.time_base,
                 next: audio_mux,
             }))))
@@ -462,7 +474,7 @@ fn audio_branch(
                 bit_rate: bitrate_kbps.map(|k| (k * 1000.0) as i64).unwrap_or(0),
                 channels: *channels,
                 sample_rate: *sample_rate,
-                stream: 1,
+                stream,
                 global_header: p.container.global_header(),
                 options: BTreeMap::new(),
             };
@@ -504,6 +516,33 @@ fn execute(
         let p = &r.plan;
         let state = PipelineState::new();
         states.push(state.clone());
+        if p.container.audio_only() {
+            // Audio alone: the input's audio into a muxer of one stream; no video flow.
+            if kind == PassKind::First {
+                continue;
+            }
+            let Some(a) = ainfo else {
+                state.fail(Error::NoStream {
+                    path: path.to_path_buf(),
+                    kind: "audio",
+                });
+                continue;
+            };
+            let muxer = task::stage(
+                p.modes.mux,
+                policy,
+                Muxer::new(mux_setup(p, true)),
+                format!("mux[{}]", p.index),
+                "mux",
+                Box::new(NullSink),
+                state.clone(),
+            );
+            match audio_branch(p, &ictx, a, 0, muxer, &state, policy) {
+                AudioBranch::Copy(b) => audio_copy_branches.push(b),
+                AudioBranch::Encode(b) => audio_enc_branches.push(b),
+            }
+            continue;
+        }
         let with_audio = kind == PassKind::Final && ainfo.is_some() && p.audio != AudioPlan::Drop;
         let global_header = p.container.global_header();
         // Mux (or nothing, in a first pass).
@@ -622,7 +661,7 @@ fn execute(
         if with_audio {
             let a = ainfo.expect("checked");
             let audio_mux: Box<dyn Sink<MuxItem>> = Box::new(mux_handles.remove(0));
-            match audio_branch(p, &ictx, a, audio_mux, &state, policy) {
+            match audio_branch(p, &ictx, a, 1, audio_mux, &state, policy) {
                 AudioBranch::Copy(b) => audio_copy_branches.push(b),
                 AudioBranch::Encode(b) => audio_enc_branches.push(b),
             }
@@ -687,17 +726,22 @@ fn execute(
         (None, Some(span)) => Some(Cut::ticks(span.from, span.to)),
         (None, None) => None,
     };
-    let vdec =
-        VideoDecode::new(&ictx, vinfo, job.decoder_threads, passthrough, path)?.with_cut(video_cut);
-    let mut video_in = task::stage(
-        job.decode_mode,
-        policy,
-        vdec,
-        "decode-video".into(),
-        "decode",
-        Box::new(Tee::new(video_branches)),
-        input_state.clone(),
-    );
+    let mut video_in: Box<dyn Sink<ff::Packet>> = if video_branches.is_empty() {
+        // Every output is audio alone: the video is not decoded.
+        Box::new(NullSink)
+    } else {
+        let vdec = VideoDecode::new(&ictx, vinfo, job.decoder_threads, passthrough, path)?
+            .with_cut(video_cut);
+        task::stage(
+            job.decode_mode,
+            policy,
+            vdec,
+            "decode-video".into(),
+            "decode",
+            Box::new(Tee::new(video_branches)),
+            input_state.clone(),
+        )
+    };
     let mut audio_in: Option<Box<dyn Sink<ff::Packet>>> = None;
     let mut audio_copy: Option<Tee<ff::Packet>> = None;
     if let Some(a) = ainfo {
@@ -821,6 +865,7 @@ fn execute(
     let truncated = video_alive
         && job.clip.is_none()
         && job.span.is_none()
+        && vinfo.index != usize::MAX
         && input::is_truncated(vinfo.duration_s, reached_s)
         && matches!(job.input, InputSource::File(_));
     let job_error: Option<Error> = if truncated {

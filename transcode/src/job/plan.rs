@@ -128,12 +128,86 @@ pub struct OutputPlan {
     pub hls_encryption: Option<HlsEncryption>,
     /// Watermarks, drawn in order.
     pub watermarks: Vec<Watermark>,
+    /// Subtitles burned into the picture.
+    pub subtitles: Option<BurnedSubtitles>,
     /// Pass SEI/HDR/captions through.
     pub passthrough: bool,
     /// Serial or parallel per task.
     pub modes: FlowModes,
     /// An encoder program instead of the libavcodec encoder `codec`.
     pub external: Option<ExternalEncoder>,
+}
+
+/// Subtitles from a file, drawn into the picture at the input's time.
+#[derive(Clone, Debug, PartialEq)]
+pub struct BurnedSubtitles {
+    /// The subtitle file (SRT, ASS/SSA or WebVTT).
+    pub file: PathBuf,
+    /// Seconds of the input before this output's first frame (a clip's or a chunk's start).
+    pub offset_s: f64,
+}
+
+impl BurnedSubtitles {
+    /// The filters that draw them, on frames timed from the output's start.
+    pub fn filter(&self) -> String {
+        let sub = format!(
+            "subtitles=filename={}",
+            crate::watermark::escape(&self.file.to_string_lossy())
+        );
+        if self.offset_s > 0.0 {
+            let o = self.offset_s;
+            format!("setpts=PTS+{o}/TB,{sub},setpts=PTS-{o}/TB")
+        } else {
+            sub
+        }
+    }
+}
+
+/// An output's checked subtitles.
+fn subtitles(
+    spec: Option<&crate::spec::SubtitlesSpec>,
+    field: &str,
+    spec_path: Option<&Path>,
+    container: Container,
+) -> Result<Option<BurnedSubtitles>> {
+    let Some(s) = spec else { return Ok(None) };
+    let err = |name: &str, message: String| Error::Spec {
+        field: format!("{field}.subtitles.{name}"),
+        message,
+    };
+    if s.burn != Some(true) {
+        return Err(err(
+            "burn",
+            "subtitle streams (soft subtitles) are not supported yet; `burn = true` draws them into the picture".into(),
+        ));
+    }
+    if container == Container::Y4m {
+        return Err(err(
+            "burn",
+            "a Y4M output is the decoded source; it takes no subtitles".into(),
+        ));
+    }
+    let file = resolve(spec_path, &s.file);
+    let ext = file
+        .extension()
+        .map(|e| e.to_string_lossy().to_ascii_lowercase())
+        .unwrap_or_default();
+    if !matches!(ext.as_str(), "srt" | "ass" | "ssa" | "vtt") {
+        return Err(err(
+            "file",
+            format!(
+                "{} is not a subtitle file (.srt, .ass, .ssa, .vtt)",
+                file.display()
+            ),
+        ));
+    }
+    if !file.is_file() {
+        return Err(err("file", format!("{} does not exist", file.display())));
+    }
+    Ok(Some(BurnedSubtitles {
+        file,
+        offset_s: 0.0,
+    }))
 }
 
 /// A validated job.
@@ -241,6 +315,14 @@ impl Job {
             None => None,
             Some(c) => Some(check_clip(c)?),
         };
+        if let Some(c) = clip {
+            // Subtitles are timed on the input: a clip's frames start at its start.
+            for p in &mut outputs {
+                if let Some(s) = &mut p.subtitles {
+                    s.offset_s = c.start;
+                }
+            }
+        }
         if clip.is_some() {
             // Copied audio packets cannot be cut at the clip's frames: those outputs fail alone.
             let (keep, copy): (Vec<OutputPlan>, Vec<OutputPlan>) = std::mem::take(&mut outputs)
@@ -272,9 +354,10 @@ impl Job {
                 }
                 // Pictures and animations are not joined from chunks: those outputs fail alone.
                 let (keep, whole): (Vec<OutputPlan>, Vec<OutputPlan>) =
-                    std::mem::take(&mut outputs)
-                        .into_iter()
-                        .partition(|p| !matches!(p.container, Container::Gif | Container::Y4m));
+                    std::mem::take(&mut outputs).into_iter().partition(|p| {
+                        !matches!(p.container, Container::Gif | Container::Y4m)
+                            && !p.container.audio_only()
+                    });
                 outputs = keep;
                 for p in whole {
                     rejected.push((
@@ -370,6 +453,9 @@ fn plan_output(
             message: "missing".into(),
         })?;
     let container = container_of(o.format.as_deref(), &path, &field)?;
+    if container.audio_only() {
+        return audio_only_output(&o, i, field, path, container, defaults, ex);
+    }
     // A Y4M output is raw video: encoder settings inherited from defaults or templates do not
     // apply to it (FFmpeg's Y4M muxer takes decoded frames wrapped as packets).
     let mut o = o;
@@ -481,6 +567,7 @@ fn plan_output(
     }
     let hls_time = hls_time(container, o.hls_time, &field)?;
     let watermarks = watermarks(o.watermarks.as_deref(), &field, spec_path, container)?;
+    let subtitles = subtitles(o.subtitles.as_ref(), &field, spec_path, container)?;
     let rotate = match o.rotate {
         None => 0,
         Some(r @ (0 | 90 | 180 | 270)) => r,
@@ -588,6 +675,7 @@ fn plan_output(
         hls_time,
         hls_encryption,
         watermarks,
+        subtitles,
         passthrough: o.passthrough.unwrap_or(true),
         modes: FlowModes {
             filter: mode(t.filter.or(ex.filter), defaults.filter),
@@ -603,12 +691,81 @@ fn container_of(format: Option<&str>, path: &Path, field: &str) -> Result<Contai
     Ok(match format {
         Some(name) => Container::from_name(name).ok_or_else(|| Error::Spec {
             field: format!("{field}.format"),
-            message: format!("unknown container `{name}` (mp4, mov, mkv, webm, ts, flv, ivf, y4m, hls, h264, hevc, gif)"),
+            message: format!("unknown container `{name}` (mp4, mov, mkv, webm, ts, flv, ivf, y4m, hls, h264, hevc, gif; audio alone: mp3, m4a, ogg, opus, flac)"),
         })?,
         None => Container::from_path(path).ok_or_else(|| Error::Spec {
             field: format!("{field}.path"),
             message: format!("cannot tell the container from `{}`; add an extension or set `format`", path.display()),
         })?,
+    })
+}
+
+/// An output of audio alone (MP3, M4A, Ogg, Opus, FLAC): the video settings it inherits from
+/// defaults or templates do not apply; its audio is encoded (by default with the container's
+/// usual codec) or copied.
+fn audio_only_output(
+    o: &crate::spec::OutputSettings,
+    index: usize,
+    field: String,
+    path: PathBuf,
+    container: Container,
+    defaults: FlowModes,
+    ex: &crate::spec::ExecutionSpec,
+) -> Result<OutputPlan> {
+    let audio = match o.audio.as_ref() {
+        Some(AudioSpec::Keyword(AudioKeyword::Drop)) => {
+            return Err(Error::Spec {
+                field: format!("{field}.audio"),
+                message: format!(
+                    "a .{} output is audio alone; it cannot drop its audio",
+                    container.extension()
+                ),
+            })
+        }
+        a => audio_plan(a, container, &field)?,
+    };
+    let codec = match &audio {
+        AudioPlan::Encode { codec, .. } => codec.clone(),
+        _ => "copy".to_string(),
+    };
+    mux::check_writable(&path, &field)?;
+    let t = o.tasks.unwrap_or_default();
+    Ok(OutputPlan {
+        index,
+        field,
+        path,
+        container,
+        codec,
+        preset: None,
+        threads: None,
+        rc: None,
+        width: None,
+        height: None,
+        scale: ScaleAlgorithm::default(),
+        fps: None,
+        fps_mode: None,
+        crop: None,
+        crop_black: false,
+        rotate: 0,
+        autorotate: false,
+        flip: None,
+        pix_fmt: None,
+        filter: None,
+        params: None,
+        options: BTreeMap::new(),
+        gop: None,
+        audio,
+        hls_time: None,
+        hls_encryption: None,
+        watermarks: Vec::new(),
+        subtitles: None,
+        passthrough: false,
+        modes: FlowModes {
+            filter: mode(t.filter.or(ex.filter), defaults.filter),
+            encode: mode(t.encode.or(ex.encode), defaults.encode),
+            mux: mode(t.mux.or(ex.mux), defaults.mux),
+        },
+        external: None,
     })
 }
 
@@ -706,9 +863,27 @@ fn audio_plan(audio: Option<&AudioSpec>, container: Container, field: &str) -> R
             }
         }
         None => match container {
-            Container::Webm => AudioPlan::Encode {
+            Container::Webm | Container::Opus => AudioPlan::Encode {
                 codec: "libopus".into(),
                 bitrate_kbps: Some(96.0),
+                channels: None,
+                sample_rate: None,
+            },
+            Container::Mp3 => AudioPlan::Encode {
+                codec: "libmp3lame".into(),
+                bitrate_kbps: Some(192.0),
+                channels: None,
+                sample_rate: None,
+            },
+            Container::Ogg => AudioPlan::Encode {
+                codec: "libvorbis".into(),
+                bitrate_kbps: Some(128.0),
+                channels: None,
+                sample_rate: None,
+            },
+            Container::Flac => AudioPlan::Encode {
+                codec: "flac".into(),
+                bitrate_kbps: None,
                 channels: None,
                 sample_rate: None,
             },
@@ -839,6 +1014,22 @@ pub(super) fn resolve_output(
     v: &VideoInfo,
     black: Option<CropSpec>,
 ) -> Result<Resolved> {
+    if plan.container.audio_only() {
+        // No video flow: nothing of the picture to resolve.
+        return Ok(Resolved {
+            plan: plan.clone(),
+            width: 0,
+            height: 0,
+            pix_fmt: ff::format::Pixel::None,
+            graph: None,
+            sampler: Sampler::new(crate::filter::Sampling::All),
+            rate: v.rate,
+            cfr_time_base: true,
+            passes: 1,
+            stats_file: None,
+            stats_text: Arc::new(Mutex::new(String::new())),
+        });
+    }
     let field = &plan.field;
     let crop = if plan.crop_black { black } else { plan.crop };
     let (base_w, base_h) = match crop {
@@ -910,6 +1101,16 @@ pub(super) fn resolve_output(
         pix_fmt: (pix_fmt != v.pix_fmt && !gif).then(|| media::pix_fmt_name(pix_fmt)),
         extra: plan.filter.clone(),
     };
+    if let Some(s) = &plan.subtitles {
+        // Subtitles go on the output-sized picture, before any user graph.
+        let f = s.filter();
+        graph_plan.extra = Some(
+            match graph_plan.extra.take().filter(|e| !e.trim().is_empty()) {
+                Some(e) => format!("{f},{}", e.trim()),
+                None => f,
+            },
+        );
+    }
     if gif {
         // One palette for the whole animation, from every frame, then dithered onto it.
         let palette = "split[gif_a][gif_b];[gif_a]palettegen=stats_mode=diff[gif_p];[gif_b][gif_p]paletteuse=dither=bayer:bayer_scale=3";
