@@ -429,3 +429,51 @@ audio = "drop"
     left.sort();
     assert_eq!(left, ["job.toml", "out.mp4", "src.mp4"]);
 }
+
+#[test]
+fn chunks_of_whole_gops_keep_the_keyframes_of_one_encoder() {
+    let dir = tempfile::tempdir().unwrap();
+    keyed_source(dir.path());
+    let job = |out: &str, chunked: &str| {
+        format!(
+            "input = \"src.mp4\"\n{chunked}[[output]]\npath = \"{out}\"\ncodec = \"libx264\"\n\
+             preset = \"veryfast\"\nthreads = 1\ngop = 40\nparams = \"scenecut=0\"\naudio = \"drop\"\n"
+        )
+    };
+    let whole = load(dir.path(), &job("whole.mp4", "")).unwrap();
+    assert!(job::run(&whole, &NoProgress).unwrap().all_ok());
+    let chunked = load(
+        dir.path(),
+        &job("chunked.mp4", "[execution]\nchunked = { seconds = 3 }\n"),
+    )
+    .unwrap();
+    let report = job::run(&chunked, &NoProgress).unwrap();
+    assert!(report.all_ok(), "{:?}", report.outputs[0].error);
+    // 40-frame GOPs (1.6 s): chunks start at the GOP starts nearest 3 and 6 s (3.2 and 6.4 s;
+    // the source's keyframes are at whole seconds), and the 0.4 s left at the end joins the last.
+    assert_eq!(
+        report.chunks.iter().map(|c| c.frames).collect::<Vec<_>>(),
+        [80, 80, 90]
+    );
+    let keys = |name: &str| -> Vec<String> {
+        video_column(
+            &dir.path().join(name),
+            "-show_packets",
+            "packet=pts_time,flags",
+        )
+        .into_iter()
+        .filter(|l| l.contains('K'))
+        .collect()
+    };
+    assert_eq!(keys("chunked.mp4"), keys("whole.mp4"));
+    assert_eq!(
+        keys("whole.mp4").len(),
+        7,
+        "keyframes every 40 frames of 250"
+    );
+    let (avg, min) = psnr(&dir.path().join("chunked.mp4"), &dir.path().join("src.mp4"));
+    assert!(
+        avg > 30.0 && min > 28.0,
+        "PSNR {avg} average, {min} minimum"
+    );
+}

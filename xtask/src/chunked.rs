@@ -33,7 +33,7 @@ const GOAL_SIZE_SHARE: f64 = 0.01;
 /// Goal: the two outputs' VMAF against the source within this many points.
 const GOAL_VMAF_DELTA: f64 = 0.3;
 
-const USAGE: &str = "usage: cargo xtask bench-chunked [-n RUNS] [--seconds S] [--chunk-seconds S] [--workers N] [--rdbench PATH]";
+const USAGE: &str = "usage: cargo xtask bench-chunked [-n RUNS] [--seconds S] [--chunk-seconds S] [--workers N] [--gop FRAMES] [--rdbench PATH]";
 
 /// How the chunked side splits and runs the job.
 #[derive(Clone, Debug, PartialEq)]
@@ -49,6 +49,9 @@ struct Options {
     runs: usize,
     seconds: u32,
     chunking: Chunking,
+    /// The keyframe interval both sides set, in frames (None: the encoder's own). Chunks are
+    /// then whole GOPs, so both files have their keyframes in the same places.
+    gop: Option<u32>,
     /// A given rdbench binary instead of the workspace's release build.
     rdbench: Option<PathBuf>,
 }
@@ -67,12 +70,13 @@ fn parse(args: &[String], cores: usize) -> Result<Options> {
     let mut o = Options {
         runs: 1,
         seconds: 60,
-        // Six chunks of a minute spread evenly over two workers (three would leave one idle
-        // for a third of the run).
+        // Twelve chunks of a minute spread evenly over two workers (three would leave one
+        // idle for a third of the run), each one 5 s GOP of a streaming ladder.
         chunking: Chunking {
-            seconds: 10.0,
+            seconds: 5.0,
             workers: cores.max(1),
         },
+        gop: Some(150),
         rdbench: None,
     };
     let mut it = args.iter();
@@ -84,6 +88,14 @@ fn parse(args: &[String], cores: usize) -> Result<Options> {
                 o.chunking.seconds = value(&mut it, "--chunk-seconds", "a number of seconds")?
             }
             "--workers" => o.chunking.workers = value(&mut it, "--workers", "a number of workers")?,
+            "--gop" => {
+                let g: u32 = value(
+                    &mut it,
+                    "--gop",
+                    "a number of frames (0: the encoder's own)",
+                )?;
+                o.gop = (g > 0).then_some(g);
+            }
             "--rdbench" => {
                 o.rdbench = Some(value(
                     &mut it,
@@ -153,8 +165,9 @@ fn toml_string(s: &str) -> String {
     out
 }
 
-/// The rdbench job of one side: `src` to `out`, chunked when `chunking` is given.
-fn job_spec(src: &Path, out: &Path, chunking: Option<&Chunking>) -> String {
+/// The rdbench job of one side: `src` to `out`, chunked when `chunking` is given, with a
+/// keyframe every `gop` frames when given.
+fn job_spec(src: &Path, out: &Path, chunking: Option<&Chunking>, gop: Option<u32>) -> String {
     let mut s = format!("input = {}\n", toml_string(&src.display().to_string()));
     if let Some(c) = chunking {
         s += &format!(
@@ -167,6 +180,9 @@ fn job_spec(src: &Path, out: &Path, chunking: Option<&Chunking>) -> String {
          rc = {{ mode = \"crf\", value = 28 }}\naudio = {{ codec = \"aac\", bitrate_kbps = 128 }}\n",
         toml_string(&out.display().to_string())
     );
+    if let Some(g) = gop {
+        s += &format!("gop = {g}\n");
+    }
     s
 }
 
@@ -358,10 +374,11 @@ pub fn run(args: &[String]) -> Result<()> {
     let c = &opts.chunking;
     let planned = even_chunks(f64::from(opts.seconds), c.seconds);
     println!(
-        "bench-chunked: {} ({} s, 1920x1080, {FPS} fps, AAC) -> libx265 medium CRF 28, 1 encoder thread, AAC 128 kbit/s; \
+        "bench-chunked: {} ({} s, 1920x1080, {FPS} fps, AAC) -> libx265 medium CRF 28, {}, 1 encoder thread, AAC 128 kbit/s; \
          chunked: {} s chunks (about {}), {} workers; {} run(s) each, alternating; {cores} cores",
         src.display(),
         opts.seconds,
+        opts.gop.map_or("the encoder's GOP".to_string(), |g| format!("a keyframe every {g} frames")),
         c.seconds,
         planned.len(),
         c.workers,
@@ -395,8 +412,11 @@ pub fn run(args: &[String]) -> Result<()> {
         }
     });
     for side in &sides {
-        std::fs::write(&side.job, job_spec(&src, &side.out, side.chunking.as_ref()))
-            .with_context(|| format!("writing {}", side.job.display()))?;
+        std::fs::write(
+            &side.job,
+            job_spec(&src, &side.out, side.chunking.as_ref(), opts.gop),
+        )
+        .with_context(|| format!("writing {}", side.job.display()))?;
         commands.push(util::shell_line(&side.command(&rdbench)));
     }
     for i in 1..=opts.runs {
@@ -558,7 +578,7 @@ pub fn run(args: &[String]) -> Result<()> {
         println!(
             "  job {}:\n{}",
             side.job.display(),
-            indent(&job_spec(&src, &side.out, side.chunking.as_ref()))
+            indent(&job_spec(&src, &side.out, side.chunking.as_ref(), opts.gop))
         );
     }
     Ok(())
@@ -588,9 +608,10 @@ mod tests {
                 runs: 1,
                 seconds: 60,
                 chunking: Chunking {
-                    seconds: 10.0,
+                    seconds: 5.0,
                     workers: 2
                 },
+                gop: Some(150),
                 rdbench: None
             }
         );
@@ -600,6 +621,8 @@ mod tests {
         )
         .unwrap();
         assert_eq!((o.runs, o.seconds, o.chunking.workers), (3, 4, 3));
+        assert_eq!(parse(&args("--gop 0"), 2).unwrap().gop, None);
+        assert_eq!(parse(&args("--gop 60"), 2).unwrap().gop, Some(60));
         assert_eq!(o.chunking.seconds, 2.5);
         assert_eq!(o.rdbench, Some(PathBuf::from("/x/rdbench")));
         let err = |s: &str| parse(&args(s), 2).unwrap_err().to_string();
@@ -634,7 +657,7 @@ mod tests {
         let tail = "\n[[output]]\npath = \"/w/o \\\"1\\\".mp4\"\ncodec = \"libx265\"\npreset = \"medium\"\nthreads = 1\n\
                     rc = { mode = \"crf\", value = 28 }\naudio = { codec = \"aac\", bitrate_kbps = 128 }\n";
         assert_eq!(
-            job_spec(src, out, None),
+            job_spec(src, out, None, None),
             format!("input = \"/w/src.mp4\"\n{tail}")
         );
         let c = Chunking {
@@ -642,14 +665,16 @@ mod tests {
             workers: 2,
         };
         assert_eq!(
-            job_spec(src, out, Some(&c)),
+            job_spec(src, out, Some(&c), None),
             format!("input = \"/w/src.mp4\"\n\n[execution]\nchunked = {{ seconds = 20, workers = 2 }}\n{tail}")
         );
         let c = Chunking {
             seconds: 7.5,
             workers: 4,
         };
-        assert!(job_spec(src, out, Some(&c)).contains("chunked = { seconds = 7.5, workers = 4 }\n"));
+        assert!(job_spec(src, out, Some(&c), None)
+            .contains("chunked = { seconds = 7.5, workers = 4 }\n"));
+        assert!(job_spec(src, out, None, Some(150)).ends_with("bitrate_kbps = 128 }\ngop = 150\n"));
     }
 
     #[test]

@@ -527,6 +527,15 @@ fn split_input(
         });
     }
     let tick_s = media::seconds(1, vinfo.time_base);
+    // When every output keeps the source's frames and has the same keyframe interval, chunks
+    // start at multiples of it: each chunk is whole GOPs, so the joined file has its keyframes
+    // where one encoder would have put them (a chunk may then start between source keyframes:
+    // its job decodes from the keyframe before).
+    if let Some(gop) = common_gop(job) {
+        if !c.scene_cuts {
+            starts = (0..pts.len()).step_by(gop as usize).collect();
+        }
+    }
     // The first chunk starts at the first frame, whatever the first packet was.
     if starts.first() != Some(&0) {
         starts.insert(0, 0);
@@ -537,6 +546,19 @@ fn split_input(
     stats.busy_s = stats.wall_s;
     stats.cpu_s = crate::cpu::thread_cpu_s() - cpu0;
     Ok((vinfo, ainfo, chunks, stats))
+}
+
+/// The keyframe interval every output shares, in source frames (None when one has none, they
+/// differ, or an output changes the frame rate).
+fn common_gop(job: &Job) -> Option<u32> {
+    let mut gops = job
+        .outputs
+        .iter()
+        .map(|p| p.gop.filter(|_| p.fps.is_none()));
+    let first = gops.next()??;
+    gops.all(|g| g == Some(first))
+        .then_some(first)
+        .filter(|&g| g > 0)
 }
 
 /// Scene cuts found so far: every frame's time, the frames that start a scene.
