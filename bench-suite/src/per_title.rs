@@ -603,6 +603,7 @@ pub fn job_toml(req: &LadderRequest, report: &LadderReport, stem: &str, ext: &st
     let input = std::fs::canonicalize(&report.input).unwrap_or_else(|_| report.input.clone());
     let spec = JobSpec {
         input: input.to_string_lossy().into_owned(),
+        concat: Vec::new(),
         templates: None,
         defaults: OutputSettings {
             codec: Some(req.codec.clone()),

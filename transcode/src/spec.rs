@@ -17,8 +17,13 @@ use crate::error::{Error, Result};
 #[derive(Clone, Debug, Default, Deserialize, Serialize, PartialEq)]
 #[serde(deny_unknown_fields)]
 pub struct JobSpec {
-    /// The input file, or `lavfi:GRAPH` for a libavfilter source (test patterns).
+    /// The input file, or `lavfi:GRAPH` for a libavfilter source (test patterns). Empty when
+    /// `concat` names the inputs.
+    #[serde(default)]
     pub input: String,
+    /// Inputs played one after the other (2 to 20 files) instead of `input`.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub concat: Vec<String>,
     /// A TOML file of named templates (`[template.NAME]` tables of output settings).
     #[serde(default)]
     pub templates: Option<String>,
@@ -341,6 +346,7 @@ impl JobSpec {
             outputs,
             snapshots: Vec::new(),
             clip: None,
+            concat: Vec::new(),
         }
     }
 }

@@ -6,6 +6,7 @@ mod support;
 mod audio;
 mod chunked;
 mod clip;
+mod concat;
 mod gif;
 mod hls_crypt;
 mod ladder;

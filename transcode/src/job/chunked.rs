@@ -111,31 +111,10 @@ pub(super) fn run_part(
 
     // Encode the chunks that need it, `workers` at a time.
     let work: Vec<usize> = (0..chunks.len()).filter(|&k| !todo[k].is_empty()).collect();
-    let workers = c
-        .workers_on(std::thread::available_parallelism().map_or(1, |n| n.get()))
-        .min(work.len().max(1));
-    let next = AtomicUsize::new(0);
-    let decoded: Vec<AtomicU64> = (0..chunks.len()).map(|_| AtomicU64::new(0)).collect();
-    let chunk_errors: Mutex<BTreeMap<usize, Error>> = Mutex::new(BTreeMap::new());
-    std::thread::scope(|s| {
-        for _ in 0..workers {
-            s.spawn(|| loop {
-                let w = next.fetch_add(1, Ordering::Relaxed);
-                let Some(&k) = work.get(w) else { break };
-                let slot = ChunkProgress {
-                    slot: k,
-                    counts: &decoded,
-                    parent: progress,
-                };
-                for (o, e) in encode_chunk(job, &file, &chunks[k], &todo[k], &slot) {
-                    let p = &job.outputs[o];
-                    let mut errs = chunk_errors.lock().unwrap_or_else(|e| e.into_inner());
-                    errs.entry(p.index).or_insert(e);
-                }
-            });
-        }
+    let errors = encode_all(job, &work, chunks.len(), c.workers, progress, |k, slot| {
+        encode_chunk(job, &file, &chunks[k], &todo[k], slot)
     });
-    for (i, e) in chunk_errors.into_inner().unwrap_or_else(|e| e.into_inner()) {
+    for (i, e) in errors {
         failed.entry(i).or_insert(e);
     }
 
@@ -160,16 +139,10 @@ pub(super) fn run_part(
             Part::Whole | Part::Join => match gather(&file, p, &chunks, &dir) {
                 Err(e) => OutputReport::failed(p.index, Some(p.path.clone()), p.codec.clone(), e),
                 Ok(records) => {
-                    match join_output(
-                        job,
-                        p,
-                        &chunks,
-                        &records,
-                        &dir,
-                        src_tb,
-                        ainfo.as_ref(),
-                        &file,
-                    ) {
+                    let starts: Vec<(i64, ff::Rational)> =
+                        chunks.iter().map(|c| (c.from, src_tb)).collect();
+                    let audio = JoinAudio::Input(ainfo.as_ref(), &file);
+                    match join_output(job, p, &chunks, &dir, &starts, audio) {
                         Ok(tasks) => {
                             let _ = std::fs::remove_dir_all(&dir);
                             merged_report(p, &records, tasks)
@@ -205,6 +178,7 @@ pub(super) fn run_part(
             decoder_threads: job.decoder_threads,
             chunked: None,
             span: None,
+            concat: Vec::new(),
         };
         snapshots = super::run(&only, &NoProgress)?.snapshots;
     }
@@ -246,7 +220,7 @@ fn record_file(k: usize) -> String {
     format!("{k:05}.json")
 }
 
-fn load_record(dir: &Path, k: usize) -> Option<ChunkRecord> {
+pub(super) fn load_record(dir: &Path, k: usize) -> Option<ChunkRecord> {
     let text = std::fs::read_to_string(dir.join(record_file(k))).ok()?;
     serde_json::from_str(&text).ok()
 }
@@ -273,30 +247,57 @@ fn chunk_key(input: &Path, p: &OutputPlan, chunk: &Chunk, dir: &Path) -> String 
 /// timestamps, the encoder's parameter sets in the header), timed watermarks moved to the
 /// chunk's clock.
 fn chunk_plan(p: &OutputPlan, chunk: &Chunk, dir: &Path) -> OutputPlan {
-    let mut c = p.clone();
-    c.path = dir.join(chunk_file(chunk.index));
-    c.container = Container::Mp4;
+    let mut c = piece_plan(p, chunk, dir);
     c.audio = AudioPlan::Drop;
+    c
+}
+
+/// Output `p` as a piece starting `piece.start_s` into the output encodes it: into an MP4 in the
+/// piece folder (exact timestamps, the encoder's parameter sets in the header), without HLS
+/// encryption (applied at the join), subtitles and timed watermarks moved to the piece's clock.
+pub(super) fn piece_plan(p: &OutputPlan, piece: &Chunk, dir: &Path) -> OutputPlan {
+    let mut c = p.clone();
+    c.path = dir.join(chunk_file(piece.index));
+    c.container = Container::Mp4;
     c.hls_encryption = None;
     if let Some(s) = &mut c.subtitles {
-        s.offset_s += chunk.start_s;
+        s.offset_s += piece.start_s;
     }
     c.watermarks = p
         .watermarks
         .iter()
-        .filter(|w| w.end.map_or(true, |e| e > chunk.start_s))
+        .filter(|w| w.end.map_or(true, |e| e > piece.start_s))
         .cloned()
         .map(|mut w| {
-            w.start = w.start.map(|s| (s - chunk.start_s).max(0.0));
-            w.end = w.end.map(|e| e - chunk.start_s);
+            w.start = w.start.map(|s| (s - piece.start_s).max(0.0));
+            w.end = w.end.map(|e| e - piece.start_s);
             w
         })
         .collect();
     c
 }
 
-/// Encodes chunk `chunk` of outputs `outputs` (positions in `job.outputs`) with a job of its
-/// own; writes each output's record. Returns the outputs that failed.
+/// One piece of a job encoded by a job of its own: a chunk of the input, or one input of a
+/// concatenation.
+pub(super) struct Piece<'a> {
+    /// What it reads.
+    pub input: InputSource,
+    /// The part of `input` it keeps (a chunk), or None for all of it.
+    pub span: Option<Chunk>,
+    /// Its place among the pieces (and the name of its files).
+    pub chunk: Chunk,
+    /// The outputs it encodes, as positions in the job's outputs.
+    pub outputs: &'a [usize],
+    /// Those outputs as the piece encodes them.
+    pub plans: Vec<OutputPlan>,
+    /// Each output's fingerprint of the piece's settings.
+    pub keys: Vec<String>,
+    /// How errors name it.
+    pub what: String,
+}
+
+/// Encodes chunk `chunk` of outputs `outputs` (positions in `job.outputs`); writes each
+/// output's record. Returns the outputs that failed.
 fn encode_chunk(
     job: &Job,
     file: &Path,
@@ -304,12 +305,55 @@ fn encode_chunk(
     outputs: &[usize],
     progress: &dyn Progress,
 ) -> Vec<(usize, Error)> {
-    let plans: Vec<OutputPlan> = outputs
-        .iter()
-        .map(|&o| chunk_plan(&job.outputs[o], chunk, &chunk_dir(&job.outputs[o].path)))
-        .collect();
-    let sub = Job {
+    let piece = Piece {
         input: job.input.clone(),
+        span: Some(chunk.clone()),
+        chunk: chunk.clone(),
+        outputs,
+        plans: outputs
+            .iter()
+            .map(|&o| chunk_plan(&job.outputs[o], chunk, &chunk_dir(&job.outputs[o].path)))
+            .collect(),
+        keys: outputs
+            .iter()
+            .map(|&o| {
+                let p = &job.outputs[o];
+                chunk_key(file, p, chunk, &chunk_dir(&p.path))
+            })
+            .collect(),
+        what: format!(
+            "chunk {} (from {:.3} s, {} frames)",
+            chunk.index, chunk.start_s, chunk.frames
+        ),
+    };
+    encode_piece(job, piece, progress)
+}
+
+/// Encodes `piece` with a job of its own; writes each output's record beside its file.
+/// Returns the outputs that failed.
+pub(super) fn encode_piece(
+    job: &Job,
+    piece: Piece,
+    progress: &dyn Progress,
+) -> Vec<(usize, Error)> {
+    let Piece {
+        input,
+        span,
+        chunk,
+        outputs,
+        plans,
+        keys,
+        what,
+    } = piece;
+    let chunk = &chunk;
+    // Pieces already run in parallel, one per core: each decodes on fewer threads.
+    let cores = std::thread::available_parallelism().map_or(1, |n| n.get()) as u32;
+    let decoder_threads = match job.decoder_threads {
+        0 => (cores / 2).max(1),
+        n => n,
+    };
+    let sub = Job {
+        input,
         outputs: plans,
         rejected: Vec::new(),
         clip: None,
@@ -317,14 +361,11 @@ fn encode_chunk(
         rejected_snapshots: Vec::new(),
         policy: job.policy,
         decode_mode: job.decode_mode,
-        decoder_threads: job.decoder_threads,
+        decoder_threads,
         chunked: None,
-        span: Some(chunk.clone()),
+        span,
+        concat: Vec::new(),
     };
-    let what = format!(
-        "chunk {} (from {:.3} s, {} frames)",
-        chunk.index, chunk.start_s, chunk.frames
-    );
     let report = match super::run(&sub, progress) {
         Ok(r) => r,
         Err(e) => {
@@ -345,7 +386,7 @@ fn encode_chunk(
         }
     };
     let mut failed = Vec::new();
-    for (&o, r) in outputs.iter().zip(&report.outputs) {
+    for ((&o, r), key) in outputs.iter().zip(&report.outputs).zip(keys) {
         let p = &job.outputs[o];
         let dir = chunk_dir(&p.path);
         if let Some(e) = &r.error {
@@ -361,7 +402,7 @@ fn encode_chunk(
         let enc = r.encode_stats();
         let record = ChunkRecord {
             chunk: chunk.clone(),
-            key: chunk_key(file, p, chunk, &dir),
+            key,
             width: r.width,
             height: r.height,
             pix_fmt: r.pix_fmt.clone(),
@@ -382,6 +423,42 @@ fn encode_chunk(
         }
     }
     failed
+}
+
+/// Runs `encode(k, progress)` for every piece `k` of `work`, `workers` at a time (0: one per
+/// core); returns the first error of each output that failed, by output index.
+pub(super) fn encode_all(
+    job: &Job,
+    work: &[usize],
+    pieces: usize,
+    workers: usize,
+    progress: &dyn Progress,
+    encode: impl Fn(usize, &dyn Progress) -> Vec<(usize, Error)> + Sync,
+) -> BTreeMap<usize, Error> {
+    let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+    let workers = if workers == 0 { cores } else { workers }.min(work.len().max(1));
+    let next = AtomicUsize::new(0);
+    let decoded: Vec<AtomicU64> = (0..pieces).map(|_| AtomicU64::new(0)).collect();
+    let errors: Mutex<BTreeMap<usize, Error>> = Mutex::new(BTreeMap::new());
+    std::thread::scope(|s| {
+        for _ in 0..workers {
+            s.spawn(|| loop {
+                let w = next.fetch_add(1, Ordering::Relaxed);
+                let Some(&k) = work.get(w) else { break };
+                let slot = ChunkProgress {
+                    slot: k,
+                    counts: &decoded,
+                    parent: progress,
+                };
+                for (o, e) in encode(k, &slot) {
+                    let p = &job.outputs[o];
+                    let mut errs = errors.lock().unwrap_or_else(|e| e.into_inner());
+                    errs.entry(p.index).or_insert(e);
+                }
+            });
+        }
+    });
+    errors.into_inner().unwrap_or_else(|e| e.into_inner())
 }
 
 /// Progress of one chunk, summed over every chunk for the caller.
@@ -671,23 +748,39 @@ impl AudioFeed {
     }
 }
 
-/// Joins output `p` from its chunks: the video packets of each chunk moved to the chunk's place
-/// in the input's clock, interleaved with the input's audio encoded (or copied) once, through
-/// the output's muxer. Returns the join's tasks.
-#[allow(clippy::too_many_arguments)]
-fn join_output(
+/// Where a joined output's audio comes from.
+pub(super) enum JoinAudio<'a> {
+    /// The input's audio, encoded (or copied) once over the whole input (a chunked job).
+    Input(Option<&'a AudioInfo>, &'a Path),
+    /// Each piece's own audio, encoded with it (a concatenation).
+    Pieces,
+}
+
+/// Joins output `p` from its pieces (a chunked job's chunks, a concatenation's inputs): the
+/// video packets of each piece, and its audio packets when the pieces carry the audio, moved to
+/// the piece's place on the output's clock (`starts[k]`, a time and its time base), interleaved
+/// with the input's audio when that is encoded once, through the output's muxer. Returns the
+/// join's tasks.
+pub(super) fn join_output(
     job: &Job,
     p: &OutputPlan,
-    chunks: &[Chunk],
-    records: &[ChunkRecord],
+    pieces: &[Chunk],
     dir: &Path,
-    src_tb: ff::Rational,
-    ainfo: Option<&AudioInfo>,
-    file: &Path,
+    starts: &[(i64, ff::Rational)],
+    audio_from: JoinAudio,
 ) -> Result<Vec<TaskStats>> {
-    debug_assert_eq!(chunks.len(), records.len());
+    debug_assert_eq!(pieces.len(), starts.len());
     let state = PipelineState::new();
-    let with_audio = ainfo.is_some() && p.audio != AudioPlan::Drop;
+    let wants_audio = p.audio != AudioPlan::Drop;
+    let with_audio = wants_audio
+        && match &audio_from {
+            JoinAudio::Input(ainfo, _) => ainfo.is_some(),
+            JoinAudio::Pieces => pieces.first().is_some_and(|c| {
+                ff::format::input(&dir.join(chunk_file(c.index)))
+                    .map(|i| i.streams().best(ff::media::Type::Audio).is_some())
+                    .unwrap_or(false)
+            }),
+        };
     let muxer = task::stage(
         Mode::Serial,
         job.policy,
@@ -699,8 +792,9 @@ fn join_output(
     );
     let mut handles = Shared::split(muxer, if with_audio { 2 } else { 1 });
     let mut video: Shared<MuxItem> = handles.remove(0);
-    let mut audio = match (with_audio, ainfo) {
-        (true, Some(a)) => {
+    let mut piece_audio: Option<Shared<MuxItem>> = None;
+    let mut audio = match (&audio_from, with_audio) {
+        (JoinAudio::Input(Some(a), file), true) => {
             let ictx = input::open(&job.input)?;
             let mux: Box<dyn Sink<MuxItem>> = Box::new(handles.remove(0));
             let sink: Box<dyn Sink<ff::Packet>> =
@@ -725,18 +819,23 @@ fn join_output(
                 done: false,
             })
         }
+        (JoinAudio::Pieces, true) => {
+            piece_audio = Some(handles.remove(0));
+            None
+        }
         _ => None,
     };
     let started = Instant::now();
     let mut join = TaskStats {
-        name: format!("join[{}] {} chunks", p.index, chunks.len()),
+        name: format!("join[{}] {} pieces", p.index, pieces.len()),
         kind: "join",
         ..Default::default()
     };
     let result = (|| -> Result<()> {
         let mut first: Option<(ff::Rational, Vec<u8>)> = None;
-        let mut last_dts: Option<i64> = None;
-        for c in chunks {
+        let mut first_audio_tb: Option<ff::Rational> = None;
+        let (mut last_dts, mut last_audio_dts): (Option<i64>, Option<i64>) = (None, None);
+        for (c, &(start, start_tb)) in pieces.iter().zip(starts) {
             let path = dir.join(chunk_file(c.index));
             let mut cin = ff::format::input(&path)
                 .map_err(|e| Error::ffmpeg(format!("{}: opening", path.display()), e))?;
@@ -750,6 +849,10 @@ fn join_output(
                         })?;
                 (s.index(), s.time_base(), s.parameters())
             };
+            let audio_stream = cin
+                .streams()
+                .best(ff::media::Type::Audio)
+                .map(|s| (s.index(), s.time_base(), s.parameters()));
             let extra = extradata(&params);
             let codec = params.id();
             let mut in_band: Option<Vec<u8>> = None;
@@ -771,7 +874,7 @@ fn join_output(
                                 Some(in_band_parameter_sets(codec == ff::codec::Id::HEVC, &extra).ok_or_else(|| Error::Spec {
                                     field: format!("{}.chunks", p.field),
                                     message: format!(
-                                        "{} has other parameter sets than the first chunk, in a record that cannot be read",
+                                        "{} has other parameter sets than the first piece, in a record that cannot be read",
                                         path.display()
                                     ),
                                 })?)
@@ -783,19 +886,51 @@ fn join_output(
                     *tb0
                 }
             };
+            // The piece's audio, when it carries the output's.
+            let audio_tb = match (&mut piece_audio, &audio_stream) {
+                (Some(sink), Some((_, atb, aparams))) => {
+                    if first_audio_tb.is_none() {
+                        sink.push(MuxItem::Stream {
+                            stream: 1,
+                            params: aparams.clone(),
+                            time_base: *atb,
+                            side_data: Vec::new(),
+                        })?;
+                        first_audio_tb = Some(*atb);
+                    }
+                    first_audio_tb
+                }
+                (Some(_), None) => {
+                    return Err(Error::NoStream {
+                        path: path.clone(),
+                        kind: "audio",
+                    })
+                }
+                _ => None,
+            };
             let mut packets = Vec::new();
+            let mut audio_packets = Vec::new();
             for (s, mut packet) in cin.packets() {
                 if s.index() == index {
                     packet.rescale_ts(tb, tb0);
                     packets.push(packet);
+                } else if let (Some((ai, atb, _)), Some(atb0)) = (&audio_stream, audio_tb) {
+                    if s.index() == *ai {
+                        packet.rescale_ts(*atb, atb0);
+                        audio_packets.push(packet);
+                    }
                 }
             }
             let min_pts = packets.iter().filter_map(|p| p.pts()).min().unwrap_or(0);
-            let shift = c.from.rescale(src_tb, tb0) - min_pts;
+            let shift = start.rescale(start_tb, tb0) - min_pts;
+            // The audio keeps its place against the piece's first picture.
+            let audio_shift =
+                audio_tb.map(|atb0| start.rescale(start_tb, atb0) - min_pts.rescale(tb0, atb0));
+            let mut items: Vec<(f64, bool, ff::Packet)> = Vec::new();
             for mut packet in packets {
                 join.frames_in += 1;
                 if let Some(sets) = in_band.take() {
-                    // This chunk's own parameter sets ahead of its first picture.
+                    // This piece's own parameter sets ahead of its first picture.
                     let mut data = sets;
                     data.extend_from_slice(packet.data().unwrap_or(&[]));
                     let mut with = ff::Packet::copy(&data);
@@ -817,8 +952,40 @@ fn join_output(
                 packet.set_pts(pts);
                 packet.set_dts(dts);
                 packet.set_stream(0);
+                let t = dts.or(pts).map_or(0.0, |t| media::seconds(t, tb0));
+                items.push((t, false, packet));
+            }
+            if let (Some(shift), Some(atb0)) = (audio_shift, audio_tb) {
+                for mut packet in audio_packets {
+                    let pts = packet.pts().map(|t| t + shift);
+                    let mut dts = packet.dts().map(|t| t + shift);
+                    if let (Some(d), Some(l)) = (dts, last_audio_dts) {
+                        if d <= l {
+                            dts = Some(l + 1);
+                        }
+                    }
+                    last_audio_dts = dts.or(last_audio_dts);
+                    packet.set_pts(pts.map(|p| p.max(dts.unwrap_or(p))));
+                    packet.set_dts(dts);
+                    packet.set_stream(1);
+                    let t = dts.or(pts).map_or(0.0, |t| media::seconds(t, atb0));
+                    items.push((t, true, packet));
+                }
+            }
+            // Both streams in time order (stable: a picture before a sound of the same time).
+            items.sort_by(|a, b| a.0.total_cmp(&b.0));
+            for (t, is_audio, packet) in items {
+                if is_audio {
+                    if let (Some(sink), Some(atb0)) = (piece_audio.as_mut(), audio_tb) {
+                        sink.push(MuxItem::Packet(MuxPacket {
+                            stream: 1,
+                            packet,
+                            time_base: atb0,
+                        }))?;
+                    }
+                    continue;
+                }
                 if let Some(a) = audio.as_mut() {
-                    let t = dts.or(pts).map_or(0.0, |t| media::seconds(t, tb0));
                     a.until(t)?;
                 }
                 join.bytes_out += packet.size() as u64;
@@ -844,6 +1011,9 @@ fn join_output(
     if let Some(mut a) = audio.take() {
         let _ = a.sink.close();
     }
+    if let Some(mut a) = piece_audio.take() {
+        let _ = a.close();
+    }
     let _ = video.close();
     drop(video);
     join.wall_s = started.elapsed().as_secs_f64();
@@ -859,7 +1029,11 @@ fn join_output(
 
 /// Output `p`'s report from its chunks' records and the join's tasks: sizes and bytes summed,
 /// one encoder task over every chunk (its packets on the output's clock).
-fn merged_report(p: &OutputPlan, records: &[ChunkRecord], tasks: Vec<TaskStats>) -> OutputReport {
+pub(super) fn merged_report(
+    p: &OutputPlan,
+    records: &[ChunkRecord],
+    tasks: Vec<TaskStats>,
+) -> OutputReport {
     let mut rep = OutputReport::failed(
         p.index,
         Some(p.path.clone()),

@@ -11,6 +11,7 @@
 //! job did) and the runtime here (the decode, filter, encode and mux tasks wired and run).
 
 mod chunked;
+mod concat;
 mod plan;
 mod report;
 
@@ -47,6 +48,9 @@ pub fn run(job: &Job, progress: &dyn Progress) -> Result<JobReport> {
     crate::init();
     if let Some(c) = &job.chunked {
         return chunked::run(job, c, progress);
+    }
+    if !job.concat.is_empty() {
+        return concat::run(job, progress);
     }
     let start = Instant::now();
     let cpu0 = crate::cpu::process_cpu_s();
@@ -832,6 +836,13 @@ fn execute(
             video_packets += 1;
             if let (Some(end), Some(dts)) = (clip_end_s, packet.dts().or(packet.pts())) {
                 if media::seconds(dts, vinfo.time_base) > end {
+                    break;
+                }
+            }
+            // A chunk needs no packet decoded at or after its end: a packet's presentation
+            // time is never before its decode time.
+            if let (Some(span), Some(dts)) = (&job.span, packet.dts()) {
+                if span.to.is_some_and(|to| dts >= to) {
                     break;
                 }
             }

@@ -210,6 +210,9 @@ fn subtitles(
     }))
 }
 
+/// The most inputs a concatenation takes.
+pub const MAX_CONCAT: usize = 20;
+
 /// A validated job.
 #[derive(Debug)]
 pub struct Job {
@@ -235,6 +238,8 @@ pub struct Job {
     pub chunked: Option<Chunking>,
     /// The one chunk of the input this job encodes (a chunked job's part).
     pub(crate) span: Option<Chunk>,
+    /// Inputs played one after the other (`input` is the first), empty for one input.
+    pub concat: Vec<InputSource>,
 }
 
 fn mode(m: Option<TaskMode>, default: Mode) -> Mode {
@@ -376,6 +381,82 @@ impl Job {
                 Some(Chunking::from_spec(c)?)
             }
         };
+        if spec.input.is_empty() == spec.concat.is_empty() {
+            return Err(Error::Spec {
+                field: "input".into(),
+                message: if spec.input.is_empty() {
+                    "missing (name the input, or the inputs of a `concat`)".into()
+                } else {
+                    "give `input` or `concat`, not both".into()
+                },
+            });
+        }
+        if !spec.concat.is_empty() {
+            let refuse = |message: &str| {
+                Err(Error::Spec {
+                    field: "concat".into(),
+                    message: message.into(),
+                })
+            };
+            if !(2..=MAX_CONCAT).contains(&spec.concat.len()) {
+                return Err(Error::Spec {
+                    field: "concat".into(),
+                    message: format!(
+                        "{} inputs; a concatenation takes 2 to {MAX_CONCAT}",
+                        spec.concat.len()
+                    ),
+                });
+            }
+            if clip.is_some() {
+                return refuse("a concatenation plays every input whole; remove `clip`");
+            }
+            if chunked.is_some() {
+                return refuse(
+                    "its inputs are already encoded in parallel; remove `execution.chunked`",
+                );
+            }
+            if !spec.snapshots.is_empty() {
+                return refuse(
+                    "snapshots are taken from one input; run them in a job of that input",
+                );
+            }
+            // Each input is encoded apart and the pieces joined: outputs that cannot be joined
+            // fail alone.
+            let (keep, other): (Vec<OutputPlan>, Vec<OutputPlan>) =
+                std::mem::take(&mut outputs).into_iter().partition(|p| {
+                    !matches!(p.container, Container::Gif | Container::Y4m)
+                        && !p.container.audio_only()
+                        && p.audio != AudioPlan::Copy
+                });
+            outputs = keep;
+            for p in other {
+                let (field, message) = if p.audio == AudioPlan::Copy {
+                    (
+                        format!("{}.audio", p.field),
+                        "`copy` cannot join inputs whose audio differs; encode it".to_string(),
+                    )
+                } else {
+                    (
+                        format!("{}.format", p.field),
+                        format!(
+                            "a {} output is not made from a concatenation",
+                            p.container.extension()
+                        ),
+                    )
+                };
+                rejected.push((
+                    p.index,
+                    Some(p.path.clone()),
+                    Error::Spec { field, message },
+                ));
+            }
+            rejected.sort_by_key(|r| r.0);
+        }
+        let concat: Vec<InputSource> = spec
+            .concat
+            .iter()
+            .map(|c| InputSource::parse(c, spec_path))
+            .collect();
         let mut snapshots = Vec::new();
         let mut rejected_snapshots = Vec::new();
         for (i, s) in spec.snapshots.iter().enumerate() {
@@ -385,7 +466,11 @@ impl Job {
             }
         }
         Ok(Job {
-            input: InputSource::parse(&spec.input, spec_path),
+            input: concat
+                .first()
+                .cloned()
+                .unwrap_or_else(|| InputSource::parse(&spec.input, spec_path)),
+            concat,
             outputs,
             rejected,
             clip,
