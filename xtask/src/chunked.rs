@@ -70,14 +70,14 @@ fn parse(args: &[String], cores: usize) -> Result<Options> {
     let mut o = Options {
         runs: 1,
         seconds: 60,
-        // Fifteen chunks of a minute spread evenly over two workers (three would leave one
-        // idle for a third of the run), each one 4 s GOP of a streaming ladder, starting on
-        // the source's keyframes (every 2 s).
+        // Thirty chunks of a minute spread evenly over two workers (an odd count, or three
+        // long ones, would leave one idle at the end), each one 2 s GOP of a streaming ladder,
+        // starting on the source's keyframes (every 2 s).
         chunking: Chunking {
-            seconds: 4.0,
+            seconds: 2.0,
             workers: cores.max(1),
         },
-        gop: Some(120),
+        gop: Some(60),
         rdbench: None,
     };
     let mut it = args.iter();
@@ -609,10 +609,10 @@ mod tests {
                 runs: 1,
                 seconds: 60,
                 chunking: Chunking {
-                    seconds: 4.0,
+                    seconds: 2.0,
                     workers: 2
                 },
-                gop: Some(120),
+                gop: Some(60),
                 rdbench: None
             }
         );
