@@ -78,15 +78,6 @@ impl Chunking {
             workers,
         })
     }
-
-    /// Chunks encoded at once on a machine of `cores`.
-    pub fn workers_on(&self, cores: usize) -> usize {
-        if self.workers == 0 {
-            cores.max(1)
-        } else {
-            self.workers
-        }
-    }
 }
 
 /// One chunk of the input, in the video stream's time base.
@@ -402,7 +393,6 @@ mod tests {
                 workers: 0
             }
         );
-        assert_eq!(c.workers_on(2), 2);
         assert_eq!(chunking(3.0).min_seconds, 1.5);
         let err = |s: ChunkedSpec| Chunking::from_spec(&s).unwrap_err().to_string();
         let e = err(ChunkedSpec {

@@ -120,7 +120,7 @@ pub struct JobReport {
     /// Every snapshot set, in job order.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub snapshots: Vec<SnapshotReport>,
-    /// The chunks of a chunked job, in order.
+    /// The chunks of a chunked job, or the inputs of a concatenation, in order.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub chunks: Vec<crate::chunk::Chunk>,
 }
