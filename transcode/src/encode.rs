@@ -36,8 +36,11 @@ pub struct VideoEncodeSetup {
     pub global_header: bool,
     /// Force a keyframe every this many seconds (HLS segment boundaries).
     pub force_key_every_s: Option<f64>,
-    /// Pass unregistered SEI, captions and HDR metadata to the encoder where it can carry them.
+    /// Pass captions and HDR metadata to the encoder where it can carry them.
     pub passthrough: bool,
+    /// Where the user data (SEI) of each frame goes, for the packet stage to write; without it
+    /// user data is dropped. Encoders never write it themselves.
+    pub user_data: Option<crate::sei::Capture>,
     /// First pass: where the encoder's `stats_out` text is collected.
     pub stats_out: Option<Arc<Mutex<String>>>,
     /// Second pass: the first pass's statistics, for `stats_in`.
@@ -113,10 +116,6 @@ impl VideoEncode {
         enc.set_color_transfer_characteristic(f.color_transfer_characteristic());
 
         let mut options: Vec<(String, String)> = cfg.options.clone();
-        let x26x = matches!(cfg.codec.as_str(), "libx264" | "libx265");
-        if s.passthrough && x26x && !options.iter().any(|(k, _)| k == "udu_sei") {
-            options.push(("udu_sei".into(), "1".into()));
-        }
         if s.passthrough {
             add_hdr_params(&cfg.codec, &HdrMetadata::from_frame(f), &mut options);
         }
@@ -272,6 +271,10 @@ impl Task for VideoEncode {
         }
         self.last_pts = Some(pts);
         frame.frame.set_pts(Some(pts));
+        match &self.setup.user_data {
+            Some(c) => c.record(pts, &mut frame.frame),
+            None => drop(media::take_user_data(&mut frame.frame)),
+        }
         // The source's picture types must not steer the encoder; only forced keyframes do.
         let t = media::seconds(pts, self.time_base);
         let half_frame = 0.5 / self.setup.frame_rate.fps();

@@ -662,6 +662,9 @@ pub struct ExternalEncodeSetup {
     pub stream: usize,
     /// Whether the bitstream is wanted (the first of two passes discards it).
     pub keep_output: bool,
+    /// Where each frame's user data (SEI) goes for the packet stage, keyed by the frame's
+    /// position (the timestamp its packet gets).
+    pub user_data: Option<crate::sei::Capture>,
 }
 
 enum Feed {
@@ -967,7 +970,11 @@ impl Task for ExternalEncode {
     type In = VideoFrame;
     type Out = MuxItem;
 
-    fn process(&mut self, frame: VideoFrame, _out: &mut dyn Sink<MuxItem>) -> Result<()> {
+    fn process(&mut self, mut frame: VideoFrame, _out: &mut dyn Sink<MuxItem>) -> Result<()> {
+        match &self.setup.user_data {
+            Some(c) => c.record(self.frames as i64, &mut frame.frame),
+            None => drop(media::take_user_data(&mut frame.frame)),
+        }
         if self.feed.is_none() {
             self.start(&frame)?;
         }

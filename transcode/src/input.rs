@@ -3,6 +3,7 @@
 //!
 //! Corrupt packets are counted and skipped as FFmpeg's own tools do; they never stop a job.
 
+use std::collections::BTreeMap;
 use std::ffi::CString;
 use std::path::{Path, PathBuf};
 use std::ptr;
@@ -451,6 +452,9 @@ pub struct VideoDecode {
     corrupt_frames: u64,
     passthrough: bool,
     cut: Option<Cut>,
+    /// Record stage times on every frame (an output writes latency records): when each packet
+    /// arrived, by its timestamp, until its frame leaves.
+    stamps: Option<BTreeMap<i64, i64>>,
 }
 
 impl VideoDecode {
@@ -475,6 +479,7 @@ impl VideoDecode {
             corrupt_frames: 0,
             passthrough,
             cut: None,
+            stamps: None,
         })
     }
 
@@ -484,12 +489,27 @@ impl VideoDecode {
         self
     }
 
+    /// Records on every frame when its packet arrived and when it was decoded.
+    pub fn with_stamps(mut self, on: bool) -> Self {
+        self.stamps = on.then(BTreeMap::new);
+        self
+    }
+
     fn drain(&mut self, out: &mut dyn Sink<VideoFrame>) -> Result<()> {
         loop {
             let mut frame = ff::frame::Video::empty();
             match self.decoder.receive_frame(&mut frame) {
                 Ok(()) => {
                     let mut ts = frame.timestamp();
+                    let arrived = self.stamps.as_mut().map(|m| {
+                        let key = ts.unwrap_or(i64::MIN);
+                        let t = m.remove(&key);
+                        // Packets whose frame never came (corrupt, cut) leave no trace.
+                        while m.len() > 256 {
+                            m.pop_first();
+                        }
+                        t
+                    });
                     if let Some(cut) = &self.cut {
                         match cut.apply(ts.unwrap_or(i64::MIN)) {
                             Some(t) => ts = Some(t),
@@ -503,6 +523,18 @@ impl VideoDecode {
                         self.corrupt_frames += 1;
                     }
                     media::strip_side_data(&mut frame, self.passthrough);
+                    if let Some(arrived) = arrived {
+                        let now = crate::sei::now_us();
+                        let read = arrived.unwrap_or(now);
+                        media::add_user_data(
+                            &mut frame,
+                            &crate::sei::stamp_bytes(crate::sei::stage::READ, read),
+                        );
+                        media::add_user_data(
+                            &mut frame,
+                            &crate::sei::stamp_bytes(crate::sei::stage::DECODED, now),
+                        );
+                    }
                     out.push(VideoFrame {
                         frame,
                         time_base: self.time_base,
@@ -524,6 +556,9 @@ impl Task for VideoDecode {
     type Out = VideoFrame;
 
     fn process(&mut self, packet: ff::Packet, out: &mut dyn Sink<VideoFrame>) -> Result<()> {
+        if let (Some(m), Some(pts)) = (self.stamps.as_mut(), packet.pts().or(packet.dts())) {
+            m.insert(pts, crate::sei::now_us());
+        }
         // The decoder is drained after every packet, so it takes the next one at once; should
         // it still be full (EAGAIN), draining again makes room and the packet is sent again.
         for _ in 0..2 {

@@ -26,6 +26,7 @@ pub mod orient;
 pub mod probe;
 pub mod process;
 pub mod reader;
+pub mod sei;
 pub mod settings;
 pub mod snapshot;
 pub mod spec;

@@ -152,47 +152,109 @@ const X264_INFO_UUID: [u8; 16] = [
 
 /// Side data on decoded frames that rdbench passes (or not) to encoders.
 pub fn strip_side_data(frame: &mut ff::frame::Video, keep_passthrough: bool) {
+    remove_side_data(frame, |kind, data| match kind {
+        ffi::AVFrameSideDataType::AV_FRAME_DATA_SEI_UNREGISTERED => {
+            !keep_passthrough || (data.len() >= 16 && data[..16] == X264_INFO_UUID)
+        }
+        ffi::AVFrameSideDataType::AV_FRAME_DATA_A53_CC
+        | ffi::AVFrameSideDataType::AV_FRAME_DATA_MASTERING_DISPLAY_METADATA
+        | ffi::AVFrameSideDataType::AV_FRAME_DATA_CONTENT_LIGHT_LEVEL => !keep_passthrough,
+        _ => false,
+    });
+}
+
+/// Takes every unregistered-SEI entry (UUID then payload) off `frame`, in order.
+pub fn take_user_data(frame: &mut ff::frame::Video) -> Vec<Vec<u8>> {
+    let mut taken = Vec::new();
+    remove_side_data(frame, |kind, data| {
+        let hit = kind == ffi::AVFrameSideDataType::AV_FRAME_DATA_SEI_UNREGISTERED;
+        if hit {
+            taken.push(data.to_vec());
+        }
+        hit
+    });
+    taken
+}
+
+/// The unregistered-SEI entries of `frame` (UUID then payload), left in place.
+pub fn user_data(frame: &ff::frame::Video) -> Vec<Vec<u8>> {
+    let mut found = Vec::new();
+    // SAFETY: `ptr` is a valid AVFrame; its side_data array has nb_side_data valid entries, each
+    // with `size` readable bytes at `data`.
+    unsafe {
+        let ptr = frame.as_ptr();
+        for i in 0..(*ptr).nb_side_data as usize {
+            let sd = *(*ptr).side_data.add(i);
+            if (*sd).type_ == ffi::AVFrameSideDataType::AV_FRAME_DATA_SEI_UNREGISTERED {
+                found.push(side_data_bytes(sd).to_vec());
+            }
+        }
+    }
+    found
+}
+
+/// Adds an unregistered-SEI entry (UUID then payload) to `frame`.
+pub fn add_user_data(frame: &mut ff::frame::Video, bytes: &[u8]) {
+    // SAFETY: av_frame_new_side_data allocates an entry of `bytes.len()` bytes owned by the
+    // frame (or returns null when out of memory, and the entry is then not added); we copy
+    // exactly that many bytes into it.
+    unsafe {
+        let sd = ffi::av_frame_new_side_data(
+            frame.as_mut_ptr(),
+            ffi::AVFrameSideDataType::AV_FRAME_DATA_SEI_UNREGISTERED,
+            bytes.len() as _,
+        );
+        if !sd.is_null() && !bytes.is_empty() {
+            std::ptr::copy_nonoverlapping(bytes.as_ptr(), (*sd).data, bytes.len());
+        }
+    }
+}
+
+/// The payload of one side-data entry.
+///
+/// # Safety
+/// `sd` must point to a valid entry whose `data` holds `size` bytes, alive for the borrow.
+unsafe fn side_data_bytes<'a>(sd: *const ffi::AVFrameSideData) -> &'a [u8] {
+    // SAFETY: the caller's promise: `sd` is valid and `data` holds `size` bytes.
+    unsafe {
+        if (*sd).data.is_null() || (*sd).size == 0 {
+            &[]
+        } else {
+            std::slice::from_raw_parts((*sd).data, (*sd).size as usize)
+        }
+    }
+}
+
+/// Removes the side-data entries of `frame` for which `drop(type, payload)` says so.
+fn remove_side_data(
+    frame: &mut ff::frame::Video,
+    mut drop: impl FnMut(ffi::AVFrameSideDataType, &[u8]) -> bool,
+) {
     // SAFETY: `ptr` is a valid AVFrame owned by `frame`; we walk its side_data array within
     // nb_side_data, and remove an entry by releasing what libavutil allocated for it (its buffer
-    // reference, metadata and the entry itself) and shifting the later entries down, then restart.
+    // reference, metadata and the entry itself) and shifting the later entries down. Removing
+    // one entry (av_frame_remove_side_data would remove every entry of the type) is what
+    // libavutil does internally. The payload slice is not used after the entry is freed.
     unsafe {
         let ptr = frame.as_mut_ptr();
-        'again: loop {
+        let mut i = 0;
+        while i < (*ptr).nb_side_data as usize {
             let n = (*ptr).nb_side_data as usize;
-            for i in 0..n {
-                let sd = *(*ptr).side_data.add(i);
-                let kind = (*sd).type_;
-                let drop = match kind {
-                    ffi::AVFrameSideDataType::AV_FRAME_DATA_SEI_UNREGISTERED => {
-                        !keep_passthrough
-                            || ((*sd).size >= 16
-                                && std::slice::from_raw_parts((*sd).data, 16) == X264_INFO_UUID)
-                    }
-                    ffi::AVFrameSideDataType::AV_FRAME_DATA_A53_CC
-                    | ffi::AVFrameSideDataType::AV_FRAME_DATA_MASTERING_DISPLAY_METADATA
-                    | ffi::AVFrameSideDataType::AV_FRAME_DATA_CONTENT_LIGHT_LEVEL => {
-                        !keep_passthrough
-                    }
-                    _ => false,
-                };
-                if drop {
-                    // Remove this one entry (av_frame_remove_side_data would remove every
-                    // entry of the type, the user's SEI along with x264's): free it and close
-                    // the gap, as libavutil does internally.
-                    let mut owned = sd;
-                    ffi::av_buffer_unref(&mut (*owned).buf);
-                    ffi::av_dict_free(&mut (*owned).metadata);
-                    ffi::av_freep(
-                        &mut owned as *mut *mut ffi::AVFrameSideData as *mut std::ffi::c_void,
-                    );
-                    for j in i..n - 1 {
-                        *(*ptr).side_data.add(j) = *(*ptr).side_data.add(j + 1);
-                    }
-                    (*ptr).nb_side_data -= 1;
-                    continue 'again;
+            let sd = *(*ptr).side_data.add(i);
+            if drop((*sd).type_, side_data_bytes(sd)) {
+                let mut owned = sd;
+                ffi::av_buffer_unref(&mut (*owned).buf);
+                ffi::av_dict_free(&mut (*owned).metadata);
+                ffi::av_freep(
+                    &mut owned as *mut *mut ffi::AVFrameSideData as *mut std::ffi::c_void,
+                );
+                for j in i..n - 1 {
+                    *(*ptr).side_data.add(j) = *(*ptr).side_data.add(j + 1);
                 }
+                (*ptr).nb_side_data -= 1;
+            } else {
+                i += 1;
             }
-            break;
         }
     }
 }

@@ -195,6 +195,9 @@ pub struct OutputSettings {
     pub subtitles: Option<SubtitlesSpec>,
     /// Pass HDR side data, unregistered SEI and A/53 captions to the output (default true).
     pub passthrough: Option<bool>,
+    /// User data written after the encoder: messages, latency records, what happens to the
+    /// user data of frames the sampler drops.
+    pub sei: Option<SeiSpec>,
     /// Serial or parallel execution of this output's tasks.
     pub tasks: Option<TaskModesSpec>,
     /// An encoder program instead of a libavcodec encoder: the program and its argument
@@ -384,6 +387,34 @@ pub struct SubtitlesSpec {
     pub burn: Option<bool>,
 }
 
+/// `sei = { messages = [...], dropped = "merge", latency = true }`: user data an output's
+/// bitstream carries (H.264/HEVC SEI, AV1 metadata OBUs), written after the encoder.
+#[derive(Clone, Debug, Default, Deserialize, Serialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct SeiSpec {
+    /// Messages from the job.
+    pub messages: Option<Vec<SeiMessageSpec>>,
+    /// The user data of frames the frame-rate sampler drops: "merge" (onto the next kept frame,
+    /// the default) or "drop".
+    pub dropped: Option<String>,
+    /// Write a latency record on every picture: when each stage handled the frame.
+    pub latency: Option<bool>,
+}
+
+/// One message: a UUID and a payload given as text or as hex digits.
+#[derive(Clone, Debug, Default, Deserialize, Serialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct SeiMessageSpec {
+    /// 32 hex digits (dashes allowed).
+    pub uuid: String,
+    /// The payload as UTF-8 text.
+    pub text: Option<String>,
+    /// The payload as hex digits.
+    pub hex: Option<String>,
+    /// When: "first" picture, every "keyframe" (the default), every "frame".
+    pub every: Option<String>,
+}
+
 /// `[execution] chunked = { ... }`: how the input is split and how many chunks encode at once.
 #[derive(Clone, Debug, Default, Deserialize, Serialize, PartialEq)]
 #[serde(deny_unknown_fields)]
@@ -484,6 +515,7 @@ impl OutputSettings {
             watermarks: self.watermarks.or(l.watermarks),
             subtitles: self.subtitles.or(l.subtitles),
             passthrough: self.passthrough.or(l.passthrough),
+            sei: self.sei.or(l.sei),
             tasks: match (self.tasks, l.tasks) {
                 (Some(a), Some(b)) => Some(TaskModesSpec {
                     filter: a.filter.or(b.filter),

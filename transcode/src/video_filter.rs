@@ -26,6 +26,12 @@ pub struct VideoFilter {
     /// The first picture's size and format: what the planned graph expects.
     first: Option<(u32, u32, ffi::AVPixelFormat)>,
     dropped: u64,
+    /// Carry the user data of frames the sampler drops on to the next kept frame.
+    merge_dropped: bool,
+    /// User data of dropped frames waiting for the next kept frame.
+    pending: Vec<Vec<u8>>,
+    /// Record when each frame leaves the filter (an output writing latency records).
+    stamp: bool,
 }
 
 /// The filters fitting pictures into `w` x `h` in `fmt`, keeping their aspect ratio.
@@ -34,6 +40,17 @@ pub fn fit_graph(w: u32, h: u32, fmt: &str) -> String {
         "scale={w}:{h}:force_original_aspect_ratio=decrease:force_divisible_by=2,\
          pad={w}:{h}:(ow-iw)/2:(oh-ih)/2,setsar=1,format={fmt}"
     )
+}
+
+/// Hands a frame on, with the time it left the filter when `stamp`.
+fn emit(stamp: bool, mut frame: VideoFrame, out: &mut dyn Sink<VideoFrame>) -> Result<()> {
+    if stamp {
+        media::add_user_data(
+            &mut frame.frame,
+            &crate::sei::stamp_bytes(crate::sei::stage::FILTERED, crate::sei::now_us()),
+        );
+    }
+    out.push(frame)
 }
 
 struct Configured {
@@ -54,7 +71,23 @@ impl VideoFilter {
             graph: None,
             first: None,
             dropped: 0,
+            merge_dropped: false,
+            pending: Vec::new(),
+            stamp: false,
         }
+    }
+
+    /// What happens to user data (SEI) on the way: `merge_dropped` carries a dropped frame's on
+    /// to the next kept frame, `stamp` records when each frame leaves the filter.
+    pub fn with_user_data(mut self, merge_dropped: bool, stamp: bool) -> Self {
+        self.merge_dropped = merge_dropped;
+        self.stamp = stamp;
+        self
+    }
+
+    /// Hands a frame on, stamped when asked.
+    fn emit(&self, frame: VideoFrame, out: &mut dyn Sink<VideoFrame>) -> Result<()> {
+        emit(self.stamp, frame, out)
     }
 
     /// The graph for pictures of `(w, h, fmt)`: the planned one for the first size and format,
@@ -154,15 +187,20 @@ impl VideoFilter {
     }
 
     fn pull(&mut self, out: &mut dyn Sink<VideoFrame>) -> Result<()> {
+        let stamp = self.stamp;
         let g = self.graph.as_mut().expect("graph configured");
         let mut sink = g.graph.get("out").expect("sink was added");
         loop {
             let mut filtered = ff::frame::Video::empty();
             match sink.sink().frame(&mut filtered) {
-                Ok(()) => out.push(VideoFrame {
-                    frame: filtered,
-                    time_base: g.out_tb,
-                })?,
+                Ok(()) => emit(
+                    stamp,
+                    VideoFrame {
+                        frame: filtered,
+                        time_base: g.out_tb,
+                    },
+                    out,
+                )?,
                 Err(ff::Error::Other {
                     errno: libc::EAGAIN,
                 })
@@ -177,21 +215,32 @@ impl Task for VideoFilter {
     type In = VideoFrame;
     type Out = VideoFrame;
 
-    fn process(&mut self, frame: VideoFrame, out: &mut dyn Sink<VideoFrame>) -> Result<()> {
+    fn process(&mut self, mut frame: VideoFrame, out: &mut dyn Sink<VideoFrame>) -> Result<()> {
         let t = media::seconds(frame.frame.pts().unwrap_or(0), frame.time_base);
         if !self.sampler.keep(t) {
             self.dropped += 1;
+            if self.merge_dropped {
+                // Its user data, not rdbench's own stage times, rides on the next kept frame.
+                self.pending.extend(
+                    media::user_data(&frame.frame)
+                        .into_iter()
+                        .filter(|d| !d.starts_with(&crate::sei::STAMP_UUID)),
+                );
+            }
             return Ok(());
+        }
+        for d in std::mem::take(&mut self.pending) {
+            media::add_user_data(&mut frame.frame, &d);
         }
         if self.graph_desc.is_none() && self.graph.is_none() {
             let f = &frame.frame;
             let kind = (f.width(), f.height(), f.format().into());
             if *self.first.get_or_insert(kind) == kind {
-                return out.push(frame);
+                return self.emit(frame, out);
             }
         }
         if !self.configure(&frame, out)? {
-            return out.push(frame);
+            return self.emit(frame, out);
         }
         {
             let g = self.graph.as_mut().expect("graph configured");

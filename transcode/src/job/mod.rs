@@ -569,6 +569,32 @@ fn execute(
         } else {
             Box::new(NullSink)
         };
+        // User data (SEI) is written after the encoder, by a stage of its own, wherever the
+        // output's bitstream can carry it (an encoder program's is known when read back).
+        let carries_user_data = p.external.is_some()
+            || ff::encoder::find_by_name(&p.codec)
+                .and_then(|c| crate::sei::SeiCodec::from_codec_id(c.id()))
+                .is_some();
+        let capture =
+            (kind == PassKind::Final && carries_user_data && (p.passthrough || p.sei.requested()))
+                .then(|| crate::sei::Capture::new(p.sei.latency));
+        let video_mux: Box<dyn Sink<MuxItem>> = match &capture {
+            Some(c) => task::stage(
+                Mode::Serial,
+                policy,
+                crate::sei::SeiInsert::new(
+                    p.field.clone(),
+                    p.sei.clone(),
+                    p.passthrough,
+                    c.ledger.clone(),
+                ),
+                format!("sei[{}]", p.index),
+                "sei",
+                video_mux,
+                state.clone(),
+            ),
+            None => video_mux,
+        };
         let (pass, stats_out, stats_in) = match (kind, r.passes) {
             (PassKind::First, _) => (Pass::First, Some(r.stats_text.clone()), None),
             (PassKind::Final, 2) => (Pass::Second, None, Some(r.stats_text.clone())),
@@ -595,6 +621,7 @@ fn execute(
                     },
                     stream: 0,
                     keep_output: kind == PassKind::Final,
+                    user_data: capture.clone(),
                 };
                 task::stage(
                     p.modes.encode,
@@ -632,6 +659,7 @@ fn execute(
                     passthrough: p.passthrough,
                     stats_out: if uses_context_stats { stats_out } else { None },
                     stats_in: if uses_context_stats { stats_in } else { None },
+                    user_data: capture.clone(),
                 };
                 task::stage(
                     p.modes.encode,
@@ -650,7 +678,8 @@ fn execute(
             r.sampler.clone(),
             r.graph.clone(),
             filter_threads,
-        );
+        )
+        .with_user_data(p.sei.merge_dropped, p.sei.latency && capture.is_some());
         let filter = task::stage(
             p.modes.filter,
             policy,
@@ -718,6 +747,7 @@ fn execute(
 
     // Input side: video decode feeding every pipeline, audio decode feeding audio encoders.
     let passthrough = flows.iter().any(|r| r.plan.passthrough);
+    let stamps = kind == PassKind::Final && flows.iter().any(|r| r.plan.sei.latency);
     // A clip is timed from the video stream's start, for audio as for video.
     let origin_s = ictx
         .stream(vinfo.index)
@@ -735,7 +765,8 @@ fn execute(
         Box::new(NullSink)
     } else {
         let vdec = VideoDecode::new(&ictx, vinfo, job.decoder_threads, passthrough, path)?
-            .with_cut(video_cut);
+            .with_cut(video_cut)
+            .with_stamps(stamps);
         task::stage(
             job.decode_mode,
             policy,

@@ -132,6 +132,8 @@ pub struct OutputPlan {
     pub subtitles: Option<BurnedSubtitles>,
     /// Pass SEI/HDR/captions through.
     pub passthrough: bool,
+    /// User data written after the encoder.
+    pub sei: crate::sei::SeiPlan,
     /// Serial or parallel per task.
     pub modes: FlowModes,
     /// An encoder program instead of the libavcodec encoder `codec`.
@@ -161,6 +163,103 @@ impl BurnedSubtitles {
             sub
         }
     }
+}
+
+/// An output's checked user data. `codec` is the libavcodec encoder (None for an encoder
+/// program, whose bitstream is known when it is read back).
+pub(crate) fn sei_plan(
+    spec: Option<&crate::spec::SeiSpec>,
+    field: &str,
+    codec: Option<&str>,
+) -> Result<crate::sei::SeiPlan> {
+    use crate::sei::{parse_uuid, Every, SeiCodec, SeiPlan, UserData, MAX_PAYLOAD};
+    let mut plan = SeiPlan::default();
+    let Some(s) = spec else { return Ok(plan) };
+    let err = |name: String, message: String| Error::Spec {
+        field: format!("{field}.sei{name}"),
+        message,
+    };
+    plan.merge_dropped = match s.dropped.as_deref() {
+        None | Some("merge") => true,
+        Some("drop") => false,
+        Some(other) => {
+            return Err(err(
+                ".dropped".into(),
+                format!("unknown policy `{other}` (merge, drop)"),
+            ))
+        }
+    };
+    plan.latency = s.latency.unwrap_or(false);
+    for (j, m) in s.messages.iter().flatten().enumerate() {
+        let at = |name: &str| format!(".messages[{j}].{name}");
+        let uuid = parse_uuid(&m.uuid).ok_or_else(|| {
+            err(
+                at("uuid"),
+                format!("`{}` is not a UUID (32 hex digits, dashes allowed)", m.uuid),
+            )
+        })?;
+        if uuid == crate::sei::LATENCY_UUID || uuid == crate::sei::STAMP_UUID {
+            return Err(err(
+                at("uuid"),
+                "is rdbench's own (latency records); pick another".into(),
+            ));
+        }
+        let payload = match (&m.text, &m.hex) {
+            (Some(t), None) => t.as_bytes().to_vec(),
+            (None, Some(h)) => {
+                let h: String = h.chars().filter(|c| !c.is_whitespace()).collect();
+                let bytes = (h.len() % 2 == 0)
+                    .then(|| {
+                        (0..h.len())
+                            .step_by(2)
+                            .map(|i| u8::from_str_radix(&h[i..i + 2], 16).ok())
+                            .collect::<Option<Vec<u8>>>()
+                    })
+                    .flatten();
+                bytes.ok_or_else(|| {
+                    err(
+                        at("hex"),
+                        format!("`{h}` is not an even number of hex digits"),
+                    )
+                })?
+            }
+            _ => {
+                return Err(err(
+                    format!(".messages[{j}]"),
+                    "give the payload as `text` or as `hex`, one of them".into(),
+                ))
+            }
+        };
+        if payload.len() > MAX_PAYLOAD {
+            return Err(err(
+                format!(".messages[{j}]"),
+                format!(
+                    "a payload of {} bytes is more than {MAX_PAYLOAD}",
+                    payload.len()
+                ),
+            ));
+        }
+        let every = match m.every.as_deref() {
+            None => Every::Keyframe,
+            Some(e) => Every::parse(e).ok_or_else(|| {
+                err(
+                    at("every"),
+                    format!("unknown `{e}` (first, keyframe, frame)"),
+                )
+            })?,
+        };
+        plan.messages.push((UserData { uuid, payload }, every));
+    }
+    if let Some(c) = codec {
+        let id = ff::encoder::find_by_name(c).map(|e| e.id());
+        if plan.requested() && id.and_then(SeiCodec::from_codec_id).is_none() {
+            return Err(err(
+                String::new(),
+                format!("{c} bitstreams have no place for user data (H.264, HEVC and AV1 do)"),
+            ));
+        }
+    }
+    Ok(plan)
 }
 
 /// An output's checked subtitles.
@@ -653,6 +752,11 @@ fn plan_output(
     let hls_time = hls_time(container, o.hls_time, &field)?;
     let watermarks = watermarks(o.watermarks.as_deref(), &field, spec_path, container)?;
     let subtitles = subtitles(o.subtitles.as_ref(), &field, spec_path, container)?;
+    let sei = sei_plan(
+        o.sei.as_ref(),
+        &field,
+        (external.is_none()).then_some(codec.as_str()),
+    )?;
     let rotate = match o.rotate {
         None => 0,
         Some(r @ (0 | 90 | 180 | 270)) => r,
@@ -762,6 +866,7 @@ fn plan_output(
         watermarks,
         subtitles,
         passthrough: o.passthrough.unwrap_or(true),
+        sei,
         modes: FlowModes {
             filter: mode(t.filter.or(ex.filter), defaults.filter),
             encode: mode(t.encode.or(ex.encode), defaults.encode),
@@ -845,6 +950,7 @@ fn audio_only_output(
         watermarks: Vec::new(),
         subtitles: None,
         passthrough: false,
+        sei: crate::sei::SeiPlan::default(),
         modes: FlowModes {
             filter: mode(t.filter.or(ex.filter), defaults.filter),
             encode: mode(t.encode.or(ex.encode), defaults.encode),
@@ -1457,7 +1563,7 @@ hls_time = 0.5
         assert_eq!(
             errors(&job),
             vec![
-                "output[1].format: unknown container `mp5` (mp4, mov, mkv, webm, ts, flv, ivf, y4m, hls, h264, hevc, gif)".to_string(),
+                "output[1].format: unknown container `mp5` (mp4, mov, mkv, webm, ts, flv, ivf, y4m, hls, h264, hevc, gif; audio alone: mp3, m4a, ogg, opus, flac)".to_string(),
                 "output[2].hls_time: only applies to HLS outputs (.m3u8)".into(),
                 "output[3].fps_mode: needs a target `fps`".into(),
                 "output[4].width: must be positive".into(),
