@@ -14,10 +14,16 @@ pub struct Args {
     /// Print JSON.
     #[arg(long)]
     pub json: bool,
+    /// List the user data (SEI, AV1 metadata) every picture carries, latency records decoded.
+    #[arg(long)]
+    pub sei: bool,
 }
 
 /// Runs `rdbench probe`.
 pub fn run(args: Args) -> Result<()> {
+    if args.sei {
+        return user_data(&args);
+    }
     let info = probe::probe(&args.file)?;
     if args.json {
         println!("{}", serde_json::to_string_pretty(&info)?);
@@ -71,6 +77,53 @@ pub fn run(args: Args) -> Result<()> {
             parts.push(format!("{b:.1} kbit/s"));
         }
         println!("  {}", parts.join("  "));
+    }
+    Ok(())
+}
+
+/// `rdbench probe --sei`: one line per message, latency records as stage-to-stage times.
+fn user_data(args: &Args) -> Result<()> {
+    let pictures = probe::user_data(&args.file)?;
+    if args.json {
+        println!("{}", serde_json::to_string_pretty(&pictures)?);
+        return Ok(());
+    }
+    let messages: usize = pictures.iter().map(|p| p.messages.len()).sum();
+    println!(
+        "{}: {} pictures carry {messages} user-data messages",
+        args.file.display(),
+        pictures.len()
+    );
+    for p in &pictures {
+        let key = if p.key { "key" } else { "   " };
+        for m in &p.messages {
+            let shown = if let Some(l) = rdbench_transcode::sei::Latency::from_user_data(m) {
+                let stages = l.stages();
+                let mut parts = Vec::new();
+                for w in stages.windows(2) {
+                    if w[0].1 > 0 && w[1].1 > 0 {
+                        parts.push(format!(
+                            "{}->{} {:.2} ms",
+                            w[0].0,
+                            w[1].0,
+                            (w[1].1 - w[0].1) as f64 / 1000.0
+                        ));
+                    }
+                }
+                let first = stages.iter().find(|s| s.1 > 0).map_or(0, |s| s.1);
+                format!(
+                    "latency {} (total {:.2} ms)",
+                    parts.join(", "),
+                    (l.encoded - first) as f64 / 1000.0
+                )
+            } else {
+                match m.text() {
+                    Some(t) => format!("{t:?}"),
+                    None => format!("0x{}", m.hex()),
+                }
+            };
+            println!("  {:>10.3} s {key} {}  {shown}", p.pts_s, m.uuid_text());
+        }
     }
     Ok(())
 }

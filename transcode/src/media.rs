@@ -81,6 +81,20 @@ pub enum MuxItem {
     Packet(MuxPacket),
 }
 
+/// The extradata of a stream's codec parameters (avcC, hvcC, parameter sets...).
+pub fn extradata(params: &ff::codec::Parameters) -> Vec<u8> {
+    // SAFETY: `params` owns a valid AVCodecParameters; extradata is null or holds
+    // extradata_size readable bytes.
+    unsafe {
+        let p = params.as_ptr();
+        if (*p).extradata.is_null() || (*p).extradata_size <= 0 {
+            Vec::new()
+        } else {
+            std::slice::from_raw_parts((*p).extradata, (*p).extradata_size as usize).to_vec()
+        }
+    }
+}
+
 /// Bits per sample of a pixel format (8 for yuv420p, 10 for yuv420p10le).
 pub fn bit_depth(format: ff::format::Pixel) -> u8 {
     let pix: ffi::AVPixelFormat = format.into();

@@ -171,6 +171,66 @@ pub fn probe(path: &Path) -> Result<MediaInfo> {
     })
 }
 
+/// The user data one picture of a file carries (H.264/HEVC SEI, AV1 metadata OBUs).
+#[derive(Clone, Debug, Serialize, PartialEq)]
+pub struct PictureUserData {
+    /// Presentation time in seconds.
+    pub pts_s: f64,
+    /// A keyframe.
+    pub key: bool,
+    /// Every user-data-unregistered message, in bitstream order.
+    pub messages: Vec<crate::sei::UserData>,
+    /// The latency record among them, decoded.
+    pub latency: Option<crate::sei::Latency>,
+}
+
+/// The user data of every picture of `path`'s video stream that carries any, in presentation
+/// order.
+pub fn user_data(path: &Path) -> Result<Vec<PictureUserData>> {
+    let source = InputSource::File(path.to_path_buf());
+    let mut ictx = input::open(&source)?;
+    let stream = ictx
+        .streams()
+        .best(ff::media::Type::Video)
+        .ok_or_else(|| crate::Error::NoStream {
+            path: path.to_path_buf(),
+            kind: "video",
+        })?;
+    let index = stream.index();
+    let tb = stream.time_base();
+    let params = stream.parameters();
+    let Some(codec) = crate::sei::SeiCodec::from_codec_id(params.id()) else {
+        return Err(crate::Error::Spec {
+            field: "sei".into(),
+            message: format!(
+                "{}: {} bitstreams carry no user data (H.264, HEVC and AV1 do)",
+                path.display(),
+                params.id().name()
+            ),
+        });
+    };
+    let framing = crate::sei::NalFraming::from_extradata(codec, &media::extradata(&params));
+    let mut out = Vec::new();
+    for (s, packet) in ictx.packets() {
+        if s.index() != index {
+            continue;
+        }
+        let Some(data) = packet.data() else { continue };
+        let messages = crate::sei::extract(data, codec, framing);
+        if messages.is_empty() {
+            continue;
+        }
+        out.push(PictureUserData {
+            pts_s: media::seconds(packet.pts().or(packet.dts()).unwrap_or(0), tb),
+            key: packet.is_key(),
+            latency: messages.iter().find_map(crate::sei::Latency::from_user_data),
+            messages,
+        });
+    }
+    out.sort_by(|a, b| a.pts_s.total_cmp(&b.pts_s));
+    Ok(out)
+}
+
 /// The display rotation of a stream, from its display-matrix side data.
 fn rotation(st: &ff::format::stream::Stream) -> Option<f64> {
     // SAFETY: reading the stream's side data through FFmpeg's accessors; a display matrix is

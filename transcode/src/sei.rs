@@ -81,7 +81,7 @@ impl NalFraming {
 }
 
 /// One user-data message: a UUID and its payload.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq)]
 pub struct UserData {
     /// Identifies the payload's owner and format.
     pub uuid: [u8; 16],
@@ -108,6 +108,33 @@ impl UserData {
     /// The UUID in its usual text form.
     pub fn uuid_text(&self) -> String {
         uuid_text(&self.uuid)
+    }
+}
+
+impl UserData {
+    /// The payload as text, when it is printable UTF-8 (a C string's final NUL left out).
+    pub fn text(&self) -> Option<&str> {
+        let p = self.payload.strip_suffix(&[0]).unwrap_or(&self.payload);
+        std::str::from_utf8(p)
+            .ok()
+            .filter(|t| !t.chars().any(|c| c.is_control() && c != '\n' && c != '\t'))
+    }
+
+    /// The payload in hex digits.
+    pub fn hex(&self) -> String {
+        self.payload.iter().map(|b| format!("{b:02x}")).collect()
+    }
+}
+
+impl Serialize for UserData {
+    /// `{ "uuid": "8-4-4-4-12", "hex": "...", "text": "..." }` (text when printable).
+    fn serialize<S: serde::Serializer>(&self, s: S) -> std::result::Result<S::Ok, S::Error> {
+        use serde::ser::SerializeStruct;
+        let mut st = s.serialize_struct("UserData", 3)?;
+        st.serialize_field("uuid", &self.uuid_text())?;
+        st.serialize_field("hex", &self.hex())?;
+        st.serialize_field("text", &self.text())?;
+        st.end()
     }
 }
 
@@ -719,20 +746,7 @@ impl Task for SeiInsert {
                 let id = params.id();
                 match SeiCodec::from_codec_id(id) {
                     Some(c) => {
-                        // SAFETY: `params` owns a valid AVCodecParameters; extradata is null or
-                        // extradata_size readable bytes.
-                        let extra = unsafe {
-                            let p = params.as_ptr();
-                            if (*p).extradata.is_null() || (*p).extradata_size <= 0 {
-                                Vec::new()
-                            } else {
-                                std::slice::from_raw_parts(
-                                    (*p).extradata,
-                                    (*p).extradata_size as usize,
-                                )
-                                .to_vec()
-                            }
-                        };
+                        let extra = crate::media::extradata(&params);
                         self.codec = Some((c, NalFraming::from_extradata(c, &extra)));
                     }
                     None if self.plan.requested() => return Err(Error::Spec {

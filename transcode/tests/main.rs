@@ -16,6 +16,7 @@ mod ratecontrol;
 mod reader;
 mod sampling;
 mod segments;
+mod sei;
 mod size_change;
 mod snapshots;
 mod stats;
