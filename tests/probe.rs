@@ -103,3 +103,73 @@ fn probe_of_a_missing_file_is_one_line() {
         &["gone.mkv", "no such file"],
     );
 }
+
+#[test]
+fn probe_sei_lists_user_data_and_refuses_a_codec_without_it() {
+    let d = tempfile::tempdir().unwrap();
+    // FFmpeg's own H.264 metadata filter writes the message: an independent writer.
+    ffmpeg(
+        d.path(),
+        &[
+            "-f",
+            "lavfi",
+            "-i",
+            "testsrc2=size=160x120:rate=25:duration=0.4",
+            "-c:v",
+            "libx264",
+            "-preset",
+            "ultrafast",
+            "-bsf:v",
+            "h264_metadata=sei_user_data=086f3693-b7b3-4f2c-9653-21492feee5b8+hello",
+            "a.mp4",
+        ],
+    );
+    let out = rdbench(d.path(), &["probe", "a.mp4", "--sei", "--json"]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let first = &v[0];
+    assert_eq!(first["pts_s"].as_f64(), Some(0.0));
+    assert_eq!(first["key"], true);
+    let ours: Vec<&serde_json::Value> = first["messages"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|m| m["uuid"] == "086f3693-b7b3-4f2c-9653-21492feee5b8")
+        .collect();
+    assert_eq!(ours.len(), 1, "{first}");
+    assert_eq!(ours[0]["text"], "hello");
+    // FFmpeg writes the string with its NUL; the text leaves it out.
+    assert_eq!(ours[0]["hex"], "68656c6c6f00");
+    let text = rdbench(d.path(), &["probe", "a.mp4", "--sei"]);
+    let text = String::from_utf8_lossy(&text.stdout);
+    assert!(
+        text.contains("0.000 s key 086f3693-b7b3-4f2c-9653-21492feee5b8  \"hello\""),
+        "{text}"
+    );
+    ffmpeg(
+        d.path(),
+        &[
+            "-f",
+            "lavfi",
+            "-i",
+            "testsrc2=size=160x120:rate=25:duration=0.2",
+            "-c:v",
+            "libvpx-vp9",
+            "-deadline",
+            "realtime",
+            "b.webm",
+        ],
+    );
+    let out = rdbench(d.path(), &["probe", "b.webm", "--sei"]);
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(err.lines().count(), 1, "{err}");
+    assert!(
+        err.contains("b.webm: vp9 bitstreams carry no user data"),
+        "{err}"
+    );
+}

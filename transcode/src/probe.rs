@@ -189,13 +189,13 @@ pub struct PictureUserData {
 pub fn user_data(path: &Path) -> Result<Vec<PictureUserData>> {
     let source = InputSource::File(path.to_path_buf());
     let mut ictx = input::open(&source)?;
-    let stream = ictx
-        .streams()
-        .best(ff::media::Type::Video)
-        .ok_or_else(|| crate::Error::NoStream {
-            path: path.to_path_buf(),
-            kind: "video",
-        })?;
+    let stream =
+        ictx.streams()
+            .best(ff::media::Type::Video)
+            .ok_or_else(|| crate::Error::NoStream {
+                path: path.to_path_buf(),
+                kind: "video",
+            })?;
     let index = stream.index();
     let tb = stream.time_base();
     let params = stream.parameters();
@@ -223,7 +223,9 @@ pub fn user_data(path: &Path) -> Result<Vec<PictureUserData>> {
         out.push(PictureUserData {
             pts_s: media::seconds(packet.pts().or(packet.dts()).unwrap_or(0), tb),
             key: packet.is_key(),
-            latency: messages.iter().find_map(crate::sei::Latency::from_user_data),
+            latency: messages
+                .iter()
+                .find_map(crate::sei::Latency::from_user_data),
             messages,
         });
     }

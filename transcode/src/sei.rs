@@ -749,13 +749,15 @@ impl Task for SeiInsert {
                         let extra = crate::media::extradata(&params);
                         self.codec = Some((c, NalFraming::from_extradata(c, &extra)));
                     }
-                    None if self.plan.requested() => return Err(Error::Spec {
-                        field: format!("{}.sei", self.field),
-                        message: format!(
+                    None if self.plan.requested() => {
+                        return Err(Error::Spec {
+                            field: format!("{}.sei", self.field),
+                            message: format!(
                             "{} bitstreams have no place for user data (H.264, HEVC and AV1 do)",
                             id.name()
                         ),
-                    }),
+                        })
+                    }
                     None => {}
                 }
                 out.push(MuxItem::Stream {

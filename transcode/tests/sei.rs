@@ -23,7 +23,11 @@ fn framemd5(path: &Path) -> Vec<String> {
         .args(["-map", "0:v", "-f", "framemd5", "pipe:1"])
         .output()
         .unwrap();
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     String::from_utf8_lossy(&out.stdout)
         .lines()
         .filter(|l| !l.starts_with('#'))
@@ -34,7 +38,15 @@ fn framemd5(path: &Path) -> Vec<String> {
 /// Frames on which FFmpeg's decoder found user-data-unregistered SEI.
 fn ffprobe_sei_frames(path: &Path) -> usize {
     let out = Command::new("ffprobe")
-        .args(["-v", "error", "-select_streams", "v", "-show_frames", "-of", "json"])
+        .args([
+            "-v",
+            "error",
+            "-select_streams",
+            "v",
+            "-show_frames",
+            "-of",
+            "json",
+        ])
         .arg(path)
         .output()
         .unwrap();
@@ -94,9 +106,17 @@ fn messages_and_latency_reach_h264_hevc_and_av1_without_touching_a_picture() {
         // The pictures are exactly those of the same encode without user data.
         let md5 = framemd5(&out);
         assert_eq!(md5.len(), 50, "{name}: every frame decodes");
-        assert_eq!(md5, framemd5(&plain), "{name}: user data changed no picture");
+        assert_eq!(
+            md5,
+            framemd5(&plain),
+            "{name}: user data changed no picture"
+        );
         let pictures = user_data(&out).unwrap();
-        assert_eq!(pictures.len(), 50, "{name}: a latency record on every picture");
+        assert_eq!(
+            pictures.len(),
+            50,
+            "{name}: a latency record on every picture"
+        );
         let ours = |p: &PictureUserData| {
             p.latency.is_some()
                 || !with_uuid(p, TEXT_UUID).is_empty()
@@ -124,12 +144,18 @@ fn messages_and_latency_reach_h264_hevc_and_av1_without_touching_a_picture() {
             }
             let l = p.latency.expect("latency record");
             let t: Vec<i64> = l.stages().iter().map(|s| s.1).collect();
-            assert!(t.iter().all(|&x| x > 0), "{name} {i}: every stage stamped {l:?}");
+            assert!(
+                t.iter().all(|&x| x > 0),
+                "{name} {i}: every stage stamped {l:?}"
+            );
             assert!(
                 t.windows(2).all(|w| w[0] <= w[1]),
                 "{name} {i}: stages in order {l:?}"
             );
-            assert!(t[4] - t[0] < 60_000_000, "{name}: under a minute end to end");
+            assert!(
+                t[4] - t[0] < 60_000_000,
+                "{name}: under a minute end to end"
+            );
         }
         if name != "av1" {
             // FFmpeg's own SEI parser sees user data on every frame.

@@ -1637,4 +1637,105 @@ crop = { width = 1280, height = 800 }
             "output[2].crop: 1280x800 at (0,0) does not fit the 1280x720 source"
         );
     }
+
+    #[test]
+    fn user_data_plans_are_exact_and_bad_ones_named() {
+        use crate::sei::{Every, SeiPlan, UserData};
+        use crate::spec::{SeiMessageSpec, SeiSpec};
+        let msg = |uuid: &str, text: Option<&str>, hex: Option<&str>, every: Option<&str>| {
+            SeiMessageSpec {
+                uuid: uuid.into(),
+                text: text.map(Into::into),
+                hex: hex.map(Into::into),
+                every: every.map(Into::into),
+            }
+        };
+        let u = "00112233-4455-6677-8899-aabbccddeeff";
+        let spec = SeiSpec {
+            messages: Some(vec![
+                msg(u, Some("hi"), None, None),
+                msg(u, None, Some("00 01 ff"), Some("frame")),
+            ]),
+            dropped: Some("drop".into()),
+            latency: Some(true),
+        };
+        let uuid: [u8; 16] = std::array::from_fn(|i| (i as u8) * 0x11);
+        assert_eq!(
+            sei_plan(Some(&spec), "output[0]", Some("libx264")).unwrap(),
+            SeiPlan {
+                messages: vec![
+                    (
+                        UserData {
+                            uuid,
+                            payload: b"hi".to_vec()
+                        },
+                        Every::Keyframe
+                    ),
+                    (
+                        UserData {
+                            uuid,
+                            payload: vec![0, 1, 0xff]
+                        },
+                        Every::Frame
+                    ),
+                ],
+                merge_dropped: false,
+                latency: true,
+            }
+        );
+        // Absent: nothing written, dropped frames' user data merged.
+        assert_eq!(
+            sei_plan(None, "o", Some("libvpx-vp9")).unwrap(),
+            SeiPlan::default()
+        );
+        assert!(SeiPlan::default().merge_dropped);
+        // An encoder program's bitstream is checked when it is read back.
+        assert!(sei_plan(Some(&spec), "o", None).is_ok());
+        let err = |s: SeiSpec| {
+            sei_plan(Some(&s), "output[3]", Some("libsvtav1"))
+                .unwrap_err()
+                .to_string()
+        };
+        let one = |m: SeiMessageSpec| SeiSpec {
+            messages: Some(vec![m]),
+            ..SeiSpec::default()
+        };
+        assert_eq!(
+            err(one(msg("123", Some("x"), None, None))),
+            "output[3].sei.messages[0].uuid: `123` is not a UUID (32 hex digits, dashes allowed)"
+        );
+        assert_eq!(
+            err(one(msg(
+                &crate::sei::uuid_text(&crate::sei::LATENCY_UUID),
+                Some("x"),
+                None,
+                None
+            ))),
+            "output[3].sei.messages[0].uuid: is rdbench's own (latency records); pick another"
+        );
+        assert_eq!(
+            err(one(msg(u, Some("x"), Some("00"), None))),
+            "output[3].sei.messages[0]: give the payload as `text` or as `hex`, one of them"
+        );
+        assert_eq!(
+            err(one(msg(u, None, Some("abc"), None))),
+            "output[3].sei.messages[0].hex: `abc` is not an even number of hex digits"
+        );
+        assert_eq!(
+            err(one(msg(u, Some("x"), None, Some("sometimes")))),
+            "output[3].sei.messages[0].every: unknown `sometimes` (first, keyframe, frame)"
+        );
+        assert_eq!(
+            err(SeiSpec {
+                dropped: Some("keep".into()),
+                ..SeiSpec::default()
+            }),
+            "output[3].sei.dropped: unknown policy `keep` (merge, drop)"
+        );
+        let big = "a".repeat(crate::sei::MAX_PAYLOAD + 1);
+        assert_eq!(
+            err(one(msg(u, Some(&big), None, None))),
+            "output[3].sei.messages[0]: a payload of 65537 bytes is more than 65536"
+        );
+    }
 }
