@@ -13,6 +13,7 @@ mod faults;
 mod fuzz;
 mod gate;
 mod ladder;
+mod live;
 mod metrics_cli;
 mod probe;
 mod slurm;

@@ -29,6 +29,10 @@ pub struct Args {
     /// A chunked job: join every output from the chunks its slices made.
     #[arg(long)]
     pub join: bool,
+    /// Take commands while running (add or remove an output, change a bitrate, queue the next
+    /// input) as JSON lines: `stdin` (answers on stdout) or the path of a Unix socket to create.
+    #[arg(long, value_name = "stdin|SOCKET", conflicts_with_all = ["chunks", "join"])]
+    pub control: Option<String>,
 }
 
 fn parse_slice(text: &str) -> Result<Slice, String> {
@@ -117,10 +121,25 @@ pub fn run(args: Args) -> Result<()> {
     let (spec, templates) = spec::load_job(&args.job)?;
     let job = Job::from_spec(&spec, templates.as_ref(), Some(&args.job))?;
     let bar = Bar::new();
-    let report: Result<JobReport, _> = match (args.chunks, args.join) {
-        (Some(slice), _) => job::run_part(&job, Part::Slice(slice), &bar),
-        (None, true) => job::run_part(&job, Part::Join, &bar),
-        (None, false) => job::run(&job, &bar),
+    let mut _socket = None;
+    let report: Result<JobReport, _> = match (args.chunks, args.join, &args.control) {
+        (_, _, Some(c)) => {
+            let commands = if c == "stdin" {
+                rdbench_transcode::control::from_stdin()
+            } else {
+                let path = PathBuf::from(c);
+                let (rx, guard) =
+                    rdbench_transcode::control::from_socket(&path).with_context(|| {
+                        format!("--control: creating the socket {}", path.display())
+                    })?;
+                _socket = Some(guard);
+                rx
+            };
+            job::run_controlled(&job, commands, &bar)
+        }
+        (Some(slice), _, None) => job::run_part(&job, Part::Slice(slice), &bar),
+        (None, true, None) => job::run_part(&job, Part::Join, &bar),
+        (None, false, None) => job::run(&job, &bar),
     };
     bar.finish();
     let report = report?;

@@ -5,6 +5,7 @@
 use std::collections::BTreeMap;
 use std::ffi::{CStr, CString};
 use std::ptr;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 
 use ff::packet::Ref as _;
@@ -16,7 +17,7 @@ use crate::cpu::HelperThreads;
 use crate::error::{Error, Result};
 use crate::filter::Rate;
 use crate::media::{self, AudioFrame, HdrMetadata, MuxItem, MuxPacket, VideoFrame};
-use crate::settings::{EncoderConfig, Pass, StatsChannel};
+use crate::settings::{EncoderConfig, Pass, RateControl, StatsChannel};
 use crate::task::{PacketRecord, Sink, Task, TaskStats};
 
 /// Everything a video encode task needs to know before its first frame.
@@ -38,6 +39,8 @@ pub struct VideoEncodeSetup {
     pub force_key_every_s: Option<f64>,
     /// Pass captions and HDR metadata to the encoder where it can carry them.
     pub passthrough: bool,
+    /// A bitrate live commands may change.
+    pub live_rate: Option<LiveRateControl>,
     /// Where the user data (SEI) of each frame goes, for the packet stage to write; without it
     /// user data is dropped. Encoders never write it themselves.
     pub user_data: Option<crate::sei::Capture>,
@@ -45,6 +48,58 @@ pub struct VideoEncodeSetup {
     pub stats_out: Option<Arc<Mutex<String>>>,
     /// Second pass: the first pass's statistics, for `stats_in`.
     pub stats_in: Option<Arc<Mutex<String>>>,
+}
+
+/// The bitrate a running encoder switches to, in bit/s (0: as planned), set by a live command.
+pub type LiveRate = Arc<AtomicU64>;
+
+/// A bitrate that may change while the encoder runs (libx264, whose libavcodec wrapper hands
+/// a changed target and VBV to x264 before the next frame).
+#[derive(Clone, Debug)]
+pub struct LiveRateControl {
+    /// The target, when a command changed it.
+    pub target: LiveRate,
+    /// The rate control the encoder opened with.
+    pub planned: RateControl,
+}
+
+impl LiveRateControl {
+    /// The encoder context's (bit_rate, rc_max_rate, rc_buffer_size) for a target of `bps`:
+    /// the planned VBV scaled with it, so it keeps the planned seconds of buffer.
+    pub fn fields(&self, bps: u64) -> (i64, i64, i64) {
+        let bps = bps as f64;
+        match self.planned {
+            RateControl::Abr { .. } => (bps as i64, 0, 0),
+            RateControl::Cbr {
+                kbps,
+                bufsize_kbits,
+            } => (
+                bps as i64,
+                bps as i64,
+                (bufsize_kbits * 1000.0 * bps / (kbps * 1000.0)) as i64,
+            ),
+            RateControl::CappedCrf {
+                maxrate_kbps,
+                bufsize_kbits,
+                ..
+            } => (
+                0,
+                bps as i64,
+                (bufsize_kbits * 1000.0 * bps / (maxrate_kbps * 1000.0)) as i64,
+            ),
+            RateControl::Crf(_) | RateControl::Qp(_) => (0, 0, 0),
+        }
+    }
+
+    /// Whether an encode of `codec` under `rc` can change its bitrate while running: x264
+    /// takes a new bitrate only with its VBV on (CBR, capped CRF), not in plain ABR.
+    pub fn supported(codec: &str, rc: Option<&RateControl>) -> bool {
+        codec == "libx264"
+            && matches!(
+                rc,
+                Some(RateControl::Cbr { .. } | RateControl::CappedCrf { .. })
+            )
+    }
 }
 
 /// The video encode task.
@@ -58,6 +113,7 @@ pub struct VideoEncode {
     last_pts: Option<i64>,
     next_key_s: f64,
     first_calls: u32,
+    applied_rate: u64,
 }
 
 impl VideoEncode {
@@ -73,6 +129,7 @@ impl VideoEncode {
             last_pts: None,
             next_key_s: 0.0,
             first_calls: 0,
+            applied_rate: 0,
         }
     }
 
@@ -288,6 +345,26 @@ impl Task for VideoEncode {
             _ => ff::picture::Type::None,
         };
         frame.frame.set_kind(kind);
+        if let Some(live) = &self.setup.live_rate {
+            let want = live.target.load(Ordering::Relaxed);
+            if want != 0 && want != self.applied_rate {
+                let (b, max, buf) = live.fields(want);
+                let enc = self.encoder.as_mut().expect("encoder opened");
+                // SAFETY: plain fields of the encoder context we own, set between frames; the
+                // wrapper reads them before encoding the next frame.
+                unsafe {
+                    let ctx = enc.as_mut_ptr();
+                    if b > 0 {
+                        (*ctx).bit_rate = b;
+                    }
+                    if max > 0 {
+                        (*ctx).rc_max_rate = max;
+                        (*ctx).rc_buffer_size = buf as _;
+                    }
+                }
+                self.applied_rate = want;
+            }
+        }
         {
             let enc = self.encoder.as_mut().expect("encoder opened");
             let _window = (self.first_calls < 3).then(|| self.helpers.watch());

@@ -443,6 +443,35 @@ impl Cut {
     }
 }
 
+/// Holds reading back to real time: a packet stamped `t` seconds after the first is not read
+/// before `t` seconds have passed.
+pub struct Pacer {
+    start: Option<(std::time::Instant, f64)>,
+}
+
+impl Pacer {
+    /// A pacer that starts at the first packet.
+    pub fn new() -> Pacer {
+        Pacer { start: None }
+    }
+
+    /// Waits until the packet at `t` seconds is due.
+    pub fn wait(&mut self, t: f64) {
+        let (t0, first) = *self.start.get_or_insert((std::time::Instant::now(), t));
+        let due = t - first;
+        let now = t0.elapsed().as_secs_f64();
+        if due > now {
+            std::thread::sleep(std::time::Duration::from_secs_f64((due - now).min(10.0)));
+        }
+    }
+}
+
+impl Default for Pacer {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
 /// Decodes the packets of one video stream into frames for every pipeline.
 pub struct VideoDecode {
     decoder: ff::decoder::Video,
@@ -455,6 +484,8 @@ pub struct VideoDecode {
     /// Record stage times on every frame (an output writes latency records): when each packet
     /// arrived, by its timestamp, until its frame leaves.
     stamps: Option<BTreeMap<i64, i64>>,
+    /// Added to every timestamp (an input that follows another).
+    offset: i64,
 }
 
 impl VideoDecode {
@@ -480,12 +511,19 @@ impl VideoDecode {
             passthrough,
             cut: None,
             stamps: None,
+            offset: 0,
         })
     }
 
     /// Keeps only the frames of `cut`, retimed to start at 0.
     pub fn with_cut(mut self, cut: Option<Cut>) -> Self {
         self.cut = cut;
+        self
+    }
+
+    /// Shifts every timestamp by `ticks` of the stream's time base.
+    pub fn with_offset(mut self, ticks: i64) -> Self {
+        self.offset = ticks;
         self
     }
 
@@ -516,7 +554,7 @@ impl VideoDecode {
                             None => continue,
                         }
                     }
-                    frame.set_pts(ts);
+                    frame.set_pts(ts.map(|t| t + self.offset));
                     // SAFETY: reading plain fields of a frame we own.
                     let flags = unsafe { (*frame.as_ptr()).decode_error_flags };
                     if flags != 0 || frame.is_corrupt() {
@@ -598,6 +636,7 @@ pub struct AudioDecode {
     helpers: HelperThreads,
     corrupt: u64,
     cut: Option<Cut>,
+    offset: i64,
 }
 
 impl AudioDecode {
@@ -614,7 +653,14 @@ impl AudioDecode {
             helpers,
             corrupt: 0,
             cut: None,
+            offset: 0,
         })
+    }
+
+    /// Shifts every timestamp by `ticks` of the stream's time base.
+    pub fn with_offset(mut self, ticks: i64) -> Self {
+        self.offset = ticks;
+        self
     }
 
     /// Keeps only the frames of `cut` (whole frames starting in it), retimed to start at 0.
@@ -635,7 +681,7 @@ impl AudioDecode {
                             None => continue,
                         }
                     }
-                    frame.set_pts(ts);
+                    frame.set_pts(ts.map(|t| t + self.offset));
                     out.push(AudioFrame {
                         frame,
                         time_base: self.time_base,

@@ -10,6 +10,7 @@
 //! workspace that talks to FFmpeg; the `unsafe` it needs stays here, each block justified.
 
 pub mod chunk;
+pub mod control;
 pub mod cpu;
 pub mod encode;
 pub mod error;

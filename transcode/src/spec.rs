@@ -375,6 +375,9 @@ pub struct ExecutionSpec {
     /// Chunked parallel transcoding: the input split into chunks encoded in parallel and joined
     /// without re-encoding.
     pub chunked: Option<ChunkedSpec>,
+    /// Read the input no faster than real time (its timestamps against the wall clock), as a
+    /// live source delivers it.
+    pub realtime: Option<bool>,
 }
 
 /// `subtitles = { file = "subs.srt", burn = true }`: a subtitle file (SRT, ASS/SSA, WebVTT).

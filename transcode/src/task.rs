@@ -694,3 +694,84 @@ mod tests {
         assert!(state_b.failed());
     }
 }
+
+/// A tee whose branches change while it runs (a live job's outputs join and leave). Cloned
+/// handles share the branches; closing a handle closes nothing (an input that ends may be
+/// followed by another): the owner closes the branches with [`Branches::close_all`].
+pub struct Branches<T> {
+    inner: Arc<Mutex<Vec<(usize, Box<dyn Sink<T>>)>>>,
+}
+
+impl<T> Clone for Branches<T> {
+    fn clone(&self) -> Self {
+        Branches {
+            inner: self.inner.clone(),
+        }
+    }
+}
+
+impl<T: Clone + Send> Default for Branches<T> {
+    fn default() -> Self {
+        Branches {
+            inner: Arc::new(Mutex::new(Vec::new())),
+        }
+    }
+}
+
+impl<T: Clone + Send> Branches<T> {
+    fn lock(&self) -> std::sync::MutexGuard<'_, Vec<(usize, Box<dyn Sink<T>>)>> {
+        self.inner.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// Adds the branch of output `id`; it receives the next item.
+    pub fn add(&self, id: usize, sink: Box<dyn Sink<T>>) {
+        self.lock().push((id, sink));
+    }
+
+    /// Takes the branch of output `id` out (the caller closes it).
+    pub fn remove(&self, id: usize) -> Option<Box<dyn Sink<T>>> {
+        let mut b = self.lock();
+        let at = b.iter().position(|(i, _)| *i == id)?;
+        Some(b.remove(at).1)
+    }
+
+    /// Closes every branch, waiting for each to finish.
+    pub fn close_all(&self) {
+        let all = std::mem::take(&mut *self.lock());
+        for (_, mut b) in all {
+            let _ = b.close();
+        }
+    }
+}
+
+impl<T: Clone + Send> Sink<T> for Branches<T> {
+    fn push(&mut self, item: T) -> Result<()> {
+        let mut b = self.lock();
+        let n = b.len();
+        let mut item = Some(item);
+        let mut failed = Vec::new();
+        for (k, (id, sink)) in b.iter_mut().enumerate() {
+            let this = if k + 1 == n {
+                item.take().expect("item moved once")
+            } else {
+                item.as_ref().expect("item kept").clone()
+            };
+            if sink.push(this).is_err() {
+                failed.push(*id);
+            }
+        }
+        // A branch that failed recorded its own error; it is closed so its tasks end.
+        for id in failed {
+            if let Some(at) = b.iter().position(|(i, _)| *i == id) {
+                let (_, mut sink) = b.remove(at);
+                let _ = sink.close();
+            }
+        }
+        // No branch is not an error: outputs may still be added.
+        Ok(())
+    }
+
+    fn close(&mut self) -> Result<()> {
+        Ok(())
+    }
+}

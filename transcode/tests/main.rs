@@ -10,6 +10,7 @@ mod concat;
 mod gif;
 mod hls_crypt;
 mod ladder;
+mod live;
 mod metadata;
 mod orient;
 mod ratecontrol;

@@ -179,6 +179,8 @@ pub(super) fn run_part(
             chunked: None,
             span: None,
             concat: Vec::new(),
+            spec: None,
+            realtime: false,
         };
         snapshots = super::run(&only, &NoProgress)?.snapshots;
     }
@@ -199,6 +201,7 @@ pub(super) fn run_part(
         corrupt_packets: 0,
         snapshots,
         chunks,
+        commands: Vec::new(),
     })
 }
 
@@ -365,6 +368,8 @@ pub(super) fn encode_piece(
         chunked: None,
         span,
         concat: Vec::new(),
+        spec: None,
+        realtime: false,
     };
     let report = match super::run(&sub, progress) {
         Ok(r) => r,

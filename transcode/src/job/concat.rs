@@ -192,6 +192,7 @@ pub(super) fn run(job: &Job, progress: &dyn Progress) -> Result<JobReport> {
         corrupt_packets: 0,
         snapshots: Vec::new(),
         chunks: pieces,
+        commands: Vec::new(),
     })
 }
 

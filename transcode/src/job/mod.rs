@@ -12,6 +12,7 @@
 
 mod chunked;
 mod concat;
+mod live;
 mod plan;
 mod report;
 
@@ -31,7 +32,9 @@ use std::time::Instant;
 use ffmpeg_next as ff;
 use ffmpeg_sys_next as ffi;
 
-use crate::encode::{AudioEncode, AudioEncodeSetup, VideoEncode, VideoEncodeSetup};
+use crate::encode::{
+    AudioEncode, AudioEncodeSetup, LiveRate, LiveRateControl, VideoEncode, VideoEncodeSetup,
+};
 use crate::error::{Error, Result};
 use crate::external::{ExternalEncode, ExternalEncodeSetup};
 use crate::filter::{output_size, Sampler, Sampling};
@@ -310,7 +313,19 @@ pub fn run(job: &Job, progress: &dyn Progress) -> Result<JobReport> {
         corrupt_packets: outcome.corrupt,
         snapshots: snapshot_reports.into_values().collect(),
         chunks: Vec::new(),
+        commands: Vec::new(),
     })
+}
+
+/// Runs a job under live control: commands from `commands` add and remove outputs, change a
+/// bitrate or queue the next input while it runs (see [`crate::control`]).
+pub fn run_controlled(
+    job: &Job,
+    commands: crossbeam_channel::Receiver<crate::control::Request>,
+    progress: &dyn Progress,
+) -> Result<JobReport> {
+    crate::init();
+    live::run(job, commands, progress)
 }
 
 /// Runs part of a chunked job: all of it, one slice of its chunks (`--chunks K/N`), or the join
@@ -497,6 +512,220 @@ fn audio_branch(
     }
 }
 
+/// The tasks of one output, wired: where its video frames and its audio enter.
+#[derive(Default)]
+struct Flow {
+    video: Option<Box<dyn Sink<VideoFrame>>>,
+    audio: Option<AudioBranch>,
+    /// The bitrate a running libx264 encoder switches to (bit/s; 0: as planned).
+    rate: Option<LiveRate>,
+}
+
+/// Builds the tasks of output `r` (decode excluded) for pass `kind`, recording their fate in
+/// `state`.
+#[allow(clippy::too_many_arguments)]
+fn build_flow(
+    policy: task::QueuePolicy,
+    path: &Path,
+    vinfo: &VideoInfo,
+    ainfo: Option<&AudioInfo>,
+    ictx: &ff::format::context::Input,
+    r: &Resolved,
+    kind: PassKind,
+    state: &Arc<PipelineState>,
+) -> Result<Flow> {
+    let p = &r.plan;
+    if p.container.audio_only() {
+        // Audio alone: the input's audio into a muxer of one stream; no video flow.
+        if kind == PassKind::First {
+            return Ok(Flow::default());
+        }
+        let Some(a) = ainfo else {
+            state.fail(Error::NoStream {
+                path: path.to_path_buf(),
+                kind: "audio",
+            });
+            return Ok(Flow::default());
+        };
+        let muxer = task::stage(
+            p.modes.mux,
+            policy,
+            Muxer::new(mux_setup(p, true)),
+            format!("mux[{}]", p.index),
+            "mux",
+            Box::new(NullSink),
+            state.clone(),
+        );
+        return Ok(Flow {
+            video: None,
+            audio: Some(audio_branch(p, ictx, a, 0, muxer, state, policy)),
+            rate: None,
+        });
+    }
+    let with_audio = kind == PassKind::Final && ainfo.is_some() && p.audio != AudioPlan::Drop;
+    let global_header = p.container.global_header();
+    // Mux (or nothing, in a first pass).
+    let mut mux_handles: Vec<Shared<MuxItem>> = if kind == PassKind::Final {
+        let muxer = task::stage(
+            p.modes.mux,
+            policy,
+            Muxer::new(mux_setup(p, with_audio)),
+            format!("mux[{}]", p.index),
+            "mux",
+            Box::new(NullSink),
+            state.clone(),
+        );
+        Shared::split(muxer, if with_audio { 2 } else { 1 })
+    } else {
+        Vec::new()
+    };
+    let video_mux: Box<dyn Sink<MuxItem>> = if kind == PassKind::Final {
+        Box::new(mux_handles.remove(0))
+    } else {
+        Box::new(NullSink)
+    };
+    // User data (SEI) is written after the encoder, by a stage of its own, wherever the
+    // output's bitstream can carry it (an encoder program's is known when read back).
+    let carries_user_data = p.external.is_some()
+        || ff::encoder::find_by_name(&p.codec)
+            .and_then(|c| crate::sei::SeiCodec::from_codec_id(c.id()))
+            .is_some();
+    let capture =
+        (kind == PassKind::Final && carries_user_data && (p.passthrough || p.sei.requested()))
+            .then(|| crate::sei::Capture::new(p.sei.latency));
+    let video_mux: Box<dyn Sink<MuxItem>> = match &capture {
+        Some(c) => task::stage(
+            Mode::Serial,
+            policy,
+            crate::sei::SeiInsert::new(
+                p.field.clone(),
+                p.sei.clone(),
+                p.passthrough,
+                c.ledger.clone(),
+            ),
+            format!("sei[{}]", p.index),
+            "sei",
+            video_mux,
+            state.clone(),
+        ),
+        None => video_mux,
+    };
+    let rate: Option<LiveRate> = (kind == PassKind::Final
+        && p.external.is_none()
+        && LiveRateControl::supported(&p.codec, p.rc.as_ref()))
+    .then(|| Arc::new(std::sync::atomic::AtomicU64::new(0)));
+    let (pass, stats_out, stats_in) = match (kind, r.passes) {
+        (PassKind::First, _) => (Pass::First, Some(r.stats_text.clone()), None),
+        (PassKind::Final, 2) => (Pass::Second, None, Some(r.stats_text.clone())),
+        _ => (Pass::Only, None, None),
+    };
+    let encode = match &p.external {
+        Some(ext) => {
+            let setup = ExternalEncodeSetup {
+                field: p.field.clone(),
+                encoder: ext.clone(),
+                rc: p.rc.clone(),
+                threads: p.threads.unwrap_or(0),
+                pass: match pass {
+                    Pass::First => Some(1),
+                    Pass::Second => Some(2),
+                    Pass::Only => None,
+                },
+                stats_file: r.stats_file.clone(),
+                frame_rate: r.rate,
+                frames: if p.fps.is_none() {
+                    vinfo.frames.unwrap_or(0)
+                } else {
+                    0
+                },
+                stream: 0,
+                keep_output: kind == PassKind::Final,
+                user_data: capture.clone(),
+            };
+            task::stage(
+                p.modes.encode,
+                policy,
+                ExternalEncode::new(setup),
+                format!("encode[{}] {}", p.index, p.codec),
+                "encode",
+                video_mux,
+                state.clone(),
+            )
+        }
+        None => {
+            let config = encoder_config(&EncoderRequest {
+                field: &p.field,
+                codec: &p.codec,
+                preset: p.preset.as_ref(),
+                threads: p.threads,
+                rc: p.rc.as_ref(),
+                params: p.params.as_deref(),
+                options: Some(&p.options),
+                gop: p.gop,
+                bit_depth: media::bit_depth(r.pix_fmt),
+                pass,
+                stats_file: r.stats_file.as_deref(),
+            })?;
+            let uses_context_stats = config.stats == Some(StatsChannel::Context);
+            let setup = VideoEncodeSetup {
+                field: p.field.clone(),
+                config,
+                stream: 0,
+                frame_rate: r.rate,
+                cfr_time_base: r.cfr_time_base,
+                global_header,
+                force_key_every_s: p.hls_time,
+                passthrough: p.passthrough,
+                stats_out: if uses_context_stats { stats_out } else { None },
+                stats_in: if uses_context_stats { stats_in } else { None },
+                live_rate: rate.clone().map(|target| LiveRateControl {
+                    target,
+                    planned: p.rc.clone().expect("checked by supported"),
+                }),
+                user_data: capture.clone(),
+            };
+            task::stage(
+                p.modes.encode,
+                policy,
+                VideoEncode::new(setup),
+                format!("encode[{}] {}", p.index, p.codec),
+                "encode",
+                video_mux,
+                state.clone(),
+            )
+        }
+    };
+    let filter_threads = p.threads.unwrap_or(0);
+    let vf = crate::video_filter::VideoFilter::new(
+        p.field.clone(),
+        r.sampler.clone(),
+        r.graph.clone(),
+        filter_threads,
+    )
+    .with_user_data(p.sei.merge_dropped, p.sei.latency && capture.is_some());
+    let filter = task::stage(
+        p.modes.filter,
+        policy,
+        vf,
+        format!("filter[{}]", p.index),
+        "filter",
+        encode,
+        state.clone(),
+    );
+    let audio = if with_audio {
+        let a = ainfo.expect("checked");
+        let audio_mux: Box<dyn Sink<MuxItem>> = Box::new(mux_handles.remove(0));
+        Some(audio_branch(p, ictx, a, 1, audio_mux, state, policy))
+    } else {
+        None
+    };
+    Ok(Flow {
+        video: Some(filter),
+        audio,
+        rate,
+    })
+}
+
 #[allow(clippy::too_many_arguments)]
 fn execute(
     job: &Job,
@@ -517,187 +746,16 @@ fn execute(
     let mut audio_copy_branches: Vec<Box<dyn Sink<ff::Packet>>> = Vec::new();
 
     for r in flows {
-        let p = &r.plan;
         let state = PipelineState::new();
         states.push(state.clone());
-        if p.container.audio_only() {
-            // Audio alone: the input's audio into a muxer of one stream; no video flow.
-            if kind == PassKind::First {
-                continue;
-            }
-            let Some(a) = ainfo else {
-                state.fail(Error::NoStream {
-                    path: path.to_path_buf(),
-                    kind: "audio",
-                });
-                continue;
-            };
-            let muxer = task::stage(
-                p.modes.mux,
-                policy,
-                Muxer::new(mux_setup(p, true)),
-                format!("mux[{}]", p.index),
-                "mux",
-                Box::new(NullSink),
-                state.clone(),
-            );
-            match audio_branch(p, &ictx, a, 0, muxer, &state, policy) {
-                AudioBranch::Copy(b) => audio_copy_branches.push(b),
-                AudioBranch::Encode(b) => audio_enc_branches.push(b),
-            }
-            continue;
+        let flow = build_flow(policy, path, vinfo, ainfo, &ictx, r, kind, &state)?;
+        if let Some(v) = flow.video {
+            video_branches.push(v);
         }
-        let with_audio = kind == PassKind::Final && ainfo.is_some() && p.audio != AudioPlan::Drop;
-        let global_header = p.container.global_header();
-        // Mux (or nothing, in a first pass).
-        let mut mux_handles: Vec<Shared<MuxItem>> = if kind == PassKind::Final {
-            let muxer = task::stage(
-                p.modes.mux,
-                policy,
-                Muxer::new(mux_setup(p, with_audio)),
-                format!("mux[{}]", p.index),
-                "mux",
-                Box::new(NullSink),
-                state.clone(),
-            );
-            Shared::split(muxer, if with_audio { 2 } else { 1 })
-        } else {
-            Vec::new()
-        };
-        let video_mux: Box<dyn Sink<MuxItem>> = if kind == PassKind::Final {
-            Box::new(mux_handles.remove(0))
-        } else {
-            Box::new(NullSink)
-        };
-        // User data (SEI) is written after the encoder, by a stage of its own, wherever the
-        // output's bitstream can carry it (an encoder program's is known when read back).
-        let carries_user_data = p.external.is_some()
-            || ff::encoder::find_by_name(&p.codec)
-                .and_then(|c| crate::sei::SeiCodec::from_codec_id(c.id()))
-                .is_some();
-        let capture =
-            (kind == PassKind::Final && carries_user_data && (p.passthrough || p.sei.requested()))
-                .then(|| crate::sei::Capture::new(p.sei.latency));
-        let video_mux: Box<dyn Sink<MuxItem>> = match &capture {
-            Some(c) => task::stage(
-                Mode::Serial,
-                policy,
-                crate::sei::SeiInsert::new(
-                    p.field.clone(),
-                    p.sei.clone(),
-                    p.passthrough,
-                    c.ledger.clone(),
-                ),
-                format!("sei[{}]", p.index),
-                "sei",
-                video_mux,
-                state.clone(),
-            ),
-            None => video_mux,
-        };
-        let (pass, stats_out, stats_in) = match (kind, r.passes) {
-            (PassKind::First, _) => (Pass::First, Some(r.stats_text.clone()), None),
-            (PassKind::Final, 2) => (Pass::Second, None, Some(r.stats_text.clone())),
-            _ => (Pass::Only, None, None),
-        };
-        let encode = match &p.external {
-            Some(ext) => {
-                let setup = ExternalEncodeSetup {
-                    field: p.field.clone(),
-                    encoder: ext.clone(),
-                    rc: p.rc.clone(),
-                    threads: p.threads.unwrap_or(0),
-                    pass: match pass {
-                        Pass::First => Some(1),
-                        Pass::Second => Some(2),
-                        Pass::Only => None,
-                    },
-                    stats_file: r.stats_file.clone(),
-                    frame_rate: r.rate,
-                    frames: if p.fps.is_none() {
-                        vinfo.frames.unwrap_or(0)
-                    } else {
-                        0
-                    },
-                    stream: 0,
-                    keep_output: kind == PassKind::Final,
-                    user_data: capture.clone(),
-                };
-                task::stage(
-                    p.modes.encode,
-                    policy,
-                    ExternalEncode::new(setup),
-                    format!("encode[{}] {}", p.index, p.codec),
-                    "encode",
-                    video_mux,
-                    state.clone(),
-                )
-            }
-            None => {
-                let config = encoder_config(&EncoderRequest {
-                    field: &p.field,
-                    codec: &p.codec,
-                    preset: p.preset.as_ref(),
-                    threads: p.threads,
-                    rc: p.rc.as_ref(),
-                    params: p.params.as_deref(),
-                    options: Some(&p.options),
-                    gop: p.gop,
-                    bit_depth: media::bit_depth(r.pix_fmt),
-                    pass,
-                    stats_file: r.stats_file.as_deref(),
-                })?;
-                let uses_context_stats = config.stats == Some(StatsChannel::Context);
-                let setup = VideoEncodeSetup {
-                    field: p.field.clone(),
-                    config,
-                    stream: 0,
-                    frame_rate: r.rate,
-                    cfr_time_base: r.cfr_time_base,
-                    global_header,
-                    force_key_every_s: p.hls_time,
-                    passthrough: p.passthrough,
-                    stats_out: if uses_context_stats { stats_out } else { None },
-                    stats_in: if uses_context_stats { stats_in } else { None },
-                    user_data: capture.clone(),
-                };
-                task::stage(
-                    p.modes.encode,
-                    policy,
-                    VideoEncode::new(setup),
-                    format!("encode[{}] {}", p.index, p.codec),
-                    "encode",
-                    video_mux,
-                    state.clone(),
-                )
-            }
-        };
-        let filter_threads = p.threads.unwrap_or(0);
-        let vf = crate::video_filter::VideoFilter::new(
-            p.field.clone(),
-            r.sampler.clone(),
-            r.graph.clone(),
-            filter_threads,
-        )
-        .with_user_data(p.sei.merge_dropped, p.sei.latency && capture.is_some());
-        let filter = task::stage(
-            p.modes.filter,
-            policy,
-            vf,
-            format!("filter[{}]", p.index),
-            "filter",
-            encode,
-            state.clone(),
-        );
-        video_branches.push(filter);
-
-        if with_audio {
-            let a = ainfo.expect("checked");
-            let audio_mux: Box<dyn Sink<MuxItem>> = Box::new(mux_handles.remove(0));
-            match audio_branch(p, &ictx, a, 1, audio_mux, &state, policy) {
-                AudioBranch::Copy(b) => audio_copy_branches.push(b),
-                AudioBranch::Encode(b) => audio_enc_branches.push(b),
-            }
+        match flow.audio {
+            Some(AudioBranch::Copy(b)) => audio_copy_branches.push(b),
+            Some(AudioBranch::Encode(b)) => audio_enc_branches.push(b),
+            None => {}
         }
     }
 
@@ -834,6 +892,7 @@ fn execute(
     }
     let mut reached_s: f64 = 0.0;
     let mut video_packets: u64 = 0;
+    let mut pacer = job.realtime.then(input::Pacer::new);
     let mut read_error: Option<Error> = None;
     let mut video_alive = true;
     // The demux task's own time is the reading; the stages it feeds (inline when serial) are
@@ -860,6 +919,9 @@ fn execute(
         demux_stats.bytes_out += packet.size() as u64;
         let idx = packet.stream();
         if idx == v_index {
+            if let (Some(p), Some(dts)) = (pacer.as_mut(), packet.dts().or(packet.pts())) {
+                p.wait(media::seconds(dts - v_start, vinfo.time_base));
+            }
             if let Some(pts) = packet.pts().or(packet.dts()) {
                 let end = media::seconds(pts - v_start + packet.duration().max(0), vinfo.time_base);
                 reached_s = reached_s.max(end);

@@ -24,7 +24,8 @@ use crate::orient::Flip;
 use crate::settings::{encoder_config, EncoderRequest, Pass, RateControl};
 use crate::snapshot::SnapshotPlan;
 use crate::spec::{
-    AudioKeyword, AudioSpec, CropSpec, FpsMode, JobSpec, Scalar, TaskMode, TemplateFile,
+    AudioKeyword, AudioSpec, CropSpec, FpsMode, JobSpec, OutputSettings, Scalar, TaskMode,
+    TemplateFile,
 };
 use crate::task::{Mode, QueuePolicy};
 use crate::watermark::{Watermark, MAX_WATERMARKS};
@@ -339,6 +340,40 @@ pub struct Job {
     pub(crate) span: Option<Chunk>,
     /// Inputs played one after the other (`input` is the first), empty for one input.
     pub concat: Vec<InputSource>,
+    /// The spec the job was planned from, for outputs added while it runs.
+    pub(crate) spec: Option<Arc<SpecContext>>,
+    /// Read the input no faster than real time.
+    pub realtime: bool,
+}
+
+/// A job's spec with what resolves it: its templates and where it was read from.
+#[derive(Debug)]
+pub(crate) struct SpecContext {
+    pub spec: JobSpec,
+    pub templates: Option<TemplateFile>,
+    pub spec_path: Option<PathBuf>,
+}
+
+impl Job {
+    /// Plans an output added while the job runs, as if it were `[[output]]` number `index` of
+    /// the job's spec (defaults and templates apply).
+    pub(crate) fn plan_added(&self, settings: OutputSettings, index: usize) -> Result<OutputPlan> {
+        let ctx = self.spec.as_ref().ok_or_else(|| Error::Spec {
+            field: "output".into(),
+            message: "this job was not planned from a spec; it takes no new outputs".into(),
+        })?;
+        let mut spec = ctx.spec.clone();
+        spec.outputs.resize(index + 1, OutputSettings::default());
+        spec.outputs[index] = settings;
+        plan_output(
+            &spec,
+            ctx.templates.as_ref(),
+            ctx.spec_path.as_deref(),
+            index,
+            FlowModes::default(),
+            &spec.execution,
+        )
+    }
 }
 
 fn mode(m: Option<TaskMode>, default: Mode) -> Mode {
@@ -580,6 +615,12 @@ impl Job {
             decoder_threads: 0,
             chunked,
             span: None,
+            realtime: ex.realtime.unwrap_or(false),
+            spec: Some(Arc::new(SpecContext {
+                spec: spec.clone(),
+                templates: templates.cloned(),
+                spec_path: spec_path.map(Path::to_path_buf),
+            })),
         })
     }
 }

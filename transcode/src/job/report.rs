@@ -123,6 +123,9 @@ pub struct JobReport {
     /// The chunks of a chunked job, or the inputs of a concatenation, in order.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub chunks: Vec<crate::chunk::Chunk>,
+    /// Every command a live job took, with its answer, in order.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub commands: Vec<crate::control::Ack>,
 }
 
 impl JobReport {
