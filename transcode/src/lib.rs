@@ -31,6 +31,7 @@ pub mod sei;
 pub mod settings;
 pub mod snapshot;
 pub mod spec;
+pub mod subtitle;
 pub mod task;
 pub mod versions;
 pub mod video_filter;

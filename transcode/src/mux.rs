@@ -241,6 +241,8 @@ pub struct MuxSetup {
     pub hls_fmp4: bool,
     /// HLS: AES-128 encryption of the segments.
     pub hls_encryption: Option<crate::hls_crypt::HlsEncryption>,
+    /// A subtitle stream after the others, its cues written as the video reaches them.
+    pub subtitles: Option<crate::subtitle::SubtitleTrack>,
 }
 
 static TEMP_SERIAL: AtomicU64 = AtomicU64::new(0);
@@ -318,6 +320,8 @@ pub struct Muxer {
     committed: bool,
     packets: u64,
     bytes: u64,
+    /// The next subtitle cue to write.
+    next_cue: usize,
 }
 
 impl Muxer {
@@ -348,6 +352,7 @@ impl Muxer {
             committed: false,
             packets: 0,
             bytes: 0,
+            next_cue: 0,
         }
     }
 
@@ -442,6 +447,15 @@ impl Muxer {
                 }
             }
         }
+        if let Some(t) = &s.subtitles {
+            let mut ost = octx
+                .add_stream(ff::encoder::find(ff::codec::Id::None))
+                .map_err(|e| self.mux_error(format!("adding the subtitle stream: {e}")))?;
+            ost.set_parameters(t.params.clone());
+            ost.set_time_base(crate::subtitle::TIME_BASE);
+            // SAFETY: the stream belongs to `octx`; codec_tag 0 lets the muxer pick its tag.
+            unsafe { (*(*ost.as_mut_ptr()).codecpar).codec_tag = 0 };
+        }
         let mut opts = ff::Dictionary::new();
         match s.container {
             Container::Mp4 | Container::Mov => opts.set("movflags", "+faststart"),
@@ -462,6 +476,16 @@ impl Muxer {
                         .join(format!("{stem}_%05d.{ext}"))
                         .to_string_lossy(),
                 );
+                if s.subtitles.is_some() {
+                    // Players find the subtitle playlist through a master playlist, whose
+                    // subtitle group the stream map declares.
+                    opts.set("master_pl_name", &format!("{stem}_master.m3u8"));
+                    let audio = if s.streams > 1 { "a:0," } else { "" };
+                    opts.set(
+                        "var_stream_map",
+                        &format!("v:0,{audio}s:0,sgroup:subtitles"),
+                    );
+                }
                 if s.hls_fmp4 {
                     opts.set("hls_segment_type", "fmp4");
                     opts.set("hls_fmp4_init_filename", &format!("{stem}_init.mp4"));
@@ -473,7 +497,7 @@ impl Muxer {
         octx.write_header_with(opts).map_err(|e| {
             self.mux_error(format!("writing the header: {}", crate::log::describe(e)))
         })?;
-        self.out_tb = (0..self.streams.len())
+        self.out_tb = (0..octx.nb_streams() as usize)
             .map(|i| octx.stream(i).expect("stream added").time_base())
             .collect();
         self.octx = Some(octx);
@@ -483,7 +507,54 @@ impl Muxer {
         Ok(())
     }
 
-    fn write(&mut self, mut p: MuxPacket) -> Result<()> {
+    /// Writes the subtitle cues that start before `until_ms` (all of them for None).
+    fn write_cues(&mut self, until_ms: Option<i64>) -> Result<()> {
+        let Some(t) = self.setup.subtitles.take() else {
+            return Ok(());
+        };
+        let written = self.write_cues_of(&t, until_ms);
+        self.setup.subtitles = Some(t);
+        written
+    }
+
+    fn write_cues_of(
+        &mut self,
+        t: &crate::subtitle::SubtitleTrack,
+        until_ms: Option<i64>,
+    ) -> Result<()> {
+        let stream = self.streams.len();
+        while let Some(c) = t.cues.get(self.next_cue) {
+            if until_ms.is_some_and(|u| c.start_ms > u) {
+                break;
+            }
+            self.next_cue += 1;
+            let mut packet = ff::Packet::copy(&c.data);
+            packet.set_pts(Some(c.start_ms));
+            packet.set_dts(Some(c.start_ms));
+            packet.set_duration(c.duration_ms);
+            packet.set_flags(ff::packet::Flags::KEY);
+            self.write_packet(MuxPacket {
+                stream,
+                packet,
+                time_base: crate::subtitle::TIME_BASE,
+            })?;
+        }
+        Ok(())
+    }
+
+    fn write(&mut self, p: MuxPacket) -> Result<()> {
+        if p.stream == 0 && self.setup.subtitles.is_some() {
+            let t = p
+                .packet
+                .pts()
+                .or(p.packet.dts())
+                .map(|t| crate::encode::rescale(t, p.time_base, crate::subtitle::TIME_BASE));
+            self.write_cues(Some(t.unwrap_or(0)))?;
+        }
+        self.write_packet(p)
+    }
+
+    fn write_packet(&mut self, mut p: MuxPacket) -> Result<()> {
         let octx = self.octx.as_mut().expect("opened");
         let tb = self.out_tb[p.stream];
         p.packet.rescale_ts(p.time_base, tb);
@@ -573,6 +644,7 @@ impl Task for Muxer {
                 self.streams.len()
             )));
         }
+        self.write_cues(None)?;
         {
             let octx = self.octx.as_mut().expect("opened");
             crate::log::clear();

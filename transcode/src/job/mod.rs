@@ -445,6 +445,7 @@ fn mux_setup(p: &OutputPlan, with_audio: bool) -> MuxSetup {
             codec_id,
             ff::codec::Id::HEVC | ff::codec::Id::AV1 | ff::codec::Id::VP9
         ),
+        subtitles: None,
     }
 }
 
@@ -564,12 +565,28 @@ fn build_flow(
     }
     let with_audio = kind == PassKind::Final && ainfo.is_some() && p.audio != AudioPlan::Drop;
     let global_header = p.container.global_header();
+    let mut setup = mux_setup(p, with_audio);
+    if let (Some(st), PassKind::Final) = (&p.soft_subtitles, kind) {
+        match crate::subtitle::SubtitleTrack::load(
+            &st.file,
+            p.container,
+            st.offset_s,
+            st.length_s,
+            &format!("{}.subtitles.file", p.field),
+        ) {
+            Ok(t) => setup.subtitles = Some(t),
+            Err(e) => {
+                state.fail(e);
+                return Ok(Flow::default());
+            }
+        }
+    }
     // Mux (or nothing, in a first pass).
     let mut mux_handles: Vec<Shared<MuxItem>> = if kind == PassKind::Final {
         let muxer = task::stage(
             p.modes.mux,
             policy,
-            Muxer::new(mux_setup(p, with_audio)),
+            Muxer::new(setup),
             format!("mux[{}]", p.index),
             "mux",
             Box::new(NullSink),

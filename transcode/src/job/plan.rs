@@ -131,6 +131,8 @@ pub struct OutputPlan {
     pub watermarks: Vec<Watermark>,
     /// Subtitles burned into the picture.
     pub subtitles: Option<BurnedSubtitles>,
+    /// Subtitles carried as a stream of the output.
+    pub soft_subtitles: Option<SoftSubtitles>,
     /// Pass SEI/HDR/captions through.
     pub passthrough: bool,
     /// User data written after the encoder.
@@ -263,22 +265,39 @@ pub(crate) fn sei_plan(
     Ok(plan)
 }
 
-/// An output's checked subtitles.
+/// Subtitles from a file, carried as a stream of the output (see [`crate::subtitle`]).
+#[derive(Clone, Debug, PartialEq)]
+pub struct SoftSubtitles {
+    /// The subtitle file (SRT, ASS/SSA or WebVTT).
+    pub file: PathBuf,
+    /// Seconds of the file's clock before the output's first frame (a clip's start).
+    pub offset_s: f64,
+    /// Seconds the output lasts, when cut (a clip's duration).
+    pub length_s: Option<f64>,
+}
+
+/// An output's checked subtitles: burned in, or carried as a stream.
 fn subtitles(
     spec: Option<&crate::spec::SubtitlesSpec>,
     field: &str,
     spec_path: Option<&Path>,
     container: Container,
-) -> Result<Option<BurnedSubtitles>> {
-    let Some(s) = spec else { return Ok(None) };
+) -> Result<(Option<BurnedSubtitles>, Option<SoftSubtitles>)> {
+    let Some(s) = spec else {
+        return Ok((None, None));
+    };
     let err = |name: &str, message: String| Error::Spec {
         field: format!("{field}.subtitles.{name}"),
         message,
     };
-    if s.burn != Some(true) {
+    let burn = s.burn == Some(true);
+    if !burn && crate::subtitle::carriage(container).is_none() {
         return Err(err(
             "burn",
-            "subtitle streams (soft subtitles) are not supported yet; `burn = true` draws them into the picture".into(),
+            format!(
+                "the {} container carries no subtitle stream (mkv, mp4, mov, webm and hls do); `burn = true` draws them into the picture",
+                container.muxer()
+            ),
         ));
     }
     if container == Container::Y4m {
@@ -304,10 +323,24 @@ fn subtitles(
     if !file.is_file() {
         return Err(err("file", format!("{} does not exist", file.display())));
     }
-    Ok(Some(BurnedSubtitles {
-        file,
-        offset_s: 0.0,
-    }))
+    Ok(if burn {
+        (
+            Some(BurnedSubtitles {
+                file,
+                offset_s: 0.0,
+            }),
+            None,
+        )
+    } else {
+        (
+            None,
+            Some(SoftSubtitles {
+                file,
+                offset_s: 0.0,
+                length_s: None,
+            }),
+        )
+    })
 }
 
 /// The most inputs a concatenation takes.
@@ -460,6 +493,10 @@ impl Job {
                 if let Some(s) = &mut p.subtitles {
                     s.offset_s = c.start;
                 }
+                if let Some(s) = &mut p.soft_subtitles {
+                    s.offset_s = c.start;
+                    s.length_s = c.duration;
+                }
             }
         }
         if clip.is_some() {
@@ -475,6 +512,24 @@ impl Job {
                     Error::Spec {
                         field: format!("{}.audio", p.field),
                         message: "`copy` cannot be cut to the clip; encode the audio".into(),
+                    },
+                ));
+            }
+            rejected.sort_by_key(|r| r.0);
+        }
+        if ex.chunked.is_some() || !spec.concat.is_empty() {
+            // A subtitle stream is not joined from pieces: those outputs fail alone.
+            let (keep, soft): (Vec<OutputPlan>, Vec<OutputPlan>) = std::mem::take(&mut outputs)
+                .into_iter()
+                .partition(|p| p.soft_subtitles.is_none());
+            outputs = keep;
+            for p in soft {
+                rejected.push((
+                    p.index,
+                    Some(p.path.clone()),
+                    Error::Spec {
+                        field: format!("{}.subtitles.burn", p.field),
+                        message: "a subtitle stream is not joined from chunks or concatenated inputs; burn them in (`burn = true`) or run the output in a job of its own".into(),
                     },
                 ));
             }
@@ -792,7 +847,8 @@ fn plan_output(
     }
     let hls_time = hls_time(container, o.hls_time, &field)?;
     let watermarks = watermarks(o.watermarks.as_deref(), &field, spec_path, container)?;
-    let subtitles = subtitles(o.subtitles.as_ref(), &field, spec_path, container)?;
+    let (subtitles, soft_subtitles) =
+        subtitles(o.subtitles.as_ref(), &field, spec_path, container)?;
     let sei = sei_plan(
         o.sei.as_ref(),
         &field,
@@ -906,6 +962,7 @@ fn plan_output(
         hls_encryption,
         watermarks,
         subtitles,
+        soft_subtitles,
         passthrough: o.passthrough.unwrap_or(true),
         sei,
         modes: FlowModes {
@@ -990,6 +1047,7 @@ fn audio_only_output(
         hls_encryption: None,
         watermarks: Vec::new(),
         subtitles: None,
+        soft_subtitles: None,
         passthrough: false,
         sei: crate::sei::SeiPlan::default(),
         modes: FlowModes {
