@@ -73,6 +73,30 @@ pub fn open(source: &InputSource) -> Result<ff::format::context::Input> {
     open_url(&url, &path, format, &[])
 }
 
+/// Opens an input that may still be growing: with `follow_s`, a file is read as it is written,
+/// reading waiting at its end until no new data has come for `follow_s` seconds.
+pub fn open_following(
+    source: &InputSource,
+    follow_s: Option<f64>,
+) -> Result<ff::format::context::Input> {
+    match (source, follow_s) {
+        (InputSource::File(p), Some(idle)) => {
+            crate::init();
+            if !p.is_file() {
+                return Err(Error::NotFound { path: p.clone() });
+            }
+            let timeout = format!("{}", (idle * 1e6).round() as i64);
+            open_url(
+                &format!("file:{}", p.to_string_lossy()),
+                p,
+                None,
+                &[("follow", "1"), ("rw_timeout", &timeout)],
+            )
+        }
+        _ => open(source),
+    }
+}
+
 /// Opens `path` with the demuxer `format` (None: probe) and demuxer `options` (such as the
 /// frame rate of a raw elementary stream).
 pub fn open_file_as(

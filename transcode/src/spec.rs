@@ -378,6 +378,9 @@ pub struct ExecutionSpec {
     /// Read the input no faster than real time (its timestamps against the wall clock), as a
     /// live source delivers it.
     pub realtime: Option<bool>,
+    /// The input file is still being written: read it as it grows, and end when nothing new
+    /// has come for this many seconds.
+    pub follow_s: Option<f64>,
 }
 
 /// `subtitles = { file = "subs.srt", burn = true }`: a subtitle file (SRT, ASS/SSA, WebVTT).

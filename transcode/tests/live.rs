@@ -243,3 +243,61 @@ fn a_live_source_on_a_fifo_is_read_as_it_comes() {
     );
     assert!(report.outputs.iter().all(|o| o.error.is_none()));
 }
+
+#[test]
+fn a_file_still_being_written_is_followed_to_its_end() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let growing = d.join("growing.ts");
+    // FFmpeg writes a 3 s stream into a plain file in real time, packet by packet.
+    let mut writer = Process::new("ffmpeg")
+        .args([
+            "-hide_banner",
+            "-loglevel",
+            "error",
+            "-nostdin",
+            "-y",
+            "-re",
+        ])
+        .args([
+            "-f",
+            "lavfi",
+            "-i",
+            "testsrc2=size=160x120:rate=25:duration=3",
+        ])
+        .args(["-c:v", "libx264", "-preset", "ultrafast", "-g", "25"])
+        .args(["-flush_packets", "1", "-f", "mpegts"])
+        .arg(&growing)
+        .spawn()
+        .unwrap();
+    // Start reading once the file has its first second.
+    std::thread::sleep(Duration::from_millis(1000));
+    let job = |follow: &str, out: &str| {
+        format!(
+            "input = \"growing.ts\"\n[execution]\n{follow}\n[[output]]\npath = \"{out}\"\ncodec = \"libx264\"\npreset = \"ultrafast\"\n"
+        )
+    };
+    // Without following, the job reads what is there now; with it, everything to the end.
+    let now = std::thread::spawn({
+        let d = d.to_path_buf();
+        let toml = job("", "now.mp4");
+        move || {
+            let dir = d.join("now");
+            std::fs::create_dir_all(&dir).unwrap();
+            std::fs::copy(d.join("growing.ts"), dir.join("growing.ts")).unwrap();
+            run_ok(&dir, &toml)
+        }
+    });
+    let t0 = std::time::Instant::now();
+    let followed = run_ok(d, &job("follow_s = 1.5", "all.mp4"));
+    let took = t0.elapsed().as_secs_f64();
+    assert!(writer.wait().unwrap().success());
+    now.join().unwrap();
+    let (all, _, _) = video_frames(&d.join("all.mp4"));
+    let (part, _, _) = video_frames(&d.join("now/now.mp4"));
+    assert_eq!(all, 75, "every frame the writer wrote");
+    assert!(part < 60, "{part} frames were there at the start");
+    // It waited for the writer (about 2 s more) and then for 1.5 s of silence.
+    assert!(took > 2.5, "{took:.2} s");
+    assert!(followed.outputs[0].error.is_none());
+}

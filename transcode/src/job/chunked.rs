@@ -181,6 +181,7 @@ pub(super) fn run_part(
             concat: Vec::new(),
             spec: None,
             realtime: false,
+            follow_s: None,
         };
         snapshots = super::run(&only, &NoProgress)?.snapshots;
     }
@@ -370,6 +371,7 @@ pub(super) fn encode_piece(
         concat: Vec::new(),
         spec: None,
         realtime: false,
+        follow_s: None,
     };
     let report = match super::run(&sub, progress) {
         Ok(r) => r,

@@ -80,7 +80,7 @@ pub(super) fn run(
     let start = Instant::now();
     let cpu0 = crate::cpu::process_cpu_s();
     let path = job.input.display_path();
-    let ictx = input::open(&job.input)?;
+    let ictx = input::open_following(&job.input, job.follow_s)?;
     let vinfo = input::video_info(&ictx, &path)?;
     let ainfo = input::audio_info(&ictx);
     let first_video = vinfo.clone();
@@ -193,6 +193,8 @@ pub(super) fn run(
                 Err(ff::Error::Other {
                     errno: libc::EAGAIN,
                 }) => continue,
+                // A followed file ends when nothing new came for `follow_s` seconds.
+                Err(_) if job.follow_s.is_some() => break,
                 Err(e) => {
                     read_error = Some(Error::ffmpeg(format!("{}: reading", path.display()), e));
                     break;
@@ -249,7 +251,7 @@ pub(super) fn run(
             break;
         };
         let next_path = next.display_path();
-        ictx = input::open(&next)?;
+        ictx = input::open_following(&next, job.follow_s)?;
         live.vinfo = input::video_info(&ictx, &next_path)?;
         live.ainfo = input::audio_info(&ictx);
         live.path = next_path;

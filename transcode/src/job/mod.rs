@@ -58,7 +58,7 @@ pub fn run(job: &Job, progress: &dyn Progress) -> Result<JobReport> {
     let start = Instant::now();
     let cpu0 = crate::cpu::process_cpu_s();
     let path = job.input.display_path();
-    let probe = input::open(&job.input)?;
+    let probe = input::open_following(&job.input, job.follow_s)?;
     let audio_alone = !job.outputs.is_empty()
         && job.outputs.iter().all(|p| p.container.audio_only())
         && job.snapshots.is_empty();
@@ -754,7 +754,7 @@ fn execute(
     kind: PassKind,
     progress: &dyn Progress,
 ) -> Result<Outcome> {
-    let mut ictx = input::open(&job.input)?;
+    let mut ictx = input::open_following(&job.input, job.follow_s)?;
     let policy = job.policy;
     let input_state = PipelineState::new();
     let mut states = Vec::new();
@@ -927,6 +927,8 @@ fn execute(
             Err(ff::Error::Other {
                 errno: libc::EAGAIN,
             }) => continue,
+            // A followed file ends when nothing new came for `follow_s` seconds.
+            Err(_) if job.follow_s.is_some() => break,
             Err(e) => {
                 read_error = Some(Error::ffmpeg(format!("{}: reading", path.display()), e));
                 break;

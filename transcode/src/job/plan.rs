@@ -377,6 +377,8 @@ pub struct Job {
     pub(crate) spec: Option<Arc<SpecContext>>,
     /// Read the input no faster than real time.
     pub realtime: bool,
+    /// Read a growing input file, ending after this many idle seconds.
+    pub follow_s: Option<f64>,
 }
 
 /// A job's spec with what resolves it: its templates and where it was read from.
@@ -455,6 +457,16 @@ impl Job {
                 ),
             });
         }
+        let follow_s = match ex.follow_s {
+            None => None,
+            Some(f) if f.is_finite() && f > 0.0 && f <= 3600.0 => Some(f),
+            Some(f) => {
+                return Err(Error::Spec {
+                    field: "execution.follow_s".into(),
+                    message: format!("must be between 0 and 3600 seconds, not {f}"),
+                })
+            }
+        };
         let defaults = FlowModes::default();
         let mut outputs = Vec::new();
         let mut rejected = Vec::new();
@@ -570,6 +582,14 @@ impl Job {
                 Some(Chunking::from_spec(c)?)
             }
         };
+        if follow_s.is_some() && (chunked.is_some() || !spec.concat.is_empty()) {
+            return Err(Error::Spec {
+                field: "execution.follow_s".into(),
+                message:
+                    "a file still being written is read once, in order: not chunked or concatenated"
+                        .into(),
+            });
+        }
         if spec.input.is_empty() == spec.concat.is_empty() {
             return Err(Error::Spec {
                 field: "input".into(),
@@ -671,6 +691,7 @@ impl Job {
             chunked,
             span: None,
             realtime: ex.realtime.unwrap_or(false),
+            follow_s,
             spec: Some(Arc::new(SpecContext {
                 spec: spec.clone(),
                 templates: templates.cloned(),
