@@ -54,6 +54,17 @@ fn check_job(path: &Path) {
     }
 }
 
+fn check_commands(path: &Path) {
+    let text = std::fs::read_to_string(path).unwrap();
+    let mut n = 0;
+    for line in text.lines().filter(|l| !l.trim().is_empty()) {
+        rdbench_transcode::control::parse(line)
+            .unwrap_or_else(|a| panic!("{}: {line}: {:?}", path.display(), a.reason));
+        n += 1;
+    }
+    assert!(n > 0, "{}", path.display());
+}
+
 fn check_templates(path: &Path) {
     let text = std::fs::read_to_string(path).unwrap();
     rdbench_transcode::spec::parse_templates(&text, path).unwrap_or_else(|e| panic!("{e}"));
@@ -166,6 +177,7 @@ fn every_example_parses_through_the_real_loaders() {
             "cluster/k8s-indexed-job.yaml" => check_k8s(path),
             "github-actions/gate.yml" => check_github_gate(path),
             r if r.ends_with(".sh") => check_shell(path),
+            r if r.ends_with(".jsonl") => check_commands(path),
             other => panic!("examples/{other}: no check reads this kind of file; add one"),
         }
     }
