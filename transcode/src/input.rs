@@ -97,6 +97,28 @@ pub fn open_following(
     }
 }
 
+/// The next packet of `input` (named `path` in errors), None at its end. A followed file
+/// (`following`) ends when nothing new has come for its idle time, which FFmpeg reports as an
+/// error.
+pub fn next_packet(
+    input: &mut ff::format::context::Input,
+    path: &Path,
+    following: bool,
+) -> Result<Option<ff::Packet>> {
+    loop {
+        let mut packet = ff::Packet::empty();
+        match packet.read(input) {
+            Ok(()) => return Ok(Some(packet)),
+            Err(ff::Error::Eof) => return Ok(None),
+            Err(ff::Error::Other {
+                errno: libc::EAGAIN,
+            }) => continue,
+            Err(_) if following => return Ok(None),
+            Err(e) => return Err(Error::ffmpeg(format!("{}: reading", path.display()), e)),
+        }
+    }
+}
+
 /// Opens `path` with the demuxer `format` (None: probe) and demuxer `options` (such as the
 /// frame rate of a raw elementary stream).
 pub fn open_file_as(

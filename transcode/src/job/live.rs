@@ -186,20 +186,14 @@ pub(super) fn run(
                 live.log.push(ack.clone());
                 let _ = req.reply.send(ack);
             }
-            let mut packet = ff::Packet::empty();
-            match packet.read(&mut ictx) {
-                Ok(()) => {}
-                Err(ff::Error::Eof) => break,
-                Err(ff::Error::Other {
-                    errno: libc::EAGAIN,
-                }) => continue,
-                // A followed file ends when nothing new came for `follow_s` seconds.
-                Err(_) if job.follow_s.is_some() => break,
+            let packet = match input::next_packet(&mut ictx, &path, job.follow_s.is_some()) {
+                Ok(Some(p)) => p,
+                Ok(None) => break,
                 Err(e) => {
-                    read_error = Some(Error::ffmpeg(format!("{}: reading", path.display()), e));
+                    read_error = Some(e);
                     break;
                 }
-            }
+            };
             demux_stats.frames_in += 1;
             demux_stats.bytes_out += packet.size() as u64;
             let idx = packet.stream();

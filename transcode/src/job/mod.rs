@@ -916,24 +916,18 @@ fn execute(
     // measured by their own stats.
     let (mut demux_busy, mut demux_cpu) = (0.0f64, 0.0f64);
     loop {
-        let mut packet = ff::Packet::empty();
         let (w, c) = (Instant::now(), crate::cpu::thread_cpu_s());
-        let read = packet.read(&mut ictx);
+        let read = input::next_packet(&mut ictx, path, job.follow_s.is_some());
         demux_busy += w.elapsed().as_secs_f64();
         demux_cpu += crate::cpu::thread_cpu_s() - c;
-        match read {
-            Ok(()) => {}
-            Err(ff::Error::Eof) => break,
-            Err(ff::Error::Other {
-                errno: libc::EAGAIN,
-            }) => continue,
-            // A followed file ends when nothing new came for `follow_s` seconds.
-            Err(_) if job.follow_s.is_some() => break,
+        let packet = match read {
+            Ok(Some(p)) => p,
+            Ok(None) => break,
             Err(e) => {
-                read_error = Some(Error::ffmpeg(format!("{}: reading", path.display()), e));
+                read_error = Some(e);
                 break;
             }
-        }
+        };
         demux_stats.frames_in += 1;
         demux_stats.bytes_out += packet.size() as u64;
         let idx = packet.stream();
