@@ -15,15 +15,15 @@ use crate::support::*;
 
 use crate::bench::tiny_corpus as corpus;
 
-/// x264 without mbtree (byte-identical reruns, see the README's "Reproducibility") at four
-/// CRF points and two ABR points, on both sequences: 12 jobs.
+/// x264 (byte-identical reruns, see the README's "Reproducibility") at four CRF points and two
+/// ABR points, on both sequences: 12 jobs.
 fn suite(dir: &Path, corpus: &Path, extra: &str) -> PathBuf {
     let p = dir.join("suite.toml");
     std::fs::write(
         &p,
         format!(
             "name = \"faults\"\ncorpora = [\"{}\"]\nmetrics = [\"psnr\"]\nanchor = \"x264\"\njobs = 2\n{extra}\
-             [[config]]\nname = \"x264\"\ncodec = \"libx264\"\npreset = \"veryfast\"\nthreads = 1\nparams = \"mbtree=0\"\ncrf = [20, 26, 32, 38]\nabr_bpp = [0.1, 0.2]\n",
+             [[config]]\nname = \"x264\"\ncodec = \"libx264\"\npreset = \"veryfast\"\nthreads = 1\ncrf = [20, 26, 32, 38]\nabr_bpp = [0.1, 0.2]\n",
             corpus.display()
         ),
     )

@@ -14,7 +14,7 @@ use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
 /// Bump when the way rdbench encodes or scores changes results.
-pub const CACHE_VERSION: u32 = 1;
+pub const CACHE_VERSION: u32 = 2;
 
 /// Hex SHA-256 of a value's canonical JSON.
 pub fn key_of<T: Serialize>(value: &T) -> String {

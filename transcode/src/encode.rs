@@ -176,6 +176,11 @@ impl VideoEncode {
         if s.passthrough {
             add_hdr_params(&cfg.codec, &HdrMetadata::from_frame(f), &mut options);
         }
+        if cfg.codec == "libx264" {
+            if let Some(flags) = x264_flags_without_avx512() {
+                add_param(&mut options, "x264-params", "asm", &flags.to_string());
+            }
+        }
         if cfg.codec == "libx265" {
             // x265 logs straight to stderr; keep it to errors unless FFmpeg logging is on.
             let level = if std::env::var_os("RDBENCH_FFMPEG_LOG").is_some() {
@@ -574,6 +579,37 @@ fn add_hdr_params(codec: &str, hdr: &HdrMetadata, options: &mut Vec<(String, Str
 }
 
 /// Appends `key=value` to the parameter-string option `option` unless the string sets `key`.
+/// x264's `X264_CPU_AVX512` flag.
+const X264_CPU_AVX512: u32 = 0x0001_0000;
+
+/// The instruction sets x264 detects on this processor less AVX-512, when it detects AVX-512;
+/// None otherwise (and when x264's detection cannot be reached).
+///
+/// x264's AVX-512 code makes its output depend on what the process's heap held before: the same
+/// encode gives other bytes (tens of bytes in 100 kB) once earlier encodes have freed memory,
+/// as in a benchmark or a long-running service, while with AVX2 and below, or with the heap's
+/// contents fixed (glibc's MALLOC_PERTURB_), every repetition is identical. A benchmark must be
+/// able to reproduce its own encodes, so libx264 runs without AVX-512 unless `params` sets
+/// `asm` itself. x264's AVX-512 kernels gain nothing here (1080p, 60 frames, one thread: 1.22
+/// against 1.30 CPU-s at veryfast, 2.06 against 2.22 at medium, without and with them).
+fn x264_flags_without_avx512() -> Option<u32> {
+    static FLAGS: std::sync::OnceLock<Option<u32>> = std::sync::OnceLock::new();
+    *FLAGS.get_or_init(|| {
+        // SAFETY: looks up x264's exported `uint32_t x264_cpu_detect(void)` in the libx264
+        // that libavcodec loaded (the process's global scope); when found, it is called with
+        // its own signature. It only reads CPUID and has no preconditions.
+        let detected = unsafe {
+            let sym = libc::dlsym(libc::RTLD_DEFAULT, c"x264_cpu_detect".as_ptr());
+            if sym.is_null() {
+                return None;
+            }
+            let detect: extern "C" fn() -> u32 = std::mem::transmute(sym);
+            detect()
+        };
+        (detected & X264_CPU_AVX512 != 0).then_some(detected & !X264_CPU_AVX512)
+    })
+}
+
 fn add_param(options: &mut Vec<(String, String)>, option: &str, key: &str, value: &str) {
     match options.iter_mut().find(|(k, _)| k == option) {
         Some((_, v)) => {
