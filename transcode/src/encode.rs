@@ -578,7 +578,6 @@ fn add_hdr_params(codec: &str, hdr: &HdrMetadata, options: &mut Vec<(String, Str
     }
 }
 
-/// Appends `key=value` to the parameter-string option `option` unless the string sets `key`.
 /// x264's `X264_CPU_AVX512` flag.
 const X264_CPU_AVX512: u32 = 0x0001_0000;
 
@@ -606,10 +605,16 @@ fn x264_flags_without_avx512() -> Option<u32> {
             let detect: extern "C" fn() -> u32 = std::mem::transmute(sym);
             detect()
         };
-        (detected & X264_CPU_AVX512 != 0).then_some(detected & !X264_CPU_AVX512)
+        without_avx512(detected)
     })
 }
 
+/// `detected` less AVX-512 when it has AVX-512, else None (x264's own choice stands).
+fn without_avx512(detected: u32) -> Option<u32> {
+    (detected & X264_CPU_AVX512 != 0).then_some(detected & !X264_CPU_AVX512)
+}
+
+/// Appends `key=value` to the parameter-string option `option` unless the string sets `key`.
 fn add_param(options: &mut Vec<(String, String)>, option: &str, key: &str, value: &str) {
     match options.iter_mut().find(|(k, _)| k == option) {
         Some((_, v)) => {
@@ -1008,6 +1013,26 @@ pub(crate) fn best_pix_fmt(codec: &ff::Codec, wanted: ff::format::Pixel) -> ff::
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn x264_keeps_every_instruction_set_but_avx512_and_the_user_has_the_last_word() {
+        // What x264_cpu_detect() returns on an AVX-512 machine of ours (0x11f3ff).
+        assert_eq!(without_avx512(0x11_f3ff), Some(0x10_f3ff));
+        assert_eq!(without_avx512(0x10_f3ff), None);
+        assert_eq!(without_avx512(0), None);
+        let mut user = vec![("x264-params".to_string(), "asm=0:mbtree=0".to_string())];
+        add_param(&mut user, "x264-params", "asm", "1373183");
+        assert_eq!(user[0].1, "asm=0:mbtree=0");
+        let mut other = vec![("x264-params".to_string(), "mbtree=0".to_string())];
+        add_param(&mut other, "x264-params", "asm", "1373183");
+        assert_eq!(other[0].1, "mbtree=0:asm=1373183");
+        let mut none = Vec::new();
+        add_param(&mut none, "x264-params", "asm", "1373183");
+        assert_eq!(
+            none,
+            vec![("x264-params".to_string(), "asm=1373183".to_string())]
+        );
+    }
 
     #[test]
     fn hdr_metadata_is_added_without_overriding_the_user() {
