@@ -327,6 +327,20 @@ fn vertical_s0_block<const N: usize>(r: &[&[u8]; 17], d: &[&[u8]; 17], s: usize,
 /// Vertical pass of one output row at scale 0 (8-bit).
 #[inline(always)]
 fn vertical_s0(r: &[&[u8]; 17], d: &[&[u8]; 17], w: usize, out: &mut Rows) {
+    #[cfg(target_arch = "x86_64")]
+    if w >= 2 * L {
+        if let Some(v4) = crate::simd::v4() {
+            // Blocks of 32 columns, the last one ending at w (overlapping lanes get equal values).
+            let full = w / (2 * L) * (2 * L);
+            for s in (0..full)
+                .step_by(2 * L)
+                .chain((full < w).then_some(w - 2 * L))
+            {
+                avx512::vertical_s0_block32(v4, r, d, s, out);
+            }
+            return;
+        }
+    }
     for s in block_starts(w) {
         vertical_s0_block::<L>(r, d, s, out);
     }
@@ -990,9 +1004,121 @@ impl WithSimd for Run<'_, '_> {
 /// different order gives the same totals.
 #[cfg(target_arch = "x86_64")]
 mod avx512 {
-    use super::{Accum, Filtered};
+    use super::{Accum, Filtered, Rows, FILTERS, PAD};
     use core::arch::x86_64::{__m256i, __m512i, _CMP_LT_OQ};
     use pulp::{cast, x86::V4};
+
+    /// Samples `s..s + 32` of `row`, widened to 16 bits.
+    #[inline(always)]
+    fn load32(v4: V4, row: &[u8], s: usize) -> __m512i {
+        let a: [u8; 32] = row[s..s + 32].try_into().expect("32 samples");
+        v4.avx512bw._mm512_cvtepu8_epi16(cast(a))
+    }
+
+    /// Adds tap `c` of rows `r0`, `r1` (reference) and `d0`, `d1` (distorted) to the sums.
+    #[inline(always)]
+    fn add_tap(
+        v4: V4,
+        acc: &mut [[__m512i; 5]; 2],
+        c: u32,
+        (r0, r1): (__m512i, __m512i),
+        (d0, d1): (__m512i, __m512i),
+    ) {
+        let (f, bw) = (v4.avx512f, v4.avx512bw);
+        let pair = f._mm512_set1_epi32((c | (c << 16)) as i32);
+        let tap = f._mm512_set1_epi32(c as i32);
+        let halves = [
+            (
+                bw._mm512_unpacklo_epi16(r0, r1),
+                bw._mm512_unpacklo_epi16(d0, d1),
+            ),
+            (
+                bw._mm512_unpackhi_epi16(r0, r1),
+                bw._mm512_unpackhi_epi16(d0, d1),
+            ),
+        ];
+        for (a, (pr, pd)) in acc.iter_mut().zip(halves) {
+            a[0] = f._mm512_add_epi32(a[0], bw._mm512_madd_epi16(pr, pair));
+            a[1] = f._mm512_add_epi32(a[1], bw._mm512_madd_epi16(pd, pair));
+            a[2] = f._mm512_add_epi32(
+                a[2],
+                f._mm512_mullo_epi32(bw._mm512_madd_epi16(pr, pr), tap),
+            );
+            a[3] = f._mm512_add_epi32(
+                a[3],
+                f._mm512_mullo_epi32(bw._mm512_madd_epi16(pd, pd), tap),
+            );
+            a[4] = f._mm512_add_epi32(
+                a[4],
+                f._mm512_mullo_epi32(bw._mm512_madd_epi16(pr, pd), tap),
+            );
+        }
+    }
+
+    /// The vertical pass of scale 0 for 8-bit pictures over columns `s..s + 32`, with the
+    /// values of [`super::vertical_s0_block`]: each tap's two rows are interleaved as 16-bit
+    /// pairs, so that one `vpmaddwd` gives c * (a + a'), a * a + a' * a' or a * b + a' * b' (exact
+    /// in 32 bits for 8-bit samples and taps below 2^15), and only the squares' and product's
+    /// sums are multiplied by the tap in 32 bits (wrapping as the scalar `u32` sums do).
+    #[inline(always)]
+    pub(super) fn vertical_s0_block32(
+        v4: V4,
+        r: &[&[u8]; 17],
+        d: &[&[u8]; 17],
+        s: usize,
+        out: &mut Rows,
+    ) {
+        let f = v4.avx512f;
+        let taps = FILTERS[0];
+        let zero = f._mm512_setzero_si512();
+        // Per half (the columns of the low and of the high unpacking): mu1, mu2, xx, yy, xy.
+        let mut acc = [[zero; 5]; 2];
+        // The centre tap pairs its row with zeros.
+        add_tap(
+            v4,
+            &mut acc,
+            taps[8],
+            (load32(v4, r[8], s), zero),
+            (load32(v4, d[8], s), zero),
+        );
+        for k in 0..8 {
+            add_tap(
+                v4,
+                &mut acc,
+                taps[k],
+                (load32(v4, r[k], s), load32(v4, r[16 - k], s)),
+                (load32(v4, d[k], s), load32(v4, d[16 - k], s)),
+            );
+        }
+        // Unpacking works within 128-bit lanes: the low half holds columns 8L..8L+3 of lane L
+        // and the high half 8L+4..8L+7. Back to column order, 16 columns at a time.
+        let order: [__m512i; 2] = [
+            cast([0u32, 1, 2, 3, 16, 17, 18, 19, 4, 5, 6, 7, 20, 21, 22, 23]),
+            cast([
+                8u32, 9, 10, 11, 24, 25, 26, 27, 12, 13, 14, 15, 28, 29, 30, 31,
+            ]),
+        ];
+        let round = f._mm512_set1_epi32(128);
+        let o = PAD + s;
+        let Rows {
+            mu1,
+            mu2,
+            xx,
+            yy,
+            xy,
+            ..
+        } = out;
+        for (q, dst) in [mu1, mu2, xx, yy, xy].into_iter().enumerate() {
+            for (part, idx) in order.iter().enumerate() {
+                let mut v = f._mm512_permutex2var_epi32(acc[0][q], *idx, acc[1][q]);
+                if q < 2 {
+                    v = f._mm512_srli_epi32::<8>(f._mm512_add_epi32(v, round));
+                }
+                let lanes: [u32; 16] = cast(v);
+                dst[o + 16 * part..o + 16 * part + 16].copy_from_slice(&lanes);
+            }
+        }
+    }
 
     const SIGMA_NSQ: i32 = 65536 << 1;
     const EPS: f64 = 65536.0 * 1.0e-10;
