@@ -16,7 +16,8 @@
 //!   (AVX-512, AVX2 or scalar, chosen at run time); on AVX-512 and on AVX2 the per-pixel
 //!   statistic, whose branches, divisions and table look-ups defeat the compiler, is written with
 //!   operations by name (`pulp`'s safe wrappers; the AVX2 one in [`avx2`]) and turns its branches
-//!   into masks.
+//!   into masks; so is the 8-bit vertical pass of scale 0 on AVX-512, which pairs each tap's two
+//!   rows for `vpmaddwd`.
 //!
 //! Tests check the four scores against libvmaf's own extractor for equality, on every instruction
 //! set the CPU has, on even and odd picture sizes, and every instruction set's integer
