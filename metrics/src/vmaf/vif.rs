@@ -274,8 +274,14 @@ const L: usize = 16;
 /// functions of the inputs, so lanes computed twice get the same value.
 #[inline(always)]
 fn block_starts(n: usize) -> impl Iterator<Item = usize> {
-    let full = n / L * L;
-    (0..full).step_by(L).chain((full < n).then_some(n - L))
+    block_starts_of(n, L)
+}
+
+/// [`block_starts`] with blocks of `len` (`n >= len`).
+#[inline(always)]
+fn block_starts_of(n: usize, len: usize) -> impl Iterator<Item = usize> {
+    let full = n / len * len;
+    (0..full).step_by(len).chain((full < n).then_some(n - len))
 }
 
 /// Vertical pass of scale 0 (8-bit) over columns `s..s + N` of one output row, with the taps'
@@ -331,12 +337,7 @@ fn vertical_s0(r: &[&[u8]; 17], d: &[&[u8]; 17], w: usize, out: &mut Rows) {
     #[cfg(target_arch = "x86_64")]
     if w >= 2 * L {
         if let Some(v4) = crate::simd::v4() {
-            // Blocks of 32 columns, the last one ending at w (overlapping lanes get equal values).
-            let full = w / (2 * L) * (2 * L);
-            for s in (0..full)
-                .step_by(2 * L)
-                .chain((full < w).then_some(w - 2 * L))
-            {
+            for s in block_starts_of(w, 2 * L) {
                 avx512::vertical_s0_block32(v4, r, d, s, out);
             }
             return;
