@@ -22,7 +22,6 @@ const BUILD: &[&str] = &[
     "libavcodec-dev",
     "libavformat-dev",
     "libavfilter-dev",
-    "libavdevice-dev",
     "libswscale-dev",
     "libswresample-dev",
     "libavutil-dev",
