@@ -16,8 +16,8 @@
 //!   (AVX-512, AVX2 or scalar, chosen at run time); on AVX-512 and on AVX2 the per-pixel
 //!   statistic, whose branches, divisions and table look-ups defeat the compiler, is written with
 //!   operations by name (`pulp`'s safe wrappers; the AVX2 one in [`avx2`]) and turns its branches
-//!   into masks; so is the 8-bit vertical pass of scale 0 on AVX-512, which pairs each tap's two
-//!   rows for `vpmaddwd`.
+//!   into masks; so is the vertical pass of scale 0 on AVX-512 (8-bit, and 10- to 12-bit with
+//!   64-bit sums of squares), which pairs each tap's two rows for `vpmaddwd`.
 //!
 //! Tests check the four scores against libvmaf's own extractor for equality, on every instruction
 //! set the CPU has, on even and odd picture sizes, and every instruction set's integer
@@ -346,6 +346,22 @@ fn vertical_s0(r: &[&[u8]; 17], d: &[&[u8]; 17], w: usize, out: &mut Rows) {
     for s in block_starts(w) {
         vertical_s0_block::<L>(r, d, s, out);
     }
+}
+
+/// Vertical pass of one output row at scale 0 of `bpc`-bit video (more than 8 bits).
+#[inline(always)]
+fn vertical_s0_hbd(r: &[&[u16]; 17], d: &[&[u16]; 17], w: usize, out: &mut Rows, bpc: u32) {
+    let shifts = Shifts::scale0(bpc);
+    #[cfg(target_arch = "x86_64")]
+    if w >= 2 * L && bpc <= 12 {
+        if let Some(v4) = crate::simd::v4() {
+            for s in block_starts_of(w, 2 * L) {
+                avx512::vertical_s0_hbd_block32(v4, r, d, s, out, shifts);
+            }
+            return;
+        }
+    }
+    vertical_s16(r, d, FILTERS[0], w, out, shifts);
 }
 
 /// How a 16-bit vertical pass rounds: means and squares are shifted right by `mu` and `sq`
@@ -890,7 +906,7 @@ impl WithSimd for Run<'_, '_> {
                 Input::U16(reference, distorted, bpc) => {
                     let rr: [&[u16]; 17] = std::array::from_fn(|k| reference.row(y(k)));
                     let dr: [&[u16]; 17] = std::array::from_fn(|k| distorted.row(y(k)));
-                    vertical_s16(&rr, &dr, f, w, &mut vif.rows, Shifts::scale0(*bpc));
+                    vertical_s0_hbd(&rr, &dr, w, &mut vif.rows, *bpc);
                 }
             }
             for v in [
@@ -1116,6 +1132,143 @@ mod avx512 {
                 if q < 2 {
                     v = f._mm512_srli_epi32::<8>(f._mm512_add_epi32(v, round));
                 }
+                let lanes: [u32; 16] = cast(v);
+                dst[o + 16 * part..o + 16 * part + 16].copy_from_slice(&lanes);
+            }
+        }
+    }
+
+    /// Samples `s..s + 32` of a 16-bit row.
+    #[inline(always)]
+    fn load32_u16(row: &[u16], s: usize) -> __m512i {
+        let a: [u16; 32] = row[s..s + 32].try_into().expect("32 samples");
+        cast(a)
+    }
+
+    /// Adds tap `c` of 16-bit rows `r0`, `r1` and `d0`, `d1` (samples of at most 12 bits) to the
+    /// sums: the means' in 32-bit lanes, the squares' and product's in 64-bit lanes, split into
+    /// the even and odd 32-bit lanes of the pairs' sums.
+    #[inline(always)]
+    fn add_tap_hbd(
+        v4: V4,
+        mu: &mut [[__m512i; 2]; 2],
+        sq: &mut [[[__m512i; 2]; 3]; 2],
+        c: u32,
+        (r0, r1): (__m512i, __m512i),
+        (d0, d1): (__m512i, __m512i),
+    ) {
+        let (f, bw) = (v4.avx512f, v4.avx512bw);
+        let pair = f._mm512_set1_epi32((c | (c << 16)) as i32);
+        let tap = f._mm512_set1_epi64(c as i64);
+        let halves = [
+            (
+                bw._mm512_unpacklo_epi16(r0, r1),
+                bw._mm512_unpacklo_epi16(d0, d1),
+            ),
+            (
+                bw._mm512_unpackhi_epi16(r0, r1),
+                bw._mm512_unpackhi_epi16(d0, d1),
+            ),
+        ];
+        for (half, (pr, pd)) in halves.into_iter().enumerate() {
+            let m = &mut mu[half];
+            m[0] = f._mm512_add_epi32(m[0], bw._mm512_madd_epi16(pr, pair));
+            m[1] = f._mm512_add_epi32(m[1], bw._mm512_madd_epi16(pd, pair));
+            let sums = [
+                bw._mm512_madd_epi16(pr, pr),
+                bw._mm512_madd_epi16(pd, pd),
+                bw._mm512_madd_epi16(pr, pd),
+            ];
+            for (a, v) in sq[half].iter_mut().zip(sums) {
+                // The pairs' sums are below 2^25: non-negative as signed 32-bit values.
+                let odd = f._mm512_srli_epi64::<32>(v);
+                a[0] = f._mm512_add_epi64(a[0], f._mm512_mul_epu32(v, tap));
+                a[1] = f._mm512_add_epi64(a[1], f._mm512_mul_epu32(odd, tap));
+            }
+        }
+    }
+
+    /// The vertical pass of scale 0 for pictures of at most 12 bits over columns `s..s + 32`,
+    /// with the values of [`super::vertical_s16_block`] (`NARROW`): as
+    /// [`vertical_s0_block32`], each tap's two rows interleaved as 16-bit pairs for `vpmaddwd`
+    /// (samples below 2^12 and taps below 2^15 keep every pair's sum exact in 32 bits), and the
+    /// squares' and product's pair sums multiplied by the tap into 64-bit lanes.
+    #[inline(always)]
+    pub(super) fn vertical_s0_hbd_block32(
+        v4: V4,
+        r: &[&[u16]; 17],
+        d: &[&[u16]; 17],
+        s: usize,
+        out: &mut Rows,
+        shifts: super::Shifts,
+    ) {
+        let f = v4.avx512f;
+        let taps = FILTERS[0];
+        let zero = f._mm512_setzero_si512();
+        // Per half: mu1, mu2 (32-bit); xx, yy, xy as (even, odd) 64-bit lanes.
+        let mut mu = [[zero; 2]; 2];
+        let mut sq = [[[zero; 2]; 3]; 2];
+        add_tap_hbd(
+            v4,
+            &mut mu,
+            &mut sq,
+            taps[8],
+            (load32_u16(r[8], s), zero),
+            (load32_u16(d[8], s), zero),
+        );
+        for k in 0..8 {
+            add_tap_hbd(
+                v4,
+                &mut mu,
+                &mut sq,
+                taps[k],
+                (load32_u16(r[k], s), load32_u16(r[16 - k], s)),
+                (load32_u16(d[k], s), load32_u16(d[16 - k], s)),
+            );
+        }
+        // Rounded and shifted; the squares truncated to 32 bits and put back in the order of
+        // the pairs' sums (even lanes low, odd lanes high).
+        let mu_round = f._mm512_set1_epi32(1 << (shifts.mu - 1));
+        let mu_shift = f._mm512_set1_epi32(shifts.mu as i32);
+        let sq_round = f._mm512_set1_epi64(if shifts.sq == 0 {
+            0
+        } else {
+            1 << (shifts.sq - 1)
+        });
+        let sq_shift = f._mm512_set1_epi64(shifts.sq as i64);
+        let mut lanes = [[zero; 5]; 2];
+        for half in 0..2 {
+            for q in 0..2 {
+                lanes[half][q] =
+                    f._mm512_srlv_epi32(f._mm512_add_epi32(mu[half][q], mu_round), mu_shift);
+            }
+            for q in 0..3 {
+                let [even, odd] = sq[half][q];
+                let even = f._mm512_srlv_epi64(f._mm512_add_epi64(even, sq_round), sq_shift);
+                let odd = f._mm512_srlv_epi64(f._mm512_add_epi64(odd, sq_round), sq_shift);
+                lanes[half][2 + q] =
+                    f._mm512_mask_blend_epi32(0xaaaa, even, f._mm512_slli_epi64::<32>(odd));
+            }
+        }
+        // Back to column order, as in the 8-bit pass.
+        let order: [__m512i; 2] = [
+            cast([0u32, 1, 2, 3, 16, 17, 18, 19, 4, 5, 6, 7, 20, 21, 22, 23]),
+            cast([
+                8u32, 9, 10, 11, 24, 25, 26, 27, 12, 13, 14, 15, 28, 29, 30, 31,
+            ]),
+        ];
+        let o = PAD + s;
+        let Rows {
+            mu1,
+            mu2,
+            xx,
+            yy,
+            xy,
+            ..
+        } = out;
+        for (q, dst) in [mu1, mu2, xx, yy, xy].into_iter().enumerate() {
+            for (part, idx) in order.iter().enumerate() {
+                let v = f._mm512_permutex2var_epi32(lanes[0][q], *idx, lanes[1][q]);
                 let lanes: [u32; 16] = cast(v);
                 dst[o + 16 * part..o + 16 * part + 16].copy_from_slice(&lanes);
             }
