@@ -14,6 +14,7 @@ struct Cli {
 }
 
 fn main() {
+    rdbench_transcode::allocator::keep_frame_buffers();
     quiet_panics();
     let cli = Cli::parse();
     if let Err(err) = cmd::run(cli.command) {

@@ -9,6 +9,7 @@
 //! serial (inline) or parallel (own thread, bounded queue). This crate is the only one in the
 //! workspace that talks to FFmpeg; the `unsafe` it needs stays here, each block justified.
 
+pub mod allocator;
 pub mod chunk;
 pub mod control;
 pub mod cpu;
