@@ -135,6 +135,49 @@ pub fn open_file_as(
     open_url(&path.to_string_lossy(), path, format, options)
 }
 
+/// The file name of the libavdevice that goes with the libavformat this process runs (their
+/// major versions move together: 59 in FFmpeg 5.x, 60 in 6.x, 61 in 7.x).
+fn avdevice_soname(avformat_version: u32) -> String {
+    format!("libavdevice.so.{}", avformat_version >> 16)
+}
+
+/// Registers FFmpeg's input devices, which `lavfi:` inputs need, by loading libavdevice on first
+/// use. rdbench does not link it: it and the libraries it pulls in (display, audio and capture
+/// systems) are 48 of the 215 shared libraries a linked binary loads at every start, for one
+/// test-pattern input.
+fn load_devices() -> std::result::Result<(), String> {
+    static LOADED: std::sync::OnceLock<std::result::Result<(), String>> =
+        std::sync::OnceLock::new();
+    LOADED
+        .get_or_init(|| {
+            // SAFETY: avformat_version takes nothing and returns a number.
+            let name = avdevice_soname(unsafe { ffi::avformat_version() });
+            let c = CString::new(name.as_str()).expect("a library name has no NUL byte");
+            // SAFETY: dlopen gets a valid NUL-terminated name; the library is never closed (the
+            // devices it registers stay in libavformat's lists for the life of the process).
+            // `avdevice_register_all` is looked up in that library and called with its own
+            // signature, `void (void)`; it only hands libavformat its device lists.
+            unsafe {
+                let lib = libc::dlopen(c.as_ptr(), libc::RTLD_NOW | libc::RTLD_LOCAL);
+                if lib.is_null() {
+                    return Err(format!(
+                        "`lavfi:` inputs need FFmpeg's device library, {name}, which is not \
+                         installed (Debian: libavdevice{})",
+                        name.rsplit('.').next().unwrap_or("")
+                    ));
+                }
+                let sym = libc::dlsym(lib, c"avdevice_register_all".as_ptr());
+                if sym.is_null() {
+                    return Err(format!("{name} has no avdevice_register_all"));
+                }
+                let register: extern "C" fn() = std::mem::transmute(sym);
+                register();
+            }
+            Ok(())
+        })
+        .clone()
+}
+
 fn open_url(
     url: &str,
     path: &Path,
@@ -162,7 +205,13 @@ fn open_url(
                     path: path.clone(),
                     reason: "a format name with a NUL byte".into(),
                 })?;
-                let f = ffi::av_find_input_format(c.as_ptr());
+                let mut f = ffi::av_find_input_format(c.as_ptr());
+                if f.is_null() && name == "lavfi" {
+                    if let Err(why) = load_devices() {
+                        return Err(Error::NotMedia { path, reason: why });
+                    }
+                    f = ffi::av_find_input_format(c.as_ptr());
+                }
                 if f.is_null() {
                     return Err(Error::NotMedia {
                         path,
@@ -771,6 +820,19 @@ impl Task for AudioDecode {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn libavdevice_is_named_by_libavformats_major_version() {
+        // libavformat 59.27.100 (FFmpeg 5.1) and 61.7.100 (FFmpeg 7.1).
+        assert_eq!(
+            avdevice_soname((59 << 16) | (27 << 8) | 100),
+            "libavdevice.so.59"
+        );
+        assert_eq!(
+            avdevice_soname((61 << 16) | (7 << 8) | 100),
+            "libavdevice.so.61"
+        );
+    }
 
     #[test]
     fn a_cut_keeps_its_frames_and_retimes_them_from_zero() {

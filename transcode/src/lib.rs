@@ -40,7 +40,8 @@ pub mod watermark;
 
 pub use error::{Error, Result};
 
-/// Initialises FFmpeg (devices for `lavfi:` inputs, quiet logging captured per thread).
+/// Initialises FFmpeg (quiet logging captured per thread; the devices `lavfi:` inputs need are
+/// loaded when the first such input is opened).
 /// Every entry point calls it; calling it again is cheap.
 pub fn init() {
     static ONCE: std::sync::Once = std::sync::Once::new();

@@ -10,6 +10,7 @@ mod concat;
 mod gif;
 mod hls_crypt;
 mod ladder;
+mod lavfi;
 mod live;
 mod metadata;
 mod orient;
