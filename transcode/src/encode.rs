@@ -176,7 +176,7 @@ impl VideoEncode {
         if s.passthrough {
             add_hdr_params(&cfg.codec, &HdrMetadata::from_frame(f), &mut options);
         }
-        if cfg.codec == "libx264" {
+        if matches!(cfg.codec.as_str(), "libx264" | "libx264rgb") {
             if let Some(flags) = x264_flags_without_avx512() {
                 add_param(&mut options, "x264-params", "asm", &flags.to_string());
             }
@@ -588,8 +588,8 @@ const X264_CPU_AVX512: u32 = 0x0001_0000;
 /// encode gives other bytes (tens of bytes in 100 kB) once earlier encodes have freed memory,
 /// as in a benchmark or a long-running service, while with AVX2 and below, or with the heap's
 /// contents fixed (glibc's MALLOC_PERTURB_), every repetition is identical. A benchmark must be
-/// able to reproduce its own encodes, so libx264 runs without AVX-512 unless `params` sets
-/// `asm` itself. x264's AVX-512 kernels gain nothing here (1080p, 60 frames, one thread: 1.22
+/// able to reproduce its own encodes, so libx264 (and libx264rgb, the same library) runs without
+/// AVX-512 unless `params` sets `asm` itself. x264's AVX-512 kernels gain nothing here (1080p, 60 frames, one thread: 1.22
 /// against 1.30 CPU-s at veryfast, 2.06 against 2.22 at medium, without and with them).
 fn x264_flags_without_avx512() -> Option<u32> {
     static FLAGS: std::sync::OnceLock<Option<u32>> = std::sync::OnceLock::new();
