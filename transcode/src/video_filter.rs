@@ -57,6 +57,27 @@ struct Configured {
     graph: ff::filter::Graph,
     key: (u32, u32, ffi::AVPixelFormat, ff::Rational),
     out_tb: ff::Rational,
+    /// The last frame given to the graph: its timestamp, its own duration when the decoder
+    /// knew it, and the step from the frame before it (in the source's time base).
+    last: Option<(i64, Option<i64>, Option<i64>)>,
+}
+
+impl Configured {
+    /// Notes a frame on its way into the graph.
+    fn saw(&mut self, pts: Option<i64>, duration: i64) {
+        let Some(pts) = pts else { return };
+        let step = self
+            .last
+            .and_then(|(prev, _, _)| (pts > prev).then_some(pts - prev));
+        self.last = Some((pts, (duration > 0).then_some(duration), step));
+    }
+
+    /// When the last frame given to the graph ends: its timestamp plus its duration, or the
+    /// step before it when the decoder gave none (None: no frame with a timestamp yet).
+    fn end_pts(&self) -> Option<i64> {
+        self.last
+            .and_then(|(pts, duration, step)| duration.or(step).map(|d| pts + d))
+    }
 }
 
 impl VideoFilter {
@@ -171,18 +192,43 @@ impl VideoFilter {
             // SAFETY: the sink context of a configured graph.
             ff::Rational::from(unsafe { ffi::av_buffersink_get_time_base(ctx.as_ptr()) })
         };
-        self.graph = Some(Configured { graph, key, out_tb });
+        self.graph = Some(Configured {
+            graph,
+            key,
+            out_tb,
+            last: None,
+        });
         Ok(true)
     }
 
+    /// Ends the graph's input and passes on what it still holds. The end is where the last
+    /// frame ends, as FFmpeg's own tools tell the graph: a frame-rate conversion then fills the
+    /// last frame's whole duration (25 to 30 fps over 2 s gives 60 frames, not 59).
     fn flush(&mut self, out: &mut dyn Sink<VideoFrame>) -> Result<()> {
         let Some(g) = self.graph.as_mut() else {
             return Ok(());
         };
+        let end = g.end_pts();
         let mut src = g.graph.get("in").expect("source was added");
-        src.source()
-            .flush()
-            .map_err(|e| Error::ffmpeg(format!("{}: flushing the filter", self.field), e))?;
+        let failed = |e| Error::ffmpeg(format!("{}: flushing the filter", self.field), e);
+        match end {
+            Some(pts) => {
+                // SAFETY: `src` is the buffer source of our configured graph; closing it with a
+                // timestamp in its own time base is what av_buffersrc_add_frame(NULL) does
+                // with none, and nothing is added after it.
+                let rc = unsafe {
+                    ffi::av_buffersrc_close(
+                        src.as_mut_ptr(),
+                        pts,
+                        ffi::AV_BUFFERSRC_FLAG_PUSH as u32,
+                    )
+                };
+                if rc < 0 {
+                    return Err(failed(ff::Error::from(rc)));
+                }
+            }
+            None => src.source().flush().map_err(failed)?,
+        }
         self.pull(out)
     }
 
@@ -244,6 +290,7 @@ impl Task for VideoFilter {
         }
         {
             let g = self.graph.as_mut().expect("graph configured");
+            g.saw(frame.frame.pts(), frame.frame.packet().duration);
             let mut src = g.graph.get("in").expect("source was added");
             src.source()
                 .add(&frame.frame)

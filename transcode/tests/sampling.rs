@@ -50,3 +50,65 @@ fps = 24
         "the filter task counts the frames sampling removed"
     );
 }
+
+/// The decoded pictures of `path` as the `ffmpeg` CLI sees them: one MD5 per frame, with its
+/// timestamp.
+fn frame_md5s(path: &std::path::Path) -> Vec<String> {
+    let out = std::process::Command::new("ffmpeg")
+        .args(["-hide_banner", "-loglevel", "error", "-nostdin", "-i"])
+        .arg(path)
+        .args(["-map", "0:v", "-f", "framemd5", "-"])
+        .output()
+        .expect("ffmpeg runs");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .filter(|l| !l.starts_with('#'))
+        .map(|l| {
+            // stream, dts, pts, duration, size, md5: the picture and when it is shown.
+            let f: Vec<&str> = l.split(',').map(str::trim).collect();
+            format!("{} {}", f[2], f[5])
+        })
+        .collect()
+}
+
+/// A frame-rate conversion lasts the whole input, its last frame included, as the `ffmpeg`
+/// CLI's `fps` filter does: the same pictures at the same times, up and down in rate.
+#[test]
+fn cfr_conversion_gives_the_ffmpeg_clis_frames() {
+    let dir = tempfile::tempdir().unwrap();
+    source(dir.path(), "src25.mp4", "96x64", 25, 2.0, false);
+    run_ok(
+        dir.path(),
+        r#"
+input = "src25.mp4"
+[defaults]
+codec = "ffv1"
+[[output]]
+path = "up.mkv"
+fps = 30
+[[output]]
+path = "down.mkv"
+fps = 24
+"#,
+    );
+    for (name, rate, frames) in [("up.mkv", 30, 60), ("down.mkv", 24, 48)] {
+        let cli = dir.path().join(format!("cli_{name}"));
+        ffmpeg(&[
+            "-i",
+            dir.path().join("src25.mp4").to_str().unwrap(),
+            "-vf",
+            &format!("fps={rate}"),
+            "-c:v",
+            "ffv1",
+            cli.to_str().unwrap(),
+        ]);
+        let ours = frame_md5s(&dir.path().join(name));
+        assert_eq!(ours.len(), frames, "{name}: 2 s at {rate} fps");
+        assert_eq!(ours, frame_md5s(&cli), "{name}: the CLI's frames");
+    }
+}
