@@ -41,6 +41,11 @@ pub struct DecodeRequest {
     pub frames: Option<u32>,
 }
 
+/// Revision of the transcode core's frame-rate conversion, part of the cache key of converted
+/// sources: 2 since a conversion lasts the source's last frame whole (one frame more than
+/// before at most rates).
+pub const CFR_REVISION: u32 = 2;
+
 impl DecodeRequest {
     /// A short, stable description for cache keys and records.
     pub fn describe(&self) -> String {
@@ -48,7 +53,7 @@ impl DecodeRequest {
             "pix_fmt={} cfr={} frames={}",
             self.pix_fmt,
             self.cfr
-                .map(|f| f.to_string())
+                .map(|f| format!("{f} (conversion {CFR_REVISION})"))
                 .unwrap_or_else(|| "-".into()),
             self.frames
                 .map(|f| f.to_string())
@@ -168,6 +173,11 @@ mod tests {
         );
         let (r, note) = plan_decode(&probe("420", 8, "yuv420p", true), true).unwrap();
         assert_eq!(r.cfr, Fps::new(30, 1));
+        // A converted source's cache key names the conversion's revision.
+        assert_eq!(
+            r.describe(),
+            "pix_fmt=yuv420p cfr=30 (conversion 2) frames=all"
+        );
         assert_eq!(
             note.unwrap(),
             "variable frame rate (average 27.400 fps) resampled to 30 fps"
