@@ -9,29 +9,9 @@ use crate::support::*;
 
 /// The per-frame MD5s of what the `ffmpeg` CLI decodes from `playlist`.
 fn frame_md5s(playlist: &Path) -> Vec<String> {
-    let out = Command::new("ffmpeg")
-        .args([
-            "-hide_banner",
-            "-loglevel",
-            "error",
-            "-nostdin",
-            "-allowed_extensions",
-            "ALL",
-            "-i",
-        ])
-        .arg(playlist)
-        .args(["-map", "0:v", "-f", "framemd5", "pipe:1"])
-        .output()
-        .expect("ffmpeg runs");
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8_lossy(&out.stdout)
-        .lines()
-        .filter(|l| !l.starts_with('#'))
-        .map(|l| l.rsplit(',').next().unwrap().trim().to_string())
+    framemd5(&["-allowed_extensions", "ALL"], playlist)
+        .into_iter()
+        .map(|(_, md5)| md5)
         .collect()
 }
 

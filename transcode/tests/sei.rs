@@ -17,21 +17,9 @@ const HEX_UUID: &str = "00112233445566778899aabbccddeeff";
 
 /// The decoded pictures' MD5s, by FFmpeg.
 fn framemd5(path: &Path) -> Vec<String> {
-    let out = Command::new("ffmpeg")
-        .args(["-hide_banner", "-loglevel", "error", "-nostdin", "-i"])
-        .arg(path)
-        .args(["-map", "0:v", "-f", "framemd5", "pipe:1"])
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8_lossy(&out.stdout)
-        .lines()
-        .filter(|l| !l.starts_with('#'))
-        .map(|l| l.rsplit(',').next().unwrap().trim().to_string())
+    crate::support::framemd5(&[], path)
+        .into_iter()
+        .map(|(_, md5)| md5)
         .collect()
 }
 

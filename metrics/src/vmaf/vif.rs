@@ -1108,15 +1108,29 @@ mod avx512 {
                 (load32(v4, d[k], s), load32(v4, d[16 - k], s)),
             );
         }
-        // Unpacking works within 128-bit lanes: the low half holds columns 8L..8L+3 of lane L
-        // and the high half 8L+4..8L+7. Back to column order, 16 columns at a time.
+        // The means rounded to 8 fractional bits; squares and product as they are.
+        let round = f._mm512_set1_epi32(128);
+        for half in &mut acc {
+            for m in &mut half[..2] {
+                *m = f._mm512_srli_epi32::<8>(f._mm512_add_epi32(*m, round));
+            }
+        }
+        store32(v4, &acc, s, out);
+    }
+
+    /// Stores a 32-column block's five quantities, held per unpacking half (mu1, mu2, xx, yy,
+    /// xy), at columns `s..s + 32` of the rows. Unpacking works within 128-bit lanes: the low
+    /// half holds columns 8L..8L+3 of lane L and the high half 8L+4..8L+7; they go back to
+    /// column order 16 columns at a time.
+    #[inline(always)]
+    fn store32(v4: V4, halves: &[[__m512i; 5]; 2], s: usize, out: &mut Rows) {
+        let f = v4.avx512f;
         let order: [__m512i; 2] = [
             cast([0u32, 1, 2, 3, 16, 17, 18, 19, 4, 5, 6, 7, 20, 21, 22, 23]),
             cast([
                 8u32, 9, 10, 11, 24, 25, 26, 27, 12, 13, 14, 15, 28, 29, 30, 31,
             ]),
         ];
-        let round = f._mm512_set1_epi32(128);
         let o = PAD + s;
         let Rows {
             mu1,
@@ -1128,10 +1142,7 @@ mod avx512 {
         } = out;
         for (q, dst) in [mu1, mu2, xx, yy, xy].into_iter().enumerate() {
             for (part, idx) in order.iter().enumerate() {
-                let mut v = f._mm512_permutex2var_epi32(acc[0][q], *idx, acc[1][q]);
-                if q < 2 {
-                    v = f._mm512_srli_epi32::<8>(f._mm512_add_epi32(v, round));
-                }
+                let v = f._mm512_permutex2var_epi32(halves[0][q], *idx, halves[1][q]);
                 let lanes: [u32; 16] = cast(v);
                 dst[o + 16 * part..o + 16 * part + 16].copy_from_slice(&lanes);
             }
@@ -1250,29 +1261,7 @@ mod avx512 {
                     f._mm512_mask_blend_epi32(0xaaaa, even, f._mm512_slli_epi64::<32>(odd));
             }
         }
-        // Back to column order, as in the 8-bit pass.
-        let order: [__m512i; 2] = [
-            cast([0u32, 1, 2, 3, 16, 17, 18, 19, 4, 5, 6, 7, 20, 21, 22, 23]),
-            cast([
-                8u32, 9, 10, 11, 24, 25, 26, 27, 12, 13, 14, 15, 28, 29, 30, 31,
-            ]),
-        ];
-        let o = PAD + s;
-        let Rows {
-            mu1,
-            mu2,
-            xx,
-            yy,
-            xy,
-            ..
-        } = out;
-        for (q, dst) in [mu1, mu2, xx, yy, xy].into_iter().enumerate() {
-            for (part, idx) in order.iter().enumerate() {
-                let v = f._mm512_permutex2var_epi32(lanes[0][q], *idx, lanes[1][q]);
-                let lanes: [u32; 16] = cast(v);
-                dst[o + 16 * part..o + 16 * part + 16].copy_from_slice(&lanes);
-            }
-        }
+        store32(v4, &lanes, s, out);
     }
 
     const SIGMA_NSQ: i32 = 65536 << 1;

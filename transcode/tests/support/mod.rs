@@ -217,3 +217,31 @@ pub fn mean_abs_diff(a: &[u8], b: &[u8]) -> f64 {
         .sum::<f64>()
         / a.len() as f64
 }
+
+/// Each picture the `ffmpeg` CLI decodes from `path`'s video (with `input_args` before `-i`),
+/// as its presentation timestamp and MD5 (FFmpeg's `framemd5`): the tests' independent reading
+/// of a whole stream.
+pub fn framemd5(input_args: &[&str], path: &Path) -> Vec<(String, String)> {
+    let out = Command::new("ffmpeg")
+        .args(["-hide_banner", "-loglevel", "error", "-nostdin"])
+        .args(input_args)
+        .arg("-i")
+        .arg(path)
+        .args(["-map", "0:v", "-f", "framemd5", "pipe:1"])
+        .output()
+        .expect("ffmpeg runs");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .filter(|l| !l.starts_with('#'))
+        .map(|l| {
+            // stream, dts, pts, duration, size, md5
+            let f: Vec<&str> = l.split(',').map(str::trim).collect();
+            (f[2].to_string(), f[f.len() - 1].to_string())
+        })
+        .collect()
+}
