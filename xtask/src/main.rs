@@ -100,6 +100,8 @@ fn run() -> Result<()> {
 /// unusably slow at -O0).
 fn test(rest: &[String]) -> Result<()> {
     deps::ensure(deps::Need::Test)?;
+    // A cold `ci` build with its benches is about 4.5 GiB; the tests write their media beside it.
+    util::ensure_disk("ci", 6.0, 2.0)?;
     let root = util::project_root();
     // The criterion benches are built (not run) with the tests, so that they cannot rot.
     util::run(util::cargo().current_dir(&root).args([
@@ -119,6 +121,7 @@ fn test(rest: &[String]) -> Result<()> {
 
 /// Builds the release binary and returns its path.
 fn release_binary() -> Result<std::path::PathBuf> {
+    util::ensure_disk("release", 4.0, 1.0)?;
     let root = util::project_root();
     util::run(
         util::cargo()

@@ -36,6 +36,62 @@ pub fn build_release(root: &std::path::Path, what: &[&str]) -> Result<()> {
         .args(what))
 }
 
+/// The folder cargo builds into: `$CARGO_TARGET_DIR` when set, else the workspace's `target/`.
+pub fn target_dir() -> PathBuf {
+    match std::env::var_os("CARGO_TARGET_DIR") {
+        Some(d) if !d.is_empty() => {
+            let d = PathBuf::from(d);
+            if d.is_absolute() {
+                d
+            } else {
+                project_root().join(d)
+            }
+        }
+        _ => project_root().join("target"),
+    }
+}
+
+/// The available bytes `df -Pk` reports on its data line (the fourth column, in KiB).
+pub fn parse_df_available(text: &str) -> Option<u64> {
+    let line = text.lines().nth(1)?;
+    let kib: u64 = line.split_whitespace().nth(3)?.parse().ok()?;
+    Some(kib * 1024)
+}
+
+/// Fails with one line when the file system that holds the build (the target folder, or its
+/// nearest existing parent) has less than `cold_gib` free, or `warm_gib` when
+/// `target/<profile>` already exists (an incremental build needs less). A build that runs out
+/// of disk half-way fails with pages of linker errors instead.
+pub fn ensure_disk(profile: &str, cold_gib: f64, warm_gib: f64) -> Result<()> {
+    let target = target_dir();
+    let warm = target.join(profile).is_dir();
+    let need = if warm { warm_gib } else { cold_gib };
+    let mut probe = target.as_path();
+    while !probe.exists() {
+        match probe.parent() {
+            Some(p) => probe = p,
+            None => return Ok(()),
+        }
+    }
+    // Without `df` there is nothing to judge by: the build goes ahead.
+    let Ok(out) = Command::new("df").arg("-Pk").arg(probe).output() else {
+        return Ok(());
+    };
+    let Some(free) = parse_df_available(&String::from_utf8_lossy(&out.stdout)) else {
+        return Ok(());
+    };
+    let gib = free as f64 / (1u64 << 30) as f64;
+    if gib < need {
+        bail!(
+            "{} has {gib:.1} GiB free; the {profile} build{} needs about {need:.0} GiB: free some \
+             disk or point CARGO_TARGET_DIR elsewhere",
+            probe.display(),
+            if warm { " (incremental)" } else { " and its test files" },
+        );
+    }
+    Ok(())
+}
+
 /// Wall and CPU time of one finished child process.
 #[derive(Clone, Copy, Debug)]
 pub struct Timing {
@@ -236,6 +292,15 @@ pub fn median(values: &[f64]) -> f64 {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn df_available_is_the_fourth_column_in_kib() {
+        let text = "Filesystem     1024-blocks     Used Available Capacity Mounted on\n\
+                    /dev/vda         263174212 46123456  49012345      49% /\n";
+        assert_eq!(parse_df_available(text), Some(49_012_345 * 1024));
+        assert_eq!(parse_df_available("Filesystem 1024-blocks Used Available\n"), None);
+        assert_eq!(parse_df_available("header\n/dev/x 1 2 lots 3% /\n"), None);
+    }
 
     #[test]
     fn shell_line_quotes_what_a_shell_would_split() {
