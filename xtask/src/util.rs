@@ -86,7 +86,11 @@ pub fn ensure_disk(profile: &str, cold_gib: f64, warm_gib: f64) -> Result<()> {
             "{} has {gib:.1} GiB free; the {profile} build{} needs about {need:.0} GiB: free some \
              disk or point CARGO_TARGET_DIR elsewhere",
             probe.display(),
-            if warm { " (incremental)" } else { " and its test files" },
+            if warm {
+                " (incremental)"
+            } else {
+                " and its test files"
+            },
         );
     }
     Ok(())
@@ -298,7 +302,10 @@ mod tests {
         let text = "Filesystem     1024-blocks     Used Available Capacity Mounted on\n\
                     /dev/vda         263174212 46123456  49012345      49% /\n";
         assert_eq!(parse_df_available(text), Some(49_012_345 * 1024));
-        assert_eq!(parse_df_available("Filesystem 1024-blocks Used Available\n"), None);
+        assert_eq!(
+            parse_df_available("Filesystem 1024-blocks Used Available\n"),
+            None
+        );
         assert_eq!(parse_df_available("header\n/dev/x 1 2 lots 3% /\n"), None);
     }
 
