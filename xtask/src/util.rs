@@ -83,8 +83,8 @@ pub fn ensure_disk(profile: &str, cold_gib: f64, warm_gib: f64) -> Result<()> {
     let gib = free as f64 / (1u64 << 30) as f64;
     if gib < need {
         bail!(
-            "{} has {gib:.1} GiB free; the {profile} build{} needs about {need:.0} GiB: free some \
-             disk or point CARGO_TARGET_DIR elsewhere",
+            "{} has {gib:.1} GiB free, and about {need:.0} GiB is needed for the {profile} build{}: \
+             free some disk or point CARGO_TARGET_DIR elsewhere",
             probe.display(),
             if warm {
                 " (incremental)"
