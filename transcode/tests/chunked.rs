@@ -49,26 +49,21 @@ fn load(dir: &Path, text: &str) -> rdbench_transcode::Result<Job> {
 
 /// ffprobe's value of `entries` (e.g. `frame=pts_time`) for every frame or packet of the video.
 fn video_column(path: &Path, section: &str, entries: &str) -> Vec<String> {
-    let out = Command::new("ffprobe")
-        .args([
-            "-v",
-            "error",
-            "-select_streams",
-            "v:0",
-            section,
-            "-show_entries",
-        ])
-        .arg(entries)
-        .args(["-of", "csv=p=0"])
-        .arg(path)
-        .output()
-        .expect("ffprobe runs");
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
+    let out = stdout_of(
+        Command::new("ffprobe")
+            .args([
+                "-v",
+                "error",
+                "-select_streams",
+                "v:0",
+                section,
+                "-show_entries",
+            ])
+            .arg(entries)
+            .args(["-of", "csv=p=0"])
+            .arg(path),
     );
-    String::from_utf8_lossy(&out.stdout)
+    String::from_utf8_lossy(&out)
         .lines()
         .map(|l| l.trim().trim_end_matches(',').to_string())
         // Side data (SEI) comes on lines of its own, or after the fields.
@@ -103,14 +98,13 @@ fn psnr(a: &Path, b: &Path) -> (f64, f64) {
 }
 
 fn video_md5(path: &Path) -> String {
-    let out = Command::new("ffmpeg")
-        .args(["-hide_banner", "-loglevel", "error", "-nostdin", "-i"])
-        .arg(path)
-        .args(["-map", "0:v", "-c", "copy", "-f", "md5", "-"])
-        .output()
-        .expect("ffmpeg runs");
-    assert!(out.status.success());
-    String::from_utf8_lossy(&out.stdout).trim().to_string()
+    let out = stdout_of(
+        Command::new("ffmpeg")
+            .args(["-hide_banner", "-loglevel", "error", "-nostdin", "-i"])
+            .arg(path)
+            .args(["-map", "0:v", "-c", "copy", "-f", "md5", "-"]),
+    );
+    String::from_utf8_lossy(&out).trim().to_string()
 }
 
 const JOB: &str = r#"

@@ -20,26 +20,21 @@ fn is_ts(bytes: &[u8]) -> bool {
 }
 
 fn openssl_decrypt(segment: &Path, key: &[u8], iv: &str) -> Vec<u8> {
-    let out = Command::new("openssl")
-        .args([
-            "enc",
-            "-d",
-            "-aes-128-cbc",
-            "-K",
-            &hex::encode(key),
-            "-iv",
-            iv,
-            "-in",
-        ])
-        .arg(segment)
-        .output()
-        .expect("openssl runs");
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
+    let out = stdout_of(
+        Command::new("openssl")
+            .args([
+                "enc",
+                "-d",
+                "-aes-128-cbc",
+                "-K",
+                &hex::encode(key),
+                "-iv",
+                iv,
+                "-in",
+            ])
+            .arg(segment),
     );
-    out.stdout
+    out
 }
 
 #[test]

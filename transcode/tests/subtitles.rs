@@ -219,18 +219,13 @@ fn cues(path: &Path, from_video: bool) -> (String, Vec<(i64, i64, String)>) {
         .output()
         .unwrap();
     // -copyts keeps the file's own times (no shift to the earliest stream's start).
-    let out = std::process::Command::new("ffmpeg")
-        .args(["-v", "error", "-copyts", "-i"])
-        .arg(path)
-        .args(["-map", "0:s", "-f", "srt", "-"])
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
+    let out = stdout_of(
+        std::process::Command::new("ffmpeg")
+            .args(["-v", "error", "-copyts", "-i"])
+            .arg(path)
+            .args(["-map", "0:s", "-f", "srt", "-"]),
     );
-    let text = String::from_utf8_lossy(&out.stdout).replace('\r', "");
+    let text = String::from_utf8_lossy(&out).replace('\r', "");
     let ms = |t: &str| -> i64 {
         let (hms, milli) = t.trim().split_once(',').unwrap();
         let p: Vec<i64> = hms.split(':').map(|x| x.parse().unwrap()).collect();

@@ -6,17 +6,26 @@ use std::process::Command;
 use rdbench_transcode::job::{self, Job, JobReport, NoProgress};
 use rdbench_transcode::spec;
 
-/// Runs the ffmpeg CLI quietly; panics with its stderr on failure.
-pub fn ffmpeg(args: &[&str]) {
-    let out = Command::new("ffmpeg")
-        .args(["-hide_banner", "-loglevel", "error", "-nostdin", "-y"])
-        .args(args)
+/// Runs a command to completion and returns its standard output; panics with the command line
+/// and its standard error when it cannot start or does not succeed.
+pub fn stdout_of(cmd: &mut Command) -> Vec<u8> {
+    let out = cmd
         .output()
-        .expect("ffmpeg runs");
+        .unwrap_or_else(|e| panic!("{cmd:?} does not start: {e}"));
     assert!(
         out.status.success(),
-        "ffmpeg {args:?} failed: {}",
+        "{cmd:?} failed: {}",
         String::from_utf8_lossy(&out.stderr)
+    );
+    out.stdout
+}
+
+/// Runs the ffmpeg CLI quietly; panics with its stderr on failure.
+pub fn ffmpeg(args: &[&str]) {
+    stdout_of(
+        Command::new("ffmpeg")
+            .args(["-hide_banner", "-loglevel", "error", "-nostdin", "-y"])
+            .args(args),
     );
 }
 
@@ -104,26 +113,20 @@ fn ratio(s: &str) -> f64 {
 
 /// Probes `path` with ffprobe (an independent reading of the output).
 pub fn probe(path: &Path) -> Probed {
-    let out = Command::new("ffprobe")
-        .args([
-            "-v",
-            "error",
-            "-count_frames",
-            "-show_streams",
-            "-show_format",
-            "-of",
-            "json",
-        ])
-        .arg(path)
-        .output()
-        .expect("ffprobe runs");
-    assert!(
-        out.status.success(),
-        "ffprobe {}: {}",
-        path.display(),
-        String::from_utf8_lossy(&out.stderr)
+    let out = stdout_of(
+        Command::new("ffprobe")
+            .args([
+                "-v",
+                "error",
+                "-count_frames",
+                "-show_streams",
+                "-show_format",
+                "-of",
+                "json",
+            ])
+            .arg(path),
     );
-    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let v: serde_json::Value = serde_json::from_slice(&out).unwrap();
     let streams = v["streams"].as_array().unwrap();
     let video = streams
         .iter()
@@ -186,26 +189,21 @@ pub fn count_bytes(path: &Path, needle: &[u8]) -> usize {
 /// The first frame the `ffmpeg` CLI decodes with `args` (an input and any options), as RGB
 /// bytes: the tests' independent reading of pictures.
 pub fn rgb_frame(args: &[&str]) -> Vec<u8> {
-    let out = Command::new("ffmpeg")
-        .args(["-hide_banner", "-loglevel", "error", "-nostdin"])
-        .args(args)
-        .args([
-            "-frames:v",
-            "1",
-            "-f",
-            "rawvideo",
-            "-pix_fmt",
-            "rgb24",
-            "pipe:1",
-        ])
-        .output()
-        .expect("ffmpeg runs");
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
+    let out = stdout_of(
+        Command::new("ffmpeg")
+            .args(["-hide_banner", "-loglevel", "error", "-nostdin"])
+            .args(args)
+            .args([
+                "-frames:v",
+                "1",
+                "-f",
+                "rawvideo",
+                "-pix_fmt",
+                "rgb24",
+                "pipe:1",
+            ]),
     );
-    out.stdout
+    out
 }
 
 /// The mean absolute difference of two pictures of the same size.
@@ -222,20 +220,15 @@ pub fn mean_abs_diff(a: &[u8], b: &[u8]) -> f64 {
 /// as its presentation timestamp and MD5 (FFmpeg's `framemd5`): the tests' independent reading
 /// of a whole stream.
 pub fn framemd5(input_args: &[&str], path: &Path) -> Vec<(String, String)> {
-    let out = Command::new("ffmpeg")
-        .args(["-hide_banner", "-loglevel", "error", "-nostdin"])
-        .args(input_args)
-        .arg("-i")
-        .arg(path)
-        .args(["-map", "0:v", "-f", "framemd5", "pipe:1"])
-        .output()
-        .expect("ffmpeg runs");
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
+    let out = stdout_of(
+        Command::new("ffmpeg")
+            .args(["-hide_banner", "-loglevel", "error", "-nostdin"])
+            .args(input_args)
+            .arg("-i")
+            .arg(path)
+            .args(["-map", "0:v", "-f", "framemd5", "pipe:1"]),
     );
-    String::from_utf8_lossy(&out.stdout)
+    String::from_utf8_lossy(&out)
         .lines()
         .filter(|l| !l.starts_with('#'))
         .map(|l| {
