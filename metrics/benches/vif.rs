@@ -3,13 +3,17 @@
 //! libvmaf's own integer VIF extractor on the 8-bit pair (through the VMAF scorer with the `vif`
 //! feature alone and no model, its extractor running on the calling thread).
 //!
+//! Bench group: vif_1080p_shared_reference (pairs per second, one thread): eight distorted 8-bit
+//! pictures against one reference, each pair alone and all eight as one group, which computes the
+//! reference's share of the work once.
+//!
 //! The `*_cpu` functions time the same work by the calling thread's CPU time (Linux's
 //! `/proc/thread-self/schedstat`) instead of wall time, for machines shared with other work;
 //! elsewhere they fall back to wall time.
 
 use criterion::{Criterion, Throughput};
 use rdbench_metrics::vmaf::vif::Vif;
-use rdbench_metrics::{OwnedFrame, VmafConfig, VmafScorer};
+use rdbench_metrics::{OwnedFrame, Plane, VmafConfig, VmafScorer};
 use std::hint::black_box;
 use std::time::{Duration, Instant};
 
@@ -92,6 +96,35 @@ pub fn bench(c: &mut Criterion) {
             }
             black_box(s.finish().unwrap());
             start.elapsed()
+        })
+    });
+    g.finish();
+
+    // Eight distorted pictures: the noisy copy with eight different brightness offsets.
+    let distorted: Vec<Vec<u8>> = (0..8u8)
+        .map(|k| b.planes[0].iter().map(|&v| v.saturating_add(k)).collect())
+        .collect();
+    let (w, h) = (a.width, a.height);
+    let planes: Vec<Plane<'_, u8>> = distorted
+        .iter()
+        .map(|d| Plane::new(d, w, h, w).unwrap())
+        .collect();
+    let mut g = c.benchmark_group("vif_1080p_shared_reference");
+    g.throughput(Throughput::Elements(planes.len() as u64));
+    g.bench_function("pairs_alone_8bit", |bench| {
+        bench.iter_custom(|iters| {
+            cpu_timed(iters, || {
+                for d in &planes {
+                    black_box(vif.scales(va.luma(), d));
+                }
+            })
+        })
+    });
+    g.bench_function("group_8bit", |bench| {
+        bench.iter_custom(|iters| {
+            cpu_timed(iters, || {
+                black_box(vif.scales_group(va.luma(), &planes));
+            })
         })
     });
     g.finish();

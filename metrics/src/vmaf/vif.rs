@@ -234,6 +234,20 @@ impl Rows {
             v.resize(w + 2 * PAD, 0);
         }
     }
+
+    /// Fills the mirrored borders of the quantities `Q` says.
+    #[inline(always)]
+    fn pad<const Q: u8>(&mut self, w: usize, half: usize) {
+        if Q & REF != 0 {
+            pad_row(&mut self.mu1, w, half);
+            pad_row(&mut self.xx, w, half);
+        }
+        if Q & DIS != 0 {
+            pad_row(&mut self.mu2, w, half);
+            pad_row(&mut self.yy, w, half);
+            pad_row(&mut self.xy, w, half);
+        }
+    }
 }
 
 const PAD: usize = 8;
@@ -269,6 +283,14 @@ impl Src for u16 {
 /// Lanes per register block: one AVX-512 vector of 32-bit values.
 const L: usize = 16;
 
+/// Which of the five filtered quantities a pass computes (the passes' `Q` parameter): the
+/// reference's own (`mu1`, `xx`), the distorted picture's with the product (`mu2`, `yy`, `xy`), or
+/// all five. Scoring several distorted pictures against one reference computes the reference's
+/// once per row and the others per picture; one pair computes all five in one pass.
+const REF: u8 = 1;
+const DIS: u8 = 2;
+const ALL: u8 = REF | DIS;
+
 /// Block starts covering `0..n` with blocks of [`L`]: full blocks, then one final block that ends
 /// at `n` and may overlap the previous one (`n >= L`). The callers' per-lane outputs are pure
 /// functions of the inputs, so lanes computed twice get the same value.
@@ -288,8 +310,14 @@ fn block_starts_of(n: usize, len: usize) -> impl Iterator<Item = usize> {
 /// rows in `r` and `d`: means rounded to 8 fractional bits, squares and product unshifted (they
 /// fit 32 bits).
 #[inline(always)]
-fn vertical_s0_block<const N: usize>(r: &[&[u8]; 17], d: &[&[u8]; 17], s: usize, out: &mut Rows) {
+fn vertical_s0_block<const N: usize, const Q: u8>(
+    r: &[&[u8]; 17],
+    d: &[&[u8]; 17],
+    s: usize,
+    out: &mut Rows,
+) {
     const H: usize = 8;
+    let (rf, df) = (Q & REF != 0, Q & DIS != 0);
     let f = FILTERS[0];
     let mut m1 = [0u32; N];
     let mut m2 = [0u32; N];
@@ -300,11 +328,15 @@ fn vertical_s0_block<const N: usize>(r: &[&[u8]; 17], d: &[&[u8]; 17], s: usize,
     let (rc, dc) = (&r[H][s..s + N], &d[H][s..s + N]);
     for l in 0..N {
         let (a, b) = (rc[l] as u32, dc[l] as u32);
-        m1[l] = c * a;
-        m2[l] = c * b;
-        xx[l] = c * (a * a);
-        yy[l] = c * (b * b);
-        xy[l] = c * (a * b);
+        if rf {
+            m1[l] = c * a;
+            xx[l] = c * (a * a);
+        }
+        if df {
+            m2[l] = c * b;
+            yy[l] = c * (b * b);
+            xy[l] = c * (a * b);
+        }
     }
     for k in 0..H {
         let c = f[k];
@@ -312,56 +344,70 @@ fn vertical_s0_block<const N: usize>(r: &[&[u8]; 17], d: &[&[u8]; 17], s: usize,
         let (d0, d1) = (&d[k][s..s + N], &d[2 * H - k][s..s + N]);
         for l in 0..N {
             let (a0, a1, b0, b1) = (r0[l] as u32, r1[l] as u32, d0[l] as u32, d1[l] as u32);
-            m1[l] += c * (a0 + a1);
-            m2[l] += c * (b0 + b1);
-            xx[l] += c * (a0 * a0 + a1 * a1);
-            yy[l] += c * (b0 * b0 + b1 * b1);
-            xy[l] += c * (a0 * b0 + a1 * b1);
+            if rf {
+                m1[l] += c * (a0 + a1);
+                xx[l] += c * (a0 * a0 + a1 * a1);
+            }
+            if df {
+                m2[l] += c * (b0 + b1);
+                yy[l] += c * (b0 * b0 + b1 * b1);
+                xy[l] += c * (a0 * b0 + a1 * b1);
+            }
         }
     }
     let o = PAD + s;
-    for (d, m) in out.mu1[o..o + N].iter_mut().zip(m1) {
-        *d = (m + 128) >> 8;
+    if rf {
+        for (d, m) in out.mu1[o..o + N].iter_mut().zip(m1) {
+            *d = (m + 128) >> 8;
+        }
+        out.xx[o..o + N].copy_from_slice(&xx);
     }
-    for (d, m) in out.mu2[o..o + N].iter_mut().zip(m2) {
-        *d = (m + 128) >> 8;
+    if df {
+        for (d, m) in out.mu2[o..o + N].iter_mut().zip(m2) {
+            *d = (m + 128) >> 8;
+        }
+        out.yy[o..o + N].copy_from_slice(&yy);
+        out.xy[o..o + N].copy_from_slice(&xy);
     }
-    out.xx[o..o + N].copy_from_slice(&xx);
-    out.yy[o..o + N].copy_from_slice(&yy);
-    out.xy[o..o + N].copy_from_slice(&xy);
 }
 
 /// Vertical pass of one output row at scale 0 (8-bit).
 #[inline(always)]
-fn vertical_s0(r: &[&[u8]; 17], d: &[&[u8]; 17], w: usize, out: &mut Rows) {
+fn vertical_s0<const Q: u8>(r: &[&[u8]; 17], d: &[&[u8]; 17], w: usize, out: &mut Rows) {
     #[cfg(target_arch = "x86_64")]
     if w >= 2 * L {
         if let Some(v4) = crate::simd::v4() {
             for s in block_starts_of(w, 2 * L) {
-                avx512::vertical_s0_block32(v4, r, d, s, out);
+                avx512::vertical_s0_block32::<Q>(v4, r, d, s, out);
             }
             return;
         }
     }
     for s in block_starts(w) {
-        vertical_s0_block::<L>(r, d, s, out);
+        vertical_s0_block::<L, Q>(r, d, s, out);
     }
 }
 
 /// Vertical pass of one output row at scale 0 of `bpc`-bit video (more than 8 bits).
 #[inline(always)]
-fn vertical_s0_hbd(r: &[&[u16]; 17], d: &[&[u16]; 17], w: usize, out: &mut Rows, bpc: u32) {
+fn vertical_s0_hbd<const Q: u8>(
+    r: &[&[u16]; 17],
+    d: &[&[u16]; 17],
+    w: usize,
+    out: &mut Rows,
+    bpc: u32,
+) {
     let shifts = Shifts::scale0(bpc);
     #[cfg(target_arch = "x86_64")]
     if w >= 2 * L && bpc <= 12 {
         if let Some(v4) = crate::simd::v4() {
             for s in block_starts_of(w, 2 * L) {
-                avx512::vertical_s0_hbd_block32(v4, r, d, s, out, shifts);
+                avx512::vertical_s0_hbd_block32::<Q>(v4, r, d, s, out, shifts);
             }
             return;
         }
     }
-    vertical_s16(r, d, FILTERS[0], w, out, shifts);
+    vertical_s16::<Q>(r, d, FILTERS[0], w, out, shifts);
 }
 
 /// How a 16-bit vertical pass rounds: means and squares are shifted right by `mu` and `sq`
@@ -391,7 +437,7 @@ impl Shifts {
 /// `NARROW` says the samples have at most 12 bits (scale 0 of 10- and 12-bit video), so that the
 /// sums of two squares or products fit 32 bits and only the multiplication by the tap widens.
 #[inline(always)]
-fn vertical_s16_block<const H: usize, const NARROW: bool, const N: usize>(
+fn vertical_s16_block<const H: usize, const NARROW: bool, const N: usize, const Q: u8>(
     r: &[&[u16]],
     d: &[&[u16]],
     f: &[u32],
@@ -400,6 +446,7 @@ fn vertical_s16_block<const H: usize, const NARROW: bool, const N: usize>(
     out: &mut Rows,
     shifts: Shifts,
 ) {
+    let (rf, df) = (Q & REF != 0, Q & DIS != 0);
     let mut m1 = [0u32; N];
     let mut m2 = [0u32; N];
     let mut xx = [0u64; N];
@@ -409,11 +456,15 @@ fn vertical_s16_block<const H: usize, const NARROW: bool, const N: usize>(
     let (rc, dc) = (&r[H][s..s + n], &d[H][s..s + n]);
     for l in 0..n {
         let (a, b) = (rc[l] as u64, dc[l] as u64);
-        m1[l] = c * a as u32;
-        m2[l] = c * b as u32;
-        xx[l] = c as u64 * (a * a);
-        yy[l] = c as u64 * (b * b);
-        xy[l] = c as u64 * (a * b);
+        if rf {
+            m1[l] = c * a as u32;
+            xx[l] = c as u64 * (a * a);
+        }
+        if df {
+            m2[l] = c * b as u32;
+            yy[l] = c as u64 * (b * b);
+            xy[l] = c as u64 * (a * b);
+        }
     }
     for k in 0..H {
         let c = f[k];
@@ -422,20 +473,28 @@ fn vertical_s16_block<const H: usize, const NARROW: bool, const N: usize>(
         if NARROW {
             for l in 0..n {
                 let (a0, a1, b0, b1) = (r0[l] as u32, r1[l] as u32, d0[l] as u32, d1[l] as u32);
-                m1[l] += c * (a0 + a1);
-                m2[l] += c * (b0 + b1);
-                xx[l] += c as u64 * (a0 * a0 + a1 * a1) as u64;
-                yy[l] += c as u64 * (b0 * b0 + b1 * b1) as u64;
-                xy[l] += c as u64 * (a0 * b0 + a1 * b1) as u64;
+                if rf {
+                    m1[l] += c * (a0 + a1);
+                    xx[l] += c as u64 * (a0 * a0 + a1 * a1) as u64;
+                }
+                if df {
+                    m2[l] += c * (b0 + b1);
+                    yy[l] += c as u64 * (b0 * b0 + b1 * b1) as u64;
+                    xy[l] += c as u64 * (a0 * b0 + a1 * b1) as u64;
+                }
             }
         } else {
             for l in 0..n {
                 let (a0, a1, b0, b1) = (r0[l] as u64, r1[l] as u64, d0[l] as u64, d1[l] as u64);
-                m1[l] += c * (a0 + a1) as u32;
-                m2[l] += c * (b0 + b1) as u32;
-                xx[l] += c as u64 * (a0 * a0 + a1 * a1);
-                yy[l] += c as u64 * (b0 * b0 + b1 * b1);
-                xy[l] += c as u64 * (a0 * b0 + a1 * b1);
+                if rf {
+                    m1[l] += c * (a0 + a1) as u32;
+                    xx[l] += c as u64 * (a0 * a0 + a1 * a1);
+                }
+                if df {
+                    m2[l] += c * (b0 + b1) as u32;
+                    yy[l] += c as u64 * (b0 * b0 + b1 * b1);
+                    xy[l] += c as u64 * (a0 * b0 + a1 * b1);
+                }
             }
         }
     }
@@ -447,28 +506,39 @@ fn vertical_s16_block<const H: usize, const NARROW: bool, const N: usize>(
     } else {
         1u64 << (sq_shift - 1)
     };
-    for (d, m) in out.mu1[o..o + n].iter_mut().zip(m1) {
-        *d = (m + mu_round) >> mu_shift;
+    if rf {
+        for (d, m) in out.mu1[o..o + n].iter_mut().zip(m1) {
+            *d = (m + mu_round) >> mu_shift;
+        }
+        for (d, m) in out.xx[o..o + n].iter_mut().zip(xx) {
+            *d = ((m + sq_round) >> sq_shift) as u32;
+        }
     }
-    for (d, m) in out.mu2[o..o + n].iter_mut().zip(m2) {
-        *d = (m + mu_round) >> mu_shift;
-    }
-    for (d, m) in out.xx[o..o + n].iter_mut().zip(xx) {
-        *d = ((m + sq_round) >> sq_shift) as u32;
-    }
-    for (d, m) in out.yy[o..o + n].iter_mut().zip(yy) {
-        *d = ((m + sq_round) >> sq_shift) as u32;
-    }
-    for (d, m) in out.xy[o..o + n].iter_mut().zip(xy) {
-        *d = ((m + sq_round) >> sq_shift) as u32;
+    if df {
+        for (d, m) in out.mu2[o..o + n].iter_mut().zip(m2) {
+            *d = (m + mu_round) >> mu_shift;
+        }
+        for (d, m) in out.yy[o..o + n].iter_mut().zip(yy) {
+            *d = ((m + sq_round) >> sq_shift) as u32;
+        }
+        for (d, m) in out.xy[o..o + n].iter_mut().zip(xy) {
+            *d = ((m + sq_round) >> sq_shift) as u32;
+        }
     }
 }
 
 /// Vertical pass of one output row at scales 1 to 3.
 #[inline(always)]
-fn vertical_s16(r: &[&[u16]], d: &[&[u16]], f: &[u32], w: usize, out: &mut Rows, shifts: Shifts) {
+fn vertical_s16<const Q: u8>(
+    r: &[&[u16]],
+    d: &[&[u16]],
+    f: &[u32],
+    w: usize,
+    out: &mut Rows,
+    shifts: Shifts,
+) {
     #[inline(always)]
-    fn run<const H: usize, const NARROW: bool>(
+    fn run<const H: usize, const NARROW: bool, const Q: u8>(
         r: &[&[u16]],
         d: &[&[u16]],
         f: &[u32],
@@ -478,22 +548,22 @@ fn vertical_s16(r: &[&[u16]], d: &[&[u16]], f: &[u32], w: usize, out: &mut Rows,
     ) {
         // The block width stays a constant in the loop, for the compiler to vectorise.
         if w < L {
-            vertical_s16_block::<H, NARROW, L>(r, d, f, 0, w, out, shifts);
+            vertical_s16_block::<H, NARROW, L, Q>(r, d, f, 0, w, out, shifts);
         } else {
             for s in block_starts(w) {
                 // Eight lanes at a time, for the sums to stay in registers.
-                vertical_s16_block::<H, NARROW, 8>(r, d, f, s, 8, out, shifts);
-                vertical_s16_block::<H, NARROW, 8>(r, d, f, s + 8, 8, out, shifts);
+                vertical_s16_block::<H, NARROW, 8, Q>(r, d, f, s, 8, out, shifts);
+                vertical_s16_block::<H, NARROW, 8, Q>(r, d, f, s + 8, 8, out, shifts);
             }
         }
     }
     match f.len() / 2 {
         // Scale 0 of video with at most 12 bits.
-        8 if shifts.mu <= 12 => run::<8, true>(r, d, f, w, out, shifts),
-        8 => run::<8, false>(r, d, f, w, out, shifts),
-        4 => run::<4, false>(r, d, f, w, out, shifts),
-        2 => run::<2, false>(r, d, f, w, out, shifts),
-        _ => run::<1, false>(r, d, f, w, out, shifts),
+        8 if shifts.mu <= 12 => run::<8, true, Q>(r, d, f, w, out, shifts),
+        8 => run::<8, false, Q>(r, d, f, w, out, shifts),
+        4 => run::<4, false, Q>(r, d, f, w, out, shifts),
+        2 => run::<2, false, Q>(r, d, f, w, out, shifts),
+        _ => run::<1, false, Q>(r, d, f, w, out, shifts),
     }
 }
 
@@ -506,9 +576,16 @@ struct Filtered {
     xy: [u32; L],
 }
 
-/// Horizontal pass over outputs `s..s + n` of a padded row.
+/// Horizontal pass over outputs `s..s + n` of a padded row, of the quantities `Q` says (the
+/// others are left zero).
 #[inline(always)]
-fn horizontal_block<const H: usize>(rows: &Rows, f: &[u32], s: usize, n: usize) -> Filtered {
+fn horizontal_block<const H: usize, const Q: u8>(
+    rows: &Rows,
+    f: &[u32],
+    s: usize,
+    n: usize,
+) -> Filtered {
+    let (rf, df) = (Q & REF != 0, Q & DIS != 0);
     let mut m1 = [0u32; L];
     let mut m2 = [0u32; L];
     let mut xx = [0u64; L];
@@ -534,43 +611,112 @@ fn horizontal_block<const H: usize>(rows: &Rows, f: &[u32], s: usize, n: usize) 
     let mut zl = [0u32; L];
     let c = f[H];
     for l in 0..n {
-        m1[l] = c * p1[H + l];
-        m2[l] = c * p2[H + l];
-        xh[l] = c * (p3[H + l] >> 16);
-        yh[l] = c * (p4[H + l] >> 16);
-        zh[l] = c * (p5[H + l] >> 16);
-        xl[l] = c * (p3[H + l] & 0xffff);
-        yl[l] = c * (p4[H + l] & 0xffff);
-        zl[l] = c * (p5[H + l] & 0xffff);
+        if rf {
+            m1[l] = c * p1[H + l];
+            xh[l] = c * (p3[H + l] >> 16);
+            xl[l] = c * (p3[H + l] & 0xffff);
+        }
+        if df {
+            m2[l] = c * p2[H + l];
+            yh[l] = c * (p4[H + l] >> 16);
+            zh[l] = c * (p5[H + l] >> 16);
+            yl[l] = c * (p4[H + l] & 0xffff);
+            zl[l] = c * (p5[H + l] & 0xffff);
+        }
     }
     for k in 0..H {
         let c = f[k];
         let q = 2 * H - k;
         for l in 0..n {
-            m1[l] += c * (p1[l + k] + p1[l + q]);
-            m2[l] += c * (p2[l + k] + p2[l + q]);
-            xh[l] += c * ((p3[l + k] >> 16) + (p3[l + q] >> 16));
-            yh[l] += c * ((p4[l + k] >> 16) + (p4[l + q] >> 16));
-            zh[l] += c * ((p5[l + k] >> 16) + (p5[l + q] >> 16));
-            xl[l] += c * ((p3[l + k] & 0xffff) + (p3[l + q] & 0xffff));
-            yl[l] += c * ((p4[l + k] & 0xffff) + (p4[l + q] & 0xffff));
-            zl[l] += c * ((p5[l + k] & 0xffff) + (p5[l + q] & 0xffff));
+            if rf {
+                m1[l] += c * (p1[l + k] + p1[l + q]);
+                xh[l] += c * ((p3[l + k] >> 16) + (p3[l + q] >> 16));
+                xl[l] += c * ((p3[l + k] & 0xffff) + (p3[l + q] & 0xffff));
+            }
+            if df {
+                m2[l] += c * (p2[l + k] + p2[l + q]);
+                yh[l] += c * ((p4[l + k] >> 16) + (p4[l + q] >> 16));
+                zh[l] += c * ((p5[l + k] >> 16) + (p5[l + q] >> 16));
+                yl[l] += c * ((p4[l + k] & 0xffff) + (p4[l + q] & 0xffff));
+                zl[l] += c * ((p5[l + k] & 0xffff) + (p5[l + q] & 0xffff));
+            }
         }
     }
     let _ = (&mut xx, &mut yy, &mut xy);
+    // Plain loops rather than `array::from_fn`, whose closure could be left out of line (and
+    // without the caller's instruction set) in a large caller.
+    let (mut ox, mut oy, mut oz) = ([0u32; L], [0u32; L], [0u32; L]);
+    for l in 0..L {
+        ox[l] = xh[l] + ((xl[l] + 32768) >> 16);
+        oy[l] = yh[l] + ((yl[l] + 32768) >> 16);
+        oz[l] = zh[l] + ((zl[l] + 32768) >> 16);
+    }
     Filtered {
         mu1: m1,
         mu2: m2,
-        xx: std::array::from_fn(|l| xh[l] + ((xl[l] + 32768) >> 16)),
-        yy: std::array::from_fn(|l| yh[l] + ((yl[l] + 32768) >> 16)),
-        xy: std::array::from_fn(|l| zh[l] + ((zl[l] + 32768) >> 16)),
+        xx: ox,
+        yy: oy,
+        xy: oz,
     }
 }
 
-/// Horizontal pass of one row and its statistic, block by block.
+/// The reference's horizontal outputs of one row (`mu1`, `xx`, unpadded), computed once and used
+/// with each distorted picture's.
+#[derive(Default)]
+struct RefRow {
+    mu1: Vec<u32>,
+    xx: Vec<u32>,
+}
+
+/// One block of the five horizontal outputs: all from the row buffers, or the reference's taken
+/// from `refh` and the others computed.
 #[inline(always)]
-fn horizontal_and_statistic(
+fn block<const H: usize, const SHARED: bool>(
+    rows: &Rows,
+    refh: &RefRow,
+    f: &[u32],
+    s: usize,
+    n: usize,
+) -> Filtered {
+    if SHARED {
+        let mut out = horizontal_block::<H, DIS>(rows, f, s, n);
+        out.mu1[..n].copy_from_slice(&refh.mu1[s..s + n]);
+        out.xx[..n].copy_from_slice(&refh.xx[s..s + n]);
+        out
+    } else {
+        horizontal_block::<H, ALL>(rows, f, s, n)
+    }
+}
+
+/// The reference's horizontal pass of one row, into `refh`.
+#[inline(always)]
+fn horizontal_ref(rows: &Rows, f: &[u32], w: usize, refh: &mut RefRow) {
+    #[inline(always)]
+    fn run<const H: usize>(rows: &Rows, f: &[u32], w: usize, refh: &mut RefRow) {
+        refh.mu1.resize(w, 0);
+        refh.xx.resize(w, 0);
+        let n = w.min(L);
+        let starts = block_starts_of(w, n);
+        for s in starts {
+            let out = horizontal_block::<H, REF>(rows, f, s, n);
+            refh.mu1[s..s + n].copy_from_slice(&out.mu1[..n]);
+            refh.xx[s..s + n].copy_from_slice(&out.xx[..n]);
+        }
+    }
+    match f.len() / 2 {
+        8 => run::<8>(rows, f, w, refh),
+        4 => run::<4>(rows, f, w, refh),
+        2 => run::<2>(rows, f, w, refh),
+        _ => run::<1>(rows, f, w, refh),
+    }
+}
+
+/// Horizontal pass of one row and its statistic, block by block (with the reference's outputs
+/// from `refh` when `SHARED`).
+#[inline(always)]
+fn horizontal_and_statistic<const SHARED: bool>(
     rows: &mut Rows,
+    refh: &RefRow,
     f: &[u32],
     w: usize,
     table: &[u16],
@@ -578,8 +724,9 @@ fn horizontal_and_statistic(
     acc: &mut Accum,
 ) {
     #[inline(always)]
-    fn run<const H: usize>(
+    fn run<const H: usize, const SHARED: bool>(
         rows: &mut Rows,
+        refh: &RefRow,
         f: &[u32],
         w: usize,
         table: &[u16],
@@ -592,12 +739,12 @@ fn horizontal_and_statistic(
             let table: &[u16; 65537] = table.try_into().expect("the log2 table has 65537 entries");
             let mut row = avx512::RowAcc::new(v4);
             if w < L {
-                let out = horizontal_block::<H>(rows, f, 0, w);
+                let out = block::<H, SHARED>(rows, refh, f, 0, w);
                 avx512::statistic16(v4, &out, (1u16 << w) - 1, table, gain_limit, &mut row);
             } else {
                 let mut done = 0;
                 for start in block_starts(w) {
-                    let out = horizontal_block::<H>(rows, f, start, L);
+                    let out = block::<H, SHARED>(rows, refh, f, start, L);
                     let active = u16::MAX << (done - start);
                     avx512::statistic16(v4, &out, active, table, gain_limit, &mut row);
                     done = start + L;
@@ -611,18 +758,18 @@ fn horizontal_and_statistic(
             let table: &[u16; 65537] = table.try_into().expect("the log2 table has 65537 entries");
             let mut st = avx2::StatAcc::new(v3);
             // The filters up to scale 2 have taps below 2^15, for 16-bit multiplications.
-            if H >= 2 {
+            if H >= 2 && !SHARED {
                 avx2::horizontal_and_statistic::<H>(v3, rows, f, w, table, gain_limit, &mut st);
                 st.flush(acc);
                 return;
             }
             if w < L {
-                let out = horizontal_block::<H>(rows, f, 0, w);
+                let out = block::<H, SHARED>(rows, refh, f, 0, w);
                 avx2::statistic_block(v3, &out, 0, w, table, gain_limit, &mut st);
             } else {
                 let mut done = 0;
                 for start in block_starts(w) {
-                    let out = horizontal_block::<H>(rows, f, start, L);
+                    let out = block::<H, SHARED>(rows, refh, f, start, L);
                     avx2::statistic_block(v3, &out, done - start, L, table, gain_limit, &mut st);
                     done = start + L;
                 }
@@ -631,7 +778,7 @@ fn horizontal_and_statistic(
             return;
         }
         if w < L {
-            let out = horizontal_block::<H>(rows, f, 0, w);
+            let out = block::<H, SHARED>(rows, refh, f, 0, w);
             for l in 0..w {
                 statistic(
                     out.mu1[l], out.mu2[l], out.xx[l], out.yy[l], out.xy[l], table, gain_limit,
@@ -642,7 +789,7 @@ fn horizontal_and_statistic(
             // Full blocks, then a last block ending at w whose lanes before `done` were counted.
             let mut done = 0;
             for start in block_starts(w) {
-                let out = horizontal_block::<H>(rows, f, start, L);
+                let out = block::<H, SHARED>(rows, refh, f, start, L);
                 for l in done - start..L {
                     statistic(
                         out.mu1[l], out.mu2[l], out.xx[l], out.yy[l], out.xy[l], table, gain_limit,
@@ -655,32 +802,31 @@ fn horizontal_and_statistic(
         acc.add(&a);
     }
     match f.len() / 2 {
-        8 => run::<8>(rows, f, w, table, gain_limit, acc),
-        4 => run::<4>(rows, f, w, table, gain_limit, acc),
-        2 => run::<2>(rows, f, w, table, gain_limit, acc),
-        _ => run::<1>(rows, f, w, table, gain_limit, acc),
+        8 => run::<8, SHARED>(rows, refh, f, w, table, gain_limit, acc),
+        4 => run::<4, SHARED>(rows, refh, f, w, table, gain_limit, acc),
+        2 => run::<2, SHARED>(rows, refh, f, w, table, gain_limit, acc),
+        _ => run::<1, SHARED>(rows, refh, f, w, table, gain_limit, acc),
     }
 }
 
 /// The low-pass filter that feeds the next scale, at the even rows and columns the decimation
-/// keeps. `shift` is the vertical pass's rounding shift: the bit depth from scale 0, 16 below.
+/// keeps, of one picture. `shift` is the vertical pass's rounding shift: the bit depth from scale
+/// 0, 16 below.
 #[inline(always)]
 #[allow(clippy::too_many_arguments, clippy::needless_range_loop)] // tap and plane indices pair up
 fn decimate<'s, T: Src + 's>(
-    src_r: impl Fn(usize) -> &'s [T],
-    src_d: impl Fn(usize) -> &'s [T],
+    src: impl Fn(usize) -> &'s [T],
     w: usize,
     h: usize,
     f: &[u32],
     shift: u32,
     conv: &mut [Vec<u32>; 5],
-    dst_r: &mut [u16],
-    dst_d: &mut [u16],
+    dst: &mut [u16],
 ) {
     let half = f.len() / 2;
     let (w2, h2) = (w / 2, h / 2);
-    // Vertical outputs of both planes (padded), then the padded row's even and odd samples and
-    // the decimated sums.
+    // The vertical outputs (padded), then the padded row's even and odd samples and the
+    // decimated sums.
     for c in conv.iter_mut() {
         c.clear();
         c.resize(w + 2 * PAD, 0);
@@ -688,12 +834,11 @@ fn decimate<'s, T: Src + 's>(
     let round = 1u32 << (shift - 1);
     for i2 in 0..h2 {
         let i = 2 * i2;
-        for plane in 0..2 {
-            let cv = &mut conv[plane][PAD..PAD + w];
+        {
+            let cv = &mut conv[0][PAD..PAD + w];
             let row = |k: usize| {
                 let y = mirror(i as isize + k as isize - half as isize, h);
-                let r = if plane == 0 { src_r(y) } else { src_d(y) };
-                &r[..w]
+                &src(y)[..w]
             };
             {
                 let c = f[half];
@@ -712,47 +857,44 @@ fn decimate<'s, T: Src + 's>(
             for v in cv.iter_mut() {
                 *v = (*v + round) >> shift;
             }
-            pad_row(&mut conv[plane], w, half);
+            pad_row(&mut conv[0], w, half);
         }
-        for (plane, dst) in [&mut *dst_r, &mut *dst_d].into_iter().enumerate() {
-            let [cv_r, cv_d, even, odd, sum] = &mut *conv;
-            let cv = if plane == 0 { &*cv_r } else { &*cv_d };
-            let (even, odd) = (&mut even[..w / 2 + PAD], &mut odd[..w / 2 + PAD]);
-            // Even and odd samples of the padded row apart, so that every tap of the decimated
-            // output reads consecutive values: padded position PAD + 2 * j2 + d is even[j2 +
-            // (PAD + d) / 2] for even d and odd[j2 + (PAD + d - 1) / 2] for odd d.
-            for (m, (e, o)) in even.iter_mut().zip(odd.iter_mut()).enumerate() {
-                *e = cv[2 * m];
-                *o = cv[2 * m + 1];
+        let [cv, _, even, odd, sum] = &mut *conv;
+        let (even, odd) = (&mut even[..w / 2 + PAD], &mut odd[..w / 2 + PAD]);
+        // Even and odd samples of the padded row apart, so that every tap of the decimated
+        // output reads consecutive values: padded position PAD + 2 * j2 + d is even[j2 +
+        // (PAD + d) / 2] for even d and odd[j2 + (PAD + d - 1) / 2] for odd d.
+        for (m, (e, o)) in even.iter_mut().zip(odd.iter_mut()).enumerate() {
+            *e = cv[2 * m];
+            *o = cv[2 * m + 1];
+        }
+        let tap = |d: isize| -> (&[u32], usize) {
+            let p = (PAD as isize + d) as usize;
+            if d % 2 == 0 {
+                (&even[..], p / 2)
+            } else {
+                (&odd[..], (p - 1) / 2)
             }
-            let tap = |d: isize| -> (&[u32], usize) {
-                let p = (PAD as isize + d) as usize;
-                if d % 2 == 0 {
-                    (&even[..], p / 2)
-                } else {
-                    (&odd[..], (p - 1) / 2)
-                }
-            };
-            let sum = &mut sum[..w2];
-            {
-                let (src, o) = tap(0);
-                let c = f[half];
-                for (j2, v) in sum.iter_mut().enumerate() {
-                    *v = c * src[o + j2];
-                }
+        };
+        let sum = &mut sum[..w2];
+        {
+            let (src, o) = tap(0);
+            let c = f[half];
+            for (j2, v) in sum.iter_mut().enumerate() {
+                *v = c * src[o + j2];
             }
-            for k in 0..half {
-                let c = f[k];
-                let d = half as isize - k as isize;
-                let ((a, oa), (b, ob)) = (tap(-d), tap(d));
-                let (a, b) = (&a[oa..oa + w2], &b[ob..ob + w2]);
-                for j2 in 0..w2 {
-                    sum[j2] += c * (a[j2] + b[j2]);
-                }
+        }
+        for k in 0..half {
+            let c = f[k];
+            let d = half as isize - k as isize;
+            let ((a, oa), (b, ob)) = (tap(-d), tap(d));
+            let (a, b) = (&a[oa..oa + w2], &b[ob..ob + w2]);
+            for j2 in 0..w2 {
+                sum[j2] += c * (a[j2] + b[j2]);
             }
-            for (o, v) in dst[i2 * w2..i2 * w2 + w2].iter_mut().zip(sum.iter()) {
-                *o = ((*v + 32768) >> 16) as u16;
-            }
+        }
+        for (o, v) in dst[i2 * w2..i2 * w2 + w2].iter_mut().zip(sum.iter()) {
+            *o = ((*v + 32768) >> 16) as u16;
         }
     }
 }
@@ -763,9 +905,12 @@ pub struct Vif {
     table: Vec<u16>,
     gain_limit: f64,
     rows: Rows,
+    refh: RefRow,
     conv: [Vec<u32>; 5],
-    /// Scale pictures 1 to 3, reference and distorted, `w >> s` by `h >> s`, packed.
-    scaled: [[Vec<u16>; 2]; 3],
+    /// Scale pictures 1 to 3 of the reference, `w >> s` by `h >> s`, packed.
+    scaled_ref: [Vec<u16>; 3],
+    /// The same of each distorted picture.
+    scaled_dis: Vec<[Vec<u16>; 3]>,
 }
 
 impl std::fmt::Debug for Vif {
@@ -789,8 +934,10 @@ impl Vif {
             table: log2_table(),
             gain_limit,
             rows: Rows::default(),
+            refh: RefRow::default(),
             conv: Default::default(),
-            scaled: Default::default(),
+            scaled_ref: Default::default(),
+            scaled_dis: Vec::new(),
         }
     }
 
@@ -809,11 +956,21 @@ impl Vif {
         reference: &Plane<'_, u8>,
         distorted: &Plane<'_, u8>,
     ) -> [VifScale; 4] {
-        let (w, h) = (reference.width(), reference.height());
-        assert!(
-            (w, h) == (distorted.width(), distorted.height()) && Self::supports(w, h),
-            "VIF needs two planes of one size, at least {MIN_SIZE}x{MIN_SIZE}"
-        );
+        self.scales_group(reference, std::slice::from_ref(distorted))[0]
+    }
+
+    /// The four scales of VIF of each of several 8-bit luma planes against one reference: the
+    /// same values as [`Vif::scales`] of each pair, with the reference's share of the work
+    /// (its filtered mean and square at every scale, and its decimation) done once.
+    ///
+    /// # Panics
+    /// As [`Vif::scales`], for each distorted plane.
+    pub fn scales_group(
+        &mut self,
+        reference: &Plane<'_, u8>,
+        distorted: &[Plane<'_, u8>],
+    ) -> Vec<[VifScale; 4]> {
+        check_sizes(reference, distorted);
         simd::dispatch(Run {
             vif: self,
             input: Input::U8(reference, distorted),
@@ -831,11 +988,20 @@ impl Vif {
         distorted: &Plane<'_, u16>,
         bpc: u8,
     ) -> [VifScale; 4] {
-        let (w, h) = (reference.width(), reference.height());
-        assert!(
-            (w, h) == (distorted.width(), distorted.height()) && Self::supports(w, h),
-            "VIF needs two planes of one size, at least {MIN_SIZE}x{MIN_SIZE}"
-        );
+        self.scales_group_hbd(reference, std::slice::from_ref(distorted), bpc)[0]
+    }
+
+    /// [`Vif::scales_group`] for `bpc`-bit video in 16-bit words.
+    ///
+    /// # Panics
+    /// As [`Vif::scales_hbd`], for each distorted plane.
+    pub fn scales_group_hbd(
+        &mut self,
+        reference: &Plane<'_, u16>,
+        distorted: &[Plane<'_, u16>],
+        bpc: u8,
+    ) -> Vec<[VifScale; 4]> {
+        check_sizes(reference, distorted);
         assert!(
             (9..=16).contains(&bpc),
             "high-bit-depth VIF needs 9 to 16 bits, not {bpc}"
@@ -845,6 +1011,15 @@ impl Vif {
             input: Input::U16(reference, distorted, bpc as u32),
         })
     }
+}
+
+/// Panics unless every distorted plane has the reference's size, at least [`MIN_SIZE`].
+fn check_sizes<T: crate::frame::Sample>(reference: &Plane<'_, T>, distorted: &[Plane<'_, T>]) {
+    let (w, h) = (reference.width(), reference.height());
+    assert!(
+        Vif::supports(w, h) && distorted.iter().all(|d| (d.width(), d.height()) == (w, h)),
+        "VIF needs planes of one size, at least {MIN_SIZE}x{MIN_SIZE}"
+    );
 }
 
 /// Two luma planes to score: 8-bit, or `bpc`-bit video in 16-bit words.
@@ -866,10 +1041,11 @@ impl Vif {
     }
 }
 
-/// The pictures a run scores: 8-bit, or `bpc`-bit in 16-bit words.
+/// The pictures a run scores: a reference and the distorted pictures, 8-bit, or `bpc`-bit in
+/// 16-bit words.
 enum Input<'a, 'b> {
-    U8(&'a Plane<'b, u8>, &'a Plane<'b, u8>),
-    U16(&'a Plane<'b, u16>, &'a Plane<'b, u16>, u32),
+    U8(&'a Plane<'b, u8>, &'a [Plane<'b, u8>]),
+    U16(&'a Plane<'b, u16>, &'a [Plane<'b, u16>], u32),
 }
 
 struct Run<'a, 'b> {
@@ -878,142 +1054,206 @@ struct Run<'a, 'b> {
 }
 
 impl WithSimd for Run<'_, '_> {
-    type Output = [VifScale; 4];
+    type Output = Vec<[VifScale; 4]>;
 
     #[inline(always)]
-    fn with_simd<S: Simd>(self, _simd: S) -> [VifScale; 4] {
-        let Run { vif, input } = self;
-        let (w, h) = match &input {
-            Input::U8(r, _) => (r.width(), r.height()),
-            Input::U16(r, _, _) => (r.width(), r.height()),
-        };
-        let mut out = [VifScale::default(); 4];
-        let (table, gain_limit) = (&vif.table[..], vif.gain_limit);
-
-        // Scale 0, straight from the pictures.
-        vif.rows.resize(w);
-        let f = FILTERS[0];
-        let half = f.len() / 2;
-        let mut acc = Accum::default();
-        for i in 0..h {
-            let y = |k: usize| mirror(i as isize + k as isize - half as isize, h);
-            match &input {
-                Input::U8(reference, distorted) => {
-                    let rr: [&[u8]; 17] = std::array::from_fn(|k| reference.row(y(k)));
-                    let dr: [&[u8]; 17] = std::array::from_fn(|k| distorted.row(y(k)));
-                    vertical_s0(&rr, &dr, w, &mut vif.rows);
-                }
-                Input::U16(reference, distorted, bpc) => {
-                    let rr: [&[u16]; 17] = std::array::from_fn(|k| reference.row(y(k)));
-                    let dr: [&[u16]; 17] = std::array::from_fn(|k| distorted.row(y(k)));
-                    vertical_s0_hbd(&rr, &dr, w, &mut vif.rows, *bpc);
-                }
-            }
-            for v in [
-                &mut vif.rows.mu1,
-                &mut vif.rows.mu2,
-                &mut vif.rows.xx,
-                &mut vif.rows.yy,
-                &mut vif.rows.xy,
-            ] {
-                pad_row(v, w, half);
-            }
-            horizontal_and_statistic(&mut vif.rows, f, w, table, gain_limit, &mut acc);
+    fn with_simd<S: Simd>(self, _simd: S) -> Vec<[VifScale; 4]> {
+        match self.input {
+            Input::U8(r, d) => run::<u8>(self.vif, r, d, 8),
+            Input::U16(r, d, bpc) => run::<u16>(self.vif, r, d, bpc),
         }
-        out[0] = acc.finish();
-        #[cfg(test)]
-        tests::ACCUMS.with(|a| a.borrow_mut()[0] = acc);
-
-        // Scale 1 from the pictures.
-        let (w1, h1) = (w / 2, h / 2);
-        {
-            let [s1r, s1d] = &mut vif.scaled[0];
-            s1r.resize(w1 * h1, 0);
-            s1d.resize(w1 * h1, 0);
-            match &input {
-                Input::U8(reference, distorted) => decimate(
-                    |y| reference.row(y),
-                    |y| distorted.row(y),
-                    w,
-                    h,
-                    FILTERS[1],
-                    8,
-                    &mut vif.conv,
-                    s1r,
-                    s1d,
-                ),
-                Input::U16(reference, distorted, bpc) => decimate(
-                    |y| reference.row(y),
-                    |y| distorted.row(y),
-                    w,
-                    h,
-                    FILTERS[1],
-                    *bpc,
-                    &mut vif.conv,
-                    s1r,
-                    s1d,
-                ),
-            }
-        }
-
-        let (mut ws, mut hs) = (w1, h1);
-        for s in 1..4 {
-            let f = FILTERS[s];
-            let half = f.len() / 2;
-            if s > 1 {
-                let (prev, next) = vif.scaled.split_at_mut(s - 1);
-                let [pr, pd] = &prev[s - 2];
-                let [nr, nd] = &mut next[0];
-                nr.resize((ws / 2) * (hs / 2), 0);
-                nd.resize((ws / 2) * (hs / 2), 0);
-                decimate(
-                    |y| &pr[y * ws..y * ws + ws],
-                    |y| &pd[y * ws..y * ws + ws],
-                    ws,
-                    hs,
-                    FILTERS[s],
-                    16,
-                    &mut vif.conv,
-                    nr,
-                    nd,
-                );
-                ws /= 2;
-                hs /= 2;
-            }
-            let [sr, sd] = &vif.scaled[s - 1];
-            vif.rows.resize(ws);
-            let mut acc = Accum::default();
-            for i in 0..hs {
-                let rr: Vec<&[u16]> = (0..f.len())
-                    .map(|k| {
-                        let y = mirror(i as isize + k as isize - half as isize, hs);
-                        &sr[y * ws..y * ws + ws]
-                    })
-                    .collect();
-                let dr: Vec<&[u16]> = (0..f.len())
-                    .map(|k| {
-                        let y = mirror(i as isize + k as isize - half as isize, hs);
-                        &sd[y * ws..y * ws + ws]
-                    })
-                    .collect();
-                vertical_s16(&rr, &dr, f, ws, &mut vif.rows, Shifts::DECIMATED);
-                for v in [
-                    &mut vif.rows.mu1,
-                    &mut vif.rows.mu2,
-                    &mut vif.rows.xx,
-                    &mut vif.rows.yy,
-                    &mut vif.rows.xy,
-                ] {
-                    pad_row(v, ws, half);
-                }
-                horizontal_and_statistic(&mut vif.rows, f, ws, table, gain_limit, &mut acc);
-            }
-            out[s] = acc.finish();
-            #[cfg(test)]
-            tests::ACCUMS.with(|a| a.borrow_mut()[s] = acc);
-        }
-        out
     }
+}
+
+/// A scale-0 sample type and its vertical pass.
+trait Scale0: Src + crate::frame::Sample {
+    fn vertical<const Q: u8>(
+        r: &[&[Self]; 17],
+        d: &[&[Self]; 17],
+        w: usize,
+        out: &mut Rows,
+        bpc: u32,
+    );
+}
+
+impl Scale0 for u8 {
+    #[inline(always)]
+    fn vertical<const Q: u8>(r: &[&[u8]; 17], d: &[&[u8]; 17], w: usize, out: &mut Rows, _: u32) {
+        vertical_s0::<Q>(r, d, w, out);
+    }
+}
+
+impl Scale0 for u16 {
+    #[inline(always)]
+    fn vertical<const Q: u8>(
+        r: &[&[u16]; 17],
+        d: &[&[u16]; 17],
+        w: usize,
+        out: &mut Rows,
+        bpc: u32,
+    ) {
+        vertical_s0_hbd::<Q>(r, d, w, out, bpc);
+    }
+}
+
+/// Decimates level `s - 2` of a picture's scale pictures into level `s - 1` (`ws`×`hs` to half
+/// that).
+#[inline(always)]
+fn decimate_level(
+    levels: &mut [Vec<u16>; 3],
+    s: usize,
+    ws: usize,
+    hs: usize,
+    conv: &mut [Vec<u32>; 5],
+) {
+    let (prev, next) = levels.split_at_mut(s - 1);
+    let (prev, next) = (&prev[s - 2], &mut next[0]);
+    next.resize((ws / 2) * (hs / 2), 0);
+    decimate(
+        |y| &prev[y * ws..y * ws + ws],
+        ws,
+        hs,
+        FILTERS[s],
+        16,
+        conv,
+        next,
+    );
+}
+
+/// The rows of packed `ws`×`hs` picture `p` that a filter of `taps` taps centred on row `i`
+/// reads, mirrored at the borders.
+fn rows_of(p: &[u16], i: usize, taps: usize, ws: usize, hs: usize) -> Vec<&[u16]> {
+    (0..taps)
+        .map(|k| {
+            let y = mirror(i as isize + k as isize - (taps / 2) as isize, hs);
+            &p[y * ws..y * ws + ws]
+        })
+        .collect()
+}
+
+/// The four scales of each distorted picture against the reference. One distorted picture is
+/// filtered with the reference in one pass per row; several share the reference's pass.
+#[inline(always)]
+fn run<T: Scale0>(
+    vif: &mut Vif,
+    reference: &Plane<'_, T>,
+    distorted: &[Plane<'_, T>],
+    bpc: u32,
+) -> Vec<[VifScale; 4]> {
+    let Vif {
+        table,
+        gain_limit,
+        rows,
+        refh,
+        conv,
+        scaled_ref,
+        scaled_dis,
+    } = vif;
+    let (table, gain_limit) = (&table[..], *gain_limit);
+    let (w, h) = (reference.width(), reference.height());
+    let n = distorted.len();
+    let mut out = vec![[VifScale::default(); 4]; n];
+    if n == 0 {
+        return out;
+    }
+
+    // Scale 0, straight from the pictures.
+    rows.resize(w);
+    let f = FILTERS[0];
+    let half = f.len() / 2;
+    let mut acc = vec![Accum::default(); n];
+    for i in 0..h {
+        let y = |k: usize| mirror(i as isize + k as isize - half as isize, h);
+        let rr: [&[T]; 17] = std::array::from_fn(|k| reference.row(y(k)));
+        if n == 1 {
+            let dr: [&[T]; 17] = std::array::from_fn(|k| distorted[0].row(y(k)));
+            T::vertical::<ALL>(&rr, &dr, w, rows, bpc);
+            rows.pad::<ALL>(w, half);
+            horizontal_and_statistic::<false>(rows, refh, f, w, table, gain_limit, &mut acc[0]);
+        } else {
+            T::vertical::<REF>(&rr, &rr, w, rows, bpc);
+            rows.pad::<REF>(w, half);
+            horizontal_ref(rows, f, w, refh);
+            for (d, a) in distorted.iter().zip(acc.iter_mut()) {
+                let dr: [&[T]; 17] = std::array::from_fn(|k| d.row(y(k)));
+                T::vertical::<DIS>(&rr, &dr, w, rows, bpc);
+                rows.pad::<DIS>(w, half);
+                horizontal_and_statistic::<true>(rows, refh, f, w, table, gain_limit, a);
+            }
+        }
+    }
+    for (o, a) in out.iter_mut().zip(&acc) {
+        o[0] = a.finish();
+    }
+    #[cfg(test)]
+    tests::ACCUMS.with(|a| a.borrow_mut()[0] = acc[0]);
+
+    // Scale 1 from the pictures.
+    let (w1, h1) = (w / 2, h / 2);
+    scaled_dis.resize_with(n, Default::default);
+    scaled_ref[0].resize(w1 * h1, 0);
+    decimate(
+        |y| reference.row(y),
+        w,
+        h,
+        FILTERS[1],
+        bpc,
+        conv,
+        &mut scaled_ref[0],
+    );
+    for (d, levels) in distorted.iter().zip(scaled_dis.iter_mut()) {
+        levels[0].resize(w1 * h1, 0);
+        decimate(|y| d.row(y), w, h, FILTERS[1], bpc, conv, &mut levels[0]);
+    }
+
+    let (mut ws, mut hs) = (w1, h1);
+    for s in 1..4 {
+        let f = FILTERS[s];
+        let half = f.len() / 2;
+        if s > 1 {
+            decimate_level(scaled_ref, s, ws, hs, conv);
+            for levels in scaled_dis.iter_mut().take(n) {
+                decimate_level(levels, s, ws, hs, conv);
+            }
+            ws /= 2;
+            hs /= 2;
+        }
+        rows.resize(ws);
+        let mut acc = vec![Accum::default(); n];
+        for i in 0..hs {
+            let rr = rows_of(&scaled_ref[s - 1], i, f.len(), ws, hs);
+            if n == 1 {
+                let dr = rows_of(&scaled_dis[0][s - 1], i, f.len(), ws, hs);
+                vertical_s16::<ALL>(&rr, &dr, f, ws, rows, Shifts::DECIMATED);
+                rows.pad::<ALL>(ws, half);
+                horizontal_and_statistic::<false>(
+                    rows,
+                    refh,
+                    f,
+                    ws,
+                    table,
+                    gain_limit,
+                    &mut acc[0],
+                );
+            } else {
+                vertical_s16::<REF>(&rr, &rr, f, ws, rows, Shifts::DECIMATED);
+                rows.pad::<REF>(ws, half);
+                horizontal_ref(rows, f, ws, refh);
+                for (levels, a) in scaled_dis.iter().zip(acc.iter_mut()) {
+                    let dr = rows_of(&levels[s - 1], i, f.len(), ws, hs);
+                    vertical_s16::<DIS>(&rr, &dr, f, ws, rows, Shifts::DECIMATED);
+                    rows.pad::<DIS>(ws, half);
+                    horizontal_and_statistic::<true>(rows, refh, f, ws, table, gain_limit, a);
+                }
+            }
+        }
+        for (o, a) in out.iter_mut().zip(&acc) {
+            o[s] = a.finish();
+        }
+        #[cfg(test)]
+        tests::ACCUMS.with(|a| a.borrow_mut()[s] = acc[0]);
+    }
+    out
 }
 
 /// The statistic on AVX-512, sixteen pixels at a time: the same integer and double-precision
@@ -1022,7 +1262,7 @@ impl WithSimd for Run<'_, '_> {
 /// different order gives the same totals.
 #[cfg(target_arch = "x86_64")]
 mod avx512 {
-    use super::{Accum, Filtered, Rows, FILTERS, PAD};
+    use super::{Accum, Filtered, Rows, DIS, FILTERS, PAD, REF};
     use core::arch::x86_64::{__m256i, __m512i, _CMP_LT_OQ};
     use pulp::{cast, x86::V4};
 
@@ -1033,9 +1273,10 @@ mod avx512 {
         v4.avx512bw._mm512_cvtepu8_epi16(cast(a))
     }
 
-    /// Adds tap `c` of rows `r0`, `r1` (reference) and `d0`, `d1` (distorted) to the sums.
+    /// Adds tap `c` of rows `r0`, `r1` (reference) and `d0`, `d1` (distorted) to the sums of
+    /// the quantities `Q` says.
     #[inline(always)]
-    fn add_tap(
+    fn add_tap<const Q: u8>(
         v4: V4,
         acc: &mut [[__m512i; 5]; 2],
         c: u32,
@@ -1056,20 +1297,24 @@ mod avx512 {
             ),
         ];
         for (a, (pr, pd)) in acc.iter_mut().zip(halves) {
-            a[0] = f._mm512_add_epi32(a[0], bw._mm512_madd_epi16(pr, pair));
-            a[1] = f._mm512_add_epi32(a[1], bw._mm512_madd_epi16(pd, pair));
-            a[2] = f._mm512_add_epi32(
-                a[2],
-                f._mm512_mullo_epi32(bw._mm512_madd_epi16(pr, pr), tap),
-            );
-            a[3] = f._mm512_add_epi32(
-                a[3],
-                f._mm512_mullo_epi32(bw._mm512_madd_epi16(pd, pd), tap),
-            );
-            a[4] = f._mm512_add_epi32(
-                a[4],
-                f._mm512_mullo_epi32(bw._mm512_madd_epi16(pr, pd), tap),
-            );
+            if Q & REF != 0 {
+                a[0] = f._mm512_add_epi32(a[0], bw._mm512_madd_epi16(pr, pair));
+                a[2] = f._mm512_add_epi32(
+                    a[2],
+                    f._mm512_mullo_epi32(bw._mm512_madd_epi16(pr, pr), tap),
+                );
+            }
+            if Q & DIS != 0 {
+                a[1] = f._mm512_add_epi32(a[1], bw._mm512_madd_epi16(pd, pair));
+                a[3] = f._mm512_add_epi32(
+                    a[3],
+                    f._mm512_mullo_epi32(bw._mm512_madd_epi16(pd, pd), tap),
+                );
+                a[4] = f._mm512_add_epi32(
+                    a[4],
+                    f._mm512_mullo_epi32(bw._mm512_madd_epi16(pr, pd), tap),
+                );
+            }
         }
     }
 
@@ -1079,7 +1324,7 @@ mod avx512 {
     /// in 32 bits for 8-bit samples and taps below 2^15), and only the squares' and product's
     /// sums are multiplied by the tap in 32 bits (wrapping as the scalar `u32` sums do).
     #[inline(always)]
-    pub(super) fn vertical_s0_block32(
+    pub(super) fn vertical_s0_block32<const Q: u8>(
         v4: V4,
         r: &[&[u8]; 17],
         d: &[&[u8]; 17],
@@ -1092,7 +1337,7 @@ mod avx512 {
         // Per half (the columns of the low and of the high unpacking): mu1, mu2, xx, yy, xy.
         let mut acc = [[zero; 5]; 2];
         // The centre tap pairs its row with zeros.
-        add_tap(
+        add_tap::<Q>(
             v4,
             &mut acc,
             taps[8],
@@ -1100,7 +1345,7 @@ mod avx512 {
             (load32(v4, d[8], s), zero),
         );
         for k in 0..8 {
-            add_tap(
+            add_tap::<Q>(
                 v4,
                 &mut acc,
                 taps[k],
@@ -1115,7 +1360,7 @@ mod avx512 {
                 *m = f._mm512_srli_epi32::<8>(f._mm512_add_epi32(*m, round));
             }
         }
-        store32(v4, &acc, s, out);
+        store32::<Q>(v4, &acc, s, out);
     }
 
     /// Stores a 32-column block's five quantities, held per unpacking half (mu1, mu2, xx, yy,
@@ -1123,7 +1368,7 @@ mod avx512 {
     /// half holds columns 8L..8L+3 of lane L and the high half 8L+4..8L+7; they go back to
     /// column order 16 columns at a time.
     #[inline(always)]
-    fn store32(v4: V4, halves: &[[__m512i; 5]; 2], s: usize, out: &mut Rows) {
+    fn store32<const Q: u8>(v4: V4, halves: &[[__m512i; 5]; 2], s: usize, out: &mut Rows) {
         let f = v4.avx512f;
         let order: [__m512i; 2] = [
             cast([0u32, 1, 2, 3, 16, 17, 18, 19, 4, 5, 6, 7, 20, 21, 22, 23]),
@@ -1141,6 +1386,11 @@ mod avx512 {
             ..
         } = out;
         for (q, dst) in [mu1, mu2, xx, yy, xy].into_iter().enumerate() {
+            // mu1 and xx are the reference's.
+            let ours = if q == 0 || q == 2 { REF } else { DIS };
+            if Q & ours == 0 {
+                continue;
+            }
             for (part, idx) in order.iter().enumerate() {
                 let v = f._mm512_permutex2var_epi32(halves[0][q], *idx, halves[1][q]);
                 let lanes: [u32; 16] = cast(v);
@@ -1160,7 +1410,7 @@ mod avx512 {
     /// sums: the means' in 32-bit lanes, the squares' and product's in 64-bit lanes, split into
     /// the even and odd 32-bit lanes of the pairs' sums.
     #[inline(always)]
-    fn add_tap_hbd(
+    fn add_tap_hbd<const Q: u8>(
         v4: V4,
         mu: &mut [[__m512i; 2]; 2],
         sq: &mut [[[__m512i; 2]; 3]; 2],
@@ -1183,14 +1433,18 @@ mod avx512 {
         ];
         for (half, (pr, pd)) in halves.into_iter().enumerate() {
             let m = &mut mu[half];
-            m[0] = f._mm512_add_epi32(m[0], bw._mm512_madd_epi16(pr, pair));
-            m[1] = f._mm512_add_epi32(m[1], bw._mm512_madd_epi16(pd, pair));
-            let sums = [
-                bw._mm512_madd_epi16(pr, pr),
-                bw._mm512_madd_epi16(pd, pd),
-                bw._mm512_madd_epi16(pr, pd),
-            ];
-            for (a, v) in sq[half].iter_mut().zip(sums) {
+            if Q & REF != 0 {
+                m[0] = f._mm512_add_epi32(m[0], bw._mm512_madd_epi16(pr, pair));
+            }
+            if Q & DIS != 0 {
+                m[1] = f._mm512_add_epi32(m[1], bw._mm512_madd_epi16(pd, pair));
+            }
+            let sums = [(REF, pr, pr), (DIS, pd, pd), (DIS, pr, pd)];
+            for (a, (ours, x, y)) in sq[half].iter_mut().zip(sums) {
+                if Q & ours == 0 {
+                    continue;
+                }
+                let v = bw._mm512_madd_epi16(x, y);
                 // The pairs' sums are below 2^25: non-negative as signed 32-bit values.
                 let odd = f._mm512_srli_epi64::<32>(v);
                 a[0] = f._mm512_add_epi64(a[0], f._mm512_mul_epu32(v, tap));
@@ -1205,7 +1459,7 @@ mod avx512 {
     /// (samples below 2^12 and taps below 2^15 keep every pair's sum exact in 32 bits), and the
     /// squares' and product's pair sums multiplied by the tap into 64-bit lanes.
     #[inline(always)]
-    pub(super) fn vertical_s0_hbd_block32(
+    pub(super) fn vertical_s0_hbd_block32<const Q: u8>(
         v4: V4,
         r: &[&[u16]; 17],
         d: &[&[u16]; 17],
@@ -1219,7 +1473,7 @@ mod avx512 {
         // Per half: mu1, mu2 (32-bit); xx, yy, xy as (even, odd) 64-bit lanes.
         let mut mu = [[zero; 2]; 2];
         let mut sq = [[[zero; 2]; 3]; 2];
-        add_tap_hbd(
+        add_tap_hbd::<Q>(
             v4,
             &mut mu,
             &mut sq,
@@ -1228,7 +1482,7 @@ mod avx512 {
             (load32_u16(d[8], s), zero),
         );
         for k in 0..8 {
-            add_tap_hbd(
+            add_tap_hbd::<Q>(
                 v4,
                 &mut mu,
                 &mut sq,
@@ -1261,7 +1515,7 @@ mod avx512 {
                     f._mm512_mask_blend_epi32(0xaaaa, even, f._mm512_slli_epi64::<32>(odd));
             }
         }
-        store32(v4, &lanes, s, out);
+        store32::<Q>(v4, &lanes, s, out);
     }
 
     const SIGMA_NSQ: i32 = 65536 << 1;
@@ -1298,15 +1552,17 @@ mod avx512 {
         #[inline(always)]
         pub(super) fn flush(self, v4: V4, a: &mut Accum) {
             let s = v4.avx512f;
-            let sum32 = |v: __m512i| -> i64 {
+            #[inline(always)]
+            fn sum32(v4: V4, v: __m512i) -> i64 {
+                let s = v4.avx512f;
                 let lo = s._mm512_cvtepi32_epi64(s._mm512_castsi512_si256(v));
                 let hi = s._mm512_cvtepi32_epi64(s._mm512_extracti64x4_epi64::<1>(v));
                 s._mm512_reduce_add_epi64(s._mm512_add_epi64(lo, hi))
-            };
-            a.num_log += sum32(self.num_log);
-            a.den_log += sum32(self.den_log);
-            a.x += sum32(self.x);
-            a.x2 += sum32(self.x2);
+            }
+            a.num_log += sum32(v4, self.num_log);
+            a.den_log += sum32(v4, self.den_log);
+            a.x += sum32(v4, self.x);
+            a.x2 += sum32(v4, self.x2);
             a.num_non_log += s._mm512_reduce_add_epi64(self.num_non_log);
             a.den_non_log += self.den_non_log;
             a.num_x += self.num_x;
@@ -1317,7 +1573,10 @@ mod avx512 {
     #[inline(always)]
     fn lookup(table: &[u16; 65537], idx: __m512i) -> __m512i {
         let idx: [u32; 16] = cast(idx);
-        let vals: [i32; 16] = std::array::from_fn(|l| table[(idx[l] & 0xffff) as usize] as i32);
+        let mut vals = [0i32; 16];
+        for (v, i) in vals.iter_mut().zip(idx) {
+            *v = table[(i & 0xffff) as usize] as i32;
+        }
         cast(vals)
     }
 
@@ -1336,21 +1595,25 @@ mod avx512 {
         let (xx, yy, xy): (__m512i, __m512i, __m512i) = (cast(f.xx), cast(f.yy), cast(f.xy));
 
         // ((a * b) + 2^31) >> 32 in 64 bits, lane by lane.
-        let round = s._mm512_set1_epi64(1 << 31);
-        let high = s._mm512_set1_epi64(0xffff_ffff_0000_0000u64 as i64);
-        let mul_round = |a: __m512i, b: __m512i| {
+        // Helpers are functions, not closures: a closure the compiler leaves out of line would
+        // lose the caller's instruction set and call every intrinsic.
+        #[inline(always)]
+        fn mul_round(v4: V4, a: __m512i, b: __m512i) -> __m512i {
+            let s = v4.avx512f;
+            let round = s._mm512_set1_epi64(1 << 31);
+            let high = s._mm512_set1_epi64(0xffff_ffff_0000_0000u64 as i64);
             let even = s._mm512_mul_epu32(a, b);
             let odd =
                 s._mm512_mul_epu32(s._mm512_srli_epi64::<32>(a), s._mm512_srli_epi64::<32>(b));
             let even = s._mm512_srli_epi64::<32>(s._mm512_add_epi64(even, round));
             let odd = s._mm512_and_si512(s._mm512_add_epi64(odd, round), high);
             s._mm512_or_si512(even, odd)
-        };
+        }
         let zero = s._mm512_setzero_si512();
         let nsq = s._mm512_set1_epi32(SIGMA_NSQ);
-        let s1 = s._mm512_max_epi32(s._mm512_sub_epi32(xx, mul_round(mu1, mu1)), zero);
-        let s2 = s._mm512_max_epi32(s._mm512_sub_epi32(yy, mul_round(mu2, mu2)), zero);
-        let s12 = s._mm512_sub_epi32(xy, mul_round(mu1, mu2));
+        let s1 = s._mm512_max_epi32(s._mm512_sub_epi32(xx, mul_round(v4, mu1, mu1)), zero);
+        let s2 = s._mm512_max_epi32(s._mm512_sub_epi32(yy, mul_round(v4, mu2, mu2)), zero);
+        let s12 = s._mm512_sub_epi32(xy, mul_round(v4, mu1, mu2));
 
         // Flat reference: the non-log branch.
         let small = s._mm512_cmplt_epi32_mask(s1, nsq);
@@ -1379,27 +1642,30 @@ mod avx512 {
         if pos == 0 {
             return;
         }
-        let half = |v: __m512i, h: usize| -> __m256i {
+        #[inline(always)]
+        fn half(v4: V4, v: __m512i, h: usize) -> __m256i {
             if h == 0 {
-                s._mm512_castsi512_si256(v)
+                v4.avx512f._mm512_castsi512_si256(v)
             } else {
-                s._mm512_extracti64x4_epi64::<1>(v)
+                v4.avx512f._mm512_extracti64x4_epi64::<1>(v)
             }
-        };
-        let c48 = s._mm512_set1_epi64(48);
+        }
         // libvmaf's get_best16_from64 as (16 significant bits, leading zeros).
-        let best16 = |v: __m512i| -> (__m512i, __m512i) {
+        #[inline(always)]
+        fn best16(v4: V4, v: __m512i) -> (__m512i, __m512i) {
+            let s = v4.avx512f;
+            let c48 = s._mm512_set1_epi64(48);
             let lz = v4.avx512cd._mm512_lzcnt_epi64(v);
             let left = s._mm512_sllv_epi64(v, s._mm512_sub_epi64(lz, c48));
             let right = s._mm512_srlv_epi64(v, s._mm512_sub_epi64(c48, lz));
             let ge = s._mm512_cmpge_epu64_mask(lz, c48);
             (s._mm512_mask_blend_epi64(ge, right, left), lz)
-        };
+        }
         let mut num_idx = [v4.avx._mm256_setzero_si256(); 2];
         let mut den_idx = [v4.avx._mm256_setzero_si256(); 2];
         let mut dx = [v4.avx._mm256_setzero_si256(); 2];
         for h in 0..2 {
-            let (a1, a2, a12) = (half(s1, h), half(s2, h), half(s12, h));
+            let (a1, a2, a12) = (half(v4, s1, h), half(v4, s2, h), half(v4, s12, h));
             let (s1d, s2d, s12d) = (
                 s._mm512_cvtepi32_pd(a1),
                 s._mm512_cvtepi32_pd(a2),
@@ -1420,18 +1686,24 @@ mod avx512 {
             );
             let gg = s._mm512_mul_pd(s._mm512_mul_pd(g, g), s1d);
             let tmp = s._mm512_add_epi64(v4.avx512dq._mm512_cvttpd_epi64(gg), numer1);
-            let (nv, nk) = best16(tmp);
-            let (dv, dk) = best16(numer1);
+            let (nv, nk) = best16(v4, tmp);
+            let (dv, dk) = best16(v4, numer1);
             num_idx[h] = s._mm512_cvtepi64_epi32(nv);
             den_idx[h] = s._mm512_cvtepi64_epi32(dv);
             // x2 - x1 of libvmaf is (48 - lz(numer1)) - (48 - lz(tmp)) negated twice.
             dx[h] = s._mm512_cvtepi64_epi32(s._mm512_sub_epi64(dk, nk));
         }
-        let join =
-            |v: [__m256i; 2]| s._mm512_inserti64x4::<1>(s._mm512_castsi256_si512(v[0]), v[1]);
-        let dlog = s._mm512_sub_epi32(lookup(table, join(num_idx)), lookup(table, join(den_idx)));
+        #[inline(always)]
+        fn join(v4: V4, v: [__m256i; 2]) -> __m512i {
+            let s = v4.avx512f;
+            s._mm512_inserti64x4::<1>(s._mm512_castsi256_si512(v[0]), v[1])
+        }
+        let dlog = s._mm512_sub_epi32(
+            lookup(table, join(v4, num_idx)),
+            lookup(table, join(v4, den_idx)),
+        );
         acc.num_log = s._mm512_mask_add_epi32(acc.num_log, pos, acc.num_log, dlog);
-        acc.x2 = s._mm512_mask_add_epi32(acc.x2, pos, acc.x2, join(dx));
+        acc.x2 = s._mm512_mask_add_epi32(acc.x2, pos, acc.x2, join(v4, dx));
     }
 }
 
@@ -1548,6 +1820,64 @@ mod tests {
                                  scalar differ"
                             );
                         }
+                    }
+                }
+            }
+        }
+    }
+
+    /// Several distorted pictures scored against one reference together get, on every
+    /// instruction set, exactly the scores each gets alone (the reference's share of the work is
+    /// done once, the rest per picture), at 8 to 16 bits, even and odd sizes, both gain limits.
+    #[test]
+    fn a_group_scores_what_each_pair_scores_alone() {
+        for (w, h) in [(16, 16), (33, 17), (67, 45), (130, 37), (251, 66)] {
+            for bpc in [8u32, 10, 12, 16] {
+                let pairs = extreme_pairs(w, h, bpc, (w * h) as u32 + 3 * bpc);
+                let reference = pairs[0].1.clone();
+                // Every distorted picture of the pairs whose reference is the shared one.
+                let distorted: Vec<Vec<u16>> = pairs
+                    .iter()
+                    .filter(|(_, r, _)| *r == reference)
+                    .map(|(_, _, d)| d.clone())
+                    .collect();
+                assert!(distorted.len() >= 3);
+                for gain_limit in [DEFAULT_GAIN_LIMIT, 1.0] {
+                    let run = || {
+                        let mut vif = Vif::new(gain_limit);
+                        let bits = |v: Vec<[VifScale; 4]>| -> Vec<[(u32, u32); 4]> {
+                            v.into_iter()
+                                .map(|s| s.map(|s| (s.num.to_bits(), s.den.to_bits())))
+                                .collect()
+                        };
+                        if bpc == 8 {
+                            let to8 = |v: &[u16]| v.iter().map(|&x| x as u8).collect::<Vec<u8>>();
+                            let r8 = to8(&reference);
+                            let d8: Vec<Vec<u8>> = distorted.iter().map(|d| to8(d)).collect();
+                            let rp = Plane::new(&r8, w, h, w).unwrap();
+                            let dp: Vec<Plane<'_, u8>> =
+                                d8.iter().map(|d| Plane::new(d, w, h, w).unwrap()).collect();
+                            let alone: Vec<_> = dp.iter().map(|d| vif.scales(&rp, d)).collect();
+                            (bits(vif.scales_group(&rp, &dp)), bits(alone))
+                        } else {
+                            let rp = Plane::new(&reference, w, h, w).unwrap();
+                            let dp: Vec<Plane<'_, u16>> = distorted
+                                .iter()
+                                .map(|d| Plane::new(d, w, h, w).unwrap())
+                                .collect();
+                            let alone: Vec<_> = dp
+                                .iter()
+                                .map(|d| vif.scales_hbd(&rp, d, bpc as u8))
+                                .collect();
+                            (bits(vif.scales_group_hbd(&rp, &dp, bpc as u8)), bits(alone))
+                        }
+                    };
+                    for (arch, (group, alone)) in crate::simd::on_every_arch(run) {
+                        assert_eq!(
+                            group, alone,
+                            "{w}x{h} {bpc}-bit, gain limit {gain_limit} on {arch}: a group and \
+                             its pairs alone differ"
+                        );
                     }
                 }
             }

@@ -353,14 +353,16 @@ fn filter16_sq<const H: usize>(
         filter16::<H>(v3, hi, base, coef),
         filter16::<H>(v3, lo, base, coef),
     );
-    let one = |k: usize| {
+    // A loop, not a closure: a closure left out of line would lose the instruction set.
+    let mut out = [v3.avx._mm256_setzero_si256(); 2];
+    for (k, o) in out.iter_mut().enumerate() {
         let lo = x._mm256_add_epi32(lo[k], bias_round);
-        x._mm256_add_epi32(
+        *o = x._mm256_add_epi32(
             x._mm256_add_epi32(hi[k], bias),
             x._mm256_srli_epi32::<16>(lo),
-        )
-    };
-    [one(0), one(1)]
+        );
+    }
+    out
 }
 
 /// The horizontal pass of one padded row (filter `f` of `2 * H + 1` taps, each below 2^15) and
