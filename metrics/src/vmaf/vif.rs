@@ -695,12 +695,17 @@ fn horizontal_ref(rows: &Rows, f: &[u32], w: usize, refh: &mut RefRow) {
     fn run<const H: usize>(rows: &Rows, f: &[u32], w: usize, refh: &mut RefRow) {
         refh.mu1.resize(w, 0);
         refh.xx.resize(w, 0);
-        let n = w.min(L);
-        let starts = block_starts_of(w, n);
-        for s in starts {
-            let out = horizontal_block::<H, REF>(rows, f, s, n);
-            refh.mu1[s..s + n].copy_from_slice(&out.mu1[..n]);
-            refh.xx[s..s + n].copy_from_slice(&out.xx[..n]);
+        if w < L {
+            let out = horizontal_block::<H, REF>(rows, f, 0, w);
+            refh.mu1.copy_from_slice(&out.mu1[..w]);
+            refh.xx.copy_from_slice(&out.xx[..w]);
+            return;
+        }
+        // Blocks of the constant width, for the compiler to vectorise.
+        for s in block_starts(w) {
+            let out = horizontal_block::<H, REF>(rows, f, s, L);
+            refh.mu1[s..s + L].copy_from_slice(&out.mu1);
+            refh.xx[s..s + L].copy_from_slice(&out.xx);
         }
     }
     match f.len() / 2 {
