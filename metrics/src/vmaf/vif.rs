@@ -17,11 +17,19 @@
 //!   statistic, whose branches, divisions and table look-ups defeat the compiler, is written with
 //!   operations by name (`pulp`'s safe wrappers; the AVX2 one in [`avx2`]) and turns its branches
 //!   into masks; so is the vertical pass of scale 0 on AVX-512 (8-bit, and 10- to 12-bit with
-//!   64-bit sums of squares), which pairs each tap's two rows for `vpmaddwd`.
+//!   64-bit sums of squares), which pairs each tap's two rows for `vpmaddwd`;
+//! * several distorted pictures against one reference ([`Vif::scales_group`]) share the
+//!   reference's filtered mean and square and its decimation: the passes take which quantities to
+//!   compute as a const parameter, and one pair keeps the fused five-quantity pass.
+//!
+//! Helpers inside the SIMD code are `#[inline(always)]` functions and plain loops, never
+//! closures or `array::from_fn`: a closure the compiler leaves out of line loses the caller's
+//! instruction set, and every intrinsic in it becomes a call.
 //!
 //! Tests check the four scores against libvmaf's own extractor for equality, on every instruction
 //! set the CPU has, on even and odd picture sizes, and every instruction set's integer
-//! accumulators against the scalar path's on extreme content at 8 to 16 bits.
+//! accumulators against the scalar path's on extreme content at 8 to 16 bits, and a group's
+//! scores against each of its pairs scored alone.
 
 use crate::frame::Plane;
 use crate::simd;
