@@ -55,13 +55,17 @@ pub(crate) fn pair(
 /// The same pair with 8-bit samples.
 pub(crate) fn pair8(w: usize, h: usize, noise: u32, seed: u32) -> (OwnedFrame<u8>, OwnedFrame<u8>) {
     let (a, b) = pair(w, h, 8, noise, seed);
-    let cvt = |f: &OwnedFrame<u16>| OwnedFrame::<u8> {
+    (to_8bit(&a), to_8bit(&b))
+}
+
+/// An 8-bit picture held in 16-bit words, in 8-bit words.
+pub(crate) fn to_8bit(f: &OwnedFrame<u16>) -> OwnedFrame<u8> {
+    OwnedFrame::<u8> {
         planes: std::array::from_fn(|i| f.planes[i].iter().map(|&v| v as u8).collect()),
         width: f.width,
         height: f.height,
         strides: f.strides,
         bit_depth: 8,
         sampling: f.sampling,
-    };
-    (cvt(&a), cvt(&b))
+    }
 }

@@ -473,6 +473,50 @@ impl VmafScorer {
         Ok(())
     }
 
+    /// Scores the next frame of several scorers against one reference picture:
+    /// `distorted[i]` is `scorers[i]`'s distorted picture. The values are those of
+    /// [`push`](VmafScorer::push) on each; where every scorer runs rdbench's kernels on its
+    /// calling thread (`n_threads` 0 or 1) with the same models, the reference's share of the
+    /// work (the blur motion needs and its side of VIF) is done once for all of them.
+    pub fn push_group<T: Sample>(
+        scorers: &mut [&mut VmafScorer],
+        reference: &FrameView<'_, T>,
+        distorted: &[&FrameView<'_, T>],
+    ) -> Result<(), VmafError> {
+        assert_eq!(
+            scorers.len(),
+            distorted.len(),
+            "one distorted picture per scorer"
+        );
+        for (s, d) in scorers.iter_mut().zip(distorted) {
+            if let Backend::Pending = s.backend {
+                let format = Format::check_pair(None, 0, reference, d)?;
+                s.start(&format)?;
+            }
+        }
+        let all_native = scorers
+            .iter()
+            .all(|s| matches!(s.backend, Backend::Native(_, None)));
+        if all_native {
+            let mut natives: Vec<&mut NativeScorer> = scorers
+                .iter_mut()
+                .filter_map(|s| match &mut s.backend {
+                    Backend::Native(n, None) => Some(&mut **n),
+                    _ => None,
+                })
+                .collect();
+            NativeScorer::push_group(&mut natives, reference, distorted)?;
+            for s in scorers.iter_mut() {
+                s.frames += 1;
+            }
+        } else {
+            for (s, d) in scorers.iter_mut().zip(distorted) {
+                s.push(reference, d)?;
+            }
+        }
+        Ok(())
+    }
+
     /// Pushed frames whose features may still be being computed (bounded by `2 * n_threads + 2`
     /// on either path; 0 when everything runs in `push`).
     pub fn in_flight(&self) -> u32 {
@@ -548,6 +592,101 @@ mod tests {
     fn finish_without_frames_is_an_error() {
         let s = VmafScorer::new(VmafConfig::default()).unwrap();
         assert_eq!(s.finish().unwrap_err(), VmafError::NoFrames);
+    }
+
+    /// Scores `streams` distorted streams (noise 2, 7, 12...) against one reference, as a
+    /// group and each alone, and returns both results per stream.
+    fn group_and_alone(
+        bit_depth: u8,
+        (w, h): (usize, usize),
+        streams: u32,
+        config: &VmafConfig,
+    ) -> Vec<(VmafResult, VmafResult)> {
+        let frames: Vec<Vec<(OwnedFrame<u16>, OwnedFrame<u16>)>> = (0..5)
+            .map(|f| {
+                (0..streams)
+                    .map(|k| crate::testutil::pair(w, h, bit_depth, 2 + 5 * k, 11 + f))
+                    .collect()
+            })
+            .collect();
+        let new = || VmafScorer::new(config.clone()).unwrap();
+        let mut group: Vec<VmafScorer> = (0..streams).map(|_| new()).collect();
+        let mut alone: Vec<VmafScorer> = (0..streams).map(|_| new()).collect();
+        for pictures in &frames {
+            if bit_depth == 8 {
+                let r8 = crate::testutil::to_8bit(&pictures[0].0);
+                let d8: Vec<OwnedFrame<u8>> = pictures
+                    .iter()
+                    .map(|(_, d)| crate::testutil::to_8bit(d))
+                    .collect();
+                let rv = r8.view().unwrap();
+                let dv: Vec<FrameView<'_, u8>> = d8.iter().map(|d| d.view().unwrap()).collect();
+                let refs: Vec<&FrameView<'_, u8>> = dv.iter().collect();
+                let mut members: Vec<&mut VmafScorer> = group.iter_mut().collect();
+                VmafScorer::push_group(&mut members, &rv, &refs).unwrap();
+                for (s, d) in alone.iter_mut().zip(&dv) {
+                    s.push(&rv, d).unwrap();
+                }
+            } else {
+                let reference = pictures[0].0.view().unwrap();
+                let views: Vec<FrameView<'_, u16>> =
+                    pictures.iter().map(|(_, d)| d.view().unwrap()).collect();
+                let refs: Vec<&FrameView<'_, u16>> = views.iter().collect();
+                let mut members: Vec<&mut VmafScorer> = group.iter_mut().collect();
+                VmafScorer::push_group(&mut members, &reference, &refs).unwrap();
+                for (s, d) in alone.iter_mut().zip(&views) {
+                    s.push(&reference, d).unwrap();
+                }
+            }
+        }
+        group
+            .into_iter()
+            .zip(alone)
+            .map(|(g, a)| (g.finish().unwrap(), a.finish().unwrap()))
+            .collect()
+    }
+
+    #[test]
+    fn a_group_scores_what_each_stream_scores_alone() {
+        let neg = VmafConfig {
+            models: vec![VmafModelVersion::V0_6_1, VmafModelVersion::V0_6_1Neg],
+            ..Default::default()
+        };
+        let subsampled = VmafConfig {
+            n_subsample: 2,
+            ..Default::default()
+        };
+        let threaded = VmafConfig {
+            n_threads: 2,
+            ..Default::default()
+        };
+        for (bit_depth, size, config) in [
+            (8, (64, 45), &VmafConfig::default()),
+            (10, (64, 40), &VmafConfig::default()),
+            (12, (64, 37), &neg),
+            (8, (80, 36), &VmafConfig::default()),
+            (8, (64, 45), &subsampled),
+            (8, (80, 36), &threaded),
+        ] {
+            let results = group_and_alone(bit_depth, size, 3, config);
+            for (k, (g, a)) in results.iter().enumerate() {
+                let case = format!("{bit_depth}-bit {size:?} stream {k}");
+                for (key, v) in &g.features {
+                    assert_eq!(v, &a.features[key], "{case} {key}");
+                }
+                assert_eq!(g.per_frame, a.per_frame, "{case}");
+                assert_eq!(g.models, a.models, "{case}");
+                assert_eq!(g.features, a.features, "{case}");
+                assert_eq!(g.frame_indices, a.frame_indices, "{case}");
+                assert!(
+                    matches!(g.path, VmafPath::Native { .. }),
+                    "{case}: {:?}",
+                    g.path
+                );
+            }
+            // The streams differ, so a group that gave every member one stream's scores fails.
+            assert_ne!(results[0].0.per_frame, results[2].0.per_frame);
+        }
     }
 
     #[test]

@@ -102,6 +102,67 @@ impl Kernels {
         motion::blur_into(&Luma::reference(pair), &mut blurred);
         (scores, blurred)
     }
+
+    /// [`Kernels::work`] of several pairs that share one reference picture, with the
+    /// reference's share done once: its blur, and its side of VIF ([`Vif::scales_group`]).
+    /// ADM runs per pair. The scores come in the order of `pairs`.
+    fn work_group(
+        &mut self,
+        pairs: &[LumaPair<'_>],
+        scored: bool,
+        mut blurred: Blurred,
+    ) -> (Option<Vec<Vec<SetScores>>>, Blurred) {
+        let scores = scored.then(|| {
+            let mut out = vec![Vec::with_capacity(self.sets.len()); pairs.len()];
+            for (vif, adm) in &mut self.sets {
+                let vifs = group_vif(vif, pairs);
+                for ((o, pair), v) in out.iter_mut().zip(pairs).zip(vifs) {
+                    o.push(SetScores {
+                        vif: v,
+                        adm: adm.score(pair),
+                    });
+                }
+            }
+            out
+        });
+        if let Some(first) = pairs.first() {
+            motion::blur_into(&Luma::reference(first), &mut blurred);
+        }
+        (scores, blurred)
+    }
+}
+
+/// VIF of pairs that share a reference, through [`Vif::scales_group`] (pair by pair if their
+/// kinds differ, which a group from one reference never has).
+fn group_vif(vif: &mut Vif, pairs: &[LumaPair<'_>]) -> Vec<[VifScale; 4]> {
+    match pairs.first() {
+        Some(LumaPair::Bits8(r, _)) => {
+            let d: Option<Vec<Plane<'_, u8>>> = pairs
+                .iter()
+                .map(|p| match p {
+                    LumaPair::Bits8(_, d) => Some(*d),
+                    LumaPair::High(..) => None,
+                })
+                .collect();
+            if let Some(d) = d {
+                return vif.scales_group(r, &d);
+            }
+        }
+        Some(LumaPair::High(r, _, bpc)) => {
+            let d: Option<Vec<Plane<'_, u16>>> = pairs
+                .iter()
+                .map(|p| match p {
+                    LumaPair::High(_, d, b) if b == bpc => Some(*d),
+                    _ => None,
+                })
+                .collect();
+            if let Some(d) = d {
+                return vif.scales_group_hbd(r, &d, *bpc);
+            }
+        }
+        None => return Vec::new(),
+    }
+    pairs.iter().map(|p| vif.score(p)).collect()
 }
 
 /// The luma planes of a pair, as the kernels take them (8-, 10- or 12-bit; the caller checked).
@@ -421,6 +482,74 @@ impl NativeScorer {
                 self.frames += 1;
                 self.collect(false);
             }
+        }
+        Ok(())
+    }
+
+    /// Scores the next frame of several scorers whose distorted pictures share one reference:
+    /// `distorted[i]` goes to `members[i]`. When every member scores on its calling thread with
+    /// the same options and is at a frame it scores, the first member's kernels compute the
+    /// frame for all with the reference's work done once ([`Kernels::work_group`]); otherwise
+    /// each member scores its pair alone. The values are those of scoring each pair alone.
+    pub(crate) fn push_group<T: Sample>(
+        members: &mut [&mut NativeScorer],
+        reference: &FrameView<'_, T>,
+        distorted: &[&FrameView<'_, T>],
+    ) -> Result<(), VmafError> {
+        assert_eq!(
+            members.len(),
+            distorted.len(),
+            "one distorted picture per member"
+        );
+        let Some(first) = members.first() else {
+            return Ok(());
+        };
+        let scored = |m: &NativeScorer| m.frames % m.n_subsample == 0;
+        let together = members.len() > 1
+            && members.iter().all(|m| {
+                matches!(m.runner, Runner::Inline(_))
+                    && m.gains == first.gains
+                    && m.format == first.format
+                    && scored(m) == scored(first)
+            });
+        if !together {
+            for (m, d) in members.iter_mut().zip(distorted) {
+                m.push(reference, d)?;
+            }
+            return Ok(());
+        }
+        let mut pairs = Vec::with_capacity(members.len());
+        for (m, d) in members.iter().zip(distorted) {
+            Format::check_pair(Some(m.format), m.frames, reference, d)?;
+            pairs.push(
+                luma_pair(reference, d, m.format.bit_depth)
+                    .expect("the native path takes 8-, 10- and 12-bit pictures in matching words"),
+            );
+        }
+        let is_scored = scored(first);
+        let head = &mut members[0];
+        let blurred = head.spare_blurred.pop().unwrap_or_default();
+        let Runner::Inline(kernels) = &mut head.runner else {
+            unreachable!("checked above")
+        };
+        let (scores, blurred) = kernels.work_group(&pairs, is_scored, blurred);
+        let mut scores = scores.map(Vec::into_iter);
+        for m in members.iter_mut() {
+            let index = m.frames;
+            m.frames += 1;
+            m.returned += 1;
+            let mut mine = m.spare_blurred.pop().unwrap_or_default();
+            mine.clone_from(&blurred);
+            m.take(Done {
+                index,
+                scores: scores.as_mut().and_then(Iterator::next),
+                blurred: mine,
+                planes: None,
+            });
+        }
+        // The shared blur goes back to the first member's spares.
+        if let Some(m) = members.first_mut() {
+            m.spare_blurred.push(blurred);
         }
         Ok(())
     }
