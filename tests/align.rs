@@ -205,3 +205,91 @@ fn dropped_frames_and_a_half_rate_copy_are_paired_by_time() {
     let truth = metrics(dir, "ref.y4m", "half_at30.y4m", &["--no-align"]);
     assert!((psnr(&got) - psnr(&truth)).abs() < 1e-9, "{got} vs {truth}");
 }
+
+/// Scoring several encodes of one source together gives each exactly what scoring it alone
+/// gives: scores, per-frame values and alignment, with pairing by time per stream (a stream that
+/// drops frames, one at half the rate, one that ends early) and frame by frame, where the short
+/// stream fails alone and a missing file fails alone.
+#[test]
+fn a_group_scores_each_stream_as_it_scores_alone() {
+    use rdbench_bench_suite::align::Align;
+    use rdbench_bench_suite::compare::{compare, compare_group, CompareOptions, Metric};
+    let d = tempfile::tempdir().unwrap();
+    let dir = d.path();
+    sources(dir);
+    let x264 = |args: &[&str], out: &str| {
+        let mut a = vec!["-i", "ref.y4m"];
+        a.extend_from_slice(args);
+        a.extend_from_slice(&["-c:v", "libx264", "-preset", "ultrafast", out]);
+        ffmpeg(dir, &a);
+    };
+    x264(&["-crf", "24"], "a.mkv");
+    x264(&["-crf", "38"], "b.mkv");
+    x264(
+        &[
+            "-vf",
+            "select='not(eq(n\\,10)+eq(n\\,20))'",
+            "-fps_mode",
+            "vfr",
+            "-crf",
+            "30",
+        ],
+        "dropped.mkv",
+    );
+    x264(&["-vf", "fps=15", "-crf", "30"], "half.mkv");
+    x264(&["-frames:v", "40", "-crf", "30"], "short.mkv");
+    let reference = dir.join("ref.y4m");
+    let streams: Vec<std::path::PathBuf> = [
+        "a.mkv",
+        "b.mkv",
+        "dropped.mkv",
+        "half.mkv",
+        "short.mkv",
+        "missing.mkv",
+    ]
+    .iter()
+    .map(|f| dir.join(f))
+    .collect();
+    for align in [Align::Timestamps { offset: 0 }, Align::Exact] {
+        let options = CompareOptions {
+            metrics: vec![Metric::Vmaf, Metric::Psnr, Metric::Ssim],
+            align,
+            ..Default::default()
+        };
+        let group = compare_group(&reference, &streams, &options);
+        assert_eq!(group.len(), streams.len());
+        let mut vmafs = Vec::new();
+        for (path, got) in streams.iter().zip(&group) {
+            let alone = compare(&reference, path, &options);
+            let case = format!("{align:?} {}", path.display());
+            match (got, alone) {
+                (Ok(g), Ok(a)) => {
+                    assert_eq!(g.per_frame, a.per_frame, "{case}");
+                    assert_eq!(g.pooled, a.pooled, "{case}");
+                    assert_eq!(g.alignment, a.alignment, "{case}");
+                    assert_eq!(g.frames, a.frames, "{case}");
+                    assert_eq!(g.vmaf_path.as_deref(), Some("native"), "{case}");
+                    vmafs.push(g.pooled["vmaf"].pooled.mean);
+                }
+                (Err(g), Err(a)) => assert_eq!(g.to_string(), a.to_string(), "{case}"),
+                (g, a) => panic!("{case}: the group gave {g:?}, alone {a:?}"),
+            }
+        }
+        // The encodes differ, so a group that scored one stream for all would fail above; and
+        // the low-rate encode scores lower.
+        assert!(vmafs[1] < vmafs[0] - 3.0, "{vmafs:?}");
+        match align {
+            Align::Exact => {
+                assert!(group[4].is_err(), "a short stream fails frame by frame");
+                assert!(group[2].is_err() && group[3].is_err());
+            }
+            _ => {
+                let short = group[4].as_ref().unwrap();
+                assert_eq!((short.frames, short.alignment.unscored), (40, 20));
+                let half = group[3].as_ref().unwrap();
+                assert_eq!(half.alignment.repeated, 30);
+            }
+        }
+        assert!(group[5].is_err(), "a missing file fails alone");
+    }
+}

@@ -141,6 +141,10 @@ pub enum CompareError {
     /// Nothing to compare.
     #[error("{path}: no frames")]
     Empty { path: PathBuf },
+    /// What another stream scored in the same group met (the shared reference failed to
+    /// decode, or the group's VMAF scorer failed).
+    #[error("{message}")]
+    Shared { message: String },
     /// libvmaf gave no value for a metric it computes.
     #[error("{metric}: libvmaf computed no value for {width}x{height} pictures{hint}")]
     NoValue {
@@ -363,6 +367,24 @@ pub fn view_u16<'a>(p: &'a Picture, path: &Path) -> Result<FrameView<'a, u16>, C
     })
 }
 
+/// A sample type pictures are borrowed in as metric views.
+trait PictureSample: rdbench_metrics::Sample {
+    /// [`view_u8`] or [`view_u16`].
+    fn view<'a>(p: &'a Picture, path: &Path) -> Result<FrameView<'a, Self>, CompareError>;
+}
+
+impl PictureSample for u8 {
+    fn view<'a>(p: &'a Picture, path: &Path) -> Result<FrameView<'a, u8>, CompareError> {
+        view_u8(p, path)
+    }
+}
+
+impl PictureSample for u16 {
+    fn view<'a>(p: &'a Picture, path: &Path) -> Result<FrameView<'a, u16>, CompareError> {
+        view_u16(p, path)
+    }
+}
+
 /// Per-frame scores of one pair, by metric.
 #[derive(Default)]
 struct Scores {
@@ -463,38 +485,145 @@ fn search_offset(
     Ok(best_offset(&r, &d, window, pairs))
 }
 
-/// Compares `distorted` against `reference`.
-pub fn compare(
+/// How a distorted stream's frames are paired with the reference's.
+enum Cursor {
+    /// Frame i with frame i.
+    Exact,
+    /// Each reference frame with the distorted frame on screen at its time.
+    Timestamps(Box<TimestampCursor>),
+}
+
+/// The state of pairing by presentation time.
+struct TimestampCursor {
+    pairing: Pairing,
+    dist_frame_s: f64,
+    cur: Option<Picture>,
+    ahead: Option<Picture>,
+    dist_done: bool,
+    last_used: Option<u64>,
+    shown_upto: Option<u64>,
+}
+
+/// What a distorted stream has for the next reference frame.
+enum Next {
+    /// The picture to score against (held by the stream).
+    Pair,
+    /// The stream has ended.
+    End,
+}
+
+/// One distorted stream being scored against the shared reference.
+struct Stream<'p> {
+    path: &'p Path,
+    decoding: Option<Decoding>,
+    cursor: Cursor,
+    alignment: Alignment,
+    /// The picture to score for the current reference frame (Exact pairing).
+    current: Option<Picture>,
+    scores: Scores,
+    stateful: Stateful,
+    vmaf: Option<VmafScorer>,
+    frames: u64,
+    /// Reference frames left over after the stream ended (Exact pairing).
+    ref_left: u64,
+    /// Distorted frames left over after the reference ended (Exact pairing).
+    dist_left: u64,
+    ended: bool,
+    error: Option<CompareError>,
+    decode: (f64, f64),
+}
+
+impl Stream<'_> {
+    /// Moves to the distorted picture paired with the reference frame `r`.
+    fn next(&mut self, r: &Picture) -> Result<Next, CompareError> {
+        match &mut self.cursor {
+            Cursor::Exact => match self.decoding.as_ref().expect("a running decoder").rx.recv() {
+                Ok(Ok(d)) => {
+                    self.current = Some(d);
+                    Ok(Next::Pair)
+                }
+                Ok(Err(e)) => Err(e.into()),
+                Err(_) => Ok(Next::End),
+            },
+            Cursor::Timestamps(t) => {
+                let rx = &self.decoding.as_ref().expect("a running decoder").rx;
+                let next_dist = || rx.recv().ok().transpose();
+                if t.cur.is_none() {
+                    match next_dist()? {
+                        Some(d) => {
+                            t.pairing.start_distorted(d.pts_s);
+                            t.cur = Some(d);
+                        }
+                        None => return Ok(Next::End),
+                    }
+                }
+                loop {
+                    if t.ahead.is_none() && !t.dist_done {
+                        match next_dist()? {
+                            Some(d) => t.ahead = Some(d),
+                            None => t.dist_done = true,
+                        }
+                    }
+                    match &t.ahead {
+                        Some(a) if t.pairing.step(r.pts_s, a.pts_s) == Step::Advance => {
+                            t.cur = t.ahead.take();
+                        }
+                        _ => break,
+                    }
+                }
+                let d = t.cur.as_ref().expect("a distorted frame");
+                if t.dist_done && t.pairing.past_end(r.pts_s, d.pts_s, t.dist_frame_s) {
+                    return Ok(Next::End);
+                }
+                // Distorted frames passed over without being on screen.
+                if let Some(prev) = t.shown_upto {
+                    self.alignment.skipped += d.index.saturating_sub(prev + 1);
+                }
+                t.shown_upto = Some(t.shown_upto.map_or(d.index, |p| p.max(d.index)));
+                if t.last_used == Some(d.index) {
+                    self.alignment.repeated += 1;
+                } else {
+                    self.alignment.matched += 1;
+                }
+                t.last_used = Some(d.index);
+                Ok(Next::Pair)
+            }
+        }
+    }
+
+    /// The stream ended (or failed) at a reference frame: notes what was left over.
+    fn end(&mut self) {
+        self.ended = true;
+        match self.cursor {
+            Cursor::Exact => self.ref_left += 1,
+            Cursor::Timestamps(_) => self.alignment.unscored += 1,
+        }
+    }
+
+    /// Stops the decoder and keeps its wall and CPU seconds.
+    fn stop_decoder(&mut self) {
+        if let Some(Decoding { rx, handle }) = self.decoding.take() {
+            if matches!(self.cursor, Cursor::Exact) && !self.ended && self.error.is_none() {
+                self.dist_left = rx.iter().count() as u64;
+            }
+            drop(rx);
+            self.decode = handle.join().unwrap_or((0.0, 0.0));
+        }
+    }
+}
+
+/// The offset of `distorted` against `reference` when `options` asks for one to be searched
+/// (0 otherwise), with what the search found.
+fn offset_of(
     reference: &Path,
     distorted: &Path,
+    ref_info: &rdbench_transcode::input::VideoInfo,
+    dist_info: &rdbench_transcode::input::VideoInfo,
+    dist_opts: &ReaderOptions,
     options: &CompareOptions,
-) -> Result<Comparison, CompareError> {
-    let ref_opts = ReaderOptions {
-        threads: options.decoder_threads,
-        ..Default::default()
-    };
-    let (ref_dec, ref_info) = spawn_decoder(reference, ref_opts, options.queue, options.frames)?;
-    let dist_opts = ReaderOptions {
-        size: Some((ref_info.width, ref_info.height)),
-        pix_fmt: None,
-        scale: options.scale,
-        threads: options.decoder_threads,
-    };
-    // The distorted stream must first be opened to learn its format; it is converted to the
-    // reference's size and pixel format (bit depth included).
-    let probe = FrameReader::open(distorted, ReaderOptions::default())?;
-    let dist_info = probe.info().clone();
-    drop(probe);
-    let dist_opts = ReaderOptions {
-        pix_fmt: Some(rdbench_transcode::media::pix_fmt_name(ref_info.pix_fmt)),
-        ..dist_opts
-    };
-    let mut alignment = Alignment {
-        converted_from_depth: (dist_info.bit_depth != ref_info.bit_depth)
-            .then_some(dist_info.bit_depth),
-        ..Default::default()
-    };
-    let offset = match options.align {
+    alignment: &mut Alignment,
+) -> Result<i64, CompareError> {
+    Ok(match options.align {
         Align::Exact => 0,
         Align::Timestamps { offset } => offset,
         Align::Auto { window } => {
@@ -504,7 +633,7 @@ pub fn compare(
                 match search_offset(
                     reference,
                     distorted,
-                    &dist_opts,
+                    dist_opts,
                     window,
                     options.decoder_threads,
                 )? {
@@ -519,29 +648,101 @@ pub fn compare(
                 0
             }
         }
+    })
+}
+
+/// Opens `distorted` for scoring against a reference of `ref_info`: its pictures converted to
+/// the reference's size and pixel format (bit depth included), paired as `options` says after
+/// skipping `offset` frames of it when positive (the caller searched or was given the offset).
+fn open_stream<'p>(
+    reference: &Path,
+    distorted: &'p Path,
+    ref_info: &rdbench_transcode::input::VideoInfo,
+    options: &CompareOptions,
+    metrics: &[Metric],
+    vmaf: Option<VmafScorer>,
+    queue: usize,
+) -> Result<(Stream<'p>, i64), CompareError> {
+    // The distorted stream must first be opened to learn its format.
+    let probe = FrameReader::open(distorted, ReaderOptions::default())?;
+    let dist_info = probe.info().clone();
+    drop(probe);
+    let dist_opts = ReaderOptions {
+        size: Some((ref_info.width, ref_info.height)),
+        pix_fmt: Some(rdbench_transcode::media::pix_fmt_name(ref_info.pix_fmt)),
+        scale: options.scale,
+        threads: options.decoder_threads,
     };
+    let mut alignment = Alignment {
+        converted_from_depth: (dist_info.bit_depth != ref_info.bit_depth)
+            .then_some(dist_info.bit_depth),
+        ..Default::default()
+    };
+    let offset = offset_of(
+        reference,
+        distorted,
+        ref_info,
+        &dist_info,
+        &dist_opts,
+        options,
+        &mut alignment,
+    )?;
     alignment.offset = offset;
     alignment.by_timestamps = options.align != Align::Exact;
     let dist_limit = match options.align {
         Align::Exact => options.frames,
         _ => None,
     };
-    let (dist_dec, _) = spawn_decoder(distorted, dist_opts, options.queue, dist_limit)?;
-    // Skip the frames the offset puts before the other stream's first.
-    let skip = |rx: &Receiver<Result<Picture, rdbench_transcode::Error>>, n: i64| {
-        for _ in 0..n {
-            if rx.recv().is_err() {
-                break;
-            }
+    let (decoding, _) = spawn_decoder(distorted, dist_opts, queue, dist_limit)?;
+    for _ in 0..offset.max(0) {
+        if decoding.rx.recv().is_err() {
+            break;
         }
-    };
-    if offset > 0 {
-        skip(&dist_dec.rx, offset);
-    } else if offset < 0 {
-        skip(&ref_dec.rx, -offset);
     }
+    let cursor = match options.align {
+        Align::Exact => Cursor::Exact,
+        _ => Cursor::Timestamps(Box::new(TimestampCursor {
+            pairing: Pairing::new(ref_info.rate.fps()),
+            dist_frame_s: 1.0 / dist_info.rate.fps().max(1e-3),
+            cur: None,
+            ahead: None,
+            dist_done: false,
+            last_used: None,
+            shown_upto: None,
+        })),
+    };
+    let stream = Stream {
+        path: distorted,
+        decoding: Some(decoding),
+        cursor,
+        alignment,
+        current: None,
+        scores: Scores::default(),
+        stateful: Stateful {
+            xpsnr: None,
+            fps: Fps::new(
+                ref_info.rate.num.max(1) as u32,
+                ref_info.rate.den.max(1) as u32,
+            )
+            .unwrap_or(Fps::new(25, 1).expect("a valid rate")),
+            ssimulacra2: metrics
+                .contains(&Metric::Ssimulacra2)
+                .then(Ssimulacra2::default),
+        },
+        vmaf,
+        frames: 0,
+        ref_left: 0,
+        dist_left: 0,
+        ended: false,
+        error: None,
+        decode: (0.0, 0.0),
+    };
+    Ok((stream, offset))
+}
 
-    // The metrics asked for, and those they are computed from.
+/// The metrics asked for, with those they are computed from, and the libvmaf features they
+/// need.
+fn metric_plan(options: &CompareOptions) -> (Vec<Metric>, Vec<String>) {
     let mut metrics = options.metrics.clone();
     for m in &options.metrics {
         if let Some(base) = m.needs() {
@@ -556,194 +757,396 @@ pub fn compare(
             vmaf_features.push(f.to_string());
         }
     }
+    (metrics, vmaf_features)
+}
+
+/// A VMAF scorer for one stream, when VMAF or a libvmaf feature is asked for.
+fn vmaf_scorer(
+    options: &CompareOptions,
+    metrics: &[Metric],
+    vmaf_features: &[String],
+) -> Result<Option<VmafScorer>, CompareError> {
     let with_vmaf = metrics.contains(&Metric::Vmaf);
-    let mut vmaf = if with_vmaf || !vmaf_features.is_empty() {
-        Some(VmafScorer::new(VmafConfig {
-            models: if with_vmaf {
-                vec![options.vmaf_model]
-            } else {
-                Vec::new()
-            },
-            features: vmaf_features.clone(),
-            n_threads: options.vmaf_threads,
-            n_subsample: options.vmaf_subsample.max(1),
-            native: options.vmaf_native,
-            ..Default::default()
-        })?)
-    } else {
-        None
-    };
-    let (score_start, score_cpu0) = (Instant::now(), cpu::thread_cpu_s());
-    let mut scores = Scores::default();
-    let mut frames = 0u64;
-    let mut result: Result<(), CompareError> = Ok(());
-    let (mut ref_left, mut dist_left) = (0u64, 0u64);
-    let mut stateful = Stateful {
-        xpsnr: None,
-        fps: Fps::new(
-            ref_info.rate.num.max(1) as u32,
-            ref_info.rate.den.max(1) as u32,
-        )
-        .unwrap_or(Fps::new(25, 1).expect("a valid rate")),
-        ssimulacra2: metrics
-            .contains(&Metric::Ssimulacra2)
-            .then(Ssimulacra2::default),
-    };
-    let mut score =
-        |r: &Picture, d: &Picture, vmaf: Option<&mut VmafScorer>, scores: &mut Scores| {
-            if r.bit_depth() == 8 {
-                view_u8(r, reference).and_then(|rv| {
-                    view_u8(d, distorted)
-                        .and_then(|dv| score_pair(rv, dv, &metrics, vmaf, &mut stateful, scores))
-                })
-            } else {
-                view_u16(r, reference).and_then(|rv| {
-                    view_u16(d, distorted)
-                        .and_then(|dv| score_pair(rv, dv, &metrics, vmaf, &mut stateful, scores))
-                })
-            }
-        };
-    if options.align == Align::Exact {
-        loop {
-            let r = ref_dec.rx.recv().ok();
-            let d = dist_dec.rx.recv().ok();
-            match (r, d) {
-                (None, None) => break,
-                (Some(r), Some(d)) => {
-                    let (r, d) = match (r, d) {
-                        (Ok(r), Ok(d)) => (r, d),
-                        (Err(e), _) | (_, Err(e)) => {
-                            result = Err(e.into());
-                            break;
-                        }
-                    };
-                    frames += 1;
-                    if let Err(e) = score(&r, &d, vmaf.as_mut(), &mut scores) {
-                        result = Err(e);
-                        break;
-                    }
-                }
-                (Some(_), None) => {
-                    ref_left = 1 + ref_dec.rx.iter().count() as u64;
-                    break;
-                }
-                (None, Some(_)) => {
-                    dist_left = 1 + dist_dec.rx.iter().count() as u64;
-                    break;
-                }
-            }
-        }
-        alignment.scored = frames;
-        alignment.matched = frames;
-    } else {
-        // Each reference frame against the distorted frame on screen at its time.
-        let mut pairing = Pairing::new(ref_info.rate.fps());
-        let dist_frame_s = 1.0 / dist_info.rate.fps().max(1e-3);
-        let next_dist =
-            |rx: &Receiver<Result<Picture, rdbench_transcode::Error>>| rx.recv().ok().transpose();
-        let mut cur: Option<Picture> = None;
-        let mut ahead: Option<Picture> = None;
-        let mut dist_done = false;
-        let mut last_used: Option<u64> = None;
-        let mut shown_upto: Option<u64> = None;
-        'frames: loop {
-            let r = match ref_dec.rx.recv() {
-                Ok(Ok(r)) => r,
-                Ok(Err(e)) => {
-                    result = Err(e.into());
-                    break;
-                }
-                Err(_) => break,
-            };
-            if cur.is_none() {
-                match next_dist(&dist_dec.rx) {
-                    Ok(Some(d)) => {
-                        pairing.start_distorted(d.pts_s);
-                        cur = Some(d);
-                    }
-                    Ok(None) => break,
-                    Err(e) => {
-                        result = Err(e.into());
-                        break;
-                    }
-                }
-            }
-            loop {
-                if ahead.is_none() && !dist_done {
-                    match next_dist(&dist_dec.rx) {
-                        Ok(Some(d)) => ahead = Some(d),
-                        Ok(None) => dist_done = true,
-                        Err(e) => {
-                            result = Err(e.into());
-                            break 'frames;
-                        }
-                    }
-                }
-                match &ahead {
-                    Some(a) if pairing.step(r.pts_s, a.pts_s) == Step::Advance => {
-                        cur = ahead.take();
-                    }
-                    _ => break,
-                }
-            }
-            let d = cur.as_ref().expect("a distorted frame");
-            if dist_done && pairing.past_end(r.pts_s, d.pts_s, dist_frame_s) {
-                alignment.unscored = 1 + ref_dec.rx.iter().count() as u64;
-                break;
-            }
-            // Distorted frames passed over without being on screen.
-            if let Some(prev) = shown_upto {
-                alignment.skipped += d.index.saturating_sub(prev + 1);
-            }
-            shown_upto = Some(shown_upto.map_or(d.index, |p| p.max(d.index)));
-            if last_used == Some(d.index) {
-                alignment.repeated += 1;
-            } else {
-                alignment.matched += 1;
-            }
-            last_used = Some(d.index);
-            frames += 1;
-            if let Err(e) = score(&r, d, vmaf.as_mut(), &mut scores) {
-                result = Err(e);
-                break;
-            }
-            if options.frames.is_some_and(|n| frames >= n) {
-                break;
-            }
-        }
-        alignment.scored = frames;
+    if !with_vmaf && vmaf_features.is_empty() {
+        return Ok(None);
     }
-    // Drop the receivers' backlog so the decoder threads can end.
-    let drain = |rx: &Receiver<_>| while rx.try_recv().is_ok() {};
-    drain(&ref_dec.rx);
-    drain(&dist_dec.rx);
+    Ok(Some(VmafScorer::new(VmafConfig {
+        models: if with_vmaf {
+            vec![options.vmaf_model]
+        } else {
+            Vec::new()
+        },
+        features: vmaf_features.to_vec(),
+        n_threads: options.vmaf_threads,
+        n_subsample: options.vmaf_subsample.max(1),
+        native: options.vmaf_native,
+        ..Default::default()
+    })?))
+}
+
+/// Compares `distorted` against `reference`.
+pub fn compare(
+    reference: &Path,
+    distorted: &Path,
+    options: &CompareOptions,
+) -> Result<Comparison, CompareError> {
+    let ref_opts = ReaderOptions {
+        threads: options.decoder_threads,
+        ..Default::default()
+    };
+    let (ref_dec, ref_info) = spawn_decoder(reference, ref_opts, options.queue, options.frames)?;
+    let (metrics, vmaf_features) = metric_plan(options);
+    let vmaf = vmaf_scorer(options, &metrics, &vmaf_features)?;
+    let (stream, offset) = open_stream(
+        reference,
+        distorted,
+        &ref_info,
+        options,
+        &metrics,
+        vmaf,
+        options.queue,
+    )?;
+    // Skip the reference frames a negative offset puts before the distorted stream's first.
+    for _ in 0..(-offset).max(0) {
+        if ref_dec.rx.recv().is_err() {
+            break;
+        }
+    }
+    let mut out = score_streams(
+        reference,
+        ref_dec,
+        &ref_info,
+        vec![stream],
+        options,
+        &metrics,
+        &vmaf_features,
+    );
+    out.pop().expect("one stream, one result")
+}
+
+/// Streams a group scores together at most (each has a decoder thread and its queue).
+pub const GROUP_LIMIT: usize = 12;
+
+/// Compares several distorted files against one reference, as [`compare`] compares each, with
+/// the reference decoded once and its share of the metrics' work done once per frame for all
+/// of them: the distorted streams are decoded in lockstep, each paired with the reference by
+/// its own alignment state, so memory stays bounded (a few pictures per stream). The results
+/// come in the order of `distorted`; one stream's failure is its own. An offset to search for
+/// or to skip is per stream, so [`Align::Auto`] and a non-zero offset score each pair alone.
+///
+/// Scoring CPU and the reference's decoding CPU are shared out evenly among the streams.
+pub fn compare_group(
+    reference: &Path,
+    distorted: &[PathBuf],
+    options: &CompareOptions,
+) -> Vec<Result<Comparison, CompareError>> {
+    let per_pair = matches!(options.align, Align::Auto { .. })
+        || matches!(options.align, Align::Timestamps { offset } if offset != 0);
+    if per_pair || distorted.len() < 2 {
+        return distorted
+            .iter()
+            .map(|d| compare(reference, d, options))
+            .collect();
+    }
+    if distorted.len() > GROUP_LIMIT {
+        return distorted
+            .chunks(GROUP_LIMIT)
+            .flat_map(|c| compare_group(reference, c, options))
+            .collect();
+    }
+    let failed_all = |e: CompareError| -> Vec<Result<Comparison, CompareError>> {
+        let msg = e.to_string();
+        let mut out = vec![Err(e)];
+        out.extend((1..distorted.len()).map(|_| {
+            Err(CompareError::Shared {
+                message: msg.clone(),
+            })
+        }));
+        out
+    };
+    let ref_opts = ReaderOptions {
+        threads: options.decoder_threads,
+        ..Default::default()
+    };
+    let (ref_dec, ref_info) =
+        match spawn_decoder(reference, ref_opts, options.queue, options.frames) {
+            Ok(x) => x,
+            Err(e) => return failed_all(e),
+        };
+    let (metrics, vmaf_features) = metric_plan(options);
+    // Streams that cannot even be opened fail alone; the others are scored together.
+    let mut opened: Vec<Result<Stream<'_>, CompareError>> = Vec::new();
+    for d in distorted {
+        let stream = vmaf_scorer(options, &metrics, &vmaf_features).and_then(|vmaf| {
+            open_stream(reference, d, &ref_info, options, &metrics, vmaf, 2).map(|(s, _)| s)
+        });
+        opened.push(stream);
+    }
+    let (ok, mut positions) = (Vec::new(), Vec::new());
+    let mut ok = ok;
+    let mut results: Vec<Option<Result<Comparison, CompareError>>> = Vec::new();
+    for (i, s) in opened.into_iter().enumerate() {
+        match s {
+            Ok(s) => {
+                positions.push(i);
+                ok.push(s);
+                results.push(None);
+            }
+            Err(e) => results.push(Some(Err(e))),
+        }
+    }
+    let scored = score_streams(
+        reference,
+        ref_dec,
+        &ref_info,
+        ok,
+        options,
+        &metrics,
+        &vmaf_features,
+    );
+    for (i, r) in positions.into_iter().zip(scored) {
+        results[i] = Some(r);
+    }
+    results
+        .into_iter()
+        .map(|r| r.expect("every stream has a result"))
+        .collect()
+}
+
+/// Scores every frame of `streams` against the reference decoded by `ref_dec`, the streams in
+/// lockstep, and assembles each stream's [`Comparison`].
+fn score_streams(
+    reference: &Path,
+    ref_dec: Decoding,
+    ref_info: &rdbench_transcode::input::VideoInfo,
+    mut streams: Vec<Stream<'_>>,
+    options: &CompareOptions,
+    metrics: &[Metric],
+    vmaf_features: &[String],
+) -> Vec<Result<Comparison, CompareError>> {
+    let (score_start, score_cpu0) = (Instant::now(), cpu::thread_cpu_s());
+    let mut ref_error: Option<String> = None;
+    let mut ref_frames = 0u64;
+    loop {
+        if streams.iter().all(|s| s.ended || s.error.is_some()) {
+            break;
+        }
+        if options.frames.is_some_and(|n| ref_frames >= n) {
+            break;
+        }
+        let r = match ref_dec.rx.recv() {
+            Ok(Ok(r)) => r,
+            Ok(Err(e)) => {
+                ref_error = Some(e.to_string());
+                break;
+            }
+            Err(_) => break,
+        };
+        ref_frames += 1;
+        let mut live = Vec::with_capacity(streams.len());
+        for (i, s) in streams.iter_mut().enumerate() {
+            if s.ended || s.error.is_some() {
+                if s.ended {
+                    s.end();
+                }
+                continue;
+            }
+            match s.next(&r) {
+                Ok(Next::Pair) => live.push(i),
+                Ok(Next::End) => s.end(),
+                Err(e) => s.error = Some(e),
+            }
+        }
+        if live.is_empty() {
+            continue;
+        }
+        if r.bit_depth() == 8 {
+            score_frame::<u8>(reference, &r, &mut streams, &live, metrics);
+        } else {
+            score_frame::<u16>(reference, &r, &mut streams, &live, metrics);
+        }
+    }
+    // The reference frames no stream took.
+    let ref_rest = if ref_error.is_none() {
+        ref_dec.rx.iter().count() as u64
+    } else {
+        0
+    };
     let Decoding {
         rx: rref,
         handle: href,
     } = ref_dec;
-    let Decoding {
-        rx: rdist,
-        handle: hdist,
-    } = dist_dec;
     drop(rref);
-    drop(rdist);
+    for s in &mut streams {
+        if s.ended {
+            match s.cursor {
+                Cursor::Exact => s.ref_left += ref_rest,
+                Cursor::Timestamps(_) => s.alignment.unscored += ref_rest,
+            }
+        }
+        s.stop_decoder();
+    }
     let (rw, rc) = href.join().unwrap_or((0.0, 0.0));
-    let (dw, dc) = hdist.join().unwrap_or((0.0, 0.0));
-    result?;
-    if ref_left > 0 || dist_left > 0 {
-        return Err(CompareError::FrameCount {
-            reference: reference.to_path_buf(),
-            reference_frames: frames + ref_left,
-            distorted: distorted.to_path_buf(),
-            distorted_frames: frames + dist_left,
-        });
-    }
-    if frames == 0 {
-        return Err(CompareError::Empty {
-            path: reference.to_path_buf(),
-        });
-    }
+    let n = streams.len().max(1) as f64;
+    let score_wall = score_start.elapsed().as_secs_f64();
+    let score_cpu = cpu::thread_cpu_s() - score_cpu0;
+    streams
+        .into_iter()
+        .map(|s| {
+            if let Some(e) = s.error {
+                return Err(e);
+            }
+            if let Some(e) = &ref_error {
+                return Err(CompareError::Shared { message: e.clone() });
+            }
+            let mut alignment = s.alignment;
+            alignment.scored = s.frames;
+            if matches!(s.cursor, Cursor::Exact) {
+                alignment.matched = s.frames;
+            }
+            if s.ref_left > 0 || s.dist_left > 0 {
+                return Err(CompareError::FrameCount {
+                    reference: reference.to_path_buf(),
+                    reference_frames: s.frames + s.ref_left,
+                    distorted: s.path.to_path_buf(),
+                    distorted_frames: s.frames + s.dist_left,
+                });
+            }
+            if s.frames == 0 {
+                return Err(CompareError::Empty {
+                    path: reference.to_path_buf(),
+                });
+            }
+            let timing = Timing {
+                decode_wall_s: rw.max(s.decode.0),
+                decode_cpu_s: rc / n + s.decode.1,
+                distorted_decode_cpu_s: s.decode.1,
+                score_wall_s: score_wall,
+                score_cpu_s: score_cpu / n,
+            };
+            assemble(
+                s.scores,
+                s.vmaf,
+                s.frames,
+                alignment,
+                timing,
+                metrics,
+                vmaf_features,
+                ref_info,
+            )
+        })
+        .collect()
+}
 
+/// Scores one reference picture against the picture each of the `live` streams paired with
+/// it; VMAF of them all together ([`VmafScorer::push_group`]).
+fn score_frame<T: PictureSample>(
+    reference: &Path,
+    r: &Picture,
+    streams: &mut [Stream<'_>],
+    live: &[usize],
+    metrics: &[Metric],
+) {
+    let rv = match T::view(r, reference) {
+        Ok(v) => v,
+        Err(e) => {
+            let msg = e.to_string();
+            for &i in live {
+                streams[i].error = Some(CompareError::Shared {
+                    message: msg.clone(),
+                });
+            }
+            return;
+        }
+    };
+    // Take the paired pictures out of the streams for the duration of the frame.
+    let mut pictures: Vec<(usize, Picture)> = Vec::with_capacity(live.len());
+    for &i in live {
+        let p = match &mut streams[i].cursor {
+            Cursor::Exact => streams[i].current.take(),
+            Cursor::Timestamps(t) => t.cur.take(),
+        };
+        if let Some(p) = p {
+            pictures.push((i, p));
+        }
+    }
+    {
+        let mut views: Vec<(usize, FrameView<'_, T>)> = Vec::with_capacity(pictures.len());
+        for (i, p) in &pictures {
+            let s = &mut streams[*i];
+            match T::view(p, s.path) {
+                Ok(v) => views.push((*i, v)),
+                Err(e) => s.error = Some(e),
+            }
+        }
+        let mut with_vmaf: Vec<(usize, &FrameView<'_, T>)> = Vec::new();
+        for (i, dv) in &views {
+            let s = &mut streams[*i];
+            s.frames += 1;
+            if let Err(e) = score_pair(rv, *dv, metrics, None, &mut s.stateful, &mut s.scores) {
+                s.error = Some(e);
+                continue;
+            }
+            if s.vmaf.is_some() {
+                with_vmaf.push((*i, dv));
+            }
+        }
+        if !with_vmaf.is_empty() {
+            // Every member's scorer, in the order of `with_vmaf` (ascending stream index).
+            let mut scorers: Vec<&mut VmafScorer> = streams
+                .iter_mut()
+                .enumerate()
+                .filter(|(i, _)| with_vmaf.iter().any(|(j, _)| j == i))
+                .filter_map(|(_, s)| s.vmaf.as_mut())
+                .collect();
+            let dvs: Vec<&FrameView<'_, T>> = with_vmaf.iter().map(|(_, d)| *d).collect();
+            if let Err(e) = VmafScorer::push_group(&mut scorers, &rv, &dvs) {
+                drop(scorers);
+                let msg = e.to_string();
+                for (k, (i, _)) in with_vmaf.iter().enumerate() {
+                    streams[*i].error = Some(if k == 0 {
+                        CompareError::Vmaf(e.clone())
+                    } else {
+                        CompareError::Shared {
+                            message: msg.clone(),
+                        }
+                    });
+                }
+            }
+        }
+    }
+    // Give the pictures back: the timestamp cursor keeps its current picture for the next
+    // reference frame (a repeated frame).
+    for (i, p) in pictures {
+        match &mut streams[i].cursor {
+            Cursor::Exact => {}
+            Cursor::Timestamps(t) => t.cur = Some(p),
+        }
+    }
+}
+
+/// Decode and scoring times of one stream.
+struct Timing {
+    decode_wall_s: f64,
+    decode_cpu_s: f64,
+    distorted_decode_cpu_s: f64,
+    score_wall_s: f64,
+    score_cpu_s: f64,
+}
+
+/// A stream's [`Comparison`] from its per-frame scores.
+#[allow(clippy::too_many_arguments)]
+fn assemble(
+    scores: Scores,
+    vmaf: Option<VmafScorer>,
+    frames: u64,
+    alignment: Alignment,
+    timing: Timing,
+    metrics: &[Metric],
+    vmaf_features: &[String],
+    ref_info: &rdbench_transcode::input::VideoInfo,
+) -> Result<Comparison, CompareError> {
+    let with_vmaf = metrics.contains(&Metric::Vmaf);
     let mut per_frame = PerFrame::new();
     let mut pooled = BTreeMap::new();
     let mut vmaf_frames = Vec::new();
@@ -858,7 +1261,7 @@ pub fn compare(
                 });
             }
         }
-        for name in &vmaf_features {
+        for name in vmaf_features {
             for (key, series) in res
                 .features
                 .iter()
@@ -876,11 +1279,11 @@ pub fn compare(
         pooled,
         per_frame,
         vmaf_frames,
-        decode_wall_s: rw.max(dw),
-        decode_cpu_s: rc + dc,
-        distorted_decode_cpu_s: dc,
-        score_wall_s: score_start.elapsed().as_secs_f64(),
-        score_cpu_s: cpu::thread_cpu_s() - score_cpu0,
+        decode_wall_s: timing.decode_wall_s,
+        decode_cpu_s: timing.decode_cpu_s,
+        distorted_decode_cpu_s: timing.distorted_decode_cpu_s,
+        score_wall_s: timing.score_wall_s,
+        score_cpu_s: timing.score_cpu_s,
         alignment,
         vmaf_path,
     })

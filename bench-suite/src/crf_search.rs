@@ -804,6 +804,7 @@ fn probe(
             rc: RcSpec::Crf { value: crf },
             repetition: 0,
             cost: 0.0,
+            stage: crate::grid::JobStage::Whole,
         };
         let run = execute(ctx, &job);
         let r = &run.result.record;

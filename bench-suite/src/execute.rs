@@ -21,7 +21,7 @@ use rdbench_results::{EncodeRecord, FrameRecord, JobStatus, Metric as Column, Rc
 
 use crate::cache::{key_of, ResultCache, CACHE_VERSION};
 use crate::compare::{compare, CompareOptions, Metric};
-use crate::grid::Job;
+use crate::grid::{Job, JobStage};
 use crate::search::{self, Decision, Probe, SearchSpec};
 use crate::suite::{PointSpec, Suite};
 
@@ -112,6 +112,10 @@ pub struct JobRun {
     pub encode_cpu_s: f64,
     /// Wall seconds.
     pub wall_s: f64,
+    /// CPU this run spent scoring (the scoring thread and the decoders; 0 when the scores
+    /// were cached or scored in a group, which the harness counts itself).
+    #[serde(default)]
+    pub score_cpu_s: f64,
 }
 
 #[derive(Serialize)]
@@ -257,8 +261,9 @@ fn encode(ctx: &Context<'_>, job: &Job, out: &Path) -> Result<EncodeOutcome, Str
     })
 }
 
-fn score(ctx: &Context<'_>, job: &Job, encoded: &Path) -> Result<ScoreOutcome, String> {
-    let options = CompareOptions {
+/// How the bench scores an encode against its source.
+fn score_options(ctx: &Context<'_>) -> CompareOptions {
+    CompareOptions {
         metrics: ctx.suite.metrics.clone(),
         vmaf_model: ctx.suite.vmaf_model,
         vmaf_threads: 0,
@@ -267,14 +272,94 @@ fn score(ctx: &Context<'_>, job: &Job, encoded: &Path) -> Result<ScoreOutcome, S
         // encoder program that drops or repeats frames as a viewer would see it.
         align: crate::align::Align::Timestamps { offset: 0 },
         ..Default::default()
+    }
+}
+
+fn score(ctx: &Context<'_>, job: &Job, encoded: &Path) -> Result<ScoreOutcome, String> {
+    let cmp =
+        compare(&job.source.seq.path, encoded, &score_options(ctx)).map_err(|e| e.to_string())?;
+    Ok(outcome(cmp))
+}
+
+/// What a run of the grid spent scoring a source's encodes together.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct GroupScoring {
+    /// Encodes scored (and cached).
+    pub scored: usize,
+    /// Encodes whose scoring failed (their jobs score them alone and record why).
+    pub failed: usize,
+    /// CPU seconds: the scoring thread and every decoder.
+    pub cpu_s: f64,
+}
+
+/// Scores the encodes of `jobs` (one source's, each already encoded and in the cache) together
+/// against their source ([`crate::compare::compare_group`]) and caches each one's scores exactly
+/// as its job would have.
+pub fn score_group(ctx: &Context<'_>, jobs: &[&Job]) -> GroupScoring {
+    let Some(first) = jobs.first() else {
+        return GroupScoring::default();
     };
-    let cmp = compare(&job.source.seq.path, encoded, &options).map_err(|e| e.to_string())?;
+    let ext = ctx.suite.container.extension();
+    let (keys, paths): (Vec<String>, Vec<PathBuf>) = jobs
+        .iter()
+        .map(|j| {
+            let key = encode_key(ctx, j);
+            let path = ctx.cache.encode_path(&key, ext, &ctx.scratch);
+            (key, path)
+        })
+        .unzip();
+    let cpu0 = cpu::thread_cpu_s();
+    let results =
+        crate::compare::compare_group(&first.source.seq.path, &paths, &score_options(ctx));
+    let mut out = GroupScoring {
+        cpu_s: cpu::thread_cpu_s() - cpu0,
+        ..Default::default()
+    };
+    for (key, r) in keys.iter().zip(results) {
+        match r {
+            Ok(cmp) => {
+                // The scoring thread's CPU is in the measured total; the decoders' is not.
+                out.cpu_s += cmp.decode_cpu_s;
+                ctx.cache.put("scores", &score_key(ctx, key), &outcome(cmp));
+                out.scored += 1;
+            }
+            Err(_) => out.failed += 1,
+        }
+    }
+    out
+}
+
+/// Whether `job`'s encode is in the cache and its scores are not: what a group can score.
+pub fn needs_scores(ctx: &Context<'_>, job: &Job) -> bool {
+    let key = encode_key(ctx, job);
+    let encoded = ctx.cache.get::<EncodeOutcome>("encodes", &key).is_some()
+        && ctx
+            .cache
+            .encode_path(&key, ctx.suite.container.extension(), &ctx.scratch)
+            .is_file();
+    encoded
+        && ctx
+            .cache
+            .get::<ScoreOutcome>("scores", &score_key(ctx, &key))
+            .is_none()
+}
+
+/// Whether `job`'s scores are in the cache.
+pub fn scores_cached(ctx: &Context<'_>, job: &Job) -> bool {
+    let key = encode_key(ctx, job);
+    ctx.cache
+        .get::<ScoreOutcome>("scores", &score_key(ctx, &key))
+        .is_some()
+}
+
+/// The cached form of a comparison.
+fn outcome(cmp: crate::compare::Comparison) -> ScoreOutcome {
     let pooled = cmp
         .pooled
         .iter()
         .map(|(k, e)| (k.clone(), [e.value(), e.pooled.harmonic_mean, e.pooled.p1]))
         .collect();
-    Ok(ScoreOutcome {
+    ScoreOutcome {
         frames: cmp.frames,
         pooled,
         per_frame: cmp.per_frame,
@@ -285,7 +370,7 @@ fn score(ctx: &Context<'_>, job: &Job, encoded: &Path) -> Result<ScoreOutcome, S
         score_wall_s: cmp.score_wall_s,
         score_cpu_s: cmp.score_cpu_s,
         vmaf_path: cmp.vmaf_path,
-    })
+    }
 }
 
 /// The record of a job before anything is known about its outcome.
@@ -398,6 +483,9 @@ fn probe_reachable(ctx: &Context<'_>, job: &Job, record: &EncodeRecord) -> Optio
 
 /// Runs one job (or takes it from the cache).
 pub fn execute(ctx: &Context<'_>, job: &Job) -> JobRun {
+    if job.stage == JobStage::Encode {
+        return execute_encode(ctx, job);
+    }
     if job.mode == RcMode::TargetVmaf {
         return execute_target(ctx, job);
     }
@@ -443,6 +531,7 @@ fn execute_target(ctx: &Context<'_>, job: &Job) -> JobRun {
             overhead_cpu_s: 0.0,
             encode_cpu_s: 0.0,
             wall_s: wall0.elapsed().as_secs_f64(),
+            score_cpu_s: 0.0,
         }
     };
     let Some((min_crf, max_crf, step)) = c.target_range(job.source.seq.sequence.bit_depth) else {
@@ -464,7 +553,7 @@ fn execute_target(ctx: &Context<'_>, job: &Job) -> JobRun {
     };
     let mut probes: Vec<Probe> = Vec::new();
     let mut runs: Vec<JobRun> = Vec::new();
-    let (mut search_cpu, mut cpu_now, mut encode_now) = (0.0, 0.0, 0.0);
+    let (mut search_cpu, mut cpu_now, mut encode_now, mut score_now) = (0.0, 0.0, 0.0, 0.0);
     let answer = loop {
         match search::next(&spec, &probes) {
             Decision::Probe(crf) => {
@@ -473,6 +562,7 @@ fn execute_target(ctx: &Context<'_>, job: &Job) -> JobRun {
                 search_cpu += r.job_cpu_s;
                 cpu_now += run.cpu_s;
                 encode_now += run.encode_cpu_s;
+                score_now += run.score_cpu_s;
                 let n = probes.len() as u32 + 1;
                 if !r.is_ok() {
                     let e = r.error.clone().unwrap_or_else(|| r.status.to_string());
@@ -526,6 +616,7 @@ fn execute_target(ctx: &Context<'_>, job: &Job) -> JobRun {
         let r = execute_point(ctx, &probe_job(job, answer, job.repetition));
         cpu_now += r.cpu_s;
         encode_now += r.encode_cpu_s;
+        score_now += r.score_cpu_s;
         r
     };
     let r = &mut run.result.record;
@@ -541,8 +632,52 @@ fn execute_target(ctx: &Context<'_>, job: &Job) -> JobRun {
     }
     run.cpu_s = cpu_now;
     run.encode_cpu_s = encode_now;
+    run.score_cpu_s = score_now;
     run.wall_s = wall0.elapsed().as_secs_f64();
     run
+}
+
+/// Only the encode of a point job, into the cache (see [`JobStage::Encode`]). The run has the
+/// encode's CPU; its record is the job's final one when the encode failed.
+fn execute_encode(ctx: &Context<'_>, job: &Job) -> JobRun {
+    let (wall0, cpu0) = (Instant::now(), cpu::thread_cpu_s());
+    let key = encode_key(ctx, job);
+    let mut record = base_record(ctx, job, &key);
+    let out = ctx
+        .cache
+        .encode_path(&key, ctx.suite.container.extension(), &ctx.scratch);
+    let (enc, fresh) = encode_or_cached(ctx, job, &key, &out);
+    let in_call = cpu::thread_cpu_s() - cpu0;
+    let (mut helper, mut encode_cpu) = (0.0, 0.0);
+    match &enc {
+        Ok(e) => {
+            fill_encode(&mut record, e);
+            if fresh {
+                helper = e.transcode_helper_cpu_s;
+                encode_cpu = e.encode_cpu_s;
+            }
+        }
+        Err(msg) => {
+            record.status = JobStatus::Failed;
+            record.error = Some(msg.clone());
+        }
+    }
+    let worker_cpu = cpu::thread_cpu_s() - cpu0;
+    JobRun {
+        result: JobResult {
+            record,
+            frames: Vec::new(),
+        },
+        cpu_s: worker_cpu + helper,
+        overhead_cpu_s: if fresh {
+            (worker_cpu - in_call).max(0.0)
+        } else {
+            0.0
+        },
+        encode_cpu_s: encode_cpu,
+        wall_s: wall0.elapsed().as_secs_f64(),
+        score_cpu_s: 0.0,
+    }
 }
 
 /// Runs one job at a fixed rate point (or takes it from the cache).
@@ -585,12 +720,13 @@ fn execute_point(ctx: &Context<'_>, job: &Job) -> JobRun {
                 overhead_cpu_s: 0.0,
                 encode_cpu_s: 0.0,
                 wall_s: wall0.elapsed().as_secs_f64(),
+                score_cpu_s: 0.0,
             };
         }
     };
     // Score.
     let skey = score_key(ctx, &key);
-    let mut scored_now = false;
+    let (mut scored_now, mut score_cpu_now) = (false, 0.0);
     let sc = match ctx.cache.get::<ScoreOutcome>("scores", &skey) {
         Some(s) => Ok(s),
         None => {
@@ -600,6 +736,7 @@ fn execute_point(ctx: &Context<'_>, job: &Job) -> JobRun {
             if let Ok(s) = &r {
                 scored_now = true;
                 helper_cpu += s.decode_cpu_s;
+                score_cpu_now = s.score_cpu_s + s.decode_cpu_s;
                 ctx.cache.put("scores", &skey, s);
             }
             r
@@ -623,7 +760,7 @@ fn execute_point(ctx: &Context<'_>, job: &Job) -> JobRun {
             record.error = Some(format!("scoring: {msg}"));
         }
     }
-    record.cached = !encoded_now && !scored_now;
+    record.cached = !encoded_now && !scored_now && job.stage != JobStage::Finish;
     let worker_cpu = cpu::thread_cpu_s() - cpu0;
     let overhead = (worker_cpu - in_calls_cpu).max(0.0);
     JobRun {
@@ -632,6 +769,7 @@ fn execute_point(ctx: &Context<'_>, job: &Job) -> JobRun {
         overhead_cpu_s: if encoded_now { overhead } else { 0.0 },
         encode_cpu_s: encode_cpu_now,
         wall_s: wall0.elapsed().as_secs_f64(),
+        score_cpu_s: score_cpu_now,
     }
 }
 

@@ -22,6 +22,22 @@ pub struct SourceSequence {
     pub siti: Option<SiTi>,
 }
 
+/// How much of a job a run of it does. A run that scores the encodes of each source together
+/// first encodes them all ([`JobStage::Encode`]), then scores them in groups into the score
+/// cache, then finishes every job from its prepared encode and scores ([`JobStage::Finish`]).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum JobStage {
+    /// Encode and score (each from the cache when there).
+    #[default]
+    Whole,
+    /// Only the encode, into the cache, for a group to score.
+    Encode,
+    /// The whole job, after this run prepared its encode and scores: the record counts as
+    /// work of this run, not as taken from the cache.
+    Finish,
+}
+
 /// One encode-and-score job.
 #[derive(Clone, Debug)]
 pub struct Job {
@@ -44,6 +60,8 @@ pub struct Job {
     pub repetition: u32,
     /// Relative cost estimate (for ordering).
     pub cost: f64,
+    /// How much of the job to run.
+    pub stage: JobStage,
 }
 
 impl Job {
@@ -125,6 +143,7 @@ pub fn expand(suite: &Suite, sources: &[Arc<SourceSequence>]) -> Vec<Job> {
                         rc: rc.clone(),
                         repetition,
                         cost,
+                        stage: JobStage::Whole,
                     });
                 }
             }

@@ -16,12 +16,14 @@ use rdbench_results::run::{
     Versions,
 };
 use rdbench_results::summary::{finish, HarnessFigures, Summary};
-use rdbench_results::{EncodeRecord, JobStatus};
+use rdbench_results::{EncodeRecord, JobStatus, RcMode};
 use thiserror::Error;
 
 use crate::cache::ResultCache;
-use crate::execute::{execute, Context, JobRun};
-use crate::grid::{self, Job, SourceSequence};
+use crate::execute::{
+    execute, needs_scores, score_group, scores_cached, Context, GroupScoring, JobRun,
+};
+use crate::grid::{self, Job, JobStage, SourceSequence};
 use crate::suite::Suite;
 use crate::worker::{failed_record, lost_job, Worker, WorkerInit};
 
@@ -84,6 +86,9 @@ pub struct RunOptions {
     /// Run each job in a worker process of this executable (`EXE __worker`); None: on the
     /// pool's threads in this process.
     pub worker: Option<PathBuf>,
+    /// Score each encode on its own, in its job, instead of all encodes of a source together
+    /// (which needs the cache: the groups hand their scores to the jobs through it).
+    pub score_alone: bool,
 }
 
 /// Hears about a run's progress.
@@ -92,6 +97,9 @@ pub trait Observer: Sync {
     fn planned(&self, _todo: usize, _done: usize) {}
     /// A job finished.
     fn finished(&self, _record: &EncodeRecord, _done: usize, _todo: usize) {}
+    /// The encode of a job whose source's encodes are scored together finished (`done` of
+    /// `todo` such encodes); its job finishes after the scoring.
+    fn encoded(&self, _record: &EncodeRecord, _done: usize, _todo: usize) {}
     /// Something worth saying.
     fn note(&self, _text: &str) {}
 }
@@ -401,6 +409,9 @@ pub fn run(
     let done = AtomicUsize::new(0);
     let stop = AtomicBool::new(false);
     let runs: Mutex<Vec<JobRun>> = Mutex::new(Vec::new());
+    // Encodes made for the groups to score (their jobs' records come later), and the groups.
+    let prepared: Mutex<Vec<JobRun>> = Mutex::new(Vec::new());
+    let grouped: Mutex<GroupScoring> = Mutex::new(GroupScoring::default());
     let write_error: Mutex<Option<RunError>> = Mutex::new(None);
     let phase_start = Instant::now();
     let record = |run: JobRun| -> Result<(), RunError> {
@@ -425,6 +436,7 @@ pub fn run(
     };
     let run_phase = |todo: &[Job]| {
         let next = AtomicUsize::new(0);
+        let encoded = AtomicUsize::new(0);
         pool.scope(|s| {
             for _ in 0..n_jobs {
                 s.spawn(|_| {
@@ -481,6 +493,15 @@ pub fn run(
                                 )
                             }),
                         };
+                        // An encode for a group: kept aside until its job is finished. A failed
+                        // one is the job's record.
+                        if job.stage == JobStage::Encode && run.result.record.is_ok() {
+                            let _ = std::fs::remove_file(&marker);
+                            let n = encoded.fetch_add(1, Ordering::SeqCst) + 1;
+                            observer.encoded(&run.result.record, n, todo.len());
+                            prepared.lock().unwrap_or_else(|p| p.into_inner()).push(run);
+                            continue;
+                        }
                         // A job that failed because the disk is full did not fail: stop the run
                         // without recording it, so that `--resume` on a larger disk redoes it.
                         let disk_full = !run.result.record.is_ok()
@@ -533,7 +554,90 @@ pub fn run(
             }
         });
     };
-    run_phase(&todo);
+    // With the cache, the point jobs of a source with several of them run in three steps: every
+    // encode, then the scoring of each source's encodes together (the reference decoded once,
+    // its share of the metrics done once per frame) into the score cache, then each job from its
+    // prepared encode and scores. Records and cache entries are those of jobs run alone.
+    let run_grouped = |todo: &[Job]| {
+        let mut by_source: std::collections::BTreeMap<&Path, Vec<usize>> = Default::default();
+        if !options.score_alone && ctx.cache.enabled() {
+            for (i, j) in todo.iter().enumerate() {
+                if j.mode != RcMode::TargetVmaf && !scores_cached(&ctx, j) {
+                    by_source.entry(&j.source.seq.path).or_default().push(i);
+                }
+            }
+        }
+        by_source.retain(|_, v| v.len() >= 2);
+        if by_source.is_empty() {
+            run_phase(todo);
+            return;
+        }
+        let in_group: std::collections::HashSet<usize> =
+            by_source.values().flatten().copied().collect();
+        let staged = |stage: JobStage| -> Vec<Job> {
+            todo.iter()
+                .enumerate()
+                .map(|(i, j)| {
+                    let mut j = j.clone();
+                    if in_group.contains(&i) {
+                        j.stage = stage;
+                    }
+                    j
+                })
+                .collect()
+        };
+        let encodes: Vec<Job> = staged(JobStage::Encode)
+            .into_iter()
+            .filter(|j| j.stage == JobStage::Encode)
+            .collect();
+        run_phase(&encodes);
+        if stop.load(Ordering::SeqCst) {
+            return;
+        }
+        let groups: Vec<Vec<&Job>> = by_source
+            .values()
+            .map(|v| {
+                v.iter()
+                    .map(|&i| &todo[i])
+                    .filter(|j| needs_scores(&ctx, j))
+                    .collect::<Vec<_>>()
+            })
+            .filter(|g| !g.is_empty())
+            .collect();
+        let n: usize = groups.iter().map(Vec::len).sum();
+        observer.note(&format!(
+            "scoring {n} encodes of {} sources, each source's together",
+            groups.len()
+        ));
+        let next = AtomicUsize::new(0);
+        pool.scope(|s| {
+            for _ in 0..n_jobs {
+                s.spawn(|_| loop {
+                    if stop.load(Ordering::SeqCst) {
+                        break;
+                    }
+                    let Some(g) = groups.get(next.fetch_add(1, Ordering::SeqCst)) else {
+                        break;
+                    };
+                    let r = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+                        score_group(&ctx, g)
+                    }))
+                    .unwrap_or_default();
+                    let mut t = grouped.lock().unwrap_or_else(|p| p.into_inner());
+                    t.scored += r.scored;
+                    t.failed += r.failed;
+                    t.cpu_s += r.cpu_s;
+                });
+            }
+        });
+        // Jobs whose encode failed have their record already.
+        let finish: Vec<Job> = staged(JobStage::Finish)
+            .into_iter()
+            .filter(|j| !jobs_dir.join(job_file_name(&j.id)).is_file())
+            .collect();
+        run_phase(&finish);
+    };
+    run_grouped(&todo);
     // Resolve the derived targets: from this run's records, else from the source encode
     // itself (a shard may not hold the jobs its targets come from; the encode cache makes that
     // free when the shards share it).
@@ -580,7 +684,7 @@ pub fn run(
         }
     }
     if !stop.load(Ordering::SeqCst) {
-        run_phase(&grid::longest_first(ready));
+        run_grouped(&grid::longest_first(ready));
     }
     let phase_wall = phase_start.elapsed().as_secs_f64();
     if let Some(e) = write_error.into_inner().unwrap_or_else(|p| p.into_inner()) {
@@ -592,9 +696,16 @@ pub fn run(
     }
     let runs = runs.into_inner().unwrap_or_else(|p| p.into_inner());
 
-    // Machine use of the jobs this process ran.
-    let executed: Vec<&JobRun> = runs.iter().filter(|r| !r.result.record.cached).collect();
-    let jobs_cpu: f64 = executed.iter().map(|r| r.cpu_s).sum();
+    // Machine use of the jobs this process ran, the encodes made for groups included.
+    let prepared = prepared.into_inner().unwrap_or_else(|p| p.into_inner());
+    let grouped = grouped.into_inner().unwrap_or_else(|p| p.into_inner());
+    let executed: Vec<&JobRun> = runs
+        .iter()
+        .filter(|r| !r.result.record.cached)
+        .chain(&prepared)
+        .collect();
+    let jobs_cpu: f64 = executed.iter().map(|r| r.cpu_s).sum::<f64>() + grouped.cpu_s;
+    let alone_scored: Vec<&JobRun> = runs.iter().filter(|r| r.score_cpu_s > 0.0).collect();
     let overheads: Vec<f64> = executed
         .iter()
         .filter(|r| r.encode_cpu_s > 0.0)
@@ -618,6 +729,9 @@ pub fn run(
         jobs_run: runs.len() as u32,
         jobs_cached: runs.iter().filter(|r| r.result.record.cached).count() as u32,
         jobs_failed: runs.iter().filter(|r| !r.result.record.is_ok()).count() as u32,
+        score_cpu_s: grouped.cpu_s + alone_scored.iter().map(|r| r.score_cpu_s).sum::<f64>(),
+        encodes_scored: (grouped.scored + alone_scored.len()) as u32,
+        encodes_scored_in_groups: grouped.scored as u32,
     };
     // The per-title ladders, one per sequence (a shard builds its share of them).
     if suite.spec.ladder.is_some() {

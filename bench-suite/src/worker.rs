@@ -28,7 +28,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::cache::ResultCache;
 use crate::execute::{execute, Context, JobRun};
-use crate::grid::{Job, SourceSequence};
+use crate::grid::{Job, JobStage, SourceSequence};
 use crate::suite::{ConfigSpec, PointSpec, Suite};
 
 /// The environment variable naming faults to inject (see the module documentation).
@@ -64,6 +64,8 @@ pub struct WorkerJob {
     spec: PointSpec,
     rc: RcSpec,
     repetition: u32,
+    #[serde(default)]
+    stage: JobStage,
 }
 
 impl WorkerJob {
@@ -77,6 +79,7 @@ impl WorkerJob {
             spec: job.spec.clone(),
             rc: job.rc.clone(),
             repetition: job.repetition,
+            stage: job.stage,
         }
     }
 
@@ -91,6 +94,7 @@ impl WorkerJob {
             rc: self.rc,
             repetition: self.repetition,
             cost: 0.0,
+            stage: self.stage,
         }
     }
 }
@@ -106,6 +110,7 @@ pub fn lost_job(run_id: &str, job: &Job, status: JobStatus, error: String) -> Jo
         overhead_cpu_s: 0.0,
         encode_cpu_s: 0.0,
         wall_s: 0.0,
+        score_cpu_s: 0.0,
     }
 }
 

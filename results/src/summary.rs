@@ -41,6 +41,15 @@ pub struct HarnessFigures {
     pub jobs_cached: u32,
     /// Jobs that failed.
     pub jobs_failed: u32,
+    /// CPU seconds this run spent scoring encodes (metrics and the decoding for them), and how
+    /// many encodes that scored.
+    #[serde(default)]
+    pub score_cpu_s: f64,
+    #[serde(default)]
+    pub encodes_scored: u32,
+    /// Of those, the encodes scored together with the other encodes of their source.
+    #[serde(default)]
+    pub encodes_scored_in_groups: u32,
 }
 
 impl HarnessFigures {
@@ -286,6 +295,15 @@ pub fn markdown(s: &Summary) -> String {
         "### Machine use\n\n{} jobs run, {} from cache, {} failed; job phase {:.1} s on {} cores for {:.1} CPU-s of jobs: wall / ideal = {:.3}; harness overhead per encode: mean {:.2}%, max {:.2}%.\n",
         h.jobs_run, h.jobs_cached, h.jobs_failed, h.wall_s, h.cores, h.jobs_cpu_s, h.wall_over_ideal, h.overhead_pct_mean, h.overhead_pct_max
     ));
+    if h.encodes_scored > 0 {
+        md.push_str(&format!(
+            "Scoring (metrics and decoding): {:.1} CPU-s for {} encodes, {:.3} CPU-s an encode; {} scored together with the other encodes of their source.\n",
+            h.score_cpu_s,
+            h.encodes_scored,
+            h.score_cpu_s / h.encodes_scored as f64,
+            h.encodes_scored_in_groups
+        ));
+    }
     md
 }
 

@@ -57,6 +57,10 @@ pub struct Args {
     /// workers' cost).
     #[arg(long)]
     pub in_process: bool,
+    /// Score each encode in its own job instead of all encodes of a source together (same
+    /// scores; for measuring what scoring together saves).
+    #[arg(long)]
+    pub score_alone: bool,
 }
 
 /// A progress bar with ETA on a terminal, one line per finished job otherwise.
@@ -96,6 +100,13 @@ impl Observer for Progress {
                 b.set_message(format!("{} {}", r.job_id, what));
             }
             None => println!("[{done}/{todo}] {} {what}", r.job_id),
+        }
+    }
+    fn encoded(&self, r: &EncodeRecord, done: usize, todo: usize) {
+        let what = format!("{:.1} kbit/s {:.1} fps", r.bitrate_kbps, r.encode_fps);
+        match &self.bar {
+            Some(b) => b.set_message(format!("encoded {done}/{todo}: {} {what}", r.job_id)),
+            None => println!("[encode {done}/{todo}] {} {what}", r.job_id),
         }
     }
     fn note(&self, text: &str) {
@@ -156,6 +167,7 @@ pub fn run(args: Args) -> Result<()> {
         } else {
             Some(std::env::current_exe().context("finding the rdbench executable")?)
         },
+        score_alone: args.score_alone,
     };
     let outcome = harness::run(&suite, &options, &progress);
     if let Some(b) = &progress.bar {
@@ -186,6 +198,15 @@ pub fn run(args: Args) -> Result<()> {
         h.overhead_pct_mean,
         h.overhead_pct_max
     );
+    }
+    if h.encodes_scored > 0 {
+        println!(
+            "harness: scoring (metrics and decoding) {:.1} CPU-s for {} encodes, {:.3} CPU-s an encode; {} of them scored together with the other encodes of their source",
+            h.score_cpu_s,
+            h.encodes_scored,
+            h.score_cpu_s / h.encodes_scored as f64,
+            h.encodes_scored_in_groups
+        );
     }
     // The run's report: HTML, Markdown, charts and tables under <run>/report.
     let run = rdbench_reports::load_run(&outcome.dir)?;
