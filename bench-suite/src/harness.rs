@@ -594,7 +594,7 @@ pub fn run(
         if stop.load(Ordering::SeqCst) {
             return;
         }
-        let groups: Vec<Vec<&Job>> = by_source
+        let mut groups: Vec<Vec<&Job>> = by_source
             .values()
             .map(|v| {
                 v.iter()
@@ -604,6 +604,12 @@ pub fn run(
             })
             .filter(|g| !g.is_empty())
             .collect();
+        // The largest groups first, so the phase does not end on one group and an idle core.
+        let size = |g: &Vec<&Job>| {
+            let s = &g[0].source.seq;
+            s.sequence.width as f64 * s.sequence.height as f64 * s.frames as f64 * g.len() as f64
+        };
+        groups.sort_by(|a, b| size(b).total_cmp(&size(a)));
         let n: usize = groups.iter().map(Vec::len).sum();
         observer.note(&format!(
             "scoring {n} encodes of {} sources, each source's together",

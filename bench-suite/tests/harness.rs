@@ -113,6 +113,12 @@ fn a_tiny_suite_runs_end_to_end_and_reruns_from_the_cache() {
     assert_eq!(s.bitrate_error.len(), 2);
     assert_eq!(s.harness.jobs_run, 24);
     assert!(s.harness.jobs_cpu_s > 0.0 && s.harness.wall_s > 0.0);
+    // Each sequence's encodes were scored together, and the scoring CPU is part of the jobs'.
+    assert_eq!(
+        (s.harness.encodes_scored, s.harness.encodes_scored_in_groups),
+        (24, 24)
+    );
+    assert!(s.harness.score_cpu_s > 0.0 && s.harness.score_cpu_s < s.harness.jobs_cpu_s);
     assert!(out.dir.join("summary.md").is_file() && out.dir.join("manifest.json").is_file());
     let manifest = &loaded.manifest;
     assert!(
@@ -144,6 +150,30 @@ fn a_tiny_suite_runs_end_to_end_and_reruns_from_the_cache() {
     // The first run's summary has the figures.
     let md = std::fs::read_to_string(out.dir.join("summary.md")).unwrap();
     assert!(md.contains("wall / ideal = "), "{md}");
+    assert!(md.contains("24 scored together"), "{md}");
+
+    // Scoring each encode in its own job, from an empty cache, gives the same records.
+    let alone = RunOptions {
+        cache_dir: Some(d.path().join("cache-alone")),
+        score_alone: true,
+        ..options(d.path(), "alone")
+    };
+    let third = run(&suite, &alone, &Silent).unwrap();
+    let h = &third.summary.harness;
+    assert_eq!((h.encodes_scored, h.encodes_scored_in_groups), (24, 0));
+    let t = rdbench_results::run::load(&third.dir).unwrap();
+    for (x, y) in loaded.jobs.iter().zip(&t.jobs) {
+        let (x, y) = (&x.record, &y.record);
+        assert_eq!(x.job_id, y.job_id);
+        assert_eq!(x.bytes, y.bytes, "{}: the encodes differ", x.job_id);
+        assert_eq!(
+            (x.vmaf, x.psnr_y, x.psnr_yuv, x.ssim, x.frames),
+            (y.vmaf, y.psnr_y, y.psnr_yuv, y.ssim, y.frames),
+            "{}",
+            x.job_id
+        );
+        assert!(!y.cached);
+    }
 }
 
 #[test]
