@@ -594,7 +594,7 @@ pub fn run(
         if stop.load(Ordering::SeqCst) {
             return;
         }
-        let mut groups: Vec<Vec<&Job>> = by_source
+        let groups: Vec<Vec<&Job>> = by_source
             .values()
             .map(|v| {
                 v.iter()
@@ -604,15 +604,24 @@ pub fn run(
             })
             .filter(|g| !g.is_empty())
             .collect();
-        // The largest groups first, so the phase does not end on one group and an idle core.
+        // Enough groups to keep every thread busy to the end (at least four a thread, each of
+        // at least four encodes, as even as can be), the largest first.
+        let n: usize = groups.iter().map(Vec::len).sum();
+        let limit = n.div_ceil(4 * n_jobs).clamp(4, crate::compare::GROUP_LIMIT);
+        let mut groups: Vec<Vec<&Job>> = groups
+            .into_iter()
+            .flat_map(|g| {
+                let even = g.len().div_ceil(g.len().div_ceil(limit));
+                g.chunks(even).map(<[&Job]>::to_vec).collect::<Vec<_>>()
+            })
+            .collect();
         let size = |g: &Vec<&Job>| {
             let s = &g[0].source.seq;
             s.sequence.width as f64 * s.sequence.height as f64 * s.frames as f64 * g.len() as f64
         };
         groups.sort_by(|a, b| size(b).total_cmp(&size(a)));
-        let n: usize = groups.iter().map(Vec::len).sum();
         observer.note(&format!(
-            "scoring {n} encodes of {} sources, each source's together",
+            "scoring {n} encodes in {} groups, each of encodes of one source",
             groups.len()
         ));
         let next = AtomicUsize::new(0);
