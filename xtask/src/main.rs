@@ -7,6 +7,7 @@
 //! - `cargo xtask bench-chunked`: a chunked parallel transcode against the same job unchunked.
 //! - `cargo xtask bench-metrics`: the metric kernels against libvmaf's own `vmaf` tool.
 //! - `cargo xtask bench-workers`: benchmark jobs in worker processes against jobs on the pool's threads.
+//! - `cargo xtask bench-scoring`: the default suite's encodes scored per source against one by one.
 //! - `cargo xtask gate BASELINE CANDIDATE`: the regression gate between two runs.
 //! - `cargo xtask deps`: only install missing system packages.
 //!
@@ -16,6 +17,7 @@ mod chunked;
 mod deps;
 mod ladder;
 mod metrics;
+mod scoring;
 mod tidy;
 mod util;
 mod workers;
@@ -38,6 +40,8 @@ tasks:
   bench-metrics [-n N] [--libvmaf-src DIR]
                      time rdbench's metrics against libvmaf's own vmaf tool, 2.3.1 and (built from
                      DIR) 3.2.0: kernels at 1080p on one thread, VMAF on 1 thread and every core
+  bench-scoring [-n N]
+                     score the default suite's encodes per source against each alone (scoring CPU)
   bench-workers [-n N]
                      time benchmark jobs in worker processes against jobs on the pool's threads
   gate BASELINE CANDIDATE [--rules FILE]
@@ -76,6 +80,10 @@ fn run() -> Result<()> {
         Some("bench-metrics") => {
             deps::ensure(deps::Need::Build)?;
             metrics::run(&rest)
+        }
+        Some("bench-scoring") => {
+            deps::ensure(deps::Need::Build)?;
+            scoring::run(&rest)
         }
         Some("bench-workers") => {
             deps::ensure(deps::Need::Build)?;
