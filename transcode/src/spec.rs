@@ -1,5 +1,5 @@
 //! The job spec: what a transcode job asks for, as written in TOML (or the same structure in
-//! JSON), with named templates, and its validation into a [`Job`] the runner executes.
+//! JSON), with named templates, and its validation into a [`Job`](crate::job::Job) the runner executes.
 //!
 //! An output's settings come from three layers, the first that sets a field winning: the
 //! `[[output]]` entry itself, the template it names, and the job's `[defaults]`. Relative paths

@@ -78,8 +78,8 @@ pub fn run(args: &[String]) -> Result<()> {
         let path = dir.join("summary.json");
         let text = std::fs::read_to_string(&path)
             .with_context(|| format!("reading {}", path.display()))?;
-        let v: serde_json::Value = serde_json::from_str(&text)
-            .with_context(|| format!("{}: not JSON", path.display()))?;
+        let v: serde_json::Value =
+            serde_json::from_str(&text).with_context(|| format!("{}: not JSON", path.display()))?;
         let h = &v["harness"];
         let num = |k: &str| {
             h[k].as_f64()
@@ -115,7 +115,10 @@ pub fn run(args: &[String]) -> Result<()> {
     }
     let med = |f: &[Figures], g: fn(&Figures) -> f64| median(&f.iter().map(g).collect::<Vec<_>>());
     let (ac, aw) = (med(&alone, |f| f.score_cpu_s), med(&alone, |f| f.wall_s));
-    let (gc, gw) = (med(&grouped, |f| f.score_cpu_s), med(&grouped, |f| f.wall_s));
+    let (gc, gw) = (
+        med(&grouped, |f| f.score_cpu_s),
+        med(&grouped, |f| f.wall_s),
+    );
     let n = alone[0].encodes;
     println!(
         "  {:<28} {:>12} {:>14} {:>8}",
@@ -123,11 +126,17 @@ pub fn run(args: &[String]) -> Result<()> {
     );
     println!(
         "  {:<28} {:>12.1} {:>14.3} {:>8.1}",
-        "each encode alone", ac, ac / n as f64, aw
+        "each encode alone",
+        ac,
+        ac / n as f64,
+        aw
     );
     println!(
         "  {:<28} {:>12.1} {:>14.3} {:>8.1}",
-        "each source's together", gc, gc / n as f64, gw
+        "each source's together",
+        gc,
+        gc / n as f64,
+        gw
     );
     println!(
         "  alone / together: scoring CPU {:.3}x, wall {:.3}x",

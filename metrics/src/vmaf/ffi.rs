@@ -112,8 +112,8 @@ struct LoadedModel {
     ptr: NonNull<sys::VmafModel>,
 }
 
-/// Streaming VMAF: create with [`VmafScorer::new`], [`push`](VmafScorer::push) frame pairs in
-/// display order, then [`finish`](VmafScorer::finish).
+/// Streaming VMAF through libvmaf: create with [`LibvmafScorer::new`], [`push`](LibvmafScorer::push)
+/// frame pairs in display order, then [`finish`](LibvmafScorer::finish).
 pub struct LibvmafScorer {
     ctx: NonNull<sys::VmafContext>,
     models: Vec<LoadedModel>,

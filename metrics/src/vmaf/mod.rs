@@ -4,7 +4,7 @@
 //! not compute (other features, pictures the kernels cannot match libvmaf on).
 //!
 //! * [`VmafScorer`]: the streaming scorer callers use. At the first frame it decides, by
-//!   [`native_support`], whether rdbench's kernels score the run; its result says which path did
+//!   `native_support`, whether rdbench's kernels score the run; its result says which path did
 //!   ([`VmafPath`]), so a run manifest and a cache key can record it.
 //! * [`vif`], [`adm`], [`motion`]: the feature kernels; [`model`]: the prediction.
 //! * `native`: the native scorer, frames in flight over worker threads with bounded memory and no
@@ -85,7 +85,7 @@ pub struct VmafConfig {
     pub n_subsample: u32,
     /// Compute the models' features (VIF, ADM, motion) and their predictions with rdbench's own
     /// kernels, whose values equal libvmaf 2.3.1's, wherever that equality holds (see
-    /// [`native_support`]); libvmaf scores the rest. On by default; off, libvmaf scores
+    /// `native_support`); libvmaf scores the rest. On by default; off, libvmaf scores
     /// everything (the oracle the tests compare the kernels with).
     pub native: bool,
     /// libvmaf's CPU mask: instruction-set flags libvmaf must not use (0: use all it has).
@@ -362,7 +362,8 @@ enum Backend {
 
 /// Streaming VMAF: create with [`VmafScorer::new`], [`push`](VmafScorer::push) frame pairs in
 /// display order, then [`finish`](VmafScorer::finish). The first frame decides which code scores
-/// the run ([`native_support`]); [`VmafResult::path`] says which did.
+/// the run (`native_support`: the native kernels wherever their values equal libvmaf's);
+/// [`VmafResult::path`] says which did.
 pub struct VmafScorer {
     config: VmafConfig,
     backend: Backend,

@@ -330,8 +330,8 @@ struct LoadedModel {
     set: usize,
 }
 
-/// The native scorer (see the module documentation). [`super::VmafScorer`] creates it when
-/// [`super::native_support`] allows.
+/// The native scorer (see the module documentation). [`super::VmafScorer`] creates it where its
+/// values equal libvmaf's.
 pub struct NativeScorer {
     format: Format,
     gains: Vec<Gains>,

@@ -15,7 +15,7 @@
 //! * loops are written for the compiler to vectorise under the widest instruction set the CPU has
 //!   (AVX-512, AVX2 or scalar, chosen at run time); on AVX-512 and on AVX2 the per-pixel
 //!   statistic, whose branches, divisions and table look-ups defeat the compiler, is written with
-//!   operations by name (`pulp`'s safe wrappers; the AVX2 one in [`avx2`]) and turns its branches
+//!   operations by name (`pulp`'s safe wrappers; the AVX2 one in `vif/avx2.rs`) and turns its branches
 //!   into masks; so is the vertical pass of scale 0 on AVX-512 (8-bit, and 10- to 12-bit with
 //!   64-bit sums of squares), which pairs each tap's two rows for `vpmaddwd`;
 //! * several distorted pictures against one reference ([`Vif::scales_group`]) share the

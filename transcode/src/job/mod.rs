@@ -7,7 +7,7 @@
 //! and [`run`] resolves sizes, pixel formats and encoder settings against the source. An output
 //! whose settings are wrong fails alone; the others run.
 //!
-//! The job is three parts: [`plan`] (the spec checked and resolved, pure), [`report`] (what the
+//! The job is three parts: `plan` (the spec checked and resolved, pure), `report` (what the
 //! job did) and the runtime here (the decode, filter, encode and mux tasks wired and run).
 
 mod chunked;
