@@ -766,7 +766,13 @@ fn execute_point(ctx: &Context<'_>, job: &Job) -> JobRun {
     JobRun {
         result: JobResult { record, frames },
         cpu_s: worker_cpu + helper_cpu,
-        overhead_cpu_s: if encoded_now { overhead } else { 0.0 },
+        // A job finished from an encode made for its group: the harness adds this to the
+        // overhead of that encode.
+        overhead_cpu_s: if encoded_now || job.stage == JobStage::Finish {
+            overhead
+        } else {
+            0.0
+        },
         encode_cpu_s: encode_cpu_now,
         wall_s: wall0.elapsed().as_secs_f64(),
         score_cpu_s: score_cpu_now,

@@ -558,9 +558,20 @@ pub fn run(
     // encode, then the scoring of each source's encodes together (the reference decoded once,
     // its share of the metrics done once per frame) into the score cache, then each job from its
     // prepared encode and scores. Records and cache entries are those of jobs run alone.
+    // Groups are scored in this process, not in the workers. If a previous attempt of the run
+    // died while scoring groups (a decoder crashing on an encode, say), this one scores each
+    // encode in its own job, where a crash takes that job alone, so the run always ends.
+    let group_marker = jobs_dir.join(".scoring-groups");
+    let died_grouping = group_marker.is_file();
+    if died_grouping {
+        let _ = std::fs::remove_file(&group_marker);
+        observer.note(
+            "the previous attempt of this run died while scoring encodes in groups: this one scores each encode in its own job",
+        );
+    }
     let run_grouped = |todo: &[Job]| {
         let mut by_source: std::collections::BTreeMap<&Path, Vec<usize>> = Default::default();
-        if !options.score_alone && ctx.cache.enabled() {
+        if !options.score_alone && !died_grouping && ctx.cache.enabled() {
             for (i, j) in todo.iter().enumerate() {
                 if j.mode != RcMode::TargetVmaf && !scores_cached(&ctx, j) {
                     by_source.entry(&j.source.seq.path).or_default().push(i);
@@ -625,6 +636,7 @@ pub fn run(
             groups.len()
         ));
         let next = AtomicUsize::new(0);
+        let _ = std::fs::write(&group_marker, b"");
         pool.scope(|s| {
             for _ in 0..n_jobs {
                 s.spawn(|_| loop {
@@ -645,6 +657,7 @@ pub fn run(
                 });
             }
         });
+        let _ = std::fs::remove_file(&group_marker);
         // Jobs whose encode failed have their record already.
         let finish: Vec<Job> = staged(JobStage::Finish)
             .into_iter()
@@ -721,10 +734,24 @@ pub fn run(
         .collect();
     let jobs_cpu: f64 = executed.iter().map(|r| r.cpu_s).sum::<f64>() + grouped.cpu_s;
     let alone_scored: Vec<&JobRun> = runs.iter().filter(|r| r.score_cpu_s > 0.0).collect();
-    let overheads: Vec<f64> = executed
+    // Per encode: the harness's CPU outside the encoder, decoders and scorers, as a share of the
+    // encoder's; an encode made for a group has its job's finishing added.
+    let made_for_groups: std::collections::HashMap<&str, &JobRun> = prepared
         .iter()
-        .filter(|r| r.encode_cpu_s > 0.0)
-        .map(|r| 100.0 * r.overhead_cpu_s / r.encode_cpu_s)
+        .map(|r| (r.result.record.job_id.as_str(), r))
+        .collect();
+    let overheads: Vec<f64> = runs
+        .iter()
+        .filter(|r| !r.result.record.cached)
+        .filter_map(
+            |r| match made_for_groups.get(r.result.record.job_id.as_str()) {
+                Some(p) if p.encode_cpu_s > 0.0 => {
+                    Some(100.0 * (p.overhead_cpu_s + r.overhead_cpu_s) / p.encode_cpu_s)
+                }
+                _ if r.encode_cpu_s > 0.0 => Some(100.0 * r.overhead_cpu_s / r.encode_cpu_s),
+                _ => None,
+            },
+        )
         .collect();
     let harness = HarnessFigures {
         wall_s: phase_wall,

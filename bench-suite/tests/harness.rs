@@ -596,3 +596,38 @@ crf = [24, 32, 40]
         "{e}"
     );
 }
+
+/// A run that died while scoring encodes in groups (its marker left in `jobs/`) resumes by
+/// scoring each encode in its own job, so that an encode whose decoding crashes the process
+/// cannot stop the run from ever finishing.
+#[test]
+fn a_run_that_died_scoring_groups_resumes_scoring_alone() {
+    let d = tempfile::tempdir().unwrap();
+    let corpus = tiny_corpus(d.path());
+    let suite = Suite::parse(&tiny_suite(&corpus, ""), None).unwrap();
+    let out = run(&suite, &options(d.path(), "died"), &Silent).unwrap();
+    assert_eq!(out.summary.harness.encodes_scored_in_groups, 24);
+    let jobs = out.dir.join("jobs");
+    let mut removed = 0;
+    for e in std::fs::read_dir(&jobs).unwrap().flatten() {
+        let name = e.file_name().to_string_lossy().into_owned();
+        if name.ends_with(".json") && removed < 6 {
+            std::fs::remove_file(e.path()).unwrap();
+            removed += 1;
+        }
+    }
+    std::fs::remove_dir_all(d.path().join("cache/bench/scores")).unwrap();
+    std::fs::write(jobs.join(".scoring-groups"), b"").unwrap();
+    let resumed = RunOptions {
+        resume: Some(out.dir.clone()),
+        ..options(d.path(), "died")
+    };
+    let again = run(&suite, &resumed, &Silent).unwrap();
+    let h = &again.summary.harness;
+    assert_eq!((h.encodes_scored, h.encodes_scored_in_groups), (6, 0));
+    assert!(!jobs.join(".scoring-groups").exists());
+    assert_eq!(
+        rdbench_results::run::load(&again.dir).unwrap().jobs.len(),
+        24
+    );
+}
