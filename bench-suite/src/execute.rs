@@ -261,6 +261,12 @@ fn encode(ctx: &Context<'_>, job: &Job, out: &Path) -> Result<EncodeOutcome, Str
     })
 }
 
+/// Where the encode with cache key `key` is kept (the cache, else the run's scratch folder).
+fn encode_file(ctx: &Context<'_>, key: &str) -> PathBuf {
+    ctx.cache
+        .encode_path(key, ctx.suite.container.extension(), &ctx.scratch)
+}
+
 /// How the bench scores an encode against its source.
 fn score_options(ctx: &Context<'_>) -> CompareOptions {
     CompareOptions {
@@ -299,12 +305,11 @@ pub fn score_group(ctx: &Context<'_>, jobs: &[&Job]) -> GroupScoring {
     let Some(first) = jobs.first() else {
         return GroupScoring::default();
     };
-    let ext = ctx.suite.container.extension();
     let (keys, paths): (Vec<String>, Vec<PathBuf>) = jobs
         .iter()
         .map(|j| {
             let key = encode_key(ctx, j);
-            let path = ctx.cache.encode_path(&key, ext, &ctx.scratch);
+            let path = encode_file(ctx, &key);
             (key, path)
         })
         .unzip();
@@ -333,15 +338,8 @@ pub fn score_group(ctx: &Context<'_>, jobs: &[&Job]) -> GroupScoring {
 pub fn needs_scores(ctx: &Context<'_>, job: &Job) -> bool {
     let key = encode_key(ctx, job);
     let encoded = ctx.cache.get::<EncodeOutcome>("encodes", &key).is_some()
-        && ctx
-            .cache
-            .encode_path(&key, ctx.suite.container.extension(), &ctx.scratch)
-            .is_file();
-    encoded
-        && ctx
-            .cache
-            .get::<ScoreOutcome>("scores", &score_key(ctx, &key))
-            .is_none()
+        && encode_file(ctx, &key).is_file();
+    encoded && !scores_cached(ctx, job)
 }
 
 /// Whether `job`'s scores are in the cache.
@@ -453,9 +451,7 @@ fn encode_or_cached(
 /// the targets of the points derived from it when its own record is not at hand.
 pub fn encode_bitrate(ctx: &Context<'_>, job: &Job) -> Result<f64, String> {
     let key = encode_key(ctx, job);
-    let out = ctx
-        .cache
-        .encode_path(&key, ctx.suite.container.extension(), &ctx.scratch);
+    let out = encode_file(ctx, &key);
     let (enc, _) = encode_or_cached(ctx, job, &key, &out);
     if !ctx.cache.enabled() {
         let _ = std::fs::remove_file(&out);
@@ -643,9 +639,7 @@ fn execute_encode(ctx: &Context<'_>, job: &Job) -> JobRun {
     let (wall0, cpu0) = (Instant::now(), cpu::thread_cpu_s());
     let key = encode_key(ctx, job);
     let mut record = base_record(ctx, job, &key);
-    let out = ctx
-        .cache
-        .encode_path(&key, ctx.suite.container.extension(), &ctx.scratch);
+    let out = encode_file(ctx, &key);
     let (enc, fresh) = encode_or_cached(ctx, job, &key, &out);
     let in_call = cpu::thread_cpu_s() - cpu0;
     let (mut helper, mut encode_cpu) = (0.0, 0.0);
@@ -685,9 +679,7 @@ fn execute_point(ctx: &Context<'_>, job: &Job) -> JobRun {
     let (wall0, cpu0) = (Instant::now(), cpu::thread_cpu_s());
     let key = encode_key(ctx, job);
     let mut record = base_record(ctx, job, &key);
-    let out = ctx
-        .cache
-        .encode_path(&key, ctx.suite.container.extension(), &ctx.scratch);
+    let out = encode_file(ctx, &key);
     if let Some(dir) = out.parent() {
         let _ = std::fs::create_dir_all(dir);
     }

@@ -15,28 +15,6 @@ use anyhow::{bail, Context, Result};
 
 use crate::util::{self, median};
 
-fn parse(args: &[String]) -> Result<usize> {
-    let mut runs = 2;
-    let mut it = args.iter();
-    while let Some(a) = it.next() {
-        match a.as_str() {
-            "-n" | "--runs" => {
-                runs = it
-                    .next()
-                    .and_then(|n| n.parse().ok())
-                    .context("-n needs a number")?
-            }
-            other => {
-                bail!("unknown argument `{other}` (usage: cargo xtask bench-scoring [-n RUNS])")
-            }
-        }
-    }
-    if runs == 0 {
-        bail!("-n must be at least 1");
-    }
-    Ok(runs)
-}
-
 /// One run's figures.
 struct Figures {
     wall_s: f64,
@@ -47,7 +25,7 @@ struct Figures {
 
 /// Runs the benchmark and prints the figures.
 pub fn run(args: &[String]) -> Result<()> {
-    let runs = parse(args)?;
+    let runs = util::parse_runs(args, 2, "bench-scoring")?;
     let root = util::project_root();
     util::build_release(&root, &["--bin", "rdbench"])?;
     let rdbench = root.join("target/release/rdbench");

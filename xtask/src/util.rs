@@ -319,3 +319,25 @@ mod tests {
         );
     }
 }
+
+/// The `-n RUNS` argument of a benchmark task (`default` without it); anything else is an error
+/// naming `task`'s usage.
+pub fn parse_runs(args: &[String], default: usize, task: &str) -> Result<usize> {
+    let mut runs = default;
+    let mut it = args.iter();
+    while let Some(a) = it.next() {
+        match a.as_str() {
+            "-n" | "--runs" => {
+                runs = it
+                    .next()
+                    .and_then(|n| n.parse().ok())
+                    .context("-n needs a number")?
+            }
+            other => bail!("unknown argument `{other}` (usage: cargo xtask {task} [-n RUNS])"),
+        }
+    }
+    if runs == 0 {
+        bail!("-n must be at least 1");
+    }
+    Ok(runs)
+}

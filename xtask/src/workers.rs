@@ -8,31 +8,9 @@
 
 use std::process::Command;
 
-use anyhow::{bail, Context, Result};
+use anyhow::Result;
 
 use crate::util::{self, median, Timing};
-
-fn parse(args: &[String]) -> Result<usize> {
-    let mut runs = 3;
-    let mut it = args.iter();
-    while let Some(a) = it.next() {
-        match a.as_str() {
-            "-n" | "--runs" => {
-                runs = it
-                    .next()
-                    .and_then(|n| n.parse().ok())
-                    .context("-n needs a number")?
-            }
-            other => {
-                bail!("unknown argument `{other}` (usage: cargo xtask bench-workers [-n RUNS])")
-            }
-        }
-    }
-    if runs == 0 {
-        bail!("-n must be at least 1");
-    }
-    Ok(runs)
-}
 
 const CLIPS: [(&str, &str); 2] = [
     (
@@ -47,7 +25,7 @@ const CONFIGS: &str = "[[config]]\nname = \"x264\"\ncodec = \"libx264\"\npreset 
 
 /// Runs the benchmark and prints the figures.
 pub fn run(args: &[String]) -> Result<()> {
-    let runs = parse(args)?;
+    let runs = util::parse_runs(args, 3, "bench-workers")?;
     let root = util::project_root();
     util::build_release(&root, &["--bin", "rdbench"])?;
     let rdbench = root.join("target/release/rdbench");
