@@ -1,6 +1,8 @@
 //! Comparing two files: decode the reference and the distorted video on their own threads
 //! (bounded queues, so only a few frames are in flight), scale the distorted pictures to the
 //! reference size and format, and compute every requested metric in one pass.
+//! [`compare_group`] does the same for several distorted files against one reference, decoded
+//! once, with the streams in lockstep and each aligned on its own.
 //!
 //! This is the glue between the transcode core (which decodes) and the metrics crate (which
 //! never sees FFmpeg): [`Picture`]s become metric [`FrameView`]s here.

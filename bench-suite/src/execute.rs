@@ -1,7 +1,8 @@
 //! One job: encode a sequence at one rate point through the transcode core, analyse the packet
 //! trace (bitrate error, peak bitrate, VBV), decode the encode and score it against its source,
 //! and turn it all into an [`EncodeRecord`] and its [`FrameRecord`]s. Encodes and scores come
-//! from the cache when an identical one was done before.
+//! from the cache when an identical one was done before. [`score_group`] scores one source's
+//! encodes together into that cache, for the harness's staged runs.
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};

@@ -1,6 +1,9 @@
 //! A benchmark run: materialise the corpora, expand the job grid, run the jobs on a sized rayon
 //! pool (longest first), write each finished job's record atomically, and finish with the tables
 //! and the summary. A killed run continues with [`RunOptions::resume`]; a shard runs a slice.
+//! With the cache on, the point jobs of each source run in stages (encode all, score each
+//! source's encodes together into the score cache, finish every job from the cache) unless
+//! [`RunOptions::score_alone`] asks for each job to score its own encode.
 
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
