@@ -208,8 +208,9 @@ fn dropped_frames_and_a_half_rate_copy_are_paired_by_time() {
 
 /// Scoring several encodes of one source together gives each exactly what scoring it alone
 /// gives: scores, per-frame values and alignment, with pairing by time per stream (a stream that
-/// drops frames, one at half the rate, one that ends early) and frame by frame, where the short
-/// stream fails alone and a missing file fails alone.
+/// drops frames, one at half the rate, one that ends early), frame by frame, where the short
+/// stream fails alone and a missing file fails alone, and with each stream's offset searched (a
+/// stream that starts late, and one that starts early and is scored alone).
 #[test]
 fn a_group_scores_each_stream_as_it_scores_alone() {
     use rdbench_bench_suite::align::Align;
@@ -238,6 +239,38 @@ fn a_group_scores_each_stream_as_it_scores_alone() {
     );
     x264(&["-vf", "fps=15", "-crf", "30"], "half.mkv");
     x264(&["-frames:v", "40", "-crf", "30"], "short.mkv");
+    // Offsets either way: the first 5 frames missing, and 3 frames of another picture first.
+    x264(
+        &[
+            "-vf",
+            "trim=start_frame=5,setpts=PTS-STARTPTS",
+            "-crf",
+            "26",
+        ],
+        "early.mkv",
+    );
+    ffmpeg(
+        dir,
+        &[
+            "-f",
+            "lavfi",
+            "-i",
+            "testsrc=size=320x180:rate=30,trim=end_frame=3,format=yuv420p",
+            "-i",
+            "ref.y4m",
+            "-filter_complex",
+            "[0:v][1:v]concat=n=2:v=1[v]",
+            "-map",
+            "[v]",
+            "-c:v",
+            "libx264",
+            "-preset",
+            "ultrafast",
+            "-crf",
+            "26",
+            "late.mkv",
+        ],
+    );
     let reference = dir.join("ref.y4m");
     let streams: Vec<std::path::PathBuf> = [
         "a.mkv",
@@ -246,11 +279,17 @@ fn a_group_scores_each_stream_as_it_scores_alone() {
         "half.mkv",
         "short.mkv",
         "missing.mkv",
+        "early.mkv",
+        "late.mkv",
     ]
     .iter()
     .map(|f| dir.join(f))
     .collect();
-    for align in [Align::Timestamps { offset: 0 }, Align::Exact] {
+    for align in [
+        Align::Timestamps { offset: 0 },
+        Align::Exact,
+        Align::Auto { window: 8 },
+    ] {
         let options = CompareOptions {
             metrics: vec![Metric::Vmaf, Metric::Psnr, Metric::Ssim],
             align,
@@ -291,5 +330,17 @@ fn a_group_scores_each_stream_as_it_scores_alone() {
             }
         }
         assert!(group[5].is_err(), "a missing file fails alone");
+        if let Align::Auto { .. } = align {
+            // Each stream's offset is its own: found by search, skipped in the group when
+            // positive, scored alone when negative.
+            let offset = |i: usize| {
+                let a = &group[i].as_ref().unwrap().alignment;
+                (a.offset, a.searched)
+            };
+            assert_eq!(offset(0), (0, true));
+            assert_eq!(offset(6), (-5, true));
+            assert_eq!(offset(7), (3, true));
+            assert_eq!(group[7].as_ref().unwrap().frames, 60);
+        }
     }
 }

@@ -74,6 +74,77 @@ fn metrics_json_has_the_documented_shape() {
 
 /// The metrics beyond VMAF, PSNR and SSIM, by name: each is in the pooled output with its own
 /// sequence figure where it pools otherwise than by the mean, and VMAF says which path scored.
+/// Several distorted files in one run: each gets what a run of its own gives (pooled values to
+/// the last digit, the alignment it searched), the per-frame CSV names each file, and a file that
+/// cannot be scored is named in a one-line error and a non-zero exit after the others are printed.
+#[test]
+fn several_distorted_files_score_as_each_alone() {
+    let d = tempfile::tempdir().unwrap();
+    clip(d.path(), "ref.y4m", "176x144", 12, &["-pix_fmt", "yuv420p"]);
+    for (name, crf) in [("a.mkv", "22"), ("b.mkv", "40"), ("c.mkv", "30")] {
+        ffmpeg(
+            d.path(),
+            &["-i", "ref.y4m", "-c:v", "libx264", "-crf", crf, name],
+        );
+    }
+    fn args<'a>(files: &[&'a str]) -> Vec<&'a str> {
+        let mut a = vec!["metrics", "ref.y4m"];
+        a.extend_from_slice(files);
+        a.extend_from_slice(&["--metrics", "vmaf,psnr", "--json", "--threads", "2"]);
+        a
+    }
+    let json = |out: &std::process::Output| -> serde_json::Value {
+        serde_json::from_slice(&out.stdout).unwrap()
+    };
+    let out = rdbench(
+        d.path(),
+        &[
+            args(&["a.mkv", "b.mkv", "c.mkv"]),
+            vec!["--per-frame", "pf.csv"],
+        ]
+        .concat(),
+    );
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let all = json(&out);
+    let all = all.as_array().expect("an array for several files");
+    assert_eq!(all.len(), 3);
+    for (got, name) in all.iter().zip(["a.mkv", "b.mkv", "c.mkv"]) {
+        let alone = rdbench(d.path(), &args(&[name]));
+        assert!(alone.status.success());
+        let alone = json(&alone);
+        assert_eq!(got["distorted"], name);
+        for key in ["frames", "pooled", "alignment", "vmaf_path"] {
+            assert_eq!(got[key], alone[key], "{name}: {key}");
+        }
+    }
+    let vmaf = |i: usize| all[i]["pooled"]["vmaf"]["mean"].as_f64().unwrap();
+    assert!(vmaf(1) < vmaf(2) && vmaf(2) < vmaf(0), "the encodes differ");
+    let csv = std::fs::read_to_string(d.path().join("pf.csv")).unwrap();
+    assert!(csv.starts_with("distorted,frame,"), "{csv}");
+    assert_eq!(csv.lines().count(), 1 + 3 * 12);
+    assert_eq!(csv.lines().filter(|l| l.starts_with("b.mkv,")).count(), 12);
+
+    // A missing file: the others are printed, its error names it, the exit is non-zero.
+    let out = rdbench(d.path(), &args(&["a.mkv", "gone.mkv"]));
+    assert!(!out.status.success());
+    let all = json(&out);
+    assert!(all[0]["pooled"]["vmaf"]["mean"].is_number());
+    assert!(
+        all[1]["error"].as_str().unwrap().contains("gone.mkv"),
+        "{all}"
+    );
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(err.trim().lines().count(), 1, "{err}");
+    assert!(
+        err.contains("gone.mkv") && !err.contains("panicked"),
+        "{err}"
+    );
+}
+
 #[test]
 fn every_named_metric_is_computed_and_pooled_its_own_way() {
     let d = tempfile::tempdir().unwrap();

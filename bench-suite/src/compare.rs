@@ -833,8 +833,12 @@ pub const GROUP_LIMIT: usize = 12;
 /// the reference decoded once and its share of the metrics' work done once per frame for all
 /// of them: the distorted streams are decoded in lockstep, each paired with the reference by
 /// its own alignment state, so memory stays bounded (a few pictures per stream). The results
-/// come in the order of `distorted`; one stream's failure is its own. An offset to search for
-/// or to skip is per stream, so [`Align::Auto`] and a non-zero offset score each pair alone.
+/// come in the order of `distorted`; one stream's failure is its own.
+///
+/// Offsets are per stream: under [`Align::Auto`] each stream's is searched on its own, and a
+/// stream whose offset is positive skips its own first frames in the group. A negative offset
+/// skips frames of the reference, so such a stream is scored alone (with the offset found or
+/// given).
 ///
 /// Scoring CPU and the reference's decoding CPU are shared out evenly among the streams.
 pub fn compare_group(
@@ -842,8 +846,7 @@ pub fn compare_group(
     distorted: &[PathBuf],
     options: &CompareOptions,
 ) -> Vec<Result<Comparison, CompareError>> {
-    let per_pair = matches!(options.align, Align::Auto { .. })
-        || matches!(options.align, Align::Timestamps { offset } if offset != 0);
+    let per_pair = matches!(options.align, Align::Timestamps { offset } if offset < 0);
     if per_pair || distorted.len() < 2 {
         return distorted
             .iter()
@@ -876,12 +879,12 @@ pub fn compare_group(
             Err(e) => return failed_all(e),
         };
     let (metrics, vmaf_features) = metric_plan(options);
-    // Streams that cannot even be opened fail alone; the others are scored together.
-    let mut opened: Vec<Result<Stream<'_>, CompareError>> = Vec::new();
+    // Streams that cannot even be opened fail alone, and a stream that starts before the
+    // reference is scored alone; the others are scored together.
+    let mut opened: Vec<Result<(Stream<'_>, i64), CompareError>> = Vec::new();
     for d in distorted {
-        let stream = vmaf_scorer(options, &metrics, &vmaf_features).and_then(|vmaf| {
-            open_stream(reference, d, &ref_info, options, &metrics, vmaf, 2).map(|(s, _)| s)
-        });
+        let stream = vmaf_scorer(options, &metrics, &vmaf_features)
+            .and_then(|vmaf| open_stream(reference, d, &ref_info, options, &metrics, vmaf, 2));
         opened.push(stream);
     }
     let (ok, mut positions) = (Vec::new(), Vec::new());
@@ -889,7 +892,22 @@ pub fn compare_group(
     let mut results: Vec<Option<Result<Comparison, CompareError>>> = Vec::new();
     for (i, s) in opened.into_iter().enumerate() {
         match s {
-            Ok(s) => {
+            Ok((s, offset)) if offset < 0 => {
+                let found = s.alignment.clone();
+                drop(s);
+                let alone = CompareOptions {
+                    align: Align::Timestamps { offset },
+                    ..options.clone()
+                };
+                results.push(Some(compare(reference, &distorted[i], &alone).map(
+                    |mut c| {
+                        c.alignment.searched = found.searched;
+                        c.alignment.search_psnr = found.search_psnr;
+                        c
+                    },
+                )));
+            }
+            Ok((s, _)) => {
                 positions.push(i);
                 ok.push(s);
                 results.push(None);

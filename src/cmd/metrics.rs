@@ -1,5 +1,7 @@
-//! `rdbench metrics REF DIST`: scores a distorted file against its reference (VMAF, PSNR, SSIM,
-//! MS-SSIM), pooled and per frame.
+//! `rdbench metrics REF DIST...`: scores distorted files against their reference (VMAF, PSNR,
+//! SSIM, MS-SSIM and the rest), pooled and per frame. Several distorted files are scored
+//! together: the reference is decoded once per group and its share of the work done once
+//! ([`compare_group`]), with one group per thread.
 
 use std::io::Write;
 use std::path::PathBuf;
@@ -7,7 +9,9 @@ use std::path::PathBuf;
 use anyhow::{bail, Context, Result};
 use clap::Args as ClapArgs;
 use rdbench_bench_suite::align::Align;
-use rdbench_bench_suite::compare::{compare, CompareOptions, Metric};
+use rdbench_bench_suite::compare::{
+    compare, compare_group, CompareError, CompareOptions, Comparison, Metric,
+};
 use rdbench_metrics::vmaf::VmafModelVersion;
 use rdbench_transcode::filter::ScaleAlgorithm;
 
@@ -16,8 +20,10 @@ use rdbench_transcode::filter::ScaleAlgorithm;
 pub struct Args {
     /// The reference (source) file.
     pub reference: PathBuf,
-    /// The distorted (encoded) file; scaled to the reference size when it differs.
-    pub distorted: PathBuf,
+    /// The distorted (encoded) files, one or more; each is scaled to the reference size when it
+    /// differs.
+    #[arg(required = true, num_args = 1..)]
+    pub distorted: Vec<PathBuf>,
     /// Metrics to compute, comma-separated: vmaf, psnr, ssim, ms-ssim, ms-ssim-db, apsnr, xpsnr,
     /// ssimulacra2, cambi, ciede2000, psnr-hvs.
     #[arg(long, default_value = "vmaf,psnr,ssim", value_delimiter = ',')]
@@ -49,10 +55,11 @@ pub struct Args {
     /// Scaling algorithm for a distorted file of another size.
     #[arg(long, default_value = "bicubic")]
     pub scale: String,
-    /// Write per-frame values as CSV.
+    /// Write per-frame values as CSV (with several distorted files, a first column names the
+    /// file).
     #[arg(long, value_name = "FILE.csv")]
     pub per_frame: Option<PathBuf>,
-    /// Print one JSON object.
+    /// Print one JSON object (with several distorted files, an array of them).
     #[arg(long)]
     pub json: bool,
     /// Skip N frames at the start of the distorted file (negative: of the reference) instead of
@@ -161,57 +168,129 @@ pub fn run(args: Args) -> Result<()> {
         },
         vmaf_native: !args.libvmaf,
     };
-    let result = compare(&args.reference, &args.distorted, &options)?;
-    if let Some(path) = &args.per_frame {
-        let mut out = std::io::BufWriter::new(
-            std::fs::File::create(path).with_context(|| format!("creating {}", path.display()))?,
-        );
-        let cols: Vec<&String> = result.per_frame.keys().collect();
-        write!(out, "frame")?;
-        for c in &cols {
-            write!(out, ",{c}")?;
+    if let [distorted] = args.distorted.as_slice() {
+        let result = compare(&args.reference, distorted, &options)?;
+        if let Some(path) = &args.per_frame {
+            write_per_frame(path, &[(None, &result)])?;
         }
-        writeln!(out)?;
-        for i in 0..result.frames as usize {
-            write!(out, "{i}")?;
-            for c in &cols {
-                let series = &result.per_frame[*c];
-                // VMAF with subsampling scores some frames only.
-                let v = if c.as_str() == "vmaf" && !result.vmaf_frames.is_empty() {
-                    result
-                        .vmaf_frames
-                        .iter()
-                        .position(|&f| f as usize == i)
-                        .map(|j| series[j])
-                } else {
-                    series.get(i).copied()
-                };
-                match v {
-                    Some(v) => write!(out, ",{v}")?,
-                    None => write!(out, ",")?,
-                }
-            }
-            writeln!(out)?;
+        if args.json {
+            println!("{}", serde_json::to_string(&json_of(None, &result))?);
+        } else {
+            print_result(&args.reference, distorted, &result);
         }
-        out.flush()?;
-    }
-    if args.json {
-        println!(
-            "{}",
-            serde_json::to_string(&serde_json::json!({
-                "frames": result.frames,
-                "pooled": result.pooled,
-                "alignment": result.alignment,
-                "vmaf_path": result.vmaf_path,
-            }))?
-        );
         return Ok(());
     }
+    let results = score_several(&args.reference, &args.distorted, &options, threads);
+    let scored: Vec<(Option<&PathBuf>, &Comparison)> = args
+        .distorted
+        .iter()
+        .zip(&results)
+        .filter_map(|(d, r)| r.as_ref().ok().map(|c| (Some(d), c)))
+        .collect();
+    if let Some(path) = &args.per_frame {
+        write_per_frame(path, &scored)?;
+    }
+    if args.json {
+        let all: Vec<serde_json::Value> = args
+            .distorted
+            .iter()
+            .zip(&results)
+            .map(|(d, r)| match r {
+                Ok(c) => json_of(Some(d), c),
+                Err(e) => serde_json::json!({ "distorted": d, "error": failure(d, e) }),
+            })
+            .collect();
+        println!("{}", serde_json::to_string(&all)?);
+    } else {
+        for (i, (d, r)) in args.distorted.iter().zip(&results).enumerate() {
+            if i > 0 {
+                println!();
+            }
+            match r {
+                Ok(c) => print_result(&args.reference, d, c),
+                Err(e) => println!("{}", failure(d, e)),
+            }
+        }
+    }
+    let failed: Vec<String> = args
+        .distorted
+        .iter()
+        .zip(&results)
+        .filter_map(|(d, r)| r.as_ref().err().map(|e| failure(d, e)))
+        .collect();
+    match failed.as_slice() {
+        [] => Ok(()),
+        [one] => bail!("{one}"),
+        more => bail!(
+            "{} of {} files could not be scored; first: {}",
+            more.len(),
+            args.distorted.len(),
+            more[0]
+        ),
+    }
+}
+
+/// One file's failure in one line, naming the file (once).
+fn failure(distorted: &std::path::Path, e: &CompareError) -> String {
+    let (name, text) = (distorted.display().to_string(), e.to_string());
+    if text.contains(&name) {
+        text
+    } else {
+        format!("{name}: {text}")
+    }
+}
+
+/// Scores `distorted` against `reference` in at most `threads` groups run side by side, each
+/// group on its own thread with VMAF computed inline, so that a group's streams share the
+/// reference's work. The results come in the order of `distorted`.
+fn score_several(
+    reference: &std::path::Path,
+    distorted: &[PathBuf],
+    options: &CompareOptions,
+    threads: u32,
+) -> Vec<Result<Comparison, CompareError>> {
+    let groups = (threads.max(1) as usize).min(distorted.len());
+    let per_group = distorted.len().div_ceil(groups);
+    let options = CompareOptions {
+        vmaf_threads: 1,
+        ..options.clone()
+    };
+    std::thread::scope(|scope| {
+        let handles: Vec<_> = distorted
+            .chunks(per_group)
+            .map(|chunk| {
+                let options = &options;
+                scope.spawn(move || compare_group(reference, chunk, options))
+            })
+            .collect();
+        handles
+            .into_iter()
+            .flat_map(|h| h.join().expect("a scoring thread panicked"))
+            .collect()
+    })
+}
+
+/// The JSON object of one comparison (naming the distorted file when there are several).
+fn json_of(distorted: Option<&PathBuf>, result: &Comparison) -> serde_json::Value {
+    let mut v = serde_json::json!({
+        "frames": result.frames,
+        "pooled": result.pooled,
+        "alignment": result.alignment,
+        "vmaf_path": result.vmaf_path,
+    });
+    if let Some(d) = distorted {
+        v["distorted"] = serde_json::json!(d);
+    }
+    v
+}
+
+/// Prints one comparison as a table.
+fn print_result(reference: &std::path::Path, distorted: &std::path::Path, result: &Comparison) {
     println!(
         "{} frames: {} vs {}",
         result.frames,
-        args.distorted.display(),
-        args.reference.display()
+        distorted.display(),
+        reference.display()
     );
     if !result.alignment.is_trivial() {
         println!("{}", result.alignment.describe());
@@ -231,7 +310,75 @@ pub fn run(args: Args) -> Result<()> {
             p.mean, p.harmonic_mean, p.min, p.p5, p.stddev
         );
     }
+}
+
+/// Writes the per-frame values of `results` as CSV to `path`: a row per frame, a column per
+/// series, and a first column naming the file when the results name theirs.
+fn write_per_frame(
+    path: &std::path::Path,
+    results: &[(Option<&PathBuf>, &Comparison)],
+) -> Result<()> {
+    let mut out = std::io::BufWriter::new(
+        std::fs::File::create(path).with_context(|| format!("creating {}", path.display()))?,
+    );
+    let named = results.iter().any(|(d, _)| d.is_some());
+    let mut cols: Vec<&String> = Vec::new();
+    for (_, r) in results {
+        for c in r.per_frame.keys() {
+            if !cols.contains(&c) {
+                cols.push(c);
+            }
+        }
+    }
+    if named {
+        write!(out, "distorted,")?;
+    }
+    write!(out, "frame")?;
+    for c in &cols {
+        write!(out, ",{c}")?;
+    }
+    writeln!(out)?;
+    for (d, result) in results {
+        for i in 0..result.frames as usize {
+            if let Some(d) = d {
+                write!(out, "{},", csv_field(&d.display().to_string()))?;
+            }
+            write!(out, "{i}")?;
+            for c in &cols {
+                let Some(series) = result.per_frame.get(*c) else {
+                    write!(out, ",")?;
+                    continue;
+                };
+                // VMAF with subsampling scores some frames only.
+                let v = if c.as_str() == "vmaf" && !result.vmaf_frames.is_empty() {
+                    result
+                        .vmaf_frames
+                        .iter()
+                        .position(|&f| f as usize == i)
+                        .map(|j| series[j])
+                } else {
+                    series.get(i).copied()
+                };
+                match v {
+                    Some(v) => write!(out, ",{v}")?,
+                    None => write!(out, ",")?,
+                }
+            }
+            writeln!(out)?;
+        }
+    }
+    out.flush()
+        .with_context(|| format!("writing {}", path.display()))?;
     Ok(())
+}
+
+/// A CSV field, quoted when it holds a comma, a quote or a line break.
+fn csv_field(s: &str) -> String {
+    if s.contains([',', '"', '\n', '\r']) {
+        format!("\"{}\"", s.replace('"', "\"\""))
+    } else {
+        s.to_string()
+    }
 }
 
 #[cfg(test)]
