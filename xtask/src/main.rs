@@ -40,8 +40,9 @@ tasks:
   bench-metrics [-n N] [--libvmaf-src DIR]
                      time rdbench's metrics against libvmaf's own vmaf tool, 2.3.1 and (built from
                      DIR) 3.2.0: kernels at 1080p on one thread, VMAF on 1 thread and every core
-  bench-scoring [-n N]
-                     score the default suite's encodes per source against each alone (scoring CPU)
+  bench-scoring [-n N] [--baseline RDBENCH]
+                     score the default suite's encodes per source against each alone (scoring CPU),
+                     and rescore it with an rdbench binary of an earlier revision
   bench-workers [-n N]
                      time benchmark jobs in worker processes against jobs on the pool's threads
   gate BASELINE CANDIDATE [--rules FILE]

@@ -8,6 +8,12 @@
 //! every encode is scored and none encoded. The figures are the medians of the scoring CPU the
 //! harness reports (metrics and decoding, from the run's `summary.json`) and of the runs' wall
 //! time, and their ratios.
+//!
+//! `--baseline PATH` adds an `rdbench` binary of an earlier revision to every round (with a
+//! cache of its own, filled by a cold run of it first): the same suite rescored by that build,
+//! for the scoring CPU of a revision that reported no scoring figure of its own. Its figure is
+//! the CPU of its jobs, every encode cached, so decoding and scoring (plus the harness's per-job
+//! work, under 0.1%).
 
 use std::process::Command;
 
@@ -25,13 +31,61 @@ struct Figures {
 
 /// Runs the benchmark and prints the figures.
 pub fn run(args: &[String]) -> Result<()> {
-    let runs = util::parse_runs(args, 2, "bench-scoring")?;
+    let mut rest = Vec::new();
+    let mut baseline: Option<std::path::PathBuf> = None;
+    let mut it = args.iter();
+    while let Some(a) = it.next() {
+        if a == "--baseline" {
+            let p = it.next().context("--baseline needs the path of an rdbench binary")?;
+            let p = std::path::PathBuf::from(p);
+            if !p.is_file() {
+                bail!("--baseline {}: no such file", p.display());
+            }
+            baseline = Some(std::fs::canonicalize(&p)?);
+        } else {
+            rest.push(a.clone());
+        }
+    }
+    let runs = util::parse_runs(&rest, 2, "bench-scoring")?;
     let root = util::project_root();
     util::build_release(&root, &["--bin", "rdbench"])?;
     let rdbench = root.join("target/release/rdbench");
     let work = root.join("target/bench-scoring");
     let (runs_dir, cache) = (work.join("runs"), work.join("cache"));
     std::fs::create_dir_all(&runs_dir)?;
+    // The baseline build: its job CPU with every encode cached, and its wall time.
+    let base_cache = work.join("baseline-cache");
+    let base = |exe: &std::path::Path, id: &str, keep_scores: bool| -> Result<(f64, f64)> {
+        let scores = base_cache.join("bench/scores");
+        if !keep_scores && scores.exists() {
+            std::fs::remove_dir_all(&scores)
+                .with_context(|| format!("emptying {}", scores.display()))?;
+        }
+        let dir = runs_dir.join(id);
+        let _ = std::fs::remove_dir_all(&dir);
+        let t = util::timed(
+            Command::new(exe)
+                .arg("bench")
+                .arg("--runs-dir")
+                .arg(&runs_dir)
+                .arg("--cache-dir")
+                .arg(&base_cache)
+                .args(["--run-id", id]),
+        )?;
+        let path = dir.join("summary.json");
+        let text = std::fs::read_to_string(&path)
+            .with_context(|| format!("reading {}", path.display()))?;
+        let v: serde_json::Value =
+            serde_json::from_str(&text).with_context(|| format!("{}: not JSON", path.display()))?;
+        let h = &v["harness"];
+        if !keep_scores && h["jobs_cached"].as_f64() != Some(0.0) {
+            bail!("{}: the baseline took whole jobs from its cache", path.display());
+        }
+        let cpu = h["jobs_cpu_s"]
+            .as_f64()
+            .with_context(|| format!("{}: no harness.jobs_cpu_s", path.display()))?;
+        Ok((cpu, t.wall_s))
+    };
     let bench = |id: &str, alone: bool, keep_scores: bool| -> Result<Figures> {
         if !keep_scores {
             let scores = cache.join("bench/scores");
@@ -72,14 +126,21 @@ pub fn run(args: &[String]) -> Result<()> {
     };
     eprintln!("bench-scoring: materialising the corpus and the encodes (cold: several minutes)");
     bench("warm", false, true)?;
+    if let Some(exe) = &baseline {
+        eprintln!("bench-scoring: the same for the baseline {}", exe.display());
+        base(exe, "baseline-warm", true)?;
+    }
     let cores = std::thread::available_parallelism()
         .map(|n| n.get())
         .unwrap_or(1);
     println!(
         "bench-scoring: default suite, encodes cached, scores not; {runs} runs each, alternating; {cores} cores"
     );
-    let (mut alone, mut grouped) = (Vec::new(), Vec::new());
+    let (mut alone, mut grouped, mut based) = (Vec::new(), Vec::new(), Vec::new());
     for i in 1..=runs {
+        if let Some(exe) = &baseline {
+            based.push(base(exe, &format!("baseline-{i}"), false)?);
+        }
         alone.push(bench(&format!("alone-{i}"), true, false)?);
         grouped.push(bench(&format!("grouped-{i}"), false, false)?);
     }
@@ -116,13 +177,35 @@ pub fn run(args: &[String]) -> Result<()> {
         gc / n as f64,
         gw
     );
+    if let Some(exe) = &baseline {
+        let bc = median(&based.iter().map(|b| b.0).collect::<Vec<_>>());
+        let bw = median(&based.iter().map(|b| b.1).collect::<Vec<_>>());
+        println!(
+            "  {:<28} {:>12.1} {:>14.3} {:>8.1}",
+            "baseline build (job CPU)",
+            bc,
+            bc / n as f64,
+            bw
+        );
+        println!("  baseline: {}", exe.display());
+        println!(
+            "  baseline / together: scoring CPU {:.3}x, wall {:.3}x; baseline / alone: {:.3}x",
+            bc / gc,
+            bw / gw,
+            bc / ac
+        );
+        println!(
+            "  goal against the baseline: scoring CPU at least 1.5x lower -> {}",
+            if bc / gc >= 1.5 { "met" } else { "NOT met" }
+        );
+    }
     println!(
         "  alone / together: scoring CPU {:.3}x, wall {:.3}x",
         ac / gc,
         aw / gw
     );
     println!(
-        "  goal: scoring CPU at least 1.5x lower -> {}",
+        "  goal against each encode alone: scoring CPU at least 1.5x lower -> {}",
         if ac / gc >= 1.5 { "met" } else { "NOT met" }
     );
     Ok(())
