@@ -15,7 +15,8 @@ use rdbench_bench_suite::compare::{
 use rdbench_metrics::vmaf::VmafModelVersion;
 use rdbench_transcode::filter::ScaleAlgorithm;
 
-/// Score a distorted video against its reference.
+/// Score distorted videos against their reference (several files: scored together, one group per
+/// thread).
 #[derive(Debug, ClapArgs)]
 pub struct Args {
     /// The reference (source) file.

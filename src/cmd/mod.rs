@@ -69,7 +69,7 @@ pub enum Command {
     Report(report::Args),
     /// Test-sequence corpora: list, fetch, verify, info.
     Corpus(corpus::Args),
-    /// Score a distorted video against its reference: VMAF, PSNR, SSIM, MS-SSIM.
+    /// Score distorted videos against their reference: VMAF, PSNR, SSIM, MS-SSIM and more.
     Metrics(metrics::Args),
     /// The CRF that reaches a quality target on an input, from sample encodes.
     CrfSearch(crf_search::Args),
