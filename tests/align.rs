@@ -54,6 +54,29 @@ fn decoded(dir: &Path, input: &str, filter: &str, out: &str) {
     );
 }
 
+/// An x264 encode (`x264_args`) of `lead` frames of another picture followed by the reference:
+/// a distorted file that starts `lead` frames late.
+fn late_copy(dir: &Path, lead: u32, x264_args: &[&str], out: &str) {
+    let other = format!("testsrc=size=320x180:rate=30,trim=end_frame={lead},format=yuv420p");
+    let mut args = vec![
+        "-f",
+        "lavfi",
+        "-i",
+        &other,
+        "-i",
+        "ref.y4m",
+        "-filter_complex",
+        "[0:v][1:v]concat=n=2:v=1[v]",
+        "-map",
+        "[v]",
+        "-c:v",
+        "libx264",
+    ];
+    args.extend_from_slice(x264_args);
+    args.push(out);
+    ffmpeg(dir, &args);
+}
+
 #[test]
 fn a_known_offset_is_found_either_way() {
     let d = tempfile::tempdir().unwrap();
@@ -92,26 +115,7 @@ fn a_known_offset_is_found_either_way() {
     assert!((psnr(&got) - psnr(&truth)).abs() < 1e-9, "{got} vs {truth}");
 
     // Late: 4 frames of something else come first.
-    ffmpeg(
-        dir,
-        &[
-            "-f",
-            "lavfi",
-            "-i",
-            "testsrc=size=320x180:rate=30,trim=end_frame=4,format=yuv420p",
-            "-i",
-            "ref.y4m",
-            "-filter_complex",
-            "[0:v][1:v]concat=n=2:v=1[v]",
-            "-map",
-            "[v]",
-            "-c:v",
-            "libx264",
-            "-crf",
-            "26",
-            "late.mkv",
-        ],
-    );
+    late_copy(dir, 4, &["-crf", "26"], "late.mkv");
     let got = metrics(dir, "ref.y4m", "late.mkv", &[]);
     assert_eq!(
         got["alignment"]["offset"].as_i64(),
@@ -249,28 +253,7 @@ fn a_group_scores_each_stream_as_it_scores_alone() {
         ],
         "early.mkv",
     );
-    ffmpeg(
-        dir,
-        &[
-            "-f",
-            "lavfi",
-            "-i",
-            "testsrc=size=320x180:rate=30,trim=end_frame=3,format=yuv420p",
-            "-i",
-            "ref.y4m",
-            "-filter_complex",
-            "[0:v][1:v]concat=n=2:v=1[v]",
-            "-map",
-            "[v]",
-            "-c:v",
-            "libx264",
-            "-preset",
-            "ultrafast",
-            "-crf",
-            "26",
-            "late.mkv",
-        ],
-    );
+    late_copy(dir, 3, &["-preset", "ultrafast", "-crf", "26"], "late.mkv");
     let reference = dir.join("ref.y4m");
     let streams: Vec<std::path::PathBuf> = [
         "a.mkv",

@@ -15,6 +15,7 @@
 //! the CPU of its jobs, every encode cached, so decoding and scoring (plus the harness's per-job
 //! work, under 0.1%).
 
+use std::path::{Path, PathBuf};
 use std::process::Command;
 
 use anyhow::{bail, Context, Result};
@@ -29,15 +30,53 @@ struct Figures {
     grouped: u64,
 }
 
+/// One `bench` run of the default suite by `exe` with cache `cache` (its score cache emptied
+/// first unless `keep_scores`), as run `id` under `runs_dir`: the `harness` section of its
+/// `summary.json`, that file's path, and the run's wall time.
+fn bench_run(
+    exe: &Path,
+    runs_dir: &Path,
+    cache: &Path,
+    id: &str,
+    keep_scores: bool,
+    extra: &[&str],
+) -> Result<(serde_json::Value, PathBuf, f64)> {
+    let scores = cache.join("bench/scores");
+    if !keep_scores && scores.exists() {
+        std::fs::remove_dir_all(&scores)
+            .with_context(|| format!("emptying {}", scores.display()))?;
+    }
+    let dir = runs_dir.join(id);
+    let _ = std::fs::remove_dir_all(&dir);
+    let t = util::timed(
+        Command::new(exe)
+            .arg("bench")
+            .arg("--runs-dir")
+            .arg(runs_dir)
+            .arg("--cache-dir")
+            .arg(cache)
+            .args(["--run-id", id])
+            .args(extra),
+    )?;
+    let path = dir.join("summary.json");
+    let text =
+        std::fs::read_to_string(&path).with_context(|| format!("reading {}", path.display()))?;
+    let mut v: serde_json::Value =
+        serde_json::from_str(&text).with_context(|| format!("{}: not JSON", path.display()))?;
+    Ok((v["harness"].take(), path, t.wall_s))
+}
+
 /// Runs the benchmark and prints the figures.
 pub fn run(args: &[String]) -> Result<()> {
     let mut rest = Vec::new();
-    let mut baseline: Option<std::path::PathBuf> = None;
+    let mut baseline: Option<PathBuf> = None;
     let mut it = args.iter();
     while let Some(a) = it.next() {
         if a == "--baseline" {
-            let p = it.next().context("--baseline needs the path of an rdbench binary")?;
-            let p = std::path::PathBuf::from(p);
+            let p = it
+                .next()
+                .context("--baseline needs the path of an rdbench binary")?;
+            let p = PathBuf::from(p);
             if !p.is_file() {
                 bail!("--baseline {}: no such file", p.display());
             }
@@ -55,70 +94,28 @@ pub fn run(args: &[String]) -> Result<()> {
     std::fs::create_dir_all(&runs_dir)?;
     // The baseline build: its job CPU with every encode cached, and its wall time.
     let base_cache = work.join("baseline-cache");
-    let base = |exe: &std::path::Path, id: &str, keep_scores: bool| -> Result<(f64, f64)> {
-        let scores = base_cache.join("bench/scores");
-        if !keep_scores && scores.exists() {
-            std::fs::remove_dir_all(&scores)
-                .with_context(|| format!("emptying {}", scores.display()))?;
-        }
-        let dir = runs_dir.join(id);
-        let _ = std::fs::remove_dir_all(&dir);
-        let t = util::timed(
-            Command::new(exe)
-                .arg("bench")
-                .arg("--runs-dir")
-                .arg(&runs_dir)
-                .arg("--cache-dir")
-                .arg(&base_cache)
-                .args(["--run-id", id]),
-        )?;
-        let path = dir.join("summary.json");
-        let text = std::fs::read_to_string(&path)
-            .with_context(|| format!("reading {}", path.display()))?;
-        let v: serde_json::Value =
-            serde_json::from_str(&text).with_context(|| format!("{}: not JSON", path.display()))?;
-        let h = &v["harness"];
+    let base = |exe: &Path, id: &str, keep_scores: bool| -> Result<(f64, f64)> {
+        let (h, path, wall_s) = bench_run(exe, &runs_dir, &base_cache, id, keep_scores, &[])?;
         if !keep_scores && h["jobs_cached"].as_f64() != Some(0.0) {
-            bail!("{}: the baseline took whole jobs from its cache", path.display());
+            bail!(
+                "{}: the baseline took whole jobs from its cache",
+                path.display()
+            );
         }
         let cpu = h["jobs_cpu_s"]
             .as_f64()
             .with_context(|| format!("{}: no harness.jobs_cpu_s", path.display()))?;
-        Ok((cpu, t.wall_s))
+        Ok((cpu, wall_s))
     };
     let bench = |id: &str, alone: bool, keep_scores: bool| -> Result<Figures> {
-        if !keep_scores {
-            let scores = cache.join("bench/scores");
-            if scores.exists() {
-                std::fs::remove_dir_all(&scores)
-                    .with_context(|| format!("emptying {}", scores.display()))?;
-            }
-        }
-        let dir = runs_dir.join(id);
-        let _ = std::fs::remove_dir_all(&dir);
-        let mut c = Command::new(&rdbench);
-        c.arg("bench")
-            .arg("--runs-dir")
-            .arg(&runs_dir)
-            .arg("--cache-dir")
-            .arg(&cache)
-            .args(["--run-id", id]);
-        if alone {
-            c.arg("--score-alone");
-        }
-        let t = util::timed(&mut c)?;
-        let path = dir.join("summary.json");
-        let text = std::fs::read_to_string(&path)
-            .with_context(|| format!("reading {}", path.display()))?;
-        let v: serde_json::Value =
-            serde_json::from_str(&text).with_context(|| format!("{}: not JSON", path.display()))?;
-        let h = &v["harness"];
+        let extra: &[&str] = if alone { &["--score-alone"] } else { &[] };
+        let (h, path, wall_s) = bench_run(&rdbench, &runs_dir, &cache, id, keep_scores, extra)?;
         let num = |k: &str| {
             h[k].as_f64()
                 .with_context(|| format!("{}: no harness.{k}", path.display()))
         };
         Ok(Figures {
-            wall_s: t.wall_s,
+            wall_s,
             score_cpu_s: num("score_cpu_s")?,
             encodes: num("encodes_scored")? as u64,
             grouped: num("encodes_scored_in_groups")? as u64,
