@@ -130,26 +130,35 @@ pub struct Thumb {
 }
 
 impl Thumb {
-    /// The thumbnail of a luma plane given by rows (`row(y)` returns row `y` as samples of
-    /// `bit_depth` bits).
+    /// The thumbnail of a luma plane of `width` x `height` samples of `bit_depth` bits, rows
+    /// `stride` samples apart. Each block's samples are summed exactly in integers (a row's
+    /// columns first, `factor` rows at a time, which the compiler vectorises), then scaled once.
     pub fn of<T: Copy + Into<u32>>(
+        plane: &[T],
+        stride: usize,
         width: usize,
         height: usize,
         bit_depth: u8,
         factor: usize,
-        row: impl Fn(usize) -> Vec<T>,
     ) -> Thumb {
+        let factor = factor.max(1);
         let (tw, th) = (width / factor, height / factor);
         let scale = 255.0 / ((1u32 << bit_depth) - 1) as f32 / (factor * factor) as f32;
-        let mut samples = vec![0f32; tw * th];
-        for y in 0..th * factor {
-            let r = row(y);
-            for x in 0..tw * factor {
-                samples[(y / factor) * tw + x / factor] += r[x].into() as f32;
+        let mut samples = Vec::with_capacity(tw * th);
+        let mut columns = vec![0u32; tw * factor];
+        for ty in 0..th {
+            columns.iter_mut().for_each(|c| *c = 0);
+            for y in ty * factor..(ty + 1) * factor {
+                let row = &plane[y * stride..y * stride + tw * factor];
+                for (c, &v) in columns.iter_mut().zip(row) {
+                    *c += v.into();
+                }
             }
-        }
-        for s in &mut samples {
-            *s *= scale;
+            samples.extend(
+                columns
+                    .chunks_exact(factor)
+                    .map(|block| block.iter().sum::<u32>() as f32 * scale),
+            );
         }
         Thumb { samples }
     }
@@ -311,11 +320,10 @@ mod tests {
 
     fn thumb(seed: u32) -> Thumb {
         // A distinct smooth picture per frame index.
-        Thumb::of(64, 32, 8, 4, |y| {
-            (0..64u32)
-                .map(|x| ((x * 3 + y as u32 * 5 + seed * 17) % 256) as u8)
-                .collect()
-        })
+        let plane: Vec<u8> = (0..32u32)
+            .flat_map(|y| (0..64u32).map(move |x| ((x * 3 + y * 5 + seed * 17) % 256) as u8))
+            .collect();
+        Thumb::of(&plane, 64, 64, 32, 8, 4)
     }
 
     #[test]
@@ -334,8 +342,41 @@ mod tests {
         let (o, psnr) = best_offset(&reference, &reference, 5, 8).unwrap();
         assert_eq!((o, psnr), (0, 100.0));
         // Thumbnails scale 10-bit samples to the 8-bit range.
-        let t10 = Thumb::of(4, 4, 10, 2, |_| vec![1023u16; 4]);
+        let t10 = Thumb::of(&[1023u16; 16], 4, 4, 4, 10, 2);
         assert_eq!(t10.samples, vec![255.0; 4]);
+    }
+
+    #[test]
+    fn thumbnails_are_block_means_of_a_strided_plane() {
+        // 37 x 23 samples in rows of 41 (padding filled with a value that must not count),
+        // blocks of 4: a 9 x 5 thumbnail, the partial blocks at the right and bottom left out.
+        let (w, h, stride, f) = (37, 23, 41, 4);
+        let plane: Vec<u16> = (0..h * stride)
+            .map(|i| {
+                if i % stride < w {
+                    ((i * 7919) % 1024) as u16
+                } else {
+                    9999
+                }
+            })
+            .collect();
+        let t = Thumb::of(&plane, stride, w, h, 10, f);
+        let mut expected = Vec::new();
+        for ty in 0..h / f {
+            for tx in 0..w / f {
+                let mut sum = 0.0f64;
+                for y in ty * f..ty * f + f {
+                    for x in tx * f..tx * f + f {
+                        sum += plane[y * stride + x] as f64;
+                    }
+                }
+                expected.push(sum / (f * f) as f64 * 255.0 / 1023.0);
+            }
+        }
+        assert_eq!(t.samples.len(), expected.len());
+        for (got, want) in t.samples.iter().zip(&expected) {
+            assert!((*got as f64 - want).abs() < 1e-3, "{got} against {want}");
+        }
     }
 
     #[test]

@@ -460,27 +460,30 @@ fn search_offset(
             let factor = (w / 160).max(1);
             let t = if p.bit_depth() == 8 {
                 let (data, stride) = p.plane_u8(0)?;
-                Thumb::of(w, h, 8, factor, |y| {
-                    data[y * stride..y * stride + w].to_vec()
-                })
+                Thumb::of(data, stride, w, h, 8, factor)
             } else {
                 let (data, stride) = p.plane_u16(0)?;
-                Thumb::of(w, h, p.bit_depth(), factor, |y| {
-                    data[y * stride..y * stride + w].to_vec()
-                })
+                Thumb::of(data, stride, w, h, p.bit_depth(), factor)
             };
             out.push(t);
         }
         Ok(out)
     };
-    let r = thumbs(
-        reference,
-        ReaderOptions {
-            threads,
-            ..Default::default()
-        },
-    )?;
-    let d = thumbs(distorted, dist_opts.clone())?;
+    // Both files at once, each on its own thread.
+    let (r, d) = std::thread::scope(|s| {
+        let r = s.spawn(|| {
+            thumbs(
+                reference,
+                ReaderOptions {
+                    threads,
+                    ..Default::default()
+                },
+            )
+        });
+        let d = thumbs(distorted, dist_opts.clone());
+        (r.join().expect("the reference's thumbnail thread"), d)
+    });
+    let (r, d) = (r?, d?);
     // Short clips: a smaller window, so that every offset still has its pairs.
     let pairs = PAIRS.min(r.len().min(d.len()) / 2).max(1);
     let window = window.min((r.len().min(d.len()).saturating_sub(pairs)) as u32);

@@ -470,21 +470,26 @@ fn vmaf_table(
         let out = p(&format!("vmaf-{threads}.json"));
         move |_: &[u8]| tool_vmaf(&out)
     };
-    let ours = |r: &str, d: &str, threads: usize| {
+    // `--no-align` as the tools do not align; `ours_default` is the command as a user types it,
+    // which first searches the distorted file's offset.
+    let ours_aligned = |r: &str, d: &str, threads: usize, search: bool| {
         let (exe, r, d) = (rdbench.to_path_buf(), p(r), p(d));
         move || {
             let mut c = Command::new(&exe);
             c.arg("metrics").arg(&r).arg(&d).args([
                 "--metrics",
                 "vmaf",
-                "--no-align",
                 "--threads",
                 &threads.to_string(),
                 "--json",
             ]);
+            if !search {
+                c.arg("--no-align");
+            }
             c
         }
     };
+    let ours = |r: &str, d: &str, threads: usize| ours_aligned(r, d, threads, false);
     let our_score = |stdout: &[u8]| -> Result<f64> {
         let v: serde_json::Value = serde_json::from_slice(stdout)?;
         if v["vmaf_path"].as_str() != Some("native") {
@@ -573,6 +578,35 @@ fn vmaf_table(
                 "DIFFERENT"
             }
         );
+    }
+    if let Some(t32) = tool32 {
+        println!("\nThe default command, which searches the offset within +-30 frames first (the tools do not align)");
+        for threads in [1, cores] {
+            let mut measured = measure_alternating(
+                runs,
+                vec![
+                    (
+                        Box::new(tool(t32, "ref.y4m", "dis.y4m", threads)),
+                        Box::new(tool_score(threads)),
+                    ),
+                    (
+                        Box::new(ours_aligned("ref.y4m", "dis.y4m", threads, true)),
+                        Box::new(our_score),
+                    ),
+                ],
+            )?
+            .into_iter();
+            let (a, us) = match (measured.next(), measured.next()) {
+                (Some(a), Some(us)) => (a, us),
+                _ => bail!("a scorer was not measured"),
+            };
+            println!(
+                "  8-bit, {threads} thread(s): libvmaf 3.2.0 {}, rdbench {}: {} (informative)",
+                cell(&a),
+                cell(&us),
+                Ratio::of(&a, &us)
+            );
+        }
     }
     println!("\nVMAF from compressed files (rdbench decodes, and scales the 720p rung to 1080p) vs the tools on pre-decoded Y4M");
     for (what, ref_y4m, dis_y4m, ref_mkv, dis_mkv) in [
