@@ -131,6 +131,11 @@ fn a_known_offset_is_found_either_way() {
     );
     let truth = metrics(dir, "ref.y4m", "late_from4.y4m", &["--no-align"]);
     assert!((psnr(&got) - psnr(&truth)).abs() < 1e-9, "{got} vs {truth}");
+    // A window wider than the clip: the search has its frames only when the scoring at offset
+    // 0 has reached the end, and the clip is scored again at the offset found.
+    let wide = metrics(dir, "ref.y4m", "late.mkv", &["--align-window", "60"]);
+    assert_eq!(wide["alignment"], got["alignment"]);
+    assert!((psnr(&wide) - psnr(&got)).abs() < 1e-9, "{wide} vs {got}");
     // A forced offset is taken as given, and --no-align pairs frame by frame.
     let forced = metrics(dir, "ref.y4m", "late.mkv", &["--offset", "4"]);
     assert_eq!(forced["alignment"]["searched"].as_bool(), Some(false));

@@ -281,11 +281,36 @@ struct Decoding {
     handle: std::thread::JoinHandle<(f64, f64)>,
 }
 
+/// The thumbnails a decoder makes of its first pictures for the offset search: it sends them
+/// once it has `want` of them, or has no more pictures. A picture that cannot be made into one
+/// ends the collection unsent (the receiver sees the sender go).
+pub(crate) struct ThumbsTo {
+    want: usize,
+    made: Vec<Thumb>,
+    to: std::sync::mpsc::SyncSender<Vec<Thumb>>,
+}
+
+impl ThumbsTo {
+    /// A collection of the first `want` thumbnails and the receiver they arrive on.
+    fn new(want: usize) -> (ThumbsTo, std::sync::mpsc::Receiver<Vec<Thumb>>) {
+        let (to, rx) = std::sync::mpsc::sync_channel(1);
+        let made = Vec::with_capacity(want);
+        (ThumbsTo { want, made, to }, rx)
+    }
+
+    fn send(self) {
+        let _ = self.to.send(self.made);
+    }
+}
+
+/// Spawns the decoder of `path`, with at most `queue` pictures decoded ahead and at most
+/// `limit` in all; with `thumbs`, it also makes the thumbnails of its first pictures.
 fn spawn_decoder(
     path: &Path,
     options: ReaderOptions,
     queue: usize,
     limit: Option<u64>,
+    thumbs: Option<ThumbsTo>,
 ) -> Result<(Decoding, rdbench_transcode::input::VideoInfo), CompareError> {
     let mut reader = FrameReader::open(path, options)?;
     let info = reader.info().clone();
@@ -295,6 +320,7 @@ fn spawn_decoder(
         .spawn(move || {
             let (w, c) = (Instant::now(), cpu::thread_cpu_s());
             let mut n = 0u64;
+            let mut thumbs = thumbs;
             loop {
                 if limit.is_some_and(|l| n >= l) {
                     break;
@@ -302,6 +328,16 @@ fn spawn_decoder(
                 match reader.next_picture() {
                     Ok(Some(p)) => {
                         n += 1;
+                        if let Some(mut t) = thumbs.take() {
+                            if let Ok(thumb) = thumb_of(&p) {
+                                t.made.push(thumb);
+                                if t.made.len() >= t.want {
+                                    t.send();
+                                } else {
+                                    thumbs = Some(t);
+                                }
+                            }
+                        }
                         if tx.send(Ok(p)).is_err() {
                             break;
                         }
@@ -312,6 +348,9 @@ fn spawn_decoder(
                         break;
                     }
                 }
+            }
+            if let Some(t) = thumbs {
+                t.send();
             }
             let helper = reader.helper_cpu_s();
             (w.elapsed().as_secs_f64(), cpu::thread_cpu_s() - c + helper)
@@ -438,6 +477,33 @@ fn score_pair<T: rdbench_metrics::Sample>(
     Ok(())
 }
 
+/// Frames of each file beyond the window that the offset search compares.
+const SEARCH_PAIRS: usize = 8;
+
+/// The thumbnail of a picture's luma plane for the offset search (blocks of about 1/160 of its
+/// width).
+fn thumb_of(p: &Picture) -> Result<Thumb, CompareError> {
+    let (w, h) = p.plane_size(0);
+    let factor = (w / 160).max(1);
+    Ok(if p.bit_depth() == 8 {
+        let (data, stride) = p.plane_u8(0)?;
+        Thumb::of(data, stride, w, h, 8, factor)
+    } else {
+        let (data, stride) = p.plane_u16(0)?;
+        Thumb::of(data, stride, w, h, p.bit_depth(), factor)
+    })
+}
+
+/// The offset within +-`window` that maximises luma PSNR over the first frames of the two
+/// files, from the thumbnails of their first `window` + [`SEARCH_PAIRS`] frames (short clips
+/// get a smaller window, so that every offset still has its pairs), and that PSNR.
+fn offset_from_thumbs(r: &[Thumb], d: &[Thumb], window: u32) -> Option<(i64, f64)> {
+    let shorter = r.len().min(d.len());
+    let pairs = SEARCH_PAIRS.min(shorter / 2).max(1);
+    let window = window.min(shorter.saturating_sub(pairs) as u32);
+    best_offset(r, d, window, pairs)
+}
+
 /// The offset of `distorted` against `reference` that maximises luma PSNR over their first
 /// frames, searched within +-`window` frames on small grey thumbnails (the first `window` + 8
 /// frames of each are decoded once more for it).
@@ -448,24 +514,14 @@ fn search_offset(
     window: u32,
     threads: u32,
 ) -> Result<Option<(i64, f64)>, CompareError> {
-    const PAIRS: usize = 8;
     let thumbs = |path: &Path, opts: ReaderOptions| -> Result<Vec<Thumb>, CompareError> {
         let mut reader = FrameReader::open(path, opts)?;
         let mut out = Vec::new();
-        while out.len() < window as usize + PAIRS {
+        while out.len() < window as usize + SEARCH_PAIRS {
             let Some(p) = reader.next_picture()? else {
                 break;
             };
-            let (w, h) = p.plane_size(0);
-            let factor = (w / 160).max(1);
-            let t = if p.bit_depth() == 8 {
-                let (data, stride) = p.plane_u8(0)?;
-                Thumb::of(data, stride, w, h, 8, factor)
-            } else {
-                let (data, stride) = p.plane_u16(0)?;
-                Thumb::of(data, stride, w, h, p.bit_depth(), factor)
-            };
-            out.push(t);
+            out.push(thumb_of(&p)?);
         }
         Ok(out)
     };
@@ -483,11 +539,7 @@ fn search_offset(
         let d = thumbs(distorted, dist_opts.clone());
         (r.join().expect("the reference's thumbnail thread"), d)
     });
-    let (r, d) = (r?, d?);
-    // Short clips: a smaller window, so that every offset still has its pairs.
-    let pairs = PAIRS.min(r.len().min(d.len()) / 2).max(1);
-    let window = window.min((r.len().min(d.len()).saturating_sub(pairs)) as u32);
-    Ok(best_offset(&r, &d, window, pairs))
+    Ok(offset_from_thumbs(&r?, &d?, window))
 }
 
 /// How a distorted stream's frames are paired with the reference's.
@@ -617,48 +669,60 @@ impl Stream<'_> {
     }
 }
 
+/// The window of the offset search `options` asks for on these two files: under
+/// [`Align::Auto`] with a window, when they have the same frame rate (timestamps pair the
+/// others).
+fn search_window(
+    options: &CompareOptions,
+    ref_info: &rdbench_transcode::input::VideoInfo,
+    dist_info: &rdbench_transcode::input::VideoInfo,
+) -> Option<u32> {
+    let same_rate =
+        (dist_info.rate.fps() - ref_info.rate.fps()).abs() <= 0.005 * ref_info.rate.fps();
+    match options.align {
+        Align::Auto { window } if window > 0 && same_rate => Some(window),
+        _ => None,
+    }
+}
+
 /// The offset of `distorted` against `reference` when `options` asks for one to be searched
-/// (0 otherwise), with what the search found.
+/// beforehand (0 otherwise), with what the search found.
 fn offset_of(
     reference: &Path,
     distorted: &Path,
-    ref_info: &rdbench_transcode::input::VideoInfo,
-    dist_info: &rdbench_transcode::input::VideoInfo,
+    window: Option<u32>,
     dist_opts: &ReaderOptions,
     options: &CompareOptions,
     alignment: &mut Alignment,
 ) -> Result<i64, CompareError> {
-    Ok(match options.align {
-        Align::Exact => 0,
-        Align::Timestamps { offset } => offset,
-        Align::Auto { window } => {
-            let same_rate =
-                (dist_info.rate.fps() - ref_info.rate.fps()).abs() <= 0.005 * ref_info.rate.fps();
-            if same_rate && window > 0 {
-                match search_offset(
-                    reference,
-                    distorted,
-                    dist_opts,
-                    window,
-                    options.decoder_threads,
-                )? {
-                    Some((o, psnr)) => {
-                        alignment.searched = true;
-                        alignment.search_psnr = Some(psnr);
-                        o
-                    }
-                    None => 0,
+    Ok(match (options.align, window) {
+        (Align::Timestamps { offset }, _) => offset,
+        (Align::Auto { .. }, Some(window)) => {
+            match search_offset(
+                reference,
+                distorted,
+                dist_opts,
+                window,
+                options.decoder_threads,
+            )? {
+                Some((o, psnr)) => {
+                    alignment.searched = true;
+                    alignment.search_psnr = Some(psnr);
+                    o
                 }
-            } else {
-                0
+                None => 0,
             }
         }
+        _ => 0,
     })
 }
 
 /// Opens `distorted` for scoring against a reference of `ref_info`: its pictures converted to
 /// the reference's size and pixel format (bit depth included), paired as `options` says after
-/// skipping `offset` frames of it when positive (the caller searched or was given the offset).
+/// skipping `offset` frames of it when positive (given, or searched here). With `thumbs`, a
+/// search that `options` asks for is left to the caller: the stream starts at offset 0 and its
+/// decoder makes the thumbnails of its first pictures as it goes (the last value returned says
+/// whether it does).
 fn open_stream<'p>(
     reference: &Path,
     distorted: &'p Path,
@@ -667,7 +731,8 @@ fn open_stream<'p>(
     metrics: &[Metric],
     vmaf: Option<VmafScorer>,
     queue: usize,
-) -> Result<(Stream<'p>, i64), CompareError> {
+    thumbs: Option<ThumbsTo>,
+) -> Result<(Stream<'p>, i64, bool), CompareError> {
     // The distorted stream must first be opened to learn its format.
     let probe = FrameReader::open(distorted, ReaderOptions::default())?;
     let dist_info = probe.info().clone();
@@ -683,22 +748,28 @@ fn open_stream<'p>(
             .then_some(dist_info.bit_depth),
         ..Default::default()
     };
-    let offset = offset_of(
-        reference,
-        distorted,
-        ref_info,
-        &dist_info,
-        &dist_opts,
-        options,
-        &mut alignment,
-    )?;
+    let window = search_window(options, ref_info, &dist_info);
+    let thumbs = thumbs.filter(|_| window.is_some());
+    let speculating = thumbs.is_some();
+    let offset = if speculating {
+        0
+    } else {
+        offset_of(
+            reference,
+            distorted,
+            window,
+            &dist_opts,
+            options,
+            &mut alignment,
+        )?
+    };
     alignment.offset = offset;
     alignment.by_timestamps = options.align != Align::Exact;
     let dist_limit = match options.align {
         Align::Exact => options.frames,
         _ => None,
     };
-    let (decoding, _) = spawn_decoder(distorted, dist_opts, queue, dist_limit)?;
+    let (decoding, _) = spawn_decoder(distorted, dist_opts, queue, dist_limit, thumbs)?;
     for _ in 0..offset.max(0) {
         if decoding.rx.recv().is_err() {
             break;
@@ -742,7 +813,7 @@ fn open_stream<'p>(
         error: None,
         decode: (0.0, 0.0),
     };
-    Ok((stream, offset))
+    Ok((stream, offset, speculating))
 }
 
 /// The metrics asked for, with those they are computed from, and the libvmaf features they
@@ -790,6 +861,12 @@ fn vmaf_scorer(
 }
 
 /// Compares `distorted` against `reference`.
+///
+/// Under [`Align::Auto`], the scoring starts at offset 0 while the decoders make the
+/// thumbnails of their first frames for the offset search; the search runs as soon as they are
+/// there. Aligned files (the usual case) are thus decoded once. When the search finds another
+/// offset, the scoring stops there and starts again at that offset, so the result is the one a
+/// search made beforehand gives.
 pub fn compare(
     reference: &Path,
     distorted: &Path,
@@ -799,10 +876,32 @@ pub fn compare(
         threads: options.decoder_threads,
         ..Default::default()
     };
-    let (ref_dec, ref_info) = spawn_decoder(reference, ref_opts, options.queue, options.frames)?;
+    // The search's frames must all be decoded, which a frame limit below them would prevent:
+    // then the search runs beforehand.
+    let window = match options.align {
+        Align::Auto { window }
+            if window > 0
+                && options
+                    .frames
+                    .is_none_or(|n| n >= window as u64 + SEARCH_PAIRS as u64) =>
+        {
+            Some(window)
+        }
+        _ => None,
+    };
+    let want = window.map(|w| w as usize + SEARCH_PAIRS);
+    let (ref_thumbs, ref_rx) = want.map(ThumbsTo::new).unzip();
+    let (dist_thumbs, dist_rx) = want.map(ThumbsTo::new).unzip();
+    let (ref_dec, ref_info) = spawn_decoder(
+        reference,
+        ref_opts,
+        options.queue,
+        options.frames,
+        ref_thumbs,
+    )?;
     let (metrics, vmaf_features) = metric_plan(options);
     let vmaf = vmaf_scorer(options, &metrics, &vmaf_features)?;
-    let (stream, offset) = open_stream(
+    let (stream, offset, speculating) = open_stream(
         reference,
         distorted,
         &ref_info,
@@ -810,6 +909,7 @@ pub fn compare(
         &metrics,
         vmaf,
         options.queue,
+        dist_thumbs,
     )?;
     // Skip the reference frames a negative offset puts before the distorted stream's first.
     for _ in 0..(-offset).max(0) {
@@ -817,6 +917,44 @@ pub fn compare(
             break;
         }
     }
+    let (Some(window), Some(ref_rx), Some(dist_rx), true) = (window, ref_rx, dist_rx, speculating)
+    else {
+        let mut out = score_streams(
+            reference,
+            ref_dec,
+            &ref_info,
+            vec![stream],
+            options,
+            &metrics,
+            &vmaf_features,
+            None,
+        );
+        return out.pop().expect("one stream, one result");
+    };
+    // Each side's thumbnails once they are there (None: that decoder could not make them).
+    let mut made: [Option<Option<Vec<Thumb>>>; 2] = [None, None];
+    let mut found: Option<Option<(i64, f64)>> = None;
+    let mut search = || {
+        if found.is_none() {
+            for (slot, rx) in made.iter_mut().zip([&ref_rx, &dist_rx]) {
+                if slot.is_none() {
+                    match rx.try_recv() {
+                        Ok(t) => *slot = Some(Some(t)),
+                        Err(std::sync::mpsc::TryRecvError::Disconnected) => *slot = Some(None),
+                        Err(std::sync::mpsc::TryRecvError::Empty) => {}
+                    }
+                }
+            }
+            if let [Some(r), Some(d)] = &made {
+                found = Some(match (r, d) {
+                    (Some(r), Some(d)) => offset_from_thumbs(r, d, window),
+                    _ => None,
+                });
+            }
+        }
+        // Go on at offset 0 until another offset is found.
+        found.flatten().is_none_or(|(o, _)| o == 0)
+    };
     let mut out = score_streams(
         reference,
         ref_dec,
@@ -825,8 +963,31 @@ pub fn compare(
         options,
         &metrics,
         &vmaf_features,
+        Some(&mut search),
     );
-    out.pop().expect("one stream, one result")
+    // A clip shorter than the search's frames ends before both sides have sent theirs; the
+    // decoders have finished by now, so they have sent them or given up.
+    search();
+    let result = out.pop().expect("one stream, one result");
+    match found.flatten() {
+        Some((0, psnr)) => result.map(|mut c| {
+            c.alignment.searched = true;
+            c.alignment.search_psnr = Some(psnr);
+            c
+        }),
+        Some((offset, psnr)) => {
+            let again = CompareOptions {
+                align: Align::Timestamps { offset },
+                ..options.clone()
+            };
+            compare(reference, distorted, &again).map(|mut c| {
+                c.alignment.searched = true;
+                c.alignment.search_psnr = Some(psnr);
+                c
+            })
+        }
+        None => result,
+    }
 }
 
 /// Streams a group scores together at most (each has a decoder thread and its queue).
@@ -877,17 +1038,18 @@ pub fn compare_group(
         ..Default::default()
     };
     let (ref_dec, ref_info) =
-        match spawn_decoder(reference, ref_opts, options.queue, options.frames) {
+        match spawn_decoder(reference, ref_opts, options.queue, options.frames, None) {
             Ok(x) => x,
             Err(e) => return failed_all(e),
         };
     let (metrics, vmaf_features) = metric_plan(options);
     // Streams that cannot even be opened fail alone, and a stream that starts before the
     // reference is scored alone; the others are scored together.
-    let mut opened: Vec<Result<(Stream<'_>, i64), CompareError>> = Vec::new();
+    let mut opened: Vec<Result<(Stream<'_>, i64, bool), CompareError>> = Vec::new();
     for d in distorted {
-        let stream = vmaf_scorer(options, &metrics, &vmaf_features)
-            .and_then(|vmaf| open_stream(reference, d, &ref_info, options, &metrics, vmaf, 2));
+        let stream = vmaf_scorer(options, &metrics, &vmaf_features).and_then(|vmaf| {
+            open_stream(reference, d, &ref_info, options, &metrics, vmaf, 2, None)
+        });
         opened.push(stream);
     }
     let (ok, mut positions) = (Vec::new(), Vec::new());
@@ -895,7 +1057,7 @@ pub fn compare_group(
     let mut results: Vec<Option<Result<Comparison, CompareError>>> = Vec::new();
     for (i, s) in opened.into_iter().enumerate() {
         match s {
-            Ok((s, offset)) if offset < 0 => {
+            Ok((s, offset, _)) if offset < 0 => {
                 let found = s.alignment.clone();
                 drop(s);
                 let alone = CompareOptions {
@@ -910,7 +1072,7 @@ pub fn compare_group(
                     },
                 )));
             }
-            Ok((s, _)) => {
+            Ok((s, _, _)) => {
                 positions.push(i);
                 ok.push(s);
                 results.push(None);
@@ -926,6 +1088,7 @@ pub fn compare_group(
         options,
         &metrics,
         &vmaf_features,
+        None,
     );
     for (i, r) in positions.into_iter().zip(scored) {
         results[i] = Some(r);
@@ -937,7 +1100,10 @@ pub fn compare_group(
 }
 
 /// Scores every frame of `streams` against the reference decoded by `ref_dec`, the streams in
-/// lockstep, and assembles each stream's [`Comparison`].
+/// lockstep, and assembles each stream's [`Comparison`]. `go_on`, asked before each reference
+/// frame, may stop the scoring early (the results are then of the frames scored so far, and
+/// are for the caller to throw away).
+#[allow(clippy::too_many_arguments)]
 fn score_streams(
     reference: &Path,
     ref_dec: Decoding,
@@ -946,15 +1112,21 @@ fn score_streams(
     options: &CompareOptions,
     metrics: &[Metric],
     vmaf_features: &[String],
+    mut go_on: Option<&mut dyn FnMut() -> bool>,
 ) -> Vec<Result<Comparison, CompareError>> {
     let (score_start, score_cpu0) = (Instant::now(), cpu::thread_cpu_s());
     let mut ref_error: Option<String> = None;
     let mut ref_frames = 0u64;
+    let mut stopped = false;
     loop {
         if streams.iter().all(|s| s.ended || s.error.is_some()) {
             break;
         }
         if options.frames.is_some_and(|n| ref_frames >= n) {
+            break;
+        }
+        if go_on.as_mut().is_some_and(|g| !g()) {
+            stopped = true;
             break;
         }
         let r = match ref_dec.rx.recv() {
@@ -990,7 +1162,7 @@ fn score_streams(
         }
     }
     // The reference frames no stream took.
-    let ref_rest = if ref_error.is_none() {
+    let ref_rest = if ref_error.is_none() && !stopped {
         ref_dec.rx.iter().count() as u64
     } else {
         0
