@@ -331,4 +331,24 @@ fn a_group_scores_each_stream_as_it_scores_alone() {
             assert_eq!(group[7].as_ref().unwrap().frames, 60);
         }
     }
+    // The search made while scoring finds what a search made beforehand finds: a frame limit
+    // of exactly the search's frames (window + 8) lets it run while scoring, one frame fewer
+    // makes it run first.
+    for i in [0, 6, 7] {
+        let run = |frames: u64| {
+            let options = CompareOptions {
+                metrics: vec![Metric::Psnr],
+                align: Align::Auto { window: 8 },
+                frames: Some(frames),
+                ..Default::default()
+            };
+            let a = compare(&reference, &streams[i], &options)
+                .unwrap()
+                .alignment;
+            (a.offset, a.searched, a.search_psnr)
+        };
+        let (during, before) = (run(16), run(15));
+        assert!(during.1 && during.2.is_some(), "{during:?}");
+        assert_eq!(during, before, "{}", streams[i].display());
+    }
 }

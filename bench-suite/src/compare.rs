@@ -586,6 +586,8 @@ struct Stream<'p> {
     /// Distorted frames left over after the reference ended (Exact pairing).
     dist_left: u64,
     ended: bool,
+    /// Taken out of the scoring (another offset was found for it while it was scored).
+    withdrawn: bool,
     error: Option<CompareError>,
     decode: (f64, f64),
 }
@@ -810,6 +812,7 @@ fn open_stream<'p>(
         ref_left: 0,
         dist_left: 0,
         ended: false,
+        withdrawn: false,
         error: None,
         decode: (0.0, 0.0),
     };
@@ -872,122 +875,9 @@ pub fn compare(
     distorted: &Path,
     options: &CompareOptions,
 ) -> Result<Comparison, CompareError> {
-    let ref_opts = ReaderOptions {
-        threads: options.decoder_threads,
-        ..Default::default()
-    };
-    // The search's frames must all be decoded, which a frame limit below them would prevent:
-    // then the search runs beforehand.
-    let window = match options.align {
-        Align::Auto { window }
-            if window > 0
-                && options
-                    .frames
-                    .is_none_or(|n| n >= window as u64 + SEARCH_PAIRS as u64) =>
-        {
-            Some(window)
-        }
-        _ => None,
-    };
-    let want = window.map(|w| w as usize + SEARCH_PAIRS);
-    let (ref_thumbs, ref_rx) = want.map(ThumbsTo::new).unzip();
-    let (dist_thumbs, dist_rx) = want.map(ThumbsTo::new).unzip();
-    let (ref_dec, ref_info) = spawn_decoder(
-        reference,
-        ref_opts,
-        options.queue,
-        options.frames,
-        ref_thumbs,
-    )?;
-    let (metrics, vmaf_features) = metric_plan(options);
-    let vmaf = vmaf_scorer(options, &metrics, &vmaf_features)?;
-    let (stream, offset, speculating) = open_stream(
-        reference,
-        distorted,
-        &ref_info,
-        options,
-        &metrics,
-        vmaf,
-        options.queue,
-        dist_thumbs,
-    )?;
-    // Skip the reference frames a negative offset puts before the distorted stream's first.
-    for _ in 0..(-offset).max(0) {
-        if ref_dec.rx.recv().is_err() {
-            break;
-        }
-    }
-    let (Some(window), Some(ref_rx), Some(dist_rx), true) = (window, ref_rx, dist_rx, speculating)
-    else {
-        let mut out = score_streams(
-            reference,
-            ref_dec,
-            &ref_info,
-            vec![stream],
-            options,
-            &metrics,
-            &vmaf_features,
-            None,
-        );
-        return out.pop().expect("one stream, one result");
-    };
-    // Each side's thumbnails once they are there (None: that decoder could not make them).
-    let mut made: [Option<Option<Vec<Thumb>>>; 2] = [None, None];
-    let mut found: Option<Option<(i64, f64)>> = None;
-    let mut search = || {
-        if found.is_none() {
-            for (slot, rx) in made.iter_mut().zip([&ref_rx, &dist_rx]) {
-                if slot.is_none() {
-                    match rx.try_recv() {
-                        Ok(t) => *slot = Some(Some(t)),
-                        Err(std::sync::mpsc::TryRecvError::Disconnected) => *slot = Some(None),
-                        Err(std::sync::mpsc::TryRecvError::Empty) => {}
-                    }
-                }
-            }
-            if let [Some(r), Some(d)] = &made {
-                found = Some(match (r, d) {
-                    (Some(r), Some(d)) => offset_from_thumbs(r, d, window),
-                    _ => None,
-                });
-            }
-        }
-        // Go on at offset 0 until another offset is found.
-        found.flatten().is_none_or(|(o, _)| o == 0)
-    };
-    let mut out = score_streams(
-        reference,
-        ref_dec,
-        &ref_info,
-        vec![stream],
-        options,
-        &metrics,
-        &vmaf_features,
-        Some(&mut search),
-    );
-    // A clip shorter than the search's frames ends before both sides have sent theirs; the
-    // decoders have finished by now, so they have sent them or given up.
-    search();
-    let result = out.pop().expect("one stream, one result");
-    match found.flatten() {
-        Some((0, psnr)) => result.map(|mut c| {
-            c.alignment.searched = true;
-            c.alignment.search_psnr = Some(psnr);
-            c
-        }),
-        Some((offset, psnr)) => {
-            let again = CompareOptions {
-                align: Align::Timestamps { offset },
-                ..options.clone()
-            };
-            compare(reference, distorted, &again).map(|mut c| {
-                c.alignment.searched = true;
-                c.alignment.search_psnr = Some(psnr);
-                c
-            })
-        }
-        None => result,
-    }
+    score_files(reference, &[distorted], options, options.queue)
+        .pop()
+        .expect("one stream, one result")
 }
 
 /// Streams a group scores together at most (each has a decoder thread and its queue).
@@ -999,10 +889,10 @@ pub const GROUP_LIMIT: usize = 12;
 /// its own alignment state, so memory stays bounded (a few pictures per stream). The results
 /// come in the order of `distorted`; one stream's failure is its own.
 ///
-/// Offsets are per stream: under [`Align::Auto`] each stream's is searched on its own, and a
-/// stream whose offset is positive skips its own first frames in the group. A negative offset
-/// skips frames of the reference, so such a stream is scored alone (with the offset found or
-/// given).
+/// Offsets are per stream. Under [`Align::Auto`] each stream's is searched on its own while
+/// the group is scored, as [`compare`] does; a stream found at another offset leaves the group
+/// and is scored alone at it. A given negative offset skips frames of the reference, so then
+/// each stream is scored alone.
 ///
 /// Scoring CPU and the reference's decoding CPU are shared out evenly among the streams.
 pub fn compare_group(
@@ -1023,6 +913,116 @@ pub fn compare_group(
             .flat_map(|c| compare_group(reference, c, options))
             .collect();
     }
+    let paths: Vec<&Path> = distorted.iter().map(PathBuf::as_path).collect();
+    score_files(reference, &paths, options, 2)
+}
+
+/// Thumbnails on their way from a decoder: `got` is None until they arrive, then None inside
+/// when the decoder could not make them.
+struct Arrival {
+    rx: std::sync::mpsc::Receiver<Vec<Thumb>>,
+    got: Option<Option<Vec<Thumb>>>,
+}
+
+impl Arrival {
+    fn poll(&mut self) -> Option<&Option<Vec<Thumb>>> {
+        if self.got.is_none() {
+            match self.rx.try_recv() {
+                Ok(t) => self.got = Some(Some(t)),
+                Err(std::sync::mpsc::TryRecvError::Disconnected) => self.got = Some(None),
+                Err(std::sync::mpsc::TryRecvError::Empty) => {}
+            }
+        }
+        self.got.as_ref()
+    }
+}
+
+/// The offset search made while the streams are scored at offset 0 (see [`compare`]).
+struct SearchWhileScoring {
+    window: u32,
+    reference: Arrival,
+    /// Per stream scored: its thumbnails and, once both sides' are there, the offset found
+    /// (None inside: no offset could be found). None for a stream not searched this way.
+    streams: Vec<Option<(Arrival, Option<Option<(i64, f64)>>)>>,
+}
+
+impl SearchWhileScoring {
+    /// Searches the streams whose thumbnails (and the reference's) have all arrived; returns
+    /// those found at another offset than 0.
+    fn decide(&mut self) -> Vec<usize> {
+        let mut moved = Vec::new();
+        let Some(r) = self.reference.poll() else {
+            return moved;
+        };
+        for (i, slot) in self.streams.iter_mut().enumerate() {
+            let Some((arrival, decided @ None)) = slot else {
+                continue;
+            };
+            let Some(d) = arrival.poll() else {
+                continue;
+            };
+            let found = match (r, d) {
+                (Some(r), Some(d)) => offset_from_thumbs(r, d, self.window),
+                _ => None,
+            };
+            *decided = Some(found);
+            if found.is_some_and(|(o, _)| o != 0) {
+                moved.push(i);
+            }
+        }
+        moved
+    }
+
+    /// Between reference frames: a stream found at another offset stops being scored (its
+    /// decoder stopped); false when no stream is left.
+    fn go_on(&mut self, streams: &mut [Stream<'_>]) -> bool {
+        for i in self.decide() {
+            let s = &mut streams[i];
+            s.ended = true;
+            s.withdrawn = true;
+            s.stop_decoder();
+        }
+        !streams.iter().all(|s| s.withdrawn)
+    }
+
+    /// Each stream's offset found, once the scoring is over: the decoders have all finished
+    /// by then, so every side has sent its thumbnails or given up (a clip shorter than the
+    /// search's frames ends before they are sent).
+    fn finish(mut self) -> Vec<Option<(i64, f64)>> {
+        self.decide();
+        self.streams
+            .into_iter()
+            .map(|s| s.and_then(|(_, d)| d.flatten()))
+            .collect()
+    }
+}
+
+/// The window of a search made while scoring, when `options` asks for one: the search's frames
+/// must all be decoded, which a frame limit below them would prevent (then each stream's
+/// offset is searched beforehand).
+fn window_while_scoring(options: &CompareOptions) -> Option<u32> {
+    match options.align {
+        Align::Auto { window }
+            if window > 0
+                && options
+                    .frames
+                    .is_none_or(|n| n >= window as u64 + SEARCH_PAIRS as u64) =>
+        {
+            Some(window)
+        }
+        _ => None,
+    }
+}
+
+/// Scores `distorted` files against `reference`, decoded once, with `queue` pictures in flight
+/// per file: what [`compare`] and [`compare_group`] do. The results come in the order of
+/// `distorted`.
+fn score_files(
+    reference: &Path,
+    distorted: &[&Path],
+    options: &CompareOptions,
+    queue: usize,
+) -> Vec<Result<Comparison, CompareError>> {
     let failed_all = |e: CompareError| -> Vec<Result<Comparison, CompareError>> {
         let msg = e.to_string();
         let mut out = vec![Err(e)];
@@ -1037,49 +1037,73 @@ pub fn compare_group(
         threads: options.decoder_threads,
         ..Default::default()
     };
-    let (ref_dec, ref_info) =
-        match spawn_decoder(reference, ref_opts, options.queue, options.frames, None) {
-            Ok(x) => x,
-            Err(e) => return failed_all(e),
-        };
+    let window = window_while_scoring(options);
+    let want = window.map(|w| w as usize + SEARCH_PAIRS);
+    let (ref_thumbs, ref_rx) = want.map(ThumbsTo::new).unzip();
+    let (ref_dec, ref_info) = match spawn_decoder(
+        reference,
+        ref_opts,
+        options.queue,
+        options.frames,
+        ref_thumbs,
+    ) {
+        Ok(x) => x,
+        Err(e) => return failed_all(e),
+    };
     let (metrics, vmaf_features) = metric_plan(options);
-    // Streams that cannot even be opened fail alone, and a stream that starts before the
-    // reference is scored alone; the others are scored together.
-    let mut opened: Vec<Result<(Stream<'_>, i64, bool), CompareError>> = Vec::new();
-    for d in distorted {
-        let stream = vmaf_scorer(options, &metrics, &vmaf_features).and_then(|vmaf| {
-            open_stream(reference, d, &ref_info, options, &metrics, vmaf, 2, None)
-        });
-        opened.push(stream);
-    }
-    let (ok, mut positions) = (Vec::new(), Vec::new());
-    let mut ok = ok;
+    // Streams that cannot even be opened fail alone. A stream that starts before the reference
+    // skips reference frames: alone, that is done here; in a group, it is scored alone.
     let mut results: Vec<Option<Result<Comparison, CompareError>>> = Vec::new();
-    for (i, s) in opened.into_iter().enumerate() {
-        match s {
-            Ok((s, offset, _)) if offset < 0 => {
+    let (mut ok, mut positions, mut arrivals) = (Vec::new(), Vec::new(), Vec::new());
+    for (i, &d) in distorted.iter().enumerate() {
+        let (thumbs, rx) = want.map(ThumbsTo::new).unzip();
+        let opened = vmaf_scorer(options, &metrics, &vmaf_features).and_then(|vmaf| {
+            open_stream(
+                reference, d, &ref_info, options, &metrics, vmaf, queue, thumbs,
+            )
+        });
+        match opened {
+            Ok((s, offset, _)) if offset < 0 && distorted.len() > 1 => {
                 let found = s.alignment.clone();
                 drop(s);
                 let alone = CompareOptions {
                     align: Align::Timestamps { offset },
                     ..options.clone()
                 };
-                results.push(Some(compare(reference, &distorted[i], &alone).map(
-                    |mut c| {
-                        c.alignment.searched = found.searched;
-                        c.alignment.search_psnr = found.search_psnr;
-                        c
-                    },
-                )));
+                results.push(Some(compare(reference, d, &alone).map(|mut c| {
+                    c.alignment.searched = found.searched;
+                    c.alignment.search_psnr = found.search_psnr;
+                    c
+                })));
             }
-            Ok((s, _, _)) => {
+            Ok((s, offset, speculating)) => {
+                for _ in 0..(-offset).max(0) {
+                    if ref_dec.rx.recv().is_err() {
+                        break;
+                    }
+                }
                 positions.push(i);
                 ok.push(s);
+                arrivals.push(
+                    rx.filter(|_| speculating)
+                        .map(|rx| (Arrival { rx, got: None }, None)),
+                );
                 results.push(None);
             }
             Err(e) => results.push(Some(Err(e))),
         }
     }
+    let mut search = match (window, ref_rx) {
+        (Some(window), Some(rx)) if arrivals.iter().any(Option::is_some) => {
+            Some(SearchWhileScoring {
+                window,
+                reference: Arrival { rx, got: None },
+                streams: arrivals,
+            })
+        }
+        _ => None,
+    };
+    let mut go_on = |streams: &mut [Stream<'_>]| search.as_mut().is_none_or(|s| s.go_on(streams));
     let scored = score_streams(
         reference,
         ref_dec,
@@ -1088,10 +1112,30 @@ pub fn compare_group(
         options,
         &metrics,
         &vmaf_features,
-        None,
+        Some(&mut go_on),
     );
-    for (i, r) in positions.into_iter().zip(scored) {
-        results[i] = Some(r);
+    let found = match search {
+        Some(s) => s.finish(),
+        None => vec![None; scored.len()],
+    };
+    for ((i, r), found) in positions.into_iter().zip(scored).zip(found) {
+        let searched = |mut c: Comparison, psnr: f64| {
+            c.alignment.searched = true;
+            c.alignment.search_psnr = Some(psnr);
+            c
+        };
+        results[i] = Some(match found {
+            Some((0, psnr)) => r.map(|c| searched(c, psnr)),
+            // Scored again, alone, at the offset found.
+            Some((offset, psnr)) => {
+                let again = CompareOptions {
+                    align: Align::Timestamps { offset },
+                    ..options.clone()
+                };
+                compare(reference, distorted[i], &again).map(|c| searched(c, psnr))
+            }
+            None => r,
+        });
     }
     results
         .into_iter()
@@ -1101,8 +1145,8 @@ pub fn compare_group(
 
 /// Scores every frame of `streams` against the reference decoded by `ref_dec`, the streams in
 /// lockstep, and assembles each stream's [`Comparison`]. `go_on`, asked before each reference
-/// frame, may stop the scoring early (the results are then of the frames scored so far, and
-/// are for the caller to throw away).
+/// frame, may take streams out (marked `withdrawn`, their results for the caller to throw
+/// away) or stop the scoring early (false: nothing left to score).
 #[allow(clippy::too_many_arguments)]
 fn score_streams(
     reference: &Path,
@@ -1112,7 +1156,7 @@ fn score_streams(
     options: &CompareOptions,
     metrics: &[Metric],
     vmaf_features: &[String],
-    mut go_on: Option<&mut dyn FnMut() -> bool>,
+    mut go_on: Option<&mut dyn FnMut(&mut [Stream<'_>]) -> bool>,
 ) -> Vec<Result<Comparison, CompareError>> {
     let (score_start, score_cpu0) = (Instant::now(), cpu::thread_cpu_s());
     let mut ref_error: Option<String> = None;
@@ -1125,7 +1169,7 @@ fn score_streams(
         if options.frames.is_some_and(|n| ref_frames >= n) {
             break;
         }
-        if go_on.as_mut().is_some_and(|g| !g()) {
+        if go_on.as_mut().is_some_and(|g| !g(&mut streams)) {
             stopped = true;
             break;
         }
