@@ -40,8 +40,31 @@ use crate::simd;
 use crate::vmaf::vif::LumaPair;
 use pulp::{Simd, WithSimd};
 
+/// Runs `body` for the block starts covering `0..n` with blocks of `l` lanes (`n >= l`): full
+/// blocks, then one ending at `n` that may overlap the one before. A loop bound of `i + l <= n`
+/// lets the compiler drop the bounds checks of loads from slices of length `n`; the body is
+/// repeated for the last block rather than called through a closure, which would leave the
+/// instruction set's context.
+macro_rules! each_block {
+    ($n:expr, $l:expr, |$i:ident| $body:block) => {{
+        let (n, l) = ($n, $l);
+        let mut start = 0;
+        while start + l <= n {
+            let $i = start;
+            $body
+            start += l;
+        }
+        if start < n {
+            let $i = n - l;
+            $body
+        }
+    }};
+}
+
 #[cfg(target_arch = "x86_64")]
 mod avx2;
+#[cfg(target_arch = "x86_64")]
+mod avx512;
 
 /// libvmaf's default enhancement gain limit (`adm_enhn_gain_limit`); `vmaf_v0.6.1neg` uses 1.0.
 pub const DEFAULT_GAIN_LIMIT: f64 = 100.0;
@@ -1171,6 +1194,10 @@ fn k_decouple123(
     a: &mut [&mut [i32]; 3],
 ) {
     #[cfg(target_arch = "x86_64")]
+    if let (Some(v4), true) = (simd::v4(), o[0].len() >= 8) {
+        return avx512::decouple123(v4, p.cos_1deg_sq, p.gain_limit, o, t, r, a);
+    }
+    #[cfg(target_arch = "x86_64")]
     if let (Some(v3), true) = (simd::v3(), o[0].len() >= 4) {
         return avx2::decouple123(v3, p.cos_1deg_sq, p.gain_limit, o, t, r, a);
     }
@@ -1207,6 +1234,10 @@ fn k_cm123(
     centre: &[i32],
     shift_cub: u32,
 ) -> [i64; 3] {
+    #[cfg(target_arch = "x86_64")]
+    if let Some(v4) = simd::v4() {
+        return avx512::cm123(v4, p.i_rfactor[s], r, up, mid, down, centre, shift_cub);
+    }
     #[cfg(target_arch = "x86_64")]
     if let Some(v3) = simd::v3() {
         return avx2::cm123(v3, p.i_rfactor[s], r, up, mid, down, centre, shift_cub);

@@ -16,27 +16,6 @@ use super::{HI, LO, LO_SUM, ONE_BY_15, ONE_BY_30};
 use core::arch::x86_64::{__m128i, __m256, __m256d, __m256i, _CMP_GE_OQ, _CMP_LE_OQ};
 use pulp::{cast, x86::V3};
 
-/// Runs `body` for the block starts covering `0..n` with blocks of `l` lanes (`n >= l`): full
-/// blocks, then one ending at `n` that may overlap the one before. A loop bound of `i + l <= n`
-/// lets the compiler drop the bounds checks of loads from slices of length `n`; the body is
-/// repeated for the last block rather than called through a closure, which would leave the
-/// AVX2 context.
-macro_rules! each_block {
-    ($n:expr, $l:expr, |$i:ident| $body:block) => {{
-        let (n, l) = ($n, $l);
-        let mut start = 0;
-        while start + l <= n {
-            let $i = start;
-            $body
-            start += l;
-        }
-        if start < n {
-            let $i = n - l;
-            $body
-        }
-    }};
-}
-
 #[inline(always)]
 fn ld32(s: &[i32], i: usize) -> __m256i {
     cast(<[i32; 8]>::try_from(&s[i..i + 8]).expect("eight lanes"))
@@ -1101,7 +1080,7 @@ pub(super) fn horiz0_16(v3: V3, buf: &[i16], c: &[i32; 4], out: &mut [i16]) {
 /// value's range (every magnitude class, signs, zeros, the boundaries the kernels branch on),
 /// with row lengths that leave partial last blocks.
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::super::{self as adm, Params};
     use super::*;
     use crate::testutil::Lcg;
@@ -1112,7 +1091,7 @@ mod tests {
 
     /// A random 32-bit value of magnitude below 2^`bits` (every magnitude class alike), with
     /// special values mixed in.
-    fn value(rng: &mut Lcg, bits: u32) -> i32 {
+    pub(crate) fn value(rng: &mut Lcg, bits: u32) -> i32 {
         let r = rng.next();
         let special = [0, 1, -1, 32767, -32767, 32768, -32768, 65535, 65536, -65537];
         if r % 11 == 0 {
@@ -1125,13 +1104,13 @@ mod tests {
         (if rng.next() & 1 == 1 { -v } else { v }) as i32
     }
 
-    fn row(rng: &mut Lcg, n: usize, bits: u32) -> Vec<i32> {
+    pub(crate) fn row(rng: &mut Lcg, n: usize, bits: u32) -> Vec<i32> {
         (0..n).map(|_| value(rng, bits)).collect()
     }
 
     /// A distorted row near a reference row: equal, negated, a little larger or smaller, or
     /// unrelated, so that every branch of the gain runs.
-    fn near(rng: &mut Lcg, o: &[i32], bits: u32) -> Vec<i32> {
+    pub(crate) fn near(rng: &mut Lcg, o: &[i32], bits: u32) -> Vec<i32> {
         let lim = (1i64 << bits) - 1;
         o.iter()
             .map(|&v| {
@@ -1149,9 +1128,9 @@ mod tests {
             .collect()
     }
 
-    type Rows3 = [Vec<i32>; 3];
+    pub(crate) type Rows3 = [Vec<i32>; 3];
 
-    fn run_decouple(
+    pub(crate) fn run_decouple(
         n: usize,
         f: impl Fn([&[i32]; 3], [&[i32]; 3], &mut [&mut [i32]; 3], &mut [&mut [i32]; 3]),
         o: &Rows3,

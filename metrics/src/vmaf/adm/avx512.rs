@@ -1,0 +1,297 @@
+//! ADM kernels written with AVX-512 operations by name (through `pulp`'s safe wrappers), where
+//! the full-width form saves more than twice the lanes: the decoupling and the contrast masking
+//! of scales 1 to 3. Their AVX2 forms spend much of their time on what AVX2 lacks: converting
+//! 64-bit products to `f32` by hand, blending, and shifting 64-bit lanes arithmetically.
+//! AVX-512 converts in one instruction (`vcvtqq2ps`, rounding to nearest as C does), selects
+//! lanes with masks and shifts 64-bit lanes arithmetically. Each function's result equals its portable twin's in `adm.rs` for
+//! every input, which the tests check.
+//!
+//! As in `avx2.rs`: `#[inline(always)]` functions and no closures, so that everything inlines
+//! into the AVX-512 context `pulp` dispatches to.
+
+use core::arch::x86_64::{
+    __m128i, __m256i, __m512d, __m512i, _CMP_EQ_OQ, _CMP_GE_OQ, _CMP_GT_OS, _CMP_LT_OS,
+};
+use pulp::{cast, x86::V4};
+
+#[inline(always)]
+fn ld8(s: &[i32], i: usize) -> __m256i {
+    cast(<[i32; 8]>::try_from(&s[i..i + 8]).expect("eight lanes"))
+}
+
+#[inline(always)]
+fn st8(s: &mut [i32], i: usize, v: __m256i) {
+    let a: [i32; 8] = cast(v);
+    s[i..i + 8].copy_from_slice(&a);
+}
+
+/// Eight `f64` lanes from IEEE exponent fields: 2^e for each 64-bit lane `e`.
+#[inline(always)]
+fn pow2(v4: V4, e: __m512i) -> __m512d {
+    let f = v4.avx512f;
+    let biased = f._mm512_add_epi64(e, f._mm512_set1_epi64(1023));
+    f._mm512_castsi512_pd(f._mm512_slli_epi64::<52>(biased))
+}
+
+/// Rounds toward minus infinity.
+#[inline(always)]
+fn floor(v4: V4, v: __m512d) -> __m512d {
+    // 0x09: round down, exceptions suppressed.
+    v4.avx512f._mm512_roundscale_pd::<0x09>(v)
+}
+
+/// Signed 64-bit lanes rounded to `f32` as a C conversion rounds them (to nearest, the
+/// default rounding mode), returned widened to `f64`.
+#[inline(always)]
+fn i64_to_f32_pd(v4: V4, v: __m512i) -> __m512d {
+    v4.avx512f
+        ._mm512_cvtps_pd(v4.avx512dq._mm512_cvtepi64_ps(v))
+}
+
+/// The decoupling of scales 1 to 3 (`decouple123`), eight pixels per step in `f64`: the same
+/// operations as the AVX2 kernel (`avx2::decouple123`), whose comments say why each is exact.
+/// Needs rows of at least 8.
+#[inline(always)]
+pub(super) fn decouple123(
+    v4: V4,
+    cos_sq: f32,
+    gain: f64,
+    o: [&[i32]; 3],
+    t: [&[i32]; 3],
+    r: &mut [&mut [i32]; 3],
+    ad: &mut [&mut [i32]; 3],
+) {
+    let f = v4.avx512f;
+    let n = o[0].len();
+    let zero = f._mm512_setzero_pd();
+    let izero = f._mm512_setzero_si512();
+    let cos_sq = f._mm512_set1_pd(cos_sq as f64);
+    let sign_bit = f._mm512_set1_epi64(i64::MIN);
+    let full = f._mm512_set1_pd(32768.0);
+    let half = f._mm512_set1_pd(16384.0);
+    let inv15 = f._mm512_set1_pd(1.0 / 32768.0);
+    let two15 = f._mm512_set1_pd(32768.0);
+    let two30 = f._mm512_set1_pd(1073741824.0);
+    let gainv = f._mm512_set1_pd(gain);
+    let one = f._mm512_set1_epi64(1);
+    let e14 = f._mm512_set1_epi64(14);
+    let e15 = f._mm512_set1_epi64(15);
+    let bias = f._mm512_set1_epi64(1023 + 14);
+    let (o, t) = (o.map(|b| &b[..n]), t.map(|b| &b[..n]));
+    let [r0, r1, r2] = r;
+    let r = [&mut r0[..n], &mut r1[..n], &mut r2[..n]];
+    let [a0, a1, a2] = ad;
+    let ad = [&mut a0[..n], &mut a1[..n], &mut a2[..n]];
+    each_block!(n, 8, |i| {
+        let ob = [ld8(o[0], i), ld8(o[1], i), ld8(o[2], i)];
+        let tb = [ld8(t[0], i), ld8(t[1], i), ld8(t[2], i)];
+        let (oh, ov) = (
+            f._mm512_cvtepi32_epi64(ob[0]),
+            f._mm512_cvtepi32_epi64(ob[1]),
+        );
+        let (th, tv) = (
+            f._mm512_cvtepi32_epi64(tb[0]),
+            f._mm512_cvtepi32_epi64(tb[1]),
+        );
+        let dot = f._mm512_add_epi64(f._mm512_mul_epi32(oh, th), f._mm512_mul_epi32(ov, tv));
+        let omag = f._mm512_add_epi64(f._mm512_mul_epi32(oh, oh), f._mm512_mul_epi32(ov, ov));
+        let tmag = f._mm512_add_epi64(f._mm512_mul_epi32(th, th), f._mm512_mul_epi32(tv, tv));
+        let (df, of, tf) = (
+            i64_to_f32_pd(v4, dot),
+            i64_to_f32_pd(v4, omag),
+            i64_to_f32_pd(v4, tmag),
+        );
+        let ge = f._mm512_cmp_pd_mask::<_CMP_GE_OQ>(
+            f._mm512_mul_pd(df, df),
+            f._mm512_mul_pd(f._mm512_mul_pd(cos_sq, of), tf),
+        );
+        let angle = ge & !f._mm512_cmplt_epi64_mask(dot, izero);
+        for k in 0..3 {
+            let ok = f._mm512_cvtepi32_pd(ob[k]);
+            let tk = f._mm512_cvtepi32_pd(tb[k]);
+            let ao = f._mm512_abs_pd(ok);
+            // Magnitudes of 2^15 and more keep their 15 leading bits, rounded.
+            let big = f._mm512_cmp_pd_mask::<_CMP_GE_OQ>(ao, two15);
+            let e = f._mm512_sub_epi64(f._mm512_srli_epi64::<52>(f._mm512_castpd_si512(ao)), bias);
+            let sh = f._mm512_maskz_mov_epi64(big, e);
+            let neg_sh = f._mm512_sub_epi64(izero, sh);
+            let half_step = pow2(v4, f._mm512_sub_epi64(sh, one));
+            let msb = floor(
+                v4,
+                f._mm512_mul_pd(f._mm512_add_pd(ao, half_step), pow2(v4, neg_sh)),
+            );
+            let msb = f._mm512_mask_blend_pd(big, ao, msb);
+            let recip = floor(v4, f._mm512_div_pd(two30, msb));
+            // t with the sign of o flipped in: t where o >= 0, -t where o < 0.
+            let st = f._mm512_castsi512_pd(f._mm512_xor_si512(
+                f._mm512_castpd_si512(tk),
+                f._mm512_and_si512(f._mm512_castpd_si512(ok), sign_bit),
+            ));
+            let num = f._mm512_add_pd(
+                f._mm512_mul_pd(recip, st),
+                pow2(v4, f._mm512_add_epi64(sh, e14)),
+            );
+            let kk = floor(
+                v4,
+                f._mm512_mul_pd(num, pow2(v4, f._mm512_sub_epi64(neg_sh, e15))),
+            );
+            // NaN (a zero reference coefficient) becomes 0 here, then 32768 below.
+            let kk = f._mm512_min_pd(f._mm512_max_pd(kk, zero), full);
+            let kk = f._mm512_mask_blend_pd(f._mm512_cmp_pd_mask::<_CMP_EQ_OQ>(ok, zero), kk, full);
+            let rst = floor(
+                v4,
+                f._mm512_mul_pd(f._mm512_add_pd(f._mm512_mul_pd(kk, ok), half), inv15),
+            );
+            let lim = f._mm512_mul_pd(rst, gainv);
+            let on = angle & f._mm512_cmp_pd_mask::<_CMP_GT_OS>(kk, zero);
+            let pos = on & f._mm512_cmp_pd_mask::<_CMP_GT_OS>(ok, zero);
+            let neg = on & f._mm512_cmp_pd_mask::<_CMP_LT_OS>(ok, zero);
+            let rst = f._mm512_mask_blend_pd(pos, rst, f._mm512_min_pd(lim, tk));
+            let rst = f._mm512_mask_blend_pd(neg, rst, f._mm512_max_pd(lim, tk));
+            let ri = f._mm512_cvttpd_epi32(rst);
+            st8(r[k], i, ri);
+            st8(ad[k], i, v4.avx2._mm256_sub_epi32(tb[k], ri));
+        }
+    });
+}
+
+/// Sixteen values of a row from `i`; past the row's end (a last, partial block), zeros.
+#[inline(always)]
+fn ld16_or_zeros(s: &[i32], i: usize) -> __m512i {
+    let mut a = [0i32; 16];
+    let n = (s.len() - i).min(16);
+    a[..n].copy_from_slice(&s[i..i + n]);
+    cast(a)
+}
+
+/// `(int32_t)((c * v + 2^27) >> 28)` for sixteen lanes: the fixed-point scaling by a Q32
+/// factor `c` below 2^31 (in every 64-bit lane) of scales 1 to 3.
+#[inline(always)]
+fn q28(v4: V4, c: __m512i, v: __m512i) -> __m512i {
+    let f = v4.avx512f;
+    let round = f._mm512_set1_epi64(1 << 27);
+    let even = f._mm512_srai_epi64::<28>(f._mm512_add_epi64(f._mm512_mul_epi32(v, c), round));
+    let odd = f._mm512_srai_epi64::<28>(
+        f._mm512_add_epi64(f._mm512_mul_epi32(f._mm512_srli_epi64::<32>(v), c), round),
+    );
+    f._mm512_mask_blend_epi32(0xaaaa, even, f._mm512_slli_epi64::<32>(odd))
+}
+
+/// Contrast masking of one orientation for the eight non-negative 32-bit values in the low
+/// halves of the 64-bit lanes of `v`: squared and rounded by 30 bits to 32 bits as libvmaf
+/// truncates it, times `v`, rounded by the cube shift `cub`.
+#[inline(always)]
+fn cube8(v4: V4, v: __m512i, cub: (__m512i, __m128i)) -> __m512i {
+    let f = v4.avx512f;
+    let sq = f._mm512_set1_epi64(1 << 29);
+    let v_sq = f._mm512_srli_epi64::<30>(f._mm512_add_epi64(f._mm512_mul_epu32(v, v), sq));
+    let val = f._mm512_add_epi64(f._mm512_mul_epi32(v_sq, v), cub.0);
+    f._mm512_sra_epi64(val, cub.1)
+}
+
+/// The contrast-masked sums of scales 1 to 3 (`cm123`), sixteen pixels per step, the last
+/// step zero-padded (no coefficient, no threshold: nothing added).
+#[inline(always)]
+#[allow(clippy::too_many_arguments)]
+pub(super) fn cm123(
+    v4: V4,
+    rf: [u32; 3],
+    r: [&[i32]; 3],
+    up: &[i32],
+    mid: &[i32],
+    down: &[i32],
+    centre: &[i32],
+    shift_cub: u32,
+) -> [i64; 3] {
+    let f = v4.avx512f;
+    let n = centre.len();
+    let zero = f._mm512_setzero_si512();
+    let cub = (
+        f._mm512_set1_epi64(super::half_of(shift_cub) as i64),
+        v4.sse2._mm_cvtsi32_si128(shift_cub as i32),
+    );
+    let rfv = rf.map(|c| f._mm512_set1_epi64(c as i64));
+    let mut acc = [zero; 3];
+    let (up, mid, down) = (&up[..n], &mid[..n], &down[..n]);
+    let r = r.map(|b| &b[..n]);
+    let mut i = 0;
+    while i < n {
+        let thr = f._mm512_add_epi32(
+            f._mm512_add_epi32(ld16_or_zeros(up, i), ld16_or_zeros(mid, i)),
+            f._mm512_add_epi32(ld16_or_zeros(down, i), ld16_or_zeros(centre, i)),
+        );
+        for k in 0..3 {
+            let v = f._mm512_abs_epi32(q28(v4, rfv[k], ld16_or_zeros(r[k], i)));
+            let v = f._mm512_max_epi32(f._mm512_sub_epi32(v, thr), zero);
+            acc[k] = f._mm512_add_epi64(
+                f._mm512_add_epi64(acc[k], cube8(v4, v, cub)),
+                cube8(v4, f._mm512_srli_epi64::<32>(v), cub),
+            );
+        }
+        i += 16;
+    }
+    acc.map(|a| {
+        let l: [i64; 8] = cast(a);
+        l.iter().fold(0i64, |s, &x| s.wrapping_add(x))
+    })
+}
+
+/// Each AVX-512 kernel against its portable twin on the AVX2 tests' random rows (every
+/// magnitude class, signs, zeros, the boundaries the kernels branch on), with row lengths that
+/// leave partial last blocks.
+#[cfg(test)]
+mod tests {
+    use super::super::avx2::tests::{near, row, run_decouple, Rows3};
+    use super::super::{self as adm, Params};
+    use super::*;
+    use crate::testutil::Lcg;
+
+    #[test]
+    fn decoupling_equals_the_portable_kernel() {
+        let Some(v4) = V4::try_new() else { return };
+        let mut rng = Lcg(29);
+        for trial in 0..600 {
+            let n = 8 + trial % 29;
+            let bits = [14, 20, 26, 31][trial % 4];
+            let o: Rows3 = std::array::from_fn(|_| row(&mut rng, n, bits));
+            let t: Rows3 = std::array::from_fn(|k| near(&mut rng, &o[k], bits));
+            for gain in [1.0, 2.5, 100.0] {
+                let p = Params::new(gain);
+                let want = run_decouple(n, |o, t, r, a| adm::decouple123(&p, o, t, r, a), &o, &t);
+                let got = run_decouple(
+                    n,
+                    |o, t, r, a| decouple123(v4, p.cos_1deg_sq, gain, o, t, r, a),
+                    &o,
+                    &t,
+                );
+                assert_eq!(got, want, "bits {bits}, gain {gain}, trial {trial}");
+            }
+        }
+    }
+
+    #[test]
+    fn masking_equals_the_portable_kernel() {
+        let Some(v4) = V4::try_new() else { return };
+        let mut rng = Lcg(31);
+        for trial in 0..600 {
+            // Full blocks, partial last blocks and rows shorter than one block.
+            let n = 1 + trial % 40;
+            let bits = [16, 31][trial % 2];
+            let r: Rows3 = std::array::from_fn(|_| row(&mut rng, n, bits));
+            // The threshold's four parts, as the AVX2 kernel's test draws them.
+            let parts: [Vec<i32>; 4] = std::array::from_fn(|_| row(&mut rng, n, 18));
+            let s = 1 + trial % 3;
+            let p = Params::new(100.0);
+            for shift_cub in [3 + trial as u32 % 9, 5, 1 + trial as u32 % 4] {
+                let rr = [&r[0][..], &r[1][..], &r[2][..]];
+                let [up, mid, down, centre] = [&parts[0], &parts[1], &parts[2], &parts[3]];
+                let want = adm::cm123(&p, s, rr, up, mid, down, centre, shift_cub);
+                let got = cm123(v4, p.i_rfactor[s], rr, up, mid, down, centre, shift_cub);
+                assert_eq!(
+                    got, want,
+                    "n {n}, bits {bits}, shift {shift_cub}, trial {trial}"
+                );
+            }
+        }
+    }
+}
