@@ -1254,6 +1254,10 @@ fn k_decouple0(
     a: &mut [&mut [i32]; 3],
 ) {
     #[cfg(target_arch = "x86_64")]
+    if let (Some(v4), Some(gain), true) = (simd::v4(), p.integer_gain(), o[0].len() >= 16) {
+        return avx512::decouple0(v4, p.cos_1deg_sq, gain, o, t, r, a);
+    }
+    #[cfg(target_arch = "x86_64")]
     if let (Some(v3), Some(gain), true) = (simd::v3(), p.integer_gain(), o[0].len() >= 8) {
         return avx2::decouple0(v3, p.cos_1deg_sq, gain, o, t, r, a);
     }

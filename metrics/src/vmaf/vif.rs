@@ -877,9 +877,10 @@ fn decimate<'s, T: Src + 's>(
         // Even and odd samples of the padded row apart, so that every tap of the decimated
         // output reads consecutive values: padded position PAD + 2 * j2 + d is even[j2 +
         // (PAD + d) / 2] for even d and odd[j2 + (PAD + d - 1) / 2] for odd d.
-        for (m, (e, o)) in even.iter_mut().zip(odd.iter_mut()).enumerate() {
-            *e = cv[2 * m];
-            *o = cv[2 * m + 1];
+        // Pairs without index arithmetic, so that no bounds check keeps the loop scalar.
+        for ((e, o), pair) in even.iter_mut().zip(odd.iter_mut()).zip(cv.chunks_exact(2)) {
+            *e = pair[0];
+            *o = pair[1];
         }
         let tap = |d: isize| -> (&[u32], usize) {
             let p = (PAD as isize + d) as usize;

@@ -1,6 +1,7 @@
 //! ADM kernels written with AVX-512 operations by name (through `pulp`'s safe wrappers), where
-//! the full-width form saves more than twice the lanes: the decoupling and the contrast masking
-//! of scales 1 to 3. Their AVX2 forms spend much of their time on what AVX2 lacks: converting
+//! the full-width form saves more than twice the lanes: the decoupling of every scale and the
+//! contrast masking of scales 1 to 3. Scale 0's decoupling is the AVX2 kernel's sixteen lanes
+//! wide, with masks for its blends. Their AVX2 forms spend much of their time on what AVX2 lacks: converting
 //! 64-bit products to `f32` by hand, blending, and shifting 64-bit lanes arithmetically.
 //! AVX-512 converts in one instruction (`vcvtqq2ps`, rounding to nearest as C does), selects
 //! lanes with masks and shifts 64-bit lanes arithmetically. Each function's result equals its portable twin's in `adm.rs` for
@@ -10,7 +11,8 @@
 //! into the AVX-512 context `pulp` dispatches to.
 
 use core::arch::x86_64::{
-    __m128i, __m256i, __m512d, __m512i, _CMP_EQ_OQ, _CMP_GE_OQ, _CMP_GT_OS, _CMP_LT_OS,
+    __m128i, __m256, __m256i, __m512, __m512d, __m512i, _CMP_EQ_OQ, _CMP_GE_OQ, _CMP_GT_OS,
+    _CMP_LE_OQ, _CMP_LT_OS,
 };
 use pulp::{cast, x86::V4};
 
@@ -155,6 +157,154 @@ pub(super) fn decouple123(
     });
 }
 
+#[inline(always)]
+fn ld16(s: &[i32], i: usize) -> __m512i {
+    cast(<[i32; 16]>::try_from(&s[i..i + 16]).expect("sixteen lanes"))
+}
+
+#[inline(always)]
+fn st16(s: &mut [i32], i: usize, v: __m512i) {
+    let a: [i32; 16] = cast(v);
+    s[i..i + 16].copy_from_slice(&a);
+}
+
+/// libvmaf's angle test for sixteen pixels, as a mask: the AVX2 kernel's `angle8` (whose
+/// comment says why it is exact), the `f32` comparison with a margin of 2^-20 either way, and
+/// only where a lane falls inside the margin the comparison in `f64` for the whole block.
+#[inline(always)]
+fn angle16(v4: V4, cos_sq: f32, dot: __m512i, omag: __m512i, tmag: __m512i) -> u16 {
+    let f = v4.avx512f;
+    let (df, of, tf) = (
+        f._mm512_cvtepi32_ps(dot),
+        f._mm512_cvtepi32_ps(omag),
+        f._mm512_cvtepi32_ps(tmag),
+    );
+    let margin = f._mm512_set1_ps(1.0 + 1.0 / 1048576.0);
+    let lhs = f._mm512_mul_ps(df, df);
+    let rhs = f._mm512_mul_ps(f._mm512_mul_ps(f._mm512_set1_ps(cos_sq), of), tf);
+    let yes = f._mm512_cmp_ps_mask::<_CMP_GE_OQ>(lhs, f._mm512_mul_ps(rhs, margin));
+    let no = f._mm512_cmp_ps_mask::<_CMP_LE_OQ>(f._mm512_mul_ps(lhs, margin), rhs);
+    let m = if yes | no == 0xffff {
+        yes
+    } else {
+        let c = f._mm512_set1_pd(cos_sq as f64);
+        #[inline(always)]
+        fn ge(v4: V4, c: __m512d, d: __m256, o: __m256, t: __m256) -> u8 {
+            let f = v4.avx512f;
+            let (d, o, t) = (
+                f._mm512_cvtps_pd(d),
+                f._mm512_cvtps_pd(o),
+                f._mm512_cvtps_pd(t),
+            );
+            let lhs = f._mm512_mul_pd(d, d);
+            let rhs = f._mm512_mul_pd(f._mm512_mul_pd(c, o), t);
+            f._mm512_cmp_pd_mask::<_CMP_GE_OQ>(lhs, rhs)
+        }
+        #[inline(always)]
+        fn high(v4: V4, v: __m512) -> __m256 {
+            v4.avx512dq._mm512_extractf32x8_ps::<1>(v)
+        }
+        let lo = ge(
+            v4,
+            c,
+            f._mm512_castps512_ps256(df),
+            f._mm512_castps512_ps256(of),
+            f._mm512_castps512_ps256(tf),
+        );
+        let hi = ge(v4, c, high(v4, df), high(v4, of), high(v4, tf));
+        lo as u16 | (hi as u16) << 8
+    };
+    m & !f._mm512_cmplt_epi32_mask(dot, f._mm512_setzero_si512())
+}
+
+/// `floor(2^30 / d)` for sixteen lanes `1 <= d <= 32768` (libvmaf's `div_lookup`), by `f64`
+/// division as the AVX2 kernel's `recip30` (whose comment says why it is exact).
+#[inline(always)]
+fn recip30(v4: V4, d: __m512i) -> __m512i {
+    let f = v4.avx512f;
+    let two30 = f._mm512_set1_pd(1073741824.0);
+    let lo = f._mm512_cvtepi32_pd(f._mm512_castsi512_si256(d));
+    let hi = f._mm512_cvtepi32_pd(f._mm512_extracti64x4_epi64::<1>(d));
+    let rl = f._mm512_cvttpd_epi32(f._mm512_div_pd(two30, lo));
+    let rh = f._mm512_cvttpd_epi32(f._mm512_div_pd(two30, hi));
+    f._mm512_inserti64x4::<1>(f._mm512_castsi256_si512(rl), rh)
+}
+
+/// The low 16 bits of each lane, sign-extended (a store to `int16_t` and back).
+#[inline(always)]
+fn sext16(v4: V4, v: __m512i) -> __m512i {
+    let f = v4.avx512f;
+    f._mm512_srai_epi32::<16>(f._mm512_slli_epi32::<16>(v))
+}
+
+/// Scale 0's decoupling (`decouple0`) with an integer gain limit, sixteen pixels per step: the
+/// operations of the AVX2 kernel (`avx2::decouple0`, whose comments say why each is exact)
+/// with masks for its blends. Needs rows of at least 16.
+#[inline(always)]
+pub(super) fn decouple0(
+    v4: V4,
+    cos_sq: f32,
+    gain: i32,
+    o: [&[i32]; 3],
+    t: [&[i32]; 3],
+    r: &mut [&mut [i32]; 3],
+    ad: &mut [&mut [i32]; 3],
+) {
+    let (f, bw) = (v4.avx512f, v4.avx512bw);
+    let n = o[0].len();
+    let zero = f._mm512_setzero_si512();
+    let one = f._mm512_set1_epi32(1);
+    let full = f._mm512_set1_epi32(32768);
+    let half = f._mm512_set1_epi32(16384);
+    let gainv = f._mm512_set1_epi32(gain);
+    let (o, t) = (o.map(|b| &b[..n]), t.map(|b| &b[..n]));
+    let [r0, r1, r2] = r;
+    let r = [&mut r0[..n], &mut r1[..n], &mut r2[..n]];
+    let [a0, a1, a2] = ad;
+    let ad = [&mut a0[..n], &mut a1[..n], &mut a2[..n]];
+    // The 16-bit pair (p, q) in each 32-bit lane, p low, for a dot product by `vpmaddwd`.
+    #[inline(always)]
+    fn pack_pair(v4: V4, p: __m512i, q: __m512i) -> __m512i {
+        v4.avx512bw
+            ._mm512_mask_blend_epi16(0xaaaa_aaaa, p, v4.avx512f._mm512_slli_epi32::<16>(q))
+    }
+    each_block!(n, 16, |i| {
+        let ob = [ld16(o[0], i), ld16(o[1], i), ld16(o[2], i)];
+        let tb = [ld16(t[0], i), ld16(t[1], i), ld16(t[2], i)];
+        let po = pack_pair(v4, ob[0], ob[1]);
+        let pt = pack_pair(v4, tb[0], tb[1]);
+        let dot = bw._mm512_madd_epi16(po, pt);
+        let omag = bw._mm512_madd_epi16(po, po);
+        let tmag = bw._mm512_madd_epi16(pt, pt);
+        let angle = angle16(v4, cos_sq, dot, omag, tmag);
+        for k in 0..3 {
+            let (ok, tk) = (ob[k], tb[k]);
+            let ao = f._mm512_abs_epi32(ok);
+            let at = f._mm512_abs_epi32(tk);
+            let recip = recip30(v4, f._mm512_max_epi32(ao, one));
+            let prod = f._mm512_mullo_epi32(recip, at);
+            let small = f._mm512_srai_epi32::<15>(f._mm512_add_epi32(prod, half));
+            let kk = f._mm512_mask_blend_epi32(f._mm512_cmpgt_epi32_mask(at, ao), small, full);
+            let opposite = f._mm512_cmplt_epi32_mask(f._mm512_xor_si512(ok, tk), zero);
+            let kk = f._mm512_maskz_mov_epi32(!opposite, kk);
+            let kk = f._mm512_mask_blend_epi32(f._mm512_cmpeq_epi32_mask(ok, zero), kk, full);
+            // A gain of 32768 restores the coefficient itself; below, kk fits 15 bits.
+            let rst =
+                f._mm512_srai_epi32::<15>(f._mm512_add_epi32(bw._mm512_madd_epi16(kk, ok), half));
+            let rst = f._mm512_mask_blend_epi32(f._mm512_cmpeq_epi32_mask(kk, full), rst, ok);
+            // The enhancement limit where the angle test holds and the gain is positive.
+            let lim = bw._mm512_madd_epi16(gainv, rst);
+            let on = angle & f._mm512_cmpgt_epi32_mask(kk, zero);
+            let pos = on & f._mm512_cmpgt_epi32_mask(ok, zero);
+            let neg = on & f._mm512_cmplt_epi32_mask(ok, zero);
+            let rst = f._mm512_mask_blend_epi32(pos, rst, f._mm512_min_epi32(lim, tk));
+            let rst = f._mm512_mask_blend_epi32(neg, rst, f._mm512_max_epi32(lim, tk));
+            st16(r[k], i, rst);
+            st16(ad[k], i, sext16(v4, f._mm512_sub_epi32(tk, rst)));
+        }
+    });
+}
+
 /// Sixteen values of a row from `i`; past the row's end (a last, partial block), zeros.
 #[inline(always)]
 fn ld16_or_zeros(s: &[i32], i: usize) -> __m512i {
@@ -241,7 +391,7 @@ pub(super) fn cm123(
 /// leave partial last blocks.
 #[cfg(test)]
 mod tests {
-    use super::super::avx2::tests::{near, row, run_decouple, Rows3};
+    use super::super::avx2::tests::{near, row, run_decouple, value, Rows3};
     use super::super::{self as adm, Params};
     use super::*;
     use crate::testutil::Lcg;
@@ -267,6 +417,86 @@ mod tests {
                 assert_eq!(got, want, "bits {bits}, gain {gain}, trial {trial}");
             }
         }
+    }
+
+    #[test]
+    fn scale0_decoupling_equals_the_portable_kernel() {
+        let Some(v4) = V4::try_new() else { return };
+        let mut rng = Lcg(37);
+        let clamp =
+            |v: Vec<i32>| -> Vec<i32> { v.iter().map(|&x| x.clamp(-22840, 22840)).collect() };
+        for trial in 0..600 {
+            // Full blocks and a last block that overlaps the one before.
+            let n = 16 + trial % 37;
+            // Scale 0: 16-bit coefficients of at most 22840 in magnitude.
+            let o: Rows3 = std::array::from_fn(|_| clamp(row(&mut rng, n, 14)));
+            let t: Rows3 = std::array::from_fn(|k| clamp(near(&mut rng, &o[k], 14)));
+            for gain in [1.0, 100.0] {
+                let p = Params::new(gain);
+                let want = run_decouple(n, |o, t, r, a| adm::decouple0(&p, o, t, r, a), &o, &t);
+                let got = run_decouple(
+                    n,
+                    |o, t, r, a| decouple0(v4, p.cos_1deg_sq, gain as i32, o, t, r, a),
+                    &o,
+                    &t,
+                );
+                assert_eq!(got, want, "gain {gain}, trial {trial}");
+            }
+        }
+    }
+
+    /// Pairs at angles within a hair of 1°, where the `f32` angle test defers to `f64`.
+    #[test]
+    fn scale0_angles_near_one_degree_equal_the_portable_kernel() {
+        let Some(v4) = V4::try_new() else { return };
+        let mut rng = Lcg(41);
+        let c = Params::new(100.0).cos_1deg_sq as f64;
+        let mut ambiguous = 0;
+        for _ in 0..300 {
+            let n = 64;
+            let mut o: Rows3 = std::array::from_fn(|_| vec![0; n]);
+            let mut t: Rows3 = std::array::from_fn(|_| vec![0; n]);
+            for x in 0..n {
+                let phi = (rng.next() % 6283) as f64 / 1000.0;
+                let mag = 2000.0 + (rng.next() % 9000) as f64;
+                let turn = (1.0f64 + ((rng.next() % 2001) as f64 - 1000.0) * 1e-5).to_radians();
+                let turn = if rng.next() & 1 == 1 { -turn } else { turn };
+                let (oh, ov) = ((mag * phi.cos()).round(), (mag * phi.sin()).round());
+                let tm = mag * (1.0 + (rng.next() % 100) as f64 / 100.0);
+                let (th, tv) = (
+                    (tm * (phi + turn).cos()).round(),
+                    (tm * (phi + turn).sin()).round(),
+                );
+                (o[0][x], o[1][x], o[2][x]) = (
+                    oh as i32,
+                    ov as i32,
+                    value(&mut rng, 14).clamp(-22840, 22840),
+                );
+                (t[0][x], t[1][x], t[2][x]) = (
+                    th as i32,
+                    tv as i32,
+                    value(&mut rng, 14).clamp(-22840, 22840),
+                );
+                let dot = (oh * th + ov * tv) as f32 as f64;
+                let om = (oh * oh + ov * ov) as f32 as f64;
+                let tmg = (th * th + tv * tv) as f32 as f64;
+                if (dot * dot / (c * om * tmg) - 1.0).abs() < 1.0 / 1048576.0 {
+                    ambiguous += 1;
+                }
+            }
+            for gain in [1.0, 100.0] {
+                let p = Params::new(gain);
+                let want = run_decouple(n, |o, t, r, a| adm::decouple0(&p, o, t, r, a), &o, &t);
+                let got = run_decouple(
+                    n,
+                    |o, t, r, a| decouple0(v4, p.cos_1deg_sq, gain as i32, o, t, r, a),
+                    &o,
+                    &t,
+                );
+                assert_eq!(got, want, "gain {gain}");
+            }
+        }
+        assert!(ambiguous > 20, "only {ambiguous} pairs near the threshold");
     }
 
     #[test]
