@@ -849,26 +849,38 @@ fn decimate<'s, T: Src + 's>(
         let i = 2 * i2;
         {
             let cv = &mut conv[0][PAD..PAD + w];
-            let row = |k: usize| {
+            // The filter's rows (at most 17 taps), mirrored at the borders.
+            let mut rows: [&[T]; 17] = [&[]; 17];
+            for (k, r) in rows.iter_mut().enumerate().take(f.len()) {
                 let y = mirror(i as isize + k as isize - half as isize, h);
-                &src(y)[..w]
-            };
-            {
-                let c = f[half];
-                let rc = row(half);
-                for j in 0..w {
-                    cv[j] = c * rc[j].get();
-                }
+                *r = &src(y)[..w];
             }
-            for k in 0..half {
-                let c = f[k];
-                let (r0, r1) = (row(k), row(f.len() - 1 - k));
-                for j in 0..w {
-                    cv[j] += c * (r0[j].get() + r1[j].get());
+            // Blocks of L columns summed over every tap in registers, then the rest.
+            let mut j = 0;
+            while j + L <= w {
+                let mut acc = [0u32; L];
+                let (c, rc) = (f[half], &rows[half][j..j + L]);
+                for l in 0..L {
+                    acc[l] = c * rc[l].get();
                 }
+                for k in 0..half {
+                    let c = f[k];
+                    let (r0, r1) = (&rows[k][j..j + L], &rows[f.len() - 1 - k][j..j + L]);
+                    for l in 0..L {
+                        acc[l] += c * (r0[l].get() + r1[l].get());
+                    }
+                }
+                for (o, a) in cv[j..j + L].iter_mut().zip(acc) {
+                    *o = (a + round) >> shift;
+                }
+                j += L;
             }
-            for v in cv.iter_mut() {
-                *v = (*v + round) >> shift;
+            for j in j..w {
+                let mut v = f[half] * rows[half][j].get();
+                for k in 0..half {
+                    v += f[k] * (rows[k][j].get() + rows[f.len() - 1 - k][j].get());
+                }
+                cv[j] = (v + round) >> shift;
             }
             pad_row(&mut conv[0], w, half);
         }
