@@ -5,9 +5,11 @@
 //! Work per frame splits in two. The expensive part is a pure function of one frame pair: VIF and
 //! ADM of the pair (once per distinct set of extractor options the models ask for: the neg model
 //! limits enhancement gain to 1) and the blurred reference picture motion needs. It runs on the
-//! calling thread (0 or 1 thread) or on worker threads, each with kernels of its own; a frame's
-//! two luma planes are copied for the worker, at most `2 * threads + 1` frames are in flight, and
-//! buffers come back for reuse, so memory is bounded whatever the length. The cheap part is
+//! calling thread (0 or 1 thread), or with `n >= 2` threads on the calling thread and `n - 1`
+//! workers, each with kernels of its own: a frame goes to the workers while fewer than
+//! `2 * (n - 1)` are with them (its two luma planes copied for them), and is scored in place,
+//! uncopied, otherwise. So the calling thread works instead of waiting, no copy is made for the
+//! frames it scores, memory is bounded whatever the length, and buffers come back for reuse. The cheap part is
 //! temporal: motion compares each blurred reference with the previous one, so finished frames
 //! are taken in display order. Nothing is shared between scorers: two in one process do not
 //! interact.
@@ -319,8 +321,8 @@ impl Drop for Workers {
 enum Runner {
     /// On the calling thread, inside `push`.
     Inline(Kernels),
-    /// On worker threads.
-    Pool(Workers),
+    /// On worker threads, and on the calling thread (with its kernels) when they have enough.
+    Pool(Workers, Kernels),
 }
 
 /// A model and the gain set its features come from.
@@ -409,7 +411,8 @@ impl NativeScorer {
             set_of(Gains::DEFAULT);
         }
         let runner = if threads >= 2 {
-            Workers::start(threads as usize, &gains, format.w, format.h).map(Runner::Pool)
+            Workers::start(threads as usize - 1, &gains, format.w, format.h)
+                .map(|w| Runner::Pool(w, Kernels::new(&gains)))
         } else {
             None
         }
@@ -454,9 +457,17 @@ impl NativeScorer {
             .expect("the native path takes 8-, 10- and 12-bit pictures in matching words");
         let index = self.frames;
         let scored = index % self.n_subsample == 0;
+        // Frames the workers finished, so that the count of those still with them is current.
+        self.collect(false);
         let blurred = self.spare_blurred.pop().unwrap_or_default();
+        let in_place = match &self.runner {
+            Runner::Inline(_) => true,
+            Runner::Pool(workers, _) => {
+                self.frames - self.returned >= 2 * workers.handles.len() as u32
+            }
+        };
         match &mut self.runner {
-            Runner::Inline(kernels) => {
+            Runner::Inline(kernels) | Runner::Pool(_, kernels) if in_place => {
                 let (scores, blurred) = kernels.work(&pair, scored, blurred);
                 self.frames += 1;
                 self.returned += 1;
@@ -467,7 +478,8 @@ impl NativeScorer {
                     planes: None,
                 });
             }
-            Runner::Pool(workers) => {
+            Runner::Inline(_) => unreachable!("an inline runner scores every frame in place"),
+            Runner::Pool(workers, _) => {
                 let planes = Packed::of(&pair, self.spare_planes.pop());
                 let job = Job {
                     index,
@@ -564,7 +576,7 @@ impl NativeScorer {
     /// Takes finished frames from the workers: those ready now, or (`wait`) all outstanding.
     fn collect(&mut self, wait: bool) {
         while self.returned < self.frames {
-            let Runner::Pool(workers) = &self.runner else {
+            let Runner::Pool(workers, _) = &self.runner else {
                 return;
             };
             let next = if wait {
@@ -609,7 +621,7 @@ impl NativeScorer {
         if self.frames == 0 {
             return Err(VmafError::NoFrames);
         }
-        if let Runner::Pool(workers) = &mut self.runner {
+        if let Runner::Pool(workers, _) = &mut self.runner {
             workers.jobs = None;
         }
         self.collect(true);
