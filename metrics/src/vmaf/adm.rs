@@ -1293,6 +1293,10 @@ fn k_cm0(
     shift_cub: [u32; 3],
 ) -> [i64; 3] {
     #[cfg(target_arch = "x86_64")]
+    if let Some(v4) = simd::v4() {
+        return avx512::cm0(v4, p.i_rfactor0, r, up, mid, down, centre, shift_cub);
+    }
+    #[cfg(target_arch = "x86_64")]
     if let Some(v3) = simd::v3() {
         return avx2::cm0(v3, p.i_rfactor0, r, up, mid, down, centre, shift_cub);
     }

@@ -1,11 +1,12 @@
 //! ADM kernels written with AVX-512 operations by name (through `pulp`'s safe wrappers), where
-//! the full-width form saves more than twice the lanes: the decoupling of every scale and the
-//! contrast masking of scales 1 to 3. Scale 0's decoupling is the AVX2 kernel's sixteen lanes
-//! wide, with masks for its blends. Their AVX2 forms spend much of their time on what AVX2 lacks: converting
-//! 64-bit products to `f32` by hand, blending, and shifting 64-bit lanes arithmetically.
-//! AVX-512 converts in one instruction (`vcvtqq2ps`, rounding to nearest as C does), selects
-//! lanes with masks and shifts 64-bit lanes arithmetically. Each function's result equals its portable twin's in `adm.rs` for
-//! every input, which the tests check.
+//! the full-width form saves more than twice the lanes: the decoupling and the contrast masking
+//! of every scale. Scale 0's are the AVX2 kernels sixteen lanes wide, with masks for the blends
+//! and native 64-bit arithmetic shifts. For scales 1 to 3, the AVX2 forms spend much of their
+//! time on what AVX2 lacks: converting 64-bit products to `f32` by hand, blending, and shifting
+//! 64-bit lanes arithmetically. AVX-512 converts in one instruction (`vcvtqq2ps`, rounding to
+//! nearest as C does), selects lanes with masks and shifts 64-bit lanes arithmetically. Each
+//! function's result equals its portable twin's in `adm.rs` for every input, which the tests
+//! check.
 //!
 //! As in `avx2.rs`: `#[inline(always)]` functions and no closures, so that everything inlines
 //! into the AVX-512 context `pulp` dispatches to.
@@ -339,6 +340,89 @@ fn cube8(v4: V4, v: __m512i, cub: (__m512i, __m128i)) -> __m512i {
     f._mm512_sra_epi64(val, cub.1)
 }
 
+/// Contrast masking of one orientation for the eight non-negative 32-bit values in the low
+/// halves of the 64-bit lanes of `v` at scale 0: squared and rounded by `sq` bits to 32 bits as
+/// libvmaf truncates it, times `v`, rounded by the cube shift `cub` (the AVX2 kernel's `cube4`).
+#[inline(always)]
+fn cube8_sq(v4: V4, v: __m512i, sq: (__m512i, __m128i), cub: (__m512i, __m128i)) -> __m512i {
+    let f = v4.avx512f;
+    let v_sq = f._mm512_srl_epi64(f._mm512_add_epi64(f._mm512_mul_epu32(v, v), sq.0), sq.1);
+    let val = f._mm512_add_epi64(f._mm512_mul_epi32(v_sq, v), cub.0);
+    f._mm512_sra_epi64(val, cub.1)
+}
+
+/// Sixteen values of a row from `i`: loaded directly in a whole block, zero-padded in a last,
+/// partial one.
+#[inline(always)]
+fn ld16_block(s: &[i32], i: usize) -> __m512i {
+    if i + 16 <= s.len() {
+        ld16(s, i)
+    } else {
+        ld16_or_zeros(s, i)
+    }
+}
+
+/// A shift count for the `sll`/`srl`/`sra` family.
+#[inline(always)]
+fn count(v4: V4, s: u32) -> __m128i {
+    v4.sse2._mm_cvtsi32_si128(s as i32)
+}
+
+/// Scale 0's contrast-masked sums of a row segment (`cm0`), sixteen pixels per step, the last
+/// step zero-padded (no coefficient, no threshold: nothing added): the AVX2 kernel's
+/// operations, with native 64-bit arithmetic shifts.
+#[inline(always)]
+#[allow(clippy::too_many_arguments)]
+pub(super) fn cm0(
+    v4: V4,
+    rf: [i32; 3],
+    r: [&[i32]; 3],
+    up: &[i32],
+    mid: &[i32],
+    down: &[i32],
+    centre: &[i32],
+    shift_cub: [u32; 3],
+) -> [i64; 3] {
+    const SHIFT_SQ: [u32; 3] = [29, 29, 30];
+    const SHIFT_SUB: [u32; 3] = [10, 10, 12];
+    let f = v4.avx512f;
+    let n = centre.len();
+    let zero = f._mm512_setzero_si512();
+    let mut acc = [zero; 3];
+    let (up, mid, down, centre) = (&up[..n], &mid[..n], &down[..n], &centre[..n]);
+    let r = [&r[0][..n], &r[1][..n], &r[2][..n]];
+    let mut i = 0;
+    while i < n {
+        let thr = f._mm512_add_epi32(
+            f._mm512_add_epi32(ld16_block(up, i), ld16_block(mid, i)),
+            f._mm512_add_epi32(ld16_block(down, i), ld16_block(centre, i)),
+        );
+        for k in 0..3 {
+            let sq = (
+                f._mm512_set1_epi64(1 << (SHIFT_SQ[k] - 1)),
+                count(v4, SHIFT_SQ[k]),
+            );
+            let cub = (
+                f._mm512_set1_epi64(super::half_of(shift_cub[k]) as i64),
+                count(v4, shift_cub[k]),
+            );
+            let rf = f._mm512_set1_epi32(rf[k]);
+            let m = f._mm512_abs_epi32(f._mm512_mullo_epi32(ld16_block(r[k], i), rf));
+            let t = f._mm512_sll_epi32(thr, count(v4, SHIFT_SUB[k]));
+            let v = f._mm512_max_epi32(f._mm512_sub_epi32(m, t), zero);
+            acc[k] = f._mm512_add_epi64(
+                f._mm512_add_epi64(acc[k], cube8_sq(v4, v, sq, cub)),
+                cube8_sq(v4, f._mm512_srli_epi64::<32>(v), sq, cub),
+            );
+        }
+        i += 16;
+    }
+    acc.map(|a| {
+        let l: [i64; 8] = cast(a);
+        l.iter().fold(0i64, |s, &x| s.wrapping_add(x))
+    })
+}
+
 /// The contrast-masked sums of scales 1 to 3 (`cm123`), sixteen pixels per step, the last
 /// step zero-padded (no coefficient, no threshold: nothing added).
 #[inline(always)]
@@ -497,6 +581,31 @@ mod tests {
             }
         }
         assert!(ambiguous > 20, "only {ambiguous} pairs near the threshold");
+    }
+
+    #[test]
+    fn scale0_masking_equals_the_portable_kernel() {
+        let Some(v4) = V4::try_new() else { return };
+        let mut rng = Lcg(43);
+        let p = Params::new(100.0);
+        for trial in 0..600 {
+            // Full blocks, partial last blocks and rows shorter than one block.
+            let n = 1 + trial % 40;
+            // Scale 0's restored coefficients fit 16 bits.
+            let r: Rows3 = std::array::from_fn(|_| {
+                row(&mut rng, n, 16)
+                    .iter()
+                    .map(|&v| v.clamp(-32767, 32767))
+                    .collect()
+            });
+            let parts: [Vec<i32>; 4] = std::array::from_fn(|_| row(&mut rng, n, 18));
+            let cub = [3 + trial as u32 % 9, 5, 1 + trial as u32 % 4];
+            let rr = [&r[0][..], &r[1][..], &r[2][..]];
+            let [up, mid, down, centre] = [&parts[0], &parts[1], &parts[2], &parts[3]];
+            let want = adm::cm0(&p, rr, up, mid, down, centre, cub);
+            let got = cm0(v4, p.i_rfactor0, rr, up, mid, down, centre, cub);
+            assert_eq!(got, want, "n {n}, shifts {cub:?}, trial {trial}");
+        }
     }
 
     #[test]
