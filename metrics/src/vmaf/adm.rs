@@ -1114,6 +1114,10 @@ fn split<'a>(row: &[i32], hi: &'a mut [i16], lo: &'a mut [i16]) -> Option<(&'a [
 #[inline(always)]
 fn k_vert0_u8(rows: [&[u8]; 4], lo: &mut [i16], hi: Option<&mut [i16]>) {
     #[cfg(target_arch = "x86_64")]
+    if let (Some(v4), true) = (simd::v4(), lo.len() >= 32) {
+        return avx512::vert0(v4, rows, 8, lo, hi);
+    }
+    #[cfg(target_arch = "x86_64")]
     if let (Some(v3), true) = (simd::v3(), lo.len() >= 16) {
         return avx2::vert0(v3, rows, 8, lo, hi);
     }
@@ -1123,6 +1127,10 @@ fn k_vert0_u8(rows: [&[u8]; 4], lo: &mut [i16], hi: Option<&mut [i16]>) {
 #[inline(always)]
 fn k_vert0_u16(rows: [&[u16]; 4], bits: u32, lo: &mut [i16], hi: Option<&mut [i16]>) {
     // 16-bit samples do not fit the signed 16-bit multiply-add.
+    #[cfg(target_arch = "x86_64")]
+    if let (Some(v4), true) = (simd::v4(), lo.len() >= 32 && bits <= 15) {
+        return avx512::vert0(v4, rows, bits, lo, hi);
+    }
     #[cfg(target_arch = "x86_64")]
     if let (Some(v3), true) = (simd::v3(), lo.len() >= 16 && bits <= 15) {
         return avx2::vert0(v3, rows, bits, lo, hi);

@@ -51,6 +51,103 @@ fn i64_to_f32_pd(v4: V4, v: __m512i) -> __m512d {
         ._mm512_cvtps_pd(v4.avx512dq._mm512_cvtepi64_ps(v))
 }
 
+/// Picture rows that load as thirty-two 16-bit lanes.
+pub(super) trait Row32: Copy {
+    fn load32(v4: V4, row: &[Self], i: usize) -> __m512i;
+}
+
+impl Row32 for u8 {
+    #[inline(always)]
+    fn load32(v4: V4, row: &[u8], i: usize) -> __m512i {
+        let b: [u8; 32] = row[i..i + 32].try_into().expect("32 bytes");
+        v4.avx512bw._mm512_cvtepu8_epi16(cast(b))
+    }
+}
+
+impl Row32 for u16 {
+    /// Samples of at most 15 bits, so that they are non-negative as `i16`.
+    #[inline(always)]
+    fn load32(_v4: V4, row: &[u16], i: usize) -> __m512i {
+        cast(<[u16; 32]>::try_from(&row[i..i + 32]).expect("32 lanes"))
+    }
+}
+
+/// One filter of scale 0's vertical pass for 32 columns: the interleaved row pairs (low and
+/// high halves of each 128-bit lane) times the tap pairs, biased, shifted and packed to 16 bits.
+/// The in-lane unpacks and packs cancel out: columns come back in order.
+#[inline(always)]
+fn vfilt(
+    v4: V4,
+    p01: [__m512i; 2],
+    p23: [__m512i; 2],
+    c: [__m512i; 2],
+    bias: __m512i,
+    sh: __m128i,
+) -> __m512i {
+    let (f, bw) = (v4.avx512f, v4.avx512bw);
+    let l = f._mm512_add_epi32(
+        bw._mm512_madd_epi16(p01[0], c[0]),
+        bw._mm512_madd_epi16(p23[0], c[1]),
+    );
+    let h = f._mm512_add_epi32(
+        bw._mm512_madd_epi16(p01[1], c[0]),
+        bw._mm512_madd_epi16(p23[1], c[1]),
+    );
+    let l = f._mm512_sra_epi32(f._mm512_add_epi32(l, bias), sh);
+    let h = f._mm512_sra_epi32(f._mm512_add_epi32(h, bias), sh);
+    bw._mm512_packs_epi32(l, h)
+}
+
+/// Scale 0's vertical pass (`vert0`) for samples of at most 15 bits: the AVX2 kernel's, 32
+/// columns per step. Needs rows of at least 32.
+#[inline(always)]
+pub(super) fn vert0<T: Row32>(
+    v4: V4,
+    rows: [&[T]; 4],
+    bits: u32,
+    lo: &mut [i16],
+    hi: Option<&mut [i16]>,
+) {
+    use super::{HI, LO, LO_SUM};
+    let (f, bw) = (v4.avx512f, v4.avx512bw);
+    let n = lo.len();
+    let add = 1i32 << (bits - 1);
+    let sh = count(v4, bits);
+    #[inline(always)]
+    fn pair(v4: V4, c0: i32, c1: i32) -> __m512i {
+        v4.avx512f._mm512_set1_epi32((c1 << 16) | (c0 & 0xffff))
+    }
+    let cl = [pair(v4, LO[0], LO[1]), pair(v4, LO[2], LO[3])];
+    let ch = [pair(v4, HI[0], HI[1]), pair(v4, HI[2], HI[3])];
+    let bias_lo = f._mm512_set1_epi32(add.wrapping_sub(LO_SUM.wrapping_mul(add)));
+    let bias_hi = f._mm512_set1_epi32(add);
+    let rows = [&rows[0][..n], &rows[1][..n], &rows[2][..n], &rows[3][..n]];
+    let mut hi = hi.map(|h| &mut h[..n]);
+    #[inline(always)]
+    fn st(s: &mut [i16], i: usize, v: __m512i) {
+        let a: [i16; 32] = cast(v);
+        s[i..i + 32].copy_from_slice(&a);
+    }
+    each_block!(n, 32, |i| {
+        let s0 = T::load32(v4, rows[0], i);
+        let s1 = T::load32(v4, rows[1], i);
+        let s2 = T::load32(v4, rows[2], i);
+        let s3 = T::load32(v4, rows[3], i);
+        let p01 = [
+            bw._mm512_unpacklo_epi16(s0, s1),
+            bw._mm512_unpackhi_epi16(s0, s1),
+        ];
+        let p23 = [
+            bw._mm512_unpacklo_epi16(s2, s3),
+            bw._mm512_unpackhi_epi16(s2, s3),
+        ];
+        st(lo, i, vfilt(v4, p01, p23, cl, bias_lo, sh));
+        if let Some(hi) = hi.as_mut() {
+            st(hi, i, vfilt(v4, p01, p23, ch, bias_hi, sh));
+        }
+    });
+}
+
 /// The decoupling of scales 1 to 3 (`decouple123`), eight pixels per step in `f64`: the same
 /// operations as the AVX2 kernel (`avx2::decouple123`), whose comments say why each is exact.
 /// Needs rows of at least 8.
@@ -581,6 +678,41 @@ mod tests {
             }
         }
         assert!(ambiguous > 20, "only {ambiguous} pairs near the threshold");
+    }
+
+    #[test]
+    fn scale0_vertical_pass_equals_the_portable_kernel() {
+        let Some(v4) = V4::try_new() else { return };
+        let mut rng = Lcg(47);
+        for trial in 0..200 {
+            // Whole blocks and a last block that overlaps the one before.
+            let w = 32 + trial % 45;
+            let px8: Vec<Vec<u8>> = (0..4)
+                .map(|_| (0..w).map(|_| rng.next() as u8).collect())
+                .collect();
+            let px15: Vec<Vec<u16>> = (0..4)
+                .map(|_| (0..w).map(|_| (rng.next() & 0x7fff) as u16).collect())
+                .collect();
+            let r8 = [&px8[0][..], &px8[1][..], &px8[2][..], &px8[3][..]];
+            let mut want = (vec![0i16; w], vec![0i16; w]);
+            let mut got = want.clone();
+            adm::vert0(r8, 8, &mut want.0, Some(&mut want.1));
+            vert0(v4, r8, 8, &mut got.0, Some(&mut got.1));
+            assert_eq!(want, got, "8-bit, trial {trial}");
+            let mut lo_only = vec![0i16; w];
+            vert0(v4, r8, 8, &mut lo_only, None);
+            assert_eq!(want.0, lo_only, "8-bit, low pass alone, trial {trial}");
+            for bits in [10, 12, 15] {
+                let r: Vec<Vec<u16>> = px15
+                    .iter()
+                    .map(|row| row.iter().map(|&v| v >> (15 - bits)).collect())
+                    .collect();
+                let r = [&r[0][..], &r[1][..], &r[2][..], &r[3][..]];
+                adm::vert0(r, bits, &mut want.0, Some(&mut want.1));
+                vert0(v4, r, bits, &mut got.0, Some(&mut got.1));
+                assert_eq!(want, got, "{bits}-bit, trial {trial}");
+            }
+        }
     }
 
     #[test]
