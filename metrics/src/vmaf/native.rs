@@ -9,10 +9,10 @@
 //! workers, each with kernels of its own: a frame goes to the workers while fewer than
 //! `2 * (n - 1)` are with them (its two luma planes copied for them), and is scored in place,
 //! uncopied, otherwise. So the calling thread works instead of waiting, no copy is made for the
-//! frames it scores, memory is bounded whatever the length, and buffers come back for reuse. The cheap part is
-//! temporal: motion compares each blurred reference with the previous one, so finished frames
-//! are taken in display order. Nothing is shared between scorers: two in one process do not
-//! interact.
+//! frames it scores, memory is bounded whatever the length, and buffers come back for reuse.
+//! The cheap part is temporal: motion compares each blurred reference with the previous one, so
+//! finished frames are taken in display order. Nothing is shared between scorers: two in one
+//! process do not interact.
 //!
 //! With subsampling (every Nth frame), VIF and ADM run on the scored frames only, the blur on
 //! every frame, as libvmaf does.
