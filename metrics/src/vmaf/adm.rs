@@ -69,6 +69,11 @@ mod avx512;
 /// libvmaf's default enhancement gain limit (`adm_enhn_gain_limit`); `vmaf_v0.6.1neg` uses 1.0.
 pub const DEFAULT_GAIN_LIMIT: f64 = 100.0;
 
+/// Scale 0's contrast masking per orientation (horizontal, vertical, diagonal): the rounding
+/// shift of the squared coefficient, and the shift of the threshold subtracted from it.
+const CM0_SHIFT_SQ: [u32; 3] = [29, 29, 30];
+const CM0_SHIFT_SUB: [u32; 3] = [10, 10, 12];
+
 /// libvmaf's normalised viewing distance (`adm_norm_view_dist`), the only one supported.
 pub const NORM_VIEW_DIST: f64 = 3.0;
 
@@ -883,8 +888,8 @@ fn cm0(
     centre: &[i32],
     shift_cub: [u32; 3],
 ) -> [i64; 3] {
-    const SHIFT_SQ: [u32; 3] = [29, 29, 30];
-    const SHIFT_SUB: [u32; 3] = [10, 10, 12];
+    const SHIFT_SQ: [u32; 3] = CM0_SHIFT_SQ;
+    const SHIFT_SUB: [u32; 3] = CM0_SHIFT_SUB;
     let n = centre.len();
     let (up, mid, down) = (&up[..n], &mid[..n], &down[..n]);
     let rf = p.i_rfactor0;

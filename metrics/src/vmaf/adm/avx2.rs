@@ -468,8 +468,7 @@ pub(super) fn cm0(
     centre: &[i32],
     shift_cub: [u32; 3],
 ) -> [i64; 3] {
-    const SHIFT_SQ: [u32; 3] = [29, 29, 30];
-    const SHIFT_SUB: [u32; 3] = [10, 10, 12];
+    use super::{CM0_SHIFT_SQ as SHIFT_SQ, CM0_SHIFT_SUB as SHIFT_SUB};
     let x = v3.avx;
     let n = centre.len();
     let zero = x._mm256_setzero_si256();
@@ -1200,6 +1199,38 @@ pub(crate) mod tests {
         }
     }
 
+    /// Scale-0 rows of `n` pairs at angles within a hair of 1°, where the `f32` angle test
+    /// defers to `f64`, and how many of them fall inside its margin.
+    pub(crate) fn near_one_degree(rng: &mut Lcg, n: usize) -> (Rows3, Rows3, usize) {
+        let c = Params::new(100.0).cos_1deg_sq as f64;
+        let mut ambiguous = 0;
+        let mut o: Rows3 = std::array::from_fn(|_| vec![0; n]);
+        let mut t: Rows3 = std::array::from_fn(|_| vec![0; n]);
+        for x in 0..n {
+            let phi = (rng.next() % 6283) as f64 / 1000.0;
+            let mag = 2000.0 + (rng.next() % 9000) as f64;
+            let turn = (1.0f64 + ((rng.next() % 2001) as f64 - 1000.0) * 1e-5).to_radians();
+            let turn = if rng.next() & 1 == 1 { -turn } else { turn };
+            let (oh, ov) = ((mag * phi.cos()).round(), (mag * phi.sin()).round());
+            let tm = mag * (1.0 + (rng.next() % 100) as f64 / 100.0);
+            let (th, tv) = (
+                (tm * (phi + turn).cos()).round(),
+                (tm * (phi + turn).sin()).round(),
+            );
+            (o[0][x], o[1][x], o[2][x]) =
+                (oh as i32, ov as i32, value(rng, 14).clamp(-22840, 22840));
+            (t[0][x], t[1][x], t[2][x]) =
+                (th as i32, tv as i32, value(rng, 14).clamp(-22840, 22840));
+            let dot = (oh * th + ov * tv) as f32 as f64;
+            let om = (oh * oh + ov * ov) as f32 as f64;
+            let tmg = (th * th + tv * tv) as f32 as f64;
+            if (dot * dot / (c * om * tmg) - 1.0).abs() < 1.0 / 1048576.0 {
+                ambiguous += 1;
+            }
+        }
+        (o, t, ambiguous)
+    }
+
     /// Pairs at angles within a hair of 1°, where the `f32` angle test defers to `f64`.
     #[test]
     fn angles_near_one_degree_equal_the_portable_kernel() {
@@ -1208,37 +1239,8 @@ pub(crate) mod tests {
         let mut ambiguous = 0;
         for trial in 0..300 {
             let n = 64;
-            let mut o: Rows3 = std::array::from_fn(|_| vec![0; n]);
-            let mut t: Rows3 = std::array::from_fn(|_| vec![0; n]);
-            for x in 0..n {
-                let phi = (rng.next() % 6283) as f64 / 1000.0;
-                let mag = 2000.0 + (rng.next() % 9000) as f64;
-                let turn = (1.0f64 + ((rng.next() % 2001) as f64 - 1000.0) * 1e-5).to_radians();
-                let turn = if rng.next() & 1 == 1 { -turn } else { turn };
-                let (oh, ov) = ((mag * phi.cos()).round(), (mag * phi.sin()).round());
-                let tm = mag * (1.0 + (rng.next() % 100) as f64 / 100.0);
-                let (th, tv) = (
-                    (tm * (phi + turn).cos()).round(),
-                    (tm * (phi + turn).sin()).round(),
-                );
-                (o[0][x], o[1][x], o[2][x]) = (
-                    oh as i32,
-                    ov as i32,
-                    value(&mut rng, 14).clamp(-22840, 22840),
-                );
-                (t[0][x], t[1][x], t[2][x]) = (
-                    th as i32,
-                    tv as i32,
-                    value(&mut rng, 14).clamp(-22840, 22840),
-                );
-                let c = adm::Params::new(100.0).cos_1deg_sq as f64;
-                let dot = (oh * th + ov * tv) as f32 as f64;
-                let om = (oh * oh + ov * ov) as f32 as f64;
-                let tmg = (th * th + tv * tv) as f32 as f64;
-                if (dot * dot / (c * om * tmg) - 1.0).abs() < 1.0 / 1048576.0 {
-                    ambiguous += 1;
-                }
-            }
+            let (o, t, near) = near_one_degree(&mut rng, n);
+            ambiguous += near;
             for gain in [1.0, 100.0] {
                 let p = Params::new(gain);
                 let want = run_decouple(n, |o, t, r, a| adm::decouple0(&p, o, t, r, a), &o, &t);

@@ -480,12 +480,28 @@ pub(super) fn cm0(
     centre: &[i32],
     shift_cub: [u32; 3],
 ) -> [i64; 3] {
-    const SHIFT_SQ: [u32; 3] = [29, 29, 30];
-    const SHIFT_SUB: [u32; 3] = [10, 10, 12];
+    use super::{CM0_SHIFT_SQ, CM0_SHIFT_SUB};
     let f = v4.avx512f;
     let n = centre.len();
     let zero = f._mm512_setzero_si512();
     let mut acc = [zero; 3];
+    // Per orientation: the factor, the threshold's shift, the square's and the cube's rounding.
+    let mut rfv = [zero; 3];
+    let mut sub = [count(v4, 0); 3];
+    let mut sq = [(zero, count(v4, 0)); 3];
+    let mut cub = [(zero, count(v4, 0)); 3];
+    for k in 0..3 {
+        rfv[k] = f._mm512_set1_epi32(rf[k]);
+        sub[k] = count(v4, CM0_SHIFT_SUB[k]);
+        sq[k] = (
+            f._mm512_set1_epi64(1 << (CM0_SHIFT_SQ[k] - 1)),
+            count(v4, CM0_SHIFT_SQ[k]),
+        );
+        cub[k] = (
+            f._mm512_set1_epi64(super::half_of(shift_cub[k]) as i64),
+            count(v4, shift_cub[k]),
+        );
+    }
     let (up, mid, down, centre) = (&up[..n], &mid[..n], &down[..n], &centre[..n]);
     let r = [&r[0][..n], &r[1][..n], &r[2][..n]];
     let mut i = 0;
@@ -495,21 +511,12 @@ pub(super) fn cm0(
             f._mm512_add_epi32(ld16_block(down, i), ld16_block(centre, i)),
         );
         for k in 0..3 {
-            let sq = (
-                f._mm512_set1_epi64(1 << (SHIFT_SQ[k] - 1)),
-                count(v4, SHIFT_SQ[k]),
-            );
-            let cub = (
-                f._mm512_set1_epi64(super::half_of(shift_cub[k]) as i64),
-                count(v4, shift_cub[k]),
-            );
-            let rf = f._mm512_set1_epi32(rf[k]);
-            let m = f._mm512_abs_epi32(f._mm512_mullo_epi32(ld16_block(r[k], i), rf));
-            let t = f._mm512_sll_epi32(thr, count(v4, SHIFT_SUB[k]));
+            let m = f._mm512_abs_epi32(f._mm512_mullo_epi32(ld16_block(r[k], i), rfv[k]));
+            let t = f._mm512_sll_epi32(thr, sub[k]);
             let v = f._mm512_max_epi32(f._mm512_sub_epi32(m, t), zero);
             acc[k] = f._mm512_add_epi64(
-                f._mm512_add_epi64(acc[k], cube8_sq(v4, v, sq, cub)),
-                cube8_sq(v4, f._mm512_srli_epi64::<32>(v), sq, cub),
+                f._mm512_add_epi64(acc[k], cube8_sq(v4, v, sq[k], cub[k])),
+                cube8_sq(v4, f._mm512_srli_epi64::<32>(v), sq[k], cub[k]),
             );
         }
         i += 16;
@@ -572,7 +579,7 @@ pub(super) fn cm123(
 /// leave partial last blocks.
 #[cfg(test)]
 mod tests {
-    use super::super::avx2::tests::{near, row, run_decouple, value, Rows3};
+    use super::super::avx2::tests::{near, near_one_degree, row, run_decouple, Rows3};
     use super::super::{self as adm, Params};
     use super::*;
     use crate::testutil::Lcg;
@@ -631,40 +638,11 @@ mod tests {
     fn scale0_angles_near_one_degree_equal_the_portable_kernel() {
         let Some(v4) = V4::try_new() else { return };
         let mut rng = Lcg(41);
-        let c = Params::new(100.0).cos_1deg_sq as f64;
         let mut ambiguous = 0;
         for _ in 0..300 {
             let n = 64;
-            let mut o: Rows3 = std::array::from_fn(|_| vec![0; n]);
-            let mut t: Rows3 = std::array::from_fn(|_| vec![0; n]);
-            for x in 0..n {
-                let phi = (rng.next() % 6283) as f64 / 1000.0;
-                let mag = 2000.0 + (rng.next() % 9000) as f64;
-                let turn = (1.0f64 + ((rng.next() % 2001) as f64 - 1000.0) * 1e-5).to_radians();
-                let turn = if rng.next() & 1 == 1 { -turn } else { turn };
-                let (oh, ov) = ((mag * phi.cos()).round(), (mag * phi.sin()).round());
-                let tm = mag * (1.0 + (rng.next() % 100) as f64 / 100.0);
-                let (th, tv) = (
-                    (tm * (phi + turn).cos()).round(),
-                    (tm * (phi + turn).sin()).round(),
-                );
-                (o[0][x], o[1][x], o[2][x]) = (
-                    oh as i32,
-                    ov as i32,
-                    value(&mut rng, 14).clamp(-22840, 22840),
-                );
-                (t[0][x], t[1][x], t[2][x]) = (
-                    th as i32,
-                    tv as i32,
-                    value(&mut rng, 14).clamp(-22840, 22840),
-                );
-                let dot = (oh * th + ov * tv) as f32 as f64;
-                let om = (oh * oh + ov * ov) as f32 as f64;
-                let tmg = (th * th + tv * tv) as f32 as f64;
-                if (dot * dot / (c * om * tmg) - 1.0).abs() < 1.0 / 1048576.0 {
-                    ambiguous += 1;
-                }
-            }
+            let (o, t, near) = near_one_degree(&mut rng, n);
+            ambiguous += near;
             for gain in [1.0, 100.0] {
                 let p = Params::new(gain);
                 let want = run_decouple(n, |o, t, r, a| adm::decouple0(&p, o, t, r, a), &o, &t);
