@@ -5,14 +5,15 @@
 //! once, with the streams in lockstep and each aligned on its own.
 //!
 //! This is the glue between the transcode core (which decodes) and the metrics crate (which
-//! never sees FFmpeg): [`Picture`]s become metric [`FrameView`]s here.
+//! never sees FFmpeg): pictures, decoded or read directly from Y4M files (`source.rs`),
+//! become metric [`FrameView`]s here.
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::time::Instant;
 
 use crossbeam_channel::{bounded, Receiver};
-use rdbench_metrics::frame::{ChromaSampling, FrameView, Plane};
+use rdbench_metrics::frame::FrameView;
 use rdbench_metrics::pool::Pooled;
 use rdbench_metrics::psnr::{pool_psnr, PsnrFrame};
 use rdbench_metrics::vmaf::{VmafConfig, VmafModelVersion, VmafScorer};
@@ -20,9 +21,10 @@ use rdbench_metrics::xpsnr::{pool_xpsnr, Xpsnr, XpsnrFrame};
 use rdbench_metrics::{ms_ssim, psnr, ssim, Fps, MetricError, Ssimulacra2};
 use rdbench_transcode::cpu;
 use rdbench_transcode::filter::ScaleAlgorithm;
-use rdbench_transcode::reader::{FrameReader, Picture, ReaderOptions};
+use rdbench_transcode::reader::ReaderOptions;
 
 use crate::align::{best_offset, Align, Alignment, Pairing, Step, Thumb};
+use crate::source::{Pic, Source};
 use serde::Serialize;
 use thiserror::Error;
 
@@ -106,6 +108,22 @@ impl Metric {
         }
     }
 
+    /// Whether computing this metric reads the chroma planes (those that do not are given
+    /// pictures whose chroma was not read, where that saves work: see `source.rs`).
+    pub fn reads_chroma(self) -> bool {
+        match self {
+            Metric::Vmaf | Metric::Ssim | Metric::MsSsim | Metric::MsSsimDb | Metric::Cambi => {
+                false
+            }
+            Metric::Psnr
+            | Metric::Apsnr
+            | Metric::Xpsnr
+            | Metric::Ssimulacra2
+            | Metric::Ciede2000
+            | Metric::PsnrHvs => true,
+        }
+    }
+
     /// The metrics this one is computed from (MS-SSIM in dB from MS-SSIM, APSNR from PSNR).
     pub fn needs(self) -> Option<Metric> {
         match self {
@@ -123,6 +141,9 @@ pub enum CompareError {
     /// A file could not be opened or decoded.
     #[error(transparent)]
     Decode(#[from] rdbench_transcode::Error),
+    /// A Y4M file read directly is malformed or cut short.
+    #[error(transparent)]
+    Y4m(#[from] rdbench_metrics::y4m::Y4mError),
     /// The files have different numbers of frames.
     #[error("frame counts differ: reference {reference} has {reference_frames} frames, distorted {distorted} has {distorted_frames} (compare a prefix with --frames N, or let rdbench align them)")]
     FrameCount {
@@ -277,7 +298,7 @@ pub struct Comparison {
 
 /// A decoder on its own thread.
 struct Decoding {
-    rx: Receiver<Result<Picture, rdbench_transcode::Error>>,
+    rx: Receiver<Result<Pic, CompareError>>,
     handle: std::thread::JoinHandle<(f64, f64)>,
 }
 
@@ -304,17 +325,26 @@ impl ThumbsTo {
 }
 
 /// Spawns the decoder of `path`, with at most `queue` pictures decoded ahead and at most
-/// `limit` in all; with `thumbs`, it also makes the thumbnails of its first pictures.
+/// `limit` in all; with `thumbs`, it also makes the thumbnails of its first pictures. With
+/// `luma_only`, a file read directly has only its luma read.
 fn spawn_decoder(
     path: &Path,
     options: ReaderOptions,
     queue: usize,
     limit: Option<u64>,
     thumbs: Option<ThumbsTo>,
+    luma_only: bool,
 ) -> Result<(Decoding, rdbench_transcode::input::VideoInfo), CompareError> {
-    let mut reader = FrameReader::open(path, options)?;
+    let mut reader = Source::open(path, options, luma_only)?;
     let info = reader.info().clone();
-    let (tx, rx) = bounded(queue.max(1));
+    // Reading a frame directly is a copy from the page cache, far quicker than scoring it: a
+    // hand-over channel (the reader holds the next picture until it is taken, then reads the
+    // one after while it is scored) keeps the scorer fed with two pictures in all.
+    let queue = match reader {
+        Source::Y4m(_) => 0,
+        Source::Decoder(_) => queue.max(1),
+    };
+    let (tx, rx) = bounded(queue);
     let handle = std::thread::Builder::new()
         .name("decode-score".into())
         .spawn(move || {
@@ -329,7 +359,7 @@ fn spawn_decoder(
                     Ok(Some(p)) => {
                         n += 1;
                         if let Some(mut t) = thumbs.take() {
-                            if let Ok(thumb) = thumb_of(&p) {
+                            if let Ok(thumb) = p.thumb() {
                                 t.made.push(thumb);
                                 if t.made.len() >= t.want {
                                     t.send();
@@ -359,70 +389,21 @@ fn spawn_decoder(
     Ok((Decoding { rx, handle }, info))
 }
 
-fn sampling(p: &Picture, path: &Path) -> Result<ChromaSampling, CompareError> {
-    let s = p.subsampling();
-    match (s.log2_w, s.log2_h) {
-        (1, 1) => Ok(ChromaSampling::Cs420),
-        (1, 0) => Ok(ChromaSampling::Cs422),
-        (0, 0) => Ok(ChromaSampling::Cs444),
-        _ => Err(CompareError::Format {
-            path: path.to_path_buf(),
-            pix_fmt: p.pix_fmt(),
-        }),
-    }
-}
-
-/// Borrows an 8-bit picture as a metric view.
-pub fn view_u8<'a>(p: &'a Picture, path: &Path) -> Result<FrameView<'a, u8>, CompareError> {
-    let cs = sampling(p, path)?;
-    let plane = |i: usize| -> Result<Plane<'a, u8>, CompareError> {
-        let (data, stride) = p.plane_u8(i)?;
-        let (w, h) = p.plane_size(i);
-        Plane::new(data, w, h, stride).map_err(|e| CompareError::Format {
-            path: path.to_path_buf(),
-            pix_fmt: format!("{} ({e})", p.pix_fmt()),
-        })
-    };
-    FrameView::new([plane(0)?, plane(1)?, plane(2)?], 8, cs).map_err(|e| CompareError::Format {
-        path: path.to_path_buf(),
-        pix_fmt: format!("{} ({e})", p.pix_fmt()),
-    })
-}
-
-/// Borrows a high-bit-depth picture as a metric view.
-pub fn view_u16<'a>(p: &'a Picture, path: &Path) -> Result<FrameView<'a, u16>, CompareError> {
-    let cs = sampling(p, path)?;
-    let plane = |i: usize| -> Result<Plane<'a, u16>, CompareError> {
-        let (data, stride) = p.plane_u16(i)?;
-        let (w, h) = p.plane_size(i);
-        Plane::new(data, w, h, stride).map_err(|e| CompareError::Format {
-            path: path.to_path_buf(),
-            pix_fmt: format!("{} ({e})", p.pix_fmt()),
-        })
-    };
-    FrameView::new([plane(0)?, plane(1)?, plane(2)?], p.bit_depth(), cs).map_err(|e| {
-        CompareError::Format {
-            path: path.to_path_buf(),
-            pix_fmt: format!("{} ({e})", p.pix_fmt()),
-        }
-    })
-}
-
 /// A sample type pictures are borrowed in as metric views.
 trait PictureSample: rdbench_metrics::Sample {
-    /// [`view_u8`] or [`view_u16`].
-    fn view<'a>(p: &'a Picture, path: &Path) -> Result<FrameView<'a, Self>, CompareError>;
+    /// [`Pic::view_u8`] or [`Pic::view_u16`].
+    fn view<'a>(p: &'a Pic, path: &Path) -> Result<FrameView<'a, Self>, CompareError>;
 }
 
 impl PictureSample for u8 {
-    fn view<'a>(p: &'a Picture, path: &Path) -> Result<FrameView<'a, u8>, CompareError> {
-        view_u8(p, path)
+    fn view<'a>(p: &'a Pic, path: &Path) -> Result<FrameView<'a, u8>, CompareError> {
+        p.view_u8(path)
     }
 }
 
 impl PictureSample for u16 {
-    fn view<'a>(p: &'a Picture, path: &Path) -> Result<FrameView<'a, u16>, CompareError> {
-        view_u16(p, path)
+    fn view<'a>(p: &'a Pic, path: &Path) -> Result<FrameView<'a, u16>, CompareError> {
+        p.view_u16(path)
     }
 }
 
@@ -480,20 +461,6 @@ fn score_pair<T: rdbench_metrics::Sample>(
 /// Frames of each file beyond the window that the offset search compares.
 const SEARCH_PAIRS: usize = 8;
 
-/// The thumbnail of a picture's luma plane for the offset search (blocks of about 1/160 of its
-/// width).
-fn thumb_of(p: &Picture) -> Result<Thumb, CompareError> {
-    let (w, h) = p.plane_size(0);
-    let factor = (w / 160).max(1);
-    Ok(if p.bit_depth() == 8 {
-        let (data, stride) = p.plane_u8(0)?;
-        Thumb::of(data, stride, w, h, 8, factor)
-    } else {
-        let (data, stride) = p.plane_u16(0)?;
-        Thumb::of(data, stride, w, h, p.bit_depth(), factor)
-    })
-}
-
 /// The offset within +-`window` that maximises luma PSNR over the first frames of the two
 /// files, from the thumbnails of their first `window` + [`SEARCH_PAIRS`] frames (short clips
 /// get a smaller window, so that every offset still has its pairs), and that PSNR.
@@ -515,13 +482,13 @@ fn search_offset(
     threads: u32,
 ) -> Result<Option<(i64, f64)>, CompareError> {
     let thumbs = |path: &Path, opts: ReaderOptions| -> Result<Vec<Thumb>, CompareError> {
-        let mut reader = FrameReader::open(path, opts)?;
+        let mut reader = Source::open(path, opts, true)?;
         let mut out = Vec::new();
         while out.len() < window as usize + SEARCH_PAIRS {
             let Some(p) = reader.next_picture()? else {
                 break;
             };
-            out.push(thumb_of(&p)?);
+            out.push(p.thumb()?);
         }
         Ok(out)
     };
@@ -554,8 +521,8 @@ enum Cursor {
 struct TimestampCursor {
     pairing: Pairing,
     dist_frame_s: f64,
-    cur: Option<Picture>,
-    ahead: Option<Picture>,
+    cur: Option<Pic>,
+    ahead: Option<Pic>,
     dist_done: bool,
     last_used: Option<u64>,
     shown_upto: Option<u64>,
@@ -576,7 +543,7 @@ struct Stream<'p> {
     cursor: Cursor,
     alignment: Alignment,
     /// The picture to score for the current reference frame (Exact pairing).
-    current: Option<Picture>,
+    current: Option<Pic>,
     scores: Scores,
     stateful: Stateful,
     vmaf: Option<VmafScorer>,
@@ -594,14 +561,14 @@ struct Stream<'p> {
 
 impl Stream<'_> {
     /// Moves to the distorted picture paired with the reference frame `r`.
-    fn next(&mut self, r: &Picture) -> Result<Next, CompareError> {
+    fn next(&mut self, r: &Pic) -> Result<Next, CompareError> {
         match &mut self.cursor {
             Cursor::Exact => match self.decoding.as_ref().expect("a running decoder").rx.recv() {
                 Ok(Ok(d)) => {
                     self.current = Some(d);
                     Ok(Next::Pair)
                 }
-                Ok(Err(e)) => Err(e.into()),
+                Ok(Err(e)) => Err(e),
                 Err(_) => Ok(Next::End),
             },
             Cursor::Timestamps(t) => {
@@ -736,7 +703,7 @@ fn open_stream<'p>(
     thumbs: Option<ThumbsTo>,
 ) -> Result<(Stream<'p>, i64, bool), CompareError> {
     // The distorted stream must first be opened to learn its format.
-    let probe = FrameReader::open(distorted, ReaderOptions::default())?;
+    let probe = Source::open(distorted, ReaderOptions::default(), true)?;
     let dist_info = probe.info().clone();
     drop(probe);
     let dist_opts = ReaderOptions {
@@ -771,7 +738,8 @@ fn open_stream<'p>(
         Align::Exact => options.frames,
         _ => None,
     };
-    let (decoding, _) = spawn_decoder(distorted, dist_opts, queue, dist_limit, thumbs)?;
+    let luma_only = luma_only(metrics, &options.vmaf_features);
+    let (decoding, _) = spawn_decoder(distorted, dist_opts, queue, dist_limit, thumbs, luma_only)?;
     for _ in 0..offset.max(0) {
         if decoding.rx.recv().is_err() {
             break;
@@ -817,6 +785,18 @@ fn open_stream<'p>(
         decode: (0.0, 0.0),
     };
     Ok((stream, offset, speculating))
+}
+
+/// libvmaf features known to read the luma alone.
+const LUMA_FEATURES: [&str; 4] = ["adm", "vif", "motion", "cambi"];
+
+/// Whether the pictures' chroma may go unread: no metric asked for reads it, and every extra
+/// libvmaf feature is one of [`LUMA_FEATURES`].
+fn luma_only(metrics: &[Metric], vmaf_features: &[String]) -> bool {
+    !metrics.iter().any(|m| m.reads_chroma())
+        && vmaf_features
+            .iter()
+            .all(|f| LUMA_FEATURES.contains(&f.as_str()))
 }
 
 /// The metrics asked for, with those they are computed from, and the libvmaf features they
@@ -1040,17 +1020,18 @@ fn score_files(
     let window = window_while_scoring(options);
     let want = window.map(|w| w as usize + SEARCH_PAIRS);
     let (ref_thumbs, ref_rx) = want.map(ThumbsTo::new).unzip();
+    let (metrics, vmaf_features) = metric_plan(options);
     let (ref_dec, ref_info) = match spawn_decoder(
         reference,
         ref_opts,
         options.queue,
         options.frames,
         ref_thumbs,
+        luma_only(&metrics, &vmaf_features),
     ) {
         Ok(x) => x,
         Err(e) => return failed_all(e),
     };
-    let (metrics, vmaf_features) = metric_plan(options);
     // Streams that cannot even be opened fail alone. A stream that starts before the reference
     // skips reference frames: alone, that is done here; in a group, it is scored alone.
     let mut results: Vec<Option<Result<Comparison, CompareError>>> = Vec::new();
@@ -1281,7 +1262,7 @@ fn score_streams(
 /// it; VMAF of them all together ([`VmafScorer::push_group`]).
 fn score_frame<T: PictureSample>(
     reference: &Path,
-    r: &Picture,
+    r: &Pic,
     streams: &mut [Stream<'_>],
     live: &[usize],
     metrics: &[Metric],
@@ -1299,7 +1280,7 @@ fn score_frame<T: PictureSample>(
         }
     };
     // Take the paired pictures out of the streams for the duration of the frame.
-    let mut pictures: Vec<(usize, Picture)> = Vec::with_capacity(live.len());
+    let mut pictures: Vec<(usize, Pic)> = Vec::with_capacity(live.len());
     for &i in live {
         let p = match &mut streams[i].cursor {
             Cursor::Exact => streams[i].current.take(),
@@ -1526,4 +1507,39 @@ fn assemble(
         alignment,
         vmaf_path,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn chroma_goes_unread_only_when_nothing_asked_for_reads_it() {
+        let plan = |metrics: &[Metric], features: &[&str]| {
+            let (m, f) = metric_plan(&CompareOptions {
+                metrics: metrics.to_vec(),
+                vmaf_features: features.iter().map(|f| f.to_string()).collect(),
+                ..Default::default()
+            });
+            luma_only(&m, &f)
+        };
+        assert!(plan(&[Metric::Vmaf], &[]));
+        assert!(plan(&[Metric::Vmaf, Metric::Ssim, Metric::MsSsimDb], &[]));
+        assert!(plan(&[Metric::Cambi], &[]));
+        assert!(plan(&[Metric::Vmaf], &["motion", "adm"]));
+        for chroma in [
+            Metric::Psnr,
+            Metric::Apsnr,
+            Metric::Xpsnr,
+            Metric::Ssimulacra2,
+            Metric::Ciede2000,
+            Metric::PsnrHvs,
+        ] {
+            assert!(!plan(&[Metric::Vmaf, chroma], &[]), "{}", chroma.name());
+        }
+        // An extra libvmaf feature not known to read the luma alone (libvmaf's PSNR reads all
+        // three planes).
+        assert!(!plan(&[Metric::Vmaf], &["psnr"]));
+        assert!(!plan(&[Metric::Vmaf], &["cambi:full_ref=true"]));
+    }
 }

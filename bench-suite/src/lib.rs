@@ -18,5 +18,6 @@ pub mod ladder;
 pub mod media;
 pub mod per_title;
 pub mod search;
+mod source;
 pub mod suite;
 pub mod worker;

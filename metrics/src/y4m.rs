@@ -370,11 +370,32 @@ impl<R: BufRead> Y4mReader<R> {
     }
 
     /// Reads the next frame into `frame`, reusing its buffers (a frame of another format is
-    /// replaced); `false` at a clean end of the stream.
+    /// replaced); `false` at a clean end of the stream. The samples go from the file straight
+    /// into the planes, with no staging copy.
     pub fn read_into(&mut self, frame: &mut Y4mFrame) -> Result<bool> {
-        if self.read_frame_bytes()?.is_none() {
+        if !self.frame_line()? {
             return Ok(false);
         }
+        self.fit(frame, false);
+        let mut got = 0;
+        match frame {
+            Y4mFrame::U8(f) => {
+                for p in &mut f.planes {
+                    got += self.fill(p)?;
+                }
+            }
+            Y4mFrame::U16(f) => {
+                for p in &mut f.planes {
+                    got += self.fill_u16(p)?;
+                }
+            }
+        }
+        self.frame_read(got)
+    }
+
+    /// Makes `frame` a frame of this stream's format (replacing it when it is not), with empty
+    /// chroma planes when `luma_only`.
+    fn fit(&self, frame: &mut Y4mFrame, luma_only: bool) {
         let h = &self.header;
         let fits = match frame {
             Y4mFrame::U8(f) => h.bit_depth == 8 && same_format(f, h),
@@ -383,27 +404,49 @@ impl<R: BufRead> Y4mReader<R> {
         if !fits {
             *frame = self.blank_frame();
         }
-        let bytes = &self.buf;
-        let mut at = 0;
+        let (cw, ch) = h.sampling.chroma_size(h.width, h.height);
+        let chroma = if luma_only { 0 } else { cw * ch };
         match frame {
-            Y4mFrame::U8(f) => {
-                for p in &mut f.planes {
-                    let n = p.len();
-                    p.copy_from_slice(&bytes[at..at + n]);
-                    at += n;
-                }
-            }
-            Y4mFrame::U16(f) => {
-                for p in &mut f.planes {
-                    let n = 2 * p.len();
-                    for (s, b) in p.iter_mut().zip(bytes[at..at + n].chunks_exact(2)) {
-                        *s = u16::from_le_bytes([b[0], b[1]]);
-                    }
-                    at += n;
-                }
+            Y4mFrame::U8(f) => f.planes[1..].iter_mut().for_each(|p| p.resize(chroma, 0)),
+            Y4mFrame::U16(f) => f.planes[1..].iter_mut().for_each(|p| p.resize(chroma, 0)),
+        }
+    }
+
+    /// Counts a frame whose samples took `got` bytes: an error when that is short of a frame.
+    fn frame_read(&mut self, got: usize) -> Result<bool> {
+        let n = self.header.frame_bytes();
+        if got < n {
+            return Err(self.err(format!(
+                "frame {} is truncated: {got} of {n} bytes",
+                self.frame_index
+            )));
+        }
+        self.frame_index += 1;
+        Ok(true)
+    }
+
+    /// [`fill`](Self::fill) for 16-bit samples (stored little-endian); the bytes read.
+    fn fill_u16(&mut self, p: &mut [u16]) -> Result<usize> {
+        let got = self.fill(bytemuck::cast_slice_mut(p))?;
+        // Nothing to do on a little-endian machine.
+        for s in p.iter_mut() {
+            *s = u16::from_le(*s);
+        }
+        Ok(got)
+    }
+
+    /// Reads until `buf` is full or the stream ends; the bytes read.
+    fn fill(&mut self, buf: &mut [u8]) -> Result<usize> {
+        let mut got = 0;
+        while got < buf.len() {
+            match self.input.read(&mut buf[got..]) {
+                Ok(0) => break,
+                Ok(k) => got += k,
+                Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
+                Err(e) => return Err(Y4mError::io(&self.name, e)),
             }
         }
-        Ok(true)
+        Ok(got)
     }
 
     /// The next frame of an 8-bit stream; an error for a high-bit-depth stream.
@@ -446,33 +489,46 @@ fn same_format<T: Sample>(f: &OwnedFrame<T>, h: &Y4mHeader) -> bool {
 }
 
 impl<R: BufRead + Seek> Y4mReader<R> {
+    /// Reads the next frame's luma into `frame` and skips its chroma without reading it: the
+    /// chroma planes are left empty (so [`OwnedFrame::view`] refuses the frame; the caller
+    /// supplies chroma of its own). `false` at a clean end of the stream; a frame cut short is
+    /// an error, as [`read_into`](Self::read_into) says.
+    pub fn read_luma_into(&mut self, frame: &mut Y4mFrame) -> Result<bool> {
+        if !self.frame_line()? {
+            return Ok(false);
+        }
+        self.fit(frame, true);
+        let mut got = match frame {
+            Y4mFrame::U8(f) => self.fill(&mut f.planes[0])?,
+            Y4mFrame::U16(f) => self.fill_u16(&mut f.planes[0])?,
+        };
+        let h = &self.header;
+        let luma = h.width * h.height * h.bytes_per_sample();
+        if got == luma {
+            got += self.skip_bytes((h.frame_bytes() - luma) as u64)? as usize;
+        }
+        self.frame_read(got)
+    }
+
+    /// Moves `n` bytes on, or to the end of the stream if it is nearer; the bytes moved.
+    fn skip_bytes(&mut self, n: u64) -> Result<u64> {
+        let io = |e| Y4mError::io(&self.name, e);
+        let here = self.input.stream_position().map_err(io)?;
+        let end = self.input.seek(SeekFrom::End(0)).map_err(io)?;
+        let k = n.min(end.saturating_sub(here));
+        self.input.seek(SeekFrom::Start(here + k)).map_err(io)?;
+        Ok(k)
+    }
+
     /// Skips the next frame without reading its samples; `false` at the end of the stream.
     /// A frame cut short by the end of the file is an error.
     pub fn skip_frame(&mut self) -> Result<bool> {
         if !self.frame_line()? {
             return Ok(false);
         }
-        let n = self.header.frame_bytes() as u64;
-        let here = self
-            .input
-            .stream_position()
-            .map_err(|e| Y4mError::io(&self.name, e))?;
-        let end = self
-            .input
-            .seek(SeekFrom::End(0))
-            .map_err(|e| Y4mError::io(&self.name, e))?;
-        if end - here < n {
-            return Err(self.err(format!(
-                "frame {} is truncated: {} of {n} bytes",
-                self.frame_index,
-                end - here
-            )));
-        }
-        self.input
-            .seek(SeekFrom::Start(here + n))
-            .map_err(|e| Y4mError::io(&self.name, e))?;
-        self.frame_index += 1;
-        Ok(true)
+        let n = self.header.frame_bytes();
+        let got = self.skip_bytes(n as u64)? as usize;
+        self.frame_read(got)
     }
 }
 
@@ -688,6 +744,52 @@ mod tests {
         assert_eq!(
             e.to_string(),
             "<stream>: Y4M: frame 1 is truncated: 3 of 24 bytes"
+        );
+    }
+
+    /// Luma alone, then whole frames into the same buffer, then luma of a frame whose chroma is
+    /// cut short.
+    #[test]
+    fn luma_is_read_alone_and_chroma_skipped() {
+        let mut data = b"YUV4MPEG2 W4 H2 F25:1 C420p10\n".to_vec();
+        for k in 0u16..3 {
+            data.extend_from_slice(b"FRAME\n");
+            for v in 0u16..12 {
+                data.extend_from_slice(&(k * 100 + v).to_le_bytes());
+            }
+        }
+        data.extend_from_slice(b"FRAME\n");
+        for v in 0u16..9 {
+            data.extend_from_slice(&v.to_le_bytes());
+        }
+        let mut r = Y4mReader::new(std::io::Cursor::new(&data[..])).unwrap();
+        let mut f = r.blank_frame();
+        assert!(r.read_luma_into(&mut f).unwrap());
+        let Y4mFrame::U16(g) = &f else {
+            panic!("a 10-bit frame")
+        };
+        assert_eq!(g.planes[0], vec![0, 1, 2, 3, 4, 5, 6, 7]);
+        assert!(g.planes[1].is_empty() && g.planes[2].is_empty());
+        assert!(g.view().is_err(), "a frame without chroma has no view");
+        assert!(r.read_into(&mut f).unwrap());
+        let Y4mFrame::U16(g) = &f else {
+            panic!("a 10-bit frame")
+        };
+        assert_eq!(g.planes[0], vec![100, 101, 102, 103, 104, 105, 106, 107]);
+        assert_eq!(
+            (g.planes[1].clone(), g.planes[2].clone()),
+            (vec![108, 109], vec![110, 111])
+        );
+        assert!(r.read_luma_into(&mut f).unwrap());
+        let Y4mFrame::U16(g) = &f else {
+            panic!("a 10-bit frame")
+        };
+        assert_eq!(g.planes[0], vec![200, 201, 202, 203, 204, 205, 206, 207]);
+        assert_eq!(r.frames_read(), 3);
+        let e = r.read_luma_into(&mut f).unwrap_err();
+        assert_eq!(
+            e.to_string(),
+            "<stream>: Y4M: frame 3 is truncated: 18 of 24 bytes"
         );
     }
 

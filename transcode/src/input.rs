@@ -317,6 +317,38 @@ impl VideoInfo {
             rotation: 0,
         }
     }
+
+    /// The facts of a raw stream read without FFmpeg (a Y4M file read directly): `frames`
+    /// pictures of `width` x `height` in `pix_fmt` (an FFmpeg name) at `rate`, timestamps
+    /// counting frames (the time base is one frame). `None` when FFmpeg has no such pixel
+    /// format or the rate is not positive.
+    pub fn raw(
+        width: u32,
+        height: u32,
+        pix_fmt: &str,
+        rate: Rate,
+        frames: Option<u64>,
+    ) -> Option<VideoInfo> {
+        let pix = media::pix_fmt_by_name(pix_fmt)?;
+        if rate.num <= 0 || rate.den <= 0 {
+            return None;
+        }
+        Some(VideoInfo {
+            index: 0,
+            codec: "rawvideo".into(),
+            width,
+            height,
+            pix_fmt: pix,
+            bit_depth: media::bit_depth(pix),
+            rate,
+            cfr: true,
+            base_rate: Some(rate),
+            time_base: Rational::new(rate.den, rate.num),
+            duration_s: frames.map(|n| n as f64 / rate.fps()),
+            frames,
+            rotation: 0,
+        })
+    }
 }
 
 /// The best video stream of `input`.

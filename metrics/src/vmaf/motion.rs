@@ -136,29 +136,64 @@ pub fn blur(luma: &Luma<'_>) -> Blurred {
 /// # Panics
 /// As [`blur`].
 pub fn blur_into(luma: &Luma<'_>, out: &mut Blurred) {
+    let (w, h) = check(luma);
+    out.reset(w, h);
+    blur_rows(luma, 0, &mut out.data);
+}
+
+/// The size of `luma`, checked as [`blur`] says.
+fn check(luma: &Luma<'_>) -> (usize, usize) {
     let (w, h) = (luma.width(), luma.height());
     assert!(
         supports(w, h),
         "motion needs a picture of at least {MIN_SIZE}x{MIN_SIZE}, got {w}x{h}"
     );
-    out.reset(w, h);
-    match luma {
-        Luma::Bits8(p) => simd::dispatch(BlurRun8 {
-            src: p,
-            out: &mut out.data,
-        }),
-        Luma::High(p, bpc) => {
-            assert!(
-                (9..=16).contains(bpc),
-                "high-bit-depth motion needs 9 to 16 bits, not {bpc}"
-            );
-            simd::dispatch(BlurRun {
-                src: p,
-                shift: *bpc as u32,
-                out: &mut out.data,
-            })
-        }
+    if let Luma::High(_, bpc) = luma {
+        assert!(
+            (9..=16).contains(bpc),
+            "high-bit-depth motion needs 9 to 16 bits, not {bpc}"
+        );
     }
+    (w, h)
+}
+
+/// The blurred rows of `luma` from `first` on that `out` holds.
+fn blur_rows(luma: &Luma<'_>, first: usize, out: &mut [u16]) {
+    match luma {
+        Luma::Bits8(p) => simd::dispatch(BlurRun8 { src: p, first, out }),
+        Luma::High(p, bpc) => simd::dispatch(BlurRun {
+            src: p,
+            shift: *bpc as u32,
+            first,
+            out,
+        }),
+    }
+}
+
+/// Rows blurred at a time by [`blur_over`].
+const BAND: usize = 16;
+
+/// Blurs `luma` over `prev`, the blurred frame before it (same size), band by band, and returns
+/// the sum of absolute differences between the two as [`sad`] adds it: the one blurred picture
+/// a sequence then needs, where blurring into a second one and comparing takes two. `band` is
+/// scratch memory for [`BAND`] rows.
+fn blur_over(luma: &Luma<'_>, prev: &mut Blurred, band: &mut Vec<u16>) -> u64 {
+    let (w, h) = check(luma);
+    assert!(
+        (prev.width, prev.height) == (w, h),
+        "motion compares blurred frames of one size"
+    );
+    band.resize(BAND * w, 0);
+    let mut total = 0u64;
+    for first in (0..h).step_by(BAND) {
+        let rows = BAND.min(h - first);
+        let band = &mut band[..rows * w];
+        blur_rows(luma, first, band);
+        let old = &mut prev.data[first * w..(first + rows) * w];
+        total += simd::dispatch(SadRows { a: old, b: band, w });
+        old.copy_from_slice(band);
+    }
+    total
 }
 
 /// Mirrors index `i` (at most two outside) into `0..n` as libvmaf's motion filter does: -k is k,
@@ -177,10 +212,12 @@ fn mirror(i: isize, n: usize) -> usize {
 /// Samples each side of a padded row.
 const PAD: usize = 2;
 
-/// One blur: vertical filter of `src` rounded by `shift`, horizontal filter rounded by 16.
+/// One blur: vertical filter of `src` rounded by `shift`, horizontal filter rounded by 16, of
+/// the rows from `first` on that `out` holds (`out` has whole rows).
 struct BlurRun<'a, 'b, T: Sample> {
     src: &'a Plane<'b, T>,
     shift: u32,
+    first: usize,
     out: &'a mut [u16],
 }
 
@@ -189,13 +226,19 @@ impl<T: Sample> WithSimd for BlurRun<'_, '_, T> {
 
     #[inline(always)]
     fn with_simd<S: Simd>(self, _simd: S) {
-        let BlurRun { src, shift, out } = self;
+        let BlurRun {
+            src,
+            shift,
+            first,
+            out,
+        } = self;
         let (w, h) = (src.width(), src.height());
         let round = 1u32 << (shift - 1);
         let [c0, c1, c2, _, _] = FILTER;
         // The vertical output of one row, padded by two mirrored samples each side.
         let mut row = vec![0u32; w + 2 * PAD];
-        for (i, dst) in out.chunks_exact_mut(w).enumerate() {
+        for (k, dst) in out.chunks_exact_mut(w).enumerate() {
+            let i = first + k;
             let tap = |k: isize| &src.row(mirror(i as isize + k, h))[..w];
             let (r0, r1, r2, r3, r4) = (tap(-2), tap(-1), tap(0), tap(1), tap(2));
             let mid = &mut row[PAD..PAD + w];
@@ -225,6 +268,7 @@ impl<T: Sample> WithSimd for BlurRun<'_, '_, T> {
 /// [`BlurRun`] of an 8-bit plane: on AVX-512 and at least 32 samples wide, [`avx512::blur8`].
 struct BlurRun8<'a, 'b> {
     src: &'a Plane<'b, u8>,
+    first: usize,
     out: &'a mut [u16],
 }
 
@@ -235,11 +279,12 @@ impl WithSimd for BlurRun8<'_, '_> {
     fn with_simd<S: Simd>(self, s: S) {
         #[cfg(target_arch = "x86_64")]
         if let (Some(v4), true) = (simd::v4(), self.src.width() >= 32) {
-            return avx512::blur8(v4, self.src, self.out);
+            return avx512::blur8(v4, self.src, self.first, self.out);
         }
         BlurRun {
             src: self.src,
             shift: 8,
+            first: self.first,
             out: self.out,
         }
         .with_simd(s)
@@ -281,9 +326,10 @@ mod avx512 {
         (0..full).step_by(32).chain((full < n).then_some(n - 32))
     }
 
-    /// The blur of an 8-bit plane at least 32 samples wide into `out` (`width` per row).
+    /// The blur of an 8-bit plane at least 32 samples wide, the rows from `first` on that `out`
+    /// holds (`width` per row).
     #[inline(always)]
-    pub(super) fn blur8(v4: V4, src: &Plane<'_, u8>, out: &mut [u16]) {
+    pub(super) fn blur8(v4: V4, src: &Plane<'_, u8>, first: usize, out: &mut [u16]) {
         let (f, bw) = (v4.avx512f, v4.avx512bw);
         let (w, h) = (src.width(), src.height());
         let [c0, c1, c2, _, _] = FILTER;
@@ -300,7 +346,8 @@ mod avx512 {
         // The vertical outputs of one row less 2^15, padded by PAD mirrored samples each side,
         // with room for the last block's reads.
         let mut mid = vec![0i16; w + 2 * PAD + 32];
-        for (i, dst) in out.chunks_exact_mut(w).enumerate() {
+        for (n, dst) in out.chunks_exact_mut(w).enumerate() {
+            let i = first + n;
             let mut rows: [&[u8]; 5] = [&[]; 5];
             for (k, r) in rows.iter_mut().enumerate() {
                 *r = &src.row(mirror(i as isize + k as isize - 2, h))[..w];
@@ -359,22 +406,28 @@ mod avx512 {
 /// Sum of absolute differences between two blurred planes of one size, as libvmaf's `sad_c`
 /// adds them: each row in 32 bits (wrapping, as libvmaf's `uint32_t`), the rows in 64.
 fn sad(a: &Blurred, b: &Blurred) -> u64 {
-    simd::dispatch(Sad { a, b })
+    simd::dispatch(SadRows {
+        a: &a.data,
+        b: &b.data,
+        w: a.width,
+    })
 }
 
-struct Sad<'a> {
-    a: &'a Blurred,
-    b: &'a Blurred,
+/// The SAD of the rows of `w` samples that `a` and `b` hold.
+struct SadRows<'a> {
+    a: &'a [u16],
+    b: &'a [u16],
+    w: usize,
 }
 
-impl WithSimd for Sad<'_> {
+impl WithSimd for SadRows<'_> {
     type Output = u64;
 
     #[inline(always)]
     fn with_simd<S: Simd>(self, _simd: S) -> u64 {
-        let w = self.a.width;
+        let w = self.w;
         let mut total = 0u64;
-        for (ra, rb) in self.a.data.chunks_exact(w).zip(self.b.data.chunks_exact(w)) {
+        for (ra, rb) in self.a.chunks_exact(w).zip(self.b.chunks_exact(w)) {
             // Wrapping addition is associative, so any order of the row's terms gives libvmaf's
             // 32-bit row sum.
             let row = ra.iter().zip(rb).fold(0u32, |s, (&x, &y)| {
@@ -525,6 +578,47 @@ impl Motion {
             motion,
             motion2,
             spare: Some(prev),
+        })
+    }
+
+    /// [`push`](Self::push) of the next frame's reference luma itself, blurred here over the
+    /// previous frame's blurred picture ([`blur_over`]), so that the sequence keeps one blurred
+    /// picture where blurring each frame apart keeps two. `band` is scratch memory the caller
+    /// keeps between frames. The scores are [`push`](Self::push)'s; no spare picture comes
+    /// back.
+    ///
+    /// # Panics
+    /// As [`blur`].
+    pub fn push_in_place(
+        &mut self,
+        luma: &Luma<'_>,
+        band: &mut Vec<u16>,
+    ) -> Result<MotionStep, MotionError> {
+        if self.force_zero {
+            return self.push(None);
+        }
+        let index = self.frames;
+        let Some(prev) = self.prev.as_mut() else {
+            return self.push(Some(blur(luma)));
+        };
+        if (prev.width, prev.height) != (luma.width(), luma.height()) {
+            return Err(MotionError::SizeChanged {
+                frame: index,
+                width: prev.width,
+                height: prev.height,
+                got_width: luma.width(),
+                got_height: luma.height(),
+            });
+        }
+        let motion = score(blur_over(luma, prev, band), prev.width, prev.height);
+        let motion2 = (index >= 2).then(|| (index - 1, self.prev_score.min(motion)));
+        self.prev_score = motion;
+        self.frames += 1;
+        Ok(MotionStep {
+            index,
+            motion,
+            motion2,
+            spare: None,
         })
     }
 
@@ -706,6 +800,27 @@ mod tests {
         (motion, motion2)
     }
 
+    /// [`native_motion`] with each frame blurred over the one before ([`Motion::push_in_place`]).
+    fn native_motion_in_place(luma: &[Luma<'_>]) -> (Vec<f64>, Vec<f64>) {
+        let n = luma.len();
+        let mut motion = vec![f64::NAN; n];
+        let mut motion2 = vec![f64::NAN; n];
+        let mut m = Motion::new(false);
+        let mut band = Vec::new();
+        for l in luma {
+            let step = m.push_in_place(l, &mut band).unwrap();
+            assert!(step.spare.is_none(), "no picture is spare in place");
+            motion[step.index as usize] = step.motion;
+            if let Some((i, s)) = step.motion2 {
+                motion2[i as usize] = s;
+            }
+        }
+        if let Some((i, s)) = m.finish() {
+            motion2[i as usize] = s;
+        }
+        (motion, motion2)
+    }
+
     fn lumas<T: Sample>(frames: &[OwnedFrame<T>], bpc: u8) -> Vec<Luma<'_>> {
         frames
             .iter()
@@ -747,6 +862,10 @@ mod tests {
         );
         for (arch, got) in simd::on_every_arch(|| native_motion(&luma, blur)) {
             assert_eq!(got, want, "{what} on {arch}");
+        }
+        // Blurred over the previous frame, band by band (heights that end in a partial band).
+        for (arch, got) in simd::on_every_arch(|| native_motion_in_place(&luma)) {
+            assert_eq!(got, want, "{what} in place on {arch}");
         }
     }
 
@@ -836,12 +955,34 @@ mod tests {
     }
 
     #[test]
+    fn in_place_motion_refuses_a_new_size_and_keeps_its_picture() {
+        let frames = to8(&sequence(64, 40, 8, 3, 0));
+        let small = to8(&sequence(48, 40, 8, 1, 0));
+        let (luma, other) = (lumas(&frames, 8), lumas(&small, 8));
+        let mut m = Motion::new(false);
+        let mut band = Vec::new();
+        m.push_in_place(&luma[0], &mut band).unwrap();
+        assert!(matches!(
+            m.push_in_place(&other[0], &mut band),
+            Err(MotionError::SizeChanged { frame: 1, .. })
+        ));
+        // The sequence goes on from frame 0's picture, as if the refused frame never came.
+        let step = m.push_in_place(&luma[1], &mut band).unwrap();
+        assert_eq!(step.motion, native_motion(&luma[..2], blur).0[1]);
+    }
+
+    #[test]
     fn sequences_of_one_and_two_frames() {
         let frames = to8(&sequence(40, 24, 8, 2, 0));
         let luma = lumas(&frames, 8);
         for n in 1..=2 {
             let got = native_motion(&luma[..n], blur);
             assert_eq!(got, libvmaf_motion(&frames[..n], 0, 1), "{n} frames");
+            assert_eq!(
+                native_motion_in_place(&luma[..n]),
+                got,
+                "{n} frames in place"
+            );
         }
     }
 

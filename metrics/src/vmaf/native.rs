@@ -23,7 +23,7 @@ use std::sync::{Arc, Mutex};
 
 use super::adm::{Adm, AdmScores};
 use super::model::VmafModel;
-use super::motion::{self, Blurred, Luma, Motion};
+use super::motion::{self, Blurred, Luma, Motion, MotionStep};
 use super::vif::{LumaPair, Vif, VifScale};
 use super::{Format, VmafError, VmafModelVersion, VmafPath, VmafResult};
 use crate::frame::{FrameView, Plane, Sample};
@@ -92,7 +92,14 @@ impl Kernels {
         scored: bool,
         mut blurred: Blurred,
     ) -> (Option<Vec<SetScores>>, Blurred) {
-        let scores = scored.then(|| {
+        let scores = self.scores(pair, scored);
+        motion::blur_into(&Luma::reference(pair), &mut blurred);
+        (scores, blurred)
+    }
+
+    /// VIF and ADM of every set when the frame is `scored`.
+    fn scores(&mut self, pair: &LumaPair<'_>, scored: bool) -> Option<Vec<SetScores>> {
+        scored.then(|| {
             self.sets
                 .iter_mut()
                 .map(|(vif, adm)| SetScores {
@@ -100,9 +107,7 @@ impl Kernels {
                     adm: adm.score(pair),
                 })
                 .collect()
-        });
-        motion::blur_into(&Luma::reference(pair), &mut blurred);
-        (scores, blurred)
+        })
     }
 
     /// [`Kernels::work`] of several pairs that share one reference picture, with the
@@ -356,6 +361,8 @@ pub struct NativeScorer {
     scored: Vec<Vec<SetScores>>,
     spare_blurred: Vec<Blurred>,
     spare_planes: Vec<Packed>,
+    /// Scratch rows for motion's blur in place ([`Motion::push_in_place`]).
+    band: Vec<u16>,
 }
 
 impl std::fmt::Debug for NativeScorer {
@@ -433,6 +440,7 @@ impl NativeScorer {
             scored: Vec::new(),
             spare_blurred: Vec::new(),
             spare_planes: Vec::new(),
+            band: Vec::new(),
         }
     }
 
@@ -459,15 +467,27 @@ impl NativeScorer {
         let scored = index % self.n_subsample == 0;
         // Frames the workers finished, so that the count of those still with them is current.
         self.collect(false);
+        if let Runner::Inline(kernels) = &mut self.runner {
+            // In order, on this thread: motion blurs over the previous frame's picture.
+            let scores = kernels.scores(&pair, scored);
+            let step = self
+                .motion
+                .push_in_place(&Luma::reference(&pair), &mut self.band)
+                .expect("the format is checked above");
+            self.frames += 1;
+            self.returned += 1;
+            self.record(step, scores);
+            return Ok(());
+        }
         let blurred = self.spare_blurred.pop().unwrap_or_default();
         let in_place = match &self.runner {
-            Runner::Inline(_) => true,
+            Runner::Inline(_) => unreachable!("an inline runner scored the frame above"),
             Runner::Pool(workers, _) => {
                 self.frames - self.returned >= 2 * workers.handles.len() as u32
             }
         };
         match &mut self.runner {
-            Runner::Inline(kernels) | Runner::Pool(_, kernels) if in_place => {
+            Runner::Pool(_, kernels) if in_place => {
                 let (scores, blurred) = kernels.work(&pair, scored, blurred);
                 self.frames += 1;
                 self.returned += 1;
@@ -478,7 +498,7 @@ impl NativeScorer {
                     planes: None,
                 });
             }
-            Runner::Inline(_) => unreachable!("an inline runner scores every frame in place"),
+            Runner::Inline(_) => unreachable!("an inline runner scored the frame above"),
             Runner::Pool(workers, _) => {
                 let planes = Packed::of(&pair, self.spare_planes.pop());
                 let job = Job {
@@ -601,17 +621,22 @@ impl NativeScorer {
                 .motion
                 .push(Some(done.blurred))
                 .expect("every frame is blurred, at the format checked at push");
-            self.motion_scores.push(step.motion);
-            self.motion2.push(None);
-            if let Some((i, m2)) = step.motion2 {
-                self.motion2[i as usize] = Some(m2);
-            }
-            if let Some(b) = step.spare {
-                self.spare_blurred.push(b);
-            }
-            if let Some(s) = done.scores {
-                self.scored.push(s);
-            }
+            self.record(step, done.scores);
+        }
+    }
+
+    /// Keeps the scores of the frame motion has just taken.
+    fn record(&mut self, step: MotionStep, scores: Option<Vec<SetScores>>) {
+        self.motion_scores.push(step.motion);
+        self.motion2.push(None);
+        if let Some((i, m2)) = step.motion2 {
+            self.motion2[i as usize] = Some(m2);
+        }
+        if let Some(b) = step.spare {
+            self.spare_blurred.push(b);
+        }
+        if let Some(s) = scores {
+            self.scored.push(s);
         }
     }
 
