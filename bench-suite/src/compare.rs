@@ -324,18 +324,14 @@ impl ThumbsTo {
     }
 }
 
-/// Spawns the decoder of `path`, with at most `queue` pictures decoded ahead and at most
-/// `limit` in all; with `thumbs`, it also makes the thumbnails of its first pictures. With
-/// `luma_only`, a file read directly has only its luma read.
+/// Spawns the decoder of an opened file, with at most `queue` pictures decoded ahead and at
+/// most `limit` in all; with `thumbs`, it also makes the thumbnails of its first pictures.
 fn spawn_decoder(
-    path: &Path,
-    options: ReaderOptions,
+    mut reader: Source,
     queue: usize,
     limit: Option<u64>,
     thumbs: Option<ThumbsTo>,
-    luma_only: bool,
 ) -> Result<(Decoding, rdbench_transcode::input::VideoInfo), CompareError> {
-    let mut reader = Source::open(path, options, luma_only)?;
     let info = reader.info().clone();
     // Reading a frame directly is a copy from the page cache, far quicker than scoring it: a
     // hand-over channel (the reader holds the next picture until it is taken, then reads the
@@ -702,16 +698,19 @@ fn open_stream<'p>(
     queue: usize,
     thumbs: Option<ThumbsTo>,
 ) -> Result<(Stream<'p>, i64, bool), CompareError> {
-    // The distorted stream must first be opened to learn its format.
-    let probe = Source::open(distorted, ReaderOptions::default(), true)?;
-    let dist_info = probe.info().clone();
-    drop(probe);
     let dist_opts = ReaderOptions {
         size: Some((ref_info.width, ref_info.height)),
         pix_fmt: Some(rdbench_transcode::media::pix_fmt_name(ref_info.pix_fmt)),
         scale: options.scale,
         threads: options.decoder_threads,
     };
+    // Opened once: what it declares decides the search, and it is then read from the start.
+    let source = Source::open(
+        distorted,
+        dist_opts.clone(),
+        luma_only(metrics, &options.vmaf_features),
+    )?;
+    let dist_info = source.info().clone();
     let mut alignment = Alignment {
         converted_from_depth: (dist_info.bit_depth != ref_info.bit_depth)
             .then_some(dist_info.bit_depth),
@@ -738,8 +737,7 @@ fn open_stream<'p>(
         Align::Exact => options.frames,
         _ => None,
     };
-    let luma_only = luma_only(metrics, &options.vmaf_features);
-    let (decoding, _) = spawn_decoder(distorted, dist_opts, queue, dist_limit, thumbs, luma_only)?;
+    let (decoding, _) = spawn_decoder(source, queue, dist_limit, thumbs)?;
     for _ in 0..offset.max(0) {
         if decoding.rx.recv().is_err() {
             break;
@@ -1021,17 +1019,13 @@ fn score_files(
     let want = window.map(|w| w as usize + SEARCH_PAIRS);
     let (ref_thumbs, ref_rx) = want.map(ThumbsTo::new).unzip();
     let (metrics, vmaf_features) = metric_plan(options);
-    let (ref_dec, ref_info) = match spawn_decoder(
-        reference,
-        ref_opts,
-        options.queue,
-        options.frames,
-        ref_thumbs,
-        luma_only(&metrics, &vmaf_features),
-    ) {
-        Ok(x) => x,
-        Err(e) => return failed_all(e),
-    };
+    let (ref_dec, ref_info) =
+        match Source::open(reference, ref_opts, luma_only(&metrics, &vmaf_features))
+            .and_then(|source| spawn_decoder(source, options.queue, options.frames, ref_thumbs))
+        {
+            Ok(x) => x,
+            Err(e) => return failed_all(e),
+        };
     // Streams that cannot even be opened fail alone. A stream that starts before the reference
     // skips reference frames: alone, that is done here; in a group, it is scored alone.
     let mut results: Vec<Option<Result<Comparison, CompareError>>> = Vec::new();
