@@ -24,7 +24,7 @@ use rdbench_transcode::filter::ScaleAlgorithm;
 use rdbench_transcode::reader::ReaderOptions;
 
 use crate::align::{best_offset, Align, Alignment, Pairing, Step, Thumb};
-use crate::source::{Pic, Source};
+use crate::source::{Pic, PictureSample, Source};
 use serde::Serialize;
 use thiserror::Error;
 
@@ -383,24 +383,6 @@ fn spawn_decoder(
         })
         .expect("spawning a decoder thread");
     Ok((Decoding { rx, handle }, info))
-}
-
-/// A sample type pictures are borrowed in as metric views.
-trait PictureSample: rdbench_metrics::Sample {
-    /// [`Pic::view_u8`] or [`Pic::view_u16`].
-    fn view<'a>(p: &'a Pic, path: &Path) -> Result<FrameView<'a, Self>, CompareError>;
-}
-
-impl PictureSample for u8 {
-    fn view<'a>(p: &'a Pic, path: &Path) -> Result<FrameView<'a, u8>, CompareError> {
-        p.view_u8(path)
-    }
-}
-
-impl PictureSample for u16 {
-    fn view<'a>(p: &'a Pic, path: &Path) -> Result<FrameView<'a, u16>, CompareError> {
-        p.view_u16(path)
-    }
 }
 
 /// Per-frame scores of one pair, by metric.
@@ -1261,7 +1243,7 @@ fn score_frame<T: PictureSample>(
     live: &[usize],
     metrics: &[Metric],
 ) {
-    let rv = match T::view(r, reference) {
+    let rv = match r.view::<T>(reference) {
         Ok(v) => v,
         Err(e) => {
             let msg = e.to_string();
@@ -1288,7 +1270,7 @@ fn score_frame<T: PictureSample>(
         let mut views: Vec<(usize, FrameView<'_, T>)> = Vec::with_capacity(pictures.len());
         for (i, p) in &pictures {
             let s = &mut streams[*i];
-            match T::view(p, s.path) {
+            match p.view::<T>(s.path) {
                 Ok(v) => views.push((*i, v)),
                 Err(e) => s.error = Some(e),
             }

@@ -212,7 +212,7 @@ enum Inner {
 }
 
 /// A chroma plane of zeros, in the samples of its stream.
-enum Chroma {
+pub(crate) enum Chroma {
     U8(Vec<u8>),
     U16(Vec<u16>),
 }
@@ -273,37 +273,16 @@ impl Pic {
         })
     }
 
-    /// Borrows an 8-bit picture as a metric view; errors name `path`.
-    pub(crate) fn view_u8<'a>(&'a self, path: &Path) -> Result<FrameView<'a, u8>, CompareError> {
-        match (&self.inner, self.frame()) {
-            (Inner::Decoded(p), _) => {
-                let planes = [0, 1, 2].map(|i| -> Result<Plane<'a, u8>, CompareError> {
-                    let (data, stride) = p.plane_u8(i)?;
-                    let (w, h) = p.plane_size(i);
-                    Plane::new(data, w, h, stride).map_err(|e| format_error(p, path, e))
-                });
-                let [y, u, v] = planes;
-                FrameView::new([y?, u?, v?], 8, sampling(p, path)?)
-                    .map_err(|e| format_error(p, path, e))
-            }
-            (Inner::Y4m { zero_chroma, .. }, Some(Y4mFrame::U8(f))) => match zero_chroma.as_deref()
-            {
-                None => f.view(),
-                Some(Chroma::U8(zero)) => luma_view(f, zero),
-                Some(Chroma::U16(_)) => unreachable!("chroma of the stream's own samples"),
-            }
-            .map_err(|e| raw_error(path, f, e)),
-            (_, Some(Y4mFrame::U16(f))) => Err(raw_error(path, f, "not 8-bit")),
-            (_, None) => unreachable!("a frame read directly is held until the picture drops"),
-        }
-    }
-
-    /// Borrows a high-bit-depth picture as a metric view; errors name `path`.
-    pub(crate) fn view_u16<'a>(&'a self, path: &Path) -> Result<FrameView<'a, u16>, CompareError> {
-        match (&self.inner, self.frame()) {
-            (Inner::Decoded(p), _) => {
-                let planes = [0, 1, 2].map(|i| -> Result<Plane<'a, u16>, CompareError> {
-                    let (data, stride) = p.plane_u16(i)?;
+    /// Borrows the picture as a metric view of `T` samples (`u8` for 8-bit pictures, `u16`
+    /// above); errors name `path`.
+    pub(crate) fn view<'a, T: PictureSample>(
+        &'a self,
+        path: &Path,
+    ) -> Result<FrameView<'a, T>, CompareError> {
+        match &self.inner {
+            Inner::Decoded(p) => {
+                let planes = [0, 1, 2].map(|i| -> Result<Plane<'a, T>, CompareError> {
+                    let (data, stride) = T::decoded_plane(p, i)?;
                     let (w, h) = p.plane_size(i);
                     Plane::new(data, w, h, stride).map_err(|e| format_error(p, path, e))
                 });
@@ -311,16 +290,78 @@ impl Pic {
                 FrameView::new([y?, u?, v?], p.bit_depth(), sampling(p, path)?)
                     .map_err(|e| format_error(p, path, e))
             }
-            (Inner::Y4m { zero_chroma, .. }, Some(Y4mFrame::U16(f))) => {
+            Inner::Y4m {
+                frame, zero_chroma, ..
+            } => {
+                let frame = frame
+                    .as_ref()
+                    .expect("a frame read directly is held until the picture drops");
+                let Some(f) = T::frame(frame) else {
+                    let depth = match frame {
+                        Y4mFrame::U8(_) => 8,
+                        Y4mFrame::U16(f) => f.bit_depth,
+                    };
+                    return Err(CompareError::Format {
+                        path: path.to_path_buf(),
+                        pix_fmt: format!("{depth}-bit samples read as {} bytes", T::BYTES),
+                    });
+                };
                 match zero_chroma.as_deref() {
                     None => f.view(),
-                    Some(Chroma::U16(zero)) => luma_view(f, zero),
-                    Some(Chroma::U8(_)) => unreachable!("chroma of the stream's own samples"),
+                    Some(zero) => luma_view(f, T::chroma(zero).expect("the stream's own samples")),
                 }
                 .map_err(|e| raw_error(path, f, e))
             }
-            (_, Some(Y4mFrame::U8(f))) => Err(raw_error(path, f, "not high bit depth")),
-            (_, None) => unreachable!("a frame read directly is held until the picture drops"),
+        }
+    }
+}
+
+/// The sample types pictures are viewed in.
+pub(crate) trait PictureSample: rdbench_metrics::Sample {
+    /// Bytes per sample.
+    const BYTES: usize;
+    /// Plane `i` of a decoded picture of these samples, and its stride in samples.
+    fn decoded_plane(p: &Picture, i: usize) -> Result<(&[Self], usize), CompareError>;
+    /// A frame read directly, when its samples are of this type.
+    fn frame(f: &Y4mFrame) -> Option<&OwnedFrame<Self>>;
+    /// The plane of zeros, when of this type.
+    fn chroma(c: &Chroma) -> Option<&[Self]>;
+}
+
+impl PictureSample for u8 {
+    const BYTES: usize = 1;
+    fn decoded_plane(p: &Picture, i: usize) -> Result<(&[u8], usize), CompareError> {
+        Ok(p.plane_u8(i)?)
+    }
+    fn frame(f: &Y4mFrame) -> Option<&OwnedFrame<u8>> {
+        match f {
+            Y4mFrame::U8(f) => Some(f),
+            Y4mFrame::U16(_) => None,
+        }
+    }
+    fn chroma(c: &Chroma) -> Option<&[u8]> {
+        match c {
+            Chroma::U8(z) => Some(z),
+            Chroma::U16(_) => None,
+        }
+    }
+}
+
+impl PictureSample for u16 {
+    const BYTES: usize = 2;
+    fn decoded_plane(p: &Picture, i: usize) -> Result<(&[u16], usize), CompareError> {
+        Ok(p.plane_u16(i)?)
+    }
+    fn frame(f: &Y4mFrame) -> Option<&OwnedFrame<u16>> {
+        match f {
+            Y4mFrame::U16(f) => Some(f),
+            Y4mFrame::U8(_) => None,
+        }
+    }
+    fn chroma(c: &Chroma) -> Option<&[u16]> {
+        match c {
+            Chroma::U16(z) => Some(z),
+            Chroma::U8(_) => None,
         }
     }
 }
@@ -448,7 +489,7 @@ mod tests {
             assert_eq!(d.bit_depth(), f.bit_depth());
             let planes = if luma_only { 1 } else { 3 };
             if d.bit_depth() == 8 {
-                let (dv, fv) = (d.view_u8(path).unwrap(), f.view_u8(path).unwrap());
+                let (dv, fv) = (d.view::<u8>(path).unwrap(), f.view::<u8>(path).unwrap());
                 for p in 0..planes {
                     assert_eq!(rows(&dv, p), rows(&fv, p), "plane {p} of frame {n}");
                 }
@@ -456,7 +497,7 @@ mod tests {
                     assert!(rows(&dv, 1).concat().iter().all(|&s| s == 0));
                 }
             } else {
-                let (dv, fv) = (d.view_u16(path).unwrap(), f.view_u16(path).unwrap());
+                let (dv, fv) = (d.view::<u16>(path).unwrap(), f.view::<u16>(path).unwrap());
                 for p in 0..planes {
                     assert_eq!(rows(&dv, p), rows(&fv, p), "plane {p} of frame {n}");
                 }

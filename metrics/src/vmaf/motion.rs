@@ -567,18 +567,25 @@ impl Motion {
             return Err(err);
         }
         let motion = motion_between(&prev, &cur);
+        self.prev = Some(cur);
+        Ok(self.advance(motion, Some(prev)))
+    }
+
+    /// Counts the next frame, whose motion against the frame before is `motion`, and says what
+    /// that gives.
+    fn advance(&mut self, motion: f64, spare: Option<Blurred>) -> MotionStep {
+        let index = self.frames;
         // libvmaf recomputes the previous frame's score here from the same two pictures; it is
         // the one kept.
         let motion2 = (index >= 2).then(|| (index - 1, self.prev_score.min(motion)));
-        self.prev = Some(cur);
         self.prev_score = motion;
         self.frames += 1;
-        Ok(MotionStep {
+        MotionStep {
             index,
             motion,
             motion2,
-            spare: Some(prev),
-        })
+            spare,
+        }
     }
 
     /// [`push`](Self::push) of the next frame's reference luma itself, blurred here over the
@@ -611,15 +618,7 @@ impl Motion {
             });
         }
         let motion = score(blur_over(luma, prev, band), prev.width, prev.height);
-        let motion2 = (index >= 2).then(|| (index - 1, self.prev_score.min(motion)));
-        self.prev_score = motion;
-        self.frames += 1;
-        Ok(MotionStep {
-            index,
-            motion,
-            motion2,
-            spare: None,
-        })
+        Ok(self.advance(motion, None))
     }
 
     /// Ends the sequence: the last frame's motion2 score, unless it was already given (one
