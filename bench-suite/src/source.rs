@@ -46,6 +46,7 @@ impl Source {
     /// Opens `path`: directly when it is a Y4M file that `options` would neither scale nor
     /// convert, through FFmpeg otherwise (any other file, or a Y4M stream this reader does not
     /// handle, which FFmpeg then reads or refuses with its own message).
+    ///
     /// With `luma_only`, a file read directly has its chroma skipped (see the module
     /// documentation); a decoded one is whole anyway.
     pub(crate) fn open(
