@@ -283,7 +283,8 @@ impl Pic {
         match &self.inner {
             Inner::Decoded(p) => {
                 let planes = [0, 1, 2].map(|i| -> Result<Plane<'a, T>, CompareError> {
-                    let (data, stride) = T::decoded_plane(p, i)?;
+                    let (data, stride) =
+                        T::decoded_plane(p, i).map_err(|e| format_error(p, path, e))?;
                     let (w, h) = p.plane_size(i);
                     Plane::new(data, w, h, stride).map_err(|e| format_error(p, path, e))
                 });
@@ -555,6 +556,25 @@ mod tests {
         let other = dir.path().join("not.y4m");
         std::fs::write(&other, b"YUV4MPEG3 W2 H2\n").unwrap();
         assert!(Source::open(&other, ReaderOptions::default(), false).is_err());
+    }
+
+    /// A luma-only (`mono`) Y4M file goes to FFmpeg, which reads it as grey; its pictures have
+    /// no chroma to view, and the error says which file and format.
+    #[test]
+    fn a_grey_picture_is_refused_naming_the_file_and_format() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("mono.y4m");
+        let mut data = b"YUV4MPEG2 W64 H48 F25:1 Cmono\nFRAME\n".to_vec();
+        data.resize(data.len() + 64 * 48, 16);
+        std::fs::write(&path, data).unwrap();
+        let mut s = Source::open(&path, ReaderOptions::default(), false).unwrap();
+        assert!(matches!(s, Source::Decoder(_)));
+        let p = s.next_picture().unwrap().unwrap();
+        let e = p.view::<u8>(&path).err().expect("no chroma").to_string();
+        assert!(
+            e.starts_with(&format!("{}: pixel format gray", path.display())),
+            "{e}"
+        );
     }
 
     #[test]
