@@ -168,3 +168,12 @@ pub(crate) fn v3() -> Option<pulp::x86::V3> {
         _ => None,
     }
 }
+
+/// Samples `j..j + 32` of `row`, widened to 16 bits, for the AVX-512 kernels of 8-bit planes
+/// (VIF's and motion's).
+#[cfg(target_arch = "x86_64")]
+#[inline(always)]
+pub(crate) fn load32_u8(v4: pulp::x86::V4, row: &[u8], j: usize) -> core::arch::x86_64::__m512i {
+    let b: [u8; 32] = row[j..j + 32].try_into().expect("32 samples");
+    v4.avx512bw._mm512_cvtepu8_epi16(pulp::cast(b))
+}

@@ -302,15 +302,9 @@ impl WithSimd for BlurRun8<'_, '_> {
 mod avx512 {
     use super::{mirror, FILTER, PAD};
     use crate::frame::Plane;
+    use crate::simd::load32_u8 as load32;
     use core::arch::x86_64::__m512i;
     use pulp::{cast, x86::V4};
-
-    /// Samples `j..j + 32` of `row`, widened to 16 bits.
-    #[inline(always)]
-    fn load32(v4: V4, row: &[u8], j: usize) -> __m512i {
-        let b: [u8; 32] = row[j..j + 32].try_into().expect("32 bytes");
-        v4.avx512bw._mm512_cvtepu8_epi16(cast(b))
-    }
 
     /// Words `i..i + 32` of `s`.
     #[inline(always)]

@@ -1289,15 +1289,9 @@ fn run<T: Scale0>(
 #[cfg(target_arch = "x86_64")]
 mod avx512 {
     use super::{Accum, Filtered, Rows, DIS, FILTERS, PAD, REF};
+    use crate::simd::load32_u8 as load32;
     use core::arch::x86_64::{__m256i, __m512i, _CMP_LT_OQ};
     use pulp::{cast, x86::V4};
-
-    /// Samples `s..s + 32` of `row`, widened to 16 bits.
-    #[inline(always)]
-    fn load32(v4: V4, row: &[u8], s: usize) -> __m512i {
-        let a: [u8; 32] = row[s..s + 32].try_into().expect("32 samples");
-        v4.avx512bw._mm512_cvtepu8_epi16(cast(a))
-    }
 
     /// Adds tap `c` of rows `r0`, `r1` (reference) and `d0`, `d1` (distorted) to the sums of
     /// the quantities `Q` says.

@@ -59,8 +59,7 @@ pub(super) trait Row32: Copy {
 impl Row32 for u8 {
     #[inline(always)]
     fn load32(v4: V4, row: &[u8], i: usize) -> __m512i {
-        let b: [u8; 32] = row[i..i + 32].try_into().expect("32 bytes");
-        v4.avx512bw._mm512_cvtepu8_epi16(cast(b))
+        crate::simd::load32_u8(v4, row, i)
     }
 }
 
