@@ -1,5 +1,7 @@
 //! Safe SIMD plumbing for the fast kernels: runtime CPU dispatch through `pulp` (AVX2+FMA when
-//! the CPU has it, portable scalar code otherwise) and small load/store helpers on `f32` slices.
+//! the CPU has it, portable scalar code otherwise), small load/store helpers on `f32` slices, and
+//! for the kernels written with x86 operations by name, the AVX2 and AVX-512 tokens and the
+//! widening load of 8-bit samples they share.
 //!
 //! Kernels are written once, generic over [`pulp::Simd`]; [`dispatch`] picks the widest
 //! instruction set the running CPU supports. All of it is safe code.
