@@ -912,7 +912,9 @@ mod tests {
         });
     }
 
-    /// Frames in flight on worker threads stay bounded however many are pushed.
+    /// Frames in flight on worker threads stay bounded however many are pushed, and the scores
+    /// are those of one thread (frames scored by the workers, by the calling thread beside them,
+    /// and by the calling thread taking back the workers' queued frames at the end).
     #[test]
     fn native_workers_hold_a_bounded_number_of_frames() {
         let p = pairs8(128, 64, 3);
@@ -921,12 +923,49 @@ mod tests {
             ..Default::default()
         })
         .unwrap();
+        let mut one = VmafScorer::new(VmafConfig::default()).unwrap();
         for k in 0..60 {
             let (a, b) = &p[k % 3];
             s.push(&a.view().unwrap(), &b.view().unwrap()).unwrap();
+            one.push(&a.view().unwrap(), &b.view().unwrap()).unwrap();
             assert!(s.in_flight() <= 2 * 3 + 1, "{} in flight", s.in_flight());
         }
-        assert_eq!(s.finish().unwrap().per_frame.len(), 60);
+        let (threaded, alone) = (s.finish().unwrap(), one.finish().unwrap());
+        assert_eq!(threaded.per_frame.len(), 60);
+        assert_eq!(threaded.per_frame, alone.per_frame);
+        assert_eq!(threaded.features, alone.features);
+    }
+
+    /// At the end of a run the calling thread scores the frames still queued for the workers,
+    /// with the scores one thread gives.
+    #[test]
+    fn the_calling_thread_takes_back_queued_frames_at_the_end() {
+        let p = pairs8(320, 180, 3);
+        let score = |threads: u32| {
+            let mut s = VmafScorer::new(VmafConfig {
+                n_threads: threads,
+                ..Default::default()
+            })
+            .unwrap();
+            for k in 0..8 {
+                let (a, b) = &p[k % 3];
+                s.push(&a.view().unwrap(), &b.view().unwrap()).unwrap();
+            }
+            s.finish().unwrap()
+        };
+        let alone = score(1);
+        let taken = || native::TAKEN_BACK.with(|n| n.get());
+        let start = taken();
+        let mut runs = 0;
+        // Whether a frame is still queued when the pushes end depends on timing: the workers
+        // have at least one queued at the last push in most runs.
+        while taken() == start && runs < 40 {
+            let threaded = score(3);
+            assert_eq!(threaded.per_frame, alone.per_frame);
+            assert_eq!(threaded.features, alone.features);
+            runs += 1;
+        }
+        assert!(taken() > start, "no queued frame was taken back in {runs} runs");
     }
 
     #[test]

@@ -9,7 +9,9 @@
 //! workers, each with kernels of its own: a frame goes to the workers while fewer than
 //! `2 * (n - 1)` are with them (its two luma planes copied for them), and is scored in place,
 //! uncopied, otherwise. So the calling thread works instead of waiting, no copy is made for the
-//! frames it scores, memory is bounded whatever the length, and buffers come back for reuse.
+//! frames it scores, memory is bounded whatever the length, and buffers come back for reuse. At
+//! the end of a run it takes back the frames still queued for the workers and scores them
+//! beside them, so a run ends about one frame after its last push, not two per worker.
 //! The cheap part is temporal: motion compares each blurred reference with the previous one, so
 //! finished frames are taken in display order. Nothing is shared between scorers: two in one
 //! process do not interact.
@@ -27,6 +29,12 @@ use super::motion::{self, Blurred, Luma, Motion, MotionStep};
 use super::vif::{LumaPair, Vif, VifScale};
 use super::{Format, VmafError, VmafModelVersion, VmafPath, VmafResult};
 use crate::frame::{FrameView, Plane, Sample};
+
+#[cfg(test)]
+thread_local! {
+    /// Frames this thread took back from the workers' queue ([`NativeScorer::finish`]).
+    pub(crate) static TAKEN_BACK: std::cell::Cell<u32> = const { std::cell::Cell::new(0) };
+}
 
 /// A worker thread stopped without returning every frame it took.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -259,6 +267,9 @@ struct Done {
 /// The worker threads and their queues.
 struct Workers {
     jobs: Option<SyncSender<Job>>,
+    /// The workers' end of `jobs`, shared so that the calling thread can take back jobs no
+    /// worker has started ([`NativeScorer::finish`]).
+    queue: Arc<Mutex<Receiver<Job>>>,
     done: Receiver<Done>,
     handles: Vec<std::thread::JoinHandle<()>>,
 }
@@ -306,6 +317,7 @@ impl Workers {
             .collect();
         (!handles.is_empty()).then_some(Self {
             jobs: Some(jobs),
+            queue,
             done,
             handles,
         })
@@ -593,6 +605,36 @@ impl NativeScorer {
         })
     }
 
+    /// Scores on this thread the frames still queued for the workers, so that at the end of a
+    /// run this thread works beside them instead of waiting for them. A queue that is locked is
+    /// one a worker waits on, empty, or is taking a job from.
+    fn take_back(&mut self) {
+        let (w, h) = (self.format.w, self.format.h);
+        loop {
+            let Runner::Pool(workers, kernels) = &mut self.runner else {
+                return;
+            };
+            let job = match workers.queue.try_lock() {
+                Ok(queue) => queue.try_recv().ok(),
+                Err(_) => None,
+            };
+            let Some(job) = job else { return };
+            #[cfg(test)]
+            TAKEN_BACK.with(|n| n.set(n.get() + 1));
+            let Some(pair) = job.planes.view(w, h) else {
+                return;
+            };
+            let (scores, blurred) = kernels.work(&pair, job.scored, job.blurred);
+            self.returned += 1;
+            self.take(Done {
+                index: job.index,
+                scores,
+                blurred,
+                planes: Some(job.planes),
+            });
+        }
+    }
+
     /// Takes finished frames from the workers: those ready now, or (`wait`) all outstanding.
     fn collect(&mut self, wait: bool) {
         while self.returned < self.frames {
@@ -649,6 +691,7 @@ impl NativeScorer {
         if let Runner::Pool(workers, _) = &mut self.runner {
             workers.jobs = None;
         }
+        self.take_back();
         self.collect(true);
         if self.returned != self.frames || !self.waiting.is_empty() {
             return Err(self.lost());
