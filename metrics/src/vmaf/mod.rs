@@ -965,7 +965,10 @@ mod tests {
             assert_eq!(threaded.features, alone.features);
             runs += 1;
         }
-        assert!(taken() > start, "no queued frame was taken back in {runs} runs");
+        assert!(
+            taken() > start,
+            "no queued frame was taken back in {runs} runs"
+        );
     }
 
     #[test]
