@@ -255,6 +255,27 @@ struct Job {
     blurred: Blurred,
 }
 
+impl Job {
+    /// Scores the frame with `kernels` (pictures `w`×`h`), giving its buffers back with the
+    /// results; `None` if the buffers are too short for that size.
+    fn run(self, kernels: &mut Kernels, w: usize, h: usize) -> Option<Done> {
+        let Job {
+            index,
+            scored,
+            planes,
+            blurred,
+        } = self;
+        let pair = planes.view(w, h)?;
+        let (scores, blurred) = kernels.work(&pair, scored, blurred);
+        Some(Done {
+            index,
+            scores,
+            blurred,
+            planes: Some(planes),
+        })
+    }
+}
+
 /// A frame's results.
 struct Done {
     index: u32,
@@ -297,15 +318,8 @@ impl Workers {
                                 Err(_) => return,
                             };
                             let Ok(job) = job else { return };
-                            let Some(pair) = job.planes.view(w, h) else {
+                            let Some(out) = job.run(&mut kernels, w, h) else {
                                 return;
-                            };
-                            let (scores, blurred) = kernels.work(&pair, job.scored, job.blurred);
-                            let out = Done {
-                                index: job.index,
-                                scores,
-                                blurred,
-                                planes: Some(job.planes),
                             };
                             if done.send(out).is_err() {
                                 return;
@@ -621,17 +635,11 @@ impl NativeScorer {
             let Some(job) = job else { return };
             #[cfg(test)]
             TAKEN_BACK.with(|n| n.set(n.get() + 1));
-            let Some(pair) = job.planes.view(w, h) else {
+            let Some(done) = job.run(kernels, w, h) else {
                 return;
             };
-            let (scores, blurred) = kernels.work(&pair, job.scored, job.blurred);
             self.returned += 1;
-            self.take(Done {
-                index: job.index,
-                scores,
-                blurred,
-                planes: Some(job.planes),
-            });
+            self.take(done);
         }
     }
 
