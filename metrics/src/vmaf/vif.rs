@@ -18,6 +18,10 @@
 //!   operations by name (`pulp`'s safe wrappers; the AVX2 one in `vif/avx2.rs`) and turns its branches
 //!   into masks; so is the vertical pass of scale 0 on AVX-512 (8-bit, and 10- to 12-bit with
 //!   64-bit sums of squares), which pairs each tap's two rows for `vpmaddwd`;
+//! * on AVX-512 the statistic's three log2 look-ups per pixel evaluate piecewise cubics in
+//!   registers instead of reading the table sixteen lanes one by one; the few lanes near a
+//!   rounding step read the table, and the cubics are checked against the whole table when
+//!   the kernel is made (`avx512::Cubics`), so the values stay the table's;
 //! * several distorted pictures against one reference ([`Vif::scales_group`]) share the
 //!   reference's filtered mean and square and its decimation: the passes take which quantities to
 //!   compute as a const parameter, and one pair keeps the fused five-quantity pass.
@@ -79,6 +83,24 @@ pub(crate) fn log2_table() -> Vec<u16> {
         *v = (((i as f32).log2() * 2048.0) as f64).round() as u16;
     }
     t
+}
+
+/// libvmaf's log2 table, and on AVX-512 the same values as cubics evaluated in registers.
+pub(crate) struct Log2 {
+    table: Vec<u16>,
+    #[cfg(target_arch = "x86_64")]
+    cubics: Option<avx512::Cubics>,
+}
+
+impl Log2 {
+    fn new() -> Self {
+        let table = log2_table();
+        Self {
+            #[cfg(target_arch = "x86_64")]
+            cubics: avx512::Cubics::of(table[..].try_into().expect("65537 entries")),
+            table,
+        }
+    }
 }
 
 /// The fixed-point accumulators of one scale's statistic.
@@ -732,7 +754,7 @@ fn horizontal_and_statistic<const SHARED: bool>(
     refh: &RefRow,
     f: &[u32],
     w: usize,
-    table: &[u16],
+    log2: &Log2,
     gain_limit: f64,
     acc: &mut Accum,
 ) {
@@ -742,30 +764,37 @@ fn horizontal_and_statistic<const SHARED: bool>(
         refh: &RefRow,
         f: &[u32],
         w: usize,
-        table: &[u16],
+        log2: &Log2,
         gain_limit: f64,
         acc: &mut Accum,
     ) {
         let mut a = Accum::default();
         #[cfg(target_arch = "x86_64")]
         if let Some(v4) = crate::simd::v4() {
-            let table: &[u16; 65537] = table.try_into().expect("the log2 table has 65537 entries");
+            let table: &[u16; 65537] = log2.table[..]
+                .try_into()
+                .expect("the log2 table has 65537 entries");
+            let log2 = avx512::Log2Ref {
+                table,
+                cubics: log2.cubics.as_ref(),
+            };
             let mut row = avx512::RowAcc::new(v4);
             if w < L {
                 let out = block::<H, SHARED>(rows, refh, f, 0, w);
-                avx512::statistic16(v4, &out, (1u16 << w) - 1, table, gain_limit, &mut row);
+                avx512::statistic16(v4, &out, (1u16 << w) - 1, log2, gain_limit, &mut row);
             } else {
                 let mut done = 0;
                 for start in block_starts(w) {
                     let out = block::<H, SHARED>(rows, refh, f, start, L);
                     let active = u16::MAX << (done - start);
-                    avx512::statistic16(v4, &out, active, table, gain_limit, &mut row);
+                    avx512::statistic16(v4, &out, active, log2, gain_limit, &mut row);
                     done = start + L;
                 }
             }
             row.flush(v4, acc);
             return;
         }
+        let table = &log2.table[..];
         #[cfg(target_arch = "x86_64")]
         if let Some(v3) = crate::simd::v3() {
             let table: &[u16; 65537] = table.try_into().expect("the log2 table has 65537 entries");
@@ -815,10 +844,10 @@ fn horizontal_and_statistic<const SHARED: bool>(
         acc.add(&a);
     }
     match f.len() / 2 {
-        8 => run::<8, SHARED>(rows, refh, f, w, table, gain_limit, acc),
-        4 => run::<4, SHARED>(rows, refh, f, w, table, gain_limit, acc),
-        2 => run::<2, SHARED>(rows, refh, f, w, table, gain_limit, acc),
-        _ => run::<1, SHARED>(rows, refh, f, w, table, gain_limit, acc),
+        8 => run::<8, SHARED>(rows, refh, f, w, log2, gain_limit, acc),
+        4 => run::<4, SHARED>(rows, refh, f, w, log2, gain_limit, acc),
+        2 => run::<2, SHARED>(rows, refh, f, w, log2, gain_limit, acc),
+        _ => run::<1, SHARED>(rows, refh, f, w, log2, gain_limit, acc),
     }
 }
 
@@ -928,7 +957,7 @@ fn decimate<'s, T: Src + 's>(
 /// Reusable VIF state: the log2 table and work buffers, so scoring frame after frame allocates
 /// nothing.
 pub struct Vif {
-    table: Vec<u16>,
+    log2: Log2,
     gain_limit: f64,
     rows: Rows,
     refh: RefRow,
@@ -957,7 +986,7 @@ impl Vif {
     /// A kernel with libvmaf's `vif_enhn_gain_limit` option set to `gain_limit`.
     pub fn new(gain_limit: f64) -> Self {
         Self {
-            table: log2_table(),
+            log2: Log2::new(),
             gain_limit,
             rows: Rows::default(),
             refh: RefRow::default(),
@@ -1167,7 +1196,7 @@ fn run<T: Scale0>(
     bpc: u32,
 ) -> Vec<[VifScale; 4]> {
     let Vif {
-        table,
+        log2,
         gain_limit,
         rows,
         refh,
@@ -1175,7 +1204,7 @@ fn run<T: Scale0>(
         scaled_ref,
         scaled_dis,
     } = vif;
-    let (table, gain_limit) = (&table[..], *gain_limit);
+    let (log2, gain_limit) = (&*log2, *gain_limit);
     let (w, h) = (reference.width(), reference.height());
     let n = distorted.len();
     let mut out = vec![[VifScale::default(); 4]; n];
@@ -1195,7 +1224,7 @@ fn run<T: Scale0>(
             let dr: [&[T]; 17] = std::array::from_fn(|k| distorted[0].row(y(k)));
             T::vertical::<ALL>(&rr, &dr, w, rows, bpc);
             rows.pad::<ALL>(w, half);
-            horizontal_and_statistic::<false>(rows, refh, f, w, table, gain_limit, &mut acc[0]);
+            horizontal_and_statistic::<false>(rows, refh, f, w, log2, gain_limit, &mut acc[0]);
         } else {
             T::vertical::<REF>(&rr, &rr, w, rows, bpc);
             rows.pad::<REF>(w, half);
@@ -1204,7 +1233,7 @@ fn run<T: Scale0>(
                 let dr: [&[T]; 17] = std::array::from_fn(|k| d.row(y(k)));
                 T::vertical::<DIS>(&rr, &dr, w, rows, bpc);
                 rows.pad::<DIS>(w, half);
-                horizontal_and_statistic::<true>(rows, refh, f, w, table, gain_limit, a);
+                horizontal_and_statistic::<true>(rows, refh, f, w, log2, gain_limit, a);
             }
         }
     }
@@ -1252,15 +1281,7 @@ fn run<T: Scale0>(
                 let dr = rows_of(&scaled_dis[0][s - 1], i, f.len(), ws, hs);
                 vertical_s16::<ALL>(&rr, &dr, f, ws, rows, Shifts::DECIMATED);
                 rows.pad::<ALL>(ws, half);
-                horizontal_and_statistic::<false>(
-                    rows,
-                    refh,
-                    f,
-                    ws,
-                    table,
-                    gain_limit,
-                    &mut acc[0],
-                );
+                horizontal_and_statistic::<false>(rows, refh, f, ws, log2, gain_limit, &mut acc[0]);
             } else {
                 vertical_s16::<REF>(&rr, &rr, f, ws, rows, Shifts::DECIMATED);
                 rows.pad::<REF>(ws, half);
@@ -1269,7 +1290,7 @@ fn run<T: Scale0>(
                     let dr = rows_of(&levels[s - 1], i, f.len(), ws, hs);
                     vertical_s16::<DIS>(&rr, &dr, f, ws, rows, Shifts::DECIMATED);
                     rows.pad::<DIS>(ws, half);
-                    horizontal_and_statistic::<true>(rows, refh, f, ws, table, gain_limit, a);
+                    horizontal_and_statistic::<true>(rows, refh, f, ws, log2, gain_limit, a);
                 }
             }
         }
@@ -1290,7 +1311,9 @@ fn run<T: Scale0>(
 mod avx512 {
     use super::{Accum, Filtered, Rows, DIS, FILTERS, PAD, REF};
     use crate::simd::load32_u8 as load32;
-    use core::arch::x86_64::{__m256i, __m512i, _CMP_LT_OQ};
+    use core::arch::x86_64::{
+        __m256i, __m512, __m512i, _CMP_GT_OQ, _CMP_LT_OQ, _MM_FROUND_NO_EXC, _MM_FROUND_TO_NEG_INF,
+    };
     use pulp::{cast, x86::V4};
 
     /// Adds tap `c` of rows `r0`, `r1` (reference) and `d0`, `d1` (distorted) to the sums of
@@ -1589,15 +1612,156 @@ mod avx512 {
         }
     }
 
-    /// Table values at sixteen indices (each masked to 16 bits, so always in the table).
-    #[inline(always)]
-    fn lookup(table: &[u16; 65537], idx: __m512i) -> __m512i {
-        let idx: [u32; 16] = cast(idx);
-        let mut vals = [0i32; 16];
-        for (v, i) in vals.iter_mut().zip(idx) {
-            *v = table[(i & 0xffff) as usize] as i32;
+    /// The log2 table's indices 32768..=65535 in segments of this many.
+    const SEGMENT: u32 = 1024;
+    /// Segments in those indices, as many as one two-register permute selects from.
+    const SEGMENTS: usize = 32;
+    /// How close to a rounding boundary a cubic's value may lie before the table is asked
+    /// instead: more than the cubic's own error, which is below 6e-5.
+    const UNSURE: f32 = 1e-4;
+
+    /// The log2 table's entries 32768..=65535 (every index the statistic looks up) as 32
+    /// cubics, one per segment of 1024 indices: the Taylor expansion of `2048 * log2` around
+    /// the segment's centre, evaluated in single precision for sixteen lanes at once, with
+    /// the coefficients picked by register permutes. That replaces sixteen scalar loads per
+    /// look-up, which were about a fifth of the VIF kernel's time.
+    ///
+    /// The table rounds `2048 * log2f(i)` half up, and `log2f`'s result is a multiple of
+    /// 2^-9 after the scaling (2^-20 for results in 8..16). So the table's value steps up
+    /// where `2048 * log2(i)` passes an integer plus one half less 2^-10, the midpoint
+    /// between the last multiple that rounds down and the first that rounds up: its value is
+    /// `floor(2048 * log2(i) + 0.5 + 2^-10)` when `log2f` rounds correctly. (Debian 12's
+    /// `log2f` misrounds five of these indices, none near a step.) Lanes within
+    /// [`UNSURE`] of a step are read from the table.
+    pub(crate) struct Cubics {
+        /// Per segment: the fraction of `2048 * log2` at the centre plus one half, then the
+        /// first, second and third Taylor coefficients in the offset from the centre.
+        c: [[f32; SEGMENTS]; 4],
+        /// The integer part of `2048 * log2` at each centre.
+        base: [i32; SEGMENTS],
+    }
+
+    impl Cubics {
+        /// The cubics of `table`, when this CPU has AVX-512 and they give the table's value
+        /// at every index of 32768..=65535 they are sure of (checked here, index by index, so
+        /// a C library whose `log2f` rounds differently only costs the speed).
+        pub(crate) fn of(table: &[u16; 65537]) -> Option<Cubics> {
+            let v4 = V4::try_new()?;
+            let scale = 2048.0 / std::f64::consts::LN_2;
+            let mut k = Cubics {
+                c: [[0.0; SEGMENTS]; 4],
+                base: [0; SEGMENTS],
+            };
+            for s in 0..SEGMENTS {
+                let c = (32768 + SEGMENT as usize * s + SEGMENT as usize / 2) as f64;
+                let y = 2048.0 * c.log2();
+                k.base[s] = y.floor() as i32;
+                k.c[0][s] = (y - y.floor() + 0.5 + 1.0 / 1024.0) as f32;
+                k.c[1][s] = (scale / c) as f32;
+                k.c[2][s] = (-scale / (2.0 * c * c)) as f32;
+                k.c[3][s] = (scale / (3.0 * c * c * c)) as f32;
+            }
+            let exact = v4.vectorize(
+                #[inline(always)]
+                || k.check(v4, table).0 == 0,
+            );
+            exact.then_some(k)
         }
-        cast(vals)
+
+        /// Of the indices 32768..=65535: how many the cubics are sure of and get wrong (none,
+        /// when in use), and how many they leave to the table.
+        #[inline(always)]
+        pub(super) fn check(&self, v4: V4, table: &[u16; 65537]) -> (usize, usize) {
+            let (mut wrong, mut left) = (0, 0);
+            let mut i = 32768u32;
+            while i < 65536 {
+                let mut idx = [0u32; 16];
+                for (l, x) in idx.iter_mut().enumerate() {
+                    *x = i + l as u32;
+                }
+                let (v, unsure) = self.eval(v4, cast(idx));
+                let v: [i32; 16] = cast(v);
+                for l in 0..16 {
+                    if unsure >> l & 1 != 0 {
+                        left += 1;
+                    } else if v[l] != table[(i as usize) + l] as i32 {
+                        wrong += 1;
+                    }
+                }
+                i += 16;
+            }
+            (wrong, left)
+        }
+
+        /// The table's values at sixteen indices, and the lanes to read from the table instead:
+        /// those near a rounding boundary and those outside 32768..=65535.
+        #[inline(always)]
+        pub(super) fn eval(&self, v4: V4, idx: __m512i) -> (__m512i, u16) {
+            let s = v4.avx512f;
+            #[inline(always)]
+            fn pick(v4: V4, t: &[f32; SEGMENTS], seg: __m512i) -> __m512 {
+                let [lo, hi]: [__m512; 2] = cast(*t);
+                v4.avx512f._mm512_permutex2var_ps(lo, seg, hi)
+            }
+            // The permutes read the segment's low five bits: (idx >> 10) - 32 for idx >= 32768.
+            let seg = s._mm512_srli_epi32::<10>(idx);
+            let d = s._mm512_cvtepi32_ps(s._mm512_sub_epi32(
+                s._mm512_and_si512(idx, s._mm512_set1_epi32(SEGMENT as i32 - 1)),
+                s._mm512_set1_epi32(SEGMENT as i32 / 2),
+            ));
+            let p = s._mm512_fmadd_ps(pick(v4, &self.c[3], seg), d, pick(v4, &self.c[2], seg));
+            let p = s._mm512_fmadd_ps(p, d, pick(v4, &self.c[1], seg));
+            // 2048 * log2(idx) + 0.5 + 2^-10 - base, whose floor is the table's value less base.
+            let t = s._mm512_fmadd_ps(p, d, pick(v4, &self.c[0], seg));
+            let floor = s._mm512_roundscale_ps::<{ _MM_FROUND_TO_NEG_INF | _MM_FROUND_NO_EXC }>(t);
+            let frac = s._mm512_sub_ps(t, floor);
+            let unsure = s._mm512_cmp_ps_mask::<_CMP_LT_OQ>(frac, s._mm512_set1_ps(UNSURE))
+                | s._mm512_cmp_ps_mask::<_CMP_GT_OQ>(frac, s._mm512_set1_ps(1.0 - UNSURE))
+                | s._mm512_cmpge_epu32_mask(
+                    s._mm512_sub_epi32(idx, s._mm512_set1_epi32(32768)),
+                    s._mm512_set1_epi32(32768),
+                );
+            let [lo, hi]: [__m512i; 2] = cast(self.base);
+            let base = s._mm512_permutex2var_epi32(lo, seg, hi);
+            (
+                s._mm512_add_epi32(s._mm512_cvttps_epi32(floor), base),
+                unsure,
+            )
+        }
+    }
+
+    /// The log2 table, and its cubics when they are in use.
+    #[derive(Clone, Copy)]
+    pub(super) struct Log2Ref<'a> {
+        pub(super) table: &'a [u16; 65537],
+        pub(super) cubics: Option<&'a Cubics>,
+    }
+
+    /// Table values at sixteen indices, exact in the lanes of `active` (each index is masked
+    /// to 16 bits when read from the table, so always in it).
+    #[inline(always)]
+    fn lookup(v4: V4, log2: Log2Ref<'_>, idx: __m512i, active: u16) -> __m512i {
+        let Some(cubics) = log2.cubics else {
+            return cast(from_table(log2.table, [0; 16], cast(idx), u16::MAX));
+        };
+        let (v, unsure) = cubics.eval(v4, idx);
+        let unsure = unsure & active;
+        if unsure == 0 {
+            return v;
+        }
+        cast(from_table(log2.table, cast(v), cast(idx), unsure))
+    }
+
+    /// `vals` with the lanes of `lanes` read from the table.
+    #[inline(always)]
+    fn from_table(table: &[u16; 65537], vals: [i32; 16], idx: [u32; 16], lanes: u16) -> [i32; 16] {
+        let mut vals = vals;
+        for l in 0..16 {
+            if lanes >> l & 1 != 0 {
+                vals[l] = table[(idx[l] & 0xffff) as usize] as i32;
+            }
+        }
+        vals
     }
 
     /// The statistic of the lanes set in `active`.
@@ -1606,7 +1770,7 @@ mod avx512 {
         v4: V4,
         f: &Filtered,
         active: u16,
-        table: &[u16; 65537],
+        log2: Log2Ref<'_>,
         gain_limit: f64,
         acc: &mut RowAcc,
     ) {
@@ -1653,7 +1817,7 @@ mod avx512 {
         let v = s._mm512_add_epi32(s1, nsq);
         let k = s._mm512_sub_epi32(s._mm512_set1_epi32(16), v4.avx512cd._mm512_lzcnt_epi32(v));
         acc.x = s._mm512_mask_sub_epi32(acc.x, log, acc.x, k);
-        let den = lookup(table, s._mm512_srlv_epi32(v, k));
+        let den = lookup(v4, log2, s._mm512_srlv_epi32(v, k), log);
         acc.den_log = s._mm512_mask_add_epi32(acc.den_log, log, acc.den_log, den);
 
         // The gain and the numerator, eight lanes of double precision at a time.
@@ -1719,8 +1883,8 @@ mod avx512 {
             s._mm512_inserti64x4::<1>(s._mm512_castsi256_si512(v[0]), v[1])
         }
         let dlog = s._mm512_sub_epi32(
-            lookup(table, join(v4, num_idx)),
-            lookup(table, join(v4, den_idx)),
+            lookup(v4, log2, join(v4, num_idx), pos),
+            lookup(v4, log2, join(v4, den_idx), pos),
         );
         acc.num_log = s._mm512_mask_add_epi32(acc.num_log, pos, acc.num_log, dlog);
         acc.x2 = s._mm512_mask_add_epi32(acc.x2, pos, acc.x2, join(v4, dx));
@@ -1844,6 +2008,45 @@ mod tests {
                 }
             }
         }
+    }
+
+    /// On AVX-512 the statistic's look-ups evaluate cubics instead of reading the log2 table:
+    /// they must give the table's value at every index they are sure of, leave few to the
+    /// table (or the speed is gone), and a table they do not reproduce must turn them off.
+    #[test]
+    #[cfg(target_arch = "x86_64")]
+    fn the_log2_cubics_give_the_table_or_are_not_used() {
+        let Some(v4) = pulp::x86::V4::try_new() else {
+            eprintln!("no AVX-512 on this CPU: the cubics are not used");
+            return;
+        };
+        let table = log2_table();
+        let table: &[u16; 65537] = table[..].try_into().unwrap();
+        let cubics = avx512::Cubics::of(table).expect("the cubics reproduce the table here");
+        let (wrong, left) = v4.vectorize(
+            #[inline(always)]
+            || cubics.check(v4, table),
+        );
+        assert_eq!(wrong, 0);
+        assert!(
+            left > 0 && left < 32768 / 1000,
+            "{left} of 32768 indices left to the table"
+        );
+
+        // One entry the cubics are sure of, off by one: the check finds it.
+        let mut bad = table.to_vec();
+        let i = (32768..65536)
+            .find(|&i| {
+                let idx: [u32; 16] = std::array::from_fn(|l| (i + l) as u32);
+                let (_, unsure) = v4.vectorize(
+                    #[inline(always)]
+                    || cubics.eval(v4, pulp::cast(idx)),
+                );
+                unsure & 1 == 0
+            })
+            .unwrap();
+        bad[i] += 1;
+        assert!(avx512::Cubics::of(bad[..].try_into().unwrap()).is_none());
     }
 
     /// Several distorted pictures scored against one reference together get, on every
