@@ -113,6 +113,12 @@ fn a_known_offset_is_found_either_way() {
     );
     let truth = metrics(dir, "ref_from5.y4m", "early.mkv", &["--no-align"]);
     assert!((psnr(&got) - psnr(&truth)).abs() < 1e-9, "{got} vs {truth}");
+    // VMAF on two threads decodes on the scoring thread, the search made while scoring
+    // included: the same alignment and PSNR as with a decoder thread per file.
+    let vmaf = ["--metrics", "vmaf,psnr", "--threads", "2"];
+    let inline = metrics(dir, "ref.y4m", "early.mkv", &vmaf);
+    assert_eq!(inline["alignment"], got["alignment"]);
+    assert!((psnr(&inline) - psnr(&got)).abs() < 1e-9, "{inline} vs {got}");
 
     // Late: 4 frames of something else come first.
     late_copy(dir, 4, &["-crf", "26"], "late.mkv");
@@ -131,6 +137,9 @@ fn a_known_offset_is_found_either_way() {
     );
     let truth = metrics(dir, "ref.y4m", "late_from4.y4m", &["--no-align"]);
     assert!((psnr(&got) - psnr(&truth)).abs() < 1e-9, "{got} vs {truth}");
+    let inline = metrics(dir, "ref.y4m", "late.mkv", &vmaf);
+    assert_eq!(inline["alignment"], got["alignment"]);
+    assert!((psnr(&inline) - psnr(&got)).abs() < 1e-9, "{inline} vs {got}");
     // A window wider than the clip: the search has its frames only when the scoring at offset
     // 0 has reached the end, and the clip is scored again at the offset found.
     let wide = metrics(dir, "ref.y4m", "late.mkv", &["--align-window", "60"]);

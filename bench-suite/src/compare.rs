@@ -199,6 +199,11 @@ pub struct CompareOptions {
     pub queue: usize,
     /// Decoder threads per file (0: automatic).
     pub decoder_threads: u32,
+    /// Decode on the scoring thread, when it asks for the next picture, instead of on a thread
+    /// per file ahead of it: for VMAF on worker threads, whose scorer keeps the workers fed and
+    /// scores frames itself only when they are busy, so the cores are shared out without
+    /// decoder threads competing with the workers for them.
+    pub decode_inline: bool,
     /// How the distorted stream is aligned with the reference.
     pub align: Align,
     /// Let rdbench's own kernels compute VMAF where they equal libvmaf (off: libvmaf scores all).
@@ -217,6 +222,7 @@ impl Default for CompareOptions {
             scale: ScaleAlgorithm::Bicubic,
             queue: 4,
             decoder_threads: 1,
+            decode_inline: false,
             align: Align::Exact,
             vmaf_native: true,
         }
@@ -296,10 +302,59 @@ pub struct Comparison {
     pub vmaf_path: Option<String>,
 }
 
-/// A decoder on its own thread.
+/// A file's pictures as the scorer takes them: decoded ahead on a thread of their own, or, with
+/// [`CompareOptions::decode_inline`], on the scoring thread when asked for.
 struct Decoding {
-    rx: Receiver<Result<Pic, CompareError>>,
-    handle: std::thread::JoinHandle<(f64, f64)>,
+    feed: Feed,
+}
+
+enum Feed {
+    Thread {
+        rx: Receiver<Result<Pic, CompareError>>,
+        handle: std::thread::JoinHandle<(f64, f64)>,
+    },
+    Inline {
+        feeder: Box<Feeder>,
+        /// Wall and CPU seconds spent decoding.
+        wall: f64,
+        cpu: f64,
+    },
+}
+
+impl Decoding {
+    /// The next picture, or `None` at the end (after an error, which comes once).
+    fn recv(&mut self) -> Option<Result<Pic, CompareError>> {
+        match &mut self.feed {
+            Feed::Thread { rx, .. } => rx.recv().ok(),
+            Feed::Inline { feeder, wall, cpu } => {
+                let (w, c) = (Instant::now(), cpu::thread_cpu_s());
+                let next = feeder.next();
+                *wall += w.elapsed().as_secs_f64();
+                *cpu += cpu::thread_cpu_s() - c;
+                next
+            }
+        }
+    }
+
+    /// Counts the pictures left, decoding them.
+    fn count_rest(&mut self) -> u64 {
+        let mut n = 0;
+        while self.recv().is_some() {
+            n += 1;
+        }
+        n
+    }
+
+    /// Stops decoding: the decoder's wall and CPU seconds.
+    fn finish(self) -> (f64, f64) {
+        match self.feed {
+            Feed::Thread { rx, handle } => {
+                drop(rx);
+                handle.join().unwrap_or((0.0, 0.0))
+            }
+            Feed::Inline { feeder, wall, cpu } => (wall, cpu + feeder.finish()),
+        }
+    }
 }
 
 /// The thumbnails a decoder makes of its first pictures for the offset search: it sends them
@@ -324,13 +379,68 @@ impl ThumbsTo {
     }
 }
 
-/// Spawns the decoder of an opened file, with at most `queue` pictures decoded ahead and at
-/// most `limit` in all; with `thumbs`, it also makes the thumbnails of its first pictures.
+/// An opened file's pictures one by one, with at most `limit` in all; with `thumbs`, the
+/// thumbnails of its first pictures are made on the way.
+struct Feeder {
+    reader: Source,
+    limit: Option<u64>,
+    thumbs: Option<ThumbsTo>,
+    n: u64,
+    done: bool,
+}
+
+impl Feeder {
+    /// The next picture, or `None` at the end (after an error, which comes once).
+    fn next(&mut self) -> Option<Result<Pic, CompareError>> {
+        if self.done || self.limit.is_some_and(|l| self.n >= l) {
+            self.done = true;
+            return None;
+        }
+        match self.reader.next_picture() {
+            Ok(Some(p)) => {
+                self.n += 1;
+                if let Some(mut t) = self.thumbs.take() {
+                    if let Ok(thumb) = p.thumb() {
+                        t.made.push(thumb);
+                        if t.made.len() >= t.want {
+                            t.send();
+                        } else {
+                            self.thumbs = Some(t);
+                        }
+                    }
+                }
+                Some(Ok(p))
+            }
+            Ok(None) => {
+                self.done = true;
+                None
+            }
+            Err(e) => {
+                self.done = true;
+                Some(Err(e))
+            }
+        }
+    }
+
+    /// Sends the thumbnails made so far, if not sent yet: the CPU seconds of the decoder's
+    /// own threads.
+    fn finish(mut self) -> f64 {
+        if let Some(t) = self.thumbs.take() {
+            t.send();
+        }
+        self.reader.helper_cpu_s()
+    }
+}
+
+/// Starts the decoder of an opened file, with at most `queue` pictures decoded ahead and at
+/// most `limit` in all (on the scoring thread with `inline`, none ahead); with `thumbs`, it
+/// also makes the thumbnails of its first pictures.
 fn spawn_decoder(
-    mut reader: Source,
+    reader: Source,
     queue: usize,
     limit: Option<u64>,
     thumbs: Option<ThumbsTo>,
+    inline: bool,
 ) -> Result<(Decoding, rdbench_transcode::input::VideoInfo), CompareError> {
     let info = reader.info().clone();
     // Reading a frame directly is a copy from the page cache, far quicker than scoring it: a
@@ -340,49 +450,37 @@ fn spawn_decoder(
         Source::Y4m(_) => 0,
         Source::Decoder(_) => queue.max(1),
     };
+    let mut feeder = Box::new(Feeder {
+        reader,
+        limit,
+        thumbs,
+        n: 0,
+        done: false,
+    });
+    if inline {
+        let feed = Feed::Inline {
+            feeder,
+            wall: 0.0,
+            cpu: 0.0,
+        };
+        return Ok((Decoding { feed }, info));
+    }
     let (tx, rx) = bounded(queue);
     let handle = std::thread::Builder::new()
         .name("decode-score".into())
         .spawn(move || {
             let (w, c) = (Instant::now(), cpu::thread_cpu_s());
-            let mut n = 0u64;
-            let mut thumbs = thumbs;
-            loop {
-                if limit.is_some_and(|l| n >= l) {
+            while let Some(p) = feeder.next() {
+                if tx.send(p).is_err() {
                     break;
                 }
-                match reader.next_picture() {
-                    Ok(Some(p)) => {
-                        n += 1;
-                        if let Some(mut t) = thumbs.take() {
-                            if let Ok(thumb) = p.thumb() {
-                                t.made.push(thumb);
-                                if t.made.len() >= t.want {
-                                    t.send();
-                                } else {
-                                    thumbs = Some(t);
-                                }
-                            }
-                        }
-                        if tx.send(Ok(p)).is_err() {
-                            break;
-                        }
-                    }
-                    Ok(None) => break,
-                    Err(e) => {
-                        let _ = tx.send(Err(e));
-                        break;
-                    }
-                }
             }
-            if let Some(t) = thumbs {
-                t.send();
-            }
-            let helper = reader.helper_cpu_s();
+            let helper = feeder.finish();
             (w.elapsed().as_secs_f64(), cpu::thread_cpu_s() - c + helper)
         })
         .expect("spawning a decoder thread");
-    Ok((Decoding { rx, handle }, info))
+    let feed = Feed::Thread { rx, handle };
+    Ok((Decoding { feed }, info))
 }
 
 /// Per-frame scores of one pair, by metric.
@@ -541,17 +639,17 @@ impl Stream<'_> {
     /// Moves to the distorted picture paired with the reference frame `r`.
     fn next(&mut self, r: &Pic) -> Result<Next, CompareError> {
         match &mut self.cursor {
-            Cursor::Exact => match self.decoding.as_ref().expect("a running decoder").rx.recv() {
-                Ok(Ok(d)) => {
+            Cursor::Exact => match self.decoding.as_mut().expect("a running decoder").recv() {
+                Some(Ok(d)) => {
                     self.current = Some(d);
                     Ok(Next::Pair)
                 }
-                Ok(Err(e)) => Err(e),
-                Err(_) => Ok(Next::End),
+                Some(Err(e)) => Err(e),
+                None => Ok(Next::End),
             },
             Cursor::Timestamps(t) => {
-                let rx = &self.decoding.as_ref().expect("a running decoder").rx;
-                let next_dist = || rx.recv().ok().transpose();
+                let decoding = self.decoding.as_mut().expect("a running decoder");
+                let mut next_dist = || decoding.recv().transpose();
                 if t.cur.is_none() {
                     match next_dist()? {
                         Some(d) => {
@@ -606,12 +704,11 @@ impl Stream<'_> {
 
     /// Stops the decoder and keeps its wall and CPU seconds.
     fn stop_decoder(&mut self) {
-        if let Some(Decoding { rx, handle }) = self.decoding.take() {
+        if let Some(mut decoding) = self.decoding.take() {
             if matches!(self.cursor, Cursor::Exact) && !self.ended && self.error.is_none() {
-                self.dist_left = rx.iter().count() as u64;
+                self.dist_left = decoding.count_rest();
             }
-            drop(rx);
-            self.decode = handle.join().unwrap_or((0.0, 0.0));
+            self.decode = decoding.finish();
         }
     }
 }
@@ -719,9 +816,10 @@ fn open_stream<'p>(
         Align::Exact => options.frames,
         _ => None,
     };
-    let (decoding, _) = spawn_decoder(source, queue, dist_limit, thumbs)?;
+    let (mut decoding, _) =
+        spawn_decoder(source, queue, dist_limit, thumbs, options.decode_inline)?;
     for _ in 0..offset.max(0) {
-        if decoding.rx.recv().is_err() {
+        if decoding.recv().is_none() {
             break;
         }
     }
@@ -1001,10 +1099,18 @@ fn score_files(
     let want = window.map(|w| w as usize + SEARCH_PAIRS);
     let (ref_thumbs, ref_rx) = want.map(ThumbsTo::new).unzip();
     let (metrics, vmaf_features) = metric_plan(options);
-    let (ref_dec, ref_info) =
-        match Source::open(reference, ref_opts, luma_only(&metrics, &vmaf_features))
-            .and_then(|source| spawn_decoder(source, options.queue, options.frames, ref_thumbs))
-        {
+    let (mut ref_dec, ref_info) =
+        match Source::open(reference, ref_opts, luma_only(&metrics, &vmaf_features)).and_then(
+            |source| {
+                spawn_decoder(
+                    source,
+                    options.queue,
+                    options.frames,
+                    ref_thumbs,
+                    options.decode_inline,
+                )
+            },
+        ) {
             Ok(x) => x,
             Err(e) => return failed_all(e),
         };
@@ -1035,7 +1141,7 @@ fn score_files(
             }
             Ok((s, offset, speculating)) => {
                 for _ in 0..(-offset).max(0) {
-                    if ref_dec.rx.recv().is_err() {
+                    if ref_dec.recv().is_none() {
                         break;
                     }
                 }
@@ -1107,7 +1213,7 @@ fn score_files(
 #[allow(clippy::too_many_arguments)]
 fn score_streams(
     reference: &Path,
-    ref_dec: Decoding,
+    mut ref_dec: Decoding,
     ref_info: &rdbench_transcode::input::VideoInfo,
     mut streams: Vec<Stream<'_>>,
     options: &CompareOptions,
@@ -1130,13 +1236,13 @@ fn score_streams(
             stopped = true;
             break;
         }
-        let r = match ref_dec.rx.recv() {
-            Ok(Ok(r)) => r,
-            Ok(Err(e)) => {
+        let r = match ref_dec.recv() {
+            Some(Ok(r)) => r,
+            Some(Err(e)) => {
                 ref_error = Some(e.to_string());
                 break;
             }
-            Err(_) => break,
+            None => break,
         };
         ref_frames += 1;
         let mut live = Vec::with_capacity(streams.len());
@@ -1164,15 +1270,10 @@ fn score_streams(
     }
     // The reference frames no stream took.
     let ref_rest = if ref_error.is_none() && !stopped {
-        ref_dec.rx.iter().count() as u64
+        ref_dec.count_rest()
     } else {
         0
     };
-    let Decoding {
-        rx: rref,
-        handle: href,
-    } = ref_dec;
-    drop(rref);
     for s in &mut streams {
         if s.ended {
             match s.cursor {
@@ -1182,7 +1283,7 @@ fn score_streams(
         }
         s.stop_decoder();
     }
-    let (rw, rc) = href.join().unwrap_or((0.0, 0.0));
+    let (rw, rc) = ref_dec.finish();
     let n = streams.len().max(1) as f64;
     let score_wall = score_start.elapsed().as_secs_f64();
     let score_cpu = cpu::thread_cpu_s() - score_cpu0;

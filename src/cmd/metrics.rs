@@ -144,6 +144,11 @@ pub fn run(args: Args) -> Result<()> {
         }
         None => cores,
     };
+    let decode_inline = threads >= 2
+        && metrics.contains(&Metric::Vmaf)
+        && metrics
+            .iter()
+            .all(|m| matches!(m, Metric::Vmaf | Metric::Psnr));
     let options = CompareOptions {
         metrics,
         vmaf_model: model,
@@ -157,11 +162,16 @@ pub fn run(args: Args) -> Result<()> {
         // Two decoded pictures in flight per file keep the decoders ahead of the scorer; more
         // only hold memory (6 MB a pair at 1080p).
         queue: 2,
-        // With more than one thread, two frame threads per decoder: a decoder alone on one
-        // thread competes for the cores with the scorers and falls behind, and the scorers then
-        // wait for it (a 1080p H.264 reference at CRF 8 with a 720p rung, 2 cores: 1.49 s on one
-        // decoder thread, 1.45 s on two). A Y4M file read directly has no decoder.
-        decoder_threads: if threads >= 2 { 2 } else { 1 },
+        // VMAF on worker threads (and PSNR, which costs little beside it) decodes on the
+        // calling thread, one frame thread per file: the scorer hands frames to its workers
+        // and scores one itself only when they have three each, so decoding and scoring share
+        // the cores without decoder threads competing with the workers for them. Otherwise
+        // each file decodes on a thread of its own, on two frame threads with more than one
+        // thread: a decoder alone on one thread competes for the cores with the scorers and
+        // falls behind (a 1080p H.264 reference at CRF 8 with a 720p rung, 2 cores: 1.49 s on
+        // one decoder thread, 1.45 s on two). A Y4M file read directly has no decoder.
+        decoder_threads: if threads >= 2 && !decode_inline { 2 } else { 1 },
+        decode_inline,
         align: match (args.no_align, args.offset) {
             (true, _) => Align::Exact,
             (false, Some(offset)) => Align::Timestamps { offset },
@@ -256,6 +266,7 @@ fn score_several(
     let per_group = distorted.len().div_ceil(groups);
     let options = CompareOptions {
         vmaf_threads: 1,
+        decode_inline: false,
         ..options.clone()
     };
     std::thread::scope(|scope| {

@@ -7,7 +7,7 @@
 //! limits enhancement gain to 1) and the blurred reference picture motion needs. It runs on the
 //! calling thread (0 or 1 thread), or with `n >= 2` threads on the calling thread and `n - 1`
 //! workers, each with kernels of its own: a frame goes to the workers while fewer than
-//! `2 * (n - 1)` are with them (its two luma planes copied for them), and is scored in place,
+//! `3 * (n - 1)` are with them (its two luma planes copied for them), and is scored in place,
 //! uncopied, otherwise. So the calling thread works instead of waiting, no copy is made for the
 //! frames it scores, memory is bounded whatever the length, and buffers come back for reuse. At
 //! the end of a run it takes back the frames still queued for the workers and scores them
@@ -35,6 +35,13 @@ thread_local! {
     /// Frames this thread took back from the workers' queue ([`NativeScorer::finish`]).
     pub(crate) static TAKEN_BACK: std::cell::Cell<u32> = const { std::cell::Cell::new(0) };
 }
+
+/// Frames a worker may hold (the one it scores and those queued for it) before the calling
+/// thread scores the next frame itself. Three cover a calling thread that also decodes the
+/// pictures (`rdbench metrics` does, for VMAF on workers): while it scores one 1080p frame and
+/// decodes the next pair of an H.264 rung, a worker finishes about two, and with two it would
+/// run dry.
+const FRAMES_PER_WORKER: u32 = 3;
 
 /// A worker thread stopped without returning every frame it took.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -298,7 +305,8 @@ struct Workers {
 impl Workers {
     /// `threads` workers with kernels for `gains`; `None` if no thread could be started.
     fn start(threads: usize, gains: &[Gains], w: usize, h: usize) -> Option<Self> {
-        let (jobs, queue) = sync_channel::<Job>(threads);
+        let queued = threads * (FRAMES_PER_WORKER as usize - 1);
+        let (jobs, queue) = sync_channel::<Job>(queued);
         let queue = Arc::new(Mutex::new(queue));
         let (done_tx, done): (Sender<Done>, Receiver<Done>) = channel();
         let handles: Vec<_> = (0..threads)
@@ -509,7 +517,7 @@ impl NativeScorer {
         let in_place = match &self.runner {
             Runner::Inline(_) => unreachable!("an inline runner scored the frame above"),
             Runner::Pool(workers, _) => {
-                self.frames - self.returned >= 2 * workers.handles.len() as u32
+                self.frames - self.returned >= FRAMES_PER_WORKER * workers.handles.len() as u32
             }
         };
         match &mut self.runner {
