@@ -118,7 +118,10 @@ fn a_known_offset_is_found_either_way() {
     let vmaf = ["--metrics", "vmaf,psnr", "--threads", "2"];
     let inline = metrics(dir, "ref.y4m", "early.mkv", &vmaf);
     assert_eq!(inline["alignment"], got["alignment"]);
-    assert!((psnr(&inline) - psnr(&got)).abs() < 1e-9, "{inline} vs {got}");
+    assert!(
+        (psnr(&inline) - psnr(&got)).abs() < 1e-9,
+        "{inline} vs {got}"
+    );
 
     // Late: 4 frames of something else come first.
     late_copy(dir, 4, &["-crf", "26"], "late.mkv");
@@ -139,7 +142,10 @@ fn a_known_offset_is_found_either_way() {
     assert!((psnr(&got) - psnr(&truth)).abs() < 1e-9, "{got} vs {truth}");
     let inline = metrics(dir, "ref.y4m", "late.mkv", &vmaf);
     assert_eq!(inline["alignment"], got["alignment"]);
-    assert!((psnr(&inline) - psnr(&got)).abs() < 1e-9, "{inline} vs {got}");
+    assert!(
+        (psnr(&inline) - psnr(&got)).abs() < 1e-9,
+        "{inline} vs {got}"
+    );
     // A window wider than the clip: the search has its frames only when the scoring at offset
     // 0 has reached the end, and the clip is scored again at the offset found.
     let wide = metrics(dir, "ref.y4m", "late.mkv", &["--align-window", "60"]);

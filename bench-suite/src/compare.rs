@@ -336,6 +336,15 @@ impl Decoding {
         }
     }
 
+    /// Wall and CPU seconds spent decoding on the scoring thread so far (none for a decoder
+    /// on its own thread), which that thread's scoring time must leave out.
+    fn here(&self) -> (f64, f64) {
+        match &self.feed {
+            Feed::Thread { .. } => (0.0, 0.0),
+            Feed::Inline { wall, cpu, .. } => (*wall, *cpu),
+        }
+    }
+
     /// Counts the pictures left, decoding them.
     fn count_rest(&mut self) -> u64 {
         let mut n = 0;
@@ -633,6 +642,8 @@ struct Stream<'p> {
     withdrawn: bool,
     error: Option<CompareError>,
     decode: (f64, f64),
+    /// Of that, the wall and CPU seconds spent on the scoring thread.
+    decoded_here: (f64, f64),
 }
 
 impl Stream<'_> {
@@ -708,6 +719,7 @@ impl Stream<'_> {
             if matches!(self.cursor, Cursor::Exact) && !self.ended && self.error.is_none() {
                 self.dist_left = decoding.count_rest();
             }
+            self.decoded_here = decoding.here();
             self.decode = decoding.finish();
         }
     }
@@ -861,6 +873,7 @@ fn open_stream<'p>(
         withdrawn: false,
         error: None,
         decode: (0.0, 0.0),
+        decoded_here: (0.0, 0.0),
     };
     Ok((stream, offset, speculating))
 }
@@ -1222,6 +1235,11 @@ fn score_streams(
     mut go_on: Option<&mut dyn FnMut(&mut [Stream<'_>]) -> bool>,
 ) -> Vec<Result<Comparison, CompareError>> {
     let (score_start, score_cpu0) = (Instant::now(), cpu::thread_cpu_s());
+    // Decoding done on this thread before the scoring, to tell it from what is done during it.
+    let decoded_before = streams
+        .iter()
+        .filter_map(|s| s.decoding.as_ref().map(Decoding::here))
+        .fold(ref_dec.here(), |a, b| (a.0 + b.0, a.1 + b.1));
     let mut ref_error: Option<String> = None;
     let mut ref_frames = 0u64;
     let mut stopped = false;
@@ -1283,10 +1301,14 @@ fn score_streams(
         }
         s.stop_decoder();
     }
+    let decoded_here = streams
+        .iter()
+        .map(|s| s.decoded_here)
+        .fold(ref_dec.here(), |a, b| (a.0 + b.0, a.1 + b.1));
     let (rw, rc) = ref_dec.finish();
     let n = streams.len().max(1) as f64;
-    let score_wall = score_start.elapsed().as_secs_f64();
-    let score_cpu = cpu::thread_cpu_s() - score_cpu0;
+    let score_wall = score_start.elapsed().as_secs_f64() - (decoded_here.0 - decoded_before.0);
+    let score_cpu = cpu::thread_cpu_s() - score_cpu0 - (decoded_here.1 - decoded_before.1);
     streams
         .into_iter()
         .map(|s| {
