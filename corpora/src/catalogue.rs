@@ -17,6 +17,7 @@ pub const EMBEDDED: &[(&str, &str)] = &[
     ("derf.toml", include_str!("../manifests/derf.toml")),
     ("aomctc.toml", include_str!("../manifests/aomctc.toml")),
     ("debian.toml", include_str!("../manifests/debian.toml")),
+    ("pypi.toml", include_str!("../manifests/pypi.toml")),
 ];
 
 /// The default manifest folders: `./corpora/manifests` if it exists, then `$RDBENCH_MANIFESTS`.

@@ -673,10 +673,16 @@ fn resolve_local(
     let searched = if dirs.is_empty() {
         format!("no folders; give data folders or set {DATA_ENV}")
     } else {
-        dirs.iter()
+        let listed = dirs
+            .iter()
             .map(|d| d.display().to_string())
             .collect::<Vec<_>>()
-            .join(", ")
+            .join(", ");
+        if std::env::var_os(DATA_ENV).is_some() {
+            listed
+        } else {
+            format!("{listed}; set {DATA_ENV} to search more folders")
+        }
     };
     Err(CorpusError::SourceNotFound {
         sequence: seq.id.clone(),

@@ -232,7 +232,7 @@ fn catalogue_files_override_embedded_and_unknown_names_are_listed() {
     let err = Corpus::load_from("nope", &[]).unwrap_err().to_string();
     assert_eq!(
         err,
-        "no corpus named `nope` (known: aomctc, debian, derf, quick); pass a manifest path to use another"
+        "no corpus named `nope` (known: aomctc, debian, derf, pypi, quick); pass a manifest path to use another"
     );
     let err = Corpus::load_from("broken", &[dir.path().to_path_buf()])
         .unwrap_err()

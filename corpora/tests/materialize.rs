@@ -87,8 +87,13 @@ fn header_and_length_disagreements_name_the_field() {
     assert_eq!(
         err,
         format!(
-            "sequence `clip`: source file `clip.y4m` not found (looked in: {})",
-            data.path().display()
+            "sequence `clip`: source file `clip.y4m` not found (looked in: {}{})",
+            data.path().display(),
+            if std::env::var_os("RDBENCH_DATA").is_some() {
+                ""
+            } else {
+                "; set RDBENCH_DATA to search more folders"
+            }
         )
     );
 }

