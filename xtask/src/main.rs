@@ -208,7 +208,10 @@ fn bench(rest: &[String], data: Option<&std::path::Path>) -> Result<()> {
         .filter(|p| !before.contains(p) && p.join("manifest.json").is_file())
         .max();
     let Some(run) = run else {
-        eprintln!("xtask: the run folder is {} (resumed run)", runs.display());
+        eprintln!(
+            "xtask: no new run folder in {} (a resumed run writes into its own)",
+            runs.display()
+        );
         return Ok(());
     };
     eprintln!(
