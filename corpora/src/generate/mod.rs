@@ -31,7 +31,7 @@ pub use font::{glyph, CELL_H, CELL_W};
 
 /// Version of the generators' output. Bump it whenever any scene renders differently, so that
 /// caches regenerate.
-pub const GENERATOR_VERSION: u32 = 2;
+pub const GENERATOR_VERSION: u32 = 3;
 
 /// The synthetic scenes.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
@@ -40,11 +40,13 @@ pub enum GeneratorKind {
     /// meadow with tree trunks in front; objects moving on their own.
     Landscape,
     /// A handheld close-up of stony ground: shake, slow push-in, rolling balls occluding each
-    /// other, a cloud shadow sweeping across and the exposure dropping.
+    /// other, leaves fluttering overhead, a cloud shadow sweeping across and the exposure
+    /// dropping.
     Handheld,
-    /// A zoom into a landscape, then a scene cut to a close-up that zooms out.
+    /// A zoom into a landscape under fluttering leaves, then a scene cut to a close-up that
+    /// zooms out.
     Zoom,
-    /// A slow pan over a landscape at dusk under film grain.
+    /// A slow pan over a landscape at dusk under leaves in the wind and film grain.
     Grain,
     /// Animation: flat colours and outlines, a panning background, characters on twos.
     Cartoon,

@@ -401,9 +401,26 @@ enum Dynamic {
         base: f32,
         blades: Vec<[f32; 7]>,
     },
+    /// Leaves hanging down to about `bottom` (units) at `parallax`, fluttering in the wind:
+    /// every leaf moves on its own, by a displacement field of fast travelling waves (spatial
+    /// frequency u, v in radians a unit, phase, speed in radians a frame; `amp` units), so the
+    /// canopy is never a rigid picture. `light` scales its colours (dusk).
+    Foliage {
+        parallax: f32,
+        bottom: f32,
+        amp: f32,
+        light: f32,
+        waves: Vec<[f32; 4]>,
+        seed: u64,
+    },
 }
 
 impl Dynamic {
+    /// Whether the part is nearer than the bodies on its plate (drawn after them).
+    fn in_front(&self) -> bool {
+        matches!(self, Dynamic::Foliage { .. })
+    }
+
     fn draw(&self, c: &mut Canvas, camera: &Camera, t: f32) {
         let (w, hf) = (c.width, c.height as f32);
         let at = camera.pose(t);
@@ -486,7 +503,93 @@ impl Dynamic {
                     }
                 });
             }
+            Dynamic::Foliage {
+                parallax,
+                bottom,
+                amp,
+                light,
+                waves,
+                seed,
+            } => {
+                let (edge, detail) = (Fbm::new(*seed, 6.0).octaves(4), Fbm::new(seed ^ 7, 60.0));
+                let soft = 1.5 / nyq;
+                let (half_u, half_v) = waves.split_at(waves.len() / 2);
+                let shift = |list: &[[f32; 4]], u: f32, v: f32| -> f32 {
+                    list.iter()
+                        .map(|k| (k[0] * u + k[1] * v + k[2] + k[3] * t).sin())
+                        .sum::<f32>()
+                        * amp
+                        / list.len() as f32
+                };
+                c.px.par_chunks_mut(w).enumerate().for_each(|(y, line)| {
+                    let (_, v0) = unit(0, y, *parallax);
+                    if v0 > bottom + 0.12 {
+                        return;
+                    }
+                    for (x, p) in line.iter_mut().enumerate() {
+                        let (u, v) = unit(x, y, *parallax);
+                        // The canopy's lower edge is ragged and sways with the leaves.
+                        let reach = bottom + 0.08 * edge.at(u, 0.0, nyq) + shift(half_v, u, 0.0);
+                        let canopy = ((reach - v) / soft + 0.5).clamp(0.0, 1.0);
+                        if canopy <= 0.0 {
+                            continue;
+                        }
+                        let (lu, lv) = (u + shift(half_u, u, v), v + shift(half_v, u, v));
+                        let (d1, d2, id) = cells(*seed, 0.035, lu, lv);
+                        // One leaf in six is a gap that shows what is behind the canopy.
+                        if id % 6 == 0 {
+                            continue;
+                        }
+                        let gap = (d2 - d1) / 2.0;
+                        let cover = canopy * smoothstep(0.0, 0.004 + soft, gap);
+                        let g = spread(id, 8, 0.55, 1.25) * (0.85 + 0.35 * detail.at(lu, lv, nyq));
+                        let vein = 0.8 + 0.2 * smoothstep(0.0, 0.012, d1);
+                        let k = light * g * vein;
+                        let col = [0.13 * k, (0.27 + spread(id, 16, 0.0, 0.12)) * k, 0.07 * k];
+                        *p = mix(*p, col, cover);
+                    }
+                });
+            }
         }
+    }
+}
+
+/// Leaves overhanging the top of the picture at `parallax`, covering about `cover` of its
+/// height halfway through the shot; `amp` is their flutter (output lines at 360), `light`
+/// scales their colours.
+fn foliage(
+    rng: &mut Rng,
+    cam: &Camera,
+    h: usize,
+    parallax: f32,
+    cover: f32,
+    amp: f32,
+    light: f32,
+) -> Dynamic {
+    let mid = cam.pose(cam.frames / 2.0);
+    let bottom = (cover - 0.5) / mid.zoom + parallax * mid.y / h as f32;
+    let amp = amp / 360.0;
+    // Waves of 0.03 to 0.17 units (about 12 to 60 pixels at 360 lines), each moving a good
+    // part of a cycle a frame: leaves flutter, they do not drift.
+    let waves = (0..12)
+        .map(|_| {
+            let (len, dir) = (rng.range(0.03, 0.17), rng.range(0.0, TAU));
+            let f = TAU / len;
+            [
+                f * dir.cos(),
+                f * dir.sin(),
+                rng.range(0.0, TAU),
+                rng.range(0.3, 0.9),
+            ]
+        })
+        .collect();
+    Dynamic::Foliage {
+        parallax,
+        bottom,
+        amp,
+        light,
+        waves,
+        seed: rng.next_u64(),
     }
 }
 
@@ -512,11 +615,25 @@ impl Shot {
         let mut c = Canvas::new(w, h, [0.0; 3]);
         for (i, plate) in self.plates.iter().enumerate() {
             composite(&mut c, &plate.layer, &plate.view(w, h, at, before, after));
-            for (_, d) in self.dynamics.iter().filter(|(p, _)| *p == i) {
+            let on = |d: &&(usize, Dynamic)| d.0 == i;
+            for (_, d) in self
+                .dynamics
+                .iter()
+                .filter(on)
+                .filter(|(_, d)| !d.in_front())
+            {
                 d.draw(&mut c, &self.camera, t);
             }
             for b in self.bodies.iter().filter(|b| b.plate == i) {
                 self.draw_body(&mut c, b, plate.parallax, t);
+            }
+            for (_, d) in self
+                .dynamics
+                .iter()
+                .filter(on)
+                .filter(|(_, d)| d.in_front())
+            {
+                d.draw(&mut c, &self.camera, t);
             }
         }
         self.apply_light(&mut c, t);
@@ -1150,12 +1267,13 @@ impl Natural {
                     BodyKind::Ball,
                 );
                 let grass = blades(&mut rng, fw / fh, 1.4);
+                let leaves = foliage(&mut rng, &cam, h, 1.3, 0.28, 3.0, 1.0);
                 shots.push((
                     0,
                     Shot {
                         plates,
                         bodies,
-                        dynamics: vec![(0, grass)],
+                        dynamics: vec![(0, grass), (0, leaves)],
                         camera: cam,
                         light: Lighting {
                             gain: (1.0, 0.82),
@@ -1192,12 +1310,14 @@ impl Natural {
                     0.004,
                     BodyKind::Block,
                 );
+                let leaves = foliage(&mut rng, &cam_a, h, 1.2, 0.25, 3.0, 1.0);
+                let front = plates.len() - 1;
                 shots.push((
                     0,
                     Shot {
                         plates,
                         bodies,
-                        dynamics: Vec::new(),
+                        dynamics: vec![(front, leaves)],
                         camera: cam_a,
                         light: Lighting::none(),
                         noise: Noise::Sensor(0.9),
@@ -1223,12 +1343,13 @@ impl Natural {
                     0.008,
                     BodyKind::Ball,
                 );
+                let leaves = foliage(&mut rng, &cam_b, h, 1.3, 0.25, 3.0, 1.0);
                 shots.push((
                     cut,
                     Shot {
                         plates,
                         bodies,
-                        dynamics: Vec::new(),
+                        dynamics: vec![(0, leaves)],
                         camera: cam_b,
                         light: Lighting::none(),
                         noise: Noise::Sensor(1.2),
@@ -1264,12 +1385,14 @@ impl Natural {
                     0.008,
                     BodyKind::Ball,
                 );
+                let leaves = foliage(&mut rng, &cam, h, 1.2, 0.25, 3.0, 0.55);
+                let front = plates.len() - 1;
                 shots.push((
                     0,
                     Shot {
                         plates,
                         bodies,
-                        dynamics: vec![(2, lake)],
+                        dynamics: vec![(2, lake), (front, leaves)],
                         camera: cam,
                         light: Lighting {
                             gain: (1.0, 0.9),
