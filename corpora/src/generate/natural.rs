@@ -1,8 +1,9 @@
 //! Camera-like scenes: landscapes and close-ups painted once at set-up from 1/f noise, height
 //! fields and soft shading, split into depth layers (parallax and occlusion), filmed by a camera
 //! that pans, zooms and shakes with sub-pixel motion and a 180-degree shutter (motion blur),
-//! with independently moving objects, lighting changes, scene cuts, and sensor noise or film
-//! grain that is new in every frame.
+//! with independently moving objects, parts that deform rather than move and are painted anew
+//! in every frame (rippling water, swaying grass, fluttering leaves), lighting changes, scene
+//! cuts, and sensor noise or film grain that is new in every frame.
 //!
 //! Coordinates: a layer's content is painted in *units* of one output height, with the origin at
 //! the centre of the first frame; layers are rendered [`DENSITY`] times denser than the output
@@ -521,15 +522,22 @@ impl Dynamic {
                         * amp
                         / list.len() as f32
                 };
+                // The canopy's lower edge, per column (`u` does not depend on the row): ragged,
+                // and swaying with the leaves.
+                let reach: Vec<f32> = (0..w)
+                    .map(|x| {
+                        let (u, _) = unit(x, 0, *parallax);
+                        bottom + 0.08 * edge.at(u, 0.0, nyq) + shift(half_v, u, 0.0)
+                    })
+                    .collect();
+                let lowest = reach.iter().copied().fold(f32::MIN, f32::max) + 0.5 * soft;
                 c.px.par_chunks_mut(w).enumerate().for_each(|(y, line)| {
                     let (_, v0) = unit(0, y, *parallax);
-                    if v0 > bottom + 0.12 {
+                    if v0 >= lowest {
                         return;
                     }
-                    for (x, p) in line.iter_mut().enumerate() {
+                    for ((x, p), reach) in line.iter_mut().enumerate().zip(&reach) {
                         let (u, v) = unit(x, y, *parallax);
-                        // The canopy's lower edge is ragged and sways with the leaves.
-                        let reach = bottom + 0.08 * edge.at(u, 0.0, nyq) + shift(half_v, u, 0.0);
                         let canopy = ((reach - v) / soft + 0.5).clamp(0.0, 1.0);
                         if canopy <= 0.0 {
                             continue;
